@@ -1,0 +1,34 @@
+"""Where fourteenplus keeps things that are not in the repo.
+
+cache: rebuildable and large (the Asterisk root, the assembled whisper model).
+state: per-installation and private (generated credentials, the hashing secret, records).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def cache_dir() -> Path:
+    base = os.environ.get("FOURTEENPLUS_CACHE") or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "fourteenplus"
+    return Path(base)
+
+
+def state_dir() -> Path:
+    base = os.environ.get("FOURTEENPLUS_STATE") or Path(os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state") / "fourteenplus"
+    return Path(base)
+
+
+def model_dir() -> Path:
+    return Path(os.environ.get("FOURTEENPLUS_MODEL_DIR") or cache_dir() / "model" / "whisper-base")
+
+
+def asterisk_root() -> Path:
+    return Path(os.environ.get("FOURTEENPLUS_ASTERISK_ROOT") or cache_dir() / "asterisk-root")
+
+
+def grammars_dir() -> Path:
+    return Path(os.environ.get("FOURTEENPLUS_GRAMMARS") or REPO / "grammars")
