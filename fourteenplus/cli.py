@@ -1,0 +1,56 @@
+"""`fourteenplus <command>`: one module per command under fourteenplus/commands/.
+
+Each command module has `configure(parser)` and `main(args) -> int`; importing it lazily
+keeps `fourteenplus check` fast (no whisper, no ARI client loaded).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from . import __version__
+
+# name → help; the module is fourteenplus.commands.<name with - as _>
+COMMANDS = {
+    "check": "validate the directory, the operator configuration and the grammars",
+    "area": "list the municipalities behind an area code",
+    "recognize": "recognise a municipality name in an audio file",
+    "bench": "measure recognition (and calls) against a corpus",
+    "corpus": "generate a telephone-quality test corpus",
+    "asterisk": "build, configure, start or stop the bundled Asterisk 22",
+    "prompts": "generate the prompt audio from the prompt texts",
+    "run": "run the ARI application",
+    "call": "place a real SIP test call against the running system",
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="fourteenplus", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"fourteenplus {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, help_text in COMMANDS.items():
+        sub.add_parser(name, help=help_text, add_help=False)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    if not argv or argv[0] not in COMMANDS:
+        parser.parse_args(argv or ["--help"])
+        return 2
+    name = argv[0]
+    module = importlib.import_module(f"fourteenplus.commands.{name.replace('-', '_')}")
+    command_parser = argparse.ArgumentParser(prog=f"fourteenplus {name}", description=COMMANDS[name])
+    module.configure(command_parser)
+    args = command_parser.parse_args(argv[1:])
+    try:
+        return int(module.main(args) or 0)
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
