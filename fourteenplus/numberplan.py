@@ -1,0 +1,72 @@
+"""Dialled digits → area code (netnummer), or a precise reason why not.
+
+Dutch area codes are prefix-free (no code is the start of another), so the code is the
+one known code the digits start with: never a guess from the length.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+
+# Why a number is not a 14+ number; each reason has a prompt `number/<reason>`.
+REASONS = {
+    "empty": "no digits were dialled",
+    "non_digit": "the number contains characters other than digits",
+    "too_long": "the number is longer than any 14+ number",
+    "not_14": "the number does not start with 14",
+    "national_line": "1400 is the national government information line, not a municipality",
+    "too_short": "the number stops before the area code is complete",
+    "not_geographic": "mobile, freephone, premium and service numbers have no 14+ number",
+    "unknown_area": "no Dutch area code starts this way",
+    "trailing_digits": "there are digits after the area code",
+}
+
+# Separators people and switches write inside numbers; anything else is rejected.
+_SEPARATORS = str.maketrans("", "", " -.()/\t")
+_MAX_DIGITS = 16  # +31 14 0xxx is 9 digits; the margin keeps room for prefixes, not for tricks
+
+
+class NumberRejected(ValueError):
+    def __init__(self, reason: str, number: str):
+        self.reason = reason
+        self.number = number
+        super().__init__(f"{number!r}: {REASONS[reason]}")
+
+
+def digits_of(number: str) -> str:
+    """Strip separators and the Dutch country code: '+31 14 0229' → '140229'."""
+    compact = number.translate(_SEPARATORS)
+    if compact.startswith("+31"):
+        compact = compact[3:]
+    elif compact.startswith("0031"):
+        compact = compact[4:]
+    if not compact:
+        raise NumberRejected("empty", number)
+    if not compact.isascii() or not compact.isdigit():
+        raise NumberRejected("non_digit", number)
+    if len(compact) > _MAX_DIGITS:
+        raise NumberRejected("too_long", number)
+    return compact
+
+
+def parse(number: str, area_codes: Collection[str]) -> str:
+    """Return the area code of a 14+ number such as '140229', '14 0229' or '+31 14 0229'."""
+    digits = digits_of(number)
+    if not digits.startswith("14"):
+        # A lone '1' is a 14+ number still being dialled.
+        raise NumberRejected("too_short" if digits == "1" else "not_14", number)
+    rest = digits[2:]
+    if rest == "00":
+        raise NumberRejected("national_line", number)
+    if len(rest) < 2:
+        raise NumberRejected("too_short", number)
+    if rest[0] == "0" and rest[1] in "689":
+        raise NumberRejected("not_geographic", number)
+    for length in range(2, len(rest) + 1):
+        if rest[:length] in area_codes:
+            if length < len(rest):
+                raise NumberRejected("trailing_digits", number)
+            return rest[:length]
+    if any(code.startswith(rest) for code in area_codes):
+        raise NumberRejected("too_short", number)
+    raise NumberRejected("unknown_area", number)
