@@ -1,0 +1,34 @@
+"""`fourteenplus check`: validate the directory, the operator configuration and the grammars.
+
+Errors print as `file:line:column: error: …` and exit 1; warnings go to stderr and keep exit 0.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from ..config import load_service
+from ..errors import ConfigError, ConfigErrors
+from ..grammar import load_grammars
+from ._common import add_config_option, print_errors
+
+
+def configure(parser) -> None:
+    add_config_option(parser)
+
+
+def main(args) -> int:
+    try:
+        service = load_service(args.config)
+        grammars = load_grammars(service.directory)
+    except (ConfigError, ConfigErrors) as exc:
+        print_errors(exc)
+        return 1
+    for warning in (*service.warnings, *grammars.warnings):
+        where = f"{warning.where}: " if warning.where else ""
+        print(f"{where}warning: {warning.message}", file=sys.stderr)
+    connected = sum(len(plan.connected) for plan in service.areas.values())
+    print(f"{service.source}: ok: {len(service.areas)} area codes answered, {connected} connections, "
+          f"{len(service.directory.areas)} area codes and {len(service.directory.municipalities)} "
+          f"municipalities in the directory")
+    return 0

@@ -1,0 +1,261 @@
+"""The operator's configuration: which municipalities are connected, and how to reach them.
+
+`load_service(path)` validates everything it reads and reports every problem with
+file:line:column at once, so an engineer fixes a file in one pass.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import yamlfile
+from .directory import Directory, load_directory
+from .errors import ConfigError, ConfigErrors
+from .paths import REPO
+
+EXAMPLE = REPO / "fourteenplus.example.yaml"
+
+# A dial string reaches one trunk: technology/resource, nothing Dial() would read as
+# options, a second destination (&) or an argument separator (,).
+_DIAL_STRING = re.compile(r"^(PJSIP|SIP|IAX2|DAHDI|Local)/[A-Za-z0-9_.@+:-]+$")
+
+LANGUAGES = ("nl", "en")
+
+
+@dataclass(frozen=True)
+class Connection:
+    """A connected municipality: the trunk that reaches its contact centre."""
+    name: str
+    slug: str
+    trunk: str
+    overflow: str | None
+
+
+@dataclass(frozen=True)
+class AreaPlan:
+    code: str
+    municipalities: tuple[str, ...]  # everyone behind the code, from the directory
+    connected: tuple[str, ...]       # those this installation serves, in keypad-menu order
+    default: str | None              # where a caller who cannot be understood goes
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    accept: float   # at or above: transfer at once
+    confirm: float  # at or above, below accept: "Bedoelt u …?"
+
+
+@dataclass(frozen=True)
+class Listen:
+    attempts: int                  # spoken attempts before the keypad menu
+    no_input_ms: int               # silence after the question that counts as an attempt
+    max_speech_ms: int             # an utterance is cut off here
+    menu_attempts: int             # keypad menu plays before the default municipality
+    menu_timeout_ms: int
+    recognition_deadline_ms: int   # a slower recogniser counts as a failure
+
+
+@dataclass(frozen=True)
+class Service:
+    source: str
+    directory: Directory
+    language: str
+    thresholds: Thresholds
+    listen: Listen
+    areas: dict[str, AreaPlan]
+    connections: dict[str, Connection]
+    records_path: str | None
+    warnings: tuple[ConfigError, ...] = field(default=())
+
+    def plan(self, code: str) -> AreaPlan:
+        """The plan for an area code from the directory; unconfigured areas have no connections."""
+        if code in self.areas:
+            return self.areas[code]
+        return AreaPlan(code, self.directory.areas[code].municipalities, (), None)
+
+    def municipality(self, name: str) -> Connection:
+        return self.connections[name]
+
+
+def config_path(explicit: str | None = None) -> Path:
+    """--config, else $FOURTEENPLUS_CONFIG, else the shipped example."""
+    return Path(explicit or os.environ.get("FOURTEENPLUS_CONFIG") or EXAMPLE)
+
+
+DEFAULTS = {
+    "language": "nl",
+    "thresholds": {"accept": 0.80, "confirm": 0.55},
+    "listen": {"attempts": 2, "no_input_ms": 5000, "max_speech_ms": 8000, "menu_attempts": 2,
+               "menu_timeout_ms": 6000, "recognition_deadline_ms": 1500},
+}
+TOP_KEYS = ("language", "thresholds", "listen", "records", "municipalities", "areas")
+
+
+class _Collector:
+    def __init__(self):
+        self.errors: list[ConfigError] = []
+        self.warnings: list[ConfigError] = []
+
+    def keys(self, node: yamlfile.Node, allowed: tuple[str, ...], what: str) -> None:
+        for key in node:
+            if key not in allowed:
+                close = difflib.get_close_matches(str(key), allowed, n=1)
+                hint = f"; did you mean '{close[0]}'?" if close else f"; expected one of {', '.join(allowed)}"
+                self.errors.append(node.error(f"unknown key '{key}' in {what}{hint}", key))
+
+    def mapping(self, parent: yamlfile.Node, key: str, required: bool = False) -> yamlfile.Node | None:
+        value = parent.get(key)
+        if value is None:
+            if required:
+                self.errors.append(parent.error(f"missing '{key}'"))
+            return None
+        if not isinstance(value, yamlfile.Node):
+            self.errors.append(parent.error(f"'{key}' must be a mapping", key))
+            return None
+        return value
+
+
+def _number(c: _Collector, node: yamlfile.Node | None, key: str, default, kind, low, high):
+    if node is None or key not in node:
+        return default
+    value = node[key]
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or (kind is int and not isinstance(value, int)):
+        c.errors.append(node.error(f"'{key}' must be a {'whole ' if kind is int else ''}number", key))
+        return default
+    if not low <= value <= high:
+        c.errors.append(node.error(f"'{key}' must be between {low} and {high}, not {value}", key))
+        return default
+    return kind(value)
+
+
+def _closest(name: str, choices) -> str:
+    close = difflib.get_close_matches(name, list(choices), n=1, cutoff=0.6)
+    return f"; did you mean '{close[0]}'?" if close else ""
+
+
+def load_service(path: str | Path | None = None, directory: Directory | None = None) -> Service:
+    path = config_path(str(path) if path else None)
+    data = yamlfile.load(path)
+    directory = directory or load_directory()
+    c = _Collector()
+    if not isinstance(data, yamlfile.Node):
+        raise ConfigErrors([ConfigError("the configuration must be a mapping at the top", str(path), 1, 1)])
+    c.keys(data, TOP_KEYS, "the configuration")
+
+    language = data.get("language", DEFAULTS["language"])
+    if language not in LANGUAGES:
+        c.errors.append(data.error(f"'language' must be one of {', '.join(LANGUAGES)}, not {language!r}", "language"))
+
+    th = c.mapping(data, "thresholds")
+    if th is not None:
+        c.keys(th, tuple(DEFAULTS["thresholds"]), "thresholds")
+    thresholds = Thresholds(*(_number(c, th, k, v, float, 0.0, 1.0) for k, v in DEFAULTS["thresholds"].items()))
+    if thresholds.confirm > thresholds.accept:
+        c.errors.append(th.error(f"'confirm' ({thresholds.confirm}) must not be above 'accept' ({thresholds.accept})", "confirm"))
+
+    li = c.mapping(data, "listen")
+    if li is not None:
+        c.keys(li, tuple(DEFAULTS["listen"]), "listen")
+    listen = Listen(*(
+        _number(c, li, k, v, int, 0 if k.endswith("attempts") else 100, 10 if k.endswith("attempts") else 60000)
+        for k, v in DEFAULTS["listen"].items()))
+
+    records_path = None
+    rec = c.mapping(data, "records")
+    if rec is not None:
+        c.keys(rec, ("path",), "records")
+        records_path = rec.get("path")
+        if records_path is not None and not isinstance(records_path, str):
+            c.errors.append(rec.error("'path' must be a file path", "path"))
+
+    connections = _connections(c, data, directory)
+    areas = _areas(c, data, directory, connections)
+    for name in connections:
+        if not any(name in plan.connected for plan in areas.values()):
+            c.warnings.append(data["municipalities"].error(f"{name} has a trunk but is connected in no area", name))
+
+    if c.errors:
+        raise ConfigErrors(c.errors)
+    return Service(str(path), directory, language, thresholds, listen, areas, connections,
+                   records_path, tuple(c.warnings))
+
+
+def _dial_string(c: _Collector, node: yamlfile.Node, key: str) -> str | None:
+    value = node.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, str) or not _DIAL_STRING.match(value):
+        c.errors.append(node.error(
+            f"'{key}' must be one dial string such as PJSIP/hoorn@trunk-hoorn, not {value!r}", key))
+        return None
+    return value
+
+
+def _connections(c: _Collector, data: yamlfile.Node, directory: Directory) -> dict[str, Connection]:
+    section = c.mapping(data, "municipalities", required=True)
+    out: dict[str, Connection] = {}
+    for name, node in (section or {}).items():
+        if name not in directory.municipalities:
+            c.errors.append(section.error(
+                f"unknown municipality '{name}'{_closest(str(name), directory.municipalities)}", name))
+            continue
+        if not isinstance(node, yamlfile.Node):
+            c.errors.append(section.error(f"{name} needs a mapping with 'trunk'", name))
+            continue
+        c.keys(node, ("trunk", "overflow"), name)
+        trunk = _dial_string(c, node, "trunk")
+        if "trunk" not in node:
+            c.errors.append(section.error(f"{name} has no 'trunk'", name))
+        overflow = _dial_string(c, node, "overflow")
+        if trunk:
+            out[name] = Connection(name, directory.municipalities[name].slug, trunk, overflow)
+    return out
+
+
+def _areas(c: _Collector, data: yamlfile.Node, directory: Directory,
+           connections: dict[str, Connection]) -> dict[str, AreaPlan]:
+    section = c.mapping(data, "areas", required=True)
+    out: dict[str, AreaPlan] = {}
+    for code, node in (section or {}).items():
+        if code not in directory.areas:
+            c.errors.append(section.error(f"unknown area code {code!r}{_closest(str(code), directory.areas)}", code))
+            continue
+        if not isinstance(node, yamlfile.Node) or not isinstance(node.get("municipalities"), yamlfile.Seq):
+            c.errors.append(section.error(f"area {code} needs a list 'municipalities'", code))
+            continue
+        c.keys(node, ("municipalities", "default"), f"area {code}")
+        behind = directory.areas[code].municipalities
+        names: list[str] = []
+        listed = node["municipalities"]
+        for index, name in enumerate(listed):
+            if name in names:
+                c.errors.append(listed.error(f"{name} is listed twice in area {code}", index))
+            elif name not in directory.municipalities:
+                c.errors.append(listed.error(
+                    f"unknown municipality '{name}'{_closest(str(name), directory.municipalities)}", index))
+            elif name not in behind:
+                c.errors.append(listed.error(
+                    f"{name} is not behind area code {code} (behind it: {', '.join(behind)})", index))
+            elif name not in connections:
+                c.errors.append(listed.error(
+                    f"{name} is connected in area {code} but has no trunk under 'municipalities'", index))
+            else:
+                names.append(name)
+        if len(listed) > 9:
+            c.errors.append(node.error(f"area {code} connects {len(listed)} municipalities; the keypad menu holds 9",
+                                       "municipalities"))
+        default = node.get("default")
+        if default is not None and default not in names:
+            c.errors.append(node.error(f"default {default!r} is not one of the connected municipalities of {code}",
+                                       "default"))
+            default = None
+        if default is None and len(names) > 1 and "default" not in node:
+            c.warnings.append(section.error(
+                f"area {code} is shared but has no 'default': callers who cannot be understood "
+                "and press no key will hear a goodbye instead of reaching a municipality", code))
+        out[code] = AreaPlan(code, behind, tuple(names), default)
+    return out
