@@ -67,7 +67,7 @@ def test_connected_municipality_without_trunk(write_yaml):
 
 def test_municipality_in_the_wrong_area(write_yaml):
     path, errors = errors_of(write_yaml, GOOD.replace("[Hoorn, Medemblik]", "[Hoorn, Medemblik, Amsterdam]"))
-    assert any(e.startswith(f"{path}:9:37") and "Amsterdam is not behind area code 0229" in e for e in errors)
+    assert any(e.startswith(f"{path}:9:40") and "Amsterdam is not behind area code 0229" in e for e in errors)
 
 
 def test_duplicate_names(write_yaml):
