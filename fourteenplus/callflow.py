@@ -1,0 +1,398 @@
+"""The conversation with one caller, as a state machine: events in, actions out.
+
+No sockets, no clock, no files: the ARI and the FastAGI adapters feed it what happened
+(`handle(event)`) and carry out what it returns. Everything a caller can do at any moment,
+including nothing and hanging up, leads somewhere deliberate: a municipality's trunk or a
+spoken message followed by a clean hang-up.
+
+Timers and playbacks carry ids; a Timeout or PromptDone whose id is no longer current
+is stale (the caller moved on) and is ignored, so adapters never have to race-proof them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .config import AreaPlan, Service
+from .numberplan import NumberRejected, parse
+
+
+# ---- events (what happened) ----
+
+@dataclass(frozen=True)
+class PromptDone:
+    play_id: str
+
+
+@dataclass(frozen=True)
+class SpeechStarted:
+    pass
+
+
+@dataclass(frozen=True)
+class Utterance:
+    """A recognised name; `recognition` is a speech Recognition (decision, municipality, …)."""
+    recognition: object
+
+
+@dataclass(frozen=True)
+class RecognitionFailed:
+    reason: str  # "error", "deadline", …
+
+
+@dataclass(frozen=True)
+class Reply:
+    yes: bool | None  # None: neither ja nor nee was understood
+
+
+@dataclass(frozen=True)
+class Dtmf:
+    digit: str
+
+
+@dataclass(frozen=True)
+class Timeout:
+    timer_id: str
+
+
+@dataclass(frozen=True)
+class HungUp:
+    pass
+
+
+@dataclass(frozen=True)
+class DialResult:
+    status: str  # Asterisk DIALSTATUS: ANSWER, BUSY, CONGESTION, CHANUNAVAIL, NOANSWER, …
+
+
+# ---- actions (what to do) ----
+
+@dataclass(frozen=True)
+class Play:
+    play_id: str
+    prompts: tuple[str, ...]
+    barge_in: bool
+
+
+@dataclass(frozen=True)
+class StopPlayback:
+    pass
+
+
+@dataclass(frozen=True)
+class Listen:
+    mode: str  # "name" or "reply"
+    area_code: str
+
+
+@dataclass(frozen=True)
+class StopListening:
+    pass
+
+
+@dataclass(frozen=True)
+class StartTimer:
+    timer_id: str
+    ms: int
+
+
+@dataclass(frozen=True)
+class CancelTimer:
+    timer_id: str
+
+
+@dataclass(frozen=True)
+class Transfer:
+    municipality: str
+    trunk: str
+    overflow: str | None
+
+
+@dataclass(frozen=True)
+class Hangup:
+    reason: str
+
+
+# ---- the record of a call ----
+
+@dataclass
+class Attempt:
+    """One thing the caller said or pressed, and what we made of it."""
+    kind: str                      # "name", "reply", "keypad", "silence", "failure"
+    decision: str                  # accept / confirm / reject / yes / no / unclear / digit / timeout
+    municipality: str | None = None
+    score: float | None = None
+    transcript: str = ""
+    candidates: tuple = ()
+    reason: str = ""
+
+
+@dataclass
+class CallRecord:
+    dialled: str
+    caller: str | None = None
+    area_code: str | None = None
+    path: str | None = None         # direct, spoken, confirmed, keypad, default
+    municipality: str | None = None
+    trunk: str | None = None
+    outcome: str | None = None      # transferred, rejected_number, not_served, not_connected,
+                                    # no_choice, abandoned; dial results refine transferred
+    abandoned_at: str | None = None
+    reason: str | None = None
+    dial_status: str | None = None
+    attempts: list[Attempt] = field(default_factory=list)
+
+
+# States, named for what the caller is doing.
+STARTING, ASKING, CONFIRMING, MENU, ENDING, TRANSFERRED, DONE = (
+    "starting", "asking", "confirming", "menu", "ending", "transferred", "done")
+
+
+class CallFlow:
+    def __init__(self, service: Service, dialled: str, caller: str | None = None):
+        self.service = service
+        self.record = CallRecord(dialled=dialled, caller=caller)
+        self.state = STARTING
+        self.plan: AreaPlan | None = None
+        self._name_attempts = 0
+        self._menu_plays = 0
+        self._confirm_plays = 0
+        self._confirming: str | None = None
+        self._counter = 0
+        self._playing: str | None = None
+        self._timer: str | None = None
+        self._speaking = False
+        self._listening = False
+
+    @property
+    def done(self) -> bool:
+        return self.state in (TRANSFERRED, DONE)
+
+    # ---- entry points ----
+
+    def start(self) -> list:
+        try:
+            code = parse(self.record.dialled, self.service.directory.areas)
+        except NumberRejected as exc:
+            self.record.reason = exc.reason
+            return self._end("rejected_number", ("number/" + exc.reason,))
+        self.record.area_code = code
+        self.plan = self.service.plan(code)
+        if not self.plan.connected:
+            return self._end("not_served", ("number/not_served",))
+        if len(self.plan.connected) == 1:
+            return self._transfer(self.plan.connected[0], "direct")
+        return self._ask("question")
+
+    def handle(self, event) -> list:
+        if self.state == DONE:
+            return []
+        if isinstance(event, HungUp):
+            return self._hung_up()
+        if isinstance(event, DialResult):
+            self.record.dial_status = event.status
+            return []
+        if self.state == TRANSFERRED:
+            return []
+        if isinstance(event, PromptDone):
+            return self._prompt_done(event.play_id)
+        if isinstance(event, Timeout):
+            return self._timeout(event.timer_id) if event.timer_id == self._timer else []
+        if isinstance(event, SpeechStarted):
+            return self._speech_started()
+        if isinstance(event, Dtmf):
+            return self._dtmf(event.digit)
+        if isinstance(event, Utterance) and self.state == ASKING:
+            return self._utterance(event.recognition)
+        if isinstance(event, Reply) and self.state == CONFIRMING:
+            return self._reply(event.yes)
+        if isinstance(event, RecognitionFailed) and self.state in (ASKING, CONFIRMING):
+            return self._recognition_failed(event.reason)
+        return []
+
+    # ---- transitions ----
+
+    def _hung_up(self) -> list:
+        if self.state not in (TRANSFERRED, ENDING):
+            self.record.outcome = "abandoned"
+            self.record.abandoned_at = self.state
+        self.state = DONE
+        return []
+
+    def _prompt_done(self, play_id: str) -> list:
+        if play_id != self._playing:
+            return []
+        self._playing = None
+        if self.state == ENDING:
+            self.state = DONE
+            return [Hangup(self.record.outcome or "done")]
+        if self.state in (ASKING, CONFIRMING) and not self._speaking:
+            return self._start_timer("no-input", self.service.listen.no_input_ms)
+        if self.state == MENU:
+            return self._start_timer("menu", self.service.listen.menu_timeout_ms)
+        return []
+
+    def _timeout(self, timer_id: str) -> list:
+        self._timer = None
+        if timer_id.startswith("speech"):
+            return self._recognition_failed("deadline")
+        if self.state == ASKING:
+            self.record.attempts.append(Attempt("silence", "timeout"))
+            return self._failed_name_attempt()
+        if self.state == CONFIRMING:
+            self.record.attempts.append(Attempt("reply", "timeout"))
+            return self._unclear_reply()
+        if self.state == MENU:
+            self.record.attempts.append(Attempt("keypad", "timeout"))
+            return self._menu_or_default(())
+        return []
+
+    def _recognition_failed(self, reason: str) -> list:
+        # A recogniser that failed once will likely fail again; the keypad still works.
+        self._speaking = False
+        self.record.attempts.append(Attempt("failure", "error", reason=reason))
+        return self._cancel_timer() + self._menu_or_default(())
+
+    def _speech_started(self) -> list:
+        if self.state not in (ASKING, CONFIRMING):
+            return []
+        self._speaking = True
+        actions: list = [StopPlayback()] if self._playing else []
+        self._playing = None
+        # The recogniser gets a deadline too: a caller is never left waiting on it.
+        listen = self.service.listen
+        return actions + self._start_timer("speech", listen.max_speech_ms + listen.recognition_deadline_ms)
+
+    def _dtmf(self, digit: str) -> list:
+        if self.state == CONFIRMING and digit in ("1", "2"):
+            return self._reply(digit == "1", keyed=True)
+        if self.state in (ASKING, CONFIRMING):
+            # A caller who reaches for the keypad wants the keypad: give them the menu now.
+            self._speaking = False
+            self.record.attempts.append(Attempt("keypad", "digit", reason=f"pressed {digit!r} before the menu"))
+            return self._cancel_timer() + self._menu_or_default(())
+        if self.state == MENU:
+            return self._menu_choice(digit)
+        return []
+
+    def _utterance(self, recognition) -> list:
+        self._speaking = False
+        actions = self._cancel_timer()
+        decision, municipality = recognition.decision, recognition.municipality
+        candidates = tuple((c.municipality, round(c.score, 3)) for c in recognition.candidates)
+        self.record.attempts.append(Attempt(
+            "name", decision, municipality, candidates[0][1] if candidates else None,
+            recognition.transcript, candidates, recognition.reason))
+        if decision in ("accept", "confirm") and municipality not in self.plan.municipalities:
+            decision = "reject"  # a recogniser must never route outside the dialled area
+        if decision == "accept" and municipality in self.plan.connected:
+            return actions + self._transfer(municipality, "spoken" if self._name_attempts == 0 else "spoken_repeat")
+        if decision in ("accept", "confirm") and municipality not in self.plan.connected:
+            return actions + self._end("not_connected", ("not-connected", "goodbye"))
+        if decision == "confirm":
+            self._confirming = municipality
+            self._confirm_plays = 0
+            self.state = CONFIRMING
+            return actions + self._listen("reply") + self._play("confirm", ("confirm/" + self._slug(municipality),), True)
+        return actions + self._failed_name_attempt()
+
+    def _reply(self, yes: bool | None, keyed: bool = False) -> list:
+        self._speaking = False
+        actions = self._cancel_timer()
+        kind = "keypad" if keyed else "reply"
+        self.record.attempts.append(Attempt(kind, {True: "yes", False: "no", None: "unclear"}[yes], self._confirming))
+        if yes:
+            return actions + self._transfer(self._confirming, "confirmed")
+        if yes is False:
+            return actions + self._failed_name_attempt()
+        return actions + self._unclear_reply()
+
+    def _unclear_reply(self) -> list:
+        self._confirm_plays += 1
+        if self._confirm_plays < 2:
+            return self._play("confirm", ("confirm/" + self._slug(self._confirming),), True)
+        return self._menu_or_default(())
+
+    def _failed_name_attempt(self) -> list:
+        self._name_attempts += 1
+        if self._name_attempts < self.service.listen.attempts:
+            return self._ask("again")
+        return self._menu_or_default(())
+
+    def _menu_choice(self, digit: str) -> list:
+        connected = self.plan.connected
+        actions = self._cancel_timer()
+        if digit.isdigit() and 1 <= int(digit) <= len(connected):
+            self.record.attempts.append(Attempt("keypad", "digit", connected[int(digit) - 1], reason=digit))
+            return actions + self._transfer(connected[int(digit) - 1], "keypad")
+        self.record.attempts.append(Attempt("keypad", "digit", reason=f"wrong key {digit!r}"))
+        return actions + self._menu_or_default(("menu-again",))
+
+    def _menu_or_default(self, before: tuple[str, ...]) -> list:
+        if self._menu_plays < self.service.listen.menu_attempts:
+            return self._menu(before)
+        if self.plan.default:
+            return self._transfer(self.plan.default, "default")
+        return self._end("no_choice", ("goodbye",))
+
+    # ---- building blocks ----
+
+    def _ask(self, prompt: str) -> list:
+        self.state = ASKING
+        return self._listen("name") + self._play(prompt, (prompt,), True)
+
+    def _menu(self, before: tuple[str, ...]) -> list:
+        self.state = MENU
+        self._menu_plays += 1
+        return self._stop_listening() + self._play("menu", (*before, "menu/" + self.plan.code), True)
+
+    def _listen(self, mode: str) -> list:
+        self._listening = True
+        return [Listen(mode, self.plan.code)]
+
+    def _stop_listening(self) -> list:
+        if not self._listening:
+            return []
+        self._listening = False
+        return [StopListening()]
+
+    def _transfer(self, municipality: str, path: str) -> list:
+        connection = self.service.municipality(municipality)
+        self.state = TRANSFERRED
+        self.record.path = path
+        self.record.municipality = municipality
+        self.record.trunk = connection.trunk
+        self.record.outcome = "transferred"
+        return self._quiet() + [Transfer(municipality, connection.trunk, connection.overflow)]
+
+    def _end(self, outcome: str, prompts: tuple[str, ...]) -> list:
+        self.state = ENDING
+        self.record.outcome = outcome
+        return self._quiet() + self._play("end", prompts, False)
+
+    def _quiet(self) -> list:
+        """Stop whatever is playing, listening or counting down."""
+        actions = [StopPlayback()] if self._playing else []
+        self._playing = None
+        return actions + self._stop_listening() + self._cancel_timer()
+
+    def _play(self, name: str, prompts: tuple[str, ...], barge_in: bool) -> list:
+        actions = [StopPlayback()] if self._playing else []
+        self._counter += 1
+        self._playing = f"{name}-{self._counter}"
+        return actions + [Play(self._playing, prompts, barge_in)]
+
+    def _start_timer(self, name: str, ms: int) -> list:
+        actions = self._cancel_timer()
+        self._counter += 1
+        self._timer = f"{name}-{self._counter}"
+        return actions + [StartTimer(self._timer, ms)]
+
+    def _cancel_timer(self) -> list:
+        if self._timer is None:
+            return []
+        timer, self._timer = self._timer, None
+        return [CancelTimer(timer)]
+
+    def _slug(self, municipality: str) -> str:
+        return self.service.directory.municipalities[municipality].slug

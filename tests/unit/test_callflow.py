@@ -1,0 +1,350 @@
+"""The call flow without Asterisk: every path a caller can take, event by event."""
+
+from dataclasses import dataclass
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from fourteenplus.callflow import (
+    CallFlow, CancelTimer, DialResult, Dtmf, Hangup, HungUp, Listen, Play, PromptDone,
+    RecognitionFailed, Reply, SpeechStarted, StartTimer, StopListening, StopPlayback, Timeout,
+    Transfer, Utterance,
+)
+from fourteenplus.config import load_service
+
+
+@dataclass(frozen=True)
+class Candidate:
+    municipality: str
+    score: float
+    phrase: str = ""
+
+
+@dataclass(frozen=True)
+class Recognition:
+    decision: str
+    municipality: str | None
+    score: float = 0.9
+    transcript: str = ""
+    reason: str = ""
+
+    @property
+    def candidates(self):
+        return (Candidate(self.municipality, self.score),) if self.municipality else ()
+
+
+SERVICE = load_service()
+
+
+def heard(decision, municipality=None, score=0.9):
+    return Utterance(Recognition(decision, municipality, score, transcript=municipality or ""))
+
+
+def of(actions, kind):
+    return [a for a in actions if isinstance(a, kind)]
+
+
+def play(actions):
+    [p] = of(actions, Play)
+    return p
+
+
+def timer(actions):
+    [t] = of(actions, StartTimer)
+    return t
+
+
+def asked(number="140229"):
+    flow = CallFlow(SERVICE, number, caller="0612345678")
+    actions = flow.start()
+    assert Listen("name", "0229") in actions and play(actions).prompts == ("question",)
+    assert play(actions).barge_in
+    return flow, actions
+
+
+def finish_prompt(flow, actions):
+    return flow.handle(PromptDone(play(actions).play_id))
+
+
+def to_menu(flow, actions):
+    """Stay silent until the keypad menu plays."""
+    for _ in range(SERVICE.listen.attempts):
+        actions = flow.handle(Timeout(timer(finish_prompt(flow, actions)).timer_id))
+    assert play(actions).prompts == ("menu/0229",) and StopListening() in actions
+    return actions
+
+
+# ---- numbers ----
+
+def test_single_municipality_area_transfers_without_a_question():
+    flow = CallFlow(SERVICE, "14020")
+    assert flow.start() == [Transfer("Amsterdam", "PJSIP/amsterdam@fourteenplus-trunks", None)]
+    assert flow.done and flow.record.path == "direct" and flow.record.area_code == "020"
+
+
+@pytest.mark.parametrize("number, prompt, outcome", [
+    ("140000", "number/unknown_area", "rejected_number"),
+    ("140", "number/too_short", "rejected_number"),
+    ("1400", "number/national_line", "rejected_number"),
+    ("140800", "number/not_geographic", "rejected_number"),
+    ("140229&PJSIP/x", "number/non_digit", "rejected_number"),
+    ("140111", "number/not_served", "not_served"),
+])
+def test_numbers_we_cannot_route_get_a_message_then_a_clean_hangup(number, prompt, outcome):
+    flow = CallFlow(SERVICE, number)
+    actions = flow.start()
+    assert play(actions).prompts == (prompt,) and not play(actions).barge_in
+    assert not of(actions, Transfer) and not of(actions, Listen)
+    assert flow.handle(Dtmf("1")) == []  # nothing interrupts the explanation
+    assert finish_prompt(flow, actions) == [Hangup(outcome)]
+    assert flow.done and flow.record.outcome == outcome
+
+
+# ---- speech ----
+
+def test_spoken_name_accepted_transfers():
+    flow, _ = asked()
+    actions = flow.handle(heard("accept", "Koggenland"))
+    assert actions[-1] == Transfer("Koggenland", "PJSIP/koggenland@fourteenplus-trunks",
+                                   "PJSIP/regio-westfriesland@fourteenplus-trunks")
+    assert StopListening() in actions
+    assert flow.record.path == "spoken" and flow.record.attempts[0].municipality == "Koggenland"
+
+
+def test_barge_in_stops_the_question_and_sets_a_recognition_deadline():
+    flow, actions = asked()
+    barge = flow.handle(SpeechStarted())
+    assert StopPlayback() in barge
+    assert timer(barge).ms == SERVICE.listen.max_speech_ms + SERVICE.listen.recognition_deadline_ms
+    # The stopped question reports done late: that must not start a no-input timer.
+    assert finish_prompt(flow, actions) == []
+    result = flow.handle(heard("accept", "Hoorn"))
+    assert CancelTimer(timer(barge).timer_id) in result and result[-1].municipality == "Hoorn"
+
+
+def test_recogniser_too_slow_gives_the_keypad_menu():
+    flow, actions = asked()
+    deadline = timer(flow.handle(SpeechStarted()))
+    result = flow.handle(Timeout(deadline.timer_id))
+    assert play(result).prompts == ("menu/0229",)
+    assert flow.record.attempts[-1].reason == "deadline"
+
+
+def test_recogniser_error_gives_the_keypad_menu():
+    flow, _ = asked()
+    result = flow.handle(RecognitionFailed("error"))
+    assert play(result).prompts == ("menu/0229",) and StopListening() in result
+
+
+def test_rejected_then_accepted_counts_as_a_repeat():
+    flow, _ = asked()
+    again = flow.handle(heard("reject", None))
+    assert play(again).prompts == ("again",) and Listen("name", "0229") in again
+    assert flow.handle(heard("accept", "Opmeer"))[-1].municipality == "Opmeer"
+    assert flow.record.path == "spoken_repeat"
+
+
+def test_a_name_from_another_area_is_never_routed():
+    flow, _ = asked()
+    actions = flow.handle(heard("accept", "Amsterdam"))
+    assert not of(actions, Transfer) and play(actions).prompts == ("again",)
+
+
+def test_a_municipality_behind_the_code_but_not_connected_hears_so(tmp_path):
+    text = open(SERVICE.source, encoding="utf-8").read().replace(
+        "[Deventer, Olst-Wijhe, Voorst, Dalfsen]", "[Deventer, Olst-Wijhe]")
+    (tmp_path / "c.yaml").write_text(text, encoding="utf-8")
+    flow = CallFlow(load_service(tmp_path / "c.yaml"), "140570")
+    flow.start()
+    actions = flow.handle(heard("accept", "Dalfsen"))
+    assert play(actions).prompts == ("not-connected", "goodbye") and not of(actions, Transfer)
+    assert finish_prompt(flow, actions) == [Hangup("not_connected")]
+
+
+# ---- confirmation ----
+
+def confirming():
+    flow, _ = asked()
+    actions = flow.handle(heard("confirm", "Medemblik", 0.6))
+    assert Listen("reply", "0229") in actions and play(actions).prompts == ("confirm/medemblik",)
+    return flow, actions
+
+
+def test_confirmed_by_voice():
+    flow, _ = confirming()
+    assert flow.handle(Reply(True))[-1].municipality == "Medemblik"
+    assert flow.record.path == "confirmed"
+
+
+def test_confirmed_by_key():
+    flow, _ = confirming()
+    assert flow.handle(Dtmf("1"))[-1].municipality == "Medemblik"
+
+
+def test_denied_confirmation_asks_again_then_menu():
+    flow, _ = confirming()
+    again = flow.handle(Reply(False))
+    assert play(again).prompts == ("again",) and Listen("name", "0229") in again
+    menu = flow.handle(heard("reject"))
+    assert play(menu).prompts == ("menu/0229",)
+    assert [a.decision for a in flow.record.attempts] == ["confirm", "no", "reject"]
+
+
+def test_denied_by_key():
+    flow, _ = confirming()
+    assert play(flow.handle(Dtmf("2"))).prompts == ("again",)
+
+
+def test_unclear_reply_repeats_the_question_once_then_menu():
+    flow, actions = confirming()
+    repeat = flow.handle(Reply(None))
+    assert play(repeat).prompts == ("confirm/medemblik",)
+    assert play(flow.handle(Timeout(timer(finish_prompt(flow, repeat)).timer_id))).prompts == ("menu/0229",)
+
+
+# ---- keypad ----
+
+def test_silence_twice_then_keypad_choice():
+    flow, actions = asked()
+    menu = to_menu(flow, actions)
+    result = flow.handle(Dtmf("3"))
+    assert result[-1] == Transfer("Drechterland", "PJSIP/drechterland@fourteenplus-trunks",
+                                  "PJSIP/regio-westfriesland@fourteenplus-trunks")
+    assert StopPlayback() in result  # the menu may still be playing
+    assert flow.record.path == "keypad"
+    assert [a.kind for a in flow.record.attempts] == ["silence", "silence", "keypad"]
+    assert menu
+
+
+def test_a_key_during_the_question_goes_straight_to_the_menu():
+    flow, _ = asked()
+    result = flow.handle(Dtmf("4"))
+    assert play(result).prompts == ("menu/0229",) and StopPlayback() in result
+
+
+@pytest.mark.parametrize("key", ["0", "6", "9", "*", "#"])
+def test_wrong_key_replays_the_menu_with_a_hint(key):
+    flow, actions = asked()
+    to_menu(flow, actions)
+    result = flow.handle(Dtmf(key))
+    assert play(result).prompts == ("menu-again", "menu/0229") and not of(result, Transfer)
+
+
+def test_no_choice_goes_to_the_area_default():
+    flow, actions = asked()
+    menu = to_menu(flow, actions)
+    for _ in range(SERVICE.listen.menu_attempts):
+        menu = flow.handle(Timeout(timer(finish_prompt(flow, menu)).timer_id))
+    assert menu[-1].municipality == "Hoorn" and flow.record.path == "default"
+
+
+def test_no_choice_and_no_default_ends_with_goodbye(tmp_path):
+    text = open(SERVICE.source, encoding="utf-8").read().replace("    default: Hoorn\n", "")
+    (tmp_path / "c.yaml").write_text(text, encoding="utf-8")
+    flow = CallFlow(load_service(tmp_path / "c.yaml"), "140229")
+    actions = to_menu(flow, flow.start())
+    for _ in range(SERVICE.listen.menu_attempts):
+        actions = flow.handle(Timeout(timer(finish_prompt(flow, actions)).timer_id))
+    assert play(actions).prompts == ("goodbye",)
+    assert finish_prompt(flow, actions) == [Hangup("no_choice")]
+
+
+# ---- the caller leaves ----
+
+@pytest.mark.parametrize("steps, where", [
+    (0, "asking"), (1, "confirming"), (2, "menu")])
+def test_hangup_anywhere_is_recorded_and_ends_quietly(steps, where):
+    flow, actions = asked()
+    if steps == 1:
+        flow.handle(heard("confirm", "Opmeer", 0.6))
+    if steps == 2:
+        to_menu(flow, actions)
+    assert flow.handle(HungUp()) == []
+    assert flow.done and flow.record.outcome == "abandoned" and flow.record.abandoned_at == where
+    assert flow.handle(Dtmf("1")) == [] and flow.handle(heard("accept", "Hoorn")) == []
+
+
+def test_stale_timers_and_prompts_are_ignored():
+    flow, actions = asked()
+    first = timer(finish_prompt(flow, actions))
+    flow.handle(SpeechStarted())  # replaces the no-input timer
+    assert flow.handle(Timeout(first.timer_id)) == []
+    assert flow.handle(PromptDone("question-0")) == []
+
+
+def test_dial_result_is_recorded_after_transfer():
+    flow = CallFlow(SERVICE, "14020")
+    flow.start()
+    flow.handle(DialResult("BUSY"))
+    assert flow.record.dial_status == "BUSY" and flow.record.outcome == "transferred"
+
+
+# ---- any sequence of caller behaviour ----
+
+caller_events = st.lists(st.one_of(
+    st.sampled_from(["prompt", "timer", "speech", "hangup"]),
+    st.tuples(st.just("dtmf"), st.sampled_from(list("0123456789*#"))),
+    st.tuples(st.just("heard"), st.sampled_from(["accept", "confirm", "reject"]),
+              st.sampled_from([None, "Hoorn", "Opmeer", "Amsterdam", "Koggenland", "Deventer"])),
+    st.tuples(st.just("reply"), st.sampled_from([True, False, None])),
+    st.just("fail"),
+), max_size=40)
+
+
+@settings(max_examples=400, deadline=None)
+@given(number=st.sampled_from(["140229", "14020", "140111", "140000", "140113"]), events=caller_events)
+def test_property_every_call_ends_at_a_connected_trunk_or_a_spoken_message(number, events):
+    flow = CallFlow(SERVICE, number)
+    actions = flow.start()
+    playing, timers, ended = None, [], []
+
+    def apply(new):
+        nonlocal playing
+        for a in new:
+            if isinstance(a, Play):
+                playing = a.play_id
+            elif isinstance(a, StopPlayback):
+                playing = None
+            elif isinstance(a, StartTimer):
+                timers.append(a.timer_id)
+            elif isinstance(a, (Transfer, Hangup)):
+                assert not ended, "a call ends once, and never after the caller left"
+                ended.append(a)
+        plan = SERVICE.plan(flow.record.area_code) if flow.record.area_code else None
+        for t in of(new, Transfer):
+            assert plan and t.municipality in plan.connected
+
+    apply(actions)
+    for event in events:
+        if flow.done:
+            break
+        if event == "prompt" and playing:
+            done, playing = playing, None
+            apply(flow.handle(PromptDone(done)))
+        elif event == "timer" and timers:
+            apply(flow.handle(Timeout(timers[-1])))
+        elif event == "speech":
+            apply(flow.handle(SpeechStarted()))
+        elif event == "hangup":
+            ended.append(HungUp())
+            apply(flow.handle(HungUp()))
+        elif event == "fail":
+            apply(flow.handle(RecognitionFailed("error")))
+        elif event[0] == "dtmf":
+            apply(flow.handle(Dtmf(event[1])))
+        elif event[0] == "heard":
+            apply(flow.handle(heard(event[1], event[2])))
+        elif event[0] == "reply":
+            apply(flow.handle(Reply(event[1])))
+    # A silent caller: prompts finish and timers fire until the flow ends by itself.
+    for _ in range(30):
+        if flow.done:
+            break
+        if playing:
+            done, playing = playing, None
+            apply(flow.handle(PromptDone(done)))
+        elif timers:
+            apply(flow.handle(Timeout(timers[-1])))
+    assert flow.done and ended  # by a transfer, our hang-up after a message, or the caller's
+    assert flow.record.outcome is not None
