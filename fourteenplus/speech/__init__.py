@@ -1,0 +1,42 @@
+"""Speech: telephone audio → a municipality, with a decision the call flow can act on.
+
+Importing this package is cheap on purpose (no faster-whisper, no ctranslate2): the call flow
+and `fourteenplus check` use the result types without loading a model.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+Decision = Literal["accept", "confirm", "reject"]
+
+# Why a recognition was rejected (or, for accept/confirm, "match").
+REASONS = ("match", "no_speech", "out_of_area", "low_confidence", "ambiguous", "timeout", "error")
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A municipality the utterance may name; `phrase` is what was heard for it (alias, village…)."""
+
+    municipality: str
+    score: float  # 0..1, comparable with the service's thresholds
+    phrase: str
+
+
+@dataclass(frozen=True)
+class Recognition:
+    transcript: str
+    candidates: tuple[Candidate, ...]
+    decision: Decision
+    municipality: str | None
+    reason: str
+    timings: dict[str, float] = field(default_factory=dict)  # milliseconds per stage
+
+    @classmethod
+    def rejected(cls, reason: str, transcript: str = "", candidates: tuple[Candidate, ...] = (),
+                 timings: dict[str, float] | None = None) -> "Recognition":
+        return cls(transcript, candidates, "reject", None, reason, dict(timings or {}))
+
+
+__all__ = ["Candidate", "Decision", "Recognition", "REASONS"]
