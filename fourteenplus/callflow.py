@@ -141,6 +141,10 @@ class CallRecord:
     reason: str | None = None
     dial_status: str | None = None
     attempts: list[Attempt] = field(default_factory=list)
+    # Filled by the adapter, which has the clock: call start (epoch seconds) and latencies
+    # in ms such as "answer_to_question", "speech_end_to_decision", "decision_to_invite".
+    started_at: float | None = None
+    timings: dict[str, float] = field(default_factory=dict)
 
 
 # States, named for what the caller is doing.

@@ -60,6 +60,15 @@ class Listen:
 
 
 @dataclass(frozen=True)
+class Records:
+    path: str | None           # SQLite file; None: <state dir>/records.db
+    url: str | None            # postgresql://… for larger operators, instead of path
+    retention_days: int        # records and transcripts older than this are purged
+    keep_audio: bool           # utterance audio is kept only when asked for, for tuning
+    audio_retention_days: int
+
+
+@dataclass(frozen=True)
 class Service:
     source: str
     directory: Directory
@@ -68,7 +77,7 @@ class Service:
     listen: Listen
     areas: dict[str, AreaPlan]
     connections: dict[str, Connection]
-    records_path: str | None
+    records: Records
     warnings: tuple[ConfigError, ...] = field(default=())
 
     def plan(self, code: str) -> AreaPlan:
@@ -91,6 +100,8 @@ DEFAULTS = {
     "thresholds": {"accept": 0.80, "confirm": 0.55},
     "listen": {"attempts": 2, "no_input_ms": 5000, "max_speech_ms": 8000, "menu_attempts": 2,
                "menu_timeout_ms": 6000, "recognition_deadline_ms": 1500},
+    "records": {"path": None, "url": None, "retention_days": 90, "keep_audio": False,
+                "audio_retention_days": 7},
 }
 TOP_KEYS = ("language", "thresholds", "listen", "records", "municipalities", "areas")
 
@@ -164,13 +175,7 @@ def load_service(path: str | Path | None = None, directory: Directory | None = N
         _number(c, li, k, v, int, 0 if k.endswith("attempts") else 100, 10 if k.endswith("attempts") else 60000)
         for k, v in DEFAULTS["listen"].items()))
 
-    records_path = None
-    rec = c.mapping(data, "records")
-    if rec is not None:
-        c.keys(rec, ("path",), "records")
-        records_path = rec.get("path")
-        if records_path is not None and not isinstance(records_path, str):
-            c.errors.append(rec.error("'path' must be a file path", "path"))
+    records = _records(c, data)
 
     connections = _connections(c, data, directory)
     areas = _areas(c, data, directory, connections)
@@ -181,7 +186,32 @@ def load_service(path: str | Path | None = None, directory: Directory | None = N
     if c.errors:
         raise ConfigErrors(c.errors)
     return Service(str(path), directory, language, thresholds, listen, areas, connections,
-                   records_path, tuple(c.warnings))
+                   records, tuple(c.warnings))
+
+
+def _records(c: _Collector, data: yamlfile.Node) -> Records:
+    defaults = DEFAULTS["records"]
+    rec = c.mapping(data, "records")
+    if rec is None:
+        return Records(**defaults)
+    c.keys(rec, tuple(defaults), "records")
+    values = dict(defaults)
+    for key in ("path", "url"):
+        if rec.get(key) is not None and not isinstance(rec[key], str):
+            c.errors.append(rec.error(f"'{key}' must be text", key))
+        else:
+            values[key] = rec.get(key)
+    if values["url"] and not values["url"].startswith(("postgresql://", "postgres://", "sqlite:///")):
+        c.errors.append(rec.error("'url' must start with postgresql:// or sqlite:///", "url"))
+    if values["url"] and values["path"]:
+        c.errors.append(rec.error("give 'path' or 'url', not both", "url"))
+    if not isinstance(rec.get("keep_audio", False), bool):
+        c.errors.append(rec.error("'keep_audio' must be true or false", "keep_audio"))
+    else:
+        values["keep_audio"] = rec.get("keep_audio", False)
+    for key in ("retention_days", "audio_retention_days"):
+        values[key] = _number(c, rec, key, defaults[key], int, 1, 3650)
+    return Records(**values)
 
 
 def _dial_string(c: _Collector, node: yamlfile.Node, key: str) -> str | None:
