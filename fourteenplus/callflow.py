@@ -11,10 +11,11 @@ is stale (the caller moved on) and is ignored, so adapters never have to race-pr
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 
 from .config import AreaPlan, Service
-from .numberplan import NumberRejected, parse
+from .numberplan import NumberRejected, digits_of, parse
 
 
 # ---- events (what happened) ----
@@ -72,6 +73,7 @@ class Play:
     play_id: str
     prompts: tuple[str, ...]
     barge_in: bool
+    language: str = "nl"  # the prompt set: sounds/fourteenplus/<language>/<prompt id>
 
 
 @dataclass(frozen=True)
@@ -135,8 +137,9 @@ class CallRecord:
     path: str | None = None         # direct, spoken, confirmed, keypad, default
     municipality: str | None = None
     trunk: str | None = None
-    outcome: str | None = None      # transferred, rejected_number, not_served, not_connected,
-                                    # no_choice, abandoned; dial results refine transferred
+    outcome: str | None = None      # transferred, after_hours, closed, rejected_number, not_served,
+                                    # not_connected, no_choice, abandoned
+    language: str = "nl"
     abandoned_at: str | None = None
     reason: str | None = None
     dial_status: str | None = None
@@ -152,11 +155,20 @@ STARTING, ASKING, CONFIRMING, MENU, ENDING, TRANSFERRED, DONE = (
     "starting", "asking", "confirming", "menu", "ending", "transferred", "done")
 
 
+ENGLISH_KEY = "9"  # at the question: the rest of the call in English
+
+
 class CallFlow:
-    def __init__(self, service: Service, dialled: str, caller: str | None = None):
+    """`now` is the moment the call came in (aware datetime), for opening hours; the adapter
+    passes its clock. Without it, opening hours are not applied (tests of other paths)."""
+
+    def __init__(self, service: Service, dialled: str, caller: str | None = None,
+                 now: dt.datetime | None = None):
         self.service = service
-        self.record = CallRecord(dialled=dialled, caller=caller)
+        self.now = now
+        self.record = CallRecord(dialled=dialled, caller=caller, language=service.language)
         self.state = STARTING
+        self._final: list = []  # what follows the message played in ENDING
         self.plan: AreaPlan | None = None
         self._name_attempts = 0
         self._menu_plays = 0
@@ -176,10 +188,23 @@ class CallFlow:
 
     def start(self) -> list:
         try:
+            kind, target = self.service.numbers[digits_of(self.record.dialled)]
+        except (NumberRejected, KeyError):
+            pass
+        else:  # a geographic number, dialled from abroad where 14+ cannot be reached
+            if kind == "municipality":
+                self.plan = next(p for p in self.service.areas.values() if target in p.connected)
+                self.record.area_code = self.plan.code
+                return self._transfer(target, "direct")
+            return self._start_area(target)
+        try:
             code = parse(self.record.dialled, self.service.directory.areas)
         except NumberRejected as exc:
             self.record.reason = exc.reason
             return self._end("rejected_number", ("number/" + exc.reason,))
+        return self._start_area(code)
+
+    def _start_area(self, code: str) -> list:
         self.record.area_code = code
         self.plan = self.service.plan(code)
         if not self.plan.connected:
@@ -217,7 +242,10 @@ class CallFlow:
     # ---- transitions ----
 
     def _hung_up(self) -> list:
-        if self.state not in (TRANSFERRED, ENDING):
+        # A caller who leaves during a final message got what we had to say; one who leaves
+        # before a transfer that was still to come did not.
+        message_only = self.state == ENDING and isinstance(self._final[0], Hangup)
+        if self.state != TRANSFERRED and not message_only:
             self.record.outcome = "abandoned"
             self.record.abandoned_at = self.state
         self.state = DONE
@@ -228,8 +256,8 @@ class CallFlow:
             return []
         self._playing = None
         if self.state == ENDING:
-            self.state = DONE
-            return [Hangup(self.record.outcome or "done")]
+            self.state = TRANSFERRED if self._final and isinstance(self._final[0], Transfer) else DONE
+            return self._final
         if self.state in (ASKING, CONFIRMING) and not self._speaking:
             return self._start_timer("no-input", self.service.listen.no_input_ms)
         if self.state == MENU:
@@ -270,6 +298,10 @@ class CallFlow:
     def _dtmf(self, digit: str) -> list:
         if self.state == CONFIRMING and digit in ("1", "2"):
             return self._reply(digit == "1", keyed=True)
+        if self.state == ASKING and digit == ENGLISH_KEY and self.record.language != "en":
+            self._speaking = False
+            self.record.language = "en"
+            return self._cancel_timer() + self._ask("question")
         if self.state in (ASKING, CONFIRMING):
             # A caller who reaches for the keypad wants the keypad: give them the menu now.
             self._speaking = False
@@ -362,16 +394,26 @@ class CallFlow:
 
     def _transfer(self, municipality: str, path: str) -> list:
         connection = self.service.municipality(municipality)
-        self.state = TRANSFERRED
         self.record.path = path
         self.record.municipality = municipality
-        self.record.trunk = connection.trunk
+        # Hours are checked once the municipality is known, so the caller hears the right ones.
+        if connection.hours and self.now and not connection.hours.is_open(self.now):
+            closed = ("closed/" + connection.slug,)
+            if connection.after_hours:
+                self.record.trunk = connection.after_hours
+                return self._end("after_hours", closed,
+                                 then=[Transfer(municipality, connection.after_hours, None)])
+            return self._end("closed", closed)
+        trunk = connection.english if self.record.language == "en" and connection.english else connection.trunk
+        self.state = TRANSFERRED
+        self.record.trunk = trunk
         self.record.outcome = "transferred"
-        return self._quiet() + [Transfer(municipality, connection.trunk, connection.overflow)]
+        return self._quiet() + [Transfer(municipality, trunk, connection.overflow)]
 
-    def _end(self, outcome: str, prompts: tuple[str, ...]) -> list:
+    def _end(self, outcome: str, prompts: tuple[str, ...], then: list | None = None) -> list:
         self.state = ENDING
         self.record.outcome = outcome
+        self._final = then or [Hangup(outcome)]
         return self._quiet() + self._play("end", prompts, False)
 
     def _quiet(self) -> list:
@@ -384,7 +426,7 @@ class CallFlow:
         actions = [StopPlayback()] if self._playing else []
         self._counter += 1
         self._playing = f"{name}-{self._counter}"
-        return actions + [Play(self._playing, prompts, barge_in)]
+        return actions + [Play(self._playing, prompts, barge_in, self.record.language)]
 
     def _start_timer(self, name: str, ms: int) -> list:
         actions = self._cancel_timer()

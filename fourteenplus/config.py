@@ -6,6 +6,7 @@ file:line:column at once, so an engineer fixes a file in one pass.
 
 from __future__ import annotations
 
+import datetime as dt
 import difflib
 import os
 import re
@@ -15,6 +16,8 @@ from pathlib import Path
 from . import yamlfile
 from .directory import Directory, load_directory
 from .errors import ConfigError, ConfigErrors
+from .hours import HoursError, OpeningHours, parse_week
+from .numberplan import NumberRejected, digits_of
 from .paths import REPO
 
 EXAMPLE = REPO / "fourteenplus.example.yaml"
@@ -33,6 +36,9 @@ class Connection:
     slug: str
     trunk: str
     overflow: str | None
+    hours: OpeningHours | None = None  # None: always open
+    after_hours: str | None = None     # dialled outside hours; None: the caller hears the hours
+    english: str | None = None         # where English-speaking callers go; None: the trunk
 
 
 @dataclass(frozen=True)
@@ -78,6 +84,9 @@ class Service:
     areas: dict[str, AreaPlan]
     connections: dict[str, Connection]
     records: Records
+    # Geographic numbers for callers from abroad (digits as numberplan.digits_of gives them)
+    # → ("municipality", name) or ("area", code).
+    numbers: dict[str, tuple[str, str]] = field(default_factory=dict)
     warnings: tuple[ConfigError, ...] = field(default=())
 
     def plan(self, code: str) -> AreaPlan:
@@ -103,7 +112,8 @@ DEFAULTS = {
     "records": {"path": None, "url": None, "retention_days": 90, "keep_audio": False,
                 "audio_retention_days": 7},
 }
-TOP_KEYS = ("language", "thresholds", "listen", "records", "municipalities", "areas")
+TOP_KEYS = ("language", "thresholds", "listen", "records", "municipalities", "areas", "numbers")
+MUNICIPALITY_KEYS = ("trunk", "overflow", "hours", "closed", "holidays", "after_hours", "english")
 
 
 class _Collector:
@@ -179,6 +189,7 @@ def load_service(path: str | Path | None = None, directory: Directory | None = N
 
     connections = _connections(c, data, directory)
     areas = _areas(c, data, directory, connections)
+    numbers = _numbers(c, data, directory, areas)
     for name in connections:
         if not any(name in plan.connected for plan in areas.values()):
             c.warnings.append(data["municipalities"].error(f"{name} has a trunk but is connected in no area", name))
@@ -186,7 +197,7 @@ def load_service(path: str | Path | None = None, directory: Directory | None = N
     if c.errors:
         raise ConfigErrors(c.errors)
     return Service(str(path), directory, language, thresholds, listen, areas, connections,
-                   records, tuple(c.warnings))
+                   records, numbers, tuple(c.warnings))
 
 
 def _records(c: _Collector, data: yamlfile.Node) -> Records:
@@ -236,13 +247,69 @@ def _connections(c: _Collector, data: yamlfile.Node, directory: Directory) -> di
         if not isinstance(node, yamlfile.Node):
             c.errors.append(section.error(f"{name} needs a mapping with 'trunk'", name))
             continue
-        c.keys(node, ("trunk", "overflow"), name)
+        c.keys(node, MUNICIPALITY_KEYS, name)
         trunk = _dial_string(c, node, "trunk")
         if "trunk" not in node:
             c.errors.append(section.error(f"{name} has no 'trunk'", name))
-        overflow = _dial_string(c, node, "overflow")
+        dial = {key: _dial_string(c, node, key) for key in ("overflow", "after_hours", "english")}
+        hours = _hours(c, node, name)
         if trunk:
-            out[name] = Connection(name, directory.municipalities[name].slug, trunk, overflow)
+            out[name] = Connection(name, directory.municipalities[name].slug, trunk, hours=hours, **dial)
+    return out
+
+
+def _hours(c: _Collector, node: yamlfile.Node, name: str) -> OpeningHours | None:
+    if "hours" not in node:
+        for key in ("closed", "holidays", "after_hours"):
+            if key in node:
+                c.errors.append(node.error(f"'{key}' needs 'hours' for {name}", key))
+        return None
+    spec = node["hours"]
+    if not isinstance(spec, yamlfile.Node):
+        c.errors.append(node.error("'hours' must map days to times, e.g. mon-fri: 08:30-17:00", "hours"))
+        return None
+    try:
+        week = parse_week(spec)
+    except HoursError as exc:
+        c.errors.append(spec.error(f"hours of {name}: {exc}"))
+        return None
+    closed = node.get("closed") or []
+    if not isinstance(closed, list) or not all(isinstance(d, dt.date) for d in closed):
+        c.errors.append(node.error("'closed' must be a list of dates such as 2026-12-24", "closed"))
+        closed = []
+    observe = node.get("holidays", True)
+    if not isinstance(observe, bool):
+        c.errors.append(node.error("'holidays' must be true or false", "holidays"))
+        observe = True
+    return OpeningHours(week, frozenset(closed), observe)
+
+
+def _numbers(c: _Collector, data: yamlfile.Node, directory: Directory,
+             areas: dict[str, AreaPlan]) -> dict[str, tuple[str, str]]:
+    section = c.mapping(data, "numbers")
+    out: dict[str, tuple[str, str]] = {}
+    for number, node in (section or {}).items():
+        try:
+            digits = digits_of(str(number))
+        except NumberRejected as exc:
+            c.errors.append(section.error(f"number {number!r}: {exc}", number))
+            continue
+        if digits.startswith("14"):
+            c.errors.append(section.error(f"{number!r} is a 14+ number; 'numbers' holds the geographic "
+                                          "numbers callers from abroad dial", number))
+            continue
+        if not isinstance(node, yamlfile.Node) or len(node) != 1 or not set(node) <= {"municipality", "area"}:
+            c.errors.append(section.error(f"number {number!r} needs exactly one of 'municipality' or 'area'", number))
+            continue
+        (kind, target), = node.items()
+        if kind == "municipality" and not any(target in plan.connected for plan in areas.values()):
+            c.errors.append(node.error(f"{target!r} is not a connected municipality", kind))
+        elif kind == "area" and target not in areas:
+            c.errors.append(node.error(f"area {target!r} is not answered by this configuration", kind))
+        elif digits in out:
+            c.errors.append(section.error(f"number {number!r} is given twice", number))
+        else:
+            out[digits] = (kind, target)
     return out
 
 

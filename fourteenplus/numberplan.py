@@ -34,12 +34,15 @@ class NumberRejected(ValueError):
 
 
 def digits_of(number: str) -> str:
-    """Strip separators and the Dutch country code: '+31 14 0229' → '140229'."""
+    """National digits: '+31 14 0229' → '140229', '+31 229 252200' → '0229252200'."""
     compact = number.translate(_SEPARATORS)
-    if compact.startswith("+31"):
-        compact = compact[3:]
-    elif compact.startswith("0031"):
-        compact = compact[4:]
+    for country in ("+31", "0031"):
+        if compact.startswith(country):
+            compact = compact[len(country):]
+            # 14+ numbers take no trunk prefix; every other national number starts with 0.
+            if compact and not compact.startswith(("14", "0")):
+                compact = "0" + compact
+            break
     if not compact:
         raise NumberRejected("empty", number)
     if not compact.isascii() or not compact.isdigit():
