@@ -202,9 +202,9 @@ class _Reader:
                 f"the entry of {municipality} must be a mapping with {', '.join(ENTRY_KINDS)}", name))
             return
         self._known_keys(entry, ENTRY_KINDS, "key")
-        for key, kind in ENTRY_KINDS.items():
-            items = entry.get(key)
-            if items is None:
+        for key, items in entry.items():  # in file order, so a repeat is reported where it is
+            kind = ENTRY_KINDS.get(key)
+            if kind is None or items is None:
                 continue
             if not isinstance(items, yamlfile.Seq):
                 self.errors.append(entry.error(f"'{key}' must be a list", key))
