@@ -112,5 +112,9 @@ def loads(text: str, name: str = "<string>") -> Any:
         if mark is None:
             raise ConfigError(f"YAML syntax error: {message}", name) from None
         raise ConfigError(f"YAML syntax error: {message}", name, mark.line + 1, mark.column + 1) from None
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"YAML error: {exc}", name) from None
+    except yaml.reader.ReaderError as exc:
+        # Raised before any mark exists: the position is a character index into the text.
+        line = text.count("\n", 0, exc.position) + 1
+        column = exc.position - (text.rfind("\n", 0, exc.position) + 1) + 1
+        raise ConfigError(f"YAML syntax error: character {exc.character!r} is not allowed in YAML",
+                          name, line, column) from None
