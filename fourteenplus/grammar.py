@@ -352,9 +352,11 @@ def _sound_alike(areas: dict[str, AreaGrammar], claims: list[_Claim]) -> list[Co
     for (one, two), codes in pairs.items():
         located = where[two] or where[one]
         score = round(fuzz.ratio(one.key, two.key))
-        warnings.append(ConfigError(
+        warning = ConfigError(
             f"{one.text!r} ({one.municipality}) and {two.text!r} ({two.municipality}) sound alike "
             f"in area {', '.join(codes)} (similarity {score})",
             located.file if located else None, located.line if located else None,
-            located.column if located else None))
+            located.column if located else None)
+        warning.areas = tuple(codes)  # so `check` can keep to the areas an installation answers
+        warnings.append(warning)
     return warnings

@@ -8,6 +8,7 @@ directory order; trunk, overflow and menu_digit are null when not connected.
 from __future__ import annotations
 
 import json
+import sys
 
 from ..config import load_service
 from ..errors import ConfigError, ConfigErrors
@@ -49,7 +50,7 @@ def main(args) -> int:
     try:
         code = parse(number, service.directory.areas)
     except NumberRejected as exc:
-        print(f"error: {exc}")
+        print(f"error: {exc}", file=sys.stderr)
         return 1
     info = describe(service, code)
     if args.json:

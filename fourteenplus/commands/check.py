@@ -24,7 +24,9 @@ def main(args) -> int:
     except (ConfigError, ConfigErrors) as exc:
         print_errors(exc)
         return 1
-    for warning in (*service.warnings, *grammars.warnings):
+    answered = set(service.areas)
+    relevant = [w for w in grammars.warnings if answered & set(w.areas)]
+    for warning in (*service.warnings, *relevant):
         where = f"{warning.where}: " if warning.where else ""
         print(f"{where}warning: {warning.message}", file=sys.stderr)
     connected = sum(len(plan.connected) for plan in service.areas.values())
