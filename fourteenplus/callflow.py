@@ -143,9 +143,12 @@ class CallRecord:
     abandoned_at: str | None = None
     reason: str | None = None
     dial_status: str | None = None
+    # DIALSTATUS of the overflow destination when the trunk failed and one was dialled.
+    overflow_status: str | None = None
     attempts: list[Attempt] = field(default_factory=list)
     # Filled by the adapter, which has the clock: call start (epoch seconds) and latencies
-    # in ms such as "answer_to_question", "speech_end_to_decision", "decision_to_invite".
+    # in ms such as "answer_to_question", "speech_end_to_decision", "decision_to_invite",
+    # and "answer_to_invite" (the whole wait before the trunk is dialled; reports use it).
     started_at: float | None = None
     timings: dict[str, float] = field(default_factory=dict)
 
