@@ -23,6 +23,8 @@ COMMANDS = {
     "prompts": "generate the prompt audio from the prompt texts",
     "run": "run the ARI application",
     "call": "place a real SIP test call against the running system",
+    "agi": "run the FastAGI server (the same call flow for operators who use AGI)",
+    "status": "health of Asterisk, the call handling and the trunks, through AMI",
 }
 
 

@@ -1,0 +1,232 @@
+"""Health through the Asterisk Manager Interface (panoramisk), for people and for probes.
+
+`health()` takes one snapshot: Asterisk's version and uptime, the active 14+ calls, each
+trunk's endpoint state, and whether the call-handling side is there (the ARI app registered,
+or the FastAGI server accepting connections). `Watch` keeps one AMI connection for a
+long-running process, reconnecting with back-off when Asterisk restarts and never raising
+into its host.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import datetime as dt
+import json
+import logging
+import urllib.error
+import urllib.request
+from dataclasses import asdict, dataclass, field
+
+import panoramisk
+
+log = logging.getLogger(__name__)
+
+AMI_PORT = 5038
+ARI_URL = "http://127.0.0.1:8088/ari/"
+AGI_PORT = 4573
+MAX_BACKOFF_S = 30.0
+# Channels of ours: the contexts our dialplan defines, or parked in our Stasis app.
+OUR_CONTEXTS = ("fourteenplus-",)
+
+
+class AmiUnavailable(RuntimeError):
+    pass
+
+
+class Manager(panoramisk.Manager):
+    """panoramisk's Manager with doubling back-off between reconnects and a close that stays closed.
+
+    panoramisk retries every `reconnect_timeout` seconds forever; a restarting Asterisk is
+    better served by 1, 2, 4 … 30 s, reset once a login succeeds.
+    """
+
+    def __init__(self, **config):
+        super().__init__(**config)
+        self.closed = False
+        self.logged_in = asyncio.get_running_loop().create_future()
+
+    def connection_made(self, f):
+        if self.closed:
+            if not f.cancelled() and f.exception() is None:
+                f.result()[0].close()
+            return
+        if not f.cancelled() and f.exception() is not None:
+            self.reconnect_timeout = min(max(self.reconnect_timeout, 1) * 2, MAX_BACKOFF_S)
+            if not self.logged_in.done():
+                self.logged_in.set_exception(AmiUnavailable(f"AMI not reachable: {f.exception()}"))
+        super().connection_made(f)
+
+    def login(self, future):
+        ok = super().login(future)
+        if ok:
+            self.reconnect_timeout = 1
+        if not self.logged_in.done():
+            if ok:
+                self.logged_in.set_result(True)
+            else:
+                self.logged_in.set_exception(AmiUnavailable("AMI login refused: check the generated credentials"))
+        return ok
+
+    def connection_lost(self, exc):
+        if not self.closed:
+            super().connection_lost(exc)
+
+    def close(self):
+        self.closed = True
+        super().close()
+
+
+async def connect(user: str, secret: str, host: str = "127.0.0.1", port: int = AMI_PORT,
+                  timeout: float = 3.0) -> Manager:
+    manager = Manager(loop=asyncio.get_running_loop(), host=host, port=port, username=user,
+                      secret=secret, events="off", reconnect_timeout=1, ping_delay=10)
+    manager.connect()
+    try:
+        await asyncio.wait_for(asyncio.shield(manager.logged_in), timeout)
+    except asyncio.TimeoutError:
+        manager.close()
+        raise AmiUnavailable(f"no AMI answer on {host}:{port} within {timeout:g} s") from None
+    except AmiUnavailable:
+        manager.close()
+        raise
+    return manager
+
+
+@dataclass
+class Health:
+    asterisk: bool = False
+    version: str | None = None
+    uptime_s: int | None = None
+    calls: int = 0                           # active channels in our contexts or our Stasis app
+    trunks: dict[str, str] = field(default_factory=dict)   # endpoint → device state
+    ari_app: bool | None = None              # None: not asked
+    agi_server: bool | None = None
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def to_json(self) -> str:
+        return json.dumps({**asdict(self), "ok": self.ok}, indent=2)
+
+
+def _as_list(reply) -> list:
+    return reply if isinstance(reply, list) else [reply]
+
+
+async def snapshot(manager: Manager, health: Health) -> None:
+    settings = await manager.send_action({"Action": "CoreSettings"})
+    health.version = settings.get("AsteriskVersion")
+    status = await manager.send_action({"Action": "CoreStatus"})
+    uptime = f"{status.get('CoreStartupDate', '')} {status.get('CoreStartupTime', '')}".strip()
+    health.uptime_s = _seconds_since(uptime)
+    channels = await manager.send_action({"Action": "CoreShowChannels"})
+    health.calls = sum(
+        1 for msg in _as_list(channels)
+        if msg.get("Event") == "CoreShowChannel"
+        and (msg.get("Context", "").startswith(OUR_CONTEXTS) or msg.get("Application") == "Stasis"))
+    endpoints = await manager.send_action({"Action": "PJSIPShowEndpoints"})
+    health.trunks = {
+        msg["ObjectName"]: msg.get("DeviceState", "Unknown")
+        for msg in _as_list(endpoints)
+        if msg.get("Event") == "EndpointList" and "trunk" in msg.get("ObjectName", "")}
+    for name, state in health.trunks.items():
+        if state in ("Unavailable", "Invalid"):
+            health.problems.append(f"trunk {name} is {state.lower()}")
+
+
+def _seconds_since(stamp: str) -> int | None:
+    try:
+        started = dt.datetime.strptime(stamp, "%Y-%m-%d %H:%M:%S")
+    except ValueError:
+        return None
+    return max(0, int((dt.datetime.now() - started).total_seconds()))
+
+
+def ari_app_registered(user: str, password: str, app: str, url: str = ARI_URL, timeout: float = 2.0) -> bool:
+    request = urllib.request.Request(url + "applications/" + app)
+    token = base64.b64encode(f"{user}:{password}".encode()).decode()
+    request.add_header("Authorization", "Basic " + token)
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return response.status == 200
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+async def agi_reachable(host: str = "127.0.0.1", port: int = AGI_PORT, timeout: float = 1.0) -> bool:
+    try:
+        _, writer = await asyncio.wait_for(asyncio.open_connection(host, port), timeout)
+    except (OSError, asyncio.TimeoutError):
+        return False
+    writer.close()
+    with contextlib.suppress(OSError):
+        await writer.wait_closed()
+    return True
+
+
+async def health(creds, mode: str = "ari", app: str = "fourteenplus", timeout: float = 3.0) -> Health:
+    """One snapshot. `mode` says which call-handling side is needed: ari, agi or either."""
+    result = Health()
+    try:
+        manager = await connect(creds.ami_user, creds.ami_secret, timeout=timeout)
+    except AmiUnavailable as exc:
+        result.problems.append(f"Asterisk is down or unreachable: {exc}")
+        return result
+    try:
+        result.asterisk = True
+        await asyncio.wait_for(snapshot(manager, result), timeout)
+    except asyncio.TimeoutError:
+        result.problems.append("Asterisk did not answer the AMI status actions in time")
+    finally:
+        manager.close()
+    if mode in ("ari", "either"):
+        result.ari_app = await asyncio.to_thread(ari_app_registered, creds.ari_user, creds.ari_password, app)
+    if mode in ("agi", "either"):
+        result.agi_server = await agi_reachable()
+    handlers = [v for v in (result.ari_app, result.agi_server) if v is not None]
+    if handlers and not any(handlers):
+        result.problems.append(
+            {"ari": "the ARI app is not registered: run `fourteenplus run`",
+             "agi": "the FastAGI server is not reachable: run `fourteenplus agi`",
+             "either": "neither the ARI app nor the FastAGI server is there"}[mode])
+    return result
+
+
+class Watch:
+    """Keeps an AMI connection and a recent Health for a long-running app.
+
+    Failures are logged and retried with back-off; the host process never sees them.
+    """
+
+    def __init__(self, creds, interval_s: float = 15.0):
+        self.creds = creds
+        self.interval_s = interval_s
+        self.health = Health(problems=["not checked yet"])
+
+    async def run(self) -> None:
+        delay = 1.0
+        while True:
+            try:
+                manager = await connect(self.creds.ami_user, self.creds.ami_secret)
+            except AmiUnavailable as exc:
+                self.health = Health(problems=[str(exc)])
+                log.warning("AMI: %s; retrying in %.0f s", exc, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, MAX_BACKOFF_S)
+                continue
+            delay = 1.0
+            try:
+                while not manager.closed and manager.authenticated:
+                    fresh = Health(asterisk=True)
+                    await asyncio.wait_for(snapshot(manager, fresh), 5.0)
+                    self.health = fresh
+                    await asyncio.sleep(self.interval_s)
+            except Exception as exc:  # noqa: BLE001 - AMI going away must never end the app
+                log.warning("AMI connection lost (%s); reconnecting", exc)
+                self.health = Health(problems=[f"AMI connection lost: {exc}"])
+            finally:
+                manager.close()

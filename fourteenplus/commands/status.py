@@ -1,0 +1,43 @@
+"""`fourteenplus status [--json] [--mode ari|agi|either]`: is everything a 14+ call needs up?
+
+Exit 0 when healthy, 1 when something needed is down, so it serves as a health check.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+
+from .. import ami, asterisk
+
+
+def configure(parser) -> None:
+    parser.add_argument("--json", action="store_true", help="machine-readable output")
+    parser.add_argument("--mode", choices=("ari", "agi", "either"), default="ari",
+                        help="which call-handling side must be up (default: ari)")
+
+
+def main(args) -> int:
+    try:
+        creds = asterisk.credentials()
+    except asterisk.AsteriskError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    health = asyncio.run(ami.health(creds, args.mode))
+    if args.json:
+        print(health.to_json())
+        return 0 if health.ok else 1
+    if health.asterisk:
+        uptime = f", up {health.uptime_s} s" if health.uptime_s is not None else ""
+        print(f"Asterisk {health.version or '?'}{uptime}")
+        print(f"active 14+ calls: {health.calls}")
+        for name, state in sorted(health.trunks.items()):
+            print(f"trunk {name}: {state}")
+    if health.ari_app is not None:
+        print(f"ARI app: {'registered' if health.ari_app else 'NOT registered'}")
+    if health.agi_server is not None:
+        print(f"FastAGI server: {'reachable' if health.agi_server else 'NOT reachable'}")
+    for problem in health.problems:
+        print(f"problem: {problem}", file=sys.stderr)
+    print("ok" if health.ok else "DOWN")
+    return 0 if health.ok else 1
