@@ -1,0 +1,21 @@
+"""Retention: records, transcripts and kept audio older than the configuration allows are removed.
+
+One function for both `fourteenplus purge` and the running app's daily purge, so the two can
+never disagree about what is too old.
+"""
+
+from __future__ import annotations
+
+import time
+
+from ..config import Records
+from .privacy import AudioArchive
+from .store import Purged, Store
+
+
+def purge(settings: Records, store: Store, archive: AudioArchive | None = None,
+          now: float | None = None) -> Purged:
+    now = time.time() if now is None else now
+    purged = store.purge(now - settings.retention_days * 86400)
+    archive = archive or AudioArchive(settings)
+    return Purged(purged.calls, purged.attempts, purged.transcripts, archive.purge(now))

@@ -1,0 +1,322 @@
+"""The record store: one row per call plus its attempts, in SQLite (default) or PostgreSQL.
+
+SQLite runs in WAL mode with a busy timeout, so the ARI app, a FastAGI server, `report` and
+`purge` can use one file at the same time. PostgreSQL (`records.url: postgresql://…`) needs
+the optional extra `pip install 'fourteenplus[postgres]'`.
+
+The schema is versioned: `MIGRATIONS` lists every change in order, and opening a store applies
+the ones it has not seen, under a lock, so two processes starting together migrate once. A
+store written by a newer fourteenplus is refused rather than misread.
+
+Rows are keyed by `call_id` (a uuid the writer gives each call), so writing a row again after
+a lost acknowledgement is harmless: the second insert is ignored.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+import uuid
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from .. import paths
+from ..callflow import Attempt, CallRecord
+from ..config import Records
+from .privacy import CallerHasher
+
+# (version, what it does, statements). Append only: a released migration never changes.
+MIGRATIONS: tuple[tuple[int, str, tuple[str, ...]], ...] = (
+    (1, "calls, attempts and learning reviews", (
+        """CREATE TABLE calls (
+            call_id TEXT PRIMARY KEY,
+            started_at DOUBLE PRECISION NOT NULL,
+            dialled TEXT NOT NULL,
+            caller_hash TEXT,
+            area_code TEXT,
+            path TEXT,
+            municipality TEXT,
+            trunk TEXT,
+            outcome TEXT,
+            language TEXT NOT NULL,
+            abandoned_at TEXT,
+            reason TEXT,
+            dial_status TEXT,
+            overflow_status TEXT,
+            timings TEXT NOT NULL)""",
+        "CREATE INDEX calls_started_at ON calls (started_at)",
+        "CREATE INDEX calls_area_started_at ON calls (area_code, started_at)",
+        """CREATE TABLE attempts (
+            call_id TEXT NOT NULL REFERENCES calls (call_id) ON DELETE CASCADE,
+            seq INTEGER NOT NULL,
+            kind TEXT NOT NULL,
+            decision TEXT NOT NULL,
+            municipality TEXT,
+            score DOUBLE PRECISION,
+            transcript TEXT NOT NULL,
+            candidates TEXT NOT NULL,
+            reason TEXT NOT NULL,
+            PRIMARY KEY (call_id, seq))""",
+        """CREATE TABLE learn_reviews (
+            proposal_id TEXT PRIMARY KEY,
+            decision TEXT NOT NULL,
+            reviewer TEXT NOT NULL,
+            reviewed_at DOUBLE PRECISION NOT NULL)""",
+    )),
+)
+
+CALL_COLUMNS = ("call_id", "started_at", "dialled", "caller_hash", "area_code", "path", "municipality",
+                "trunk", "outcome", "language", "abandoned_at", "reason", "dial_status", "overflow_status", "timings")
+ATTEMPT_COLUMNS = ("call_id", "seq", "kind", "decision", "municipality", "score", "transcript",
+                   "candidates", "reason")
+
+
+class StoreError(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class Row:
+    """A call as stored: plain values only (the caller already hashed), so it can wait in a spool."""
+    call: dict
+    attempts: list[dict] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, record: CallRecord, hasher: CallerHasher | None, call_id: str | None = None,
+           now: float | None = None) -> "Row":
+        call_id = call_id or uuid.uuid4().hex
+        call = {
+            "call_id": call_id,
+            "started_at": record.started_at if record.started_at is not None else (now or time.time()),
+            "dialled": record.dialled, "caller_hash": hasher.hash(record.caller) if hasher else None,
+            "area_code": record.area_code, "path": record.path, "municipality": record.municipality,
+            "trunk": record.trunk, "outcome": record.outcome, "language": record.language,
+            "abandoned_at": record.abandoned_at,
+            "reason": record.reason, "dial_status": record.dial_status,
+            "overflow_status": record.overflow_status,
+            "timings": json.dumps(record.timings, sort_keys=True),
+        }
+        attempts = [{
+            "call_id": call_id, "seq": seq, "kind": a.kind, "decision": a.decision,
+            "municipality": a.municipality, "score": a.score, "transcript": a.transcript,
+            "candidates": json.dumps([list(c) for c in a.candidates]), "reason": a.reason,
+        } for seq, a in enumerate(record.attempts)]
+        return cls(call, attempts)
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> "Row":
+        data = json.loads(text)
+        return cls(data["call"], data["attempts"])
+
+
+@dataclass(frozen=True)
+class StoredCall:
+    """A call read back: the record (with `caller` None: it was never stored) and the caller's hash."""
+    call_id: str
+    caller_hash: str | None
+    record: CallRecord
+
+
+@dataclass(frozen=True)
+class Purged:
+    calls: int
+    attempts: int
+    transcripts: int
+    audio_files: int = 0
+
+    def __str__(self) -> str:
+        return (f"removed {self.calls} calls, {self.attempts} attempts ({self.transcripts} with a transcript)"
+                f" and {self.audio_files} audio files")
+
+
+class _Sqlite:
+    placeholder = "?"
+
+    def __init__(self, path: Path):
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        # isolation_level=None: we open transactions ourselves, with BEGIN IMMEDIATE, so a writer
+        # takes the write lock up front instead of failing to upgrade a read lock mid-way.
+        self.conn = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
+        self.conn.execute("PRAGMA journal_mode=WAL")
+        self.conn.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: durable across app crashes
+        self.conn.execute("PRAGMA foreign_keys=ON")
+        path.chmod(0o600)
+
+    @contextmanager
+    def transaction(self, migrating: bool = False):
+        cur = self.conn.cursor()
+        cur.execute("BEGIN IMMEDIATE")
+        try:
+            yield cur
+        except BaseException:
+            cur.execute("ROLLBACK")
+            raise
+        cur.execute("COMMIT")
+
+    def cursor(self):
+        return self.conn.cursor()
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+class _Postgres:
+    placeholder = "%s"
+    _MIGRATION_LOCK = 140229  # any constant: an advisory lock id for migrations only
+
+    def __init__(self, url: str):
+        try:
+            import psycopg
+        except ImportError:
+            raise StoreError("records.url is a PostgreSQL URL but psycopg is not installed: "
+                             "pip install 'fourteenplus[postgres]'") from None
+        self.conn = psycopg.connect(url, autocommit=True, connect_timeout=10)
+
+    @contextmanager
+    def transaction(self, migrating: bool = False):
+        with self.conn.transaction():
+            cur = self.conn.cursor()
+            if migrating:
+                cur.execute("SELECT pg_advisory_xact_lock(%s)", (self._MIGRATION_LOCK,))
+            yield cur
+
+    def cursor(self):
+        return self.conn.cursor()
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+class Store:
+    def __init__(self, db, migrations=MIGRATIONS):
+        self._db = db
+        self.migrate(migrations)
+
+    def _sql(self, text: str) -> str:
+        return text.replace("?", self._db.placeholder)
+
+    # ---- schema ----
+
+    def migrate(self, migrations=MIGRATIONS) -> list[int]:
+        """Apply the migrations this store has not had yet; returns the versions applied."""
+        applied = []
+        with self._db.transaction(migrating=True) as cur:
+            cur.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, "
+                        "description TEXT NOT NULL, applied_at DOUBLE PRECISION NOT NULL)")
+            cur.execute("SELECT MAX(version) FROM schema_version")
+            current = cur.fetchone()[0] or 0
+            known = max((v for v, _, _ in migrations), default=0)
+            if current > known:
+                raise StoreError(f"the record store has schema version {current}, newer than this "
+                                 f"fourteenplus knows ({known}): upgrade fourteenplus")
+            for version, description, statements in migrations:
+                if version <= current:
+                    continue
+                for statement in statements:
+                    cur.execute(statement)
+                cur.execute(self._sql("INSERT INTO schema_version VALUES (?, ?, ?)"),
+                            (version, description, time.time()))
+                applied.append(version)
+        return applied
+
+    def version(self) -> int:
+        cur = self._db.cursor()
+        cur.execute("SELECT MAX(version) FROM schema_version")
+        return cur.fetchone()[0] or 0
+
+    # ---- calls ----
+
+    def insert(self, row: Row) -> bool:
+        """Store a call; False if a call with its id is already there (a retried write)."""
+        with self._db.transaction() as cur:
+            cur.execute(self._sql(
+                f"INSERT INTO calls ({', '.join(CALL_COLUMNS)}) VALUES ({', '.join('?' * len(CALL_COLUMNS))}) "
+                "ON CONFLICT (call_id) DO NOTHING"), [row.call[c] for c in CALL_COLUMNS])
+            if cur.rowcount == 0:
+                return False
+            if row.attempts:
+                cur.executemany(self._sql(
+                    f"INSERT INTO attempts ({', '.join(ATTEMPT_COLUMNS)}) "
+                    f"VALUES ({', '.join('?' * len(ATTEMPT_COLUMNS))})"),
+                    [[a[c] for c in ATTEMPT_COLUMNS] for a in row.attempts])
+        return True
+
+    def calls(self, since: float | None = None, until: float | None = None,
+              areas: tuple[str, ...] = ()) -> list[StoredCall]:
+        """Calls started in [since, until), optionally in some area codes, oldest first."""
+        where, params = [], []
+        if since is not None:
+            where.append("c.started_at >= ?")
+            params.append(since)
+        if until is not None:
+            where.append("c.started_at < ?")
+            params.append(until)
+        if areas:
+            where.append(f"c.area_code IN ({', '.join('?' * len(areas))})")
+            params.extend(areas)
+        clause = f"WHERE {' AND '.join(where)}" if where else ""
+        cur = self._db.cursor()
+        cur.execute(self._sql(f"SELECT {', '.join('c.' + c for c in CALL_COLUMNS)} FROM calls c {clause} "
+                              "ORDER BY c.started_at, c.call_id"), params)
+        calls = [dict(zip(CALL_COLUMNS, values)) for values in cur.fetchall()]
+        attempts: dict[str, list[Attempt]] = {c["call_id"]: [] for c in calls}
+        cur.execute(self._sql(f"SELECT {', '.join('a.' + c for c in ATTEMPT_COLUMNS)} FROM attempts a "
+                              f"JOIN calls c ON c.call_id = a.call_id {clause} ORDER BY a.call_id, a.seq"),
+                    params)
+        for values in cur.fetchall():
+            a = dict(zip(ATTEMPT_COLUMNS, values))
+            attempts[a["call_id"]].append(Attempt(
+                a["kind"], a["decision"], a["municipality"], a["score"], a["transcript"],
+                tuple(tuple(c) for c in json.loads(a["candidates"])), a["reason"]))
+        return [StoredCall(c["call_id"], c["caller_hash"], CallRecord(
+            dialled=c["dialled"], caller=None, area_code=c["area_code"], path=c["path"],
+            municipality=c["municipality"], trunk=c["trunk"], outcome=c["outcome"],
+            language=c["language"], abandoned_at=c["abandoned_at"], reason=c["reason"], dial_status=c["dial_status"],
+            overflow_status=c["overflow_status"], attempts=attempts[c["call_id"]],
+            started_at=c["started_at"], timings=json.loads(c["timings"]))) for c in calls]
+
+    def purge(self, before: float) -> Purged:
+        """Remove every call (with its attempts and transcripts) started before `before`."""
+        with self._db.transaction() as cur:
+            cur.execute(self._sql(
+                "SELECT COUNT(*), COALESCE(SUM(CASE WHEN a.transcript <> '' THEN 1 ELSE 0 END), 0) "
+                "FROM attempts a JOIN calls c ON c.call_id = a.call_id WHERE c.started_at < ?"), (before,))
+            attempts, transcripts = cur.fetchone()
+            cur.execute(self._sql("DELETE FROM calls WHERE started_at < ?"), (before,))
+            calls = cur.rowcount
+        return Purged(calls, int(attempts), int(transcripts))
+
+    # ---- learning reviews ----
+
+    def review(self, proposal_id: str, decision: str, reviewer: str) -> None:
+        with self._db.transaction() as cur:
+            cur.execute(self._sql(
+                "INSERT INTO learn_reviews VALUES (?, ?, ?, ?) ON CONFLICT (proposal_id) DO UPDATE "
+                "SET decision = excluded.decision, reviewer = excluded.reviewer, "
+                "reviewed_at = excluded.reviewed_at"), (proposal_id, decision, reviewer, time.time()))
+
+    def reviews(self) -> dict[str, str]:
+        cur = self._db.cursor()
+        cur.execute("SELECT proposal_id, decision FROM learn_reviews")
+        return dict(cur.fetchall())
+
+    def close(self) -> None:
+        self._db.close()
+
+
+def sqlite_path(settings: Records) -> Path:
+    if settings.url and settings.url.startswith("sqlite:///"):
+        return Path(settings.url[len("sqlite:///"):])
+    return Path(settings.path) if settings.path else paths.state_dir() / "records.db"
+
+
+def open_store(settings: Records, migrations=MIGRATIONS) -> Store:
+    """The store the configuration names, migrated to the current schema."""
+    if settings.url and settings.url.startswith(("postgresql://", "postgres://")):
+        return Store(_Postgres(settings.url), migrations)
+    return Store(_Sqlite(sqlite_path(settings)), migrations)

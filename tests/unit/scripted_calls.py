@@ -1,0 +1,95 @@
+"""Call records made the way the adapters make them: by driving the real call flow.
+
+Records, report, learn and metrics tests use these, so their figures come from records the
+call flow really produces for each path, not from hand-written rows.
+"""
+
+from __future__ import annotations
+
+from fourteenplus.callflow import (
+    CallFlow, CallRecord, DialResult, Dtmf, HungUp, Play, PromptDone, Reply, StartTimer, Timeout, Utterance,
+)
+from fourteenplus.config import load_service
+from fourteenplus.speech import Candidate, Recognition
+
+SERVICE = load_service()
+DAY = 86400.0
+T0 = 1_740_000_000.0  # 2025-02-19 22:20 UTC: a fixed clock, so day buckets are known
+
+
+class Caller:
+    """One scripted caller; each method is what the caller does next."""
+
+    def __init__(self, number: str = "140229", caller: str | None = "0612345678", started_at: float = T0,
+                 timings: dict | None = None, service=SERVICE):
+        self.flow = CallFlow(service, number, caller)
+        self.playing = self.timer = None
+        self._see(self.flow.start())
+        self.flow.record.started_at = started_at
+        self.flow.record.timings.update(timings or {})
+
+    def _see(self, actions: list) -> "Caller":
+        for action in actions:
+            if isinstance(action, Play):
+                self.playing = action.play_id
+            elif isinstance(action, StartTimer):
+                self.timer = action.timer_id
+        return self
+
+    def _do(self, event) -> "Caller":
+        return self._see(self.flow.handle(event))
+
+    def say(self, municipality: str | None, transcript: str = "", decision: str = "accept",
+            score: float = 0.9) -> "Caller":
+        candidates = (Candidate(municipality, score, municipality),) if municipality else ()
+        return self._do(Utterance(Recognition(transcript or municipality or "", candidates, decision,
+                                              municipality if decision != "reject" else None,
+                                              "match" if decision != "reject" else "low_confidence")))
+
+    def mumble(self, transcript: str, near: str | None = None, score: float = 0.3) -> "Caller":
+        """Something the recogniser rejects (optionally with a weak candidate)."""
+        return self.say(near, transcript, "reject", score)
+
+    def silence(self) -> "Caller":
+        self._do(PromptDone(self.playing))
+        return self._do(Timeout(self.timer))
+
+    def key(self, digit: str) -> "Caller":
+        return self._do(Dtmf(digit))
+
+    def reply(self, yes: bool | None) -> "Caller":
+        return self._do(Reply(yes))
+
+    def hang_up(self) -> "Caller":
+        return self._do(HungUp())
+
+    def dialled(self, status: str, overflow: str | None = None) -> "Caller":
+        self._do(DialResult(status))
+        self.flow.record.overflow_status = overflow
+        return self
+
+    @property
+    def record(self) -> CallRecord:
+        return self.flow.record
+
+
+def every_path() -> dict[str, CallRecord]:
+    """One record for each way a call can go, named for it."""
+    menu_digit = {name: str(i + 1) for i, name in enumerate(SERVICE.plan("0229").connected)}
+    return {
+        "direct": Caller("14020").dialled("ANSWER").record,
+        "spoken": Caller().say("Koggenland").dialled("ANSWER").record,
+        "spoken_repeat": Caller().mumble("eh goedemorgen").say("Opmeer").dialled("ANSWER").record,
+        "confirmed": Caller().say("Medemblik", decision="confirm", score=0.6).reply(True).dialled("ANSWER").record,
+        "keypad": Caller().mumble("de westfriese poort").mumble("westfriese poort").key(menu_digit["Hoorn"])
+        .dialled("ANSWER").record,
+        "default": Caller().silence().silence().silence().silence().dialled("ANSWER").record,
+        "abandoned_asking": Caller().hang_up().record,
+        "abandoned_confirming": Caller().say("Opmeer", decision="confirm", score=0.6).hang_up().record,
+        "abandoned_menu": Caller().silence().silence().hang_up().record,
+        "hung_up_in_transfer": Caller().say("Hoorn").dialled("CANCEL").record,
+        "overflow": Caller().say("Hoorn").dialled("BUSY", overflow="ANSWER").record,
+        "trunk_failed": Caller("14020").dialled("CHANUNAVAIL").record,
+        "rejected_number": Caller("1499").record,
+        "not_served": Caller("14015").record,
+    }

@@ -1,0 +1,232 @@
+"""The record store and writer: every path stored and read back, migrations, concurrency, failures."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import multiprocessing
+import sqlite3
+import threading
+import time
+
+import pytest
+
+from fourteenplus.config import Records
+from fourteenplus.records import CallerHasher, RecordWriter, Row, StoreError, open_store
+from fourteenplus.records.store import MIGRATIONS
+
+from .scripted_calls import T0, Caller, every_path
+
+HASHER = CallerHasher(b"k" * 32)
+
+
+def settings(tmp_path, **changes) -> Records:
+    return dataclasses.replace(Records(str(tmp_path / "records.db"), None, 90, False, 7), **changes)
+
+
+def writer(tmp_path, **options) -> RecordWriter:
+    options.setdefault("hasher", HASHER)
+    options.setdefault("spool", tmp_path / "spool.jsonl")
+    options.setdefault("purge_every_s", None)
+    return RecordWriter(options.pop("records", None) or settings(tmp_path), **options)
+
+
+def test_every_path_is_stored_and_read_back_whole(tmp_path):
+    records = every_path()
+    w = writer(tmp_path)
+    for record in records.values():
+        w.write(record)
+    w.close()
+    stored = open_store(settings(tmp_path)).calls()
+    assert len(stored) == len(records)
+    by_dialled_path = {(s.record.dialled, s.record.path, s.record.outcome, s.record.abandoned_at,
+                        s.record.dial_status, s.record.overflow_status): s for s in stored}
+    for name, record in records.items():
+        key = (record.dialled, record.path, record.outcome, record.abandoned_at, record.dial_status,
+               record.overflow_status)
+        got = by_dialled_path.pop(key)
+        assert got.record == dataclasses.replace(record, caller=None), name
+        assert got.caller_hash == HASHER.hash("0612345678")
+    assert not by_dialled_path
+
+
+def test_attempts_keep_transcript_candidates_and_scores(tmp_path):
+    record = Caller().mumble("eh de westfriese poort", near="Hoorn", score=0.31).say("Opmeer", score=0.93).record
+    store = open_store(settings(tmp_path))
+    store.insert(Row.of(record, HASHER))
+    [stored] = store.calls()
+    first, second = stored.record.attempts
+    assert (first.kind, first.decision, first.transcript, first.candidates) == (
+        "name", "reject", "eh de westfriese poort", (("Hoorn", 0.31),))
+    assert (second.decision, second.municipality, second.score) == ("accept", "Opmeer", 0.93)
+
+
+def test_a_retried_insert_stores_the_call_once(tmp_path):
+    store = open_store(settings(tmp_path))
+    row = Row.of(Caller().say("Hoorn").record, HASHER)
+    assert store.insert(row) is True
+    assert store.insert(row) is False
+    assert len(store.calls()) == 1 and len(store.calls()[0].record.attempts) == 1
+
+
+def test_calls_filter_on_period_and_area(tmp_path):
+    store = open_store(settings(tmp_path))
+    for day, number in [(0, "140229"), (1, "140229"), (1, "140113"), (2, "140229")]:
+        store.insert(Row.of(Caller(number, started_at=T0 + day * 86400).hang_up().record, HASHER))
+    assert len(store.calls(since=T0 + 86400)) == 3
+    assert len(store.calls(since=T0 + 86400, until=T0 + 2 * 86400)) == 2
+    assert [c.record.area_code for c in store.calls(areas=("0113",))] == ["0113"]
+
+
+# ---- migrations ----
+
+def test_a_new_store_is_migrated_to_the_latest_version_once(tmp_path):
+    store = open_store(settings(tmp_path))
+    assert store.version() == MIGRATIONS[-1][0]
+    assert store.migrate() == []
+    assert open_store(settings(tmp_path)).version() == MIGRATIONS[-1][0]
+
+
+def test_a_later_migration_is_applied_to_an_existing_store_keeping_its_calls(tmp_path):
+    store = open_store(settings(tmp_path))
+    store.insert(Row.of(Caller().say("Hoorn").record, HASHER))
+    store.close()
+    later = MIGRATIONS + ((MIGRATIONS[-1][0] + 1, "a test column", ("ALTER TABLE calls ADD COLUMN extra TEXT",)),)
+    migrated = open_store(settings(tmp_path), migrations=later)
+    assert migrated.version() == later[-1][0]
+    assert [c.record.municipality for c in migrated.calls()] == ["Hoorn"]
+
+
+def test_a_store_from_a_newer_fourteenplus_is_refused(tmp_path):
+    open_store(settings(tmp_path)).close()
+    db = sqlite3.connect(tmp_path / "records.db")
+    db.execute("INSERT INTO schema_version VALUES (999, 'future', 0)")
+    db.commit()
+    with pytest.raises(StoreError, match="schema version 999"):
+        open_store(settings(tmp_path))
+
+
+def test_two_processes_opening_a_new_store_at_once_migrate_it_once(tmp_path):
+    context = multiprocessing.get_context("spawn")
+    with context.Pool(4) as pool:
+        pool.map(_open, [str(tmp_path / "records.db")] * 8)
+    db = sqlite3.connect(tmp_path / "records.db")
+    assert db.execute("SELECT COUNT(*) FROM schema_version").fetchone()[0] == len(MIGRATIONS)
+    assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def _open(path: str) -> None:
+    open_store(Records(path, None, 90, False, 7)).close()
+
+
+# ---- concurrency ----
+
+CALLS_PER_WRITER = 300
+
+
+def _write_calls(path: str, spool: str, prefix: int) -> float:
+    """One adapter process: its own writer, many concurrent call tasks (threads here)."""
+    w = RecordWriter(Records(path, None, 90, False, 7), hasher=HASHER, spool=__import__("pathlib").Path(spool),
+                     purge_every_s=None)
+    started = time.perf_counter()
+
+    def calls(offset: int) -> None:
+        for i in range(CALLS_PER_WRITER // 4):
+            w.write(Caller(caller=f"06{prefix:02d}{offset:02d}{i:04d}").mumble("eh").say("Hoorn").record)
+
+    threads = [threading.Thread(target=calls, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    w.close(60)
+    assert w.spooled == 0 and w.lost == 0
+    return time.perf_counter() - started
+
+
+def test_concurrent_writers_in_several_processes_lose_no_call(tmp_path):
+    path, spool = str(tmp_path / "records.db"), str(tmp_path / "spool.jsonl")
+    open_store(Records(path, None, 90, False, 7)).close()
+    context = multiprocessing.get_context("spawn")
+    with context.Pool(3) as pool:
+        seconds = pool.starmap(_write_calls, [(path, spool, n) for n in range(3)])
+    calls = open_store(Records(path, None, 90, False, 7)).calls()
+    assert len(calls) == 3 * CALLS_PER_WRITER
+    assert len({c.caller_hash for c in calls}) == 3 * CALLS_PER_WRITER
+    assert all(len(c.record.attempts) == 2 for c in calls)
+    logging.getLogger(__name__).info("%d calls by 3 processes in %.2f s", len(calls), max(seconds))
+
+
+# ---- a failing store never fails a call ----
+
+class FlakyStore:
+    """Opens only while `up` is set; stands in for a store on a broken disk or network."""
+
+    def __init__(self, records: Records):
+        self.records = records
+        self.up = threading.Event()
+        self.opened = 0
+
+    def __call__(self, records: Records):
+        self.opened += 1
+        if not self.up.is_set():
+            raise sqlite3.OperationalError("disk I/O error")
+        return open_store(records)
+
+
+def test_calls_written_while_the_store_is_down_are_spooled_then_stored_once(tmp_path, caplog):
+    flaky = FlakyStore(settings(tmp_path))
+    w = writer(tmp_path, opener=flaky, retry_delay_s=0.001, down_s=0.0)
+    w.write(Caller().say("Hoorn").record)
+    w.write(Caller().say("Opmeer").record)
+    assert w.flush(5)
+    assert w.spooled == 2 and w.written == 0
+    assert "disk I/O error" in caplog.text
+    spooled = (tmp_path / "spool.jsonl").read_text()
+    assert "0612345678" not in spooled and HASHER.hash("0612345678") in spooled
+    flaky.up.set()
+    w.write(Caller().say("Koggenland").record)
+    w.close()
+    stored = open_store(settings(tmp_path)).calls()
+    assert sorted(c.record.municipality for c in stored) == ["Hoorn", "Koggenland", "Opmeer"]
+    assert not (tmp_path / "spool.jsonl").exists()
+
+
+def test_while_the_store_is_down_calls_are_not_each_held_up_by_retries(tmp_path):
+    flaky = FlakyStore(settings(tmp_path))
+    w = writer(tmp_path, opener=flaky, retries=3, retry_delay_s=0.05, down_s=60)
+    started = time.perf_counter()
+    for _ in range(20):
+        w.write(Caller().say("Hoorn").record)
+    assert time.perf_counter() - started < 0.05  # write() itself never waits for the store
+    assert w.flush(5)
+    assert flaky.opened == 3 and w.spooled == 20  # one round of retries, then straight to the spool
+
+
+def test_a_row_neither_store_nor_spool_takes_is_logged_and_the_call_goes_on(tmp_path, caplog):
+    failures = []
+    blocked = tmp_path / "not-a-dir"
+    blocked.write_text("")
+    w = writer(tmp_path, opener=FlakyStore(settings(tmp_path)), retry_delay_s=0.001,
+               spool=blocked / "spool.jsonl", on_failure=lambda: failures.append(1))
+    w.write(Caller().say("Hoorn").record)
+    w.close()
+    assert w.lost == 1 and failures == [1]
+    assert "is lost" in caplog.text and "140229" in caplog.text and "0612345678" not in caplog.text
+
+
+def test_write_never_raises_even_for_a_record_it_cannot_convert(tmp_path, caplog):
+    record = Caller().say("Hoorn").record
+    record.timings["answer_to_invite"] = object()  # not JSON: a bug in an adapter
+    w = writer(tmp_path)
+    w.write(record)
+    w.close()
+    assert "could not be converted" in caplog.text
+
+
+def test_a_store_that_cannot_open_at_start_does_not_stop_the_writer(tmp_path):
+    w = writer(tmp_path, records=settings(tmp_path, path=str(tmp_path / "no" / "such" / "\0bad.db")),
+               retry_delay_s=0.001)
+    w.write(Caller().say("Hoorn").record)
+    w.close()
+    assert w.spooled == 1
