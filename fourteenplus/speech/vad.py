@@ -26,12 +26,13 @@ _MIN_LAG, _MAX_LAG = 20, 128  # pitch 62–400 Hz at 8 kHz
 class Settings:
     margin_db: float = 9.0  # above the noise floor
     absolute_db: float = -52.0  # below this (dBFS) a frame is never speech, however quiet the line
-    voicing: float = 0.45  # normalised autocorrelation peak
+    voicing: float = 0.6  # normalised autocorrelation peak: white noise stays under 0.4 at 40 ms
     start_frames: int = 4  # voiced frames in the last 6 that open an utterance (≈80 ms)
     end_frames: int = 25  # quiet frames that close it (0.5 s)
     preroll_frames: int = 15  # audio kept from before the start, so the first syllable is not cut
     max_frames: int = 500  # 10 s: a caller who never stops still gets an answer
-    floor_rise_db: float = 0.05  # per quiet frame (2.5 dB/s)
+    floor_rise_db: float = 0.25  # per frame without speech (12.5 dB/s), so a noisy line is learnt in ~2 s
+    initial_floor_db: float = -55.0  # a caller who speaks in the very first frame is not taken for the floor
 
 
 def frame_level_db(frame: np.ndarray) -> float:
@@ -39,36 +40,41 @@ def frame_level_db(frame: np.ndarray) -> float:
     return float(10.0 * np.log10(np.mean(x * x) + 1e-10))
 
 
-def is_voiced(frame: np.ndarray, threshold: float) -> bool:
-    x = np.asarray(frame, dtype=np.float32)
+def is_voiced(window: np.ndarray, threshold: float) -> bool:
+    """Normalised autocorrelation peak over the pitch lags; `window` is 40 ms (this frame and
+    the one before), so even the longest pitch period overlaps itself by 24 ms."""
+    x = np.asarray(window, dtype=np.float64)
     x = x - x.mean()
-    energy = float(np.dot(x, x))
-    if energy <= 0.0:
+    n = len(x)
+    if n <= _MAX_LAG or not np.any(x):
         return False
-    # Autocorrelation at every candidate pitch lag, normalised by the energy of both halves.
-    corr = np.correlate(x, x[: len(x) - _MIN_LAG], mode="valid")[: _MAX_LAG - _MIN_LAG]
-    tail = np.cumsum(x[::-1] * x[::-1])[::-1]
-    norms = np.sqrt(energy * tail[_MIN_LAG:_MAX_LAG] + 1e-9)
-    best = float(np.max(corr / norms[: len(corr)])) if len(corr) else 0.0
-    return best >= threshold
+    lags = np.arange(_MIN_LAG, _MAX_LAG)
+    corr = np.correlate(x, x, mode="full")[n - 1 + lags]
+    squares = np.concatenate([[0.0], np.cumsum(x * x)])
+    head = squares[n - lags]  # energy of x[:n-lag]
+    tail = squares[n] - squares[lags]  # energy of x[lag:]
+    return float(np.max(corr / np.sqrt(head * tail + 1e-9))) >= threshold
 
 
 @dataclass
 class Endpointer:
     """Feed 20 ms frames (160 int16 samples); `feed` returns "start", "end" or None.
 
-    After "end", `utterance()` holds the audio from just before the start to the end, and the
-    endpointer is ready for the next utterance after `reset()`.
+    After "end", `utterance()` holds the audio from just before the start to the end, and
+    `feed` returns None until `reset()` readies it for the next utterance. The noise floor
+    survives a reset: it belongs to the line, not to the utterance.
     """
 
     settings: Settings = field(default_factory=Settings)
 
     def __post_init__(self) -> None:
+        self._floor: float | None = None
         self.reset()
 
     def reset(self) -> None:
-        self._floor: float | None = None
+        self._previous = np.zeros(FRAME, np.int16)
         self._recent: list[bool] = []
+        self._ended = False
         self._frames: list[np.ndarray] = []
         self._speaking = False
         self._quiet = 0
@@ -79,16 +85,20 @@ class Endpointer:
         return self._speaking
 
     def feed(self, frame: np.ndarray) -> str | None:
+        if self._ended:
+            return None
         s = self.settings
         frame = np.asarray(frame, dtype=np.int16)
         level = frame_level_db(frame)
-        if self._floor is None or level < self._floor:
-            self._floor = level
+        if self._floor is None:
+            self._floor = min(level, s.initial_floor_db)
+        self._floor = min(self._floor, level)
         loud = level > max(self._floor + s.margin_db, s.absolute_db)
-        speech = loud and is_voiced(frame, s.voicing)
+        speech = loud and is_voiced(np.concatenate([self._previous, frame]), s.voicing)
+        self._previous = frame
         self._frames.append(frame)
         if not self._speaking:
-            if not loud:
+            if not speech:
                 self._floor += s.floor_rise_db
             self._recent = (self._recent + [speech])[-6:]
             del self._frames[: -s.preroll_frames]
@@ -99,7 +109,7 @@ class Endpointer:
         self._quiet = 0 if loud else self._quiet + 1
         self._speech_frames += 1
         if self._quiet >= s.end_frames or self._speech_frames >= s.max_frames:
-            self._speaking = False
+            self._speaking, self._ended = False, True
             return "end"
         return None
 
@@ -123,7 +133,8 @@ def speech_span(samples: np.ndarray, settings: Settings = Settings()) -> tuple[i
     levels = np.array([frame_level_db(f) for f in frames])
     floor = float(np.percentile(levels, 10))
     loud = levels > max(floor + settings.margin_db, settings.absolute_db)
-    voiced = np.array([bool(l) and is_voiced(f, settings.voicing) for f, l in zip(frames, loud)])
+    windows = np.concatenate([np.vstack([np.zeros(FRAME, np.int16), frames[:-1]]), frames], axis=1)
+    voiced = np.array([bool(l) and is_voiced(w, settings.voicing) for w, l in zip(windows, loud)])
     if voiced.sum() < settings.start_frames:
         return None
     first, last = int(np.argmax(voiced)), int(count - 1 - np.argmax(voiced[::-1]))
