@@ -1,0 +1,322 @@
+"""The bundled Asterisk 22: build the root, install our configuration, start and stop it.
+
+Debian 12 ships no Asterisk, but Debian unstable ships 22.x, so we debootstrap a minimal
+unstable root into the cache (`paths.asterisk_root()`) and run Asterisk chrooted into it.
+The root is built into a temporary directory and renamed when complete, so a half-built
+root is never mistaken for a usable one.
+
+`install` puts our configuration into ROOT/etc/asterisk: the files in `asterisk/` and
+`dialplan/`, credentials generated once per installation (kept in the state dir, never
+in the repo), the dialplan generated from the operator's YAML, and the prompts. With
+`host=True` it writes only our own files into an existing Asterisk (root "/").
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import re
+import secrets
+import shutil
+import signal
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import paths, prompts
+from .config import Service
+
+CONF_DIRS = (paths.REPO / "asterisk", paths.REPO / "dialplan")
+# Our own files: the only ones written into an operator's existing Asterisk.
+OWN_FILES = ("fourteenplus.conf", "fourteenplus-generated.conf",
+             "fourteenplus-ari-users.conf", "fourteenplus-manager-users.conf")
+ARI_URL = "http://127.0.0.1:8088/"
+ARI_APP = "fourteenplus"
+DEFAULT_MIRROR = "http://deb.debian.org/debian"
+RING_TIMEOUT_S = 30
+_APT_SOURCES = Path("/etc/apt")
+
+
+class AsteriskError(RuntimeError):
+    """Something about the bundled Asterisk an operator has to act on; the message says what."""
+
+
+# ---- the root ----
+
+def debian_mirror(apt_dir: Path = _APT_SOURCES) -> str:
+    """The Debian mirror apt already uses here (deb822 `URIs:` or one-line `deb URL`), not the security one."""
+    files = sorted((apt_dir / "sources.list.d").glob("*")) + [apt_dir / "sources.list"]
+    for file in files:
+        try:
+            text = file.read_text()
+        except OSError:
+            continue
+        for url in re.findall(r"^\s*(?:URIs:|deb(?:\s+\[[^\]]*\])?)\s+(https?://\S+)", text, re.MULTILINE):
+            if "security" not in url:
+                return url.rstrip("/")
+    return DEFAULT_MIRROR
+
+
+def build(root: Path | None = None, mirror: str | None = None, log=print) -> Path:
+    """Return a complete root, debootstrapping it first when there is none (~1 min, ~500 MB)."""
+    root = root or paths.asterisk_root()
+    if (root / "usr/sbin/asterisk").exists():
+        return root
+    if os.geteuid() != 0:
+        raise AsteriskError("building the Asterisk root needs root (debootstrap); run as root or via sudo")
+    if not shutil.which("debootstrap"):
+        raise AsteriskError("debootstrap is missing: apt-get install debootstrap")
+    mirror = mirror or debian_mirror()
+    root.parent.mkdir(parents=True, exist_ok=True)
+    partial = root.with_name(f"{root.name}.partial-{os.getpid()}")
+    log(f"building the Asterisk root in {root} from {mirror} (about a minute)")
+    try:
+        subprocess.run(["debootstrap", "--variant=minbase", "--include=asterisk,asterisk-modules",
+                        "sid", str(partial), mirror], check=True, stdout=subprocess.DEVNULL)
+        if not (partial / "usr/sbin/asterisk").exists():
+            raise AsteriskError(f"debootstrap finished but {partial}/usr/sbin/asterisk is missing")
+        partial.rename(root)
+    except subprocess.CalledProcessError as exc:
+        raise AsteriskError(f"debootstrap failed ({exc.returncode}); see {partial}/debootstrap/debootstrap.log") from exc
+    return root
+
+
+def _asterisk_ids(root: Path) -> tuple[int, int]:
+    """uid and gid of the asterisk user inside the root (they differ from the host's names)."""
+    for line in (root / "etc/passwd").read_text().splitlines():
+        fields = line.split(":")
+        if fields[0] == "asterisk":
+            return int(fields[2]), int(fields[3])
+    raise AsteriskError(f"{root}/etc/passwd has no asterisk user; is {root} an Asterisk root?")
+
+
+# ---- configuration ----
+
+@dataclass(frozen=True)
+class Credentials:
+    ari_user: str
+    ari_password: str
+    ami_user: str
+    ami_secret: str
+
+
+def credentials_path() -> Path:
+    return paths.state_dir() / "asterisk-credentials.json"
+
+
+def credentials(create: bool = False) -> Credentials:
+    """The installation's ARI and AMI credentials; generated once, then reused."""
+    path = credentials_path()
+    if path.exists():
+        return Credentials(**json.loads(path.read_text()))
+    if not create:
+        raise AsteriskError(f"no Asterisk credentials in {path}; run `fourteenplus asterisk install` first")
+    creds = Credentials("fourteenplus", secrets.token_urlsafe(24), "fourteenplus", secrets.token_urlsafe(24))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as out:
+        json.dump(creds.__dict__, out, indent=2)
+    return creds
+
+
+def credential_files(creds: Credentials) -> dict[str, str]:
+    return {
+        "fourteenplus-ari-users.conf": (
+            "; generated by `fourteenplus asterisk install`; do not commit\n"
+            f"[{creds.ari_user}]\ntype=user\nread_only=no\npassword_format=plain\npassword={creds.ari_password}\n"),
+        "fourteenplus-manager-users.conf": (
+            "; generated by `fourteenplus asterisk install`; do not commit\n"
+            f"[{creds.ami_user}]\nsecret={creds.ami_secret}\n"
+            "deny=0.0.0.0/0.0.0.0\npermit=127.0.0.1/255.255.255.255\n"
+            "read=system,call,agent,reporting\nwrite=system,reporting\n"),
+    }
+
+
+def _ext(label: str, *steps: str) -> list[str]:
+    """One extension: `exten => label,1,step` then `same => n,step` for the rest."""
+    return [f"exten => {label},1,{steps[0]}", *(f" same => n,{step}" for step in steps[1:])]
+
+
+def _message(*prompt_ids: str) -> tuple[str, ...]:
+    return (*(f"Playback(${{FOURTEENPLUS_PROMPTS}}/{p})" for p in prompt_ids), "Hangup()")
+
+
+def render_dialplan(service: Service) -> str:
+    """The dialplan generated from the YAML: settings, one context per connected municipality,
+    and the keypad fallback for when the app is not running (same menus as the app's)."""
+    lines = [f"; generated by `fourteenplus asterisk install` from {service.source}; do not edit", "",
+             "[fourteenplus-settings]",
+             *_ext("s", f"Set(FOURTEENPLUS_PROMPTS={prompts.SOUNDS_SUBDIR}/{service.language})",
+                   f"Set(FOURTEENPLUS_RING_TIMEOUT={RING_TIMEOUT_S})", "Return()"), ""]
+    # The names the dialplan dials: exactly the configured trunks, nothing else.
+    for name, conn in sorted(service.connections.items()):
+        lines += [f"[fourteenplus-to-{conn.slug}]",
+                  *_ext("s", f"Set(FOURTEENPLUS_MUNICIPALITY={name})", f"Set(FOURTEENPLUS_DIAL={conn.trunk})",
+                        f"Set(FOURTEENPLUS_OVERFLOW={conn.overflow or ''})", "Goto(fourteenplus-dial,s,1)"), ""]
+    lines.append("[fourteenplus-fallback]")
+    for code in sorted(service.directory.areas):
+        plan = service.plan(code)
+        if not plan.connected:
+            lines += _ext(f"14{code}", *_message("number/not_served", "goodbye"))
+        elif len(plan.connected) == 1:
+            lines += _ext(f"14{code}", f"Goto(fourteenplus-to-{service.municipality(plan.connected[0]).slug},s,1)")
+        else:
+            lines += _ext(f"14{code}", f"Goto(fourteenplus-menu-{code},s,1)")
+    lines += _ext("_X!", *_message("number/unknown_area", "goodbye"))
+    lines.append("")
+    for code, plan in sorted(service.areas.items()):
+        if len(plan.connected) > 1:
+            lines += _menu_context(service, code, plan.connected, plan.default)
+    return "\n".join(lines) + "\n"
+
+
+def _menu_context(service: Service, code: str, connected: tuple[str, ...], default: str | None) -> list[str]:
+    listen = service.listen
+    digits = len(str(len(connected)))
+    timeout = listen.menu_timeout_ms / 1000
+    choose = [f'GotoIf($["${{FOURTEENPLUS_CHOICE}}" = "{i}"]?fourteenplus-to-{service.municipality(name).slug},s,1)'
+              for i, name in enumerate(connected, 1)]
+    last = (f"Goto(fourteenplus-to-{service.municipality(default).slug},s,1)" if default
+            else "Goto(nochoice)")
+    return [f"[fourteenplus-menu-{code}]",
+            *_ext("s", "Set(FOURTEENPLUS_TRIES=0)",
+                  "Set(FOURTEENPLUS_TRIES=$[${FOURTEENPLUS_TRIES} + 1])",
+                  f"Read(FOURTEENPLUS_CHOICE,${{FOURTEENPLUS_PROMPTS}}/menu/{code},{digits},,1,{timeout:g})",
+                  *choose,
+                  # a wrong key hears why; no key just hears the menu again
+                  f'ExecIf($["${{FOURTEENPLUS_CHOICE}}" != ""]?Playback(${{FOURTEENPLUS_PROMPTS}}/menu-again))',
+                  f"GotoIf($[${{FOURTEENPLUS_TRIES}} < {listen.menu_attempts}]?2)",
+                  last),
+            " same => n(nochoice),Playback(${FOURTEENPLUS_PROMPTS}/goodbye)",
+            " same => n,Hangup()", ""]
+
+
+def install(service: Service, root: Path | None = None, host: bool = False, log=print) -> Path:
+    """Write our configuration, credentials, generated dialplan and prompts into the root."""
+    root = Path("/") if host else (root or paths.asterisk_root())
+    etc = root / "etc/asterisk"
+    if not etc.is_dir():
+        raise AsteriskError(f"{etc} does not exist; build the root first (`fourteenplus asterisk build`)")
+    uid, gid = _asterisk_ids(root)
+    files: dict[str, str] = {}
+    for conf_dir in CONF_DIRS:
+        for conf in sorted(conf_dir.glob("*.conf")):
+            files[conf.name] = conf.read_text()
+    files.update(credential_files(credentials(create=True)))
+    files["fourteenplus-generated.conf"] = render_dialplan(service)
+    if host:
+        files = {name: text for name, text in files.items() if name in OWN_FILES}
+    for name, text in files.items():
+        target = etc / name
+        tmp = target.with_name(f".{name}.tmp")
+        tmp.write_text(text)
+        # Readable by Asterisk (it reads its configuration after dropping root), by no one else.
+        os.chown(tmp, 0, gid)
+        tmp.chmod(0o640)
+        tmp.rename(target)
+    written = prompts.install(service, prompts.sounds_dir(root), owner=(uid, gid))
+    log(f"installed {len(files)} configuration files into {etc}; {written} prompts (re)generated")
+    if host:
+        log("add to extensions.conf: #include fourteenplus.conf and #include fourteenplus-generated.conf;\n"
+            "add to ari.conf: #include fourteenplus-ari-users.conf; to manager.conf: "
+            "#include fourteenplus-manager-users.conf; then `asterisk -rx 'core reload'`")
+    return etc
+
+
+# ---- running ----
+
+def pid_path() -> Path:
+    return paths.state_dir() / "asterisk.pid"
+
+
+def log_path() -> Path:
+    return paths.state_dir() / "asterisk.log"
+
+
+def running_pid() -> int | None:
+    """The pid of the Asterisk we started, if it is still that process."""
+    try:
+        pid = int(pid_path().read_text())
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except (OSError, ValueError):
+        return None
+    return pid if b"asterisk" in cmdline else None
+
+
+def ari_info(creds: Credentials, timeout: float = 2.0) -> dict | None:
+    """GET /ari/asterisk/info, or None when ARI does not answer."""
+    request = urllib.request.Request(ARI_URL + "ari/asterisk/info")
+    token = base64.b64encode(f"{creds.ari_user}:{creds.ari_password}".encode()).decode()
+    request.add_header("Authorization", f"Basic {token}")
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return json.loads(response.read())
+    except (urllib.error.URLError, OSError, ValueError):
+        return None
+
+
+def start(root: Path | None = None, timeout: float = 60.0, log=print) -> int:
+    """Start the chrooted Asterisk in the background and wait until ARI answers; returns its pid."""
+    root = root or paths.asterisk_root()
+    pid = running_pid()
+    if pid:
+        return pid
+    if os.geteuid() != 0:
+        raise AsteriskError("running the bundled Asterisk needs root (chroot); run as root or via sudo")
+    if not (root / "etc/asterisk/fourteenplus.conf").exists():
+        raise AsteriskError(f"no fourteenplus configuration in {root}; run `fourteenplus asterisk install` first")
+    creds = credentials()
+    uid, gid = _asterisk_ids(root)
+    # /run is not mounted in the root: make Asterisk's run dir (control socket, pid) by hand.
+    rundir = root / "run/asterisk"
+    rundir.mkdir(parents=True, exist_ok=True)
+    os.chown(rundir, uid, gid)
+    paths.state_dir().mkdir(parents=True, exist_ok=True)
+    with open(log_path(), "ab") as logfile:
+        process = subprocess.Popen(
+            ["chroot", str(root), "/usr/sbin/asterisk", "-f", "-U", "asterisk", "-G", "asterisk"],
+            stdin=subprocess.DEVNULL, stdout=logfile, stderr=subprocess.STDOUT, start_new_session=True)
+    pid_path().write_text(f"{process.pid}\n")
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pid_path().unlink(missing_ok=True)
+            raise AsteriskError(f"Asterisk exited with {process.returncode}; see {log_path()} "
+                                f"and {root}/var/log/asterisk/messages.log")
+        if ari_info(creds, timeout=0.5):
+            log(f"Asterisk running (pid {process.pid}); ARI at {ARI_URL}")
+            return process.pid
+        time.sleep(0.2)
+    stop()
+    raise AsteriskError(f"ARI did not answer within {timeout:.0f} s; see {root}/var/log/asterisk/messages.log")
+
+
+def stop(timeout: float = 15.0) -> bool:
+    """Stop the Asterisk we started (by its pid); True if one was running."""
+    pid = running_pid()
+    if pid is None:
+        pid_path().unlink(missing_ok=True)
+        return False
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and running_pid() == pid:
+        _reap(pid)
+        time.sleep(0.1)
+    if running_pid() == pid:
+        os.kill(pid, signal.SIGKILL)
+        time.sleep(0.2)
+        _reap(pid)
+    pid_path().unlink(missing_ok=True)
+    return True
+
+
+def _reap(pid: int) -> None:
+    """Collect the exit status when we are the parent, so the pid does not linger as a zombie."""
+    try:
+        os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        pass

@@ -1,0 +1,33 @@
+"""`fourteenplus prompts`: (re)generate the prompt audio from fourteenplus/data/prompts.yaml.
+
+Writes into the bundled Asterisk root's sounds (or --sounds DIR); only prompts whose text or
+recording changed are made again. `fourteenplus asterisk install` does this too.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .. import paths, prompts
+from ..config import load_service
+from ..errors import ConfigError, ConfigErrors
+from ._common import add_config_option, print_errors
+
+
+def configure(parser) -> None:
+    add_config_option(parser)
+    parser.add_argument("--sounds", type=Path, metavar="DIR",
+                        help="Asterisk sounds directory (default: the bundled root's)")
+
+
+def main(args) -> int:
+    try:
+        service = load_service(args.config)
+    except (ConfigError, ConfigErrors) as exc:
+        print_errors(exc)
+        return 1
+    sounds = args.sounds or prompts.sounds_dir(paths.asterisk_root())
+    made = prompts.install(service, sounds)
+    print(f"{len(prompts.prompt_texts(service))} prompts in {sounds / prompts.SOUNDS_SUBDIR / service.language} "
+          f"({made} made now; recordings in {prompts.recordings_dir() / service.language} override)")
+    return 0

@@ -1,0 +1,124 @@
+"""Prompt texts (fourteenplus/data/prompts.yaml, nl and en) → 8 kHz μ-law files for Asterisk.
+
+Prompts land in <sounds>/fourteenplus/<language>/<prompt id>.ulaw, where the prompt id is
+what the call flow plays: `question`, `again`, `confirm/<slug>`, `menu/<area code>`,
+`menu-again`, `number/<reason>`, `not-connected`, `goodbye`, `trunk-failed`.
+
+espeak-ng speaks the text and sox makes telephone audio of it. An operator who has real
+recordings drops them in the recordings directory (`$FOURTEENPLUS_RECORDINGS`, else
+<state dir>/recordings) as <language>/<prompt id>.<wav|mp3|flac|…>; they replace the
+generated prompt of the same id. A manifest of what each file was made from keeps a
+re-install from regenerating anything that did not change.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import tempfile
+from concurrent.futures import ThreadPoolExecutor
+from functools import cache
+from pathlib import Path
+
+import yaml
+
+from . import paths
+from .config import Service
+from .numberplan import REASONS
+
+TEXTS = Path(__file__).with_name("data") / "prompts.yaml"
+SOUNDS_SUBDIR = "fourteenplus"
+VOICES = {"nl": "nl", "en": "en-gb"}
+SPEED = 165  # words per minute: a little brisker than espeak's default, still clear on a phone line
+_MANIFEST = ".sources.json"
+# Reasons that have a `number/<reason>` prompt: the number plan's, and the call flow's own.
+NUMBER_REASONS = (*REASONS, "not_served")
+
+
+@cache
+def _all_texts() -> dict:
+    return yaml.safe_load(TEXTS.read_text())
+
+
+def prompt_texts(service: Service) -> dict[str, str]:
+    """Every prompt id this configuration can play → its text."""
+    t = _all_texts()[service.language]
+    out = {key: t[key] for key in ("question", "again", "menu-again", "not-connected", "goodbye", "trunk-failed")}
+    out.update({f"number/{reason}": t["number"][reason] for reason in NUMBER_REASONS})
+    for code, plan in service.areas.items():
+        if len(plan.connected) < 2:
+            continue  # a single municipality is dialled at once: no question, no menu
+        out[f"menu/{code}"] = " ".join(t["menu-item"].format(name=name, digit=i)
+                                       for i, name in enumerate(plan.connected, 1))
+        for name in plan.connected:
+            out[f"confirm/{service.municipality(name).slug}"] = t["confirm"].format(name=name)
+    return out
+
+
+def sounds_dir(root: Path) -> Path:
+    """Asterisk's sounds directory inside a root (Debian's astdatadir)."""
+    return root / "usr/share/asterisk/sounds"
+
+
+def recordings_dir() -> Path:
+    return Path(os.environ.get("FOURTEENPLUS_RECORDINGS") or paths.state_dir() / "recordings")
+
+
+def to_ulaw(source: Path, target: Path, effects: tuple[str, ...] = ()) -> None:
+    """Any audio sox reads → headerless 8 kHz mono μ-law (what Asterisk's .ulaw format is)."""
+    subprocess.run(["sox", str(source), "-t", "ul", "-r", "8000", "-c", "1", str(target), *effects],
+                   check=True, capture_output=True)
+
+
+def speak(text: str, language: str, target: Path) -> None:
+    """Text → telephone μ-law with espeak-ng, levelled, with the leading silence cut so the
+    caller hears the first word as soon as playback starts."""
+    with tempfile.TemporaryDirectory() as tmp:
+        wav = Path(tmp) / "tts.wav"
+        subprocess.run(["espeak-ng", "-v", VOICES[language], "-s", str(SPEED), "-w", str(wav), text],
+                       check=True, capture_output=True)
+        to_ulaw(wav, target, ("highpass", "300", "lowpass", "3400", "norm", "-3", "silence", "1", "0.02", "1%"))
+
+
+def _source(prompt_id: str, text: str, language: str) -> tuple[str, Path | None]:
+    """(digest of what the prompt is made from, the operator's recording or None)."""
+    base = recordings_dir() / language / prompt_id
+    for recording in sorted(base.parent.glob(base.name + ".*")) if base.parent.is_dir() else ():
+        return "rec:" + hashlib.sha256(recording.read_bytes()).hexdigest(), recording
+    return "tts:" + hashlib.sha256(f"{VOICES[language]}|{SPEED}|{text}".encode()).hexdigest(), None
+
+
+def install(service: Service, sounds: Path, owner: tuple[int, int] | None = None) -> int:
+    """Make every prompt the configuration needs under sounds/fourteenplus/<language>/;
+    returns how many were (re)made. Prompts no longer needed are removed."""
+    language = service.language
+    base = sounds / SOUNDS_SUBDIR / language
+    base.mkdir(parents=True, exist_ok=True)
+    manifest_path = base / _MANIFEST
+    old = json.loads(manifest_path.read_text()) if manifest_path.exists() else {}
+    wanted = {pid: _source(pid, text, language) + (text,) for pid, text in prompt_texts(service).items()}
+    todo = [pid for pid, (digest, _, _) in wanted.items()
+            if old.get(pid) != digest or not (base / f"{pid}.ulaw").exists()]
+
+    def make(pid: str) -> None:
+        digest, recording, text = wanted[pid]
+        target = base / f"{pid}.ulaw"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        partial = target.with_name(f".{target.name}.partial")
+        if recording:
+            to_ulaw(recording, partial)
+        else:
+            speak(text, language, partial)
+        partial.rename(target)
+
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
+        list(pool.map(make, todo))
+    for pid in set(old) - set(wanted):
+        (base / f"{pid}.ulaw").unlink(missing_ok=True)
+    manifest_path.write_text(json.dumps({pid: digest for pid, (digest, _, _) in wanted.items()}, indent=1))
+    if owner:
+        for path in [sounds / SOUNDS_SUBDIR, *(sounds / SOUNDS_SUBDIR).rglob("*")]:
+            os.chown(path, *owner)
+    return len(todo)

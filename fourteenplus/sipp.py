@@ -1,0 +1,400 @@
+"""Real SIP test calls: SIPp does the signalling, this module the caller's mouth and ears.
+
+One harness for the integration tests and `fourteenplus call`:
+
+- `Trunk` runs tests/sipp/trunk.xml on 127.0.0.1:5070, the SIPp endpoint that plays every
+  municipality's contact centre (asterisk/test-trunks.conf sends all trunks there) and logs
+  each INVITE it receives: Request-URI user, caller number, X-Fourteenplus-Municipality.
+- `place_call` runs tests/sipp/caller.xml for one call and, on the RTP port it puts in the
+  SDP, plays a script: wait for a prompt to finish, say a sentence (espeak-ng → G.711),
+  play a recording, press keys (RFC 4733), stay silent. The caller sends 20 ms packets all
+  call long, as a phone does, and listens to what Asterisk plays.
+
+A `CallResult` says where the call ended, as the trunk endpoint saw it, with the timings
+the benchmarks need: answer → first audio, end of the caller's speech → the INVITE.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import struct
+import subprocess
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from itertools import count
+from pathlib import Path
+
+import numpy as np
+
+from . import paths, prompts
+from .speech import audio
+
+SCENARIOS = paths.REPO / "tests" / "sipp"
+ASTERISK_SIP = ("127.0.0.1", 5060)
+TRUNK_PORT = 5070
+TRUNK_MEDIA_PORT = 5072  # outside Asterisk's RTP range (rtp.conf)
+FRAME_BYTES = 160  # 20 ms of 8 kHz μ-law
+FRAME_S = 0.020
+SILENCE = b"\xff" * FRAME_BYTES
+LOUD_DB = -40.0  # a received frame above this is prompt audio, not line silence
+PROMPT_END_S = 0.8  # longer than a pause between two sentences of one prompt
+# Trunk users that refuse the call (tests/sipp/trunk.xml); any other user answers.
+REFUSING = ("busy", "unavailable", "noanswer")
+_call_numbers = count(1)
+
+
+# ---- the trunk side ----
+
+@dataclass(frozen=True)
+class TrunkInvite:
+    at: float            # epoch seconds when the trunk endpoint received the INVITE
+    user: str            # Request-URI user: which trunk was dialled
+    caller: str          # From user: the caller's number, as passed on by Asterisk
+    municipality: str    # X-Fourteenplus-Municipality, "" when absent
+
+    @property
+    def answered(self) -> bool:
+        return not self.user.startswith(REFUSING)
+
+
+def _free_udp_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _port_taken(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return True
+    return False
+
+
+class Trunk:
+    """The SIPp trunk endpoint, as a context manager that stops it (by pid) on exit."""
+
+    def __init__(self, workdir: Path | None = None):
+        self._tmp = None if workdir else tempfile.TemporaryDirectory(prefix="fourteenplus-trunk-")
+        self.workdir = Path(workdir or self._tmp.name)
+        self.log = self.workdir / "trunk.log"
+        self.process: subprocess.Popen | None = None
+
+    def start(self, timeout: float = 10.0) -> Trunk:
+        if _port_taken(TRUNK_PORT):
+            raise RuntimeError(f"127.0.0.1:{TRUNK_PORT} is taken: another trunk endpoint (a test run?) is running")
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.process = subprocess.Popen(
+            ["sipp", "-sf", str(SCENARIOS / "trunk.xml"), "-i", "127.0.0.1", "-p", str(TRUNK_PORT),
+             "-mp", str(TRUNK_MEDIA_PORT), "-nostdin", "-trace_logs", "-log_file", str(self.log),
+             "-trace_err", "-error_file", str(self.workdir / "trunk-errors.log")],
+            cwd=self.workdir, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + timeout
+        while not _port_taken(TRUNK_PORT):
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(f"the SIPp trunk endpoint did not start; see {self.workdir}/trunk-errors.log")
+            time.sleep(0.05)
+        return self
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(5)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        if self._tmp:
+            self._tmp.cleanup()
+
+    def __enter__(self) -> Trunk:
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    def invites(self, caller: str | None = None) -> list[TrunkInvite]:
+        out = []
+        text = self.log.read_text(errors="replace") if self.log.exists() else ""
+        for line in text.splitlines():
+            fields = line.split("|")
+            if fields[0] != "INVITE" or len(fields) < 5:
+                continue
+            invite = TrunkInvite(float(fields[1].split("\t")[-1]), fields[2], fields[3], fields[4].strip())
+            if caller is None or invite.caller == caller:
+                out.append(invite)
+        return out
+
+
+# ---- the caller's script ----
+
+@dataclass(frozen=True)
+class WaitPrompt:
+    """Stay silent until a prompt has played and ended (or `timeout_s` passed)."""
+    timeout_s: float = 20.0
+
+
+@dataclass(frozen=True)
+class Say:
+    """Speak a sentence (espeak-ng, Dutch) as telephone audio."""
+    text: str
+
+
+@dataclass(frozen=True)
+class Audio:
+    """Play a recording (any format sox reads; converted to 8 kHz μ-law)."""
+    path: Path
+
+
+@dataclass(frozen=True)
+class Silence:
+    ms: int
+
+
+@dataclass(frozen=True)
+class Dtmf:
+    """Press keys, RFC 4733 events, 120 ms each with 120 ms between."""
+    digits: str
+
+
+def script_for(say: str | None = None, audio_file: Path | None = None, digits: str | None = None) -> list:
+    """What `make call` does: answer the question by voice, then keys at the next prompt."""
+    steps: list = []
+    if say or audio_file:
+        steps += [WaitPrompt(), Say(say) if say else Audio(audio_file)]
+    if digits:
+        steps += [WaitPrompt(), Dtmf(digits)]
+    return steps
+
+
+def _frames(data: bytes) -> list[bytes]:
+    data += SILENCE[: (-len(data)) % FRAME_BYTES]
+    return [data[i:i + FRAME_BYTES] for i in range(0, len(data), FRAME_BYTES)]
+
+
+def _level_db(payload: bytes) -> float:
+    x = audio.decode(payload, "ulaw").astype(np.float32) / 32768.0
+    return float(10 * np.log10(np.mean(x * x) + 1e-10))
+
+
+_DTMF_EVENTS = {**{str(d): d for d in range(10)}, "*": 10, "#": 11}
+
+
+def _dtmf_payloads(digit: str) -> list[tuple[bytes, bool]]:
+    """(RFC 4733 payload, marker) per 20 ms: 6 tone packets, then the end packet three times."""
+    event = _DTMF_EVENTS[digit]
+    packets = [(struct.pack("!BBH", event, 10, 160 * (i + 1)), i == 0) for i in range(6)]
+    end = struct.pack("!BBH", event, 0x80 | 10, 160 * 6)
+    return packets + [(end, False)] * 3
+
+
+@dataclass
+class _Media:
+    """The caller's RTP: sends a 20 ms packet per tick from the script, listens to Asterisk."""
+    script: list
+    sock: socket.socket = field(default_factory=lambda: socket.socket(socket.AF_INET, socket.SOCK_DGRAM))
+    remote: tuple | None = None
+    first_audio_at: float | None = None
+    speech_end_at: float | None = None
+    heard: bytearray = field(default_factory=bytearray)
+    error: BaseException | None = None
+
+    def __post_init__(self) -> None:
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.setblocking(False)
+        self.port = self.sock.getsockname()[1]
+        self._stop = threading.Event()
+        self._last_loud: float | None = None
+        self._thread = threading.Thread(target=self._run, name="sipp-media", daemon=True)
+        self._clips = {}
+        for step in self.script:  # synthesise before the call, so the caller never hesitates
+            if isinstance(step, (Say, Audio)):
+                self._clips[step] = _clip(step)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(5)
+        self.sock.close()
+
+    def _receive(self, now: float) -> None:
+        while True:
+            try:
+                packet, source = self.sock.recvfrom(2048)
+            except BlockingIOError:
+                return
+            self.remote = self.remote or source
+            if len(packet) <= 12 or packet[1] & 0x7F != 0:
+                continue
+            payload = packet[12 + 4 * (packet[0] & 0x0F):]
+            self.heard += payload
+            if _level_db(payload) > LOUD_DB:
+                self._last_loud = now
+                self.first_audio_at = self.first_audio_at or now
+
+    def _steps(self):
+        """Yield (payload, payload type, marker, is speech) per tick, step after step, then silence."""
+        for step in self.script:
+            if isinstance(step, WaitPrompt):
+                start = time.time()
+                while time.time() - start < step.timeout_s:
+                    loud = self._last_loud
+                    if loud is not None and loud > start and time.time() - loud >= PROMPT_END_S:
+                        break
+                    yield SILENCE, 0, False, False
+            elif isinstance(step, Silence):
+                for _ in range(step.ms // 20):
+                    yield SILENCE, 0, False, False
+            elif isinstance(step, Dtmf):
+                for digit in step.digits:
+                    for payload, marker in _dtmf_payloads(digit):
+                        yield payload, 101, marker, False
+                    for _ in range(6):
+                        yield SILENCE, 0, False, False
+            else:
+                for frame in _frames(self._clips[step]):
+                    yield frame, 0, False, _level_db(frame) > LOUD_DB
+        while True:
+            yield SILENCE, 0, False, False
+
+    def _run(self) -> None:
+        try:
+            seq, timestamp, ssrc = 0, 0, int.from_bytes(os.urandom(4), "big")
+            steps = self._steps()
+            next_tick = time.monotonic()
+            event_ts = None
+            while not self._stop.is_set():
+                now = time.time()
+                self._receive(now)
+                if self.remote:
+                    payload, pt, marker, speech = next(steps)
+                    if pt == 101:
+                        event_ts = timestamp if marker else event_ts  # one timestamp per key press
+                    header = struct.pack("!BBHII", 0x80, (0x80 if marker else 0) | pt, seq & 0xFFFF,
+                                         (event_ts if pt == 101 else timestamp) & 0xFFFFFFFF, ssrc)
+                    self.sock.sendto(header + payload, self.remote)
+                    if speech:
+                        self.speech_end_at = now + FRAME_S
+                    seq += 1
+                    timestamp += 160
+                next_tick += FRAME_S
+                time.sleep(max(0.0, next_tick - time.monotonic()))
+        except BaseException as exc:  # surfaced by place_call, never lost in a thread
+            self.error = exc
+
+
+def _clip(step: Say | Audio) -> bytes:
+    with tempfile.TemporaryDirectory() as tmp:
+        target = Path(tmp) / "clip.ulaw"
+        if isinstance(step, Say):
+            prompts.speak(step.text, "nl", target)
+        else:
+            prompts.to_ulaw(Path(step.path), target)
+        return target.read_bytes()
+
+
+# ---- one call ----
+
+@dataclass(frozen=True)
+class CallResult:
+    number: str
+    caller: str
+    invites: tuple[TrunkInvite, ...]  # in order: the trunk, then its overflow if it refused
+    ended: str                       # "connected", "asterisk hung up", "caller hung up", "rejected …", …
+    answered_at: float | None
+    first_audio_at: float | None
+    speech_end_at: float | None
+    ended_at: float
+
+    @property
+    def reached(self) -> TrunkInvite | None:
+        """The trunk that answered, if any."""
+        return next((i for i in reversed(self.invites) if i.answered), None)
+
+    @property
+    def answer_to_audio_ms(self) -> float | None:
+        if self.answered_at and self.first_audio_at:
+            return (self.first_audio_at - self.answered_at) * 1000
+        return None
+
+    @property
+    def speech_end_to_invite_ms(self) -> float | None:
+        if self.speech_end_at and self.invites:
+            return (self.invites[0].at - self.speech_end_at) * 1000
+        return None
+
+    def describe(self) -> str:
+        """One line: where the call ended."""
+        tried = " after ".join(f"sip:{i.user} ({'refused' if not i.answered else 'answered'})"
+                               for i in reversed(self.invites[:-1] if self.reached else self.invites))
+        if self.reached:
+            via = f", overflow after {tried}" if tried else ""
+            return (f"ended at {self.reached.municipality or '?'}: trunk sip:{self.reached.user}@127.0.0.1:{TRUNK_PORT}"
+                    f"{via}")
+        if self.invites:
+            return f"no trunk answered: {tried}; then {self.ended}"
+        return f"no trunk dialled: {self.ended}"
+
+
+def place_call(number: str, script: list, trunk: Trunk, hangup_after_ms: int = 0,
+               timeout_s: float = 120.0, workdir: Path | None = None) -> CallResult:
+    """Place one call through Asterisk and return where it ended.
+
+    `hangup_after_ms` > 0: the caller hangs up that long after the answer."""
+    caller = f"06{os.getpid() % 10000:04d}{next(_call_numbers) % 10000:04d}"
+    media = _Media(list(script))
+    with tempfile.TemporaryDirectory(prefix="fourteenplus-call-") as tmp:
+        work = Path(workdir or tmp)
+        work.mkdir(parents=True, exist_ok=True)
+        (work / "call.csv").write_text(f"SEQUENTIAL\n{number};{caller};{media.port};{hangup_after_ms}\n")
+        log, errors = work / "caller.log", work / "caller-errors.log"
+        for stale in (log, errors):
+            stale.unlink(missing_ok=True)
+        media.start()
+        try:
+            result = subprocess.run(
+                ["sipp", f"{ASTERISK_SIP[0]}:{ASTERISK_SIP[1]}", "-sf", str(SCENARIOS / "caller.xml"),
+                 "-inf", str(work / "call.csv"), "-m", "1", "-i", "127.0.0.1", "-p", str(_free_udp_port()),
+                 "-nostdin", "-aa", "-timeout", f"{int(timeout_s)}s", "-timeout_error",
+                 "-trace_logs", "-log_file", str(log), "-trace_err", "-error_file", str(errors)],
+                cwd=work, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                timeout=timeout_s + 10)
+        finally:
+            media.stop()
+        if media.error:
+            raise media.error
+        events = _log_events(log)
+        ended = _how_it_ended(events, errors, result)
+    # Asterisk dials the overflow only after the trunk refused: both are logged by now.
+    return CallResult(number, caller, tuple(trunk.invites(caller)), ended, events.get("ANSWERED"),
+                      media.first_audio_at, media.speech_end_at, time.time())
+
+
+def _log_events(log: Path) -> dict[str, float]:
+    events = {}
+    for line in (log.read_text(errors="replace").splitlines() if log.exists() else ()):
+        name, _, when = line.partition("|")
+        if when:
+            events[name] = float(when.split("\t")[-1])
+    return events
+
+
+def _how_it_ended(events: dict, errors: Path, result: subprocess.CompletedProcess) -> str:
+    if "CALLER_HUNG_UP" in events:
+        return "caller hung up"
+    if "NEVER_ENDED" in events:
+        return "Asterisk never ended the call"
+    if "ANSWERED" not in events:
+        text = errors.read_text(errors="replace") if errors.exists() else result.stderr.decode(errors="replace")
+        status = next((line.strip() for line in text.splitlines() if line.strip().startswith("SIP/2.0")), "")
+        return f"not answered: {status or 'no answer from Asterisk'}"
+    if result.returncode != 0:
+        return f"SIPp reported a failure ({result.returncode}); see its error log"
+    return "Asterisk hung up"
