@@ -1,0 +1,131 @@
+"""`fourteenplus bench recognition DIR`: recognition measured on a corpus, beside the plain pipeline.
+
+DIR holds audio files and manifest.csv (file,area_code,expected; expected "none" for a clip
+that must not be routed). Ours and the plain pipeline (whisper's 30 s window, free
+transcription, rapidfuzz, no biasing) run on every clip in the same run, so the gain is a
+ratio measured on one machine on one day. Latency is compute per clip with the model
+loaded; the model's start-up is reported on its own.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import datetime as dt
+import json
+import os
+import platform
+import re
+from pathlib import Path
+
+import numpy as np
+
+BEGIN, END = "<!-- bench:begin -->", "<!-- bench:end -->"
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    sub = parser.add_subparsers(dest="what", required=True)
+    recognition = sub.add_parser("recognition", help="spoken names → municipalities")
+    recognition.add_argument("dir", type=Path, help="corpus directory with manifest.csv")
+    recognition.add_argument("--json", action="store_true", help="print the figures as JSON")
+    recognition.add_argument("--no-plain", action="store_true", help="skip the plain pipeline (it is slow)")
+    recognition.add_argument("--report", type=Path, help="write the figures into this markdown file, between the bench markers")
+    recognition.add_argument("--accept", type=float, default=0.80)
+    recognition.add_argument("--confirm", type=float, default=0.55)
+
+
+class Tally:
+    """The issue's figures for one pipeline."""
+
+    def __init__(self) -> None:
+        self.rows: list[tuple[str, object, float]] = []  # expected, Recognition, compute ms
+
+    def add(self, expected: str, result, ms: float) -> None:
+        self.rows.append((expected, result, ms))
+
+    def figures(self) -> dict:
+        positives = [(e, r) for e, r, _ in self.rows if e != "none"]
+        negatives = [(e, r) for e, r, _ in self.rows if e == "none"]
+        routed = ("accept", "confirm")
+        correct = sum(r.decision in routed and r.municipality == e for e, r in positives)
+        latencies = np.array([ms for _, _, ms in self.rows]) if self.rows else np.zeros(1)
+        return {
+            "total": len(self.rows),
+            "correct": correct,
+            "accuracy": round(correct / len(positives), 4) if positives else None,
+            "misrouted": sum(r.decision == "accept" and r.municipality != e for e, r in positives),
+            "confirmed": sum(r.decision == "confirm" for _, r, _ in self.rows),
+            "rejected": sum(r.decision == "reject" for _, r, _ in self.rows),
+            "negatives": len(negatives),
+            "negatives_routed": sum(r.decision in routed for _, r in negatives),
+            "latency_p50_ms": round(float(np.percentile(latencies, 50)), 1),
+            "latency_p95_ms": round(float(np.percentile(latencies, 95)), 1),
+        }
+
+
+def machine() -> str:
+    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")), platform.processor()) if Path("/proc/cpuinfo").exists() else platform.processor()
+    return f"{cpu}, {os.cpu_count()} cores, {platform.system()} {platform.release()}, Python {platform.python_version()}"
+
+
+def run(corpus: Path, accept: float, confirm: float, plain: bool) -> dict:
+    import time
+
+    from ..directory import load_directory
+    from ..grammar import load_grammars
+    from ..speech import audio
+    from ..speech.matcher import Matcher
+    from ..speech.service import SpeechService
+
+    rows = list(csv.DictReader((corpus / "manifest.csv").open()))
+    grammars = load_grammars(load_directory())
+    service = SpeechService(grammars, accept, confirm)
+    service.load()
+    ours, baseline = Tally(), Tally()
+    for row in rows:
+        samples = audio.read_telephone(corpus / row["file"])
+        started = time.perf_counter()
+        result = service.recognize_now(samples, row["area_code"])
+        ours.add(row["expected"], result, (time.perf_counter() - started) * 1000)
+        if plain:
+            text, timings = service.recognizer.transcribe_plain(samples)
+            matcher = Matcher(grammars.area(row["area_code"]), grammars.elsewhere(row["area_code"]))
+            baseline.add(row["expected"], matcher.decide_text(text, accept, confirm), timings["total_ms"])
+    figures = {"ours": ours.figures(), "model_startup_s": round(service.startup_seconds or 0.0, 2),
+               "corpus": str(corpus), "machine": machine(), "date": dt.date.today().isoformat(),
+               "thresholds": {"accept": accept, "confirm": confirm}}
+    if plain:
+        figures["plain"] = baseline.figures()
+        a, b = figures["ours"]["accuracy"], figures["plain"]["accuracy"]
+        figures["accuracy_ratio"] = round(a / b, 2) if a and b else None
+    return figures
+
+
+def report(path: Path, figures: dict) -> None:
+    """Replace the generated block of the results file; the prose around it is kept."""
+    block = f"{BEGIN}\n```json\n{json.dumps(figures, indent=2, ensure_ascii=False)}\n```\n{END}"
+    text = path.read_text() if path.exists() else f"# Recognition bench\n\n{BEGIN}\n{END}\n"
+    if BEGIN not in text:
+        text += f"\n{BEGIN}\n{END}\n"
+    path.write_text(re.sub(re.escape(BEGIN) + r".*?" + re.escape(END), lambda _: block, text, flags=re.S))
+
+
+def main(args: argparse.Namespace) -> int:
+    if not (args.dir / "manifest.csv").exists():
+        print(f"{args.dir}/manifest.csv not found: make a corpus with `fourteenplus corpus {args.dir}`")
+        return 2
+    figures = run(args.dir, args.accept, args.confirm, plain=not args.no_plain)
+    if args.report:
+        report(args.report, figures)
+    if args.json:
+        print(json.dumps(figures, indent=2, ensure_ascii=False))
+    else:
+        for name in ("ours", "plain"):
+            if name in figures:
+                f = figures[name]
+                print(f"{name:6} accuracy {f['accuracy']:.1%}  misrouted {f['misrouted']}  confirmed {f['confirmed']}  "
+                      f"rejected {f['rejected']}  negatives routed {f['negatives_routed']}/{f['negatives']}  "
+                      f"p50 {f['latency_p50_ms']} ms  p95 {f['latency_p95_ms']} ms")
+        print(f"model start-up {figures['model_startup_s']} s; {figures['machine']}")
+    return 0

@@ -1,0 +1,51 @@
+"""`fourteenplus recognize FILE --area 0229`: what the recogniser makes of one clip."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from dataclasses import asdict
+from pathlib import Path
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("file", type=Path, help="8 kHz WAV (PCM, μ-law, A-law) or raw .ul/.al/.sln")
+    parser.add_argument("--area", required=True, help="area code the caller dialled, e.g. 0229")
+    parser.add_argument("--json", action="store_true", help="print the Recognition as JSON")
+    parser.add_argument("--accept", type=float, default=0.80, help="accept threshold (default 0.80)")
+    parser.add_argument("--confirm", type=float, default=0.55, help="confirm threshold (default 0.55)")
+    parser.add_argument("--model", type=Path, help="a converted whisper model directory instead of the bundled one")
+
+
+def main(args: argparse.Namespace) -> int:
+    from ..directory import load_directory
+    from ..grammar import load_grammars
+    from ..speech import audio
+    from ..speech.model import ModelError
+    from ..speech.service import SpeechService
+
+    directory = load_directory()
+    if args.area not in directory.areas:
+        print(f"unknown area code {args.area}")
+        return 2
+    try:
+        samples = audio.read_telephone(args.file)
+    except (OSError, ValueError) as error:
+        print(error)
+        return 2
+    service = SpeechService(load_grammars(directory), args.accept, args.confirm, model_path=args.model)
+    try:
+        result = service.recognize_now(samples, args.area)
+    except ModelError as error:
+        print(f"model: {error}")
+        return 3
+    if args.json:
+        print(json.dumps(asdict(result) | {"startup_s": service.startup_seconds}, ensure_ascii=False, indent=2))
+        return 0
+    print(f"transcript: {result.transcript!r}")
+    for candidate in result.candidates:
+        print(f"  {candidate.score:6.3f}  {candidate.municipality}  (heard as {candidate.phrase!r})")
+    target = f" {result.municipality}" if result.municipality else ""
+    print(f"decision: {result.decision}{target} ({result.reason})")
+    print("timings: " + ", ".join(f"{k} {v:.0f}" for k, v in result.timings.items()))
+    return 0

@@ -1,0 +1,180 @@
+"""Audio → how well each of an area's phrases explains it, plus what whisper heard freely.
+
+Free transcription by whisper base on 8 kHz speech is weak (it hears "Gohrenrand" for
+Koggenland), and a prompt listing the names gets copied into the output. So the
+transcript is only one voice here; the decision rests on scoring the area's closed set:
+
+1. The endpointer's whole-clip form trims the clip to its speech; no voiced speech → nothing.
+2. One encoder pass over a short window: the speech plus a margin, rounded up to a bucket
+   (300/500/800 frames = 3/5/8 s). Far cheaper than whisper's 30 s and, since the phrases are
+   teacher-forced rather than generated, free of the repetition loops short windows cause.
+3. A bounded greedy transcription (no prompt, so nothing to copy), used as the garbage
+   model: if whisper's own reading explains the audio better than any phrase, the caller
+   said something else ("ik weet het niet", Amsterdam).
+4. Each candidate phrase, in a short ("Koggenland.") and a carrier-sentence form, is scored
+   with `Whisper.align` (its per-token probabilities). Raw log-probabilities favour short,
+   common names; we subtract a share of each text's log-probability under a null window
+   (line noise), which measures how much the *audio* raised it: a pointwise mutual information.
+
+The result (`Heard`) is scores, not a decision: the matcher decides.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import time
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+import numpy as np
+
+from . import audio, vad
+from .model import LoadedModel
+
+BUCKETS = (300, 500, 800)  # mel frames (10 ms each); a window never grows past the last
+CARRIER = " Ik wil graag de gemeente {} bellen."
+SHORT = " {}."
+# Whisper's stock inventions on quiet or noisy audio (subtitle credits, sign-offs). A
+# transcript that is one of these is no evidence of speech.
+_HALLUCINATION = re.compile(
+    r"amara|ondertitel|ondertiteling|bedankt voor het kijken|tot de volgende keer|abonneer|"
+    r"thanks for watching|subtitles|copyright|www\.|\.com|\.nl\b",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True)
+class Tuning:
+    # Set on the tune split (bench/recognition.md): see there before changing them.
+    prior_weight: float = 0.8  # share of the null-window log-probability subtracted (PMI at 1.0)
+    garbage_offset: float = 15.0  # nats the free transcript must beat a phrase by to count as "something else"
+    max_tokens: int = 24  # greedy transcription bound: a loop costs at most this
+    shortlist: int = 8  # phrases scored with align; whisper's cost grows with each
+
+
+@dataclass
+class Heard:
+    """What the recogniser found in one clip: input to the matcher."""
+
+    transcript: str
+    speech: bool
+    phrase_scores: dict[str, float]  # phrase text → calibrated log-score (higher is better)
+    garbage_score: float | None  # the same measure for whisper's own transcript, if it is evidence
+    no_speech_prob: float = 0.0
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def is_hallucination(text: str) -> bool:
+    return bool(_HALLUCINATION.search(text))
+
+
+def _bucket(frames: int) -> int:
+    return next((b for b in BUCKETS if frames <= b), BUCKETS[-1])
+
+
+class Recognizer:
+    """Holds the loaded model; not thread-safe (the service gives it one worker thread)."""
+
+    def __init__(self, model: LoadedModel, tuning: Tuning = Tuning()):
+        from faster_whisper.feature_extractor import FeatureExtractor
+
+        self.model = model
+        self.tuning = tuning
+        self.whisper = model.whisper
+        self.tokenizer = model.tokenizer
+        self._mel = FeatureExtractor(feature_size=80)
+        self._start = [self.tokenizer.sot, self.tokenizer.language, self.tokenizer.transcribe, self.tokenizer.no_timestamps]
+        self._null = {b: self._encode(self._null_audio(b), b)[0] for b in BUCKETS}
+        self._prior = lru_cache(maxsize=8192)(self._prior_uncached)
+
+    @staticmethod
+    def _null_audio(frames: int) -> np.ndarray:
+        # Quiet line noise: the window a phrase is scored against when nobody says anything.
+        return np.random.default_rng(0).standard_normal(frames * 160).astype(np.float32) * 0.002
+
+    def _encode(self, pcm16k: np.ndarray, frames: int):
+        import ctranslate2
+
+        window = np.zeros(frames * 160, np.float32)
+        used = min(len(pcm16k), len(window))
+        window[:used] = pcm16k[:used]
+        mel = self._mel(window, padding=0)[:, :frames]
+        return self.whisper.encode(ctranslate2.StorageView.from_array(np.ascontiguousarray(mel[None]))), max(used // 160, 1)
+
+    def _tokens(self, text: str) -> list[int]:
+        return self.tokenizer.encode(text) + [self.tokenizer.eot]
+
+    def _logprobs(self, encoded, frames: int, texts: list[str]) -> np.ndarray:
+        """Sum of log-probabilities of each text (teacher-forced) given one encoded window."""
+        import ctranslate2
+
+        if not texts:
+            return np.zeros(0)
+        batch = ctranslate2.StorageView.from_array(np.repeat(np.asarray(encoded), len(texts), axis=0))
+        results = self.whisper.align(batch, self._start, [self._tokens(t) for t in texts], [frames] * len(texts))
+        return np.array([float(np.sum(np.log(np.maximum(r.text_token_probs, 1e-12)))) for r in results])
+
+    def _prior_uncached(self, text: str, bucket: int) -> float:
+        return float(self._logprobs(self._null[bucket], bucket, [text])[0])
+
+    def _calibrated(self, encoded, frames: int, bucket: int, texts: list[str]) -> dict[str, float]:
+        raw = self._logprobs(encoded, frames, texts)
+        weight = self.tuning.prior_weight
+        return {t: float(r - weight * self._prior(t, bucket)) for t, r in zip(texts, raw)}
+
+    def transcribe(self, encoded) -> tuple[str, float]:
+        result = self.whisper.generate(
+            encoded, [self._start], beam_size=1, max_length=self.tuning.max_tokens,
+            no_repeat_ngram_size=3, return_no_speech_prob=True,
+        )[0]
+        return self.tokenizer.decode(result.sequences_ids[0]).strip(), float(result.no_speech_prob)
+
+    def hear(self, samples8k: np.ndarray, shortlist) -> Heard:
+        """Score the clip against phrases; `shortlist(transcript) -> list[str]` picks which.
+
+        The matcher owns the shortlist (it knows the grammar and the transcript's words);
+        the recogniser only needs texts to score.
+        """
+        timings: dict[str, float] = {}
+        started = time.perf_counter()
+        span = vad.speech_span(samples8k)
+        timings["vad_ms"] = (time.perf_counter() - started) * 1000
+        if span is None:
+            return Heard("", False, {}, None, 1.0, timings)
+        speech = audio.upsample_8k_to_16k(audio.to_float(samples8k[span[0] : span[1]]))
+        bucket = _bucket(len(speech) // 160 + 30)
+        mark = time.perf_counter()
+        encoded, frames = self._encode(speech, bucket)
+        timings["encode_ms"] = (time.perf_counter() - mark) * 1000
+        mark = time.perf_counter()
+        transcript, no_speech = self.transcribe(encoded)
+        timings["transcribe_ms"] = (time.perf_counter() - mark) * 1000
+        mark = time.perf_counter()
+        phrases = shortlist(transcript)[: self.tuning.shortlist]
+        texts = [form.format(p) for p in phrases for form in (SHORT, CARRIER)]
+        garbage = transcript and not is_hallucination(transcript)
+        scored = self._calibrated(encoded, frames, bucket, texts + ([" " + transcript] if garbage else []))
+        timings["score_ms"] = (time.perf_counter() - mark) * 1000
+        phrase_scores = {p: max(scored[SHORT.format(p)], scored[CARRIER.format(p)]) for p in phrases}
+        garbage_score = scored[" " + transcript] - self.tuning.garbage_offset if garbage else None
+        timings["total_ms"] = (time.perf_counter() - started) * 1000
+        return Heard(transcript, True, phrase_scores, garbage_score, no_speech, timings)
+
+    def transcribe_plain(self, samples8k: np.ndarray) -> tuple[str, dict[str, float]]:
+        """The baseline: whisper's standard 30 s window, free transcription, no trimming, no biasing."""
+        started = time.perf_counter()
+        pcm = audio.upsample_8k_to_16k(audio.to_float(samples8k))
+        encoded, _ = self._encode(pcm, 3000)
+        result = self.whisper.generate(encoded, [self._start], beam_size=5, max_length=448)[0]
+        text = self.tokenizer.decode(result.sequences_ids[0]).strip()
+        return text, {"total_ms": (time.perf_counter() - started) * 1000}
+
+
+def softmax(scores: dict[str, float], temperature: float) -> dict[str, float]:
+    if not scores:
+        return {}
+    top = max(scores.values())
+    weights = {k: math.exp((v - top) / temperature) for k, v in scores.items()}
+    total = sum(weights.values())
+    return {k: w / total for k, w in weights.items()}

@@ -1,0 +1,125 @@
+"""Recognition for the call handling: one model per process, off the asyncio event loop.
+
+Whisper calls hold the GIL only briefly (CTranslate2 releases it), so one worker thread
+keeps the loop responsive; a single worker also serialises calls into the model, which is
+not safe to share between threads and would only contend for the two cores anyway. Every
+utterance has a deadline: past it the caller is asked again rather than kept waiting.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from . import Recognition
+
+# What a caller answers to "Bedoelt u Kapelle?". Scored like municipality names, so a
+# mumbled "jawel" still counts and a cough counts as no answer.
+# Kept short: each phrase is scored against the audio, and costs time.
+YES = ("ja", "jawel", "klopt")
+NO = ("nee", "neen")
+
+
+@dataclass(frozen=True)
+class _ReplyPhrase:
+    text: str
+    municipality: str  # "yes" or "no": the matcher's grouping key
+    kind: str = "name"
+
+
+@dataclass(frozen=True)
+class _ReplyGrammar:
+    code: str
+    municipalities: tuple[str, ...]
+    phrases: tuple[_ReplyPhrase, ...]
+
+
+REPLIES = _ReplyGrammar("reply", ("yes", "no"),
+                        tuple(_ReplyPhrase(t, "yes") for t in YES) + tuple(_ReplyPhrase(t, "no") for t in NO))
+
+
+class SpeechService:
+    """`await start()` once, then `recognize(audio, area_code)` and `reply(audio)` per utterance.
+
+    `audio` is 8 kHz int16 samples (numpy) as the endpointer's `utterance()` returns, or bytes
+    with `encoding` ("ulaw", "alaw", "slin").
+    """
+
+    def __init__(self, grammars, accept: float, confirm: float, deadline_ms: int = 1500,
+                 model_path: Path | None = None):
+        self.grammars = grammars
+        self.accept = accept
+        self.confirm = confirm
+        self.deadline = deadline_ms / 1000
+        self.model_path = model_path
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="speech")
+        self._recognizer = None
+        self._matchers: dict[str, object] = {}
+        self.startup_seconds: float | None = None
+
+    async def start(self) -> None:
+        """Load the model in the worker (seconds, not milliseconds): before the first call."""
+        await asyncio.get_running_loop().run_in_executor(self._executor, self.load)
+
+    def load(self) -> None:
+        """Load the model now, in this thread (idempotent)."""
+        from . import model
+        from .recognizer import Recognizer
+
+        if self._recognizer is None:
+            started = time.perf_counter()
+            self._recognizer = Recognizer(model.load(self.model_path))
+            self.startup_seconds = time.perf_counter() - started
+
+    @property
+    def recognizer(self):
+        """The loaded recogniser (after `load()`/`start()`): the bench runs the plain pipeline on it."""
+        return self._recognizer
+
+    def _matcher(self, area_code: str):
+        from .matcher import Matcher
+
+        if area_code not in self._matchers:
+            grammar = REPLIES if area_code == REPLIES.code else self.grammars.area(area_code)
+            elsewhere = () if area_code == REPLIES.code else self.grammars.elsewhere(area_code)
+            self._matchers[area_code] = Matcher(grammar, elsewhere)
+        return self._matchers[area_code]
+
+    def recognize_now(self, samples: np.ndarray, area_code: str) -> Recognition:
+        """Synchronous recognition in the calling thread (the CLI and the bench use this)."""
+        if self._recognizer is None:
+            self.load()
+        matcher = self._matcher(area_code)
+        heard = self._recognizer.hear(np.asarray(samples, dtype=np.int16), matcher.shortlist)
+        return matcher.decide(heard, self.accept, self.confirm)
+
+    async def _run(self, samples, area_code: str, encoding: str) -> Recognition:
+        from . import audio
+
+        if isinstance(samples, (bytes, bytearray)):
+            samples = audio.decode(bytes(samples), encoding)
+        loop = asyncio.get_running_loop()
+        future = loop.run_in_executor(self._executor, self.recognize_now, samples, area_code)
+        try:
+            return await asyncio.wait_for(future, self.deadline)
+        except asyncio.TimeoutError:
+            # The worker finishes the late utterance on its own; its result is dropped.
+            return Recognition.rejected("timeout", timings={"deadline_ms": self.deadline * 1000})
+
+    async def recognize(self, samples, area_code: str, encoding: str = "ulaw") -> Recognition:
+        return await self._run(samples, area_code, encoding)
+
+    async def reply(self, samples, encoding: str = "ulaw") -> bool | None:
+        """ja → True, nee → False, anything unclear → None (ask again or use the keypad)."""
+        result = await self._run(samples, REPLIES.code, encoding)
+        if result.decision == "reject":
+            return None
+        return result.municipality == "yes"
+
+    def close(self) -> None:
+        self._executor.shutdown(wait=False, cancel_futures=True)

@@ -1,0 +1,82 @@
+"""The real whisper model on real (synthesised, telephone-band, μ-law) audio: tests/data/corpus.
+
+Accuracy is measured by the bench; this checks the assembled pipeline end to end and the
+promises that must hold on every clip: nothing routed for silence or non-names, no name
+routed to the wrong municipality.
+"""
+
+import asyncio
+import csv
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.model
+
+CORPUS = Path(__file__).resolve().parent.parent / "data" / "corpus"
+
+
+@pytest.fixture(scope="module")
+def service():
+    from fourteenplus.directory import load_directory
+    from fourteenplus.grammar import load_grammars
+    from fourteenplus.speech.service import SpeechService
+
+    speech = SpeechService(load_grammars(load_directory()), accept=0.80, confirm=0.55)
+    asyncio.run(speech.start())
+    yield speech
+    speech.close()
+
+
+def clips():
+    return list(csv.DictReader((CORPUS / "manifest.csv").open()))
+
+
+def recognise(service, row):
+    from fourteenplus.speech import audio
+
+    return service.recognize_now(audio.read_telephone(CORPUS / row["file"]), row["area_code"])
+
+
+def test_negatives_are_never_routed_and_silence_is_no_speech(service):
+    for row in clips():
+        if row["expected"] == "none":
+            result = recognise(service, row)
+            assert result.decision == "reject", (row["file"], result)
+            if row["file"] == "silence.wav":
+                assert result.reason == "no_speech"
+
+
+def test_names_are_routed_right_or_not_at_all(service):
+    routed_right = 0
+    for row in clips():
+        if row["expected"] != "none":
+            result = recognise(service, row)
+            assert result.decision == "reject" or result.municipality == row["expected"], (row["file"], result)
+            routed_right += result.decision != "reject"
+            assert result.timings["total_ms"] > 0
+    assert routed_right >= 3  # of 4: measured 3 (Medemblik is heard as "Meganblik" and rejected)
+
+
+def test_async_recognize_runs_off_the_loop(service):
+    from fourteenplus.speech import audio
+
+    samples = audio.read_telephone(CORPUS / "opmeer.wav")
+
+    async def both():
+        ticks = 0
+
+        async def ticker():
+            nonlocal ticks
+            while True:
+                await asyncio.sleep(0.005)
+                ticks += 1
+
+        task = asyncio.create_task(ticker())
+        result = await service.recognize(samples, "0229")
+        task.cancel()
+        return result, ticks
+
+    result, ticks = asyncio.run(both())
+    assert result.municipality == "Opmeer"
+    assert ticks >= 2  # the loop kept running while whisper worked
