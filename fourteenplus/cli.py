@@ -23,6 +23,8 @@ COMMANDS = {
     "prompts": "generate the prompt audio from the prompt texts",
     "run": "run the ARI application",
     "call": "place a real SIP test call against the running system",
+    "report": "figures per area and municipality, comparable with the 2020 national evaluation",
+    "purge": "remove records, transcripts and audio older than their retention",
     "agi": "run the FastAGI server (the same call flow for operators who use AGI)",
     "status": "health of Asterisk, the call handling and the trunks, through AMI",
 }

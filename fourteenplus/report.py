@@ -1,0 +1,236 @@
+"""The figures municipalities asked for, computed the way the 2020 national evaluation counted.
+
+The evaluation (I&O Research for VNG Realisatie, 2020; /work/shared/seeds) asked callers who
+met speech recognition how often they had to say the name: 85 % once, 10 % twice, 3 % more
+often; VNG Realisatie's own data showed 5 % of callers hanging up during the transfer. So:
+
+- *asked*: calls that heard the question (a shared area code): the denominator of the
+  recognition shares, as "callers who met speech recognition" was the evaluation's.
+- each asked call has one *route*: recognised at the first time the caller said a name
+  (`first`; a confirmation answered "ja" counts, the name was recognised), after one repeat,
+  after more; or the keypad menu, the default municipality, a hang-up during the question
+  (asking or confirming) or the menu, a name that is not connected, no choice at all. The
+  routes of the asked calls add up to 100 %.
+- counted by what the caller *said*: a silence before the first name is not a repeat.
+- *hung up during the transfer*: the trunk (or its overflow) was ringing when the caller gave
+  up (DIALSTATUS CANCEL), as a share of the calls handed to a trunk.
+- *time to transfer*: answer → INVITE to the trunk (`timings["answer_to_invite"]`), median.
+
+Per municipality the figures cover the calls that reached it; a call abandoned before any
+municipality was chosen belongs to its area only.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import statistics
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Iterable
+from zoneinfo import ZoneInfo
+
+from .callflow import CallRecord
+
+TZ = ZoneInfo("Europe/Amsterdam")  # a municipality's day, not UTC's
+
+# The 2020 figures, for comparison in every format; None where the evaluation gave none.
+NATIONAL_2020 = {"first": 0.85, "one_repeat": 0.10, "more_repeats": 0.03, "hung_up_transfer": 0.05}
+NATIONAL_2020_SOURCE = ("Landelijke evaluatie 14+ netnummer 2020 (I&O Research voor VNG Realisatie): "
+                        "callers who met speech recognition; hang-ups during the transfer from VNG Realisatie data")
+
+ROUTES = ("first", "one_repeat", "more_repeats", "keypad", "default", "hung_up_question", "hung_up_menu",
+          "not_connected", "no_choice")
+SPOKEN_PATHS = ("spoken", "spoken_repeat", "confirmed")
+TRUNK_FAILURES = ("BUSY", "NOANSWER", "CONGESTION", "CHANUNAVAIL")
+NO_AREA = "-"  # the area key of a rejected number
+LATENCIES = ("answer_to_question", "speech_end_to_decision", "decision_to_invite", "answer_to_invite")
+
+
+def route(record: CallRecord) -> str | None:
+    """How an asked call went (see the module docstring); None for a call that was never asked."""
+    if record.path in SPOKEN_PATHS:
+        said = sum(1 for a in record.attempts if a.kind == "name")
+        return "first" if said <= 1 else "one_repeat" if said == 2 else "more_repeats"
+    if record.path in ("keypad", "default"):
+        return record.path
+    if record.outcome == "abandoned":
+        return {"asking": "hung_up_question", "confirming": "hung_up_question",
+                "menu": "hung_up_menu"}.get(record.abandoned_at)
+    if record.outcome in ("not_connected", "no_choice"):
+        return record.outcome
+    return None
+
+
+def outcome(record: CallRecord) -> str:
+    """The end of the call, with the trunk's result: transferred (answered or unknown),
+    overflow, failed, hung_up_transfer, or the call flow's own outcome."""
+    if record.outcome != "transferred":
+        return record.outcome or "unknown"
+    status = record.dial_status
+    if status in TRUNK_FAILURES and record.overflow_status is not None:
+        status, overflowed = record.overflow_status, True
+    else:
+        overflowed = False
+    if status == "CANCEL":
+        return "hung_up_transfer"
+    if status in (None, "ANSWER"):
+        return "overflow" if overflowed else "transferred"
+    return "failed"
+
+
+def _median(values: list[float]) -> float | None:
+    return statistics.median(values) if values else None
+
+
+def _share(part: int, whole: int) -> float | None:
+    return part / whole if whole else None
+
+
+@dataclass
+class Figures:
+    calls: int = 0
+    outcomes: Counter = field(default_factory=Counter)
+    asked: int = 0
+    routes: Counter = field(default_factory=Counter)
+    confirmations: int = 0
+    confirmations_no: int = 0
+    transfers: int = 0
+    latencies: dict[str, list[float]] = field(default_factory=lambda: {k: [] for k in LATENCIES})
+
+    def add(self, record: CallRecord) -> None:
+        self.calls += 1
+        end = outcome(record)
+        self.outcomes[end] += 1
+        way = route(record)
+        if way is not None:
+            self.asked += 1
+            self.routes[way] += 1
+        self.confirmations += sum(1 for a in record.attempts if a.kind == "name" and a.decision == "confirm")
+        # "nee" said or keyed (2) to "Bedoelt u …?"
+        self.confirmations_no += sum(1 for a in record.attempts if a.kind in ("reply", "keypad") and a.decision == "no")
+        if record.outcome == "transferred":
+            self.transfers += 1
+        for key in LATENCIES:
+            value = record.timings.get(key)
+            if value is not None and (key != "answer_to_invite" or record.outcome == "transferred"):
+                self.latencies[key].append(float(value))
+
+    def summary(self) -> dict:
+        """Counts, shares (0..1, None when there is nothing to divide by) and medians in ms."""
+        return {
+            "calls": self.calls,
+            "outcomes": dict(sorted(self.outcomes.items())),
+            "asked": self.asked,
+            "routes": {r: self.routes[r] for r in ROUTES},
+            "route_shares": {r: _share(self.routes[r], self.asked) for r in ROUTES},
+            "confirmations": self.confirmations,
+            "confirmations_no": self.confirmations_no,
+            "confirmations_no_share": _share(self.confirmations_no, self.confirmations),
+            "transfers": self.transfers,
+            "hung_up_transfer": self.outcomes["hung_up_transfer"],
+            "hung_up_transfer_share": _share(self.outcomes["hung_up_transfer"], self.transfers),
+            "median_ms": {k: _median(v) for k, v in self.latencies.items()},
+        }
+
+
+@dataclass
+class Report:
+    since: dt.date | None
+    until: dt.date | None  # inclusive
+    areas: tuple[str, ...]
+    total: Figures = field(default_factory=Figures)
+    by_area: dict[str, Figures] = field(default_factory=dict)
+    by_municipality: dict[str, Figures] = field(default_factory=dict)
+    days: dict[str, Counter] = field(default_factory=dict)  # ISO date → {"calls", "reached"}
+
+    def add(self, record: CallRecord) -> None:
+        self.total.add(record)
+        self.by_area.setdefault(record.area_code or NO_AREA, Figures()).add(record)
+        if record.municipality and record.outcome == "transferred":
+            self.by_municipality.setdefault(record.municipality, Figures()).add(record)
+        day = dt.datetime.fromtimestamp(record.started_at, TZ).date().isoformat()
+        counts = self.days.setdefault(day, Counter())
+        counts["calls"] += 1
+        counts["reached"] += outcome(record) in ("transferred", "overflow")
+
+    def to_dict(self) -> dict:
+        return {
+            "period": {"since": self.since and self.since.isoformat(), "until": self.until and self.until.isoformat()},
+            "areas": list(self.areas),
+            "national_2020": {"figures": NATIONAL_2020, "source": NATIONAL_2020_SOURCE},
+            "total": self.total.summary(),
+            "by_area": {k: f.summary() for k, f in sorted(self.by_area.items())},
+            "by_municipality": {k: f.summary() for k, f in sorted(self.by_municipality.items())},
+            "days": {k: dict(v) for k, v in sorted(self.days.items())},
+        }
+
+
+def build(records: Iterable[CallRecord], since: dt.date | None = None, until: dt.date | None = None,
+          areas: tuple[str, ...] = ()) -> Report:
+    report = Report(since, until, areas)
+    for record in records:
+        report.add(record)
+    return report
+
+
+def period(since: dt.date | None, until: dt.date | None) -> tuple[float | None, float | None]:
+    """Local calendar days [since, until] as epoch seconds [start, end)."""
+    def midnight(day: dt.date) -> float:
+        return dt.datetime.combine(day, dt.time(), TZ).timestamp()
+    return (midnight(since) if since else None,
+            midnight(until + dt.timedelta(days=1)) if until else None)
+
+
+# ---- text and JSON ----
+
+def area_label(code: str) -> str:
+    return "no area code" if code == NO_AREA else f"area {code}"
+
+
+def percent(share: float | None) -> str:
+    return "–" if share is None else f"{share * 100:.1f} %"
+
+
+def seconds(ms: float | None) -> str:
+    return "–" if ms is None else f"{ms / 1000:.1f} s"
+
+
+COLUMNS = ("calls", "asked", "1st", "1 repeat", "more", "keypad", "default", "hung up Q", "nee",
+           "hung up T", "overflow", "failed", "to transfer")
+
+
+def row(f: dict) -> list[str]:
+    shares = f["route_shares"]
+    return [str(f["calls"]), str(f["asked"]), percent(shares["first"]), percent(shares["one_repeat"]),
+            percent(shares["more_repeats"]), percent(shares["keypad"]), percent(shares["default"]),
+            percent(shares["hung_up_question"]), percent(f["confirmations_no_share"]),
+            percent(f["hung_up_transfer_share"]), str(f["outcomes"].get("overflow", 0)),
+            str(f["outcomes"].get("failed", 0)), seconds(f["median_ms"]["answer_to_invite"])]
+
+
+def national_row() -> list[str]:
+    n = NATIONAL_2020
+    return ["", "", percent(n["first"]), percent(n["one_repeat"]), percent(n["more_repeats"]), "", "", "", "",
+            percent(n["hung_up_transfer"]), "", "", ""]
+
+
+def as_table(report: Report) -> str:
+    data = report.to_dict()
+    lines = [["", *COLUMNS], ["all calls", *row(data["total"])]]
+    lines += [[area_label(code), *row(f)] for code, f in data["by_area"].items()]
+    lines += [[f"  {name}", *row(f)] for name, f in data["by_municipality"].items()]
+    lines.append(["national 2020", *national_row()])
+    widths = [max(len(line[i]) for line in lines) for i in range(len(lines[0]))]
+    text = ["  ".join(cell.ljust(w) if i == 0 else cell.rjust(w) for i, (cell, w) in enumerate(zip(line, widths)))
+            for line in lines]
+    since, until = data["period"]["since"] or "the first call", data["period"]["until"] or "the last call"
+    head = f"fourteenplus report: {since} to {until}" + (f", areas {', '.join(report.areas)}" if report.areas else "")
+    notes = ["shares of 1st/1 repeat/more/keypad/default/hung up Q: of the calls asked for a name; "
+             "nee: of confirmations; hung up T: of transfers; to transfer: median answer → INVITE",
+             f"national 2020: {NATIONAL_2020_SOURCE}"]
+    return "\n".join([head, "", *text, "", *notes]) + "\n"
+
+
+def as_json(report: Report) -> str:
+    return json.dumps(report.to_dict(), indent=2, ensure_ascii=False) + "\n"
