@@ -37,7 +37,7 @@ CSS = """
 body{font:14px/1.4 system-ui,sans-serif;margin:2em;color:#1f2328;max-width:72em}
 h1{font-size:1.5em}h2{font-size:1.15em;margin-top:2em}
 table{border-collapse:collapse;margin:.5em 0}th,td{padding:.25em .6em;border-bottom:1px solid #d0d7de}
-td{text-align:right}td:first-child,th:first-child{text-align:left}
+td{text-align:right;white-space:nowrap}td:first-child,th:first-child{text-align:left}
 tr.national td{font-style:italic;color:#57606a}tr.municipality td:first-child{padding-left:1.5em}
 .legend span{display:inline-block;margin-right:1em}.legend i{display:inline-block;width:.9em;height:.9em;
 margin-right:.3em;vertical-align:-.1em}
