@@ -1,0 +1,121 @@
+"""Prometheus metrics: the figures after known calls, and the real HTTP endpoint."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import threading
+import urllib.error
+import urllib.request
+
+import pytest
+
+from fourteenplus.metrics import Metrics
+
+from .scripted_calls import every_path
+
+SAMPLE = re.compile(r'^fourteenplus_[a-z_]+(\{([a-z_]+="([^"\\]|\\.)*",?)*\})? -?[0-9.e+]+$')
+
+
+def parse(text: str) -> dict[str, float]:
+    """Every sample line, checked against the exposition format."""
+    samples = {}
+    for line in text.splitlines():
+        if line.startswith("#"):
+            assert re.match(r"^# (HELP|TYPE) fourteenplus_[a-z_]+ .+$", line), line
+            continue
+        assert SAMPLE.match(line), line
+        name, value = line.rsplit(" ", 1)
+        samples[name] = float(value)
+    return samples
+
+
+def after_every_path() -> Metrics:
+    metrics = Metrics()
+    for record in every_path().values():
+        metrics.call_started(record.area_code)
+        metrics.call_ended(record)
+    return metrics
+
+
+def test_calls_by_area_and_outcome_and_trunk_failures():
+    samples = parse(after_every_path().render())
+    assert samples['fourteenplus_calls_total{area="0229",outcome="transferred"}'] == 5
+    assert samples['fourteenplus_calls_total{area="0229",outcome="abandoned"}'] == 3
+    assert samples['fourteenplus_calls_total{area="0229",outcome="overflow"}'] == 1
+    assert samples['fourteenplus_calls_total{area="0229",outcome="hung_up_transfer"}'] == 1
+    assert samples['fourteenplus_calls_total{area="020",outcome="failed"}'] == 1
+    assert samples['fourteenplus_calls_total{area="none",outcome="rejected_number"}'] == 1
+    assert sum(v for k, v in samples.items() if k.startswith("fourteenplus_calls_total")) == 14
+    assert samples['fourteenplus_trunk_failures_total{municipality="Amsterdam",status="CHANUNAVAIL"}'] == 1
+    assert samples['fourteenplus_trunk_failures_total{municipality="Hoorn",status="BUSY"}'] == 1
+    assert samples['fourteenplus_active_calls{area="0229"}'] == 0
+
+
+def test_active_calls_count_calls_in_progress_per_area():
+    metrics = Metrics()
+    for area in ("0229", "0229", "0229", "020", None):
+        metrics.call_started(area)
+    metrics.call_ended(every_path()["spoken"])
+    samples = parse(metrics.render())
+    assert [samples[f'fourteenplus_active_calls{{area="{a}"}}'] for a in ("0229", "020", "none")] == [2, 1, 1]
+
+
+def test_recognition_latency_histogram_is_cumulative_and_failures_are_counted_apart():
+    metrics = Metrics()
+    for ms in (80, 250, 450, 450, 1400, 7000):
+        metrics.recognition(ms)
+    metrics.recognition(1500, failed=True, reason="deadline")
+    metrics.recognition(3, failed=True, reason="error")
+    metrics.recognition(2, failed=True, reason="error")
+    samples = parse(metrics.render())
+    bucket = 'fourteenplus_recognition_latency_seconds_bucket{le="%s"}'
+    assert [samples[bucket % le] for le in ("0.1", "0.3", "0.5", "1.5", "5", "+Inf")] == [1, 2, 4, 5, 5, 6]
+    assert samples["fourteenplus_recognition_latency_seconds_count"] == 6
+    assert samples["fourteenplus_recognition_latency_seconds_sum"] == pytest.approx(9.63)
+    assert samples['fourteenplus_asr_failures_total{reason="deadline"}'] == 1
+    assert samples['fourteenplus_asr_failures_total{reason="error"}'] == 2
+
+
+def test_label_values_are_escaped():
+    metrics = Metrics()
+    record = every_path()["overflow"]
+    record.area_code = 'we"ird\\'
+    metrics.call_ended(record)
+    assert 'area="we\\"ird\\\\"' in metrics.render()
+    parse(metrics.render())
+
+
+def test_counting_from_many_threads_loses_nothing():
+    metrics = Metrics()
+    threads = [threading.Thread(target=lambda: [metrics.recognition(100) for _ in range(2000)]) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert parse(metrics.render())["fourteenplus_recognition_latency_seconds_count"] == 16000
+
+
+def test_metrics_are_served_over_http_on_loopback():
+    async def scrape():
+        metrics = after_every_path()
+        metrics.record_write_failed()
+        server = await metrics.serve(port=0)
+        host, port = server.sockets[0].getsockname()[:2]
+        try:
+            def get(path):
+                try:
+                    with urllib.request.urlopen(f"http://{host}:{port}{path}", timeout=5) as response:
+                        return response.status, response.headers["Content-Type"], response.read().decode()
+                except urllib.error.HTTPError as exc:
+                    return exc.code, None, ""
+            return host, await asyncio.to_thread(get, "/metrics"), await asyncio.to_thread(get, "/")
+        finally:
+            server.close()
+            await server.wait_closed()
+
+    host, (status, kind, body), (missing, _, _) = asyncio.run(scrape())
+    assert host == "127.0.0.1"
+    assert status == 200 and kind.startswith("text/plain; version=0.0.4")
+    assert parse(body)["fourteenplus_record_write_failures_total"] == 1
+    assert missing == 404
