@@ -25,6 +25,7 @@ COMMANDS = {
     "call": "place a real SIP test call against the running system",
     "report": "figures per area and municipality, comparable with the 2020 national evaluation",
     "purge": "remove records, transcripts and audio older than their retention",
+    "learn": "propose aliases from calls the recogniser missed; accept or reject them",
     "agi": "run the FastAGI server (the same call flow for operators who use AGI)",
     "status": "health of Asterisk, the call handling and the trunks, through AMI",
 }
