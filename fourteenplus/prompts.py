@@ -2,7 +2,9 @@
 
 Prompts land in <sounds>/fourteenplus/<language>/<prompt id>.ulaw, where the prompt id is
 what the call flow plays: `question`, `again`, `confirm/<slug>`, `menu/<area code>`,
-`menu-again`, `number/<reason>`, `not-connected`, `goodbye`, `trunk-failed`.
+`menu-again`, `number/<reason>`, `not-connected`, `goodbye`, `trunk-failed`, and
+`closed/<slug>` for municipalities with opening hours. Every language is made, whatever the
+configured one: a caller can switch to English at the question (key 9).
 
 espeak-ng speaks the text and sox makes telephone audio of it. An operator who has real
 recordings drops them in the recordings directory (`$FOURTEENPLUS_RECORDINGS`, else
@@ -25,7 +27,7 @@ from pathlib import Path
 import yaml
 
 from . import paths
-from .config import Service
+from .config import LANGUAGES, Service
 from .numberplan import REASONS
 
 TEXTS = Path(__file__).with_name("data") / "prompts.yaml"
@@ -42,9 +44,9 @@ def _all_texts() -> dict:
     return yaml.safe_load(TEXTS.read_text())
 
 
-def prompt_texts(service: Service) -> dict[str, str]:
-    """Every prompt id this configuration can play → its text."""
-    t = _all_texts()[service.language]
+def prompt_texts(service: Service, language: str) -> dict[str, str]:
+    """Every prompt id this configuration can play in `language` → its text."""
+    t = _all_texts()[language]
     out = {key: t[key] for key in ("question", "again", "menu-again", "not-connected", "goodbye", "trunk-failed")}
     out.update({f"number/{reason}": t["number"][reason] for reason in NUMBER_REASONS})
     for code, plan in service.areas.items():
@@ -54,6 +56,9 @@ def prompt_texts(service: Service) -> dict[str, str]:
                                        for i, name in enumerate(plan.connected, 1))
         for name in plan.connected:
             out[f"confirm/{service.municipality(name).slug}"] = t["confirm"].format(name=name)
+    for name, conn in service.connections.items():
+        if conn.hours:
+            out[f"closed/{conn.slug}"] = t["closed"].format(name=name, hours=conn.hours.describe(language))
     return out
 
 
@@ -91,14 +96,21 @@ def _source(prompt_id: str, text: str, language: str) -> tuple[str, Path | None]
 
 
 def install(service: Service, sounds: Path, owner: tuple[int, int] | None = None) -> int:
-    """Make every prompt the configuration needs under sounds/fourteenplus/<language>/;
-    returns how many were (re)made. Prompts no longer needed are removed."""
-    language = service.language
+    """Make every prompt the configuration needs under sounds/fourteenplus/<language>/, for
+    every language; returns how many were (re)made. Prompts no longer needed are removed."""
+    made = sum(_install_language(service, language, sounds) for language in LANGUAGES)
+    if owner:
+        for path in [sounds / SOUNDS_SUBDIR, *(sounds / SOUNDS_SUBDIR).rglob("*")]:
+            os.chown(path, *owner)
+    return made
+
+
+def _install_language(service: Service, language: str, sounds: Path) -> int:
     base = sounds / SOUNDS_SUBDIR / language
     base.mkdir(parents=True, exist_ok=True)
     manifest_path = base / _MANIFEST
     old = json.loads(manifest_path.read_text()) if manifest_path.exists() else {}
-    wanted = {pid: _source(pid, text, language) + (text,) for pid, text in prompt_texts(service).items()}
+    wanted = {pid: _source(pid, text, language) + (text,) for pid, text in prompt_texts(service, language).items()}
     todo = [pid for pid, (digest, _, _) in wanted.items()
             if old.get(pid) != digest or not (base / f"{pid}.ulaw").exists()]
 
@@ -118,7 +130,4 @@ def install(service: Service, sounds: Path, owner: tuple[int, int] | None = None
     for pid in set(old) - set(wanted):
         (base / f"{pid}.ulaw").unlink(missing_ok=True)
     manifest_path.write_text(json.dumps({pid: digest for pid, (digest, _, _) in wanted.items()}, indent=1))
-    if owner:
-        for path in [sounds / SOUNDS_SUBDIR, *(sounds / SOUNDS_SUBDIR).rglob("*")]:
-            os.chown(path, *owner)
     return len(todo)

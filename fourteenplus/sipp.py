@@ -195,8 +195,10 @@ def _dtmf_payloads(digit: str) -> list[tuple[bytes, bool]]:
 
 @dataclass
 class _Media:
-    """The caller's RTP: sends a 20 ms packet per tick from the script, listens to Asterisk."""
+    """The caller's RTP: sends a 20 ms packet per tick from the script, listens to Asterisk.
+    It learns where to send from SIPp's log line for the answer (the SDP of the 200 OK)."""
     script: list
+    sipp_log: Path
     sock: socket.socket = field(default_factory=lambda: socket.socket(socket.AF_INET, socket.SOCK_DGRAM))
     remote: tuple | None = None
     first_audio_at: float | None = None
@@ -224,13 +226,22 @@ class _Media:
         self._thread.join(5)
         self.sock.close()
 
+    def _find_remote(self) -> None:
+        try:
+            text = self.sipp_log.read_text(errors="replace")
+        except OSError:
+            return
+        for line in text.splitlines():
+            fields = line.split("|")
+            if fields[0] == "ANSWERED" and len(fields) >= 4:
+                self.remote = (fields[2], int(fields[3]))
+
     def _receive(self, now: float) -> None:
         while True:
             try:
                 packet, source = self.sock.recvfrom(2048)
             except BlockingIOError:
                 return
-            self.remote = self.remote or source
             if len(packet) <= 12 or packet[1] & 0x7F != 0:
                 continue
             payload = packet[12 + 4 * (packet[0] & 0x0F):]
@@ -273,6 +284,8 @@ class _Media:
             while not self._stop.is_set():
                 now = time.time()
                 self._receive(now)
+                if not self.remote:
+                    self._find_remote()
                 if self.remote:
                     payload, pt, marker, speech = next(steps)
                     if pt == 101:
@@ -349,14 +362,14 @@ def place_call(number: str, script: list, trunk: Trunk, hangup_after_ms: int = 0
 
     `hangup_after_ms` > 0: the caller hangs up that long after the answer."""
     caller = f"06{os.getpid() % 10000:04d}{next(_call_numbers) % 10000:04d}"
-    media = _Media(list(script))
     with tempfile.TemporaryDirectory(prefix="fourteenplus-call-") as tmp:
         work = Path(workdir or tmp)
         work.mkdir(parents=True, exist_ok=True)
-        (work / "call.csv").write_text(f"SEQUENTIAL\n{number};{caller};{media.port};{hangup_after_ms}\n")
         log, errors = work / "caller.log", work / "caller-errors.log"
         for stale in (log, errors):
             stale.unlink(missing_ok=True)
+        media = _Media(list(script), log)
+        (work / "call.csv").write_text(f"SEQUENTIAL\n{number};{caller};{media.port};{hangup_after_ms}\n")
         media.start()
         try:
             result = subprocess.run(
@@ -380,9 +393,9 @@ def place_call(number: str, script: list, trunk: Trunk, hangup_after_ms: int = 0
 def _log_events(log: Path) -> dict[str, float]:
     events = {}
     for line in (log.read_text(errors="replace").splitlines() if log.exists() else ()):
-        name, _, when = line.partition("|")
-        if when:
-            events[name] = float(when.split("\t")[-1])
+        fields = line.split("|")
+        if len(fields) > 1:
+            events[fields[0]] = float(fields[1].split("\t")[-1])
     return events
 
 

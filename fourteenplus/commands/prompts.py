@@ -28,6 +28,6 @@ def main(args) -> int:
         return 1
     sounds = args.sounds or prompts.sounds_dir(paths.asterisk_root())
     made = prompts.install(service, sounds)
-    print(f"{len(prompts.prompt_texts(service))} prompts in {sounds / prompts.SOUNDS_SUBDIR / service.language} "
-          f"({made} made now; recordings in {prompts.recordings_dir() / service.language} override)")
+    print(f"prompts in {sounds / prompts.SOUNDS_SUBDIR}/<language> ({made} made now; "
+          f"recordings in {prompts.recordings_dir()}/<language> override them)")
     return 0

@@ -1,0 +1,1 @@
+"""The ARI adapter: `client` (the only module that knows the ARI library) and `app`."""

@@ -1,0 +1,259 @@
+"""The ARI adapter: drives one `callflow.CallFlow` per caller and carries out its actions.
+
+Only translation lives here: ARI events → callflow events, callflow actions → ARI calls.
+Each call runs in its own task with its own queue; the event loop only dispatches.
+
+How the caller is heard: a snoop channel (spy=in: the caller's voice, never our prompts)
+and an externalMedia channel share a mixing bridge, so Asterisk streams the caller's audio
+as μ-law RTP to a UDP socket of this call. The caller's own channel stays out of any
+bridge, so prompts play to it normally and the caller can speak over them (barge-in).
+The frames feed a `speech.vad.Endpointer`; each utterance goes to the `SpeechService`,
+which recognises it in a worker thread.
+
+A call never gets lost here: when anything in a call fails, the call leaves Stasis
+without a route and the dialplan's keypad fallback takes it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import math
+import time
+import uuid
+
+import anyio
+import numpy as np
+
+from .. import callflow as cf
+from ..config import Service
+from ..prompts import SOUNDS_SUBDIR
+from ..speech.audio import decode
+from ..speech.vad import FRAME, Endpointer
+from .client import Ari, AriError, Gone
+
+log = logging.getLogger(__name__)
+
+DIAL_CONTEXT = "fourteenplus-dial"
+LOOPBACK = "127.0.0.1"
+_RTP_HEADER = 12
+
+
+class Call:
+    """One caller in Stasis."""
+
+    def __init__(self, app: App, channel: dict, dialled: str):
+        self.app = app
+        self.ari: Ari = app.ari
+        self.channel_id = channel["id"]
+        self.flow = cf.CallFlow(app.service, dialled, (channel.get("caller") or {}).get("number") or None,
+                                now=dt.datetime.now(dt.timezone.utc))
+        self.flow.record.started_at = time.time()
+        self.inbox_send, self.inbox = anyio.create_memory_object_stream(math.inf)
+        self.playback: tuple[str, str] | None = None  # (ARI playback id, callflow play id)
+        self.timers: dict[str, anyio.CancelScope] = {}
+        self.listening: cf.Listen | None = None
+        self.endpointer = Endpointer()
+        self.media: dict[str, str] = {}  # "bridge", "snoop", "external" → ARI ids
+        self.hearing = False  # the media path is set up (once per call, on the first Listen)
+        self.speech_ended_at: float | None = None
+        self.tasks: anyio.abc.TaskGroup | None = None
+
+    def post(self, event) -> None:
+        """From the dispatcher or a helper task: never blocks."""
+        self.inbox_send.send_nowait(event)
+
+    async def run(self) -> None:
+        try:
+            async with anyio.create_task_group() as self.tasks:
+                await self._perform(self.flow.start())
+                while not self.flow.done:
+                    event = await self.inbox.receive()
+                    log.debug("call %s: %s", self.channel_id, event)
+                    await self._perform(self.flow.handle(event))
+                self.tasks.cancel_scope.cancel()
+        except Exception:
+            log.exception("call %s (%s) failed; handing it to the dialplan fallback",
+                          self.channel_id, self.flow.record.dialled)
+            with anyio.CancelScope(shield=True):
+                await self._quietly(self.ari.continue_in_dialplan(self.channel_id))
+        finally:
+            with anyio.CancelScope(shield=True):
+                await self._close_media()
+            self.app.finished(self)
+
+    # ---- actions ----
+
+    async def _perform(self, actions: list) -> None:
+        for action in actions:
+            try:
+                await self._do(action)
+            except Gone:
+                # The caller hung up in the middle: StasisEnd is on its way and ends the flow.
+                log.debug("call %s: %s on a channel that is gone", self.channel_id, type(action).__name__)
+
+    async def _do(self, action) -> None:
+        log.debug("call %s: %s", self.channel_id, action)
+        if isinstance(action, cf.Play):
+            playback_id = str(uuid.uuid4())
+            self.playback = (playback_id, action.play_id)
+            media = [f"sound:{SOUNDS_SUBDIR}/{action.language}/{p}" for p in action.prompts]
+            await self.ari.play(self.channel_id, playback_id, media)
+            self.flow.record.timings.setdefault("answer_to_first_prompt",
+                                                (time.time() - self.flow.record.started_at) * 1000)
+        elif isinstance(action, cf.StopPlayback):
+            if self.playback:
+                playback_id, self.playback = self.playback[0], None
+                await self._quietly(self.ari.stop_playback(playback_id))
+        elif isinstance(action, cf.Listen):
+            self.listening = action
+            self.endpointer.reset()
+            if not self.hearing:
+                self.hearing = True  # set up in the background: the question must not wait for it
+                self.tasks.start_soon(self._listen_media)
+        elif isinstance(action, cf.StopListening):
+            self.listening = None
+        elif isinstance(action, cf.StartTimer):
+            self.tasks.start_soon(self._timer, action.timer_id, action.ms)
+        elif isinstance(action, cf.CancelTimer):
+            scope = self.timers.pop(action.timer_id, None)
+            if scope:
+                scope.cancel()
+        elif isinstance(action, cf.Transfer):
+            await self._transfer(action)
+        elif isinstance(action, cf.Hangup):
+            await self.ari.hangup(self.channel_id)
+
+    async def _transfer(self, action: cf.Transfer) -> None:
+        # The dialplan reads these; continuing there dials the trunk (and the overflow).
+        for name, value in (("FOURTEENPLUS_MUNICIPALITY", action.municipality),
+                            ("FOURTEENPLUS_DIAL", action.trunk),
+                            ("FOURTEENPLUS_OVERFLOW", action.overflow or "")):
+            await self.ari.set_variable(self.channel_id, name, value)
+        await self.ari.continue_in_dialplan(self.channel_id, DIAL_CONTEXT, "s", 1)
+        if self.speech_ended_at:
+            self.flow.record.timings["speech_end_to_transfer"] = (time.time() - self.speech_ended_at) * 1000
+
+    async def _timer(self, timer_id: str, ms: int) -> None:
+        with anyio.CancelScope() as scope:
+            self.timers[timer_id] = scope
+            await anyio.sleep(ms / 1000)
+            self.post(cf.Timeout(timer_id))
+        self.timers.pop(timer_id, None)
+
+    # ---- hearing the caller ----
+
+    async def _listen_media(self) -> None:
+        async with await anyio.create_udp_socket(local_host=LOOPBACK, local_port=0) as sock:
+            port = sock.extra(anyio.abc.SocketAttribute.local_port)
+            ids = {"bridge": f"fp-bridge-{self.channel_id}", "snoop": f"fp-snoop-{self.channel_id}",
+                   "external": f"fp-media-{self.channel_id}"}
+            self.media = ids
+            self.app.own_channels.update((ids["snoop"], ids["external"]))
+            try:
+                await self.ari.create_bridge(ids["bridge"])
+                await self.ari.external_media(ids["external"], LOOPBACK, port)
+                await self.ari.snoop(self.channel_id, ids["snoop"])
+                await self.ari.add_to_bridge(ids["bridge"], [ids["snoop"], ids["external"]])
+            except AriError as exc:
+                # Without ears the caller can still use the keypad: the flow's timers lead there.
+                log.warning("call %s: no audio from the caller (%s); keypad only", self.channel_id, exc)
+                return
+            async for packet, _ in sock:
+                self._hear(packet)
+
+    def _hear(self, packet: bytes) -> None:
+        if self.listening is None or len(packet) <= _RTP_HEADER or packet[1] & 0x7F != 0:
+            return
+        samples = decode(packet[_RTP_HEADER + 4 * (packet[0] & 0x0F):], "ulaw")
+        for start in range(0, len(samples) - FRAME + 1, FRAME):
+            state = self.endpointer.feed(samples[start:start + FRAME])
+            if state == "start":
+                self.post(cf.SpeechStarted())
+            elif state == "end":
+                self.speech_ended_at = time.time()
+                utterance = self.endpointer.utterance()
+                self.endpointer.reset()  # keep listening: a second try may follow at once
+                self.tasks.start_soon(self._recognise, self.listening, utterance)
+
+    async def _recognise(self, listen: cf.Listen, utterance: np.ndarray) -> None:
+        speech = self.app.speech
+        try:
+            if listen.mode == "reply":
+                self.post(cf.Reply(await speech.reply(utterance)))
+            else:
+                self.post(cf.Utterance(await speech.recognize(utterance, listen.area_code)))
+        except Exception as exc:
+            log.exception("call %s: recognition failed", self.channel_id)
+            self.post(cf.RecognitionFailed(type(exc).__name__))
+
+    async def _close_media(self) -> None:
+        for key in ("snoop", "external"):
+            if key in self.media:
+                await self._quietly(self.ari.hangup(self.media[key]))
+                self.app.own_channels.discard(self.media[key])
+        if "bridge" in self.media:
+            await self._quietly(self.ari.destroy_bridge(self.media["bridge"]))
+        self.media = {}
+
+    async def _quietly(self, operation) -> None:
+        """Clean-up that may find its object gone already."""
+        try:
+            await operation
+        except AriError as exc:
+            log.debug("call %s: %s", self.channel_id, exc)
+
+
+class App:
+    """Routes ARI events to calls; one task per call."""
+
+    def __init__(self, service: Service, speech, ari: Ari, records=None):
+        self.service = service
+        self.speech = speech
+        self.ari = ari
+        self.records = records
+        self.calls: dict[str, Call] = {}
+        self.own_channels: set[str] = set()
+
+    async def run(self) -> None:
+        async with anyio.create_task_group() as tasks:
+            try:
+                await self.ari.serve(lambda event: self._dispatch(event, tasks))
+            finally:
+                # Going away: every caller still here is handed to the dialplan's keypad fallback.
+                with anyio.CancelScope(shield=True):
+                    for call in list(self.calls.values()):
+                        await call._quietly(self.ari.continue_in_dialplan(call.channel_id))
+                tasks.cancel_scope.cancel()
+
+    def finished(self, call: Call) -> None:
+        self.calls.pop(call.channel_id, None)
+        if self.records is not None:
+            self.records.write(call.flow.record)
+
+    def _dispatch(self, event: dict, tasks) -> None:
+        kind = event.get("type") or ""
+        channel = event.get("channel") or {}
+        channel_id = channel.get("id")
+        if kind == "StasisStart":
+            if channel_id in self.own_channels or channel_id in self.calls:
+                return
+            args = event.get("args") or [""]
+            call = self.calls[channel_id] = Call(self, channel, args[0])
+            tasks.start_soon(call.run)
+            return
+        if kind.startswith("Playback"):
+            target = (event.get("playback") or {}).get("target_uri", "")
+            channel_id = target.partition("channel:")[2]
+        call = self.calls.get(channel_id)
+        if call is None:
+            return
+        if kind == "StasisEnd":
+            call.post(cf.HungUp())
+        elif kind == "ChannelDtmfReceived":
+            call.post(cf.Dtmf(event.get("digit", "")))
+        elif kind == "PlaybackFinished":
+            playback_id = event["playback"].get("id")
+            if call.playback and call.playback[0] == playback_id:
+                call.playback, play_id = None, call.playback[1]
+                call.post(cf.PromptDone(play_id))

@@ -1,0 +1,136 @@
+"""The one module that knows the ARI client library (asyncari); swap it here and nowhere else.
+
+`connect(settings)` yields an `Ari`: `serve(handler)` passes ARI events as plain dicts to
+the handler until the connection closes, and the few REST calls the app makes are methods
+named for what they do. A REST call on a channel that is already gone
+raises `Gone`, because a caller who hangs up mid-action is normal, not an error.
+
+asyncari hands events to us one at a time and closes the whole connection when handling
+one takes longer than about 1.5 s, so the handler must only dispatch (the app puts each
+event into its call's queue and returns at once).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+import anyio
+import asyncari
+from asyncari.model import OperationError
+from httpx import HTTPError
+
+from .. import asterisk
+
+log = logging.getLogger(__name__)
+
+
+class AriError(RuntimeError):
+    """A REST call failed for a reason other than the channel being gone."""
+
+
+class Gone(AriError):
+    """The channel, bridge or playback no longer exists (the caller hung up, a prompt ended)."""
+
+
+@dataclass(frozen=True)
+class AriSettings:
+    url: str
+    user: str
+    password: str
+    app: str = asterisk.ARI_APP
+
+    @classmethod
+    def installed(cls) -> AriSettings:
+        """The bundled Asterisk's ARI with this installation's generated credentials."""
+        creds = asterisk.credentials()
+        return cls(asterisk.ARI_URL, creds.ari_user, creds.ari_password)
+
+
+class Ari:
+    def __init__(self, client, app: str):
+        self._client = client
+        self.app = app
+
+    async def serve(self, handler: Callable[[dict], None]) -> None:
+        """Pass every event to `handler` (synchronous, quick); return when the connection closes."""
+        async with anyio.create_task_group() as tasks:
+            tasks.start_soon(self._pump, handler)
+            # asyncari's event stream does not end when its websocket closes; watch the socket.
+            while self._client.websockets:
+                await anyio.sleep(0.25)
+            tasks.cancel_scope.cancel()
+
+    async def _pump(self, handler: Callable[[dict], None]) -> None:
+        async for message in self._client:
+            # asyncari wraps each event in objects of its own; the app wants the plain JSON.
+            event = message._orig_msg
+            try:
+                handler(event)
+            except Exception:  # one malformed event must not end every call's connection
+                log.exception("ARI event not handled: %.500r", event)
+
+    async def _call(self, resource: str, operation: str, **params):
+        try:
+            return await getattr(getattr(self._client, resource), operation)(**params)
+        except OperationError as exc:
+            cause = exc.__cause__
+            status = getattr(getattr(cause, "response", None), "status_code", None)
+            if status in (404, 409, 422):  # no such object, or not in Stasis any more
+                raise Gone(f"{resource}.{operation}: {exc}") from exc
+            raise AriError(f"{resource}.{operation}: {exc}") from exc
+        except HTTPError as exc:
+            raise AriError(f"{resource}.{operation}: {exc}") from exc
+
+    # ---- channels ----
+
+    async def play(self, channel_id: str, playback_id: str, media: list[str]) -> None:
+        await self._call("channels", "playWithId", channelId=channel_id, playbackId=playback_id, media=media)
+
+    async def stop_playback(self, playback_id: str) -> None:
+        await self._call("playbacks", "stop", playbackId=playback_id)
+
+    async def hangup(self, channel_id: str, reason: str = "normal") -> None:
+        await self._call("channels", "hangup", channelId=channel_id, reason=reason)
+
+    async def set_variable(self, channel_id: str, name: str, value: str) -> None:
+        await self._call("channels", "setChannelVar", channelId=channel_id, variable=name, value=value)
+
+    async def continue_in_dialplan(self, channel_id: str, context: str | None = None,
+                                   extension: str | None = None, priority: int | None = None) -> None:
+        """Leave Stasis: to context/extension/priority, or (none given) at the next priority."""
+        await self._call("channels", "continueInDialplan", channelId=channel_id, context=context,
+                         extension=extension, priority=priority)
+
+    async def snoop(self, channel_id: str, snoop_id: str) -> None:
+        """A channel that hears what the caller says (not what we play to the caller)."""
+        await self._call("channels", "snoopChannelWithId", channelId=channel_id, snoopId=snoop_id,
+                         spy="in", app=self.app)
+
+    async def external_media(self, channel_id: str, host: str, port: int) -> None:
+        """A channel that sends what it hears as μ-law RTP to host:port."""
+        await self._call("channels", "externalMedia", channelId=channel_id, app=self.app,
+                         external_host=f"{host}:{port}", encapsulation="rtp", transport="udp", format="ulaw")
+
+    # ---- bridges ----
+
+    async def create_bridge(self, bridge_id: str) -> None:
+        await self._call("bridges", "createWithId", bridgeId=bridge_id, type="mixing")
+
+    async def add_to_bridge(self, bridge_id: str, channel_ids: list[str]) -> None:
+        await self._call("bridges", "addChannel", bridgeId=bridge_id, channel=channel_ids)
+
+    async def destroy_bridge(self, bridge_id: str) -> None:
+        await self._call("bridges", "destroy", bridgeId=bridge_id)
+
+
+@asynccontextmanager
+async def connect(settings: AriSettings) -> AsyncIterator[Ari]:
+    """Connect and register the Stasis app; raises AriError when ARI cannot be reached."""
+    try:
+        async with asyncari.connect(settings.url, settings.app, settings.user, settings.password) as client:
+            yield Ari(client, settings.app)
+    except (HTTPError, OSError) as exc:
+        raise AriError(f"ARI at {settings.url}: {exc}") from exc
