@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import multiprocessing
+import pathlib
 import sqlite3
 import threading
 import time
@@ -15,6 +16,7 @@ from fourteenplus.config import Records
 from fourteenplus.records import CallerHasher, RecordWriter, Row, StoreError, open_store
 from fourteenplus.records.store import MIGRATIONS
 
+from .record_backends import backend  # noqa: F401  (a fixture)
 from .scripted_calls import T0, Caller, every_path
 
 HASHER = CallerHasher(b"k" * 32)
@@ -31,13 +33,14 @@ def writer(tmp_path, **options) -> RecordWriter:
     return RecordWriter(options.pop("records", None) or settings(tmp_path), **options)
 
 
-def test_every_path_is_stored_and_read_back_whole(tmp_path):
+def test_every_path_is_stored_and_read_back_whole(tmp_path, backend):
     records = every_path()
-    w = writer(tmp_path)
+    w = writer(tmp_path, records=backend)
     for record in records.values():
         w.write(record)
     w.close()
-    stored = open_store(settings(tmp_path)).calls()
+    assert w.written == len(records)
+    stored = open_store(backend).calls()
     assert len(stored) == len(records)
     by_dialled_path = {(s.record.dialled, s.record.path, s.record.outcome, s.record.abandoned_at,
                         s.record.dial_status, s.record.overflow_status): s for s in stored}
@@ -50,9 +53,9 @@ def test_every_path_is_stored_and_read_back_whole(tmp_path):
     assert not by_dialled_path
 
 
-def test_attempts_keep_transcript_candidates_and_scores(tmp_path):
+def test_attempts_keep_transcript_candidates_and_scores(backend):
     record = Caller().mumble("eh de westfriese poort", near="Hoorn", score=0.31).say("Opmeer", score=0.93).record
-    store = open_store(settings(tmp_path))
+    store = open_store(backend)
     store.insert(Row.of(record, HASHER))
     [stored] = store.calls()
     first, second = stored.record.attempts
@@ -61,16 +64,16 @@ def test_attempts_keep_transcript_candidates_and_scores(tmp_path):
     assert (second.decision, second.municipality, second.score) == ("accept", "Opmeer", 0.93)
 
 
-def test_a_retried_insert_stores_the_call_once(tmp_path):
-    store = open_store(settings(tmp_path))
+def test_a_retried_insert_stores_the_call_once(backend):
+    store = open_store(backend)
     row = Row.of(Caller().say("Hoorn").record, HASHER)
     assert store.insert(row) is True
     assert store.insert(row) is False
     assert len(store.calls()) == 1 and len(store.calls()[0].record.attempts) == 1
 
 
-def test_calls_filter_on_period_and_area(tmp_path):
-    store = open_store(settings(tmp_path))
+def test_calls_filter_on_period_and_area(backend):
+    store = open_store(backend)
     for day, number in [(0, "140229"), (1, "140229"), (1, "140113"), (2, "140229")]:
         store.insert(Row.of(Caller(number, started_at=T0 + day * 86400).hang_up().record, HASHER))
     assert len(store.calls(since=T0 + 86400)) == 3
@@ -80,43 +83,58 @@ def test_calls_filter_on_period_and_area(tmp_path):
 
 # ---- migrations ----
 
-def test_a_new_store_is_migrated_to_the_latest_version_once(tmp_path):
-    store = open_store(settings(tmp_path))
+def test_a_new_store_is_migrated_to_the_latest_version_once(backend):
+    store = open_store(backend)
     assert store.version() == MIGRATIONS[-1][0]
     assert store.migrate() == []
-    assert open_store(settings(tmp_path)).version() == MIGRATIONS[-1][0]
+    assert open_store(backend).version() == MIGRATIONS[-1][0]
 
 
-def test_a_later_migration_is_applied_to_an_existing_store_keeping_its_calls(tmp_path):
-    store = open_store(settings(tmp_path))
+LATER = MIGRATIONS + ((MIGRATIONS[-1][0] + 1, "a test column", ("ALTER TABLE calls ADD COLUMN extra TEXT",)),)
+
+
+def test_a_later_migration_is_applied_to_an_existing_store_keeping_its_calls(backend):
+    store = open_store(backend)
     store.insert(Row.of(Caller().say("Hoorn").record, HASHER))
     store.close()
-    later = MIGRATIONS + ((MIGRATIONS[-1][0] + 1, "a test column", ("ALTER TABLE calls ADD COLUMN extra TEXT",)),)
-    migrated = open_store(settings(tmp_path), migrations=later)
-    assert migrated.version() == later[-1][0]
+    migrated = open_store(backend, migrations=LATER)
+    assert migrated.version() == LATER[-1][0]
     assert [c.record.municipality for c in migrated.calls()] == ["Hoorn"]
 
 
-def test_a_store_from_a_newer_fourteenplus_is_refused(tmp_path):
-    open_store(settings(tmp_path)).close()
-    db = sqlite3.connect(tmp_path / "records.db")
-    db.execute("INSERT INTO schema_version VALUES (999, 'future', 0)")
-    db.commit()
-    with pytest.raises(StoreError, match="schema version 999"):
-        open_store(settings(tmp_path))
+def test_a_store_from_a_newer_fourteenplus_is_refused(backend):
+    open_store(backend, migrations=LATER).close()
+    with pytest.raises(StoreError, match=f"schema version {LATER[-1][0]}, newer"):
+        open_store(backend)
 
 
-def test_two_processes_opening_a_new_store_at_once_migrate_it_once(tmp_path):
+def test_purge_removes_old_calls_with_their_attempts(backend):
+    store = open_store(backend)
+    for age in (3, 1):
+        store.insert(Row.of(Caller(started_at=T0 - age * 86400).mumble("eh").say("Hoorn").record, HASHER))
+    purged = store.purge(T0 - 2 * 86400)
+    assert (purged.calls, purged.attempts, purged.transcripts) == (1, 2, 2)
+    assert len(store.calls()) == 1
+
+
+def test_processes_opening_a_new_store_at_once_migrate_it_once(backend):
+    # Without the migration lock the losers would fail on CREATE TABLE of an existing table.
     context = multiprocessing.get_context("spawn")
     with context.Pool(4) as pool:
-        pool.map(_open, [str(tmp_path / "records.db")] * 8)
-    db = sqlite3.connect(tmp_path / "records.db")
-    assert db.execute("SELECT COUNT(*) FROM schema_version").fetchone()[0] == len(MIGRATIONS)
-    assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert pool.map(_open, [backend] * 8) == [MIGRATIONS[-1][0]] * 8
 
 
-def _open(path: str) -> None:
-    open_store(Records(path, None, 90, False, 7)).close()
+def test_sqlite_runs_in_wal_mode(tmp_path):
+    open_store(settings(tmp_path)).close()
+    assert sqlite3.connect(tmp_path / "records.db").execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def _open(records: Records) -> int:
+    store = open_store(records)
+    try:
+        return store.version()
+    finally:
+        store.close()
 
 
 # ---- concurrency ----
@@ -124,10 +142,9 @@ def _open(path: str) -> None:
 CALLS_PER_WRITER = 300
 
 
-def _write_calls(path: str, spool: str, prefix: int) -> float:
+def _write_calls(records: Records, spool: str, prefix: int) -> float:
     """One adapter process: its own writer, many concurrent call tasks (threads here)."""
-    w = RecordWriter(Records(path, None, 90, False, 7), hasher=HASHER, spool=__import__("pathlib").Path(spool),
-                     purge_every_s=None)
+    w = RecordWriter(records, hasher=HASHER, spool=pathlib.Path(spool), purge_every_s=None)
     started = time.perf_counter()
 
     def calls(offset: int) -> None:
@@ -144,13 +161,13 @@ def _write_calls(path: str, spool: str, prefix: int) -> float:
     return time.perf_counter() - started
 
 
-def test_concurrent_writers_in_several_processes_lose_no_call(tmp_path):
-    path, spool = str(tmp_path / "records.db"), str(tmp_path / "spool.jsonl")
-    open_store(Records(path, None, 90, False, 7)).close()
+def test_concurrent_writers_in_several_processes_lose_no_call(tmp_path, backend):
+    spool = str(tmp_path / "spool.jsonl")
+    open_store(backend).close()
     context = multiprocessing.get_context("spawn")
     with context.Pool(3) as pool:
-        seconds = pool.starmap(_write_calls, [(path, spool, n) for n in range(3)])
-    calls = open_store(Records(path, None, 90, False, 7)).calls()
+        seconds = pool.starmap(_write_calls, [(backend, spool, n) for n in range(3)])
+    calls = open_store(backend).calls()
     assert len(calls) == 3 * CALLS_PER_WRITER
     assert len({c.caller_hash for c in calls}) == 3 * CALLS_PER_WRITER
     assert all(len(c.record.attempts) == 2 for c in calls)

@@ -1,0 +1,34 @@
+"""The record stores the tests run against: SQLite always, PostgreSQL when a server is given.
+
+Set FOURTEENPLUS_TEST_POSTGRES_URL to a server where the user may create databases
+(postgresql://user@127.0.0.1:5432/postgres); each test gets a database of its own, dropped after.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+
+import pytest
+
+from fourteenplus.config import Records
+
+POSTGRES_URL = os.environ.get("FOURTEENPLUS_TEST_POSTGRES_URL")
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def backend(request, tmp_path):
+    """Records settings for an empty store of each kind."""
+    if request.param == "sqlite":
+        yield Records(str(tmp_path / "records.db"), None, 90, False, 7)
+        return
+    if not POSTGRES_URL:
+        pytest.skip("PostgreSQL: set FOURTEENPLUS_TEST_POSTGRES_URL to test the records.url store")
+    psycopg = pytest.importorskip("psycopg", reason="PostgreSQL: pip install '.[postgres]'")
+    name = f"fourteenplus_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(POSTGRES_URL, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    base, _, _ = POSTGRES_URL.rpartition("/")
+    yield Records(None, f"{base}/{name}", 90, False, 7)
+    with psycopg.connect(POSTGRES_URL, autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
