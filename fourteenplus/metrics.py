@@ -118,7 +118,8 @@ class Metrics:
                               ("recognition_latency_seconds_sum", self._latency_sum),
                               ("recognition_latency_seconds_count", self._latency_count)])
             family("asr_failures_total", "counter", "Recognitions that failed or missed their deadline, by reason.",
-                   [(f"asr_failures_total{_labels(('reason',), (r,))}", n) for r, n in sorted(self._asr_failures.items())])
+                   [(f"asr_failures_total{_labels(('reason',), (r,))}", n)
+                    for r, n in sorted(self._asr_failures.items())])
             family("trunk_failures_total", "counter", "Trunks that did not take a call, by municipality and status.",
                    [(f"trunk_failures_total{_labels(('municipality', 'status'), key)}", n)
                     for key, n in sorted(self._trunk_failures.items())])

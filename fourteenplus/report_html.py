@@ -116,15 +116,15 @@ def _days_chart(days: dict) -> str:
     for i, (day, counts) in enumerate(days.items()):
         x = left + i * step + (step - bar) / 2
         scale = (height - bottom - 10) / peak
-        total_h, reached_h = counts["calls"] * scale, counts.get("reached", 0) * scale
-        parts.append(
-            f'<g data-day="{day}" data-calls="{counts["calls"]}" data-reached="{counts.get("reached", 0)}">'
-            f'<title>{day}: {counts["calls"]} calls, {counts.get("reached", 0)} reached a municipality</title>'
-            f'<rect x="{x:.1f}" y="{height - bottom - total_h:.1f}" width="{bar:.1f}" height="{total_h:.1f}" fill="#afb8c1"/>'
-            f'<rect x="{x:.1f}" y="{height - bottom - reached_h:.1f}" width="{bar:.1f}" height="{reached_h:.1f}" fill="#0969da"/>'
-            "</g>")
+        calls, reached = counts["calls"], counts.get("reached", 0)
+        bars = "".join(f'<rect x="{x:.1f}" y="{height - bottom - n * scale:.1f}" width="{bar:.1f}" '
+                       f'height="{n * scale:.1f}" fill="{colour}"/>' for n, colour in ((calls, "#afb8c1"),
+                                                                                     (reached, "#0969da")))
+        parts.append(f'<g data-day="{day}" data-calls="{calls}" data-reached="{reached}">'
+                     f"<title>{day}: {calls} calls, {reached} reached a municipality</title>{bars}</g>")
         if i % label_every == 0:
-            parts.append(f'<text x="{x + bar / 2:.1f}" y="{height - bottom + 14}" text-anchor="middle">{day[5:]}</text>')
+            parts.append(f'<text x="{x + bar / 2:.1f}" y="{height - bottom + 14}" '
+                         f'text-anchor="middle">{day[5:]}</text>')
     return (f'<svg role="img" aria-label="Calls per day" width="{width}" height="{height}" '
             f'viewBox="0 0 {width} {height}" xmlns="http://www.w3.org/2000/svg">{"".join(parts)}</svg>'
             '<p class="legend"><span><i style="background:#0969da"></i>reached a municipality</span>'

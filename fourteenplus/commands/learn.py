@@ -14,11 +14,9 @@ import getpass
 import sys
 
 from .. import learn, report
-from ..config import load_service
 from ..errors import ConfigError, ConfigErrors
-from ..grammar import load_grammars
-from ..records import open_store
 from ._common import add_config_option, print_errors
+from ._records import configured, store_of
 
 
 def configure(parser) -> None:
@@ -34,14 +32,11 @@ def configure(parser) -> None:
 
 
 def main(args) -> int:
-    try:
-        service = load_service(args.config)
-        grammars = load_grammars(service.directory)
-    except (ConfigError, ConfigErrors) as exc:
-        print_errors(exc)
+    loaded = configured(args, grammars=True)
+    if loaded is None:
         return 1
-    store = open_store(service.records)
-    try:
+    service, grammars = loaded
+    with store_of(service) as store:
         calls = store.calls(since=report.period(args.since, None)[0])
         chosen = args.accept or args.reject
         if chosen is None:
@@ -67,8 +62,6 @@ def main(args) -> int:
             print(f"rejected {proposal.id}: {proposal.phrase!r} → {proposal.municipality}")
         store.review(proposal.id, "accepted" if args.accept else "rejected", reviewer)
         return 0
-    finally:
-        store.close()
 
 
 def _list(proposals: list[learn.Proposal]) -> int:

@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import time
 
-from ..config import load_service
-from ..errors import ConfigError, ConfigErrors
-from ..records import AudioArchive, open_store, purge
-from ._common import add_config_option, print_errors
+from ..records import AudioArchive, purge
+from ._common import add_config_option
+from ._records import configured, store_of
 
 
 def configure(parser) -> None:
@@ -19,16 +18,12 @@ def configure(parser) -> None:
 
 
 def main(args) -> int:
-    try:
-        settings = load_service(args.config).records
-    except (ConfigError, ConfigErrors) as exc:
-        print_errors(exc)
+    loaded = configured(args)
+    if loaded is None:
         return 1
-    store = open_store(settings)
-    try:
+    settings = loaded[0].records
+    with store_of(loaded[0]) as store:
         purged = purge(settings, store, AudioArchive(settings), time.time())
-    finally:
-        store.close()
     print(f"purge: {purged} (records older than {settings.retention_days} days, "
           f"audio older than {settings.audio_retention_days} days)")
     return 0

@@ -13,10 +13,8 @@ import sys
 from pathlib import Path
 
 from .. import report, report_html
-from ..config import load_service
-from ..errors import ConfigError, ConfigErrors
-from ..records import open_store
-from ._common import add_config_option, print_errors
+from ._common import add_config_option
+from ._records import configured, store_of
 
 FORMATS = {"table": report.as_table, "json": report.as_json, "html": report_html.render}
 
@@ -32,20 +30,14 @@ def configure(parser) -> None:
 
 
 def main(args) -> int:
-    try:
-        settings = load_service(args.config).records
-    except (ConfigError, ConfigErrors) as exc:
-        print_errors(exc)
-        return 1
     if args.since and args.until and args.since > args.until:
         print(f"error: --since {args.since} is after --until {args.until}", file=sys.stderr)
         return 2
-    store = open_store(settings)
-    try:
-        since, until = report.period(args.since, args.until)
-        calls = store.calls(since, until, tuple(args.area))
-    finally:
-        store.close()
+    loaded = configured(args)
+    if loaded is None:
+        return 1
+    with store_of(loaded[0]) as store:
+        calls = store.calls(*report.period(args.since, args.until), tuple(args.area))
     built = report.build((c.record for c in calls), args.since, args.until, tuple(args.area))
     text = FORMATS[args.format](built)
     if args.out:

@@ -32,3 +32,15 @@ def backend(request, tmp_path):
     yield Records(None, f"{base}/{name}", 90, False, 7)
     with psycopg.connect(POSTGRES_URL, autocommit=True) as admin:
         admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+
+
+def configuration_with_store(tmp_path, monkeypatch, retention_days: int = 90) -> tuple:
+    """The example configuration with its records in tmp_path, for command tests: (config file, settings)."""
+    from fourteenplus.paths import REPO
+
+    db, config = tmp_path / "records.db", tmp_path / "config.yaml"
+    config.write_text((REPO / "fourteenplus.example.yaml").read_text()
+                      .replace("path: null", f"path: {db}")
+                      .replace("retention_days: 90", f"retention_days: {retention_days}"))
+    monkeypatch.setenv("FOURTEENPLUS_STATE", str(tmp_path / "state"))
+    return config, Records(str(db), None, retention_days, False, 7)

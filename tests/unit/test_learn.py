@@ -11,13 +11,13 @@ import pytest
 from fourteenplus import learn
 from fourteenplus.callflow import Transfer, Utterance
 from fourteenplus.cli import main
-from fourteenplus.config import Records
 from fourteenplus.errors import ConfigErrors
 from fourteenplus.grammar import load_grammars
 from fourteenplus.paths import REPO
 from fourteenplus.records import CallerHasher, Row, StoredCall, open_store
 from fourteenplus.speech.matcher import Matcher
 
+from .record_backends import configuration_with_store
 from .scripted_calls import SERVICE, Caller
 
 HASHER = CallerHasher(b"l" * 32)
@@ -133,17 +133,15 @@ def test_the_loop_closes_rejected_before_routed_after_acceptance(grammars_dir):
 
 
 def test_learn_command_lists_accepts_and_rejects(grammars_dir, tmp_path, monkeypatch, capsys):
-    db = tmp_path / "records.db"
-    config = tmp_path / "config.yaml"
-    config.write_text((REPO / "fourteenplus.example.yaml").read_text().replace("path: null", f"path: {db}"))
-    monkeypatch.setenv("FOURTEENPLUS_STATE", str(tmp_path / "state"))
-    store = open_store(Records(str(db), None, 90, False, 7))
+    config, settings = configuration_with_store(tmp_path, monkeypatch)
+    store = open_store(settings)
     for i in range(3):
         store.insert(Row.of(missed(i, f"061234567{i}").record, HASHER))
         store.insert(Row.of(missed(i, f"061234567{i}", "eh het poortje", MEDEMBLIK).record, HASHER))
     assert main(["learn", "--config", str(config)]) == 0
     listing = capsys.readouterr().out
-    poort, poortje = learn.proposal_id("0229", "westfriese poort", "Hoorn"), learn.proposal_id("0229", "poortje", "Medemblik")
+    poort = learn.proposal_id("0229", "westfriese poort", "Hoorn")
+    poortje = learn.proposal_id("0229", "poortje", "Medemblik")
     assert f"{poort}  0229  'westfriese poort' → Hoorn: seen 6 times from 3 callers" in listing
     assert f"{poortje}  0229  'poortje' → Medemblik" in listing
 

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import time
 
 from fourteenplus.cli import main
 from fourteenplus.config import Records
 from fourteenplus.records import AudioArchive, CallerHasher, RecordWriter, Row, open_store, purge
 
+from .record_backends import configuration_with_store
 from .scripted_calls import DAY, Caller
 
 HASHER = CallerHasher(b"p" * 32)
@@ -32,12 +32,8 @@ def test_purge_removes_exactly_the_calls_older_than_the_retention(tmp_path):
 
 
 def test_the_purge_command_reports_what_it_removed(tmp_path, monkeypatch, capsys):
-    db = tmp_path / "records.db"
-    config = tmp_path / "config.yaml"
-    example = open(os.path.join(os.path.dirname(__file__), "..", "..", "fourteenplus.example.yaml")).read()
-    config.write_text(example.replace("path: null", f"path: {db}").replace("retention_days: 90", "retention_days: 30"))
-    monkeypatch.setenv("FOURTEENPLUS_STATE", str(tmp_path / "state"))
-    fill(open_store(Records(str(db), None, 30, False, 7)), time.time())
+    config, settings = configuration_with_store(tmp_path, monkeypatch, retention_days=30)
+    fill(open_store(settings), time.time())
     assert main(["purge", "--config", str(config)]) == 0
     out = capsys.readouterr().out
     assert "removed 3 calls, 6 attempts (3 with a transcript) and 0 audio files" in out

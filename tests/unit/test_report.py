@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import time
 
 import pytest
 
 from fourteenplus import report, report_html
 from fourteenplus.cli import main
-from fourteenplus.config import Records
 from fourteenplus.records import CallerHasher, Row, open_store
 
+from .record_backends import configuration_with_store
 from .scripted_calls import DAY, T0, Caller, every_path, like_2020
 
 
@@ -87,12 +86,8 @@ def test_the_html_is_self_contained_and_carries_the_figures():
 def filled(tmp_path, monkeypatch):
     """A configuration whose store holds the 2020-like calls (0229) plus two 020 calls and
     one 0229 call outside the period."""
-    db = tmp_path / "records.db"
-    config = tmp_path / "config.yaml"
-    example = (__import__("pathlib").Path(report.__file__).parent.parent / "fourteenplus.example.yaml").read_text()
-    config.write_text(example.replace("path: null", f"path: {db}"))
-    monkeypatch.setenv("FOURTEENPLUS_STATE", str(tmp_path / "state"))
-    store, hasher = open_store(Records(str(db), None, 90, False, 7)), CallerHasher(b"r" * 32)
+    config, settings = configuration_with_store(tmp_path, monkeypatch)
+    store, hasher = open_store(settings), CallerHasher(b"r" * 32)
     calls = like_2020() + [Caller("14020", started_at=T0 + DAY).dialled("ANSWER").record,
                            Caller("14020", started_at=T0 + DAY).dialled("CHANUNAVAIL").record,
                            Caller(started_at=T0 + 10 * DAY).hang_up().record]
