@@ -1,0 +1,274 @@
+"""The FastAGI adapter: the same call flow, recogniser and records as the ARI app, over AGI.
+
+AGI runs one command at a time per channel, so one worker task owns the AGI socket and
+carries out operations in order: prompts with STREAM FILE (keys interrupt them), and while
+the flow listens, RECORD FILE with Asterisk's silence detection. Each recording is checked
+for speech (`speech.vad.speech_span`) and recognised like an ARI utterance.
+
+What that costs against ARI mode, honestly: RECORD FILE stops after a whole second of
+silence (its finest setting), not ~0.5 s, and the file is read after it closes; a caller
+cannot talk over a prompt (only keys interrupt STREAM FILE); a new prompt waits for the
+recording in progress to end.
+
+A call never gets lost here: when the session fails or the server goes away, the AGI
+script ends without FOURTEENPLUS_DIAL and the dialplan's keypad fallback takes the call.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+import os
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import anyio
+import numpy as np
+from panoramisk.fast_agi import Request
+
+from . import callflow as cf
+from .config import Service
+from .prompts import SOUNDS_SUBDIR
+from .session import ChannelGone, Session
+from .speech.vad import speech_span
+
+log = logging.getLogger(__name__)
+
+AGI_HOST = "127.0.0.1"
+AGI_PORT = 4573
+ROUTE = "fourteenplus"
+KEYS = "0123456789*#"
+SILENCE_S = 1          # RECORD FILE's silence detection works in whole seconds
+MAX_HEADER_BYTES = 8192  # AGI environment; anything longer is not Asterisk
+
+
+@dataclass(frozen=True)
+class Recordings:
+    """Where RECORD FILE writes, as Asterisk sees it and as this process sees it (a chroot differs)."""
+    asterisk_dir: str
+    local_dir: Path
+
+
+class AgiSession(Session):
+    def __init__(self, request: Request, flow: cf.CallFlow, speech, finished, recordings: Recordings):
+        super().__init__(flow, speech, finished)
+        self.request = request
+        self.recordings = recordings
+        self.listening: cf.Listen | None = None
+        self._ops_send, self._ops = anyio.create_memory_object_stream(100)
+        self._gone = False  # the AGI connection closed: the caller hung up or Asterisk went away
+
+    async def run(self) -> None:
+        async with anyio.create_task_group() as worker:
+            worker.start_soon(self._worker)
+            await super().run()
+            worker.cancel_scope.cancel()
+
+    # ---- what the session asks for ----
+
+    async def play(self, action: cf.Play) -> None:
+        self._ops_send.send_nowait(("play", action, None))
+
+    async def stop_playback(self) -> None:
+        """STREAM FILE cannot be stopped from outside; keys already interrupt it."""
+
+    async def listen(self, action: cf.Listen) -> None:
+        self.listening = action
+        self._ops_send.send_nowait(("wake", None, None))
+
+    async def stop_listening(self) -> None:
+        self.listening = None
+
+    async def transfer(self, action: cf.Transfer) -> None:
+        # The dialplan reads these when the AGI script ends, and dials the trunk.
+        await self._now(("transfer", action, anyio.Event()))
+
+    async def hangup(self) -> None:
+        await self._now(("hangup", None, anyio.Event()))
+
+    async def fallback(self) -> None:
+        """Ending the script without FOURTEENPLUS_DIAL sends the call to the keypad fallback."""
+
+    async def _now(self, op) -> None:
+        """Carry out an operation before the session may end."""
+        if not self._gone:
+            self._ops_send.send_nowait(op)
+            await op[2].wait()
+        if self._gone:
+            raise ChannelGone("the AGI connection closed")
+
+    # ---- the worker that owns the AGI socket ----
+
+    async def _worker(self) -> None:
+        try:
+            while True:
+                try:
+                    op = self._ops.receive_nowait()
+                except anyio.WouldBlock:
+                    if self.listening is not None:
+                        await self._record(self.listening)
+                        continue
+                    op = await self._ops.receive()
+                kind, action, done = op
+                try:
+                    if kind == "play":
+                        await self._play(action)
+                    elif kind == "transfer":
+                        for name, value in (("FOURTEENPLUS_MUNICIPALITY", action.municipality),
+                                            ("FOURTEENPLUS_DIAL", action.trunk),
+                                            ("FOURTEENPLUS_OVERFLOW", action.overflow or "")):
+                            await self._command(f'SET VARIABLE {name} "{value}"')
+                    elif kind == "hangup":
+                        await self._command("HANGUP")
+                finally:
+                    if done is not None:
+                        done.set()
+        except ChannelGone:
+            self._gone = True
+            while True:  # nobody waits forever on an operation that will not run now
+                try:
+                    _, _, done = self._ops.receive_nowait()
+                except anyio.WouldBlock:
+                    break
+                if done is not None:
+                    done.set()
+            self.post(cf.HungUp())
+
+    async def _command(self, command: str) -> dict:
+        try:
+            result = await self.request.send_command(command)
+        except (ConnectionError, asyncio.IncompleteReadError) as exc:
+            raise ChannelGone(str(exc)) from exc
+        if result.get("error") == "AGIResultHangup" or (not result and self.request.reader.at_eof()):
+            raise ChannelGone(command)
+        return result
+
+    async def _play(self, action: cf.Play) -> None:
+        keys = KEYS if action.barge_in else ""
+        for prompt in action.prompts:
+            result = await self._command(f'STREAM FILE {SOUNDS_SUBDIR}/{action.language}/{prompt} "{keys}"')
+            digit = _digit(result)
+            if digit:
+                self.post(cf.Dtmf(digit))
+                break
+        self.post(cf.PromptDone(action.play_id))
+
+    async def _record(self, listen: cf.Listen) -> None:
+        name = uuid.uuid4().hex
+        timeout_ms = self.flow.service.listen.max_speech_ms
+        try:
+            result = await self._command(
+                f'RECORD FILE {self.recordings.asterisk_dir}/{name} sln "{KEYS}" {timeout_ms} s={SILENCE_S}')
+            digit = _digit(result)
+            if digit:
+                self.post(cf.Dtmf(digit))
+                return
+            samples = _read_sln(self.recordings.local_dir / f"{name}.sln")
+        finally:
+            with contextlib.suppress(OSError):
+                (self.recordings.local_dir / f"{name}.sln").unlink()
+        span = speech_span(samples)
+        if span is None or self.listening is not listen:
+            return  # silence: the flow's no-input timer decides when that is an attempt
+        self.post(cf.SpeechStarted())
+        self.heard(listen, samples[span[0]:span[1]])
+
+
+def _digit(result: dict) -> str | None:
+    """The key that interrupted STREAM FILE or RECORD FILE (result is its ASCII code), if any."""
+    value = (result.get("result") or ("", ""))[0]
+    if value.isdigit() and int(value) > 0 and chr(int(value)) in KEYS:
+        return chr(int(value))
+    return None
+
+
+def _read_sln(path: Path) -> np.ndarray:
+    try:
+        return np.frombuffer(path.read_bytes(), dtype="<i2").copy()
+    except OSError:
+        return np.zeros(0, np.int16)
+
+
+class AgiServer:
+    """Accepts FastAGI connections from Asterisk and runs a session per call."""
+
+    def __init__(self, service: Service, speech, recordings: Recordings, records=None, metrics=None):
+        self.service = service
+        self.speech = speech
+        self.recordings = recordings
+        self.records = records
+        self.metrics = metrics
+        self.sessions: set[AgiSession] = set()
+
+    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            headers = await _read_environment(reader)
+            if headers is None or headers.get("agi_network_script", "").strip("/") != ROUTE:
+                log.warning("FastAGI: not a %s request from %s", ROUTE, writer.get_extra_info("peername"))
+                return
+            dialled = headers.get("agi_arg_1") or headers.get("agi_extension", "")
+            caller = headers.get("agi_callerid")
+            flow = cf.CallFlow(self.service, dialled, None if caller in (None, "unknown") else caller,
+                               now=dt.datetime.now(dt.timezone.utc))
+            session = AgiSession(Request(None, headers, reader, writer), flow, self.speech,
+                                 self._finished, self.recordings)
+            self.sessions.add(session)
+            if self.metrics:
+                self.metrics.call_started()
+            await session.run()
+        except Exception:
+            log.exception("FastAGI connection failed; the dialplan fallback takes the call")
+        finally:
+            writer.close()
+            with contextlib.suppress(Exception):
+                await writer.wait_closed()
+
+    def _finished(self, session: AgiSession) -> None:
+        self.sessions.discard(session)
+        if self.records is not None:
+            self.records.write(session.flow.record)
+        if self.metrics is not None:
+            self.metrics.call_ended(session.flow.record)
+
+    async def serve(self, host: str = AGI_HOST, port: int = AGI_PORT) -> asyncio.AbstractServer:
+        self.recordings.local_dir.mkdir(parents=True, exist_ok=True)
+        return await asyncio.start_server(self.handle, host, port)
+
+
+async def _read_environment(reader: asyncio.StreamReader) -> dict[str, str] | None:
+    """The `agi_*: value` lines up to the blank line; None when the peer is not Asterisk.
+
+    panoramisk's own reader loops forever on a connection closed before the blank line.
+    """
+    headers: dict[str, str] = {}
+    size = 0
+    while True:
+        line = await asyncio.wait_for(reader.readline(), timeout=5)
+        size += len(line)
+        if not line or size > MAX_HEADER_BYTES:
+            return None
+        text = line.decode("utf-8", "replace").rstrip("\r\n")
+        if not text:
+            return headers
+        key, sep, value = text.partition(": ")
+        if sep:
+            headers[key] = value
+
+
+def recordings_for(asterisk_root: Path | None) -> Recordings:
+    """Recordings in Asterisk's spool, seen through the bundled root's chroot when there is one."""
+    asterisk_dir = "/var/spool/asterisk/tmp/fourteenplus-agi"
+    root = Path(asterisk_root) if asterisk_root else Path("/")
+    local = root / asterisk_dir.lstrip("/")
+    return Recordings(asterisk_dir, local)
+
+
+def prepare_recordings(recordings: Recordings, owner: tuple[int, int] | None) -> None:
+    """The directory must be writable by Asterisk's user, and by no one else."""
+    recordings.local_dir.mkdir(parents=True, exist_ok=True)
+    if owner is not None and os.geteuid() == 0:
+        os.chown(recordings.local_dir, *owner)
+    os.chmod(recordings.local_dir, 0o770)

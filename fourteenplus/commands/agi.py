@@ -1,0 +1,81 @@
+"""`fourteenplus agi`: the FastAGI server on 127.0.0.1:4573, in the foreground.
+
+The same call flow, recogniser and records as `fourteenplus run`; the dialplan context
+`fourteenplus-in-agi` sends calls here. Prints `ready` once it accepts connections;
+Ctrl-C or SIGTERM stops it (calls in progress meet the dialplan's keypad fallback).
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+
+import anyio
+
+from .. import agi, asterisk, paths
+from ..config import load_service
+from ..errors import ConfigError, ConfigErrors
+from ._common import add_config_option, print_errors
+from .run import _stop_on_signal
+
+log = logging.getLogger("fourteenplus.agi")
+
+
+def configure(parser) -> None:
+    add_config_option(parser)
+    parser.add_argument("--port", type=int, default=agi.AGI_PORT, help="TCP port on 127.0.0.1 (default 4573)")
+    parser.add_argument("--asterisk-root", metavar="DIR",
+                        help="the root Asterisk runs in, to find its recordings "
+                             "(default: the bundled root if built, else /)")
+    parser.add_argument("--verbose", "-v", action="store_true", help="log every call's steps")
+
+
+def main(args) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("fourteenplus").setLevel(logging.DEBUG if args.verbose else logging.INFO)
+    try:
+        service = load_service(args.config)
+    except (ConfigError, ConfigErrors) as exc:
+        print_errors(exc)
+        return 1
+    root = Path(args.asterisk_root) if args.asterisk_root else paths.asterisk_root()
+    if not (root / "usr/sbin/asterisk").exists() and not args.asterisk_root:
+        root = Path("/")
+    recordings = agi.recordings_for(root)
+    try:
+        owner = asterisk._asterisk_ids(root) if (root / "etc/passwd").exists() else None
+    except asterisk.AsteriskError:
+        owner = None
+    try:
+        agi.prepare_recordings(recordings, owner)
+    except OSError as exc:
+        print(f"error: cannot prepare {recordings.local_dir} for Asterisk's recordings: {exc}", file=sys.stderr)
+        return 1
+    return anyio.run(_serve, service, recordings, args.port)
+
+
+async def _serve(service, recordings, port: int) -> int:
+    from ..grammar import load_grammars
+    from ..records import RecordWriter
+    from ..speech.service import SpeechService
+
+    speech = SpeechService(load_grammars(service.directory), service.thresholds.accept,
+                           service.thresholds.confirm, service.listen.recognition_deadline_ms)
+    await speech.start()
+    records = RecordWriter(service.records)
+    server_app = agi.AgiServer(service, speech, recordings, records)
+    try:
+        server = await server_app.serve(port=port)
+    except OSError as exc:
+        print(f"error: cannot listen on {agi.AGI_HOST}:{port}: {exc}", file=sys.stderr)
+        return 1
+    print("ready", flush=True)
+    try:
+        async with anyio.create_task_group() as tasks:
+            tasks.start_soon(_stop_on_signal, tasks.cancel_scope)
+    finally:
+        server.close()
+        records.close()
+        speech.close()
+    return 0

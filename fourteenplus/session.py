@@ -1,0 +1,147 @@
+"""One caller's conversation at run time, shared by the ARI and the FastAGI adapters.
+
+A `Session` runs a `callflow.CallFlow`: it feeds it events from its inbox, keeps its timers,
+sends utterances to the speech service off the event loop, and hands the finished record
+on. What touches the channel (play, listen, transfer, hang up) is the adapter's subclass.
+
+A call never gets lost here: when anything in a session fails, `fallback()` hands the call
+to the dialplan's keypad menu.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Callable
+
+import anyio
+import numpy as np
+
+from . import callflow as cf
+
+log = logging.getLogger(__name__)
+
+
+class ChannelGone(RuntimeError):
+    """The caller's channel no longer exists: a hang-up mid-action is normal, not an error."""
+
+
+class Session:
+    def __init__(self, flow: cf.CallFlow, speech, finished: Callable[[Session], None]):
+        self.flow = flow
+        self.speech = speech
+        self.finished = finished
+        self.flow.record.started_at = time.time()
+        self._inbox_send, self._inbox = anyio.create_memory_object_stream(math.inf)
+        self._timers: dict[str, anyio.CancelScope] = {}
+        self.speech_ended_at: float | None = None
+        self.tasks: anyio.abc.TaskGroup | None = None
+
+    @property
+    def name(self) -> str:
+        return self.flow.record.dialled
+
+    def post(self, event) -> None:
+        """From the event dispatcher or a helper task: never blocks."""
+        self._inbox_send.send_nowait(event)
+
+    async def run(self) -> None:
+        try:
+            async with anyio.create_task_group() as self.tasks:
+                await self._perform(self.flow.start())
+                while not self.flow.done:
+                    event = await self._inbox.receive()
+                    log.debug("%s: %s", self.name, event)
+                    await self._perform(self.flow.handle(event))
+                self.tasks.cancel_scope.cancel()
+        except Exception:
+            log.exception("%s failed; handing the call to the dialplan fallback", self.name)
+            with anyio.CancelScope(shield=True):
+                await self.fallback()
+        finally:
+            with anyio.CancelScope(shield=True):
+                await self.close()
+            self.finished(self)
+
+    async def _perform(self, actions: list) -> None:
+        for action in actions:
+            log.debug("%s: %s", self.name, action)
+            try:
+                await self._do(action)
+            except ChannelGone:
+                # The caller hung up in the middle: the hang-up event is on its way.
+                log.debug("%s: %s on a channel that is gone", self.name, type(action).__name__)
+
+    async def _do(self, action) -> None:
+        if isinstance(action, cf.StartTimer):
+            self.tasks.start_soon(self._timer, action.timer_id, action.ms)
+        elif isinstance(action, cf.CancelTimer):
+            scope = self._timers.pop(action.timer_id, None)
+            if scope:
+                scope.cancel()
+        elif isinstance(action, cf.Play):
+            await self.play(action)
+            self.flow.record.timings.setdefault(
+                "answer_to_first_prompt", (time.time() - self.flow.record.started_at) * 1000)
+        elif isinstance(action, cf.StopPlayback):
+            await self.stop_playback()
+        elif isinstance(action, cf.Listen):
+            await self.listen(action)
+        elif isinstance(action, cf.StopListening):
+            await self.stop_listening()
+        elif isinstance(action, cf.Transfer):
+            await self.transfer(action)
+            if self.speech_ended_at:
+                self.flow.record.timings["speech_end_to_transfer"] = (time.time() - self.speech_ended_at) * 1000
+        elif isinstance(action, cf.Hangup):
+            await self.hangup()
+
+    async def _timer(self, timer_id: str, ms: int) -> None:
+        with anyio.CancelScope() as scope:
+            self._timers[timer_id] = scope
+            await anyio.sleep(ms / 1000)
+            self.post(cf.Timeout(timer_id))
+        self._timers.pop(timer_id, None)
+
+    def heard(self, listen: cf.Listen, utterance: np.ndarray) -> None:
+        """An utterance ended: recognise it in the background, the answer comes as an event."""
+        self.speech_ended_at = time.time()
+        self.tasks.start_soon(self._recognise, listen, utterance)
+
+    async def _recognise(self, listen: cf.Listen, utterance: np.ndarray) -> None:
+        try:
+            if listen.mode == "reply":
+                self.post(cf.Reply(await self.speech.reply(utterance)))
+            else:
+                self.post(cf.Utterance(await self.speech.recognize(utterance, listen.area_code)))
+        except Exception as exc:
+            log.exception("%s: recognition failed", self.name)
+            self.post(cf.RecognitionFailed(type(exc).__name__))
+
+    # ---- what the adapter carries out ----
+
+    async def play(self, action: cf.Play) -> None:
+        raise NotImplementedError
+
+    async def stop_playback(self) -> None:
+        raise NotImplementedError
+
+    async def listen(self, action: cf.Listen) -> None:
+        raise NotImplementedError
+
+    async def stop_listening(self) -> None:
+        raise NotImplementedError
+
+    async def transfer(self, action: cf.Transfer) -> None:
+        raise NotImplementedError
+
+    async def hangup(self) -> None:
+        raise NotImplementedError
+
+    async def fallback(self) -> None:
+        """Hand the call to the dialplan's keypad menu."""
+        raise NotImplementedError
+
+    async def close(self) -> None:
+        """Release what the session set up (media channels, files)."""

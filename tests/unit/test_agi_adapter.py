@@ -1,0 +1,149 @@
+"""The FastAGI adapter against a scripted Asterisk on a real socket: the AGI protocol as sent."""
+
+import asyncio
+import re
+
+import numpy as np
+import pytest
+
+from fourteenplus import agi
+from fourteenplus.config import load_service
+from fourteenplus.speech import Candidate, Recognition
+
+SERVICE = load_service()
+
+
+class FakeSpeech:
+    def __init__(self, municipality):
+        self.municipality = municipality
+        self.heard = []
+
+    async def recognize(self, audio, area_code):
+        self.heard.append((len(audio), area_code))
+        return Recognition("x", (Candidate(self.municipality, 0.95, self.municipality),), "accept",
+                           self.municipality, "match")
+
+    async def reply(self, audio):
+        return True
+
+
+def tone(seconds=1.0, rate=8000):
+    """A voiced vowel-like sound: what the endpointer takes for speech."""
+    t = np.arange(int(seconds * rate)) / rate
+    wave = sum(np.sin(2 * np.pi * f * t) / k for k, f in enumerate((150, 300, 450, 600), 1))
+    return (wave / np.max(np.abs(wave)) * 8000).astype("<i2")
+
+
+class FakeAsterisk:
+    """Plays Asterisk's side of FastAGI: sends the environment, answers each command by a rule."""
+
+    def __init__(self, dialled, answer, recordings):
+        self.dialled = dialled
+        self.answer = answer  # command → AGI reply line
+        self.recordings = recordings
+        self.commands = []
+
+    async def call(self, port):
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        env = {"agi_network_script": "fourteenplus", "agi_extension": "s", "agi_arg_1": self.dialled,
+               "agi_callerid": "0612345678", "agi_channel": "PJSIP/caller-1"}
+        writer.write("".join(f"{k}: {v}\n" for k, v in env.items()).encode() + b"\n")
+        await writer.drain()
+        while True:
+            line = await asyncio.wait_for(reader.readline(), 10)
+            if not line:
+                break
+            command = line.decode().strip()
+            self.commands.append(command)
+            reply = self.answer(command, self)
+            writer.write((reply + "\n").encode())
+            await writer.drain()
+            if reply == "HANGUP":
+                break
+        writer.close()
+        return self.commands
+
+
+async def run_call(dialled, answer, tmp_path, speech):
+    recordings = agi.Recordings("/spool", tmp_path)
+    server = agi.AgiServer(SERVICE, speech, recordings)
+    listener = await server.serve(port=0)
+    port = listener.sockets[0].getsockname()[1]
+    try:
+        return await FakeAsterisk(dialled, answer, recordings).call(port)
+    finally:
+        listener.close()
+
+
+def ok(command, fake):
+    return "200 result=0"
+
+
+def test_agi_direct_area_sets_the_dial_variables(tmp_path):
+    commands = asyncio.run(run_call("14020", ok, tmp_path, FakeSpeech(None)))
+    assert commands == ['SET VARIABLE FOURTEENPLUS_MUNICIPALITY "Amsterdam"',
+                        'SET VARIABLE FOURTEENPLUS_DIAL "PJSIP/amsterdam@fourteenplus-trunks"',
+                        'SET VARIABLE FOURTEENPLUS_OVERFLOW ""']
+
+
+def test_agi_unknown_number_plays_the_reason_then_hangs_up(tmp_path):
+    commands = asyncio.run(run_call("140000", ok, tmp_path, FakeSpeech(None)))
+    assert commands == ['STREAM FILE fourteenplus/nl/number/unknown_area ""', "HANGUP"]
+
+
+def test_agi_spoken_name_is_recorded_recognised_and_routed(tmp_path):
+    def answer(command, fake):
+        if command.startswith("RECORD FILE"):
+            name = re.match(r"RECORD FILE /spool/(\w+) sln", command).group(1)
+            silence = np.zeros(4000, "<i2")
+            (fake.recordings.local_dir / f"{name}.sln").write_bytes(
+                np.concatenate([silence, tone(), silence]).tobytes())
+        return "200 result=0"
+
+    speech = FakeSpeech("Koggenland")
+    commands = asyncio.run(run_call("140229", answer, tmp_path, speech))
+    assert commands[0] == 'STREAM FILE fourteenplus/nl/question "0123456789*#"'
+    assert commands[1].startswith("RECORD FILE /spool/") and commands[1].endswith(
+        f'sln "0123456789*#" {SERVICE.listen.max_speech_ms} s=1')
+    assert commands[-2] == 'SET VARIABLE FOURTEENPLUS_DIAL "PJSIP/koggenland@fourteenplus-trunks"'
+    assert speech.heard and speech.heard[0][1] == "0229"
+    assert 7000 <= speech.heard[0][0] <= 8000 + 2 * 800  # the speech, not the silence around it
+    assert list(tmp_path.iterdir()) == []  # recordings are not kept
+
+
+def test_agi_key_during_the_question_opens_the_menu_and_a_menu_key_routes(tmp_path):
+    def answer(command, fake):
+        if command.startswith("STREAM FILE fourteenplus/nl/question"):
+            return f"200 result={ord('5')} endpos=800"
+        if command.startswith("STREAM FILE fourteenplus/nl/menu/0229"):
+            return f"200 result={ord('3')} endpos=800"
+        return "200 result=0"
+
+    commands = asyncio.run(run_call("140229", answer, tmp_path, FakeSpeech(None)))
+    assert 'STREAM FILE fourteenplus/nl/menu/0229 "0123456789*#"' in commands
+    assert 'SET VARIABLE FOURTEENPLUS_DIAL "PJSIP/drechterland@fourteenplus-trunks"' in commands
+
+
+def test_agi_caller_hangs_up_during_the_question(tmp_path):
+    def answer(command, fake):
+        return "HANGUP"
+
+    commands = asyncio.run(run_call("140229", answer, tmp_path, FakeSpeech(None)))
+    assert commands == ['STREAM FILE fourteenplus/nl/question "0123456789*#"']
+
+
+@pytest.mark.parametrize("garbage", [b"", b"GET / HTTP/1.0\r\n", b"x" * 10000])
+def test_agi_garbage_connections_are_closed_without_harm(tmp_path, garbage):
+    async def scenario():
+        server = agi.AgiServer(SERVICE, FakeSpeech(None), agi.Recordings("/spool", tmp_path))
+        listener = await server.serve(port=0)
+        port = listener.sockets[0].getsockname()[1]
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(garbage)
+        writer.write_eof()
+        data = await asyncio.wait_for(reader.read(), 10)
+        listener.close()
+        return data, server.sessions
+
+    data, sessions = asyncio.run(scenario())
+    assert data == b"" and not sessions
