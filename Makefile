@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 FP := $(VENV)/bin/fourteenplus
-DEBIAN_PACKAGES := sip-tester espeak-ng sox debootstrap
+DEBIAN_PACKAGES := sip-tester espeak-ng sox debootstrap chromium
 
 .PHONY: setup system-packages test unit run check bench clean
 

@@ -92,8 +92,10 @@ class Session:
             await self.stop_listening()
         elif isinstance(action, cf.Transfer):
             await self.transfer(action)
+            now = time.time()
+            self.flow.record.timings["answer_to_invite"] = (now - self.flow.record.started_at) * 1000
             if self.speech_ended_at:
-                self.flow.record.timings["speech_end_to_transfer"] = (time.time() - self.speech_ended_at) * 1000
+                self.flow.record.timings["speech_end_to_transfer"] = (now - self.speech_ended_at) * 1000
         elif isinstance(action, cf.Hangup):
             await self.hangup()
 
