@@ -1,0 +1,151 @@
+"""Session fixtures for the end-to-end tests: a real Asterisk 22 (from the cache, built the
+first time), the SIPp trunk endpoint, and the ARI app as its own process.
+
+Everything started here is stopped here, by process id. The tests need root (chroot) and
+sipp, espeak-ng and sox; without them they are skipped, saying why.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+from fourteenplus import asterisk, sipp
+from fourteenplus.config import load_service
+from fourteenplus.paths import REPO
+
+SERVICE = Path(__file__).with_name("service.yaml")
+READY_TIMEOUT_S = 180  # the first start loads the whisper model
+
+
+def pytest_collection_modifyitems(items):
+    here = Path(__file__).parent
+    for item in items:
+        if here in Path(item.fspath).parents:
+            item.add_marker(pytest.mark.integration)
+
+
+@pytest.fixture(scope="session")
+def service_yaml(tmp_path_factory) -> Path:
+    """The test configuration, with its call records kept out of the installation's."""
+    path = tmp_path_factory.mktemp("service") / "service.yaml"
+    path.write_text(SERVICE.read_text() + f"\nrecords:\n  path: {path.parent / 'records.db'}\n")
+    return path
+
+
+@pytest.fixture(scope="session")
+def unsure_yaml(service_yaml) -> Path:
+    """The same service where nothing is sure enough to transfer without asking (accept 1.0),
+    so the confirmation path runs whatever score the recogniser gives a clear name."""
+    path = service_yaml.with_name("unsure.yaml")
+    text = re.sub(r"accept: [0-9.]+", "accept: 1.0", service_yaml.read_text())
+    path.write_text(re.sub(r"confirm: [0-9.]+", "confirm: 0.3", text))
+    return path
+
+
+@pytest.fixture(scope="session")
+def running_asterisk(service_yaml):
+    missing = [tool for tool in ("sipp", "espeak-ng", "sox") if not shutil.which(tool)]
+    if missing:
+        pytest.skip(f"missing {', '.join(missing)} (make system-packages)")
+    if os.geteuid() != 0:
+        pytest.skip("the bundled Asterisk runs chrooted: run the integration tests as root")
+    if asterisk.running_pid():
+        pytest.fail("an Asterisk started by fourteenplus is already running; "
+                    "stop it first: fourteenplus asterisk stop")
+    asterisk.build()
+    asterisk.install(load_service(service_yaml))
+    asterisk.start()
+    yield
+    asterisk.stop()
+
+
+@pytest.fixture(scope="session")
+def trunk(running_asterisk, tmp_path_factory):
+    with sipp.Trunk(tmp_path_factory.mktemp("trunk")) as endpoint:
+        yield endpoint
+
+
+class AppProcess:
+    """`fourteenplus run` as a child process, started and stopped by pid."""
+
+    def __init__(self, config: Path, log: Path):
+        self.config, self.log = config, log
+        self.process: subprocess.Popen | None = None
+
+    def start(self, config: Path | None = None) -> None:
+        self.config = config or self.config
+        env = {**os.environ, "PYTHONPATH": str(REPO)}
+        with open(self.log, "ab") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "fourteenplus.cli", "run", "--config", str(self.config), "-v"],
+                stdout=subprocess.PIPE, stderr=log, stdin=subprocess.DEVNULL, env=env, cwd=REPO)
+        deadline = time.monotonic() + READY_TIMEOUT_S
+        while time.monotonic() < deadline:
+            line = self.process.stdout.readline()
+            if line.strip() == b"ready":
+                return
+            if not line and self.process.poll() is not None:
+                break
+        self.stop()
+        pytest.fail(f"fourteenplus run did not become ready; see {self.log}")
+
+    @contextmanager
+    def stopped(self):
+        """The app is not running inside the block (and running again after it)."""
+        config = self.config
+        self.stop()
+        try:
+            yield
+        finally:
+            self.start(config)
+
+    @contextmanager
+    def running(self, config: Path):
+        """The app runs with another configuration inside the block."""
+        with self.stopped():
+            self.start(config)
+            try:
+                yield
+            finally:
+                self.stop()
+
+    @property
+    def alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def stop(self) -> None:
+        if self.alive:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        if self.process:
+            self.process.stdout.close()
+
+
+@pytest.fixture(scope="session")
+def app(trunk, service_yaml):
+    process = AppProcess(service_yaml, service_yaml.parent / "app.log")
+    process.start()
+    yield process
+    process.stop()
+
+
+@pytest.fixture
+def call(app, trunk, tmp_path):
+    """Place a call: call(number, script, hangup_after_ms=0) → CallResult."""
+    def place(number: str, script=(), hangup_after_ms: int = 0):
+        return sipp.place_call(number, list(script), trunk, hangup_after_ms=hangup_after_ms, workdir=tmp_path)
+    return place

@@ -1,0 +1,73 @@
+"""End to end: real SIP calls through Asterisk 22 and the ARI app, each test asserting which
+trunk the SIPp trunk endpoint saw the INVITE on (or that it saw none)."""
+
+from __future__ import annotations
+
+from fourteenplus.sipp import Dtmf, Say, WaitPrompt
+
+# A spoken name that lands this quickly after the caller stops was recognised, not a
+# fallback to the area's default (that takes the attempts and the menu: many seconds).
+RECOGNISED_WITHIN_MS = 3000
+
+
+def users(result) -> list[str]:
+    return [invite.user for invite in result.invites]
+
+
+def test_direct_area_goes_straight_to_the_one_municipality(call):
+    result = call("14020")
+    assert users(result) == ["amsterdam"]
+    assert result.reached.municipality == "Amsterdam"
+    assert result.first_audio_at is None, "a single-municipality area asks no question"
+
+
+def test_spoken_name(call):
+    result = call("140229", [WaitPrompt(), Say("Koggenland")])
+    assert users(result) == ["koggenland"]
+    assert result.speech_end_to_invite_ms < RECOGNISED_WITHIN_MS
+
+
+def test_carrier_phrase(call):
+    result = call("140229", [WaitPrompt(), Say("ik wil graag de gemeente Hoorn bellen")])
+    assert users(result) == ["hoorn"]
+    assert result.speech_end_to_invite_ms < RECOGNISED_WITHIN_MS
+
+
+def test_silence_twice_then_keypad_menu(call):
+    # question, silence, "again", silence, the menu (Hoorn 1, Medemblik 2, Drechterland 3 …)
+    result = call("140229", [WaitPrompt(), WaitPrompt(), WaitPrompt(), Dtmf("3")])
+    assert users(result) == ["drechterland"]
+
+
+def test_unsure_match_confirmed_by_ja(call, app, unsure_yaml):
+    with app.running(unsure_yaml):  # every match is unsure: "Bedoelt u Koggenland?"
+        result = call("140229", [WaitPrompt(), Say("Koggenland"), WaitPrompt(), Say("ja")])
+    assert users(result) == ["koggenland"]
+    assert result.speech_end_to_invite_ms > 0, "transferred before the caller confirmed"
+
+
+def test_busy_trunk_goes_to_its_overflow(call):
+    result = call("14010")
+    assert users(result) == ["busy-rotterdam", "regio-rijnmond"]
+    assert result.reached.municipality == "Rotterdam"
+
+
+def test_unknown_area_hears_why_and_is_hung_up(call):
+    result = call("140000")
+    assert users(result) == []
+    assert result.first_audio_at is not None, "the caller hears why"
+    assert result.ended == "Asterisk hung up"
+
+
+def test_caller_hanging_up_during_the_question_leaves_the_app_working(call, app):
+    result = call("140229", hangup_after_ms=800)
+    assert users(result) == []
+    assert result.ended == "caller hung up"
+    assert app.alive
+    assert users(call("140229", [WaitPrompt(), Say("Opmeer")])) == ["opmeer"]
+
+
+def test_app_down_the_dialplan_menu_still_routes(call, app):
+    with app.stopped():
+        result = call("140229", [WaitPrompt(), Dtmf("2")])
+    assert users(result) == ["medemblik"]
