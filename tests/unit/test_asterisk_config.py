@@ -1,0 +1,115 @@
+"""The Asterisk side without Asterisk: generated dialplan, prompts, credentials, mirrors,
+and the SIPp harness's parsing. The real calls are in tests/integration."""
+
+from __future__ import annotations
+
+import re
+import stat
+
+import pytest
+
+from fourteenplus import asterisk, prompts, sipp
+from fourteenplus.config import LANGUAGES, load_service
+from fourteenplus.numberplan import REASONS
+from fourteenplus.paths import REPO
+
+
+@pytest.fixture(scope="module")
+def service():
+    return load_service(REPO / "fourteenplus.example.yaml")
+
+
+def _dialplan_lines(text: str) -> list[str]:
+    return [line for line in text.splitlines() if line.strip().startswith(("exten", "same"))]
+
+
+def test_dialplan_lines_survive_asterisks_config_parser(service):
+    # ';' starts a comment even inside an application's arguments; parentheses must balance.
+    texts = [asterisk.render_dialplan(service)] + [p.read_text() for p in (REPO / "dialplan").glob("*.conf")]
+    for text in texts:
+        for line in _dialplan_lines(text):
+            assert ";" not in line, line
+            assert line.count("(") == line.count(")"), line
+
+
+def test_generated_dialplan_dials_only_configured_trunks(service):
+    text = asterisk.render_dialplan(service)
+    dialled = set(re.findall(r"Set\(FOURTEENPLUS_(?:DIAL|OVERFLOW)=([^)]*)\)", text)) - {""}
+    configured = {c.trunk for c in service.connections.values()} | {
+        c.overflow for c in service.connections.values() if c.overflow}
+    assert dialled == configured
+
+
+def test_fallback_routes_every_directory_area(service):
+    text = asterisk.render_dialplan(service)
+    assert "exten => 14020,1,Goto(fourteenplus-to-amsterdam,s,1)" in text  # one municipality: direct
+    assert "exten => 140229,1,Goto(fourteenplus-menu-0229,s,1)" in text
+    for code in service.directory.areas:
+        assert f"exten => 14{code},1," in text
+    menu = text[text.index("[fourteenplus-menu-0229]"):].split("\n\n")[0]
+    order = re.findall(r'= "(\d+)"\]\?fourteenplus-to-([a-z-]+),', menu)
+    assert [slug for _, slug in order] == [service.municipality(n).slug for n in service.areas["0229"].connected]
+    assert "Goto(fourteenplus-to-hoorn,s,1)" in menu.splitlines()[-3]  # no choice: the default
+
+
+def test_prompts_cover_what_the_call_flow_plays(service):
+    for language in LANGUAGES:
+        texts = prompts.prompt_texts(service, language)
+        assert {f"number/{reason}" for reason in REASONS} <= set(texts)
+        for code, plan in service.areas.items():
+            if len(plan.connected) > 1:
+                assert texts[f"menu/{code}"].count(plan.connected[0]) == 1
+                for name in plan.connected:
+                    assert f"confirm/{service.municipality(name).slug}" in texts
+    nl = prompts.prompt_texts(service, "nl")
+    assert nl["menu/0229"].startswith("Voor Hoorn, toets 1. Voor Medemblik, toets 2.")
+    assert nl["confirm/kapelle"].startswith("Bedoelt u Kapelle?")
+
+
+def test_credentials_are_random_private_and_reused(tmp_path, monkeypatch):
+    monkeypatch.setenv("FOURTEENPLUS_STATE", str(tmp_path))
+    with pytest.raises(asterisk.AsteriskError):
+        asterisk.credentials()
+    first = asterisk.credentials(create=True)
+    assert stat.S_IMODE(asterisk.credentials_path().stat().st_mode) == 0o600
+    assert asterisk.credentials(create=True) == first
+    assert len(first.ari_password) >= 24 and first.ari_password != first.ami_secret
+    files = asterisk.credential_files(first)
+    assert first.ari_password in files["fourteenplus-ari-users.conf"]
+    assert "permit=127.0.0.1/255.255.255.255" in files["fourteenplus-manager-users.conf"]
+
+
+def test_debian_mirror_from_apt_sources(tmp_path):
+    (tmp_path / "sources.list.d").mkdir()
+    (tmp_path / "sources.list.d" / "debian.sources").write_text(
+        "Types: deb\nURIs: http://security.debian.org/debian-security\n\n"
+        "Types: deb\nURIs: http://mirror.example.nl/debian/\nSuites: bookworm\n")
+    assert asterisk.debian_mirror(tmp_path) == "http://mirror.example.nl/debian"
+    (tmp_path / "sources.list.d" / "debian.sources").unlink()
+    (tmp_path / "sources.list").write_text("deb [arch=amd64] http://ftp.nl.debian.org/debian bookworm main\n")
+    assert asterisk.debian_mirror(tmp_path) == "http://ftp.nl.debian.org/debian"
+    (tmp_path / "sources.list").unlink()
+    assert asterisk.debian_mirror(tmp_path) == asterisk.DEFAULT_MIRROR
+
+
+def test_rfc4733_key_press():
+    packets = sipp._dtmf_payloads("#")
+    assert [marker for _, marker in packets] == [True] + [False] * 8
+    assert packets[0][0] == bytes([11, 10, 0, 160])
+    assert packets[-1][0] == bytes([11, 0x80 | 10, 960 >> 8, 960 & 0xFF])
+
+
+def test_trunk_log_and_where_a_call_ended(tmp_path):
+    trunk = sipp.Trunk(tmp_path)
+    trunk.log.write_text(
+        "INVITE|2026-11-23\t09:08:22.07\t1795424902.07|busy-rotterdam|0611|Rotterdam|a\n"
+        "INVITE|2026-11-23\t09:08:22.09\t1795424902.09|regio-rijnmond|0611| Rotterdam|b\n"
+        "INVITE|2026-11-23\t09:08:23.00\t1795424903.00|amsterdam|0622|Amsterdam|c\n")
+    invites = trunk.invites("0611")
+    assert [i.user for i in invites] == ["busy-rotterdam", "regio-rijnmond"]
+    result = sipp.CallResult("14010", "0611", tuple(invites), "Asterisk hung up", 1795424901.0, None, None, 0.0)
+    assert result.reached.user == "regio-rijnmond"
+    assert result.describe() == ("ended at Rotterdam: trunk sip:regio-rijnmond@127.0.0.1:5070, "
+                                 "overflow after sip:busy-rotterdam (refused)")
+    nothing = sipp.CallResult("140000", "0633", (), "Asterisk hung up", 1.0, 1.1, None, 2.0)
+    assert nothing.describe() == "no trunk dialled: Asterisk hung up"
