@@ -1,7 +1,9 @@
 """The ARI adapter: drives one `callflow.CallFlow` per caller and carries out its actions.
 
 Only translation lives here: ARI events → callflow events, callflow actions → ARI calls.
-Each call runs in its own task with its own queue; the event loop only dispatches.
+The conversation loop, timers and recognition are the `session.Session` shared with the
+FastAGI adapter. Each call runs in its own task with its own queue; the event loop only
+dispatches.
 
 How the caller is heard: a snoop channel (spy=in: the caller's voice, never our prompts)
 and an externalMedia channel share a mixing bridge, so Asterisk streams the caller's audio
@@ -18,16 +20,14 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import math
-import time
 import uuid
 
 import anyio
-import numpy as np
 
 from .. import callflow as cf
 from ..config import Service
 from ..prompts import SOUNDS_SUBDIR
+from ..session import ChannelGone, Session
 from ..speech.audio import decode
 from ..speech.vad import FRAME, Endpointer
 from .client import Ari, AriError, Gone
@@ -39,107 +39,78 @@ LOOPBACK = "127.0.0.1"
 _RTP_HEADER = 12
 
 
-class Call:
-    """One caller in Stasis."""
+class Call(Session):
+    """One caller in Stasis; the conversation itself is the shared `Session`."""
 
     def __init__(self, app: App, channel: dict, dialled: str):
+        caller = (channel.get("caller") or {}).get("number") or None
+        flow = cf.CallFlow(app.service, dialled, caller, now=dt.datetime.now(dt.timezone.utc))
+        super().__init__(flow, app.speech, app.finished)
         self.app = app
         self.ari: Ari = app.ari
         self.channel_id = channel["id"]
-        self.flow = cf.CallFlow(app.service, dialled, (channel.get("caller") or {}).get("number") or None,
-                                now=dt.datetime.now(dt.timezone.utc))
-        self.flow.record.started_at = time.time()
-        self.inbox_send, self.inbox = anyio.create_memory_object_stream(math.inf)
         self.playback: tuple[str, str] | None = None  # (ARI playback id, callflow play id)
-        self.timers: dict[str, anyio.CancelScope] = {}
         self.listening: cf.Listen | None = None
         self.endpointer = Endpointer()
         self.media: dict[str, str] = {}  # "bridge", "snoop", "external" → ARI ids
         self.hearing = False  # the media path is set up (once per call, on the first Listen)
-        self.speech_ended_at: float | None = None
-        self.tasks: anyio.abc.TaskGroup | None = None
 
-    def post(self, event) -> None:
-        """From the dispatcher or a helper task: never blocks."""
-        self.inbox_send.send_nowait(event)
-
-    async def run(self) -> None:
-        try:
-            async with anyio.create_task_group() as self.tasks:
-                await self._perform(self.flow.start())
-                while not self.flow.done:
-                    event = await self.inbox.receive()
-                    log.debug("call %s: %s", self.channel_id, event)
-                    await self._perform(self.flow.handle(event))
-                self.tasks.cancel_scope.cancel()
-        except Exception:
-            log.exception("call %s (%s) failed; handing it to the dialplan fallback",
-                          self.channel_id, self.flow.record.dialled)
-            with anyio.CancelScope(shield=True):
-                await self._quietly(self.ari.continue_in_dialplan(self.channel_id))
-        finally:
-            with anyio.CancelScope(shield=True):
-                await self._close_media()
-            self.app.finished(self)
-
-    # ---- actions ----
-
-    async def _perform(self, actions: list) -> None:
-        for action in actions:
-            try:
-                await self._do(action)
-            except Gone:
-                # The caller hung up in the middle: StasisEnd is on its way and ends the flow.
-                log.debug("call %s: %s on a channel that is gone", self.channel_id, type(action).__name__)
+    @property
+    def name(self) -> str:
+        return f"call {self.channel_id} ({self.flow.record.dialled})"
 
     async def _do(self, action) -> None:
-        log.debug("call %s: %s", self.channel_id, action)
-        if isinstance(action, cf.Play):
-            playback_id = str(uuid.uuid4())
-            self.playback = (playback_id, action.play_id)
-            media = [f"sound:{SOUNDS_SUBDIR}/{action.language}/{p}" for p in action.prompts]
-            await self.ari.play(self.channel_id, playback_id, media)
-            self.flow.record.timings.setdefault("answer_to_first_prompt",
-                                                (time.time() - self.flow.record.started_at) * 1000)
-        elif isinstance(action, cf.StopPlayback):
-            if self.playback:
-                playback_id, self.playback = self.playback[0], None
-                await self._quietly(self.ari.stop_playback(playback_id))
-        elif isinstance(action, cf.Listen):
-            self.listening = action
-            self.endpointer.reset()
-            if not self.hearing:
-                self.hearing = True  # set up in the background: the question must not wait for it
-                self.tasks.start_soon(self._listen_media)
-        elif isinstance(action, cf.StopListening):
-            self.listening = None
-        elif isinstance(action, cf.StartTimer):
-            self.tasks.start_soon(self._timer, action.timer_id, action.ms)
-        elif isinstance(action, cf.CancelTimer):
-            scope = self.timers.pop(action.timer_id, None)
-            if scope:
-                scope.cancel()
-        elif isinstance(action, cf.Transfer):
-            await self._transfer(action)
-        elif isinstance(action, cf.Hangup):
-            await self.ari.hangup(self.channel_id)
+        try:
+            await super()._do(action)
+        except Gone as exc:
+            raise ChannelGone(str(exc)) from exc
 
-    async def _transfer(self, action: cf.Transfer) -> None:
+    # ---- what the session asks of the channel ----
+
+    async def play(self, action: cf.Play) -> None:
+        playback_id = str(uuid.uuid4())
+        self.playback = (playback_id, action.play_id)
+        media = [f"sound:{SOUNDS_SUBDIR}/{action.language}/{p}" for p in action.prompts]
+        await self.ari.play(self.channel_id, playback_id, media)
+
+    async def stop_playback(self) -> None:
+        if self.playback:
+            playback_id, self.playback = self.playback[0], None
+            await self._quietly(self.ari.stop_playback(playback_id))
+
+    async def listen(self, action: cf.Listen) -> None:
+        self.listening = action
+        self.endpointer.reset()
+        if not self.hearing:
+            self.hearing = True  # set up in the background: the question must not wait for it
+            self.tasks.start_soon(self._listen_media)
+
+    async def stop_listening(self) -> None:
+        self.listening = None
+
+    async def transfer(self, action: cf.Transfer) -> None:
         # The dialplan reads these; continuing there dials the trunk (and the overflow).
         for name, value in (("FOURTEENPLUS_MUNICIPALITY", action.municipality),
                             ("FOURTEENPLUS_DIAL", action.trunk),
                             ("FOURTEENPLUS_OVERFLOW", action.overflow or "")):
             await self.ari.set_variable(self.channel_id, name, value)
         await self.ari.continue_in_dialplan(self.channel_id, DIAL_CONTEXT, "s", 1)
-        if self.speech_ended_at:
-            self.flow.record.timings["speech_end_to_transfer"] = (time.time() - self.speech_ended_at) * 1000
 
-    async def _timer(self, timer_id: str, ms: int) -> None:
-        with anyio.CancelScope() as scope:
-            self.timers[timer_id] = scope
-            await anyio.sleep(ms / 1000)
-            self.post(cf.Timeout(timer_id))
-        self.timers.pop(timer_id, None)
+    async def hangup(self) -> None:
+        await self.ari.hangup(self.channel_id)
+
+    async def fallback(self) -> None:
+        # Leaving Stasis without a route: the dialplan goes on to the keypad menu.
+        await self._quietly(self.ari.continue_in_dialplan(self.channel_id))
+
+    async def close(self) -> None:
+        for key in ("snoop", "external"):
+            if key in self.media:
+                await self._quietly(self.ari.hangup(self.media[key]))
+                self.app.own_channels.discard(self.media[key])
+        if "bridge" in self.media:
+            await self._quietly(self.ari.destroy_bridge(self.media["bridge"]))
+        self.media = {}
 
     # ---- hearing the caller ----
 
@@ -157,7 +128,7 @@ class Call:
                 await self.ari.add_to_bridge(ids["bridge"], [ids["snoop"], ids["external"]])
             except AriError as exc:
                 # Without ears the caller can still use the keypad: the flow's timers lead there.
-                log.warning("call %s: no audio from the caller (%s); keypad only", self.channel_id, exc)
+                log.warning("%s: no audio from the caller (%s); keypad only", self.name, exc)
                 return
             async for packet, _ in sock:
                 self._hear(packet)
@@ -171,37 +142,16 @@ class Call:
             if state == "start":
                 self.post(cf.SpeechStarted())
             elif state == "end":
-                self.speech_ended_at = time.time()
                 utterance = self.endpointer.utterance()
                 self.endpointer.reset()  # keep listening: a second try may follow at once
-                self.tasks.start_soon(self._recognise, self.listening, utterance)
-
-    async def _recognise(self, listen: cf.Listen, utterance: np.ndarray) -> None:
-        speech = self.app.speech
-        try:
-            if listen.mode == "reply":
-                self.post(cf.Reply(await speech.reply(utterance)))
-            else:
-                self.post(cf.Utterance(await speech.recognize(utterance, listen.area_code)))
-        except Exception as exc:
-            log.exception("call %s: recognition failed", self.channel_id)
-            self.post(cf.RecognitionFailed(type(exc).__name__))
-
-    async def _close_media(self) -> None:
-        for key in ("snoop", "external"):
-            if key in self.media:
-                await self._quietly(self.ari.hangup(self.media[key]))
-                self.app.own_channels.discard(self.media[key])
-        if "bridge" in self.media:
-            await self._quietly(self.ari.destroy_bridge(self.media["bridge"]))
-        self.media = {}
+                self.heard(self.listening, utterance)
 
     async def _quietly(self, operation) -> None:
         """Clean-up that may find its object gone already."""
         try:
             await operation
         except AriError as exc:
-            log.debug("call %s: %s", self.channel_id, exc)
+            log.debug("%s: %s", self.name, exc)
 
 
 class App:
@@ -223,7 +173,7 @@ class App:
                 # Going away: every caller still here is handed to the dialplan's keypad fallback.
                 with anyio.CancelScope(shield=True):
                     for call in list(self.calls.values()):
-                        await call._quietly(self.ari.continue_in_dialplan(call.channel_id))
+                        await call.fallback()
                 tasks.cancel_scope.cancel()
 
     def finished(self, call: Call) -> None:
