@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -124,14 +123,8 @@ class AppProcess:
         return self.process is not None and self.process.poll() is None
 
     def stop(self) -> None:
-        if self.alive:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
         if self.process:
+            sipp.stop_process(self.process)  # SIGTERM: calls in the app go to the dialplan fallback
             self.process.stdout.close()
 
 
