@@ -35,6 +35,7 @@ from .client import Ari, AriError, Gone
 log = logging.getLogger(__name__)
 
 DIAL_CONTEXT = "fourteenplus-dial"
+MEDIA_SETUP_S = 2.0  # for the snoop and external-media channels to enter Stasis
 LOOPBACK = "127.0.0.1"
 _RTP_HEADER = 12
 
@@ -107,7 +108,7 @@ class Call(Session):
         for key in ("snoop", "external"):
             if key in self.media:
                 await self._quietly(self.ari.hangup(self.media[key]))
-                self.app.own_channels.discard(self.media[key])
+                self.app.own_channels.pop(self.media[key], None)
         if "bridge" in self.media:
             await self._quietly(self.ari.destroy_bridge(self.media["bridge"]))
         self.media = {}
@@ -120,13 +121,18 @@ class Call(Session):
             ids = {"bridge": f"fp-bridge-{self.channel_id}", "snoop": f"fp-snoop-{self.channel_id}",
                    "external": f"fp-media-{self.channel_id}"}
             self.media = ids
-            self.app.own_channels.update((ids["snoop"], ids["external"]))
+            # A channel can join a bridge only once it is in Stasis: wait for its StasisStart.
+            entered = {ids[key]: anyio.Event() for key in ("snoop", "external")}
+            self.app.own_channels.update(entered)
             try:
                 await self.ari.create_bridge(ids["bridge"])
                 await self.ari.external_media(ids["external"], LOOPBACK, port)
                 await self.ari.snoop(self.channel_id, ids["snoop"])
+                with anyio.fail_after(MEDIA_SETUP_S):
+                    for event in entered.values():
+                        await event.wait()
                 await self.ari.add_to_bridge(ids["bridge"], [ids["snoop"], ids["external"]])
-            except AriError as exc:
+            except (AriError, TimeoutError) as exc:
                 # Without ears the caller can still use the keypad: the flow's timers lead there.
                 log.warning("%s: no audio from the caller (%s); keypad only", self.name, exc)
                 return
@@ -163,7 +169,8 @@ class App:
         self.ari = ari
         self.records = records
         self.calls: dict[str, Call] = {}
-        self.own_channels: set[str] = set()
+        # The snoop and external-media channels we made → set when they enter Stasis.
+        self.own_channels: dict[str, anyio.Event] = {}
 
     async def run(self) -> None:
         async with anyio.create_task_group() as tasks:
@@ -186,7 +193,10 @@ class App:
         channel = event.get("channel") or {}
         channel_id = channel.get("id")
         if kind == "StasisStart":
-            if channel_id in self.own_channels or channel_id in self.calls:
+            if channel_id in self.own_channels:
+                self.own_channels[channel_id].set()
+                return
+            if channel_id in self.calls:
                 return
             args = event.get("args") or [""]
             call = self.calls[channel_id] = Call(self, channel, args[0])

@@ -78,9 +78,10 @@ class Ari:
         except OperationError as exc:
             cause = exc.__cause__
             status = getattr(getattr(cause, "response", None), "status_code", None)
+            message = f"{resource}.{operation}: HTTP {status}: {exc.args[0] if exc.args else ''}"
             if status in (404, 409, 422):  # no such object, or not in Stasis any more
-                raise Gone(f"{resource}.{operation}: {exc}") from exc
-            raise AriError(f"{resource}.{operation}: {exc}") from exc
+                raise Gone(message) from exc
+            raise AriError(message) from exc
         except HTTPError as exc:
             raise AriError(f"{resource}.{operation}: {exc}") from exc
 
