@@ -367,6 +367,9 @@ def place_call(number: str, script: list, trunk: Trunk, hangup_after_ms: int = 0
     """Place one call through Asterisk and return where it ended.
 
     `hangup_after_ms` > 0: the caller hangs up that long after the answer."""
+    if not _port_taken(ASTERISK_SIP[1]):
+        raise RuntimeError(f"nothing listens on {ASTERISK_SIP[0]}:{ASTERISK_SIP[1]}: start Asterisk first "
+                           "(make asterisk, or make run)")
     caller = f"06{os.getpid() % 10000:04d}{next(_call_numbers) % 10000:04d}"
     with tempfile.TemporaryDirectory(prefix="fourteenplus-call-") as tmp:
         work = Path(workdir or tmp)
