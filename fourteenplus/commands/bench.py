@@ -32,6 +32,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     recognition.add_argument("--report", type=Path, help="write the figures into this markdown file, between the bench markers")
     recognition.add_argument("--accept", type=float, default=0.80)
     recognition.add_argument("--confirm", type=float, default=0.55)
+    fit = sub.add_parser("fit", help="fit the decision policy (speech/policy.yaml) on a tune corpus")
+    fit.add_argument("dir", type=Path, help="a tune-split corpus directory with manifest.csv (never the eval split)")
+    fit.add_argument("--out", type=Path, help="where to write the policy (default: the one the matcher loads)")
 
 
 class Tally:
@@ -111,10 +114,73 @@ def report(path: Path, figures: dict) -> None:
     path.write_text(re.sub(re.escape(BEGIN) + r".*?" + re.escape(END), lambda _: block, text, flags=re.S))
 
 
+def fit_policy(corpus: Path, out: Path | None) -> dict:
+    """Hear every clip of a tune corpus, label the top municipality's evidence right or wrong
+    (a negative clip is always wrong), fit `speech.policy` and write it with its provenance.
+
+    The thresholds it suggests come from 5-fold held-out predictions on the same corpus, so
+    they are not read off the fit's own training rows.
+    """
+    from ..directory import load_directory
+    from ..grammar import load_grammars
+    from ..speech import audio, policy
+    from ..speech.service import SpeechService
+
+    rows = list(csv.DictReader((corpus / "manifest.csv").open()))
+    service = SpeechService(load_grammars(load_directory()), 1.0, 1.0)
+    service.load()
+    evidence, labels, negative = [], [], []
+    for row in rows:
+        matcher = service.matcher(row["area_code"])
+        heard = service.recognizer.hear(audio.read_telephone(corpus / row["file"]), matcher.shortlist)
+        features = matcher.evidence(heard) if heard.speech else {}
+        if not features:
+            continue  # nothing to decide: rejected before the policy is asked
+        top = max(features, key=lambda m: features[m]["margin"])
+        evidence.append(features[top])
+        labels.append(row["expected"] == top)
+        negative.append(row["expected"] == "none")
+    held_out = np.zeros(len(labels))
+    order = np.random.default_rng(0).permutation(len(labels))
+    for fold in range(5):
+        test = set(order[fold::5].tolist())
+        train = [i for i in range(len(labels)) if i not in test]
+        fitted = policy.fit([evidence[i] for i in train], [labels[i] for i in train])
+        for i in test:
+            held_out[i] = fitted.probability(evidence[i])
+    fitted = policy.fit(evidence, labels)
+    suggested = suggest_thresholds(held_out, np.array(labels), np.array(negative))
+    provenance = {"corpus": str(corpus), "clips": len(rows), "decided": len(labels),
+                  "right": int(sum(labels)), "negatives": int(sum(negative)),
+                  "date": dt.date.today().isoformat(), "held_out": suggested}
+    policy.save(fitted, provenance, out or policy.PATH)
+    return provenance
+
+
+def suggest_thresholds(p: np.ndarray, right: np.ndarray, negative: np.ndarray) -> dict:
+    """Accept: the lowest probability at which held-out accepts are still ≥ 99.5 % right.
+    Confirm: just above every held-out negative, so none would have been routed."""
+    accept = 1.0
+    for t in np.sort(np.unique(p))[::-1]:
+        if np.mean(right[p >= t]) < 0.995:
+            break
+        accept = float(t)
+    confirm = min(float(p[negative].max()) + 0.005 if negative.any() else 0.5, accept)
+    # What lower confirm thresholds would trade: names routed right against negatives routed.
+    trade = {f"{t:.2f}": {"right": int(np.sum(right & (p >= t))), "negatives": int(np.sum(negative & (p >= t)))}
+             for t in (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)}
+    return {"accept": round(accept, 3), "confirm": round(confirm, 3),
+            "right_above_confirm": int(np.sum(right & (p >= confirm))), "accepted": int(np.sum(p >= accept)),
+            "trade_off": trade}
+
+
 def main(args: argparse.Namespace) -> int:
     if not (args.dir / "manifest.csv").exists():
         print(f"{args.dir}/manifest.csv not found: make a corpus with `fourteenplus corpus {args.dir}`")
         return 2
+    if args.what == "fit":
+        print(json.dumps(fit_policy(args.dir, args.out), indent=2))
+        return 0
     figures = run(args.dir, args.accept, args.confirm, plain=not args.no_plain)
     if args.report:
         report(args.report, figures)

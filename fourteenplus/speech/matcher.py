@@ -4,12 +4,13 @@ Two sources of evidence meet here:
 - the text: the transcript folded (`text.fold`), stripped of what callers say around a
   name ("eh, ik wil graag de gemeente … bellen"), compared with rapidfuzz to the area's
   phrases and to every other area's (a caller on 0229 saying "Amsterdam" is out of area);
-- the audio: the recogniser's calibrated score for each shortlisted phrase, and for
-  whisper's own reading of the clip, which competes as "something else was said".
+- the audio: the recogniser's calibrated score for each shortlisted phrase.
 
-The scores become probabilities with a softmax whose temperature was set on the tuning
-corpus; a municipality's confidence is the sum over its phrases (Zwaag and Hoorn both vote
-for Hoorn). Decisions use the operator's thresholds.
+A municipality counts with its best phrase (Zwaag or Hoorn, for Hoorn). The evidence for it
+(that score, its lead over the next municipality, how close the transcript comes to it and
+to another area's name, whisper's no-speech probability) goes through the fitted
+`policy`: its confidence is the probability that routing there is right, and the operator's
+thresholds apply to that.
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ from rapidfuzz import fuzz, process
 
 from ..text import fold
 from . import Candidate, Recognition
-from .recognizer import Heard, softmax
+from .policy import Policy
+from .recognizer import Heard, is_hallucination
 
 # Words around a name that carry no name: fillers, politeness, the verbs of asking.
 FILLERS = frozenset(
@@ -28,14 +30,15 @@ FILLERS = frozenset(
     "hebben moet zou willen kunt u mij me verbinden doorverbinden doorverbonden worden goedemorgen "
     "goedemiddag goedenavond dag hallo hoi ja nou even voor van bij in dan".split()
 )
-GARBAGE = "\x00garbage"  # the key of whisper's own reading among the competitors
+# The lead of a municipality with no rival scored (an area of one, ja/nee with only one
+# side heard): a clear lead, in nats.
+UNSCORED = 30.0
 
 
 @dataclass(frozen=True)
 class Calibration:
-    temperature: float = 3.0  # softmax over calibrated log-scores (set on the tune split)
     near: float = 90.0  # WRatio at which a village or alias is worth scoring against the audio
-    same_text: float = 85.0  # rapidfuzz partial ratio at which the transcript *is* a phrase, not a rival
+    near_limit: int = 3  # villages and aliases scored at most (each costs an align)
     out_of_area: float = 88.0  # ratio at which the transcript names another area's municipality
     ambiguous: float = 0.25  # a runner-up this likely makes a rejection "ambiguous"
 
@@ -48,9 +51,10 @@ def content(transcript: str) -> str:
 class Matcher:
     """One area's phrases (and everyone else's, to recognise out-of-area names)."""
 
-    def __init__(self, grammar, elsewhere=(), calibration: Calibration = Calibration()):
+    def __init__(self, grammar, elsewhere=(), calibration: Calibration = Calibration(), policy: Policy | None = None):
         self.grammar = grammar
         self.calibration = calibration
+        self.policy = policy or Policy.load()
         self.by_text = {p.text: p for p in grammar.phrases}
         self._keys = [fold(p.text) for p in grammar.phrases]
         self._elsewhere = list(elsewhere)
@@ -64,8 +68,9 @@ class Matcher:
 
     def text_match(self, transcript: str) -> tuple[tuple[Candidate, ...], str | None]:
         """Rapidfuzz over the area's phrases: ranked candidates, and the other area's name if
-        the transcript names one more clearly than any phrase of this area."""
-        words = content(transcript)
+        the transcript names one more clearly than any phrase of this area. A word whisper
+        repeats in a loop ("Amsterdam Amsterdam Amsterdam") counts once."""
+        words = " ".join(dict.fromkeys(content(transcript).split()))
         ranked = process.extract(words, self._keys, scorer=fuzz.ratio, limit=None) if words else []
         best: dict[str, Candidate] = {}
         for _, score, index in ranked:
@@ -78,54 +83,61 @@ class Matcher:
         outside = self._elsewhere[index].municipality if other >= self.calibration.out_of_area and other > in_area + 5 else None
         return candidates, outside
 
-    def shortlist(self, transcript: str) -> list[str]:
-        """Phrases worth scoring against the audio: every official name, then the aliases and
-        villages that the transcript comes near. Scoring every village made short, common ones
-        (Lent, Loenen) win on noise in the tune split; each scored phrase also costs time."""
+    def shortlist(self, transcript: str) -> list[tuple[str, bool]]:
+        """Phrases worth scoring against the audio, each with whether to score its carrier
+        sentence too: every official name (with), then the aliases and villages that the
+        transcript comes near (without: each scored text costs time), at most `near_limit`
+        of them. Scoring every village made short, common ones (Lent,
+        Loenen) win on noise in the tune split."""
         words = content(transcript) or fold(transcript)
-        names = [p.text for p in self.grammar.phrases if p.kind == "name"]
+        names = [(p.text, True) for p in self.grammar.phrases if p.kind == "name"]
         near = []
         if words:
             others = [p.text for p in self.grammar.phrases if p.kind != "name"]
             found = process.extract(words, [fold(t) for t in others], scorer=fuzz.WRatio,
                                     score_cutoff=self.calibration.near, limit=None)
-            near = [others[i] for _, _, i in found]
+            near = [(others[i], False) for _, _, i in found[: self.calibration.near_limit]]
         return names + near
 
-    def decide(self, heard: Heard, accept: float, confirm: float) -> Recognition:
-        if not heard.speech:
-            return Recognition.rejected("no_speech", timings=heard.timings)
-        text_candidates, outside = self.text_match(heard.transcript)
-        competitors = dict(heard.phrase_scores)
+    def _by_municipality(self, heard: Heard) -> dict[str, tuple[float, str]]:
+        """Each municipality's best scored phrase: (score, text)."""
+        best: dict[str, tuple[float, str]] = {}
+        for text, score in heard.phrase_scores.items():
+            if score > best.get(self.by_text[text].municipality, (float("-inf"), ""))[0]:
+                best[self.by_text[text].municipality] = (score, text)
+        return best
+
+    def evidence(self, heard: Heard) -> dict[str, dict[str, float]]:
+        """Per municipality with a scored phrase: the policy's features if it were the answer."""
         words = content(heard.transcript)
-        # partial_ratio: whisper on a short window often loops ("Kogenrand. Kogenland. Kogendrand"),
-        # and a transcript that contains the phrase is that phrase, not a rival to it.
-        transcript_is_phrase = bool(words) and any(
-            fuzz.partial_ratio(fold(p), words) >= self.calibration.same_text for p in competitors
-        )
-        if heard.garbage_score is not None and not transcript_is_phrase:
-            competitors[GARBAGE] = heard.garbage_score
-        probabilities = softmax(competitors, self.calibration.temperature)
-        votes: dict[str, float] = {}
-        heard_as: dict[str, tuple[float, str]] = {}
-        for text, p in probabilities.items():
-            if text == GARBAGE:
-                continue
-            municipality = self.by_text[text].municipality
-            votes[municipality] = votes.get(municipality, 0.0) + p
-            if p > heard_as.get(municipality, (-1.0, ""))[0]:
-                heard_as[municipality] = (p, text)
-        candidates = tuple(sorted((Candidate(m, round(v, 4), heard_as[m][1]) for m, v in votes.items()),
-                                  key=lambda c: -c.score))
+        best = self._by_municipality(heard)
+        elsewhere = self._best(words, self._elsewhere_keys)[1] / 100
+        features = {}
+        for municipality, (score, _) in best.items():
+            others = max((s for m, (s, _) in best.items() if m != municipality), default=score - UNSCORED)
+            own = max((fuzz.ratio(fold(p.text), words) for p in self.grammar.phrases
+                       if p.municipality == municipality), default=0.0) / 100 if words else 0.0
+            features[municipality] = {"margin": score - others, "score": score,
+                                      "text_top": own, "text_elsewhere": elsewhere,
+                                      "no_speech": heard.no_speech_prob}
+        return features
+
+    def decide(self, heard: Heard, accept: float, confirm: float) -> Recognition:
+        # A subtitle credit on a short window means whisper heard no speech worth the name.
+        if not heard.speech or is_hallucination(heard.transcript):
+            return Recognition.rejected("no_speech", heard.transcript, timings=heard.timings)
+        _, outside = self.text_match(heard.transcript)
+        heard_as = self._by_municipality(heard)
+        candidates = tuple(sorted(
+            (Candidate(m, round(self.policy.probability(f), 4), heard_as[m][1]) for m, f in self.evidence(heard).items()),
+            key=lambda c: -c.score))
         if not candidates:
             return Recognition.rejected("out_of_area" if outside else "low_confidence", heard.transcript,
-                                        text_candidates, heard.timings)
+                                        (), heard.timings)
         top = candidates[0]
-        if outside and probabilities.get(GARBAGE, 0.0) >= top.score:
-            return Recognition.rejected("out_of_area", heard.transcript, candidates, heard.timings)
-        if top.score >= accept:
+        if top.score >= accept and not outside:
             return Recognition(heard.transcript, candidates, "accept", top.municipality, "match", heard.timings)
-        if top.score >= confirm:
+        if top.score >= confirm and not outside:
             return Recognition(heard.transcript, candidates, "confirm", top.municipality, "match", heard.timings)
         runner_up = candidates[1].score if len(candidates) > 1 else 0.0
         reason = "out_of_area" if outside else "ambiguous" if runner_up >= self.calibration.ambiguous else "low_confidence"

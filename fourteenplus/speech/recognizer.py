@@ -6,33 +6,36 @@ transcript is only one voice here; the decision rests on scoring the area's clos
 
 1. The endpointer's whole-clip form trims the clip to its speech; no voiced speech → nothing.
 2. One encoder pass over a short window: the speech plus a margin, rounded up to a bucket
-   (300/500/800 frames = 3/5/8 s). Far cheaper than whisper's 30 s and, since the phrases are
-   teacher-forced rather than generated, free of the repetition loops short windows cause.
-3. A bounded greedy transcription (no prompt, so nothing to copy), used as the garbage
-   model: if whisper's own reading explains the audio better than any phrase, the caller
-   said something else ("ik weet het niet", Amsterdam).
-4. Each candidate phrase, in a short ("Koggenland.") and a carrier-sentence form, is scored
-   with `Whisper.align` (its per-token probabilities). Raw log-probabilities favour short,
-   common names; we subtract a share of each text's log-probability under a null window
-   (line noise), which measures how much the *audio* raised it: a pointwise mutual information.
+   (2–8 s). Far cheaper than whisper's 30 s and, since the phrases are teacher-forced rather
+   than generated, free of the repetition loops short windows cause.
+3. A bounded greedy transcription (no prompt, so nothing to copy). It picks which villages
+   are worth scoring and feeds the matcher's text evidence. (As a rival "something else was
+   said", scored like the phrases, it and a set of non-answers such as "ik weet het niet"
+   separated negatives no better on the tune split than the text evidence does, and each
+   costs an align: see bench/recognition.md.)
+4. Each candidate phrase is scored with `Whisper.align` (its per-token probabilities): official
+   names in a short (" Koggenland.") and a carrier-sentence form, villages and aliases in the
+   short form. Raw log-probabilities favour short, common texts; we subtract a share of each
+   text's log-probability under a null window (line noise), which measures how much the
+   *audio* raised it: a pointwise mutual information.
 
 The result (`Heard`) is scores, not a decision: the matcher decides.
 """
 
 from __future__ import annotations
 
-import math
 import re
 import time
 from dataclasses import dataclass, field
-from functools import lru_cache
 
 import numpy as np
 
 from . import audio, vad
 from .model import LoadedModel
 
-BUCKETS = (300, 500, 800)  # mel frames (10 ms each); a window never grows past the last
+# Mel frames (10 ms each); a window never grows past the last. Both the encoder and every
+# scored text cost in proportion to the window, so the steps are fine.
+BUCKETS = (200, 300, 400, 500, 650, 800)
 CARRIER = " Ik wil graag de gemeente {} bellen."
 SHORT = " {}."
 # Whisper's stock inventions on quiet or noisy audio (subtitle credits, sign-offs). A
@@ -48,9 +51,7 @@ _HALLUCINATION = re.compile(
 class Tuning:
     # Set on the tune split (bench/recognition.md): see there before changing them.
     prior_weight: float = 0.8  # share of the null-window log-probability subtracted (PMI at 1.0)
-    garbage_offset: float = 15.0  # nats the free transcript must beat a phrase by to count as "something else"
     max_tokens: int = 24  # greedy transcription bound: a loop costs at most this
-    shortlist: int = 8  # phrases scored with align; whisper's cost grows with each
 
 
 @dataclass
@@ -60,7 +61,6 @@ class Heard:
     transcript: str
     speech: bool
     phrase_scores: dict[str, float]  # phrase text → calibrated log-score (higher is better)
-    garbage_score: float | None  # the same measure for whisper's own transcript, if it is evidence
     no_speech_prob: float = 0.0
     timings: dict[str, float] = field(default_factory=dict)
 
@@ -86,7 +86,7 @@ class Recognizer:
         self._mel = FeatureExtractor(feature_size=80)
         self._start = [self.tokenizer.sot, self.tokenizer.language, self.tokenizer.transcribe, self.tokenizer.no_timestamps]
         self._null = {b: self._encode(self._null_audio(b), b)[0] for b in BUCKETS}
-        self._prior = lru_cache(maxsize=8192)(self._prior_uncached)
+        self._priors: dict[tuple[str, int], float] = {}
 
     @staticmethod
     def _null_audio(frames: int) -> np.ndarray:
@@ -105,23 +105,27 @@ class Recognizer:
     def _tokens(self, text: str) -> list[int]:
         return self.tokenizer.encode(text) + [self.tokenizer.eot]
 
-    def _logprobs(self, encoded, frames: int, texts: list[str]) -> np.ndarray:
-        """Sum of log-probabilities of each text (teacher-forced) given one encoded window."""
+    def _logprobs(self, windows: list, frames: int, texts: list[str]) -> np.ndarray:
+        """Sum of log-probabilities of each text (teacher-forced) given its encoded window.
+
+        One `align` call for the whole batch: the clip's texts and the null-window priors
+        still missing from the cache (an area's first calls) go together.
+        """
         import ctranslate2
 
         if not texts:
             return np.zeros(0)
-        batch = ctranslate2.StorageView.from_array(np.repeat(np.asarray(encoded), len(texts), axis=0))
+        batch = ctranslate2.StorageView.from_array(np.concatenate([np.asarray(w) for w in windows], axis=0))
         results = self.whisper.align(batch, self._start, [self._tokens(t) for t in texts], [frames] * len(texts))
         return np.array([float(np.sum(np.log(np.maximum(r.text_token_probs, 1e-12)))) for r in results])
 
-    def _prior_uncached(self, text: str, bucket: int) -> float:
-        return float(self._logprobs(self._null[bucket], bucket, [text])[0])
-
-    def _calibrated(self, encoded, frames: int, bucket: int, texts: list[str]) -> dict[str, float]:
-        raw = self._logprobs(encoded, frames, texts)
+    def _score(self, encoded, frames: int, bucket: int, texts: list[str]) -> dict[str, float]:
+        """Calibrated scores of `texts` against `encoded`."""
+        missing = [t for t in dict.fromkeys(texts) if (t, bucket) not in self._priors]
+        values = self._logprobs([encoded] * len(texts) + [self._null[bucket]] * len(missing), frames, texts + missing)
+        self._priors.update({(t, bucket): v for t, v in zip(missing, values[len(texts):])})
         weight = self.tuning.prior_weight
-        return {t: float(r - weight * self._prior(t, bucket)) for t, r in zip(texts, raw)}
+        return {t: float(r - weight * self._priors[(t, bucket)]) for t, r in zip(texts, values[: len(texts)])}
 
     def transcribe(self, encoded) -> tuple[str, float]:
         result = self.whisper.generate(
@@ -131,7 +135,8 @@ class Recognizer:
         return self.tokenizer.decode(result.sequences_ids[0]).strip(), float(result.no_speech_prob)
 
     def hear(self, samples8k: np.ndarray, shortlist) -> Heard:
-        """Score the clip against phrases; `shortlist(transcript) -> list[str]` picks which.
+        """Score the clip against phrases; `shortlist(transcript) -> list[tuple[str, bool]]`
+        picks which (text, whether to score it in the carrier form too).
 
         The matcher owns the shortlist (it knows the grammar and the transcript's words);
         the recogniser only needs texts to score.
@@ -141,7 +146,7 @@ class Recognizer:
         span = vad.speech_span(samples8k)
         timings["vad_ms"] = (time.perf_counter() - started) * 1000
         if span is None:
-            return Heard("", False, {}, None, 1.0, timings)
+            return Heard("", False, {}, 1.0, timings)
         speech = audio.upsample_8k_to_16k(audio.to_float(samples8k[span[0] : span[1]]))
         bucket = _bucket(len(speech) // 160 + 30)
         mark = time.perf_counter()
@@ -151,15 +156,12 @@ class Recognizer:
         transcript, no_speech = self.transcribe(encoded)
         timings["transcribe_ms"] = (time.perf_counter() - mark) * 1000
         mark = time.perf_counter()
-        phrases = shortlist(transcript)[: self.tuning.shortlist]
-        texts = [form.format(p) for p in phrases for form in (SHORT, CARRIER)]
-        garbage = transcript and not is_hallucination(transcript)
-        scored = self._calibrated(encoded, frames, bucket, texts + ([" " + transcript] if garbage else []))
+        phrases = shortlist(transcript)
+        forms = {p: [SHORT.format(p)] + ([CARRIER.format(p)] if carrier else []) for p, carrier in phrases}
+        scored = self._score(encoded, frames, bucket, [t for ts in forms.values() for t in ts])
         timings["score_ms"] = (time.perf_counter() - mark) * 1000
-        phrase_scores = {p: max(scored[SHORT.format(p)], scored[CARRIER.format(p)]) for p in phrases}
-        garbage_score = scored[" " + transcript] - self.tuning.garbage_offset if garbage else None
         timings["total_ms"] = (time.perf_counter() - started) * 1000
-        return Heard(transcript, True, phrase_scores, garbage_score, no_speech, timings)
+        return Heard(transcript, True, {p: max(scored[t] for t in ts) for p, ts in forms.items()}, no_speech, timings)
 
     def transcribe_plain(self, samples8k: np.ndarray) -> tuple[str, dict[str, float]]:
         """The baseline: whisper's standard 30 s window, free transcription, no trimming, no biasing."""
@@ -169,12 +171,3 @@ class Recognizer:
         result = self.whisper.generate(encoded, [self._start], beam_size=5, max_length=448)[0]
         text = self.tokenizer.decode(result.sequences_ids[0]).strip()
         return text, {"total_ms": (time.perf_counter() - started) * 1000}
-
-
-def softmax(scores: dict[str, float], temperature: float) -> dict[str, float]:
-    if not scores:
-        return {}
-    top = max(scores.values())
-    weights = {k: math.exp((v - top) / temperature) for k, v in scores.items()}
-    total = sum(weights.values())
-    return {k: w / total for k, w in weights.items()}

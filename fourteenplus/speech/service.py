@@ -81,7 +81,8 @@ class SpeechService:
         """The loaded recogniser (after `load()`/`start()`): the bench runs the plain pipeline on it."""
         return self._recognizer
 
-    def _matcher(self, area_code: str):
+    def matcher(self, area_code: str):
+        """The matcher for an area (or for ja/nee replies), built once: the bench fits the policy with it."""
         from .matcher import Matcher
 
         if area_code not in self._matchers:
@@ -94,7 +95,7 @@ class SpeechService:
         """Synchronous recognition in the calling thread (the CLI and the bench use this)."""
         if self._recognizer is None:
             self.load()
-        matcher = self._matcher(area_code)
+        matcher = self.matcher(area_code)
         heard = self._recognizer.hear(np.asarray(samples, dtype=np.int16), matcher.shortlist)
         return matcher.decide(heard, self.accept, self.confirm)
 

@@ -80,3 +80,16 @@ def test_async_recognize_runs_off_the_loop(service):
     result, ticks = asyncio.run(both())
     assert result.municipality == "Opmeer"
     assert ticks >= 2  # the loop kept running while whisper worked
+
+
+def test_reply_hears_ja_and_nee_and_nothing_in_silence(service):
+    from fourteenplus.speech import audio
+
+    def reply(name):
+        return asyncio.run(service.reply(audio.read_telephone(CORPUS / name)))
+
+    # A clear answer must never flip: "nee" is never a yes. Unsure is allowed (None asks again).
+    assert reply("ja.wav") in (True, None)
+    assert reply("nee.wav") in (False, None)
+    assert reply("silence.wav") is None
+    assert (reply("ja.wav"), reply("nee.wav")) != (None, None)

@@ -12,6 +12,9 @@ say drechterland-carrier.wav nl "eh, ik wil graag de gemeente Drechterland belle
 say opmeer.wav nl+m3 "Opmeer"
 say amsterdam.wav nl "Amsterdam"
 say weet-niet.wav nl+f3 "ik weet het niet"
+# Answers to "Bedoelt u …?": the reply test reads these by name, so they are not in the manifest.
+say ja.wav nl "ja"
+say nee.wav nl+m3 "nee"
 sox -n -r 8000 -c 1 -e u-law silence.wav synth 2.0 pinknoise vol 0.003
 cat > manifest.csv <<CSV
 file,area_code,expected

@@ -1,0 +1,71 @@
+"""How sure are we? A tiny logistic model from a clip's evidence to P(the top municipality is right).
+
+The matcher's evidence (the best name's calibrated score, how far it beats the runner-up,
+how close whisper's own transcript comes to it or to another area's name, whisper's
+no-speech probability) is on scales that mean nothing to an operator. Fitted
+on the tune split with the clip's truth as label (a negative clip is never right), the model
+turns them into one number with a meaning: the probability that routing to the top
+municipality is correct. The operator's thresholds (`service.thresholds.accept/confirm`) are
+compared with that probability.
+
+The coefficients live in `policy.yaml` beside this file with the corpus they came from;
+`fourteenplus bench fit DIR` rewrites it. Fitting is plain Newton iterations in numpy.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+PATH = Path(__file__).with_name("policy.yaml")
+# The evidence, in this order (the matcher computes it, `fit` learns a weight for each).
+FEATURES = ("margin", "score", "text_top", "text_elsewhere", "no_speech")
+
+
+@dataclass(frozen=True)
+class Policy:
+    weights: tuple[float, ...]  # one per feature, on the raw (unscaled) features
+    bias: float
+
+    def probability(self, features: dict[str, float]) -> float:
+        z = self.bias + sum(w * features[name] for w, name in zip(self.weights, FEATURES))
+        return 1.0 / (1.0 + math.exp(-max(min(z, 40.0), -40.0)))
+
+    @classmethod
+    def load(cls, path: Path = PATH) -> "Policy":
+        data = yaml.safe_load(path.read_text())
+        if tuple(data["features"]) != FEATURES:
+            raise ValueError(f"{path}: features {data['features']} do not match the matcher's {list(FEATURES)}")
+        return cls(tuple(float(w) for w in data["weights"]), float(data["bias"]))
+
+
+def fit(rows: list[dict[str, float]], labels: list[bool], l2: float = 1.0, iterations: int = 30) -> Policy:
+    """L2-regularised logistic regression (Newton's method) on standardised features.
+
+    Standardising keeps the penalty fair across features of different scales; the weights
+    are mapped back so `Policy` applies them to raw features.
+    """
+    x = np.array([[row[name] for name in FEATURES] for row in rows], dtype=np.float64)
+    y = np.asarray(labels, dtype=np.float64)
+    mean, scale = x.mean(axis=0), x.std(axis=0) + 1e-9
+    z = np.hstack([(x - mean) / scale, np.ones((len(x), 1))])
+    w = np.zeros(z.shape[1])
+    penalty = np.eye(len(w)) * l2
+    penalty[-1, -1] = 0.0  # the bias is not shrunk
+    for _ in range(iterations):
+        p = 1.0 / (1.0 + np.exp(-np.clip(z @ w, -40, 40)))
+        hessian = z.T @ (z * (p * (1 - p))[:, None]) + penalty
+        w -= np.linalg.solve(hessian, z.T @ (p - y) + penalty @ w)
+    weights = w[:-1] / scale
+    return Policy(tuple(float(v) for v in weights), float(w[-1] - np.sum(weights * mean)))
+
+
+def save(policy: Policy, provenance: dict, path: Path = PATH) -> None:
+    data = {"features": list(FEATURES), "weights": [round(w, 6) for w in policy.weights],
+            "bias": round(policy.bias, 6), "provenance": provenance}
+    header = "# Written by `fourteenplus bench fit` (fourteenplus/speech/policy.py): do not edit by hand.\n"
+    path.write_text(header + yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
