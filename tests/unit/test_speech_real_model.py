@@ -55,7 +55,7 @@ def test_names_are_routed_right_or_not_at_all(service):
             assert result.decision == "reject" or result.municipality == row["expected"], (row["file"], result)
             routed_right += result.decision != "reject"
             assert result.timings["total_ms"] > 0
-    assert routed_right >= 3  # of 4: measured 3 (Medemblik is heard as "Meganblik" and rejected)
+    assert routed_right >= 3  # of 4: measured 4 with the fitted policy; one may fall below 0.55 without a bug
 
 
 def test_async_recognize_runs_off_the_loop(service):
