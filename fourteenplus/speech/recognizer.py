@@ -51,7 +51,7 @@ _HALLUCINATION = re.compile(
 class Tuning:
     # Set on the tune split (bench/recognition.md): see there before changing them.
     prior_weight: float = 0.8  # share of the null-window log-probability subtracted (PMI at 1.0)
-    max_tokens: int = 24  # greedy transcription bound: a loop costs at most this
+    max_tokens: int = 16  # greedy transcription bound: a loop costs at most this
 
 
 @dataclass
