@@ -6,7 +6,11 @@ PY := $(VENV)/bin/python
 FP := $(VENV)/bin/fourteenplus
 DEBIAN_PACKAGES := sip-tester espeak-ng sox debootstrap chromium
 
-.PHONY: setup system-packages test unit run check bench clean
+.PHONY: setup system-packages test unit run call asterisk asterisk-stop check status bench clean
+
+# `make call NUMBER=140229 SAY="ik wil graag de gemeente Koggenland bellen"` (or AUDIO=clip.wav, DIGITS=3)
+NUMBER ?= 140229
+BENCH_CORPUS ?= $(HOME)/.cache/fourteenplus/bench-corpus-eval
 
 setup: system-packages $(VENV)/.installed
 
@@ -28,6 +32,30 @@ $(VENV)/.installed: pyproject.toml
 
 check: setup
 	$(FP) check
+
+# Builds the Asterisk 22 root once (debootstrap, ~1 min), installs our configuration, starts
+# Asterisk on loopback, then runs the ARI app in the foreground until Ctrl-C, which stops both.
+run: setup
+	$(FP) run --asterisk
+
+asterisk: setup
+	$(FP) asterisk install
+	$(FP) asterisk start
+
+asterisk-stop:
+	$(FP) asterisk stop
+
+status: setup
+	$(FP) status
+
+call: setup
+	$(FP) call $(NUMBER) $(if $(SAY),--say "$(SAY)") $(if $(AUDIO),--audio "$(AUDIO)") $(if $(DIGITS),--digits "$(DIGITS)")
+
+# Recognition on a held-out corpus generated outside the repo, beside the plain pipeline;
+# the figures go to bench/recognition.md with the machine and the date.
+bench: setup
+	test -f $(BENCH_CORPUS)/manifest.csv || $(FP) corpus $(BENCH_CORPUS) --split eval --count 300
+	$(FP) bench recognition $(BENCH_CORPUS) --report bench/recognition.md --json
 
 unit: setup
 	$(PY) -m pytest -q tests/unit
