@@ -195,8 +195,15 @@ def _menu_context(service: Service, code: str, connected: tuple[str, ...], defau
             " same => n,Hangup()", ""]
 
 
-def install(service: Service, root: Path | None = None, host: bool = False, log=print) -> Path:
-    """Write our configuration, credentials, generated dialplan and prompts into the root."""
+CALLERS_CONTEXT = "context=fourteenplus-in\n"
+
+
+def install(service: Service, root: Path | None = None, host: bool = False, agi: bool = False,
+            log=print) -> Path:
+    """Write our configuration, credentials, generated dialplan and prompts into the root.
+
+    `agi`: the bundled callers' endpoint sends calls to [fourteenplus-in-agi] (FastAGI mode).
+    """
     root = Path("/") if host else (root or paths.asterisk_root())
     etc = root / "etc/asterisk"
     if not etc.is_dir():
@@ -206,6 +213,8 @@ def install(service: Service, root: Path | None = None, host: bool = False, log=
     for conf_dir in CONF_DIRS:
         for conf in sorted(conf_dir.glob("*.conf")):
             files[conf.name] = conf.read_text()
+    if agi:
+        files["pjsip.conf"] = files["pjsip.conf"].replace(CALLERS_CONTEXT, "context=fourteenplus-in-agi\n")
     files.update(credential_files(credentials(create=True)))
     files["fourteenplus-generated.conf"] = render_dialplan(service)
     if host:
@@ -293,6 +302,15 @@ def start(root: Path | None = None, timeout: float = 60.0, log=print) -> int:
         time.sleep(0.2)
     stop()
     raise AsteriskError(f"ARI did not answer within {timeout:.0f} s; see {root}/var/log/asterisk/messages.log")
+
+
+def reload(root: Path | None = None) -> None:
+    """Make the running Asterisk read its configuration again (after `install`)."""
+    root = root or paths.asterisk_root()
+    result = subprocess.run(["chroot", str(root), "/usr/sbin/asterisk", "-rx", "core reload"],
+                            capture_output=True, text=True, timeout=30)
+    if result.returncode != 0:
+        raise AsteriskError(f"core reload failed: {result.stderr.strip() or result.stdout.strip()}")
 
 
 def stop(timeout: float = 15.0) -> bool:

@@ -23,6 +23,8 @@ from ._common import add_config_option, print_errors
 def configure(parser) -> None:
     parser.add_argument("action", choices=("build", "install", "start", "stop", "status"))
     add_config_option(parser)
+    parser.add_argument("--agi", action="store_true",
+                        help="install: send the bundled callers to [fourteenplus-in-agi] (run `fourteenplus agi`)")
     parser.add_argument("--host", action="store_true",
                         help="install into this machine's own Asterisk (/etc/asterisk) instead of the bundled root")
 
@@ -34,7 +36,7 @@ def main(args) -> int:
         elif args.action == "install":
             if not args.host:
                 asterisk.build()
-            asterisk.install(load_service(args.config), host=args.host)
+            asterisk.install(load_service(args.config), host=args.host, agi=args.agi)
         elif args.action == "start":
             asterisk.start()
         elif args.action == "stop":

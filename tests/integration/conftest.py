@@ -75,10 +75,10 @@ def trunk(running_asterisk, tmp_path_factory):
 
 
 class AppProcess:
-    """`fourteenplus run` as a child process, started and stopped by pid."""
+    """`fourteenplus run` (or `fourteenplus agi`) as a child process, started and stopped by pid."""
 
-    def __init__(self, config: Path, log: Path):
-        self.config, self.log = config, log
+    def __init__(self, config: Path, log: Path, command: str = "run"):
+        self.config, self.log, self.command = config, log, command
         self.process: subprocess.Popen | None = None
 
     def start(self, config: Path | None = None) -> None:
@@ -86,7 +86,7 @@ class AppProcess:
         env = {**os.environ, "PYTHONPATH": str(REPO)}
         with open(self.log, "ab") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "fourteenplus.cli", "run", "--config", str(self.config), "-v"],
+                [sys.executable, "-m", "fourteenplus.cli", self.command, "--config", str(self.config), "-v"],
                 stdout=subprocess.PIPE, stderr=log, stdin=subprocess.DEVNULL, env=env, cwd=REPO)
         deadline = time.monotonic() + READY_TIMEOUT_S
         while time.monotonic() < deadline:
@@ -96,7 +96,7 @@ class AppProcess:
             if not line and self.process.poll() is not None:
                 break
         self.stop()
-        pytest.fail(f"fourteenplus run did not become ready; see {self.log}")
+        pytest.fail(f"fourteenplus {self.command} did not become ready; see {self.log}")
 
     @contextmanager
     def stopped(self):
@@ -139,6 +139,27 @@ def app(trunk, service_yaml):
 @pytest.fixture
 def call(app, trunk, tmp_path):
     """Place a call: call(number, script, hangup_after_ms=0) → CallResult."""
+    def place(number: str, script=(), hangup_after_ms: int = 0):
+        return sipp.place_call(number, list(script), trunk, hangup_after_ms=hangup_after_ms, workdir=tmp_path)
+    return place
+
+
+@pytest.fixture(scope="module")
+def agi_app(app, service_yaml):
+    """The bundled callers sent to [fourteenplus-in-agi] and `fourteenplus agi` serving them,
+    for one module; the ARI set-up is restored after it."""
+    asterisk.install(load_service(service_yaml), agi=True)
+    asterisk.reload()
+    process = AppProcess(service_yaml, service_yaml.parent / "agi.log", command="agi")
+    process.start()
+    yield process
+    process.stop()
+    asterisk.install(load_service(service_yaml))
+    asterisk.reload()
+
+
+@pytest.fixture
+def agi_call(agi_app, trunk, tmp_path):
     def place(number: str, script=(), hangup_after_ms: int = 0):
         return sipp.place_call(number, list(script), trunk, hangup_after_ms=hangup_after_ms, workdir=tmp_path)
     return place

@@ -1,0 +1,39 @@
+"""End to end in FastAGI mode: the same calls through [fourteenplus-in-agi] and `fourteenplus agi`,
+each test asserting which trunk the SIPp trunk endpoint saw the INVITE on."""
+
+from __future__ import annotations
+
+from fourteenplus.sipp import Dtmf, Say, WaitPrompt
+
+
+def users(result) -> list[str]:
+    return [invite.user for invite in result.invites]
+
+
+def test_agi_direct_area(agi_call):
+    result = agi_call("14020")
+    assert users(result) == ["amsterdam"]
+    assert result.first_audio_at is None, "a single-municipality area asks no question"
+
+
+def test_agi_spoken_name(agi_call):
+    result = agi_call("140229", [WaitPrompt(), Say("Koggenland")])
+    assert users(result) == ["koggenland"]
+
+
+def test_agi_silence_twice_then_keypad_menu(agi_call):
+    result = agi_call("140229", [WaitPrompt(), WaitPrompt(), WaitPrompt(), Dtmf("3")])
+    assert users(result) == ["drechterland"]
+
+
+def test_agi_unknown_area_hears_why_and_is_hung_up(agi_call):
+    result = agi_call("140000")
+    assert users(result) == []
+    assert result.first_audio_at is not None and result.ended == "Asterisk hung up"
+
+
+def test_agi_server_down_the_dialplan_menu_still_routes(agi_call, agi_app):
+    with agi_app.stopped():
+        # AGISTATUS=FAILURE: the generated keypad menu plays; 2 is Medemblik.
+        result = agi_call("140229", [WaitPrompt(), Dtmf("2")])
+    assert users(result) == ["medemblik"]
