@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 FP := $(VENV)/bin/fourteenplus
 DEBIAN_PACKAGES := sip-tester espeak-ng sox debootstrap chromium
 
-.PHONY: setup system-packages test unit run call asterisk asterisk-stop check status bench clean
+.PHONY: setup lock system-packages test unit run call asterisk asterisk-stop check status bench clean
 
 # `make call NUMBER=140229 SAY="ik wil graag de gemeente Koggenland bellen"` (or AUDIO=clip.wav, DIGITS=3)
 NUMBER ?= 140229
@@ -24,11 +24,19 @@ system-packages:
 	  else echo "missing Debian packages:$$missing; install them with: sudo apt-get install$$missing" >&2; exit 1; fi; \
 	fi
 
-$(VENV)/.installed: pyproject.toml
+# Every dependency, direct or not, is pinned with its hashes in requirements.lock
+# (`make lock` regenerates it from pyproject.toml); pip refuses anything else.
+$(VENV)/.installed: pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[test]'
+	$(PY) -m pip install -q --require-hashes -r requirements.lock
+	$(PY) -m pip install -q --no-deps -e .
 	touch $@
+
+lock:
+	$(PYTHON) -m venv build/lock-venv
+	build/lock-venv/bin/pip install -q pip-tools
+	build/lock-venv/bin/pip-compile -q --generate-hashes --extra test --strip-extras \
+	  --no-emit-index-url --no-emit-find-links -o requirements.lock pyproject.toml
 
 check: setup
 	$(FP) check
