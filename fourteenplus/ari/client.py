@@ -127,11 +127,24 @@ class Ari:
         await self._call("bridges", "destroy", bridgeId=bridge_id)
 
 
+def _first_cause(exc: BaseException) -> BaseException:
+    """asyncari fails inside task groups, and its clean-up can fail over the real error (a
+    closed client over a refused connection): the first leaf, or the network error behind it."""
+    while isinstance(exc, BaseExceptionGroup) and exc.exceptions:
+        exc = exc.exceptions[0]
+    behind = exc
+    while behind is not None and not isinstance(behind, (HTTPError, OSError)):
+        behind = behind.__cause__ or behind.__context__
+    return behind or exc
+
+
 @asynccontextmanager
 async def connect(settings: AriSettings) -> AsyncIterator[Ari]:
-    """Connect and register the Stasis app; raises AriError when ARI cannot be reached."""
+    """Connect and register the Stasis app. Raises AriError when ARI cannot be reached or the
+    connection fails later; the caller decides whether to connect again."""
     try:
         async with asyncari.connect(settings.url, settings.app, settings.user, settings.password) as client:
             yield Ari(client, settings.app)
-    except (HTTPError, OSError) as exc:
-        raise AriError(f"ARI at {settings.url}: {exc}") from exc
+    except Exception as exc:  # asyncari's failures arrive wrapped in ExceptionGroups
+        cause = _first_cause(exc)
+        raise AriError(f"ARI at {settings.url}: {type(cause).__name__}: {cause}") from exc
