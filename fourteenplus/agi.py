@@ -1,9 +1,10 @@
 """The FastAGI adapter: the same call flow, recogniser and records as the ARI app, over AGI.
 
 AGI runs one command at a time per channel, so one worker task owns the AGI socket and
-carries out operations in order: prompts with STREAM FILE (keys interrupt them), and while
-the flow listens, RECORD FILE with Asterisk's silence detection. Each recording is checked
-for speech (`speech.vad.speech_span`) and recognised like an ARI utterance.
+carries out operations in order: prompts with STREAM FILE (keys interrupt them); while the
+flow listens, RECORD FILE with Asterisk's silence detection; otherwise short WAIT FOR DIGITs,
+because AGI hears keys only while a command runs. Each recording is checked for speech
+(`speech.vad.speech_span`) and recognised like an ARI utterance.
 
 What that costs against ARI mode, honestly: RECORD FILE stops after a whole second of
 silence (its finest setting), not ~0.5 s, and the file is read after it closes; a caller
@@ -33,6 +34,7 @@ from . import callflow as cf
 from .config import Service
 from .prompts import SOUNDS_SUBDIR
 from .session import ChannelGone, Session
+from .speech.audio import decode
 from .speech.vad import speech_span
 
 log = logging.getLogger(__name__)
@@ -42,6 +44,7 @@ AGI_PORT = 4573
 ROUTE = "fourteenplus"
 KEYS = "0123456789*#"
 SILENCE_S = 1          # RECORD FILE's silence detection works in whole seconds
+IDLE_POLL_MS = 250     # how long a queued prompt may wait behind a WAIT FOR DIGIT
 MAX_HEADER_BYTES = 8192  # AGI environment; anything longer is not Asterisk
 
 
@@ -60,6 +63,7 @@ class AgiSession(Session):
         self.listening: cf.Listen | None = None
         self._ops_send, self._ops = anyio.create_memory_object_stream(100)
         self._gone = False  # the AGI connection closed: the caller hung up or Asterisk went away
+        self._can_record = True
 
     async def run(self) -> None:
         async with anyio.create_task_group() as worker:
@@ -108,10 +112,11 @@ class AgiSession(Session):
                 try:
                     op = self._ops.receive_nowait()
                 except anyio.WouldBlock:
-                    if self.listening is not None:
+                    if self.listening is not None and self._can_record:
                         await self._record(self.listening)
-                        continue
-                    op = await self._ops.receive()
+                    else:
+                        await self._keys(f"WAIT FOR DIGIT {IDLE_POLL_MS}")
+                    continue
                 kind, action, done = op
                 try:
                     if kind == "play":
@@ -126,6 +131,8 @@ class AgiSession(Session):
                 finally:
                     if done is not None:
                         done.set()
+                if kind in ("transfer", "hangup"):
+                    return  # the script ends here: the dialplan dials, or the channel is gone
         except ChannelGone:
             self._gone = True
             while True:  # nobody waits forever on an operation that will not run now
@@ -146,30 +153,41 @@ class AgiSession(Session):
             raise ChannelGone(command)
         return result
 
+    async def _keys(self, command: str) -> tuple[dict, str | None]:
+        """Run a command that keys can end, and pass on the key."""
+        result = await self._command(command)
+        digit = _digit(result)
+        if digit:
+            self.post(cf.Dtmf(digit))
+        return result, digit
+
     async def _play(self, action: cf.Play) -> None:
         keys = KEYS if action.barge_in else ""
         for prompt in action.prompts:
-            result = await self._command(f'STREAM FILE {SOUNDS_SUBDIR}/{action.language}/{prompt} "{keys}"')
-            digit = _digit(result)
+            _, digit = await self._keys(f'STREAM FILE {SOUNDS_SUBDIR}/{action.language}/{prompt} "{keys}"')
             if digit:
-                self.post(cf.Dtmf(digit))
                 break
         self.post(cf.PromptDone(action.play_id))
 
     async def _record(self, listen: cf.Listen) -> None:
         name = uuid.uuid4().hex
         timeout_ms = self.flow.service.listen.max_speech_ms
+        path = self.recordings.local_dir / f"{name}.ulaw"
         try:
-            result = await self._command(
-                f'RECORD FILE {self.recordings.asterisk_dir}/{name} sln "{KEYS}" {timeout_ms} s={SILENCE_S}')
-            digit = _digit(result)
+            result, digit = await self._keys(
+                f'RECORD FILE {self.recordings.asterisk_dir}/{name} ulaw "{KEYS}" {timeout_ms} s={SILENCE_S}')
             if digit:
-                self.post(cf.Dtmf(digit))
                 return
-            samples = _read_sln(self.recordings.local_dir / f"{name}.sln")
+            if result.get("error"):
+                # Asterisk cannot record here (a format, a directory): keys still work.
+                log.error("%s: RECORD FILE failed (%s); keypad only", self.name, result)
+                self._can_record = False
+                self.post(cf.RecognitionFailed("record"))
+                return
+            samples = _read_ulaw(path)
         finally:
             with contextlib.suppress(OSError):
-                (self.recordings.local_dir / f"{name}.sln").unlink()
+                path.unlink()
         span = speech_span(samples)
         if span is None or self.listening is not listen:
             return  # silence: the flow's no-input timer decides when that is an attempt
@@ -185,9 +203,9 @@ def _digit(result: dict) -> str | None:
     return None
 
 
-def _read_sln(path: Path) -> np.ndarray:
+def _read_ulaw(path: Path) -> np.ndarray:
     try:
-        return np.frombuffer(path.read_bytes(), dtype="<i2").copy()
+        return decode(path.read_bytes(), "ulaw")
     except OSError:
         return np.zeros(0, np.int16)
 

@@ -1,6 +1,7 @@
 """The FastAGI adapter against a scripted Asterisk on a real socket: the AGI protocol as sent."""
 
 import asyncio
+import dataclasses
 import re
 
 import numpy as np
@@ -9,8 +10,12 @@ import pytest
 from fourteenplus import agi
 from fourteenplus.config import load_service
 from fourteenplus.speech import Candidate, Recognition
+from fourteenplus.speech.audio import encode
 
-SERVICE = load_service()
+# The example service with short timers: silence is an attempt after 0.2 s, not 5 s.
+_EXAMPLE = load_service()
+SERVICE = dataclasses.replace(_EXAMPLE, listen=dataclasses.replace(
+    _EXAMPLE.listen, no_input_ms=200, menu_timeout_ms=200))
 
 
 class FakeSpeech:
@@ -64,15 +69,17 @@ class FakeAsterisk:
         return self.commands
 
 
-async def run_call(dialled, answer, tmp_path, speech):
+async def run_call(dialled, answer, tmp_path, speech, polls=False):
+    """The commands the adapter sent; without the idle WAIT FOR DIGIT polls unless asked."""
     recordings = agi.Recordings("/spool", tmp_path)
     server = agi.AgiServer(SERVICE, speech, recordings)
     listener = await server.serve(port=0)
     port = listener.sockets[0].getsockname()[1]
     try:
-        return await FakeAsterisk(dialled, answer, recordings).call(port)
+        commands = await FakeAsterisk(dialled, answer, recordings).call(port)
     finally:
         listener.close()
+    return commands if polls else [c for c in commands if not c.startswith("WAIT FOR DIGIT")]
 
 
 def ok(command, fake):
@@ -94,17 +101,17 @@ def test_agi_unknown_number_plays_the_reason_then_hangs_up(tmp_path):
 def test_agi_spoken_name_is_recorded_recognised_and_routed(tmp_path):
     def answer(command, fake):
         if command.startswith("RECORD FILE"):
-            name = re.match(r"RECORD FILE /spool/(\w+) sln", command).group(1)
+            name = re.match(r"RECORD FILE /spool/(\w+) ulaw", command).group(1)
             silence = np.zeros(4000, "<i2")
-            (fake.recordings.local_dir / f"{name}.sln").write_bytes(
-                np.concatenate([silence, tone(), silence]).tobytes())
+            (fake.recordings.local_dir / f"{name}.ulaw").write_bytes(
+                encode(np.concatenate([silence, tone(), silence]), "ulaw"))
         return "200 result=0"
 
     speech = FakeSpeech("Koggenland")
     commands = asyncio.run(run_call("140229", answer, tmp_path, speech))
     assert commands[0] == 'STREAM FILE fourteenplus/nl/question "0123456789*#"'
     assert commands[1].startswith("RECORD FILE /spool/") and commands[1].endswith(
-        f'sln "0123456789*#" {SERVICE.listen.max_speech_ms} s=1')
+        f'ulaw "0123456789*#" {SERVICE.listen.max_speech_ms} s=1')
     assert commands[-2] == 'SET VARIABLE FOURTEENPLUS_DIAL "PJSIP/koggenland@fourteenplus-trunks"'
     assert speech.heard and speech.heard[0][1] == "0229"
     assert 7000 <= speech.heard[0][0] <= 8000 + 2 * 800  # the speech, not the silence around it
@@ -122,6 +129,32 @@ def test_agi_key_during_the_question_opens_the_menu_and_a_menu_key_routes(tmp_pa
     commands = asyncio.run(run_call("140229", answer, tmp_path, FakeSpeech(None)))
     assert 'STREAM FILE fourteenplus/nl/menu/0229 "0123456789*#"' in commands
     assert 'SET VARIABLE FOURTEENPLUS_DIAL "PJSIP/drechterland@fourteenplus-trunks"' in commands
+
+
+def test_agi_a_key_after_the_menu_has_played_is_still_heard(tmp_path):
+    def answer(command, fake):
+        if command.startswith("RECORD FILE"):
+            return "200 result=0 (timeout) endpos=0"
+        if command.startswith("WAIT FOR DIGIT") and "menu" in " ".join(fake.commands):
+            return f"200 result={ord('2')}"
+        return "200 result=0"
+
+    commands = asyncio.run(run_call("140229", answer, tmp_path, FakeSpeech(None), polls=True))
+    assert any(c.startswith("WAIT FOR DIGIT") for c in commands)
+    assert 'SET VARIABLE FOURTEENPLUS_DIAL "PJSIP/medemblik@fourteenplus-trunks"' in commands
+
+
+def test_agi_recording_that_fails_leads_to_the_keypad_not_a_loop(tmp_path):
+    def answer(command, fake):
+        if command.startswith("RECORD FILE"):
+            return "200 result=-1"
+        if command.startswith("STREAM FILE fourteenplus/nl/menu/0229"):
+            return f"200 result={ord('4')}"
+        return "200 result=0"
+
+    commands = asyncio.run(run_call("140229", answer, tmp_path, FakeSpeech(None)))
+    assert sum(c.startswith("RECORD FILE") for c in commands) == 1
+    assert 'SET VARIABLE FOURTEENPLUS_DIAL "PJSIP/opmeer@fourteenplus-trunks"' in commands
 
 
 def test_agi_caller_hangs_up_during_the_question(tmp_path):
