@@ -33,7 +33,7 @@ from panoramisk.fast_agi import Request
 from . import callflow as cf
 from .config import Service
 from .prompts import SOUNDS_SUBDIR
-from .session import ChannelGone, Session
+from .session import ChannelGone, Handling, Session
 from .speech.audio import decode
 from .speech.vad import speech_span
 
@@ -56,8 +56,8 @@ class Recordings:
 
 
 class AgiSession(Session):
-    def __init__(self, request: Request, flow: cf.CallFlow, speech, finished, recordings: Recordings):
-        super().__init__(flow, speech, finished)
+    def __init__(self, request: Request, flow: cf.CallFlow, handling: Handling, finished, recordings: Recordings):
+        super().__init__(flow, handling, finished)
         self.request = request
         self.recordings = recordings
         self.listening: cf.Listen | None = None
@@ -213,12 +213,10 @@ def _read_ulaw(path: Path) -> np.ndarray:
 class AgiServer:
     """Accepts FastAGI connections from Asterisk and runs a session per call."""
 
-    def __init__(self, service: Service, speech, recordings: Recordings, records=None, metrics=None):
+    def __init__(self, service: Service, handling: Handling, recordings: Recordings):
         self.service = service
-        self.speech = speech
+        self.handling = handling
         self.recordings = recordings
-        self.records = records
-        self.metrics = metrics
         self.sessions: set[AgiSession] = set()
 
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -231,11 +229,9 @@ class AgiServer:
             caller = headers.get("agi_callerid")
             flow = cf.CallFlow(self.service, dialled, None if caller in (None, "unknown") else caller,
                                now=dt.datetime.now(dt.timezone.utc))
-            session = AgiSession(Request(None, headers, reader, writer), flow, self.speech,
-                                 self._finished, self.recordings)
+            session = AgiSession(Request(None, headers, reader, writer), flow, self.handling,
+                                 self.sessions.discard, self.recordings)
             self.sessions.add(session)
-            if self.metrics:
-                self.metrics.call_started()
             await session.run()
         except Exception:
             log.exception("FastAGI connection failed; the dialplan fallback takes the call")
@@ -243,13 +239,6 @@ class AgiServer:
             writer.close()
             with contextlib.suppress(Exception):
                 await writer.wait_closed()
-
-    def _finished(self, session: AgiSession) -> None:
-        self.sessions.discard(session)
-        if self.records is not None:
-            self.records.write(session.flow.record)
-        if self.metrics is not None:
-            self.metrics.call_ended(session.flow.record)
 
     async def serve(self, host: str = AGI_HOST, port: int = AGI_PORT) -> asyncio.AbstractServer:
         self.recordings.local_dir.mkdir(parents=True, exist_ok=True)

@@ -1,8 +1,9 @@
 """One caller's conversation at run time, shared by the ARI and the FastAGI adapters.
 
 A `Session` runs a `callflow.CallFlow`: it feeds it events from its inbox, keeps its timers,
-sends utterances to the speech service off the event loop, and hands the finished record
-on. What touches the channel (play, listen, transfer, hang up) is the adapter's subclass.
+sends utterances to the speech service off the event loop, and writes the finished record
+and the metrics. What touches the channel (play, listen, transfer, hang up) is the
+adapter's subclass.
 
 A call never gets lost here: when anything in a session fails, `fallback()` hands the call
 to the dialplan's keypad menu.
@@ -14,6 +15,7 @@ import logging
 import math
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import anyio
 import numpy as np
@@ -27,10 +29,19 @@ class ChannelGone(RuntimeError):
     """The caller's channel no longer exists: a hang-up mid-action is normal, not an error."""
 
 
+@dataclass(frozen=True)
+class Handling:
+    """What every call shares at run time: the recogniser, the record writer, the metrics."""
+    speech: object
+    records: object | None = None   # records.RecordWriter
+    metrics: object | None = None   # metrics.Metrics
+
+
 class Session:
-    def __init__(self, flow: cf.CallFlow, speech, finished: Callable[[Session], None]):
+    def __init__(self, flow: cf.CallFlow, handling: Handling, finished: Callable[[Session], None]):
         self.flow = flow
-        self.speech = speech
+        self.handling = handling
+        self.speech = handling.speech
         self.finished = finished
         self.flow.record.started_at = time.time()
         self._inbox_send, self._inbox = anyio.create_memory_object_stream(math.inf)
@@ -49,7 +60,10 @@ class Session:
     async def run(self) -> None:
         try:
             async with anyio.create_task_group() as self.tasks:
-                await self._perform(self.flow.start())
+                actions = self.flow.start()
+                if self.handling.metrics:
+                    self.handling.metrics.call_started(self.flow.record.area_code)
+                await self._perform(actions)
                 while not self.flow.done:
                     event = await self._inbox.receive()
                     log.debug("%s: %s", self.name, event)
@@ -62,6 +76,10 @@ class Session:
         finally:
             with anyio.CancelScope(shield=True):
                 await self.close()
+            if self.handling.records is not None:
+                self.handling.records.write(self.flow.record)  # never raises, never blocks
+            if self.handling.metrics:
+                self.handling.metrics.call_ended(self.flow.record)
             self.finished(self)
 
     async def _perform(self, actions: list) -> None:
@@ -112,14 +130,22 @@ class Session:
         self.tasks.start_soon(self._recognise, listen, utterance)
 
     async def _recognise(self, listen: cf.Listen, utterance: np.ndarray) -> None:
+        started = time.perf_counter()
+        failed = ""
         try:
             if listen.mode == "reply":
                 self.post(cf.Reply(await self.speech.reply(utterance)))
             else:
-                self.post(cf.Utterance(await self.speech.recognize(utterance, listen.area_code)))
+                recognition = await self.speech.recognize(utterance, listen.area_code)
+                if recognition.reason in ("timeout", "error"):
+                    failed = recognition.reason
+                self.post(cf.Utterance(recognition))
         except Exception as exc:
             log.exception("%s: recognition failed", self.name)
+            failed = "error"
             self.post(cf.RecognitionFailed(type(exc).__name__))
+        if self.handling.metrics:
+            self.handling.metrics.recognition((time.perf_counter() - started) * 1000, bool(failed), failed or "error")
 
     # ---- what the adapter carries out ----
 

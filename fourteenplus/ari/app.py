@@ -27,7 +27,7 @@ import anyio
 from .. import callflow as cf
 from ..config import Service
 from ..prompts import SOUNDS_SUBDIR
-from ..session import ChannelGone, Session
+from ..session import ChannelGone, Handling, Session
 from ..speech.audio import decode
 from ..speech.vad import FRAME, Endpointer
 from .client import Ari, AriError, Gone
@@ -46,7 +46,7 @@ class Call(Session):
     def __init__(self, app: App, channel: dict, dialled: str):
         caller = (channel.get("caller") or {}).get("number") or None
         flow = cf.CallFlow(app.service, dialled, caller, now=dt.datetime.now(dt.timezone.utc))
-        super().__init__(flow, app.speech, app.finished)
+        super().__init__(flow, app.handling, app.finished)
         self.app = app
         self.ari: Ari = app.ari
         self.channel_id = channel["id"]
@@ -163,11 +163,10 @@ class Call(Session):
 class App:
     """Routes ARI events to calls; one task per call."""
 
-    def __init__(self, service: Service, speech, ari: Ari, records=None):
+    def __init__(self, service: Service, handling: Handling, ari: Ari):
         self.service = service
-        self.speech = speech
+        self.handling = handling
         self.ari = ari
-        self.records = records
         self.calls: dict[str, Call] = {}
         # The snoop and external-media channels we made → set when they enter Stasis.
         self.own_channels: dict[str, anyio.Event] = {}
@@ -185,8 +184,6 @@ class App:
 
     def finished(self, call: Call) -> None:
         self.calls.pop(call.channel_id, None)
-        if self.records is not None:
-            self.records.write(call.flow.record)
 
     def _dispatch(self, event: dict, tasks) -> None:
         kind = event.get("type") or ""

@@ -7,7 +7,6 @@ Ctrl-C or SIGTERM stops it (calls in progress meet the dialplan's keypad fallbac
 
 from __future__ import annotations
 
-import logging
 import sys
 from pathlib import Path
 
@@ -17,9 +16,7 @@ from .. import agi, asterisk, paths
 from ..config import load_service
 from ..errors import ConfigError, ConfigErrors
 from ._common import add_config_option, print_errors
-from .run import _stop_on_signal
-
-log = logging.getLogger("fourteenplus.agi")
+from ._serving import add_serving_options, call_handling, setup_logging, stop_on_signal
 
 
 def configure(parser) -> None:
@@ -28,12 +25,11 @@ def configure(parser) -> None:
     parser.add_argument("--asterisk-root", metavar="DIR",
                         help="the root Asterisk runs in, to find its recordings "
                              "(default: the bundled root if built, else /)")
-    parser.add_argument("--verbose", "-v", action="store_true", help="log every call's steps")
+    add_serving_options(parser, metrics_port=9465)  # beside a running ARI app
 
 
 def main(args) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("fourteenplus").setLevel(logging.DEBUG if args.verbose else logging.INFO)
+    setup_logging(args.verbose)
     try:
         service = load_service(args.config)
     except (ConfigError, ConfigErrors) as exc:
@@ -52,30 +48,20 @@ def main(args) -> int:
     except OSError as exc:
         print(f"error: cannot prepare {recordings.local_dir} for Asterisk's recordings: {exc}", file=sys.stderr)
         return 1
-    return anyio.run(_serve, service, recordings, args.port)
+    return anyio.run(_serve, service, recordings, args.port, args.metrics_port)
 
 
-async def _serve(service, recordings, port: int) -> int:
-    from ..grammar import load_grammars
-    from ..records import RecordWriter
-    from ..speech.service import SpeechService
-
-    speech = SpeechService(load_grammars(service.directory), service.thresholds.accept,
-                           service.thresholds.confirm, service.listen.recognition_deadline_ms)
-    await speech.start()
-    records = RecordWriter(service.records)
-    server_app = agi.AgiServer(service, speech, recordings, records)
-    try:
-        server = await server_app.serve(port=port)
-    except OSError as exc:
-        print(f"error: cannot listen on {agi.AGI_HOST}:{port}: {exc}", file=sys.stderr)
-        return 1
-    print("ready", flush=True)
-    try:
-        async with anyio.create_task_group() as tasks:
-            tasks.start_soon(_stop_on_signal, tasks.cancel_scope)
-    finally:
-        server.close()
-        records.close()
-        speech.close()
+async def _serve(service, recordings, port: int, metrics_port: int) -> int:
+    async with call_handling(service, metrics_port) as handling:
+        try:
+            server = await agi.AgiServer(service, handling, recordings).serve(port=port)
+        except OSError as exc:
+            print(f"error: cannot listen on {agi.AGI_HOST}:{port}: {exc}", file=sys.stderr)
+            return 1
+        print("ready", flush=True)
+        try:
+            async with anyio.create_task_group() as tasks:
+                tasks.start_soon(stop_on_signal, tasks.cancel_scope)
+        finally:
+            server.close()
     return 0

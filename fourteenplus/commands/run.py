@@ -11,7 +11,6 @@ stops that Asterisk again (by its pid) when it exits: what `make run` uses.
 from __future__ import annotations
 
 import logging
-import signal
 import sys
 
 import anyio
@@ -20,6 +19,7 @@ from .. import asterisk
 from ..config import load_service
 from ..errors import ConfigError, ConfigErrors
 from ._common import add_config_option, print_errors
+from ._serving import add_serving_options, call_handling, setup_logging, stop_on_signal
 
 log = logging.getLogger("fourteenplus.run")
 BACKOFF_S = (0.5, 1, 2, 5, 10)
@@ -29,15 +29,11 @@ def configure(parser) -> None:
     add_config_option(parser)
     parser.add_argument("--asterisk", action="store_true",
                         help="build, install and start the bundled Asterisk first; stop it on exit")
-    parser.add_argument("--verbose", "-v", action="store_true", help="log every call's steps")
+    add_serving_options(parser, metrics_port=9464)
 
 
 def main(args) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("fourteenplus").setLevel(logging.DEBUG if args.verbose else logging.INFO)
-    # asyncari warns about every event type it has no class for; those are not our problem.
-    logging.getLogger("asyncari").setLevel(logging.ERROR)
-    logging.getLogger("httpx").setLevel(logging.WARNING)
+    setup_logging(args.verbose)
     try:
         service = load_service(args.config)
     except (ConfigError, ConfigErrors) as exc:
@@ -50,7 +46,7 @@ def main(args) -> int:
             asterisk.install(service)
             started_asterisk = asterisk.running_pid() is None
             asterisk.start()
-        return anyio.run(_serve, service)
+        return anyio.run(_serve, service, args.metrics_port)
     except asterisk.AsteriskError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
@@ -59,22 +55,15 @@ def main(args) -> int:
             asterisk.stop()
 
 
-async def _serve(service) -> int:
-    from ..grammar import load_grammars
-    from ..records import RecordWriter
-    from ..speech.service import SpeechService
+async def _serve(service, metrics_port: int) -> int:
     from ..ari.app import App
     from ..ari.client import AriError, AriSettings, connect
 
-    speech = SpeechService(load_grammars(service.directory), service.thresholds.accept,
-                           service.thresholds.confirm, service.listen.recognition_deadline_ms)
-    await speech.start()  # seconds: done before the first call, never during one
-    records = RecordWriter(service.records)
     settings = AriSettings.installed()
     announced = False
-    try:
+    async with call_handling(service, metrics_port) as handling:
         async with anyio.create_task_group() as tasks:
-            tasks.start_soon(_stop_on_signal, tasks.cancel_scope)
+            tasks.start_soon(stop_on_signal, tasks.cancel_scope)
             failures = 0
             while True:
                 try:
@@ -85,22 +74,11 @@ async def _serve(service) -> int:
                             announced = True
                         else:
                             log.info("reconnected to ARI")
-                        await App(service, speech, ari, records).run()
+                        await App(service, handling, ari).run()
                     log.warning("ARI connection closed; reconnecting")
                 except (AriError, OSError) as exc:
                     delay = BACKOFF_S[min(failures, len(BACKOFF_S) - 1)]
                     failures += 1
                     log.warning("ARI not reachable (%s); retrying in %s s", exc, delay)
                     await anyio.sleep(delay)
-    finally:
-        records.close()
-        speech.close()
     return 0
-
-
-async def _stop_on_signal(scope: anyio.CancelScope) -> None:
-    with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
-        async for signum in signals:
-            log.info("%s: stopping", signal.Signals(signum).name)
-            scope.cancel()
-            return

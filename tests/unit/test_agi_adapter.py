@@ -9,6 +9,7 @@ import pytest
 
 from fourteenplus import agi
 from fourteenplus.config import load_service
+from fourteenplus.session import Handling
 from fourteenplus.speech import Candidate, Recognition
 from fourteenplus.speech.audio import encode
 
@@ -72,7 +73,7 @@ class FakeAsterisk:
 async def run_call(dialled, answer, tmp_path, speech, polls=False):
     """The commands the adapter sent; without the idle WAIT FOR DIGIT polls unless asked."""
     recordings = agi.Recordings("/spool", tmp_path)
-    server = agi.AgiServer(SERVICE, speech, recordings)
+    server = agi.AgiServer(SERVICE, Handling(speech), recordings)
     listener = await server.serve(port=0)
     port = listener.sockets[0].getsockname()[1]
     try:
@@ -168,7 +169,7 @@ def test_agi_caller_hangs_up_during_the_question(tmp_path):
 @pytest.mark.parametrize("garbage", [b"", b"GET / HTTP/1.0\r\n", b"x" * 10000])
 def test_agi_garbage_connections_are_closed_without_harm(tmp_path, garbage):
     async def scenario():
-        server = agi.AgiServer(SERVICE, FakeSpeech(None), agi.Recordings("/spool", tmp_path))
+        server = agi.AgiServer(SERVICE, Handling(FakeSpeech(None)), agi.Recordings("/spool", tmp_path))
         listener = await server.serve(port=0)
         port = listener.sockets[0].getsockname()[1]
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
