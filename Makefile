@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 FP := $(VENV)/bin/fourteenplus
 DEBIAN_PACKAGES := sip-tester espeak-ng sox debootstrap chromium
 
-.PHONY: setup lock system-packages test unit run call asterisk asterisk-stop check status bench clean
+.PHONY: setup lock system-packages test unit run call asterisk asterisk-stop check status bench bench-calls clean
 
 # `make call NUMBER=140229 SAY="ik wil graag de gemeente Koggenland bellen"` (or AUDIO=clip.wav, DIGITS=3)
 NUMBER ?= 140229
@@ -64,6 +64,10 @@ call: setup
 bench: setup
 	test -f $(BENCH_CORPUS)/manifest.csv || $(FP) corpus $(BENCH_CORPUS) --split eval --count 300
 	$(FP) bench recognition $(BENCH_CORPUS) --report bench/recognition.md --json
+
+# Latencies over real SIP calls; needs `make run` in another terminal.
+bench-calls: setup
+	$(FP) bench calls --count 20 --report bench/calls.md
 
 unit: setup
 	$(PY) -m pytest -q tests/unit
