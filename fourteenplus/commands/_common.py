@@ -7,6 +7,18 @@ import sys
 from ..errors import ConfigError, ConfigErrors
 
 
+def configured(args, grammars: bool = False):
+    """(service, grammars or None) from --config, or None once their errors are printed."""
+    from ..config import load_service
+    from ..grammar import load_grammars
+    try:
+        service = load_service(args.config)
+        return service, load_grammars(service.directory) if grammars else None
+    except (ConfigError, ConfigErrors) as exc:
+        print_errors(exc)
+        return None
+
+
 def add_config_option(parser) -> None:
     parser.add_argument("--config", metavar="FILE",
                         help="operator configuration (default: $FOURTEENPLUS_CONFIG, else fourteenplus.example.yaml)")

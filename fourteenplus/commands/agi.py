@@ -13,9 +13,7 @@ from pathlib import Path
 import anyio
 
 from .. import agi, asterisk, paths
-from ..config import load_service
-from ..errors import ConfigError, ConfigErrors
-from ._common import add_config_option, print_errors
+from ._common import add_config_option, configured
 from ._serving import add_serving_options, call_handling, setup_logging, stop_on_signal
 
 
@@ -30,11 +28,10 @@ def configure(parser) -> None:
 
 def main(args) -> int:
     setup_logging(args.verbose)
-    try:
-        service = load_service(args.config)
-    except (ConfigError, ConfigErrors) as exc:
-        print_errors(exc)
+    loaded = configured(args)
+    if loaded is None:
         return 1
+    service, _ = loaded
     root = Path(args.asterisk_root) if args.asterisk_root else paths.asterisk_root()
     if not (root / "usr/sbin/asterisk").exists() and not args.asterisk_root:
         root = Path("/")

@@ -10,10 +10,8 @@ from __future__ import annotations
 import json
 import sys
 
-from ..config import load_service
-from ..errors import ConfigError, ConfigErrors
 from ..numberplan import NumberRejected, parse
-from ._common import add_config_option, print_errors
+from ._common import add_config_option, configured
 
 
 def configure(parser) -> None:
@@ -40,11 +38,10 @@ def describe(service, code: str) -> dict:
 
 
 def main(args) -> int:
-    try:
-        service = load_service(args.config)
-    except (ConfigError, ConfigErrors) as exc:
-        print_errors(exc)
+    loaded = configured(args)
+    if loaded is None:
         return 1
+    service, _ = loaded
     # Area codes start with 0 and 14+ numbers with 14 (or +31), so one parser serves both forms.
     number = "14" + args.code if args.code.lstrip().startswith("0") else args.code
     try:

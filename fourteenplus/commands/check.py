@@ -7,10 +7,7 @@ from __future__ import annotations
 
 import sys
 
-from ..config import load_service
-from ..errors import ConfigError, ConfigErrors
-from ..grammar import load_grammars
-from ._common import add_config_option, print_errors
+from ._common import add_config_option, configured
 
 
 def configure(parser) -> None:
@@ -18,12 +15,10 @@ def configure(parser) -> None:
 
 
 def main(args) -> int:
-    try:
-        service = load_service(args.config)
-        grammars = load_grammars(service.directory)
-    except (ConfigError, ConfigErrors) as exc:
-        print_errors(exc)
+    loaded = configured(args, grammars=True)
+    if loaded is None:
         return 1
+    service, grammars = loaded
     answered = set(service.areas)
     relevant = [w for w in grammars.warnings if answered & set(w.areas)]
     for warning in (*service.warnings, *relevant):

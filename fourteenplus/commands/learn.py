@@ -16,7 +16,8 @@ import sys
 from .. import learn, report
 from ..errors import ConfigError, ConfigErrors
 from ._common import add_config_option, print_errors
-from ._records import configured, store_of
+from ._common import configured
+from ._records import store_of
 
 
 def configure(parser) -> None:

@@ -9,9 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from .. import paths, prompts
-from ..config import load_service
-from ..errors import ConfigError, ConfigErrors
-from ._common import add_config_option, print_errors
+from ._common import add_config_option, configured
 
 
 def configure(parser) -> None:
@@ -21,11 +19,10 @@ def configure(parser) -> None:
 
 
 def main(args) -> int:
-    try:
-        service = load_service(args.config)
-    except (ConfigError, ConfigErrors) as exc:
-        print_errors(exc)
+    loaded = configured(args)
+    if loaded is None:
         return 1
+    service, _ = loaded
     sounds = args.sounds or prompts.sounds_dir(paths.asterisk_root())
     made = prompts.install(service, sounds)
     print(f"prompts in {sounds / prompts.SOUNDS_SUBDIR}/<language> ({made} made now; "

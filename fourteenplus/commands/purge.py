@@ -10,7 +10,8 @@ import time
 
 from ..records import AudioArchive, purge
 from ._common import add_config_option
-from ._records import configured, store_of
+from ._common import configured
+from ._records import store_of
 
 
 def configure(parser) -> None:

@@ -14,7 +14,8 @@ from pathlib import Path
 
 from .. import report, report_html
 from ._common import add_config_option
-from ._records import configured, store_of
+from ._common import configured
+from ._records import store_of
 
 FORMATS = {"table": report.as_table, "json": report.as_json, "html": report_html.render}
 

@@ -16,9 +16,7 @@ import sys
 import anyio
 
 from .. import asterisk
-from ..config import load_service
-from ..errors import ConfigError, ConfigErrors
-from ._common import add_config_option, print_errors
+from ._common import add_config_option, configured
 from ._serving import add_serving_options, call_handling, setup_logging, stop_on_signal
 
 log = logging.getLogger("fourteenplus.run")
@@ -34,11 +32,10 @@ def configure(parser) -> None:
 
 def main(args) -> int:
     setup_logging(args.verbose)
-    try:
-        service = load_service(args.config)
-    except (ConfigError, ConfigErrors) as exc:
-        print_errors(exc)
+    loaded = configured(args)
+    if loaded is None:
         return 1
+    service, _ = loaded
     started_asterisk = False
     try:
         if args.asterisk:

@@ -136,12 +136,16 @@ def app(trunk, service_yaml):
     process.stop()
 
 
+def placer(trunk, workdir: Path):
+    """call(number, script, hangup_after_ms=0) → CallResult, through the running Asterisk."""
+    def place(number: str, script=(), hangup_after_ms: int = 0):
+        return sipp.place_call(number, list(script), trunk, hangup_after_ms=hangup_after_ms, workdir=workdir)
+    return place
+
+
 @pytest.fixture
 def call(app, trunk, tmp_path):
-    """Place a call: call(number, script, hangup_after_ms=0) → CallResult."""
-    def place(number: str, script=(), hangup_after_ms: int = 0):
-        return sipp.place_call(number, list(script), trunk, hangup_after_ms=hangup_after_ms, workdir=tmp_path)
-    return place
+    return placer(trunk, tmp_path)
 
 
 @pytest.fixture(scope="module")
@@ -160,6 +164,4 @@ def agi_app(app, service_yaml):
 
 @pytest.fixture
 def agi_call(agi_app, trunk, tmp_path):
-    def place(number: str, script=(), hangup_after_ms: int = 0):
-        return sipp.place_call(number, list(script), trunk, hangup_after_ms=hangup_after_ms, workdir=tmp_path)
-    return place
+    return placer(trunk, tmp_path)
