@@ -12,6 +12,7 @@ from contextlib import asynccontextmanager
 import anyio
 
 from ..session import Handling
+from ._common import configured
 
 log = logging.getLogger("fourteenplus")
 METRICS_HOST = "127.0.0.1"
@@ -21,6 +22,13 @@ def add_serving_options(parser, metrics_port: int) -> None:
     parser.add_argument("--metrics-port", type=int, default=metrics_port, metavar="PORT",
                         help=f"Prometheus /metrics on 127.0.0.1:PORT (default {metrics_port}; 0: off)")
     parser.add_argument("--verbose", "-v", action="store_true", help="log every call's steps")
+
+
+def prepare(args):
+    """Logging set up and the configuration loaded; None once its errors are printed."""
+    setup_logging(args.verbose)
+    loaded = configured(args)
+    return loaded[0] if loaded else None
 
 
 def setup_logging(verbose: bool) -> None:

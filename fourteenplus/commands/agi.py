@@ -13,8 +13,8 @@ from pathlib import Path
 import anyio
 
 from .. import agi, asterisk, paths
-from ._common import add_config_option, configured
-from ._serving import add_serving_options, call_handling, setup_logging, stop_on_signal
+from ._common import add_config_option
+from ._serving import add_serving_options, call_handling, prepare, stop_on_signal
 
 
 def configure(parser) -> None:
@@ -27,11 +27,9 @@ def configure(parser) -> None:
 
 
 def main(args) -> int:
-    setup_logging(args.verbose)
-    loaded = configured(args)
-    if loaded is None:
+    service = prepare(args)
+    if service is None:
         return 1
-    service, _ = loaded
     root = Path(args.asterisk_root) if args.asterisk_root else paths.asterisk_root()
     if not (root / "usr/sbin/asterisk").exists() and not args.asterisk_root:
         root = Path("/")

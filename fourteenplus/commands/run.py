@@ -16,8 +16,8 @@ import sys
 import anyio
 
 from .. import asterisk
-from ._common import add_config_option, configured
-from ._serving import add_serving_options, call_handling, setup_logging, stop_on_signal
+from ._common import add_config_option
+from ._serving import add_serving_options, call_handling, prepare, stop_on_signal
 
 log = logging.getLogger("fourteenplus.run")
 BACKOFF_S = (0.5, 1, 2, 5, 10)
@@ -31,11 +31,9 @@ def configure(parser) -> None:
 
 
 def main(args) -> int:
-    setup_logging(args.verbose)
-    loaded = configured(args)
-    if loaded is None:
+    service = prepare(args)
+    if service is None:
         return 1
-    service, _ = loaded
     started_asterisk = False
     try:
         if args.asterisk:
