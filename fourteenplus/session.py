@@ -48,6 +48,8 @@ class Session:
         self._timers: dict[str, anyio.CancelScope] = {}
         self.speech_ended_at: float | None = None
         self.tasks: anyio.abc.TaskGroup | None = None
+        # The adapter learns the dial result after the session ends: it calls record_done then.
+        self.record_pending = False
 
     @property
     def name(self) -> str:
@@ -76,11 +78,16 @@ class Session:
         finally:
             with anyio.CancelScope(shield=True):
                 await self.close()
-            if self.handling.records is not None:
-                self.handling.records.write(self.flow.record)  # never raises, never blocks
-            if self.handling.metrics:
-                self.handling.metrics.call_ended(self.flow.record)
+            if not self.record_pending:
+                self.record_done()
             self.finished(self)
+
+    def record_done(self) -> None:
+        """The record is complete: store it (never raises, never blocks) and count the call."""
+        if self.handling.records is not None:
+            self.handling.records.write(self.flow.record)
+        if self.handling.metrics:
+            self.handling.metrics.call_ended(self.flow.record)
 
     async def _perform(self, actions: list) -> None:
         for action in actions:

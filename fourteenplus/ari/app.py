@@ -95,6 +95,12 @@ class Call(Session):
                             ("FOURTEENPLUS_DIAL", action.trunk),
                             ("FOURTEENPLUS_OVERFLOW", action.overflow or "")):
             await self.ari.set_variable(self.channel_id, name, value)
+        try:
+            await self.ari.watch_channel(self.channel_id)
+            self.record_pending = True
+            self.app.dialling[self.channel_id] = self
+        except AriError as exc:  # the record then goes without its dial result; the call goes on
+            log.warning("%s: no dial result for the record (%s)", self.name, exc)
         await self.ari.continue_in_dialplan(self.channel_id, DIAL_CONTEXT, "s", 1)
 
     async def hangup(self) -> None:
@@ -168,6 +174,7 @@ class App:
         self.handling = handling
         self.ari = ari
         self.calls: dict[str, Call] = {}
+        self.dialling: dict[str, Call] = {}  # transferred; their records wait for the dial result
         # The snoop and external-media channels we made → set when they enter Stasis.
         self.own_channels: dict[str, anyio.Event] = {}
 
@@ -180,6 +187,9 @@ class App:
                 with anyio.CancelScope(shield=True):
                     for call in list(self.calls.values()):
                         await call.fallback()
+                for call in self.dialling.values():
+                    call.record_done()
+                self.dialling.clear()
                 tasks.cancel_scope.cancel()
 
     def finished(self, call: Call) -> None:
@@ -199,6 +209,10 @@ class App:
             call = self.calls[channel_id] = Call(self, channel, args[0])
             tasks.start_soon(call.run)
             return
+        if channel_id in self.dialling and (
+                kind == "ChannelDestroyed" or event.get("eventname") == "FourteenplusDial"):
+            self._dial_result(self.dialling.pop(channel_id), event.get("userevent") or {})
+            return
         if kind.startswith("Playback"):
             target = (event.get("playback") or {}).get("target_uri", "")
             channel_id = target.partition("channel:")[2]
@@ -214,3 +228,10 @@ class App:
             if call.playback and call.playback[0] == playback_id:
                 call.playback, play_id = None, call.playback[1]
                 call.post(cf.PromptDone(play_id))
+
+    def _dial_result(self, call: Call, result: dict) -> None:
+        """The dialplan's FourteenplusDial user event (or the channel's end without one)."""
+        if result.get("status"):
+            call.flow.handle(cf.DialResult(result["status"]))
+        call.flow.record.overflow_status = result.get("overflow") or None
+        call.record_done()

@@ -105,6 +105,10 @@ class Ari:
         await self._call("channels", "continueInDialplan", channelId=channel_id, context=context,
                          extension=extension, priority=priority)
 
+    async def watch_channel(self, channel_id: str) -> None:
+        """Keep receiving this channel's events after it leaves Stasis (its dial result)."""
+        await self._call("applications", "subscribe", applicationName=self.app, eventSource=f"channel:{channel_id}")
+
     async def snoop(self, channel_id: str, snoop_id: str) -> None:
         """A channel that hears what the caller says (not what we play to the caller)."""
         await self._call("channels", "snoopChannelWithId", channelId=channel_id, snoopId=snoop_id,

@@ -3,20 +3,42 @@ municipality's trunk or at a deliberate spoken message."""
 
 from __future__ import annotations
 
+import time
+
+from fourteenplus.config import load_service
+from fourteenplus.records import open_store
+
+
+def stored(service_yaml, dialled: str):
+    """The newest stored record of a call to `dialled`, once its dial result is in (≤ 10 s)."""
+    deadline = time.monotonic() + 10
+    while True:
+        store = open_store(load_service(service_yaml).records)
+        try:
+            calls = [c.record for c in store.calls() if c.record.dialled == dialled]
+        finally:
+            store.close()
+        if calls and calls[-1].dial_status or time.monotonic() > deadline:
+            return calls[-1] if calls else None
+        time.sleep(0.5)
+
 
 def users(result) -> list[str]:
     return [invite.user for invite in result.invites]
 
 
-def test_fault_trunk_503_goes_to_its_overflow(call):
+def test_fault_trunk_503_goes_to_its_overflow_and_the_record_says_so(call, service_yaml):
     result = call("140111")
     assert users(result) == ["unavailable-schouwen", "regio-zeeland"]
     assert result.reached.municipality == "Schouwen-Duiveland"
+    record = stored(service_yaml, "140111")
+    assert record.dial_status == "CONGESTION" and record.overflow_status == "ANSWER", record
 
 
-def test_fault_trunk_never_answers_and_no_overflow_the_caller_hears_a_message(call):
+def test_fault_trunk_never_answers_and_no_overflow_the_caller_hears_a_message(call, service_yaml):
     result = call("140114")
     assert users(result) == ["noanswer-hulst"]
     assert result.reached is None
     assert result.first_audio_at is not None, "the caller hears that the municipality was not reached"
     assert result.ended == "Asterisk hung up"
+    assert stored(service_yaml, "140114").dial_status == "NOANSWER"
