@@ -1,7 +1,5 @@
 """The call flow without Asterisk: every path a caller can take, event by event."""
 
-from dataclasses import dataclass
-
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -12,33 +10,17 @@ from fourteenplus.callflow import (
     Transfer, Utterance,
 )
 from fourteenplus.config import load_service
-
-
-@dataclass(frozen=True)
-class Candidate:
-    municipality: str
-    score: float
-    phrase: str = ""
-
-
-@dataclass(frozen=True)
-class Recognition:
-    decision: str
-    municipality: str | None
-    score: float = 0.9
-    transcript: str = ""
-    reason: str = ""
-
-    @property
-    def candidates(self):
-        return (Candidate(self.municipality, self.score),) if self.municipality else ()
+from fourteenplus.speech import Candidate, Recognition
 
 
 SERVICE = load_service()
 
 
 def heard(decision, municipality=None, score=0.9):
-    return Utterance(Recognition(decision, municipality, score, transcript=municipality or ""))
+    """What the recogniser reports when it heard `municipality` (or nothing) and decided."""
+    candidates = (Candidate(municipality, score, municipality),) if municipality else ()
+    return Utterance(Recognition(municipality or "", candidates, decision, municipality,
+                                 "match" if decision != "reject" else "low_confidence"))
 
 
 def of(actions, kind):
