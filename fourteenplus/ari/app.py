@@ -38,6 +38,7 @@ DIAL_CONTEXT = "fourteenplus-dial"
 MEDIA_SETUP_S = 2.0  # for the snoop and external-media channels to enter Stasis
 LOOPBACK = "127.0.0.1"
 _RTP_HEADER = 12
+MEDIA_PREFIX = "fp-"  # ids of the bridges and channels the app makes to hear a caller
 
 
 class Call(Session):
@@ -124,8 +125,9 @@ class Call(Session):
     async def _listen_media(self) -> None:
         async with await anyio.create_udp_socket(local_host=LOOPBACK, local_port=0) as sock:
             port = sock.extra(anyio.abc.SocketAttribute.local_port)
-            ids = {"bridge": f"fp-bridge-{self.channel_id}", "snoop": f"fp-snoop-{self.channel_id}",
-                   "external": f"fp-media-{self.channel_id}"}
+            ids = {"bridge": f"{MEDIA_PREFIX}bridge-{self.channel_id}",
+                   "snoop": f"{MEDIA_PREFIX}snoop-{self.channel_id}",
+                   "external": f"{MEDIA_PREFIX}media-{self.channel_id}"}
             self.media = ids
             # A channel can join a bridge only once it is in Stasis: wait for its StasisStart.
             entered = {ids[key]: anyio.Event() for key in ("snoop", "external")}
@@ -180,6 +182,7 @@ class App:
 
     async def run(self) -> None:
         async with anyio.create_task_group() as tasks:
+            tasks.start_soon(self._release_left_behind)
             try:
                 await self.ari.serve(lambda event: self._dispatch(event, tasks))
             finally:
@@ -228,6 +231,26 @@ class App:
             if call.playback and call.playback[0] == playback_id:
                 call.playback, play_id = None, call.playback[1]
                 call.post(cf.PromptDone(play_id))
+
+    async def _release_left_behind(self) -> None:
+        """Callers a previous run of the app left in Stasis (it crashed or was killed) wait in
+        silence: their conversation is lost with that process, so the keypad fallback takes them."""
+        try:
+            held = await self.ari.held_channels()
+        except AriError as exc:
+            log.warning("could not list channels left in Stasis: %s", exc)
+            return
+        for channel_id in held:
+            if channel_id in self.calls or channel_id in self.own_channels:
+                continue
+            try:
+                if channel_id.startswith(MEDIA_PREFIX):  # the lost run's ears: nothing to route
+                    await self.ari.hangup(channel_id)
+                else:
+                    log.warning("%s was left in Stasis by an earlier run: keypad fallback", channel_id)
+                    await self.ari.continue_in_dialplan(channel_id)
+            except AriError as exc:
+                log.debug("%s: %s", channel_id, exc)
 
     def _dial_result(self, call: Call, result: dict) -> None:
         """The dialplan's FourteenplusDial user event (or the channel's end without one)."""

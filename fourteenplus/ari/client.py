@@ -102,8 +102,17 @@ class Ari:
     async def continue_in_dialplan(self, channel_id: str, context: str | None = None,
                                    extension: str | None = None, priority: int | None = None) -> None:
         """Leave Stasis: to context/extension/priority, or (none given) at the next priority."""
-        await self._call("channels", "continueInDialplan", channelId=channel_id, context=context,
-                         extension=extension, priority=priority)
+        # asyncari refuses parameters given as None: name only those that are set.
+        where = {key: value for key, value in
+                 (("context", context), ("extension", extension), ("priority", priority)) if value is not None}
+        await self._call("channels", "continueInDialplan", channelId=channel_id, **where)
+
+    async def held_channels(self) -> list[str]:
+        """Ids of the channels in our Stasis app now: after a crash, callers left waiting."""
+        channels = await self._call("channels", "list")
+        return [c.json["id"] for c in channels or ()
+                if (c.json.get("dialplan") or {}).get("app_name") == "Stasis"
+                and (c.json.get("dialplan") or {}).get("app_data", "").split(",")[0] == self.app]
 
     async def watch_channel(self, channel_id: str) -> None:
         """Keep receiving this channel's events after it leaves Stasis (its dial result)."""
