@@ -85,7 +85,7 @@ def build(root: Path | None = None, mirror: str | None = None, log=print) -> Pat
     return root
 
 
-def _asterisk_ids(root: Path) -> tuple[int, int]:
+def asterisk_ids(root: Path) -> tuple[int, int]:
     """uid and gid of the asterisk user inside the root (they differ from the host's names)."""
     for line in (root / "etc/passwd").read_text().splitlines():
         fields = line.split(":")
@@ -188,7 +188,7 @@ def _menu_context(service: Service, code: str, connected: tuple[str, ...], defau
                   f"Read(FOURTEENPLUS_CHOICE,${{FOURTEENPLUS_PROMPTS}}/menu/{code},{digits},,1,{timeout:g})",
                   *choose,
                   # a wrong key hears why; no key just hears the menu again
-                  f'ExecIf($["${{FOURTEENPLUS_CHOICE}}" != ""]?Playback(${{FOURTEENPLUS_PROMPTS}}/menu-again))',
+                  'ExecIf($["${FOURTEENPLUS_CHOICE}" != ""]?Playback(${FOURTEENPLUS_PROMPTS}/menu-again))',
                   f"GotoIf($[${{FOURTEENPLUS_TRIES}} < {listen.menu_attempts}]?2)",
                   last),
             " same => n(nochoice),Playback(${FOURTEENPLUS_PROMPTS}/goodbye)",
@@ -208,7 +208,7 @@ def install(service: Service, root: Path | None = None, host: bool = False, agi:
     etc = root / "etc/asterisk"
     if not etc.is_dir():
         raise AsteriskError(f"{etc} does not exist; build the root first (`fourteenplus asterisk build`)")
-    uid, gid = _asterisk_ids(root)
+    uid, gid = asterisk_ids(root)
     files: dict[str, str] = {}
     for conf_dir in CONF_DIRS:
         for conf in sorted(conf_dir.glob("*.conf")):
@@ -279,7 +279,7 @@ def start(root: Path | None = None, timeout: float = 60.0, log=print) -> int:
     if not (root / "etc/asterisk/fourteenplus.conf").exists():
         raise AsteriskError(f"no fourteenplus configuration in {root}; run `fourteenplus asterisk install` first")
     creds = credentials()
-    uid, gid = _asterisk_ids(root)
+    uid, gid = asterisk_ids(root)
     # /run is not mounted in the root: make Asterisk's run dir (control socket, pid) by hand.
     rundir = root / "run/asterisk"
     rundir.mkdir(parents=True, exist_ok=True)

@@ -35,9 +35,9 @@ def main(args) -> int:
         root = Path("/")
     recordings = agi.recordings_for(root)
     try:
-        owner = asterisk._asterisk_ids(root) if (root / "etc/passwd").exists() else None
-    except asterisk.AsteriskError:
-        owner = None
+        owner = asterisk.asterisk_ids(root)
+    except (OSError, asterisk.AsteriskError):
+        owner = None  # not a root we built: its spool already belongs to its Asterisk
     try:
         agi.prepare_recordings(recordings, owner)
     except OSError as exc:

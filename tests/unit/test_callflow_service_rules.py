@@ -4,7 +4,7 @@ import datetime as dt
 
 import pytest
 
-from fourteenplus.callflow import CallFlow, Dtmf, Hangup, HungUp, Listen, Play, PromptDone, Transfer
+from fourteenplus.callflow import CallFlow, Dtmf, Hangup, HungUp, Listen, PromptDone, Transfer
 from fourteenplus.config import EXAMPLE, load_service
 from fourteenplus.errors import ConfigErrors
 from fourteenplus.hours import TZ
