@@ -17,6 +17,7 @@ the benchmarks need: answer → first audio, end of the caller's speech → the 
 from __future__ import annotations
 
 import os
+import re
 import socket
 import struct
 import subprocess
@@ -415,8 +416,9 @@ def _how_it_ended(events: dict, errors: Path, result: subprocess.CompletedProces
         return "Asterisk never ended the call"
     if "ANSWERED" not in events:
         text = errors.read_text(errors="replace") if errors.exists() else result.stderr.decode(errors="replace")
-        status = next((line.strip() for line in text.splitlines() if line.strip().startswith("SIP/2.0")), "")
-        return f"not answered: {status or 'no answer from Asterisk'}"
+        # SIPp logs a final response it did not expect inside its own sentence.
+        status = re.search(r"SIP/2\.0 [3-6]\d\d[^'\r\n]*", text)
+        return f"not answered: {status.group().strip() if status else 'no answer from Asterisk'}"
     if result.returncode != 0:
         return f"SIPp reported a failure ({result.returncode}); see its error log"
     return "Asterisk hung up"
