@@ -25,6 +25,8 @@ EXAMPLE = REPO / "fourteenplus.example.yaml"
 # A dial string reaches one trunk: technology/resource, nothing Dial() would read as
 # options, a second destination (&) or an argument separator (,).
 _DIAL_STRING = re.compile(r"^(PJSIP|SIP|IAX2|DAHDI|Local)/[A-Za-z0-9_.@+:-]+$")
+# A PJSIP endpoint name: the dialplan builds PJSIP/<number>@<endpoint> from it.
+_ENDPOINT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 LANGUAGES = ("nl", "en")
 
@@ -39,6 +41,16 @@ class Connection:
     hours: OpeningHours | None = None  # None: always open
     after_hours: str | None = None     # dialled outside hours; None: the caller hears the hours
     english: str | None = None         # where English-speaking callers go; None: the trunk
+
+
+@dataclass(frozen=True)
+class Outbound:
+    """A municipality whose staff call citizens showing its 14+ number (CLIP)."""
+    municipality: str
+    slug: str
+    number: str  # the 14+ number in national form, "140229": it cannot be dialled from abroad,
+                 # so an E.164 form would promise callers something it does not do
+    trunk: str   # the PJSIP endpoint the calls leave over
 
 
 @dataclass(frozen=True)
@@ -87,6 +99,7 @@ class Service:
     # Geographic numbers for callers from abroad (digits as numberplan.digits_of gives them)
     # → ("municipality", name) or ("area", code).
     numbers: dict[str, tuple[str, str]] = field(default_factory=dict)
+    outbound: dict[str, Outbound] = field(default_factory=dict)  # municipality → its CLIP
     warnings: tuple[ConfigError, ...] = field(default=())
 
     def plan(self, code: str) -> AreaPlan:
@@ -112,7 +125,7 @@ DEFAULTS = {
     "records": {"path": None, "url": None, "retention_days": 90, "keep_audio": False,
                 "audio_retention_days": 7},
 }
-TOP_KEYS = ("language", "thresholds", "listen", "records", "municipalities", "areas", "numbers")
+TOP_KEYS = ("language", "thresholds", "listen", "records", "municipalities", "areas", "numbers", "outbound")
 MUNICIPALITY_KEYS = ("trunk", "overflow", "hours", "closed", "holidays", "after_hours", "english")
 
 
@@ -190,6 +203,7 @@ def load_service(path: str | Path | None = None, directory: Directory | None = N
     connections = _connections(c, data, directory)
     areas = _areas(c, data, directory, connections)
     numbers = _numbers(c, data, directory, areas)
+    outbound = _outbound(c, data, directory, areas)
     for name in connections:
         if not any(name in plan.connected for plan in areas.values()):
             c.warnings.append(data["municipalities"].error(f"{name} has a trunk but is connected in no area", name))
@@ -197,7 +211,7 @@ def load_service(path: str | Path | None = None, directory: Directory | None = N
     if c.errors:
         raise ConfigErrors(c.errors)
     return Service(str(path), directory, language, thresholds, listen, areas, connections,
-                   records, numbers, tuple(c.warnings))
+                   records, numbers, outbound, tuple(c.warnings))
 
 
 def _records(c: _Collector, data: yamlfile.Node) -> Records:
@@ -356,3 +370,65 @@ def _areas(c: _Collector, data: yamlfile.Node, directory: Directory,
                 "and press no key will hear a goodbye instead of reaching a municipality", code))
         out[code] = AreaPlan(code, behind, tuple(names), default)
     return out
+
+
+def _outbound(c: _Collector, data: yamlfile.Node, directory: Directory,
+              areas: dict[str, AreaPlan]) -> dict[str, Outbound]:
+    section = c.mapping(data, "outbound")
+    if section is None:
+        return {}
+    c.keys(section, ("trunk", "municipalities"), "outbound")
+    default_trunk = _endpoint(c, section)
+    listed = c.mapping(section, "municipalities", required=True)
+    out: dict[str, Outbound] = {}
+    for name, node in (listed or {}).items():
+        node = {} if node is None else node  # `Hoorn:` alone: all defaults
+        if not isinstance(node, dict):
+            c.errors.append(listed.error(f"{name} takes a mapping with 'number' and/or 'trunk', or nothing", name))
+            continue
+        c.keys(node, ("number", "trunk"), f"outbound {name}")
+        codes = [code for code, plan in areas.items() if name in plan.connected]
+        if not codes:
+            c.errors.append(listed.error(f"{name!r} is not a connected municipality: it has no 14+ number "
+                                         f"here to show{_closest(str(name), directory.municipalities)}", name))
+            continue
+        trunk = _endpoint(c, node) if "trunk" in node else default_trunk
+        if trunk is None:
+            if "trunk" not in node and "trunk" not in section:
+                c.errors.append(listed.error(f"outbound calls of {name} need a 'trunk' (here or under 'outbound')", name))
+            continue
+        number = _clip_number(c, node, listed, name, codes)
+        if number:
+            out[name] = Outbound(name, directory.municipalities[name].slug, number, trunk)
+    return out
+
+
+def _endpoint(c: _Collector, node: yamlfile.Node) -> str | None:
+    value = node.get("trunk")
+    if value is None:
+        return None
+    if not isinstance(value, str) or not _ENDPOINT.match(value):
+        c.errors.append(node.error(f"'trunk' must be a PJSIP endpoint name such as trunk-kpn, not {value!r}", "trunk"))
+        return None
+    return value
+
+
+def _clip_number(c: _Collector, node: yamlfile.Node, listed: yamlfile.Node, name: str,
+                 codes: list[str]) -> str | None:
+    """The 14+ number a municipality shows: one that leads a citizen calling back to it."""
+    ours = [f"14{code}" for code in codes]
+    if "number" not in node:
+        if len(ours) == 1:
+            return ours[0]
+        c.errors.append(listed.error(f"{name} is connected behind {', '.join(ours)}: give the 'number' "
+                                     "its staff show", name))
+        return None
+    try:
+        number = digits_of(str(node["number"]))
+    except NumberRejected:
+        number = None
+    if number not in ours:
+        c.errors.append(node.error(f"'number' {node['number']!r} of {name} must be its own 14+ number, "
+                                   f"one of {', '.join(ours)}", "number"))
+        return None
+    return number

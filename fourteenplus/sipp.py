@@ -3,8 +3,9 @@
 One harness for the integration tests and `fourteenplus call`:
 
 - `Trunk` runs tests/sipp/trunk.xml on 127.0.0.1:5070, the SIPp endpoint that plays every
-  municipality's contact centre (asterisk/test-trunks.conf sends all trunks there) and logs
-  each INVITE it receives: Request-URI user, caller number, X-Fourteenplus-Municipality.
+  municipality's contact centre and the carrier for staff calling out (asterisk/test-trunks.conf
+  sends all trunks there) and logs each INVITE it receives: Request-URI user, caller number,
+  X-Fourteenplus-Municipality, P-Asserted-Identity.
 - `place_call` runs tests/sipp/caller.xml for one call and, on the RTP port it puts in the
   SDP, plays a script: wait for a prompt to finish, say a sentence (espeak-ng → G.711),
   play a recording, press keys (RFC 4733), stay silent. The caller sends 20 ms packets all
@@ -55,6 +56,7 @@ class TrunkInvite:
     user: str            # Request-URI user: which trunk was dialled
     caller: str          # From user: the caller's number, as passed on by Asterisk
     municipality: str    # X-Fourteenplus-Municipality, "" when absent
+    asserted: str = ""   # P-Asserted-Identity user, "" when absent
 
     @property
     def answered(self) -> bool:
@@ -125,15 +127,16 @@ class Trunk:
     def __exit__(self, *exc) -> None:
         self.stop()
 
-    def invites(self, caller: str | None = None) -> list[TrunkInvite]:
+    def invites(self, caller: str | None = None, user: str | None = None) -> list[TrunkInvite]:
+        """The INVITEs received, those from `caller` or to `user` only when given."""
         out = []
         text = self.log.read_text(errors="replace") if self.log.exists() else ""
         for line in text.splitlines():
             fields = line.split("|")
-            if fields[0] != "INVITE" or len(fields) < 5:
+            if fields[0] != "INVITE" or len(fields) < 6:
                 continue
-            invite = TrunkInvite(float(fields[1].split("\t")[-1]), fields[2], fields[3], fields[4].strip())
-            if caller is None or invite.caller == caller:
+            invite = TrunkInvite(float(fields[1].split("\t")[-1]), fields[2], fields[3], fields[4].strip(), fields[5])
+            if caller in (None, invite.caller) and user in (None, invite.user):
                 out.append(invite)
         return out
 
@@ -206,6 +209,7 @@ class _Media:
     It learns where to send from SIPp's log line for the answer (the SDP of the 200 OK)."""
     script: list
     sipp_log: Path
+    address: str = "127.0.0.1"
     sock: socket.socket = field(default_factory=lambda: socket.socket(socket.AF_INET, socket.SOCK_DGRAM))
     remote: tuple | None = None
     first_audio_at: float | None = None
@@ -214,7 +218,7 @@ class _Media:
     error: BaseException | None = None
 
     def __post_init__(self) -> None:
-        self.sock.bind(("127.0.0.1", 0))
+        self.sock.bind((self.address, 0))
         self.sock.setblocking(False)
         self.port = self.sock.getsockname()[1]
         self._stop = threading.Event()
@@ -364,10 +368,12 @@ class CallResult:
 
 
 def place_call(number: str, script: list, trunk: Trunk, hangup_after_ms: int = 0,
-               timeout_s: float = 120.0, workdir: Path | None = None) -> CallResult:
+               timeout_s: float = 120.0, workdir: Path | None = None, source: str = "127.0.0.1") -> CallResult:
     """Place one call through Asterisk and return where it ended.
 
-    `hangup_after_ms` > 0: the caller hangs up that long after the answer."""
+    `hangup_after_ms` > 0: the caller hangs up that long after the answer. `source`: the
+    address the call comes from, which is what Asterisk knows an endpoint by (127.0.0.1:
+    the carrier delivering 14+ calls; 127.0.0.2: Hoorn's PBX, asterisk/test-trunks.conf)."""
     if not _port_taken(ASTERISK_SIP[1]):
         raise RuntimeError(f"nothing listens on {ASTERISK_SIP[0]}:{ASTERISK_SIP[1]}: start Asterisk first "
                            "(make asterisk, or make run)")
@@ -378,13 +384,13 @@ def place_call(number: str, script: list, trunk: Trunk, hangup_after_ms: int = 0
         log, errors = work / "caller.log", work / "caller-errors.log"
         for stale in (log, errors):
             stale.unlink(missing_ok=True)
-        media = _Media(list(script), log)
+        media = _Media(list(script), log, source)
         (work / "call.csv").write_text(f"SEQUENTIAL\n{number};{caller};{media.port};{hangup_after_ms}\n")
         media.start()
         try:
             result = subprocess.run(
                 ["sipp", f"{ASTERISK_SIP[0]}:{ASTERISK_SIP[1]}", "-sf", str(SCENARIOS / "caller.xml"),
-                 "-inf", str(work / "call.csv"), "-m", "1", "-i", "127.0.0.1", "-p", str(_free_udp_port()),
+                 "-inf", str(work / "call.csv"), "-m", "1", "-i", source, "-p", str(_free_udp_port()),
                  "-nostdin", "-aa", "-timeout", f"{int(timeout_s)}s", "-timeout_error",
                  "-trace_logs", "-log_file", str(log), "-trace_err", "-error_file", str(errors)],
                 cwd=work, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,

@@ -102,11 +102,14 @@ def test_rfc4733_key_press():
 def test_trunk_log_and_where_a_call_ended(tmp_path):
     trunk = sipp.Trunk(tmp_path)
     trunk.log.write_text(
-        "INVITE|2026-11-23\t09:08:22.07\t1795424902.07|busy-rotterdam|0611|Rotterdam|a\n"
-        "INVITE|2026-11-23\t09:08:22.09\t1795424902.09|regio-rijnmond|0611| Rotterdam|b\n"
-        "INVITE|2026-11-23\t09:08:23.00\t1795424903.00|amsterdam|0622|Amsterdam|c\n")
+        "INVITE|2026-11-23\t09:08:22.07\t1795424902.07|busy-rotterdam|0611|Rotterdam||a\n"
+        "INVITE|2026-11-23\t09:08:22.09\t1795424902.09|regio-rijnmond|0611| Rotterdam||b\n"
+        "INVITE|2026-11-23\t09:08:23.00\t1795424903.00|amsterdam|0622|Amsterdam||c\n"
+        "INVITE|2026-11-23\t09:08:24.00\t1795424904.00|0612345678|140229||140229|d\n")
     invites = trunk.invites("0611")
     assert [i.user for i in invites] == ["busy-rotterdam", "regio-rijnmond"]
+    [outbound] = trunk.invites(user="0612345678")
+    assert outbound.caller == outbound.asserted == "140229" and invites[0].asserted == ""
     result = sipp.CallResult("14010", "0611", tuple(invites), "Asterisk hung up", 1795424901.0, None, None, 0.0)
     assert result.reached.user == "regio-rijnmond"
     assert result.describe() == ("ended at Rotterdam: trunk sip:regio-rijnmond@127.0.0.1:5070, "
