@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 FP := $(VENV)/bin/fourteenplus
 DEBIAN_PACKAGES := sip-tester espeak-ng sox debootstrap chromium
 
-.PHONY: setup lock system-packages test unit run call asterisk asterisk-stop check status bench bench-calls clean
+.PHONY: setup lock system-packages test unit run call asterisk asterisk-stop check status bench bench-calls soak clean
 
 # `make call NUMBER=140229 SAY="ik wil graag de gemeente Koggenland bellen"` (or AUDIO=clip.wav, DIGITS=3)
 NUMBER ?= 140229
@@ -68,6 +68,12 @@ bench: setup
 # Latencies over real SIP calls; needs `make run` in another terminal.
 bench-calls: setup
 	$(FP) bench calls --count 20 --report bench/calls.md
+
+# Load: 1,000 mixed real calls, 20 at once, after idle calls and concurrency steps (the
+# ceiling); starts and stops its own Asterisk, trunk endpoint and app (stop `make run` first).
+# About 20 minutes; figures into bench/soak.md.
+soak: setup
+	$(FP) soak --start --calls 1000 --concurrency 20 --steps 5,10,20,30 --report bench/soak.md
 
 unit: setup
 	$(PY) -m pytest -q tests/unit

@@ -315,12 +315,21 @@ class _Media:
 
 
 def _clip(step: Say | Audio) -> bytes:
+    if isinstance(step, Say):
+        return _spoken(step.text)
     with tempfile.TemporaryDirectory() as tmp:
         target = Path(tmp) / "clip.ulaw"
-        if isinstance(step, Say):
-            prompts.speak(step.text, "nl", target)
-        else:
-            prompts.to_ulaw(Path(step.path), target)
+        prompts.to_ulaw(Path(step.path), target)
+        return target.read_bytes()
+
+
+@functools.lru_cache(maxsize=256)
+def _spoken(text: str) -> bytes:
+    """espeak-ng gives the same audio for the same sentence: synthesise it once per process,
+    not once per call (the soak places hundreds of calls saying a handful of sentences)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        target = Path(tmp) / "clip.ulaw"
+        prompts.speak(text, "nl", target)
         return target.read_bytes()
 
 

@@ -1,0 +1,262 @@
+"""The soak's pure parts: the mix, where each call must end, and the figures it reports."""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+
+import pytest
+
+from fourteenplus.commands import soak
+from fourteenplus.config import load_service
+from fourteenplus.sipp import CallResult, Dtmf, Say, TrunkInvite
+
+
+@pytest.fixture(scope="module")
+def test_service(tmp_path_factory):
+    """The configuration `soak --start` runs with: the integration tests' SIPp trunks."""
+    sure, unsure = soak.soak_configs(tmp_path_factory.mktemp("soak"))
+    return load_service(sure), load_service(unsure)
+
+
+def result(*users, municipality="", ended="Asterisk hung up", heard=True) -> CallResult:
+    invites = tuple(TrunkInvite(100.0 + i, user, "0612345678", municipality) for i, user in enumerate(users))
+    return CallResult("140229", "0612345678", invites, ended, 90.0, 90.1 if heard else None, 95.0, 101.0)
+
+
+def scenario(name: str) -> soak.Scenario:
+    return next(s for s in soak.MIX if s.name == name)
+
+
+# ---- the mix ----
+
+def test_the_plan_keeps_the_weights_exactly_and_only_the_phase_s_callers():
+    calls = soak.plan(soak.MIX, soak.SURE, 1000)
+    assert len(calls) == 1000
+    assert all(soak.SURE in s.phases for s in calls)
+    weights = {s: s.weight for s in soak.MIX if soak.SURE in s.phases}
+    total = sum(weights.values())
+    for s, n in Counter(calls).items():
+        assert abs(n - 1000 * weights[s] / total) < 1, s.name
+    assert not any(s.latency == "reply" for s in calls), "no confirmation without the confirming configuration"
+
+
+def test_the_plan_is_the_same_every_run_and_shuffled():
+    first = soak.plan(soak.MIX, soak.UNSURE, 200)
+    assert first == soak.plan(soak.MIX, soak.UNSURE, 200)
+    assert first != sorted(first, key=soak.MIX.index), "callers of one kind must not come in one block"
+
+
+def test_small_plans_still_add_up():
+    assert len(soak.plan(soak.MIX, soak.SURE, 7)) == 7
+    assert soak.plan(soak.MIX, soak.SURE, 0) == []
+
+
+def test_each_phase_mixes_every_kind_of_caller_the_issue_asks_for():
+    def kinds(phase):
+        out = set()
+        for s in soak.MIX:
+            if phase not in s.phases:
+                continue
+            if s.ends == "hung up":
+                out.add("hang-up")
+            elif s.ends == "message":
+                out.add("message")
+            elif s.latency:
+                out.add(s.latency)
+            elif any(isinstance(step, Dtmf) for step in s.script):
+                out.add("keys")
+            elif not s.script:
+                out.add("direct")
+        return out
+    assert kinds(soak.SURE) == {"direct", "voice", "keys", "message", "hang-up"}
+    assert kinds(soak.UNSURE) == {"direct", "reply", "keys", "message", "hang-up"}
+    confirmed_by_key = scenario("name, then key 1")
+    assert soak.UNSURE in confirmed_by_key.phases and soak.SURE not in confirmed_by_key.phases
+
+
+# ---- where a call must end ----
+
+def test_the_test_configuration_gives_every_scenario_an_end(test_service):
+    sure, unsure = test_service
+    for s in soak.MIX:
+        assert soak.expect(s, sure) is not None, s.name
+    assert unsure.thresholds.accept == 1.0 and sure.thresholds.accept < 1.0
+
+
+def test_a_refusing_trunk_is_expected_with_its_overflow(test_service):
+    sure, _ = test_service
+    expected = soak.expect(scenario("direct, trunk busy → overflow"), sure)
+    assert expected == soak.Expected(("busy-rotterdam", "regio-rijnmond"), "Asterisk hung up", "Rotterdam")
+    assert soak.expect(scenario("direct"), sure).users == ("amsterdam",)
+
+
+def test_hang_ups_end_with_the_caller_and_no_trunk_except_one_ringing(test_service):
+    sure, _ = test_service
+    assert soak.expect(scenario("hangs up during the menu"), sure) == soak.Expected((), "caller hung up")
+    assert soak.expect(scenario("hangs up while the trunk rings"), sure) == soak.Expected(("noanswer-hulst",),
+                                                                                        "caller hung up")
+
+
+def test_scenarios_the_configuration_cannot_give_are_left_out():
+    example = load_service(None)  # the shipped example: 0113 served, no Hulst, Rotterdam's trunk answers
+    assert soak.expect(scenario("area not served"), example) is None
+    assert soak.expect(scenario("hangs up while the trunk rings"), example) is None
+    assert soak.expect(scenario("direct, trunk busy → overflow"), example).users == ("rotterdam",)
+    assert soak.expect(scenario("unknown area"), example) == soak.Expected((), "Asterisk hung up")
+
+
+def test_trunk_user_is_the_request_uri_user():
+    assert soak.trunk_user("PJSIP/busy-rotterdam@fourteenplus-trunks") == "busy-rotterdam"
+
+
+# ---- classification ----
+
+KOGGENLAND = soak.Expected(("koggenland",), "Asterisk hung up", "Koggenland")
+
+
+def test_a_call_at_the_expected_trunk_is_not_lost():
+    assert soak.mismatch(KOGGENLAND, result("koggenland", municipality="Koggenland")) is None
+
+
+def test_a_call_that_fell_back_to_the_default_is_lost_and_says_where_it_went():
+    problem = soak.mismatch(KOGGENLAND, result("hoorn", municipality="Hoorn"))
+    assert problem and "Hoorn" in problem and "hoorn" in problem
+
+
+def test_a_missing_overflow_or_a_wrong_header_is_lost():
+    rotterdam = soak.Expected(("busy-rotterdam", "regio-rijnmond"), "Asterisk hung up", "Rotterdam")
+    assert soak.mismatch(rotterdam, result("busy-rotterdam", "regio-rijnmond", municipality="Rotterdam")) is None
+    assert soak.mismatch(rotterdam, result("busy-rotterdam", municipality="Rotterdam"))
+    assert soak.mismatch(KOGGENLAND, result("koggenland", municipality=""))
+
+
+def test_a_message_must_be_heard_and_reach_no_trunk():
+    message = soak.Expected((), "Asterisk hung up")
+    assert soak.mismatch(message, result()) is None
+    assert "never heard" in soak.mismatch(message, result(heard=False))
+    assert soak.mismatch(message, result("amsterdam", municipality="Amsterdam"))
+
+
+def test_a_caller_who_meant_to_hang_up_but_was_transferred_is_lost():
+    hung_up = soak.Expected((), "caller hung up")
+    assert soak.mismatch(hung_up, result(ended="caller hung up", heard=False)) is None
+    assert soak.mismatch(hung_up, result("koggenland", municipality="Koggenland"))
+    assert soak.mismatch(hung_up, result(ended="SIPp reported a failure (1); see its error log"))
+
+
+def test_scripts_are_described_for_the_lost_calls_list():
+    text = soak.describe_script(scenario("hangs up during the menu"))
+    assert text == "wait for the prompt, key 0, hang up 8000 ms after the answer"
+    assert soak.describe_script(soak.Scenario("x", "14020", 1, script=(Say("ja"),))) == "say 'ja'"
+    assert soak.describe_script(scenario("direct")) == "nothing"
+
+
+# ---- figures ----
+
+def test_spread_gives_percentiles():
+    assert soak.spread([]) == {"n": 0}
+    figures = soak.spread([float(v) for v in range(1, 101)])
+    assert figures == {"n": 100, "p50": 50.5, "p95": 95.0, "max": 100.0}
+
+
+def test_concurrency_counts_calls_up_at_once_over_time():
+    # three overlapping calls, then one alone; a call ending as another starts is not overlap
+    intervals = [(0.0, 10.0), (2.0, 6.0), (4.0, 8.0), (10.0, 20.0)]
+    peak, mean = soak.concurrency(intervals)
+    assert peak == 3
+    assert mean == pytest.approx((10 + 4 + 4 + 10) / 20, abs=0.05)
+    assert soak.concurrency([]) == (0, 0.0)
+
+
+def step(concurrency, p95, lost=0):
+    return {"concurrency": concurrency, "lost": lost, "latency": {"voice": {"n": 10, "p95": p95}}}
+
+
+def test_the_ceiling_is_the_first_step_slower_than_twice_idle():
+    c = soak.ceiling([step(5, 700), step(10, 900), step(20, 1500), step(30, 2600)], idle_p95=700)
+    assert c["limit_p95_ms"] == 1400
+    assert c["held_up_to"] == 10
+    assert c["broke_at"]["concurrency"] == 20 and c["broke_at"]["why"] == "p95 > 2× idle"
+
+
+def test_the_ceiling_breaks_on_a_lost_call_even_when_fast():
+    c = soak.ceiling([step(5, 700), step(10, 710, lost=1)], idle_p95=700)
+    assert (c["held_up_to"], c["broke_at"]["why"]) == (5, "calls lost")
+    assert soak.ceiling([step(5, 700)], idle_p95=700)["broke_at"] is None
+
+
+def test_no_steps_no_ceiling_claimed():
+    c = soak.ceiling([], idle_p95=700)
+    assert (c["steps"], c["held_up_to"], c["broke_at"]) == ([], None, None)
+    assert "no steps run." in soak.render({**figures(), "ceiling": c})
+
+
+def test_cpu_percent_is_per_core_and_leaves_the_others_over():
+    first = {"t_s": 0.0, "machine_busy_s": 100.0,
+             "app": {"pid": 1, "cpu_s": 10.0, "children_cpu_s": 0.0},
+             "harness": {"pid": 2, "cpu_s": 1.0, "children_cpu_s": 1.0}}
+    last = {"t_s": 10.0, "machine_busy_s": 115.0,
+            "app": {"pid": 1, "cpu_s": 18.0, "children_cpu_s": 0.0},
+            "harness": {"pid": 2, "cpu_s": 2.0, "children_cpu_s": 3.0}}
+    cpu = soak.cpu_percent(first, last)
+    assert cpu == {"app": 80.0, "harness": 30.0, "machine": 150.0, "others": 40.0}
+    restarted = {**last, "app": {"pid": 3, "cpu_s": 1.0, "children_cpu_s": 0.0}}
+    assert "app" not in soak.cpu_percent(first, restarted), "another process: no difference to take"
+
+
+def test_proc_stat_reads_this_process():
+    reading = soak.proc_stat(os.getpid())
+    assert reading["rss_mb"] > 1 and reading["cpu_s"] > 0
+    assert soak.proc_stat(2**22 + 12345) is None
+
+
+def test_memory_is_reported_per_app_process():
+    samples = [{"pid": 7, "rss_mb": 500.0}, {"pid": 7, "rss_mb": 540.0}, {"pid": 7, "rss_mb": 520.0},
+               {"pid": 9, "rss_mb": 480.0}]
+    assert soak.memory_by_process(samples) == [
+        {"pid": 7, "rss_start_mb": 500.0, "rss_end_mb": 520.0, "peak_mb": 540.0, "samples": 3},
+        {"pid": 9, "rss_start_mb": 480.0, "rss_end_mb": 480.0, "peak_mb": 480.0, "samples": 1}]
+
+
+def figures(lost_calls=()):
+    phase = {"phase": "soak (sure)", "config": "sure", "concurrency": 20, "calls": 3, "lost": len(lost_calls),
+             "peak_concurrency": 20, "mean_concurrency": 17.5, "wall_s": 60.0, "calls_per_minute": 3.0,
+             "latency": {"voice": {"n": 2, "p50": 690.0, "p95": 812.4, "max": 820.0}, "reply": {"n": 0}},
+             "answer_to_first_audio_ms": {"n": 0}, "tick_late_ms": {"n": 3, "p50": 0.1, "p95": 0.4, "max": 2.0},
+             "cpu_percent": {"app": 120.5, "asterisk": 20.0, "machine": 190.0, "others": 3.0},
+             "lost_calls": list(lost_calls)}
+    return {"date": "2026-11-23 13:00 UTC", "machine": "test box", "configuration": "service.yaml",
+            "command": "fourteenplus soak", "totals": {"calls": 3, "lost": len(lost_calls), "soak_calls": 3,
+                                                       "soak_lost": len(lost_calls), "peak_concurrency": 20},
+            "idle": {"sure": {"voice": {"n": 2, "p50": 680.0, "p95": 700.0}}},
+            "ceiling": {"steps": [20], "limit_p95_ms": 1400.0, "held_up_to": 20, "broke_at": None},
+            "phases": [phase], "app_memory": [{"pid": 7, "rss_start_mb": 500.0, "rss_end_mb": 505.0,
+                                               "peak_mb": 510.0, "samples": 2}],
+            "samples": [{"t_s": 0.0, "calls": 0, "phase": "soak (sure)", "machine_busy_s": 1.0,
+                         "app": {"pid": 7, "cpu_s": 3.0, "children_cpu_s": 0.0, "rss_mb": 500.0}}]}
+
+
+def test_the_report_shows_the_figures_and_keeps_the_prose(tmp_path):
+    path = tmp_path / "soak.md"
+    path.write_text(f"# Soak\n\nHow it was measured.\n\n{soak.BEGIN}\nold\n{soak.END}\n\nWhat it showed.\n")
+    soak.write_report(path, figures())
+    text = path.read_text()
+    assert text.startswith("# Soak\n\nHow it was measured.") and text.endswith("What it showed.\n")
+    assert "old" not in text
+    assert "**3 calls, 0 lost**" in text
+    assert "| soak (sure) | 20 | 3 | 0 | 20 / 17.5 | 3.0 | 690 / 812 | – | 0.4 / 2.0 | 120 / 20 / – / – / 3 |" in text
+    assert "held up to 20 at once; no step broke it." in text
+    assert "| 7 | 500.0 | 505.0 | 510.0 | 2 |" in text
+    assert "Lost calls" not in text
+    soak.write_report(path, figures())
+    assert path.read_text() == text, "a second write replaces the block, it does not add one"
+
+
+def test_the_report_lists_every_lost_call_with_its_number_and_script(tmp_path):
+    lost = {"call": 17, "scenario": "name", "number": "140229", "script": "wait for the prompt, say 'Medemblik'",
+            "problem": "got ended at Hoorn"}
+    text = soak.render(figures([lost]))
+    assert "- soak (sure) call 17: 140229 (name: wait for the prompt, say 'Medemblik'): got ended at Hoorn" in text
+    assert "**3 calls, 1 lost**" in text
+    assert '"t_s"' not in text, "the samples are a table, not repeated as JSON"
