@@ -17,6 +17,7 @@ the benchmarks need: answer → first audio, end of the caller's speech → the 
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import socket
