@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 from .config import AreaPlan, Service
 from .numberplan import NumberRejected, digits_of, parse
+from .text import asks_for_english
 
 
 # ---- events (what happened) ----
@@ -120,8 +121,8 @@ class Hangup:
 @dataclass
 class Attempt:
     """One thing the caller said or pressed, and what we made of it."""
-    kind: str                      # "name", "reply", "keypad", "silence", "failure"
-    decision: str                  # accept / confirm / reject / yes / no / unclear / digit / timeout
+    kind: str                      # "name", "reply", "keypad", "silence", "failure", "language"
+    decision: str                  # accept / confirm / reject / yes / no / unclear / digit / timeout / en (the language chosen)
     municipality: str | None = None
     score: float | None = None
     transcript: str = ""
@@ -158,7 +159,7 @@ STARTING, ASKING, CONFIRMING, MENU, ENDING, TRANSFERRED, DONE = (
     "starting", "asking", "confirming", "menu", "ending", "transferred", "done")
 
 
-ENGLISH_KEY = "9"  # at the question: the rest of the call in English
+ENGLISH_KEY = "9"  # at the question (or saying "English"): the rest of the call in English
 
 
 class CallFlow:
@@ -302,9 +303,7 @@ class CallFlow:
         if self.state == CONFIRMING and digit in ("1", "2"):
             return self._reply(digit == "1", keyed=True)
         if self.state == ASKING and digit == ENGLISH_KEY and self.record.language != "en":
-            self._speaking = False
-            self.record.language = "en"
-            return self._cancel_timer() + self._ask("question")
+            return self._english(Attempt("language", "en", reason=f"pressed {digit!r}"))
         if self.state in (ASKING, CONFIRMING):
             # A caller who reaches for the keypad wants the keypad: give them the menu now.
             self._speaking = False
@@ -315,6 +314,11 @@ class CallFlow:
         return []
 
     def _utterance(self, recognition) -> list:
+        # "English" is no municipality: the recogniser rejects it, but its transcript says it.
+        # A name it accepted wins over a word that only sounds like one.
+        if (recognition.decision != "accept" and self.record.language != "en"
+                and asks_for_english(recognition.transcript)):
+            return self._english(Attempt("language", "en", transcript=recognition.transcript, reason="said"))
         self._speaking = False
         actions = self._cancel_timer()
         decision, municipality = recognition.decision, recognition.municipality
@@ -334,6 +338,13 @@ class CallFlow:
             self.state = CONFIRMING
             return actions + self._listen("reply") + self._play("confirm", ("confirm/" + self._slug(municipality),), True)
         return actions + self._failed_name_attempt()
+
+    def _english(self, attempt: Attempt) -> list:
+        """The rest of the call in English: the question again, the Dutch names still heard."""
+        self._speaking = False
+        self.record.language = "en"
+        self.record.attempts.append(attempt)
+        return self._cancel_timer() + self._ask("question")
 
     def _reply(self, yes: bool | None, keyed: bool = False) -> list:
         self._speaking = False

@@ -1,4 +1,5 @@
-"""Dutch name folding: one comparison key for a name however it is written or transcribed.
+"""Dutch name folding: one comparison key for a name however it is written or transcribed;
+and whether a transcript asks for English instead of naming a municipality.
 
 `fold("'s-Hertogenbosch") == fold("s Hertogenbosch") == "s hertogenbosch"` and
 `fold("Súdwest-Fryslân") == "sudwest fryslan"`. The grammar folds every phrase with this and
@@ -20,6 +21,7 @@ grammar data, where a person can see and review them.
 
 from __future__ import annotations
 
+import difflib
 import re
 import unicodedata
 
@@ -37,3 +39,17 @@ def fold(s: str) -> str:
     plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch)).casefold()
     plain = _GLUED_ARTICLE.sub(r"\1 ", plain)
     return _NOT_WORD.sub(" ", plain).strip()
+
+
+# A caller asking for English says "English", "in English please" or the Dutch "Engels";
+# the recogniser, listening for Dutch, writes them down as "English", "Englisch", "Engel",
+# "In English Lien" (measured on espeak-ng en-gb/en-us/nl voices, whisper base). A word
+# this close to one of these asks for English; "Engelen", a village, is not that close.
+ENGLISH_WORDS = ("english", "engels")
+ENGLISH_SIMILARITY = 0.85
+
+
+def asks_for_english(transcript: str) -> bool:
+    """Whether a transcript asks for the conversation in English."""
+    return any(difflib.SequenceMatcher(None, word, target).ratio() >= ENGLISH_SIMILARITY
+               for word in fold(transcript).split() for target in ENGLISH_WORDS)

@@ -1,13 +1,14 @@
-"""Opening hours, holidays, English and callers from abroad, in the call flow."""
+"""Opening hours, holidays, English (key 9 or saying it), callers from abroad, in the call flow."""
 
 import datetime as dt
 
 import pytest
 
-from fourteenplus.callflow import CallFlow, Dtmf, Hangup, HungUp, Listen, PromptDone, Transfer
+from fourteenplus.callflow import CallFlow, Dtmf, Hangup, HungUp, Listen, PromptDone, Transfer, Utterance
 from fourteenplus.config import EXAMPLE, load_service
 from fourteenplus.errors import ConfigErrors
 from fourteenplus.hours import TZ
+from fourteenplus.speech import Candidate, Recognition
 
 from .test_callflow import heard, play
 
@@ -135,3 +136,45 @@ def test_bad_hours_in_the_configuration_name_the_line(write_yaml, service):
         load_service(path)
     [error] = exc.value.errors
     assert error.file == str(path) and error.line is not None and "not a time range" in error.message
+
+
+def said_words(transcript, decision="reject", municipality=None):
+    """What the recogniser reports for words that may be no municipality at all."""
+    candidates = (Candidate(municipality, 0.9, municipality),) if municipality else ()
+    return Utterance(Recognition(transcript, candidates, decision, municipality,
+                                 "match" if municipality else "low_confidence"))
+
+
+@pytest.mark.parametrize("transcript", ["English", "In English Lien", "Englisch", "Engel.",
+                                        "Hallo, ik wil ik te speak English"])
+def test_saying_english_at_the_question_switches_like_key_9(service, transcript):
+    flow = CallFlow(service, "140229", now=MONDAY_10)
+    flow.start()
+    english = flow.handle(said_words(transcript))
+    assert play(english).prompts == ("question",) and play(english).language == "en"
+    assert flow.record.attempts[-1].kind == "language" and flow.record.attempts[-1].transcript == transcript
+    assert flow.handle(heard("accept", "Hoorn"))[-1].trunk == "PJSIP/hoorn-english@fourteenplus-trunks"
+    assert flow.record.path == "spoken", "asking for English is not a failed attempt at a name"
+
+
+def test_saying_english_is_no_name_to_learn_or_count(service):
+    flow = CallFlow(service, "140229", now=MONDAY_10)
+    flow.start()
+    flow.handle(said_words("English"))
+    assert not [a for a in flow.record.attempts if a.kind == "name"]
+
+
+def test_english_word_does_not_override_an_accepted_name(service):
+    flow = CallFlow(service, "140229", now=MONDAY_10)
+    flow.start()
+    actions = flow.handle(said_words("Engel Hoorn", "accept", "Hoorn"))
+    assert actions[-1] == Transfer("Hoorn", "PJSIP/hoorn@fourteenplus-trunks", None)
+    assert flow.record.language == "nl"
+
+
+def test_english_asked_twice_asks_once(service):
+    flow = CallFlow(service, "140229", now=MONDAY_10)
+    flow.start()
+    flow.handle(said_words("English"))
+    again = flow.handle(said_words("English please"))
+    assert play(again).prompts == ("again",) and play(again).language == "en"

@@ -2,7 +2,9 @@
 
 import pytest
 
-from fourteenplus.text import fold
+from fourteenplus.directory import load_directory
+from fourteenplus.grammar import load_grammars
+from fourteenplus.text import asks_for_english, fold
 
 
 @pytest.mark.parametrize("written, key", [
@@ -35,3 +37,21 @@ def test_fold_keeps_the_article_so_prefixed_names_stay_distinct():
 def test_fold_is_idempotent_and_empty_for_no_letters():
     assert fold(fold("'s-Gravenhage")) == fold("'s-Gravenhage")
     assert fold(" '-- ") == ""
+
+
+# What whisper base wrote down for espeak-ng voices asking for English, and for Dutch (measured).
+@pytest.mark.parametrize("transcript, english", [
+    ("English", True), ("English lean English lean", True), ("In English Lien", True),
+    ("English English English", True), ("Englisch", True), ("Engel.", True),
+    ("Hallo, ik wil ik te speak English", True),
+    ("Voon je fief kangels", False),   # "Do you speak English?": missed
+    ("In verenial, ouderbl", False),   # "In het Engels alstublieft": missed
+    ("Gohendzang.", False), ("Engelen", False), ("", False),
+])
+def test_asks_for_english_on_measured_transcripts(transcript, english):
+    assert asks_for_english(transcript) is english
+
+
+def test_no_name_in_any_grammar_sounds_like_asking_for_english():
+    grammars = load_grammars(load_directory())
+    assert not [p.text for p in grammars.phrases if asks_for_english(p.text)]
