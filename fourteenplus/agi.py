@@ -122,9 +122,7 @@ class AgiSession(Session):
                     if kind == "play":
                         await self._play(action)
                     elif kind == "transfer":
-                        for name, value in (("FOURTEENPLUS_MUNICIPALITY", action.municipality),
-                                            ("FOURTEENPLUS_DIAL", action.trunk),
-                                            ("FOURTEENPLUS_OVERFLOW", action.overflow or "")):
+                        for name, value in self.dial_variables(action):
                             await self._command(f'SET VARIABLE {name} "{value}"')
                     elif kind == "hangup":
                         await self._command("HANGUP")

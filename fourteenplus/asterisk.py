@@ -169,12 +169,14 @@ def render_dialplan(service: Service) -> str:
     lines.append("[fourteenplus-fallback]")
     for code in sorted(service.directory.areas):
         plan = service.plan(code)
+        # an area with its own prompt set (Frisian) hears its menu and messages in it
+        own = (f"Set(FOURTEENPLUS_PROMPTS={prompts.SOUNDS_SUBDIR}/{plan.language})",) if plan.language else ()
         if not plan.connected:
             lines += _ext(f"14{code}", *_message("number/not_served", "goodbye"))
         elif len(plan.connected) == 1:
-            lines += _ext(f"14{code}", f"Goto(fourteenplus-to-{service.municipality(plan.connected[0]).slug},s,1)")
+            lines += _ext(f"14{code}", *own, f"Goto(fourteenplus-to-{service.municipality(plan.connected[0]).slug},s,1)")
         else:
-            lines += _ext(f"14{code}", f"Goto(fourteenplus-menu-{code},s,1)")
+            lines += _ext(f"14{code}", *own, f"Goto(fourteenplus-menu-{code},s,1)")
     lines += _ext("_X!", *_message("number/unknown_area", "goodbye"))
     lines.append("")
     for code, plan in sorted(service.areas.items()):

@@ -197,8 +197,7 @@ class CallFlow:
             pass
         else:  # a geographic number, dialled from abroad where 14+ cannot be reached
             if kind == "municipality":
-                self.plan = next(p for p in self.service.areas.values() if target in p.connected)
-                self.record.area_code = self.plan.code
+                self._enter_area(next(p for p in self.service.areas.values() if target in p.connected))
                 return self._transfer(target, "direct")
             return self._start_area(target)
         try:
@@ -209,13 +208,18 @@ class CallFlow:
         return self._start_area(code)
 
     def _start_area(self, code: str) -> list:
-        self.record.area_code = code
-        self.plan = self.service.plan(code)
+        self._enter_area(self.service.plan(code))
         if not self.plan.connected:
             return self._end("not_served", ("number/not_served",))
         if len(self.plan.connected) == 1:
             return self._transfer(self.plan.connected[0], "direct")
         return self._ask("question")
+
+    def _enter_area(self, plan: AreaPlan) -> None:
+        self.plan = plan
+        self.record.area_code = plan.code
+        if plan.language:  # the area's own prompt set (Frisian) from here on
+            self.record.language = plan.language
 
     def handle(self, event) -> list:
         if self.state == DONE:

@@ -18,7 +18,7 @@ from .directory import Directory, load_directory
 from .errors import ConfigError, ConfigErrors
 from .hours import HoursError, OpeningHours, parse_week
 from .numberplan import NumberRejected, digits_of
-from .paths import REPO
+from .paths import REPO, recording, recordings_dir
 
 EXAMPLE = REPO / "fourteenplus.example.yaml"
 
@@ -28,7 +28,10 @@ _DIAL_STRING = re.compile(r"^(PJSIP|SIP|IAX2|DAHDI|Local)/[A-Za-z0-9_.@+:-]+$")
 # A PJSIP endpoint name: the dialplan builds PJSIP/<number>@<endpoint> from it.
 _ENDPOINT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
-LANGUAGES = ("nl", "en")
+LANGUAGES = ("nl", "en")  # prompt sets spoken by espeak-ng; recordings may replace any prompt
+# Prompt sets an area can choose that exist only as the operator's recordings: Frisian has no
+# voice here, and a synthetic one would be a fake.
+RECORDED_LANGUAGES = ("fy",)
 
 
 @dataclass(frozen=True)
@@ -59,6 +62,7 @@ class AreaPlan:
     municipalities: tuple[str, ...]  # everyone behind the code, from the directory
     connected: tuple[str, ...]       # those this installation serves, in keypad-menu order
     default: str | None              # where a caller who cannot be understood goes
+    language: str | None = None      # the area's prompt set (e.g. fy); None: the service's
 
 
 @dataclass(frozen=True)
@@ -110,6 +114,18 @@ class Service:
 
     def municipality(self, name: str) -> Connection:
         return self.connections[name]
+
+    def prompt_ids(self, code: str) -> tuple[str, ...]:
+        """Every prompt a caller of this area can hear once the area code is known: the
+        question and the menu (shared areas), the confirmations and closed messages of its
+        municipalities, and the dialplan's trunk-failed message."""
+        plan = self.plan(code)
+        ids = ["trunk-failed", "goodbye"]
+        if len(plan.connected) > 1:
+            ids += ["question", "again", "menu-again", "not-connected", f"menu/{code}"]
+            ids += [f"confirm/{self.municipality(name).slug}" for name in plan.connected]
+        ids += [f"closed/{self.municipality(name).slug}" for name in plan.connected if self.municipality(name).hours]
+        return tuple(ids)
 
 
 def config_path(explicit: str | None = None) -> Path:
@@ -210,8 +226,13 @@ def load_service(path: str | Path | None = None, directory: Directory | None = N
 
     if c.errors:
         raise ConfigErrors(c.errors)
-    return Service(str(path), directory, language, thresholds, listen, areas, connections,
-                   records, numbers, outbound, tuple(c.warnings))
+    service = Service(str(path), directory, language, thresholds, listen, areas, connections,
+                      records, numbers, outbound, tuple(c.warnings))
+    _check_recordings(c, data, service)
+    if c.errors:
+        raise ConfigErrors(c.errors)
+    return service
+
 
 
 def _records(c: _Collector, data: yamlfile.Node) -> Records:
@@ -338,7 +359,12 @@ def _areas(c: _Collector, data: yamlfile.Node, directory: Directory,
         if not isinstance(node, yamlfile.Node) or not isinstance(node.get("municipalities"), yamlfile.Seq):
             c.errors.append(section.error(f"area {code} needs a list 'municipalities'", code))
             continue
-        c.keys(node, ("municipalities", "default"), f"area {code}")
+        c.keys(node, ("municipalities", "default", "language"), f"area {code}")
+        area_language = node.get("language")
+        if area_language is not None and area_language not in LANGUAGES + RECORDED_LANGUAGES:
+            c.errors.append(node.error(f"'language' of area {code} must be one of "
+                                       f"{', '.join(LANGUAGES + RECORDED_LANGUAGES)}, not {area_language!r}", "language"))
+            area_language = None
         behind = directory.areas[code].municipalities
         names: list[str] = []
         listed = node["municipalities"]
@@ -368,7 +394,7 @@ def _areas(c: _Collector, data: yamlfile.Node, directory: Directory,
             c.warnings.append(section.error(
                 f"area {code} is shared but has no 'default': callers who cannot be understood "
                 "and press no key will hear a goodbye instead of reaching a municipality", code))
-        out[code] = AreaPlan(code, behind, tuple(names), default)
+        out[code] = AreaPlan(code, behind, tuple(names), default, area_language)
     return out
 
 
@@ -432,3 +458,16 @@ def _clip_number(c: _Collector, node: yamlfile.Node, listed: yamlfile.Node, name
                                    f"one of {', '.join(ours)}", "number"))
         return None
     return number
+
+
+def _check_recordings(c: _Collector, data: yamlfile.Node, service: Service) -> None:
+    """An area whose prompt set exists only as recordings must have every prompt it plays."""
+    for code, plan in service.areas.items():
+        if plan.language not in RECORDED_LANGUAGES:
+            continue
+        missing = [pid for pid in service.prompt_ids(code) if not recording(plan.language, pid)]
+        if missing:
+            c.errors.append(data["areas"][code].error(
+                f"area {code} plays its prompts in '{plan.language}', but {len(missing)} recordings are missing "
+                f"in {recordings_dir() / plan.language}: {', '.join(missing)} "
+                "(one audio file per prompt, e.g. question.wav)", "language"))

@@ -32,3 +32,15 @@ def asterisk_root() -> Path:
 
 def grammars_dir() -> Path:
     return Path(os.environ.get("FOURTEENPLUS_GRAMMARS") or REPO / "grammars")
+
+
+def recordings_dir() -> Path:
+    """Recorded prompts, <language>/<prompt id>.<wav|mp3|flac|…>: they replace the spoken ones,
+    and are the only source of a prompt set without a voice (Frisian)."""
+    return Path(os.environ.get("FOURTEENPLUS_RECORDINGS") or state_dir() / "recordings")
+
+
+def recording(language: str, prompt_id: str) -> Path | None:
+    """The operator's recording of a prompt (any audio file named <prompt id>.*), if any."""
+    base = recordings_dir() / language / prompt_id
+    return next(iter(sorted(base.parent.glob(base.name + ".*"))), None) if base.parent.is_dir() else None

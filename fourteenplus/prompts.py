@@ -9,8 +9,10 @@ configured one: a caller can switch to English at the question (key 9).
 espeak-ng speaks the text and sox makes telephone audio of it. An operator who has real
 recordings drops them in the recordings directory (`$FOURTEENPLUS_RECORDINGS`, else
 <state dir>/recordings) as <language>/<prompt id>.<wav|mp3|flac|…>; they replace the
-generated prompt of the same id. A manifest of what each file was made from keeps a
-re-install from regenerating anything that did not change.
+generated prompt of the same id. A prompt set without a voice (Frisian, `fy`, chosen per
+area) is made of recordings only: the configuration refuses an area whose recordings are
+incomplete. A manifest of what each file was made from keeps a re-install from
+regenerating anything that did not change.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from pathlib import Path
 import yaml
 
 from . import paths
-from .config import LANGUAGES, Service
+from .config import LANGUAGES, RECORDED_LANGUAGES, Service
 from .numberplan import REASONS
 
 TEXTS = Path(__file__).with_name("data") / "prompts.yaml"
@@ -67,10 +69,6 @@ def sounds_dir(root: Path) -> Path:
     return root / "usr/share/asterisk/sounds"
 
 
-def recordings_dir() -> Path:
-    return Path(os.environ.get("FOURTEENPLUS_RECORDINGS") or paths.state_dir() / "recordings")
-
-
 def to_ulaw(source: Path, target: Path, effects: tuple[str, ...] = ()) -> None:
     """Any audio sox reads → headerless 8 kHz mono μ-law (what Asterisk's .ulaw format is)."""
     subprocess.run(["sox", str(source), "-t", "ul", "-r", "8000", "-c", "1", str(target), *effects],
@@ -89,20 +87,31 @@ def speak(text: str, language: str, target: Path) -> None:
 
 def _source(prompt_id: str, text: str, language: str) -> tuple[str, Path | None]:
     """(digest of what the prompt is made from, the operator's recording or None)."""
-    base = recordings_dir() / language / prompt_id
-    for recording in sorted(base.parent.glob(base.name + ".*")) if base.parent.is_dir() else ():
+    recording = paths.recording(language, prompt_id)
+    if recording:
         return "rec:" + hashlib.sha256(recording.read_bytes()).hexdigest(), recording
     return "tts:" + hashlib.sha256(f"{VOICES[language]}|{SPEED}|{text}".encode()).hexdigest(), None
 
 
 def install(service: Service, sounds: Path, owner: tuple[int, int] | None = None) -> int:
     """Make every prompt the configuration needs under sounds/fourteenplus/<language>/, for
-    every language; returns how many were (re)made. Prompts no longer needed are removed."""
-    made = sum(_install_language(service, language, sounds) for language in LANGUAGES)
+    every language and every recorded-only set an area uses (fy); returns how many were
+    (re)made. Prompts no longer needed are removed."""
+    recorded = sorted({plan.language for plan in service.areas.values()} & set(RECORDED_LANGUAGES))
+    made = sum(_install_language(service, language, sounds) for language in (*LANGUAGES, *recorded))
     if owner:
         for path in [sounds / SOUNDS_SUBDIR, *(sounds / SOUNDS_SUBDIR).rglob("*")]:
             os.chown(path, *owner)
     return made
+
+
+def _texts(service: Service, language: str) -> dict[str, str]:
+    """The prompts to make in `language`: all of a spoken set; of a recorded-only set, those
+    of the areas that use it (the configuration made sure each has a recording)."""
+    if language in LANGUAGES:
+        return prompt_texts(service, language)
+    return {pid: "" for code, plan in service.areas.items() if plan.language == language
+            for pid in service.prompt_ids(code)}
 
 
 def _install_language(service: Service, language: str, sounds: Path) -> int:
@@ -110,7 +119,7 @@ def _install_language(service: Service, language: str, sounds: Path) -> int:
     base.mkdir(parents=True, exist_ok=True)
     manifest_path = base / _MANIFEST
     old = json.loads(manifest_path.read_text()) if manifest_path.exists() else {}
-    wanted = {pid: _source(pid, text, language) + (text,) for pid, text in prompt_texts(service, language).items()}
+    wanted = {pid: _source(pid, text, language) + (text,) for pid, text in _texts(service, language).items()}
     todo = [pid for pid, (digest, _, _) in wanted.items()
             if old.get(pid) != digest or not (base / f"{pid}.ulaw").exists()]
 

@@ -21,6 +21,7 @@ import anyio
 import numpy as np
 
 from . import callflow as cf
+from .prompts import SOUNDS_SUBDIR
 
 log = logging.getLogger(__name__)
 
@@ -153,6 +154,14 @@ class Session:
             self.post(cf.RecognitionFailed(type(exc).__name__))
         if self.handling.metrics:
             self.handling.metrics.recognition((time.perf_counter() - started) * 1000, bool(failed), failed or "error")
+
+    def dial_variables(self, action: cf.Transfer) -> tuple[tuple[str, str], ...]:
+        """What [fourteenplus-dial] reads: the prompt set for its own messages (a trunk that
+        failed) in the caller's language, and where to dial."""
+        return (("FOURTEENPLUS_PROMPTS", f"{SOUNDS_SUBDIR}/{self.flow.record.language}"),
+                ("FOURTEENPLUS_MUNICIPALITY", action.municipality),
+                ("FOURTEENPLUS_DIAL", action.trunk),
+                ("FOURTEENPLUS_OVERFLOW", action.overflow or ""))
 
     # ---- what the adapter carries out ----
 

@@ -92,9 +92,7 @@ class Call(Session):
 
     async def transfer(self, action: cf.Transfer) -> None:
         # The dialplan reads these; continuing there dials the trunk (and the overflow).
-        for name, value in (("FOURTEENPLUS_MUNICIPALITY", action.municipality),
-                            ("FOURTEENPLUS_DIAL", action.trunk),
-                            ("FOURTEENPLUS_OVERFLOW", action.overflow or "")):
+        for name, value in self.dial_variables(action):
             await self.ari.set_variable(self.channel_id, name, value)
         try:
             await self.ari.watch_channel(self.channel_id)

@@ -26,5 +26,5 @@ def main(args) -> int:
     sounds = args.sounds or prompts.sounds_dir(paths.asterisk_root())
     made = prompts.install(service, sounds)
     print(f"prompts in {sounds / prompts.SOUNDS_SUBDIR}/<language> ({made} made now; "
-          f"recordings in {prompts.recordings_dir()}/<language> override them)")
+          f"recordings in {paths.recordings_dir()}/<language> override them)")
     return 0

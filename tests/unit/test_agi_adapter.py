@@ -89,7 +89,8 @@ def ok(command, fake):
 
 def test_agi_direct_area_sets_the_dial_variables(tmp_path):
     commands = asyncio.run(run_call("14020", ok, tmp_path, FakeSpeech(None)))
-    assert commands == ['SET VARIABLE FOURTEENPLUS_MUNICIPALITY "Amsterdam"',
+    assert commands == ['SET VARIABLE FOURTEENPLUS_PROMPTS "fourteenplus/nl"',
+                        'SET VARIABLE FOURTEENPLUS_MUNICIPALITY "Amsterdam"',
                         'SET VARIABLE FOURTEENPLUS_DIAL "PJSIP/amsterdam@fourteenplus-trunks"',
                         'SET VARIABLE FOURTEENPLUS_OVERFLOW ""']
 
