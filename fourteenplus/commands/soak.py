@@ -43,6 +43,7 @@ from .bench import machine
 TEST_SERVICE = paths.REPO / "tests" / "integration" / "service.yaml"
 BEGIN, END = "<!-- soak:begin -->", "<!-- soak:end -->"
 READY_TIMEOUT_S = 180  # the app loads the whisper model before it says "ready"
+RECORD_GRACE_S = 3  # the app writes a record once the dial result is in, just after the call
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 # Phases: the configuration the app runs with. "sure" transfers a clearly spoken name at
@@ -58,7 +59,8 @@ class Scenario:
     (no trunk; Asterisk plays why and hangs up) or "hung up" (the caller, before any trunk
     answered; `rings` names a municipality whose trunk was ringing then).
     `latency`: "voice" or "reply" when end of speech → INVITE of this call counts toward that
-    figure (the name, or the "ja" to "Bedoelt u …?").
+    figure (the name, when the app's record says it was put through on it; or the "ja" to
+    "Bedoelt u …?").
     Timings of the hang-ups are from the answer and fit the test configuration's prompts:
     question 1.9 s, "again" after 3 s of silence (4.9–8.3 s), the 0229 menu 10.3 s, a
     confirmation 4.6 s; the caller waits 0.8 s after a prompt before speaking."""
@@ -74,20 +76,26 @@ class Scenario:
     phases: tuple[str, ...] = (SURE, UNSURE)
 
 
+IF_ASKED = (WaitPrompt(), Say("ja"))
+
 MIX: tuple[Scenario, ...] = (
     # areas with one municipality: no question
     Scenario("direct", "14020", 12, to="Amsterdam"),
     Scenario("direct, trunk busy → overflow", "14010", 4, to="Rotterdam"),
     Scenario("direct, trunk 503 → overflow", "140111", 4, to="Schouwen-Duiveland"),
-    # a name, alone or in a sentence (0229: Hoorn, Medemblik, Drechterland, Opmeer, Koggenland)
-    Scenario("name", "140229", 8, to="Koggenland", script=(WaitPrompt(), Say("Koggenland")),
+    # a name, alone or in a sentence (0229: Hoorn, Medemblik, Drechterland, Opmeer, Koggenland);
+    # asked "Bedoelt u …?" instead of being put through (the recogniser less sure under load),
+    # the caller says ja, as a caller would: the call still ends at the right trunk, and the
+    # app's record says it was confirmed, which the figures count apart
+    Scenario("name", "140229", 8, to="Koggenland", script=(WaitPrompt(), Say("Koggenland"), *IF_ASKED),
              latency="voice", phases=(SURE,)),
-    Scenario("name", "140229", 6, to="Medemblik", script=(WaitPrompt(), Say("Medemblik")),
+    Scenario("name", "140229", 6, to="Medemblik", script=(WaitPrompt(), Say("Medemblik"), *IF_ASKED),
              latency="voice", phases=(SURE,)),
-    Scenario("name", "140229", 6, to="Drechterland", script=(WaitPrompt(), Say("Drechterland")),
+    Scenario("name", "140229", 6, to="Drechterland", script=(WaitPrompt(), Say("Drechterland"), *IF_ASKED),
              latency="voice", phases=(SURE,)),
     Scenario("name in a sentence", "140229", 6, to="Hoorn",
-             script=(WaitPrompt(), Say("ik wil graag de gemeente Hoorn bellen")), latency="voice", phases=(SURE,)),
+             script=(WaitPrompt(), Say("ik wil graag de gemeente Hoorn bellen"), *IF_ASKED), latency="voice",
+             phases=(SURE,)),
     # keys: any key at the question opens the menu (Hoorn 1, Medemblik 2, Drechterland 3, Opmeer 4)
     Scenario("key during the menu", "140229", 6, to="Drechterland",
              script=(WaitPrompt(), Dtmf("0"), Silence(1000), Dtmf("3"))),
@@ -297,6 +305,7 @@ class Sampler:
         self._lock = threading.Lock()
         self._calls = 0
         self._t0 = time.monotonic()
+        self.started_at = time.time()
 
     def take(self, phase: str) -> dict:
         sample = {"t_s": round(time.monotonic() - self._t0, 1), "calls": self._calls, "phase": phase,
@@ -371,6 +380,40 @@ class Outcome:
     scenario: Scenario
     result: sipp.CallResult | None
     problem: str | None  # why the call is lost, None when it ended where expected
+    record: object = None  # the app's CallRecord of this call, once read back (attach_records)
+
+    def timed(self, kind: str) -> bool:
+        """Counts toward the `kind` latency: ended where expected, and for a name, put
+        through on the name itself (not after a confirmation or the menu)."""
+        if self.scenario.latency != kind or self.problem or self.result.speech_end_to_invite_ms is None:
+            return False
+        return kind != "voice" or getattr(self.record, "path", None) in ("spoken", "spoken_repeat")
+
+
+def app_view(record) -> str:
+    """What the app's record says happened: its path and every attempt."""
+    if record is None:
+        return "no record of the call in the app's store"
+    attempts = "; ".join(" ".join(str(x) for x in (a.kind, a.decision, a.municipality, a.reason,
+                                                    repr(a.transcript) if a.transcript else None) if x)
+                         for a in record.attempts)
+    return f"path {record.path}, outcome {record.outcome}" + (f", attempts: {attempts}" if attempts else "")
+
+
+def attach_records(outcomes: list[Outcome], settings, since: float) -> int:
+    """Match the app's stored records to the calls by the caller's keyed hash (the store keeps
+    no number); returns how many matched."""
+    from ..records import CallerHasher, open_store
+
+    hasher = CallerHasher.from_state()
+    store = open_store(settings)
+    try:
+        stored = {c.caller_hash: c.record for c in store.calls(since=since)}
+    finally:
+        store.close()
+    for o in outcomes:
+        o.record = stored.get(hasher.hash(o.result.caller)) if o.result else None
+    return sum(o.record is not None for o in outcomes)
 
 
 @dataclass
@@ -388,19 +431,28 @@ class Phase:
         answered = [(o.result.answered_at, o.result.ended_at) for o in self.outcomes
                     if o.result and o.result.answered_at]
         peak, mean = concurrency(answered)
-        latency = {kind: spread([o.result.speech_end_to_invite_ms for o in self.outcomes
-                                 if o.scenario.latency == kind and not o.problem
-                                 and o.result.speech_end_to_invite_ms is not None])
+        latency = {kind: spread([o.result.speech_end_to_invite_ms for o in self.outcomes if o.timed(kind)])
                    for kind in ("voice", "reply")}
+        voice = [o for o in self.outcomes if o.scenario.latency == "voice"]
+        recognised = [o.record.timings["speech_end_to_transfer"] for o in self.outcomes
+                      if o.timed("voice") and "speech_end_to_transfer" in o.record.timings]
         return {"phase": self.name, "config": self.config, "concurrency": self.concurrency,
                 "calls": len(self.outcomes), "lost": len(lost), "peak_concurrency": peak,
                 "mean_concurrency": mean, "wall_s": round(self.wall_s, 1),
                 "calls_per_minute": round(60 * len(self.outcomes) / self.wall_s, 1) if self.wall_s else None,
-                "latency": latency, "answer_to_first_audio_ms": spread(
+                "latency": latency,
+                # the app's own clock, for the timed names: its endpointer's end of the utterance
+                # (after ~0.5 s of quiet) → the transfer: recognition, with any wait for the worker
+                "app_utterance_to_transfer_ms": spread(recognised),
+                "names_confirmed": sum(getattr(o.record, "path", None) == "confirmed" for o in voice),
+                "names": len(voice),
+                "records_found": sum(o.record is not None for o in self.outcomes),
+                "answer_to_first_audio_ms": spread(
                     [o.result.answer_to_audio_ms for o in self.outcomes if o.result and o.result.answer_to_audio_ms]),
                 "tick_late_ms": spread(self.tick_late_ms), "cpu_percent": self.cpu,
                 "lost_calls": [{"call": o.index, "scenario": o.scenario.name, "number": o.scenario.number,
-                                "script": describe_script(o.scenario), "problem": o.problem} for o in lost]}
+                                "script": describe_script(o.scenario), "problem": o.problem,
+                                "app": app_view(o.record)} for o in lost]}
 
 
 class Runner:
@@ -463,7 +515,7 @@ class AppProcess:
     def __init__(self, config: Path, log: Path):
         env = {**os.environ, "PYTHONPATH": str(paths.REPO)}
         with open(log, "ab") as out:
-            self.process = subprocess.Popen([sys.executable, "-m", "fourteenplus.cli", "run", "--config", str(config)],
+            self.process = subprocess.Popen([sys.executable, "-m", "fourteenplus.cli", "run", "--config", str(config), "-v"],
                                             stdout=subprocess.PIPE, stderr=out, stdin=subprocess.DEVNULL,
                                             env=env, cwd=paths.REPO)
         deadline = time.monotonic() + READY_TIMEOUT_S
@@ -496,7 +548,9 @@ def configure(parser) -> None:
     parser.add_argument("--concurrency", type=int, default=20, help="calls at once during the soak (default 20)")
     parser.add_argument("--steps", default="5,10,20,30",
                         help="concurrency steps for the ceiling, comma-separated ('' for none; default 5,10,20,30)")
-    parser.add_argument("--step-calls", type=int, default=60, help="calls per step (default 60)")
+    parser.add_argument("--step-rounds", type=int, default=6,
+                        help="calls per step: this many per caller at once, so the step is steady, not "
+                             "its ramp (default 6)")
     parser.add_argument("--idle-calls", type=int, default=5, help="sequential spoken calls for the idle figure")
     parser.add_argument("--unsure-share", type=float, default=0.25,
                         help="share of the soak placed under the confirming configuration (with --start)")
@@ -536,6 +590,8 @@ def run_against_running(args, steps: list[int], workdir: Path) -> dict | None:
         sampler.pids["trunk"] = trunk.process.pid
         runner = Runner(trunk, sampler, workdir)
         phases = _phases(runner, service, phase, args, steps, args.calls)
+    time.sleep(RECORD_GRACE_S)
+    attach_records([o for p in phases for o in p.outcomes], service.records, sampler.started_at)
     return assemble(phases, sampler, args, str(service.source))
 
 
@@ -566,8 +622,9 @@ def run_started(args, steps: list[int], workdir: Path) -> dict:
             phases += _phases(runner, unsure_service, UNSURE, args, [], args.calls - sure_calls)
     finally:
         if app:
-            app.stop()
+            app.stop()  # SIGTERM: the app writes the records it still holds
         asterisk.stop()
+    attach_records([o for p in phases for o in p.outcomes], sure_service.records, sampler.started_at)
     return assemble(phases, sampler, args, f"{TEST_SERVICE.relative_to(paths.REPO)} (and its unsure variant)")
 
 
@@ -590,7 +647,7 @@ def _phases(runner: Runner, service, config: str, args, steps: list[int], calls:
     idle = [s for s in plan(mix, config, 100) if s.latency == idle_kind][:args.idle_calls]
     phases = [runner.run(Phase(f"idle ({config})", config, 1), idle, service)]
     for c in steps:
-        phases.append(runner.run(Phase(f"step {c}", config, c), plan(mix, config, args.step_calls, seed=c), service))
+        phases.append(runner.run(Phase(f"step {c}", config, c), plan(mix, config, args.step_rounds * c, seed=c), service))
     if calls:
         phases.append(runner.run(Phase(f"soak ({config})", config, args.concurrency), plan(mix, config, calls), service))
     return phases
@@ -607,6 +664,7 @@ def assemble(phases: list[Phase], sampler: Sampler, args, config: str) -> dict:
         "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "machine": machine(),
         "configuration": config,
+        "code": code_version(),
         "command": "fourteenplus soak " + " ".join(sys.argv[2:]),
         "totals": {"calls": sum(f["calls"] for f in figures), "lost": sum(f["lost"] for f in figures),
                    "soak_calls": sum(f["calls"] for f in soaks), "soak_lost": sum(f["lost"] for f in soaks),
@@ -617,6 +675,15 @@ def assemble(phases: list[Phase], sampler: Sampler, args, config: str) -> dict:
         "app_memory": memory_by_process(apps),
         "samples": sampler.samples,
     }
+
+
+def code_version() -> str:
+    """The commit measured, and whether the working tree (shared with others' work) differed."""
+    def git(*argv: str) -> str:
+        return subprocess.run(["git", *argv], cwd=paths.REPO, capture_output=True, text=True).stdout.strip()
+    dirty = git("status", "--porcelain", "--untracked-files=no", "--", "fourteenplus", "asterisk", "dialplan", "tests/sipp")
+    return git("rev-parse", "--short", "HEAD") + (" with uncommitted changes in " + ", ".join(
+        sorted({line.split(maxsplit=1)[1] for line in dirty.splitlines()})) if dirty else "")
 
 
 def memory_by_process(app_samples: list[dict]) -> list[dict]:
@@ -639,19 +706,22 @@ def _ms(spread_: dict) -> str:
 def render(figures: dict) -> str:
     """The generated part of bench/soak.md: the tables; the full figures follow as JSON."""
     t = figures["totals"]
-    lines = [f"Run {figures['date']} on {figures['machine']}; configuration {figures['configuration']}.", "",
+    lines = [f"Run {figures['date']} on {figures['machine']}; configuration {figures['configuration']}; "
+             f"code {figures['code']}.", "",
              f"**{t['calls']} calls, {t['lost']} lost** (soak {t['soak_calls']} calls, {t['soak_lost']} lost); "
              f"peak {t['peak_concurrency']} calls up at once.", "",
-             "| phase | at once | calls | lost | peak / mean up | calls/min | voice p50 / p95 ms | reply p50 / p95 ms "
+             "| phase | at once | calls | lost | peak / mean up | calls/min | voice p50 / p95 ms "
+             "| app: utterance → transfer p50 / p95 ms | names confirmed | reply p50 / p95 ms "
              "| tick late p95 / max ms | CPU % app / Asterisk / harness / trunk / others |",
-             "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+             "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for f in figures["phases"]:
         cpu = f["cpu_percent"]
         cpu_text = " / ".join(f"{cpu[k]:.0f}" if k in cpu else "–" for k in ("app", "asterisk", "harness", "trunk", "others"))
         tick = f["tick_late_ms"]
         lines.append(f"| {f['phase']} | {f['concurrency']} | {f['calls']} | {f['lost']} | "
                      f"{f['peak_concurrency']} / {f['mean_concurrency']} | {f['calls_per_minute']} | "
-                     f"{_ms(f['latency']['voice'])} | {_ms(f['latency']['reply'])} | "
+                     f"{_ms(f['latency']['voice'])} | {_ms(f['app_utterance_to_transfer_ms'])} | "
+                     f"{f['names_confirmed']} of {f['names']} | {_ms(f['latency']['reply'])} | "
                      f"{tick.get('p95', '–')} / {tick.get('max', '–')} | {cpu_text} |")
     lines += ["", _ceiling_text(figures["ceiling"]), "",
               "| app pid | RSS start MB | RSS end MB | peak MB | samples |", "| --- | --- | --- | --- | --- |"]
@@ -668,7 +738,8 @@ def render(figures: dict) -> str:
     lost = [dict(call, phase=f["phase"]) for f in figures["phases"] for call in f["lost_calls"]]
     if lost:
         lines += ["", "Lost calls:", ""] + [f"- {c['phase']} call {c['call']}: {c['number']} "
-                                            f"({c['scenario']}: {c['script']}): {c['problem']}" for c in lost]
+                                            f"({c['scenario']}: {c['script']}): {c['problem']}; the app: {c['app']}"
+                                            for c in lost]
     compact = {k: v for k, v in figures.items() if k != "samples"}  # the samples are the table above
     lines += ["", "```json", json.dumps(compact, indent=1, ensure_ascii=False), "```"]
     return "\n".join(lines)

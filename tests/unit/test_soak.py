@@ -223,10 +223,12 @@ def figures(lost_calls=()):
     phase = {"phase": "soak (sure)", "config": "sure", "concurrency": 20, "calls": 3, "lost": len(lost_calls),
              "peak_concurrency": 20, "mean_concurrency": 17.5, "wall_s": 60.0, "calls_per_minute": 3.0,
              "latency": {"voice": {"n": 2, "p50": 690.0, "p95": 812.4, "max": 820.0}, "reply": {"n": 0}},
+             "app_utterance_to_transfer_ms": {"n": 2, "p50": 180.0, "p95": 301.0}, "names_confirmed": 1,
+             "names": 3, "records_found": 3,
              "answer_to_first_audio_ms": {"n": 0}, "tick_late_ms": {"n": 3, "p50": 0.1, "p95": 0.4, "max": 2.0},
              "cpu_percent": {"app": 120.5, "asterisk": 20.0, "machine": 190.0, "others": 3.0},
              "lost_calls": list(lost_calls)}
-    return {"date": "2026-11-23 13:00 UTC", "machine": "test box", "configuration": "service.yaml",
+    return {"date": "2026-11-23 13:00 UTC", "machine": "test box", "configuration": "service.yaml", "code": "abc1234",
             "command": "fourteenplus soak", "totals": {"calls": 3, "lost": len(lost_calls), "soak_calls": 3,
                                                        "soak_lost": len(lost_calls), "peak_concurrency": 20},
             "idle": {"sure": {"voice": {"n": 2, "p50": 680.0, "p95": 700.0}}},
@@ -245,7 +247,8 @@ def test_the_report_shows_the_figures_and_keeps_the_prose(tmp_path):
     assert text.startswith("# Soak\n\nHow it was measured.") and text.endswith("What it showed.\n")
     assert "old" not in text
     assert "**3 calls, 0 lost**" in text
-    assert "| soak (sure) | 20 | 3 | 0 | 20 / 17.5 | 3.0 | 690 / 812 | – | 0.4 / 2.0 | 120 / 20 / – / – / 3 |" in text
+    assert ("| soak (sure) | 20 | 3 | 0 | 20 / 17.5 | 3.0 | 690 / 812 | 180 / 301 | 1 of 3 | – | 0.4 / 2.0 "
+            "| 120 / 20 / – / – / 3 |") in text
     assert "held up to 20 at once; no step broke it." in text
     assert "| 7 | 500.0 | 505.0 | 510.0 | 2 |" in text
     assert "Lost calls" not in text
@@ -255,8 +258,27 @@ def test_the_report_shows_the_figures_and_keeps_the_prose(tmp_path):
 
 def test_the_report_lists_every_lost_call_with_its_number_and_script(tmp_path):
     lost = {"call": 17, "scenario": "name", "number": "140229", "script": "wait for the prompt, say 'Medemblik'",
-            "problem": "got ended at Hoorn"}
+            "problem": "got ended at Hoorn", "app": "path default, outcome transferred"}
     text = soak.render(figures([lost]))
-    assert "- soak (sure) call 17: 140229 (name: wait for the prompt, say 'Medemblik'): got ended at Hoorn" in text
+    assert ("- soak (sure) call 17: 140229 (name: wait for the prompt, say 'Medemblik'): got ended at Hoorn; "
+            "the app: path default, outcome transferred") in text
     assert "**3 calls, 1 lost**" in text
     assert '"t_s"' not in text, "the samples are a table, not repeated as JSON"
+
+
+def test_a_name_is_timed_only_when_the_app_put_it_through_on_the_name():
+    from fourteenplus.callflow import Attempt, CallRecord
+
+    name = scenario("name")
+    spoken = soak.Outcome(1, name, result("koggenland", municipality="Koggenland"), None,
+                          CallRecord("140229", path="spoken"))
+    confirmed = soak.Outcome(2, name, spoken.result, None, CallRecord("140229", path="confirmed", attempts=[
+        Attempt("name", "confirm", "Koggenland", transcript="Kogenland"), Attempt("reply", "yes", "Koggenland")]))
+    assert spoken.timed("voice") and not spoken.timed("reply")
+    assert not confirmed.timed("voice"), "a confirmation's INVITE follows the ja, not the name"
+    assert not soak.Outcome(3, name, spoken.result, "lost", spoken.record).timed("voice")
+    reply = soak.Outcome(4, scenario("name, then ja"), spoken.result, None, None)
+    assert reply.timed("reply")
+    assert soak.app_view(confirmed.record) == ("path confirmed, outcome None, attempts: "
+                                               "name confirm Koggenland 'Kogenland'; reply yes Koggenland")
+    assert soak.app_view(None) == "no record of the call in the app's store"
