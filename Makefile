@@ -73,7 +73,7 @@ bench-calls: setup
 # ceiling); starts and stops its own Asterisk, trunk endpoint and app (stop `make run` first).
 # About 20 minutes; figures into bench/soak.md.
 soak: setup
-	$(FP) soak --start --calls 1000 --concurrency 20 --steps 5,10,20,30 --report bench/soak.md
+	$(FP) soak --start --calls 1000 --concurrency 20 --steps 5,10,20,30,40 --report bench/soak.md
 
 unit: setup
 	$(PY) -m pytest -q tests/unit

@@ -488,9 +488,11 @@ class Runner:
         phase.wall_s = time.monotonic() - started
         phase.tick_late_ms = probe.late_ms
         phase.cpu = cpu_percent(first, self.sampler.take(phase.name))
-        lost = sum(1 for o in phase.outcomes if o.problem)
-        print(f"{phase.name}: {len(phase.outcomes)} calls at {phase.concurrency}, {lost} lost, "
-              f"{phase.wall_s:.0f} s", file=sys.stderr, flush=True)
+        time.sleep(RECORD_GRACE_S)
+        attach_records(phase.outcomes, service.records, self.sampler.started_at)
+        f = phase.figures()
+        print(f"{phase.name}: {f['calls']} calls at {phase.concurrency}, {f['lost']} lost, "
+              f"voice p50/p95 {_ms(f['latency']['voice'])} ms, {phase.wall_s:.0f} s", file=sys.stderr, flush=True)
         return phase
 
     def _one(self, index: int, scenario: Scenario, service) -> Outcome:
@@ -546,12 +548,13 @@ def configure(parser) -> None:
                              "configuration), and stop them at the end; without it: the running `make run`")
     parser.add_argument("--calls", type=int, default=1000, help="soak calls (default 1000)")
     parser.add_argument("--concurrency", type=int, default=20, help="calls at once during the soak (default 20)")
-    parser.add_argument("--steps", default="5,10,20,30",
-                        help="concurrency steps for the ceiling, comma-separated ('' for none; default 5,10,20,30)")
+    parser.add_argument("--steps", default="5,10,20,30,40",
+                        help="concurrency steps for the ceiling, comma-separated, run until one breaks it "
+                             "('' for none; default 5,10,20,30,40)")
     parser.add_argument("--step-rounds", type=int, default=6,
                         help="calls per step: this many per caller at once, so the step is steady, not "
                              "its ramp (default 6)")
-    parser.add_argument("--idle-calls", type=int, default=5, help="sequential spoken calls for the idle figure")
+    parser.add_argument("--idle-calls", type=int, default=8, help="sequential spoken calls for the idle figure")
     parser.add_argument("--unsure-share", type=float, default=0.25,
                         help="share of the soak placed under the confirming configuration (with --start)")
     parser.add_argument("--sample-every", type=int, default=50, metavar="N", help="read CPU and memory every N calls")
@@ -590,8 +593,6 @@ def run_against_running(args, steps: list[int], workdir: Path) -> dict | None:
         sampler.pids["trunk"] = trunk.process.pid
         runner = Runner(trunk, sampler, workdir)
         phases = _phases(runner, service, phase, args, steps, args.calls)
-    time.sleep(RECORD_GRACE_S)
-    attach_records([o for p in phases for o in p.outcomes], service.records, sampler.started_at)
     return assemble(phases, sampler, args, str(service.source))
 
 
@@ -624,6 +625,7 @@ def run_started(args, steps: list[int], workdir: Path) -> dict:
         if app:
             app.stop()  # SIGTERM: the app writes the records it still holds
         asterisk.stop()
+    # again, now that both apps have written everything they held when stopped
     attach_records([o for p in phases for o in p.outcomes], sure_service.records, sampler.started_at)
     return assemble(phases, sampler, args, f"{TEST_SERVICE.relative_to(paths.REPO)} (and its unsure variant)")
 
@@ -646,8 +648,11 @@ def _phases(runner: Runner, service, config: str, args, steps: list[int], calls:
     idle_kind = "voice" if config == SURE else "reply"
     idle = [s for s in plan(mix, config, 100) if s.latency == idle_kind][:args.idle_calls]
     phases = [runner.run(Phase(f"idle ({config})", config, 1), idle, service)]
+    idle_p95 = phases[0].figures()["latency"]["voice"].get("p95")
     for c in steps:
         phases.append(runner.run(Phase(f"step {c}", config, c), plan(mix, config, args.step_rounds * c, seed=c), service))
+        if ceiling([p.figures() for p in phases[1:]], idle_p95)["broke_at"]:
+            break  # the ceiling is found: higher steps would only take longer to say so
     if calls:
         phases.append(runner.run(Phase(f"soak ({config})", config, args.concurrency), plan(mix, config, calls), service))
     return phases
