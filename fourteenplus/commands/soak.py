@@ -587,13 +587,14 @@ def run_against_running(args, steps: list[int], workdir: Path) -> dict | None:
         return None
     service = loaded[0]
     phase = UNSURE if service.thresholds.accept >= 1.0 else SURE
+    code = code_version()  # now: the checkout is shared, and others commit while the soak runs
     sampler = Sampler(args.sample_every)
     sampler.pids = {"app": find_app_pid(), "asterisk": asterisk.running_pid(), "harness": os.getpid()}
     with sipp.Trunk(workdir / "trunk") as trunk:
         sampler.pids["trunk"] = trunk.process.pid
         runner = Runner(trunk, sampler, workdir)
         phases = _phases(runner, service, phase, args, steps, args.calls)
-    return assemble(phases, sampler, args, str(service.source))
+    return assemble(phases, sampler, str(service.source), code, service)
 
 
 def run_started(args, steps: list[int], workdir: Path) -> dict:
@@ -604,6 +605,7 @@ def run_started(args, steps: list[int], workdir: Path) -> dict:
                            "(fourteenplus asterisk stop), or run without --start to use it")
     sure, unsure = soak_configs(workdir)
     sure_service, unsure_service = load_service(sure), load_service(unsure)
+    code = code_version()  # now: the checkout is shared, and others commit while the soak runs
     sampler = Sampler(args.sample_every)
     asterisk.build()
     asterisk.install(sure_service, log=lambda _: None)
@@ -627,7 +629,8 @@ def run_started(args, steps: list[int], workdir: Path) -> dict:
         asterisk.stop()
     # again, now that both apps have written everything they held when stopped
     attach_records([o for p in phases for o in p.outcomes], sure_service.records, sampler.started_at)
-    return assemble(phases, sampler, args, f"{TEST_SERVICE.relative_to(paths.REPO)} (and its unsure variant)")
+    return assemble(phases, sampler, f"{TEST_SERVICE.relative_to(paths.REPO)} (and its unsure variant)", code,
+                    sure_service)
 
 
 def soak_configs(workdir: Path) -> tuple[Path, Path]:
@@ -658,7 +661,7 @@ def _phases(runner: Runner, service, config: str, args, steps: list[int], calls:
     return phases
 
 
-def assemble(phases: list[Phase], sampler: Sampler, args, config: str) -> dict:
+def assemble(phases: list[Phase], sampler: Sampler, config: str, code: str, service) -> dict:
     figures = [p.figures() for p in phases]
     idle = {f["config"]: f["latency"] for f in figures if f["phase"].startswith("idle")}
     soaks = [f for f in figures if f["phase"].startswith("soak")]
@@ -669,7 +672,7 @@ def assemble(phases: list[Phase], sampler: Sampler, args, config: str) -> dict:
         "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "machine": machine(),
         "configuration": config,
-        "code": code_version(),
+        "code": code,
         "command": "fourteenplus soak " + " ".join(sys.argv[2:]),
         "totals": {"calls": sum(f["calls"] for f in figures), "lost": sum(f["lost"] for f in figures),
                    "soak_calls": sum(f["calls"] for f in soaks), "soak_lost": sum(f["lost"] for f in soaks),
@@ -677,6 +680,9 @@ def assemble(phases: list[Phase], sampler: Sampler, args, config: str) -> dict:
         "idle": idle,
         "ceiling": ceiling(steps, idle_voice),
         "phases": figures,
+        "mix": [{"scenario": s.name, "number": s.number, "script": describe_script(s),
+                 "expected": expect(s, service).describe(), "weight": s.weight, "phases": list(s.phases)}
+                for s in MIX if expect(s, service) is not None],
         "app_memory": memory_by_process(apps),
         "samples": sampler.samples,
     }
@@ -740,12 +746,17 @@ def render(figures: dict) -> str:
         lines.append(f"| {s['calls']} | {s['t_s']} | {s['phase']} | {app.get('rss_mb', '–')} | "
                      f"{app.get('cpu_s', '–')} | {ast.get('rss_mb', '–')} | {ast.get('cpu_s', '–')} | "
                      f"{s['machine_busy_s']} |")
+    lines += ["", "The mix (weights per phase; expected ends under the configuration measured):", "",
+              "| caller | number | script | must end | weight | phases |", "| --- | --- | --- | --- | --- | --- |"]
+    for m in figures["mix"]:
+        lines.append(f"| {m['scenario']} | {m['number']} | {m['script']} | {m['expected']} | {m['weight']} | "
+                     f"{', '.join(m['phases'])} |")
     lost = [dict(call, phase=f["phase"]) for f in figures["phases"] for call in f["lost_calls"]]
     if lost:
         lines += ["", "Lost calls:", ""] + [f"- {c['phase']} call {c['call']}: {c['number']} "
                                             f"({c['scenario']}: {c['script']}): {c['problem']}; the app: {c['app']}"
                                             for c in lost]
-    compact = {k: v for k, v in figures.items() if k != "samples"}  # the samples are the table above
+    compact = {k: v for k, v in figures.items() if k not in ("samples", "mix")}  # tables above
     lines += ["", "```json", json.dumps(compact, indent=1, ensure_ascii=False), "```"]
     return "\n".join(lines)
 

@@ -235,6 +235,8 @@ def figures(lost_calls=()):
             "ceiling": {"steps": [20], "limit_p95_ms": 1400.0, "held_up_to": 20, "broke_at": None},
             "phases": [phase], "app_memory": [{"pid": 7, "rss_start_mb": 500.0, "rss_end_mb": 505.0,
                                                "peak_mb": 510.0, "samples": 2}],
+            "mix": [{"scenario": "direct", "number": "14020", "script": "nothing",
+                     "expected": "Amsterdam via amsterdam; Asterisk hung up", "weight": 12, "phases": ["sure"]}],
             "samples": [{"t_s": 0.0, "calls": 0, "phase": "soak (sure)", "machine_busy_s": 1.0,
                          "app": {"pid": 7, "cpu_s": 3.0, "children_cpu_s": 0.0, "rss_mb": 500.0}}]}
 
@@ -252,6 +254,7 @@ def test_the_report_shows_the_figures_and_keeps_the_prose(tmp_path):
     assert "held up to 20 at once; no step broke it." in text
     assert "| 7 | 500.0 | 505.0 | 510.0 | 2 |" in text
     assert "Lost calls" not in text
+    assert "| direct | 14020 | nothing | Amsterdam via amsterdam; Asterisk hung up | 12 | sure |" in text
     soak.write_report(path, figures())
     assert path.read_text() == text, "a second write replaces the block, it does not add one"
 
