@@ -39,14 +39,17 @@ def test_fold_is_idempotent_and_empty_for_no_letters():
     assert fold(" '-- ") == ""
 
 
-# What whisper base wrote down for espeak-ng voices asking for English, and for Dutch (measured).
+# What whisper base wrote down for espeak-ng voices asking for English, and for Dutch (measured;
+# "Englief" through a real call).
 @pytest.mark.parametrize("transcript, english", [
     ("English", True), ("English lean English lean", True), ("In English Lien", True),
-    ("English English English", True), ("Englisch", True), ("Engel.", True),
-    ("Hallo, ik wil ik te speak English", True),
-    ("Voon je fief kangels", False),   # "Do you speak English?": missed
-    ("In verenial, ouderbl", False),   # "In het Engels alstublieft": missed
-    ("Gohendzang.", False), ("Engelen", False), ("", False),
+    ("English English English", True), ("Englisch", True), ("Engel.", True), ("Englief", True),
+    ("Hallo, ik wil ik te speak English", True), ("In Englisch. In Englie", True),
+    ("English, clean", True), ("speak English", True),
+    ("Voon je fief kangels", False),          # "Do you speak English?": missed
+    ("In verenial, ouderbl", False),          # "In het Engels alstublieft": missed
+    ("En Listeri, Amir", False),              # "English please", Dutch voice: missed
+    ("Gohendzang.", False), ("horgie", False), ("Engelen", False), ("Engeland", False), ("", False),
 ])
 def test_asks_for_english_on_measured_transcripts(transcript, english):
     assert asks_for_english(transcript) is english
