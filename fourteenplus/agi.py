@@ -216,6 +216,7 @@ class AgiServer:
         self.handling = handling
         self.recordings = recordings
         self.sessions: set[AgiSession] = set()
+        self._server: asyncio.AbstractServer | None = None
 
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
@@ -240,7 +241,20 @@ class AgiServer:
 
     async def serve(self, host: str = AGI_HOST, port: int = AGI_PORT) -> asyncio.AbstractServer:
         self.recordings.local_dir.mkdir(parents=True, exist_ok=True)
-        return await asyncio.start_server(self.handle, host, port)
+        self._server = await asyncio.start_server(self.handle, host, port)
+        return self._server
+
+    def stop_taking_calls(self) -> None:
+        """Close the port: Asterisk's AGI() then fails at once and the keypad fallback takes
+        new calls, while the sessions in progress go on."""
+        if self._server is not None:
+            self._server.close()
+
+    def calls_in_progress(self) -> int:
+        return len(self.sessions)
+
+    async def use(self, service: Service) -> None:
+        self.service = service
 
 
 async def _read_environment(reader: asyncio.StreamReader) -> dict[str, str] | None:

@@ -177,6 +177,10 @@ class App:
         self.dialling: dict[str, Call] = {}  # transferred; their records wait for the dial result
         # The snoop and external-media channels we made → set when they enter Stasis.
         self.own_channels: dict[str, anyio.Event] = {}
+        self.draining = False  # stopping: new callers go straight to the keypad fallback
+
+    def stop_taking_calls(self) -> None:
+        self.draining = True
 
     async def run(self) -> None:
         async with anyio.create_task_group() as tasks:
@@ -205,6 +209,9 @@ class App:
                 self.own_channels[channel_id].set()
                 return
             if channel_id in self.calls:
+                return
+            if self.draining:
+                tasks.start_soon(self._to_fallback, channel_id, "arrived while stopping")
                 return
             args = event.get("args") or [""]
             call = self.calls[channel_id] = Call(self, channel, args[0])
@@ -241,14 +248,20 @@ class App:
         for channel_id in held:
             if channel_id in self.calls or channel_id in self.own_channels:
                 continue
-            try:
-                if channel_id.startswith(MEDIA_PREFIX):  # the lost run's ears: nothing to route
+            if channel_id.startswith(MEDIA_PREFIX):  # the lost run's ears: nothing to route
+                try:
                     await self.ari.hangup(channel_id)
-                else:
-                    log.warning("%s was left in Stasis by an earlier run: keypad fallback", channel_id)
-                    await self.ari.continue_in_dialplan(channel_id)
-            except AriError as exc:
-                log.debug("%s: %s", channel_id, exc)
+                except AriError as exc:
+                    log.debug("%s: %s", channel_id, exc)
+            else:
+                await self._to_fallback(channel_id, "left in Stasis by an earlier run")
+
+    async def _to_fallback(self, channel_id: str, why: str) -> None:
+        log.warning("%s %s: keypad fallback", channel_id, why)
+        try:
+            await self.ari.continue_in_dialplan(channel_id)
+        except AriError as exc:
+            log.debug("%s: %s", channel_id, exc)
 
     def _dial_result(self, call: Call, result: dict) -> None:
         """The dialplan's FourteenplusDial user event (or the channel's end without one)."""

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import anyio
 import asyncari
-from asyncari.model import OperationError
+from asyncari.model import BaseObject, OperationError
 from httpx import HTTPError
 
 from .. import asterisk
@@ -157,7 +157,27 @@ async def connect(settings: AriSettings) -> AsyncIterator[Ari]:
     connection fails later; the caller decides whether to connect again."""
     try:
         async with asyncari.connect(settings.url, settings.app, settings.user, settings.password) as client:
+            _forget_earlier_connections(client)
             yield Ari(client, settings.app)
     except Exception as exc:  # asyncari's failures arrive wrapped in ExceptionGroups
         cause = _first_cause(exc)
         raise AriError(f"ARI at {settings.url}: {type(cause).__name__}: {cause}") from exc
+
+
+def _forget_earlier_connections(client) -> None:
+    """asyncari keeps one object per ARI id for the whole process (class-level caches, and
+    strong references to the channels it saw as active), each bound to the connection that
+    made it. After a reconnect, meeting such a channel again (listing the callers left in
+    Stasis) fails asyncari's assertion that the object belongs to the new connection, on every
+    attempt. Objects of a connection that is gone are of no use: drop them."""
+    kinds, seen = [BaseObject], set()
+    while kinds:
+        kind = kinds.pop()
+        kinds += [k for k in kind.__subclasses__() if k not in seen]
+        seen.update(kind.__subclasses__())
+        if "cache" in vars(kind) and kind.cache is not None:
+            for key, obj in list(kind.cache.items()):
+                if getattr(obj, "client", client) is not client:
+                    kind.cache.pop(key, None)
+        if "active" in vars(kind) and kind.active is not None:
+            kind.active = {obj for obj in kind.active if getattr(obj, "client", client) is client}

@@ -24,6 +24,7 @@ def add_config_option(parser) -> None:
                         help="operator configuration (default: $FOURTEENPLUS_CONFIG, else fourteenplus.example.yaml)")
 
 
-def print_errors(exc: ConfigError | ConfigErrors, stream=sys.stderr) -> None:
+def print_errors(exc: ConfigError | ConfigErrors, stream=None) -> None:
+    stream = stream or sys.stderr  # looked up now: whoever captures stderr replaces sys.stderr
     for error in exc.errors if isinstance(exc, ConfigErrors) else [exc]:
         print(f"{error.where}: error: {error.message}" if error.where else f"error: {error.message}", file=stream)

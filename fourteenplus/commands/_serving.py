@@ -1,21 +1,35 @@
-"""What the two call-handling commands (`run` for ARI, `agi` for FastAGI) share at start-up:
-logging, the speech model loaded before the first call, the record writer, the metrics
-endpoint, and a clean stop on Ctrl-C or SIGTERM."""
+"""What the two call-handling commands (`run` for ARI, `agi` for FastAGI) share: logging, the
+speech model loaded before the first call, the record writer, the metrics endpoint, and
+what the signals do:
+
+- SIGHUP reloads the configuration (and the grammars). A broken file changes nothing: its
+  errors are logged with file and line and the configuration in force stays.
+- SIGTERM or Ctrl-C stops taking new calls (they meet the dialplan's keypad fallback), lets
+  the calls in progress finish their conversation for up to DRAIN_S, then stops; whatever is
+  still in the app then goes to the fallback too. A second signal stops at once.
+"""
 
 from __future__ import annotations
 
 import logging
 import signal
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 
 import anyio
 
+from ..config import Service, load_service
+from ..errors import ConfigError, ConfigErrors
 from ..session import Handling
 from ._common import configured
 
 log = logging.getLogger("fourteenplus")
 METRICS_HOST = "127.0.0.1"
+# Longer than a conversation takes (question, a repeat, the menu); a transfer ends one at once.
+DRAIN_S = 30.0
+DRAIN_POLL_S = 0.1
 
 
 def add_serving_options(parser, metrics_port: int) -> None:
@@ -61,9 +75,65 @@ async def call_handling(service, metrics_port: int) -> AsyncIterator[Handling]:
         speech.close()
 
 
-async def stop_on_signal(scope: anyio.CancelScope) -> None:
-    with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+@dataclass
+class Adapter:
+    """What the signals need from the ARI app or the FastAGI server."""
+    stop_taking_calls: Callable[[], None]
+    calls_in_progress: Callable[[], int]
+    use: Callable[[Service], Awaitable[None]]  # the configuration for calls from now on
+
+
+async def handle_signals(tasks: anyio.abc.TaskGroup, service: Service, handling: Handling,
+                         adapter: Adapter, drain_s: float = DRAIN_S) -> None:
+    """Runs in `tasks` until a stop signal has drained the calls; then cancels `tasks`."""
+    draining = False
+    with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM, signal.SIGHUP) as signals:
         async for signum in signals:
-            log.info("%s: stopping", signal.Signals(signum).name)
-            scope.cancel()
-            return
+            name = signal.Signals(signum).name
+            if signum == signal.SIGHUP:
+                service = await reload(service, handling, adapter) or service
+            elif draining:
+                log.info("%s again: stopping now", name)
+                break
+            else:
+                draining = True
+                log.info("%s: no new calls; %d in progress may finish (at most %g s)",
+                         name, adapter.calls_in_progress(), drain_s)
+                adapter.stop_taking_calls()
+                tasks.start_soon(_drain, tasks.cancel_scope, adapter, drain_s)
+    tasks.cancel_scope.cancel()
+
+
+async def _drain(scope: anyio.CancelScope, adapter: Adapter, drain_s: float) -> None:
+    started = time.monotonic()
+    with anyio.move_on_after(drain_s):
+        while adapter.calls_in_progress():
+            await anyio.sleep(DRAIN_POLL_S)
+    left = adapter.calls_in_progress()
+    log.info("stopping after %.1f s%s", time.monotonic() - started,
+             f"; {left} calls go to the keypad fallback" if left else ": no calls left")
+    scope.cancel()
+
+
+async def reload(service: Service, handling: Handling, adapter: Adapter) -> Service | None:
+    """The configuration from the same file, in force for new calls; None (logged) if broken."""
+    from ..grammar import load_grammars
+
+    def load():
+        new = load_service(service.source)
+        return new, load_grammars(new.directory)
+
+    try:
+        new, grammars = await anyio.to_thread.run_sync(load)
+    except (ConfigError, ConfigErrors) as exc:
+        for error in exc.errors if isinstance(exc, ConfigErrors) else [exc]:
+            log.error("reload: %s", error)
+        log.error("reload: the configuration is broken; the one loaded before stays in force")
+        return None
+    th = new.thresholds
+    handling.speech.reconfigure(grammars, th.accept, th.confirm, new.listen.recognition_deadline_ms)
+    await adapter.use(new)
+    if new.records != service.records:
+        log.warning("reload: the records settings change only when the app restarts")
+    log.info("reload: %s in force for new calls (%d area codes answered)", new.source, len(new.areas))
+    return new

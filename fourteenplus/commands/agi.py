@@ -1,8 +1,9 @@
 """`fourteenplus agi`: the FastAGI server on 127.0.0.1:4573, in the foreground.
 
 The same call flow, recogniser and records as `fourteenplus run`; the dialplan context
-`fourteenplus-in-agi` sends calls here. Prints `ready` once it accepts connections;
-Ctrl-C or SIGTERM stops it (calls in progress meet the dialplan's keypad fallback).
+`fourteenplus-in-agi` sends calls here. Prints `ready` once it accepts connections.
+SIGHUP reloads the configuration; Ctrl-C or SIGTERM closes the port, lets the calls in
+progress finish and stops (see `_serving`).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import anyio
 
 from .. import agi, asterisk, paths
 from ._common import add_config_option
-from ._serving import add_serving_options, call_handling, prepare, stop_on_signal
+from ._serving import Adapter, add_serving_options, call_handling, handle_signals, prepare
 
 
 def configure(parser) -> None:
@@ -48,15 +49,17 @@ def main(args) -> int:
 
 async def _serve(service, recordings, port: int, metrics_port: int) -> int:
     async with call_handling(service, metrics_port) as handling:
+        agi_server = agi.AgiServer(service, handling, recordings)
         try:
-            server = await agi.AgiServer(service, handling, recordings).serve(port=port)
+            server = await agi_server.serve(port=port)
         except OSError as exc:
             print(f"error: cannot listen on {agi.AGI_HOST}:{port}: {exc}", file=sys.stderr)
             return 1
         print("ready", flush=True)
         try:
             async with anyio.create_task_group() as tasks:
-                tasks.start_soon(stop_on_signal, tasks.cancel_scope)
+                tasks.start_soon(handle_signals, tasks, service, handling,
+                                 Adapter(agi_server.stop_taking_calls, agi_server.calls_in_progress, agi_server.use))
         finally:
             server.close()
     return 0

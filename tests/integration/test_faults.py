@@ -3,13 +3,17 @@ municipality's trunk or at a deliberate spoken message."""
 
 from __future__ import annotations
 
+import re
+import signal
+import sqlite3
+import subprocess
 import threading
 import time
 
-from fourteenplus import sipp
+from fourteenplus import asterisk, sipp
 from fourteenplus.config import load_service
 from fourteenplus.records import open_store
-from fourteenplus.sipp import Dtmf, WaitPrompt
+from fourteenplus.sipp import Dtmf, Say, WaitPrompt
 
 
 def stored(service_yaml, dialled: str):
@@ -67,3 +71,136 @@ def test_fault_app_killed_mid_call_the_caller_reaches_the_keypad_menu(app, trunk
     app.start(config)
     thread.join(120)
     assert [i.user for i in placed["result"].invites] == ["medemblik"]
+
+
+def wait_for_log(app, text: str, since: int, timeout_s: float = 30.0) -> str:
+    """The app's log from byte `since` once it holds `text` (fails after `timeout_s`)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        with open(app.log, "rb") as log:
+            log.seek(since)
+            new = log.read().decode(errors="replace")
+        if text in new:
+            return new
+        time.sleep(0.2)
+    raise AssertionError(f"{text!r} not in the app's log within {timeout_s} s:\n{new[-3000:]}")
+
+
+def log_size(app) -> int:
+    return app.log.stat().st_size if app.log.exists() else 0
+
+
+def in_background(target) -> tuple[threading.Thread, dict]:
+    out: dict = {}
+    thread = threading.Thread(target=lambda: out.update(result=target()))
+    thread.start()
+    return thread, out
+
+
+def test_fault_sigterm_the_call_in_progress_finishes_new_calls_meet_the_fallback(app, trunk, tmp_path):
+    """The first caller is mid-question when the app is told to stop: its conversation goes
+    on and its spoken name routes it. A caller arriving after the signal gets the dialplan's
+    keypad menu (its spoken name is not heard there; key 2 is Medemblik). Then the app exits."""
+    config = app.config
+    thread, first = in_background(lambda: sipp.place_call(
+        "140229", [WaitPrompt(), Say("Koggenland")], trunk, workdir=tmp_path / "first"))
+    time.sleep(1.0)  # answered, the question playing
+    app.process.send_signal(signal.SIGTERM)
+    try:
+        time.sleep(0.5)
+        second = sipp.place_call("140229", [WaitPrompt(), Say("Koggenland"), WaitPrompt(), Dtmf("2")],
+                                 trunk, workdir=tmp_path / "second")
+        thread.join(120)
+        assert app.process.wait(timeout=40) == 0, "the app exits by itself once the call has left it"
+    finally:
+        app.process.stdout.close()
+        app.start(config)
+    assert users(first["result"]) == ["koggenland"]
+    assert users(second) == ["medemblik"]
+
+
+def test_fault_reload_broken_yaml_keeps_the_configuration_then_a_good_one_takes_effect(app, call, service_yaml, tmp_path):
+    text = service_yaml.read_text()
+    config = tmp_path / "reloaded.yaml"
+    config.write_text(text)
+    with app.running(config):
+        since = log_size(app)
+        config.write_text(text.replace("areas:\n", "areas: [\n", 1))
+        app.process.send_signal(signal.SIGHUP)
+        log = wait_for_log(app, "stays in force", since)
+        assert f"reload: {config}:" in log, "the error names the file and line"
+        assert users(call("14020")) == ["amsterdam"]
+
+        since = log_size(app)
+        config.write_text(text.replace("PJSIP/amsterdam@", "PJSIP/amsterdam-new@"))
+        app.process.send_signal(signal.SIGHUP)
+        wait_for_log(app, "in force for new calls", since)
+        assert users(call("14020")) == ["amsterdam-new"]
+
+
+LONG_SENTENCE = ("goedemiddag, ik zou graag iemand van de gemeente Koggenland willen spreken "
+                 "over de vergunning voor mijn dakkapel")
+
+
+def test_fault_recogniser_past_its_deadline_the_caller_gets_the_keypad_menu(app, call, service_yaml, tmp_path):
+    """A deadline (100 ms) below what recognising a long sentence costs on any machine we run
+    on: each utterance is given up on, twice, and the keypad menu routes the caller."""
+    config = tmp_path / "hurried.yaml"
+    config.write_text(re.sub(r"recognition_deadline_ms: \d+", "recognition_deadline_ms: 100", service_yaml.read_text()))
+    with app.running(config):
+        result = call("140229", [WaitPrompt(), Say(LONG_SENTENCE), WaitPrompt(), Say(LONG_SENTENCE),
+                                 WaitPrompt(), Dtmf("2")])
+    assert users(result) == ["medemblik"]
+    record = stored(service_yaml, "140229")
+    assert [a.reason for a in record.attempts if a.kind == "name"] == ["timeout", "timeout"], record.attempts
+
+
+def test_fault_record_store_locked_the_call_is_routed_and_its_record_kept(call, service_yaml):
+    """Another process holds the store's write lock through the whole call: the call is
+    routed all the same, and its record is stored once the lock is gone."""
+    records = load_service(service_yaml).records
+    before = len(stored_calls(records, "14020"))
+    lock = sqlite3.connect(records.path, timeout=5, isolation_level=None)
+    try:
+        lock.execute("BEGIN EXCLUSIVE")
+        assert users(call("14020")) == ["amsterdam"]
+        time.sleep(2)  # the app's record writer is waiting on the lock by now
+    finally:
+        lock.execute("ROLLBACK")
+        lock.close()
+    deadline = time.monotonic() + 30
+    while len(stored_calls(records, "14020")) == before and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert len(stored_calls(records, "14020")) == before + 1
+
+
+def stored_calls(records, dialled: str) -> list:
+    store = open_store(records)
+    try:
+        return [c.record for c in store.calls() if c.record.dialled == dialled]
+    finally:
+        store.close()
+
+
+def test_fault_asterisk_restarts_the_app_reconnects_by_itself(app, call):
+    since = log_size(app)
+    asterisk.stop()
+    asterisk.start()
+    wait_for_log(app, "reconnected to ARI", since, timeout_s=45)
+    assert users(call("140229", [WaitPrompt(), Say("Koggenland")])) == ["koggenland"]
+
+
+def test_fault_websocket_drop_mid_call_the_caller_still_reaches_a_municipality(app, trunk, tmp_path):
+    """The app's ARI websocket is cut (the TCP connection killed) during the question:
+    Asterisk sends the callers of the vanished app on to the keypad menu (2 is Medemblik),
+    and the app reconnects by itself (which asyncari's caches from the lost connection made
+    fail on every try until the client drops them)."""
+    since = log_size(app)
+    thread, placed = in_background(lambda: sipp.place_call(
+        "140229", [WaitPrompt(), WaitPrompt(timeout_s=40), Dtmf("2")], trunk, workdir=tmp_path))
+    time.sleep(1.0)
+    killed = subprocess.run(["ss", "-K", "dst", "127.0.0.1", "dport", "=", ":8088"], capture_output=True, text=True)
+    assert killed.returncode == 0, killed.stderr
+    wait_for_log(app, "reconnected to ARI", since)
+    thread.join(120)
+    assert users(placed["result"]) == ["medemblik"]

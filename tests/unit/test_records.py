@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import multiprocessing
+import os
 import pathlib
 import sqlite3
+import subprocess
 import threading
 import time
 
@@ -247,3 +250,44 @@ def test_a_store_that_cannot_open_at_start_does_not_stop_the_writer(tmp_path):
     w.write(Caller().say("Hoorn").record)
     w.close()
     assert w.spooled == 1
+
+
+@pytest.fixture
+def full_disk(tmp_path):
+    """A real file system with no space left (a 2 MiB tmpfs, filled); root only."""
+    mount = tmp_path / "full"
+    mount.mkdir()
+    try:
+        subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(mount)],
+                       check=True, capture_output=True)
+    except (OSError, subprocess.CalledProcessError) as exc:
+        pytest.skip(f"cannot mount a small tmpfs here: {exc}")
+    try:
+        fd = os.open(mount / "filler", os.O_WRONLY | os.O_CREAT)
+        with contextlib.suppress(OSError):  # until ENOSPC
+            while os.write(fd, b"\0" * 4096):
+                pass
+        os.close(fd)
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+def test_fault_disk_full_calls_are_spooled_elsewhere_then_stored_when_space_returns(tmp_path, full_disk):
+    records = settings(tmp_path, path=str(full_disk / "records.db"))
+    w = writer(tmp_path, records=records, retry_delay_s=0.001, down_s=0.0)
+    w.write(Caller().say("Hoorn").record)
+    assert w.flush(10)
+    assert w.spooled == 1 and w.written == 0 and w.lost == 0
+    (full_disk / "filler").unlink()  # space again
+    w.write(Caller().say("Opmeer").record)
+    w.close()
+    assert sorted(c.record.municipality for c in open_store(records).calls()) == ["Hoorn", "Opmeer"]
+
+
+def test_fault_disk_full_for_store_and_spool_loses_the_row_loudly_never_the_call(tmp_path, full_disk, caplog):
+    w = writer(tmp_path, records=settings(tmp_path, path=str(full_disk / "records.db")),
+               spool=full_disk / "spool.jsonl", retry_delay_s=0.001)
+    w.write(Caller().say("Hoorn").record)  # never raises, never blocks
+    w.close()
+    assert w.lost == 1 and "is lost" in caplog.text

@@ -1,0 +1,136 @@
+"""What SIGHUP and SIGTERM do to a serving app (`commands._serving`), with real signals sent
+to this process: a broken reload keeps the configuration in force; a stop lets the calls in
+progress finish while new ones go to the fallback."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import time
+
+import anyio
+import pytest
+
+from fourteenplus.commands import _serving
+from fourteenplus.config import EXAMPLE, load_service
+from fourteenplus.session import Handling
+
+
+class FakeSpeech:
+    def __init__(self):
+        self.configured = []
+
+    def reconfigure(self, grammars, accept, confirm, deadline_ms):
+        self.configured.append((accept, confirm, deadline_ms))
+
+
+class FakeAdapter:
+    def __init__(self, calls: int = 0):
+        self.calls = calls
+        self.taking_calls = True
+        self.services = []
+
+    def adapter(self) -> _serving.Adapter:
+        return _serving.Adapter(self.stop, lambda: self.calls, self.use)
+
+    def stop(self):
+        self.taking_calls = False
+
+    async def use(self, service):
+        self.services.append(service)
+
+
+@pytest.fixture
+def config(tmp_path):
+    path = tmp_path / "service.yaml"
+    path.write_text(EXAMPLE.read_text())
+    return path
+
+
+def run_with_signals(service, speech, fake, script, drain_s=_serving.DRAIN_S) -> float:
+    """Run handle_signals while `script` (an async function) sends signals; the seconds it ran."""
+    async def main():
+        with anyio.fail_after(10):  # a stop that never comes fails the test instead of hanging it
+            async with anyio.create_task_group() as tasks:
+                tasks.start_soon(_serving.handle_signals, tasks, service, Handling(speech), fake.adapter(), drain_s)
+                await anyio.sleep(0.05)  # the receiver is installed
+                await script()
+                await anyio.sleep_forever()  # ended by handle_signals cancelling the group
+
+    started = time.monotonic()
+    anyio.run(main)
+    return time.monotonic() - started
+
+
+def test_fault_reload_with_broken_yaml_keeps_the_configuration_and_names_the_line(config, caplog):
+    service = load_service(config)
+    speech, fake = FakeSpeech(), FakeAdapter()
+
+    async def script():
+        config.write_text(config.read_text().replace("accept: 0.97", "accept: [oops"))
+        os.kill(os.getpid(), signal.SIGHUP)
+        await anyio.sleep(1.0)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    with caplog.at_level(logging.INFO, logger="fourteenplus"):
+        run_with_signals(service, speech, fake, script)
+    errors = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
+    assert any(m.startswith(f"reload: {config}:") for m in errors), errors
+    assert any("stays in force" in m for m in errors)
+    assert fake.services == [] and speech.configured == []
+
+
+def test_fault_reload_with_good_yaml_puts_new_thresholds_and_trunks_in_force(config, caplog):
+    service = load_service(config)
+    speech, fake = FakeSpeech(), FakeAdapter()
+
+    async def script():
+        config.write_text(config.read_text().replace("accept: 0.97", "accept: 0.91"))
+        os.kill(os.getpid(), signal.SIGHUP)
+        await anyio.sleep(1.5)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    run_with_signals(service, speech, fake, script)
+    assert [s.thresholds.accept for s in fake.services] == [0.91]
+    assert speech.configured == [(0.91, service.thresholds.confirm, service.listen.recognition_deadline_ms)]
+
+
+def test_fault_sigterm_lets_calls_in_progress_finish_and_takes_no_new_ones(config):
+    fake = FakeAdapter(calls=2)
+    seen = {}
+
+    async def script():
+        os.kill(os.getpid(), signal.SIGTERM)
+        await anyio.sleep(0.3)
+        seen["taking_calls"] = fake.taking_calls
+        fake.calls = 1
+        await anyio.sleep(0.3)
+        seen["still_running_with_a_call"] = True
+        fake.calls = 0  # the last call transferred: the app stops within a poll
+
+    run_with_signals(load_service(config), FakeSpeech(), fake, script)
+    assert seen == {"taking_calls": False, "still_running_with_a_call": True}
+
+
+def test_fault_sigterm_stops_after_the_drain_time_even_with_calls_left(config):
+    fake = FakeAdapter(calls=3)
+
+    async def script():
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    took = run_with_signals(load_service(config), FakeSpeech(), fake, script, drain_s=0.5)
+    assert fake.calls == 3 and not fake.taking_calls
+    assert took < 5
+
+
+def test_fault_second_sigterm_stops_at_once(config):
+    fake = FakeAdapter(calls=1)
+
+    async def script():
+        os.kill(os.getpid(), signal.SIGTERM)
+        await anyio.sleep(0.2)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    took = run_with_signals(load_service(config), FakeSpeech(), fake, script, drain_s=60)
+    assert fake.calls == 1 and took < 5
