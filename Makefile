@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 FP := $(VENV)/bin/fourteenplus
-DEBIAN_PACKAGES := sip-tester espeak-ng sox debootstrap chromium
+DEBIAN_PACKAGES := sip-tester espeak-ng sox debootstrap chromium iproute2
 
 .PHONY: setup lock system-packages test unit run call asterisk asterisk-stop check status bench bench-calls soak clean
 

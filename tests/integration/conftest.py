@@ -10,8 +10,10 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
+import threading
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -165,3 +167,35 @@ def agi_app(app, service_yaml):
 @pytest.fixture
 def agi_call(agi_app, trunk, tmp_path):
     return placer(trunk, tmp_path)
+
+
+def in_background(target) -> tuple[threading.Thread, dict]:
+    """Run `target` in a thread; its return value lands in the dict under "result"."""
+    out: dict = {}
+    thread = threading.Thread(target=lambda: out.update(result=target()))
+    thread.start()
+    return thread, out
+
+
+def stop_mid_call(process: AppProcess, trunk, workdir: Path, drain_timeout_s: float = 40):
+    """SIGTERM the app (ARI or AGI) while a caller is at the question, then place a second call.
+
+    The first caller's conversation should go on and its spoken name route it (Koggenland);
+    the second caller should meet the dialplan's keypad menu, where its spoken name is not
+    heard and key 2 is Medemblik. The app must exit by itself; it is started again after.
+    Returns the two CallResults."""
+    config = process.config
+    thread, first = in_background(lambda: sipp.place_call(
+        "140229", [sipp.WaitPrompt(), sipp.Say("Koggenland")], trunk, workdir=workdir / "first"))
+    time.sleep(1.0)  # answered, the question playing
+    process.process.send_signal(signal.SIGTERM)
+    try:
+        time.sleep(0.5)
+        second = sipp.place_call("140229", [sipp.WaitPrompt(), sipp.Say("Koggenland"), sipp.WaitPrompt(),
+                                            sipp.Dtmf("2")], trunk, workdir=workdir / "second")
+        thread.join(120)
+        assert process.process.wait(timeout=drain_timeout_s) == 0, "the app exits once the call has left it"
+    finally:
+        process.process.stdout.close()
+        process.start(config)
+    return first["result"], second

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from fourteenplus.sipp import Dtmf, Say, WaitPrompt
 
+from .conftest import stop_mid_call
+
 
 def users(result) -> list[str]:
     return [invite.user for invite in result.invites]
@@ -37,3 +39,11 @@ def test_agi_server_down_the_dialplan_menu_still_routes(agi_call, agi_app):
         # AGISTATUS=FAILURE: the generated keypad menu plays; 2 is Medemblik.
         result = agi_call("140229", [WaitPrompt(), Dtmf("2")])
     assert users(result) == ["medemblik"]
+
+
+def test_agi_fault_sigterm_the_call_in_progress_finishes_new_calls_meet_the_fallback(agi_app, trunk, tmp_path):
+    """The FastAGI port closes at once (AGI() fails over to the keypad menu) while the session
+    in progress goes on to its transfer."""
+    first, second = stop_mid_call(agi_app, trunk, tmp_path)
+    assert users(first) == ["koggenland"]
+    assert users(second) == ["medemblik"]

@@ -15,6 +15,8 @@ from fourteenplus.config import load_service
 from fourteenplus.records import open_store
 from fourteenplus.sipp import Dtmf, Say, WaitPrompt
 
+from .conftest import in_background, stop_mid_call
+
 
 def stored(service_yaml, dialled: str):
     """The newest stored record of a call to `dialled`, once its dial result is in (≤ 10 s)."""
@@ -90,32 +92,9 @@ def log_size(app) -> int:
     return app.log.stat().st_size if app.log.exists() else 0
 
 
-def in_background(target) -> tuple[threading.Thread, dict]:
-    out: dict = {}
-    thread = threading.Thread(target=lambda: out.update(result=target()))
-    thread.start()
-    return thread, out
-
-
 def test_fault_sigterm_the_call_in_progress_finishes_new_calls_meet_the_fallback(app, trunk, tmp_path):
-    """The first caller is mid-question when the app is told to stop: its conversation goes
-    on and its spoken name routes it. A caller arriving after the signal gets the dialplan's
-    keypad menu (its spoken name is not heard there; key 2 is Medemblik). Then the app exits."""
-    config = app.config
-    thread, first = in_background(lambda: sipp.place_call(
-        "140229", [WaitPrompt(), Say("Koggenland")], trunk, workdir=tmp_path / "first"))
-    time.sleep(1.0)  # answered, the question playing
-    app.process.send_signal(signal.SIGTERM)
-    try:
-        time.sleep(0.5)
-        second = sipp.place_call("140229", [WaitPrompt(), Say("Koggenland"), WaitPrompt(), Dtmf("2")],
-                                 trunk, workdir=tmp_path / "second")
-        thread.join(120)
-        assert app.process.wait(timeout=40) == 0, "the app exits by itself once the call has left it"
-    finally:
-        app.process.stdout.close()
-        app.start(config)
-    assert users(first["result"]) == ["koggenland"]
+    first, second = stop_mid_call(app, trunk, tmp_path)
+    assert users(first) == ["koggenland"]
     assert users(second) == ["medemblik"]
 
 
