@@ -38,7 +38,8 @@ DIAL_CONTEXT = "fourteenplus-dial"
 MEDIA_SETUP_S = 2.0  # for the snoop and external-media channels to enter Stasis
 LOOPBACK = "127.0.0.1"
 _RTP_HEADER = 12
-MEDIA_PREFIX = "fp-"  # ids of the bridges and channels the app makes to hear a caller
+MEDIA_PREFIX = "fp-"
+KEYPAD = "0123456789*#ABCD"  # ids of the bridges and channels the app makes to hear a caller
 
 
 class Call(Session):
@@ -230,7 +231,11 @@ class App:
         if kind == "StasisEnd":
             call.post(cf.HungUp())
         elif kind == "ChannelDtmfReceived":
-            call.post(cf.Dtmf(event.get("digit", "")))
+            digit = event.get("digit")
+            if isinstance(digit, str) and len(digit) == 1 and digit in KEYPAD:
+                call.post(cf.Dtmf(digit))
+            else:
+                log.warning("%s: ignored a DTMF event without a key: %.100r", call.name, digit)
         elif kind == "PlaybackFinished":
             playback_id = event["playback"].get("id")
             if call.playback and call.playback[0] == playback_id:

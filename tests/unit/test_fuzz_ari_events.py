@@ -1,0 +1,130 @@
+"""Malformed and unexpected ARI events, fed through the client's event pump into the app while
+a caller is at the question: each is logged or ignored, and that caller's call goes on (it
+is neither dropped nor handed to the fallback), then ends with one record when it hangs up.
+Also: any string a recogniser could hear never routes outside the dialled area."""
+
+from __future__ import annotations
+
+import anyio
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from fourteenplus.ari.app import App
+from fourteenplus.ari.client import Ari
+from fourteenplus.config import EXAMPLE, load_service
+from fourteenplus.grammar import load_grammars
+from fourteenplus.session import Handling
+from fourteenplus.speech.service import SpeechService
+
+SERVICE = load_service(EXAMPLE)
+CALLER = "c1"
+EVENT_TYPES = ["StasisStart", "StasisEnd", "ChannelDtmfReceived", "PlaybackFinished", "PlaybackStarted",
+               "ChannelUserevent", "ChannelDestroyed", "ChannelVarset", "BridgeCreated", "", "Nonsense"]
+
+scalars = st.one_of(st.none(), st.booleans(), st.integers(), st.text(max_size=12))
+channel_ids = st.sampled_from([CALLER, "c2", "fp-snoop-c1", "", "x" * 300])
+channels = st.one_of(scalars, st.fixed_dictionaries({"id": st.one_of(channel_ids, scalars)},
+                                                    optional={"caller": st.one_of(scalars, st.dictionaries(st.text(max_size=6), scalars, max_size=3))}))
+events = st.fixed_dictionaries({"type": st.one_of(st.sampled_from(EVENT_TYPES), scalars)}, optional={
+    "channel": channels,
+    "args": st.one_of(scalars, st.lists(scalars, max_size=3)),
+    "digit": scalars,
+    "playback": st.one_of(scalars, st.fixed_dictionaries({}, optional={"id": scalars, "target_uri": scalars})),
+    "eventname": st.one_of(st.just("FourteenplusDial"), scalars),
+    "userevent": st.one_of(scalars, st.dictionaries(st.text(max_size=8), scalars, max_size=3)),
+})
+
+
+def hangs_up_the_caller(event) -> bool:
+    """A well-formed end of the caller's own channel is no malformed event: leave it out."""
+    channel = event.get("channel")
+    return (isinstance(channel, dict) and channel.get("id") == CALLER
+            and event.get("type") in ("StasisEnd", "ChannelDestroyed"))
+
+
+class FakeAri:
+    """What the app asks of ARI, recorded; a media set-up that never completes (keypad only)."""
+
+    def __init__(self):
+        self.requests: list[tuple] = []
+
+    def __getattr__(self, name):
+        async def request(*args, **kwargs):
+            self.requests.append((name, *args))
+            return []
+        return request
+
+
+class FakeClient:
+    """asyncari's client as `Ari` uses it: an async stream of messages, open websockets."""
+
+    def __init__(self, batch: list[dict]):
+        self.batch = batch
+        self.websockets = {"open"}
+
+    def __aiter__(self):
+        return self._messages()
+
+    async def _messages(self):
+        for event in self.batch:
+            yield type("Message", (), {"_orig_msg": event})()
+            await anyio.sleep(0)
+        self.websockets.clear()
+
+
+class Records:
+    def __init__(self):
+        self.written = []
+
+    def write(self, record):
+        self.written.append(record)
+
+
+def start_event():
+    return {"type": "StasisStart", "channel": {"id": CALLER, "caller": {"number": "0612345678"}}, "args": ["140229"]}
+
+
+# Each example waits out the pump's 0.25 s websocket check: fewer, longer batches.
+@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(events, max_size=40))
+def test_fuzz_ari_malformed_events_are_survived_and_the_call_goes_on(batch):
+    batch = [e for e in batch if not hangs_up_the_caller(e)]
+    fake, records = FakeAri(), Records()
+    app = App(SERVICE, Handling(speech=None, records=records), fake)
+
+    async def main():
+        async with anyio.create_task_group() as tasks:
+            ari = Ari(FakeClient([start_event(), *batch]), "fourteenplus")
+            await ari.serve(lambda event: app._dispatch(event, tasks))
+            await anyio.sleep(0.05)
+            assert CALLER in app.calls, "the caller's call is still in the app"
+            assert not [r for r in fake.requests if r[0] in ("hangup", "continue_in_dialplan") and r[1] == CALLER]
+            app._dispatch({"type": "StasisEnd", "channel": {"id": CALLER}}, tasks)
+            with anyio.fail_after(5):
+                while CALLER in app.calls:
+                    await anyio.sleep(0.01)
+            tasks.cancel_scope.cancel()
+
+    anyio.run(main)
+    assert [r.dialled for r in records.written] == ["140229"]
+    assert records.written[0].outcome == "abandoned"
+
+
+GRAMMARS = load_grammars(SERVICE.directory)
+SPEECH = SpeechService(GRAMMARS, SERVICE.thresholds.accept, SERVICE.thresholds.confirm)
+AREAS = sorted(SERVICE.areas)
+NAMES = sorted(SERVICE.directory.municipalities)
+
+
+@settings(max_examples=600, deadline=None)
+@given(area=st.sampled_from(AREAS),
+       transcript=st.one_of(st.text(max_size=60),
+                            st.lists(st.sampled_from(NAMES + ["eh", "gemeente", "graag", "'s-", "-"]), max_size=6).map(" ".join)))
+def test_property_matcher_any_transcript_never_routes_outside_the_area(area, transcript):
+    municipalities = set(SERVICE.plan(area).municipalities)
+    for accept, confirm in ((0.97, 0.70), (0.5, 0.1), (0.0, 0.0)):
+        result = SPEECH.matcher(area).decide_text(transcript, accept, confirm)
+        if result.decision in ("accept", "confirm"):
+            assert result.municipality in municipalities, (transcript, result)
+        else:
+            assert result.municipality is None
