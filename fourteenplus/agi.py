@@ -29,6 +29,7 @@ from pathlib import Path
 import anyio
 import numpy as np
 from panoramisk.fast_agi import Request
+from panoramisk.utils import parse_agi_result
 
 from . import callflow as cf
 from .config import Service
@@ -46,6 +47,7 @@ KEYS = "0123456789*#"
 SILENCE_S = 1          # RECORD FILE's silence detection works in whole seconds
 IDLE_POLL_MS = 250     # how long a queued prompt may wait behind a WAIT FOR DIGIT
 MAX_HEADER_BYTES = 8192  # AGI environment; anything longer is not Asterisk
+REPLY_TIMEOUT_S = 120    # longer than any prompt or recording: an Asterisk this silent is gone
 
 
 @dataclass(frozen=True)
@@ -144,12 +146,43 @@ class AgiSession(Session):
 
     async def _command(self, command: str) -> dict:
         try:
-            result = await self.request.send_command(command)
-        except (ConnectionError, asyncio.IncompleteReadError) as exc:
-            raise ChannelGone(str(exc)) from exc
-        if result.get("error") == "AGIResultHangup" or (not result and self.request.reader.at_eof()):
+            self.request.writer.write(f"{command}\n".encode())
+            await self.request.writer.drain()
+            result = await asyncio.wait_for(self._reply(), REPLY_TIMEOUT_S)
+        except (ConnectionError, asyncio.IncompleteReadError, asyncio.TimeoutError) as exc:
+            raise ChannelGone(f"{command}: {type(exc).__name__}") from exc
+        if result.get("error") == "AGIResultHangup":
             raise ChannelGone(command)
+        if result.get("error"):
+            log.warning("%s: %s answered %s", self.name, command.split(" ", 2)[:2], result.get("msg") or result)
         return result
+
+    async def _reply(self) -> dict:
+        """One reply to a command. `100 Trying` lines are skipped; a usage error (`520-…`) is
+        read to its last line (`520 …`), where panoramisk reads one line and would leave the
+        rest to be taken for the next command's reply; a line that is no reply at all is an
+        error of its own, not an exception."""
+        reader = self.request.reader
+        while True:
+            raw = await reader.readline()
+            if not raw:
+                raise asyncio.IncompleteReadError(raw, None)
+            line = raw.decode("utf-8", "replace").rstrip("\r\n")
+            if line.startswith("520-"):
+                usage = [line]
+                while not line.startswith("520 "):
+                    raw = await reader.readline()
+                    if not raw:
+                        raise asyncio.IncompleteReadError(raw, None)
+                    line = raw.decode("utf-8", "replace").rstrip("\r\n")
+                    usage.append(line)
+                return {"error": "AGIUsageError", "msg": " ".join(usage)}
+            try:
+                result = parse_agi_result(line)
+            except ValueError:
+                return {"error": "AGIUnreadable", "msg": line[:200]}
+            if result.get("status_code") != 100:
+                return result
 
     async def _keys(self, command: str) -> tuple[dict, str | None]:
         """Run a command that keys can end, and pass on the key."""

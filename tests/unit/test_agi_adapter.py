@@ -6,6 +6,8 @@ import re
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from fourteenplus import agi
 from fourteenplus.config import load_service
@@ -182,3 +184,44 @@ def test_agi_garbage_connections_are_closed_without_harm(tmp_path, garbage):
 
     data, sessions = asyncio.run(scenario())
     assert data == b"" and not sessions
+
+
+agi_replies = st.lists(st.one_of(
+    st.sampled_from(["200 result=0", "200 result=-1", "200 result=1", "200 result=49", "200 result=abc",
+                     "510 Invalid or unknown command", "511 Command Not Permitted on a dead channel",
+                     "520 Invalid command syntax.", "200 result=0 endpos=0", "200 result=-1 (hangup)",
+                     "200 result=0 (timeout) endpos=16000", "", "200", "result=1", "200 result=",
+                     # a real usage error spans lines, up to "520 End of proper usage."
+                     "520-Invalid command syntax.  Proper usage follows:\n Usage: STREAM FILE <filename>"
+                     " <escape_digits> [sample offset]\n520 End of proper usage."]),
+    st.text(max_size=30).filter(lambda t: "\n" not in t and "\r" not in t)), max_size=30)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(replies=agi_replies)
+def test_fuzz_agi_unexpected_replies_end_the_session_cleanly_never_a_wrong_route(tmp_path, replies):
+    """Whatever Asterisk answers, the script ends (Asterisk's dialplan then routes the call,
+    by FOURTEENPLUS_DIAL or the keypad fallback), no session is left, and a dial string set is
+    one of the dialled area's connected trunks."""
+    queue = list(replies)
+
+    def answer(command, fake):
+        return queue.pop(0) if queue else "HANGUP"
+
+    async def scenario():
+        server = agi.AgiServer(SERVICE, Handling(FakeSpeech("Hoorn")), agi.Recordings("/spool", tmp_path))
+        listener = await server.serve(port=0)
+        try:
+            commands = await asyncio.wait_for(
+                FakeAsterisk("140229", answer, None).call(listener.sockets[0].getsockname()[1]), 60)
+            await asyncio.sleep(0.05)
+            return commands, server.sessions
+        finally:
+            listener.close()
+
+    commands, sessions = asyncio.run(scenario())
+    assert not sessions
+    trunks = {SERVICE.municipality(m).trunk for m in SERVICE.plan("0229").connected}
+    for command in commands:
+        if command.startswith("SET VARIABLE FOURTEENPLUS_DIAL "):
+            assert command.split(" ", 3)[3].strip('"') in trunks, command
