@@ -346,6 +346,7 @@ class CallResult:
     first_audio_at: float | None
     speech_end_at: float | None
     ended_at: float
+    heard: bytes = b""               # every μ-law payload Asterisk played to the caller
 
     @property
     def reached(self) -> TrunkInvite | None:
@@ -413,7 +414,7 @@ def place_call(number: str, script: list, trunk: Trunk, hangup_after_ms: int = 0
         ended = _how_it_ended(events, errors, result)
     # Asterisk dials the overflow only after the trunk refused: both are logged by now.
     return CallResult(number, caller, tuple(trunk.invites(caller)), ended, events.get("ANSWERED"),
-                      media.first_audio_at, media.speech_end_at, time.time())
+                      media.first_audio_at, media.speech_end_at, time.time(), bytes(media.heard))
 
 
 def _log_events(log: Path) -> dict[str, float]:
