@@ -631,10 +631,11 @@ def run_started(args, steps: list[int], workdir: Path) -> dict:
             sampler.pids["app"] = app.pid
             sure_calls = round(args.calls * (1 - args.unsure_share))
             phases = _phases(runner, sure_service, SURE, args, steps, sure_calls)
-            app.stop()
-            app = AppProcess(unsure, workdir / "app-unsure.log", args.app_nice)
-            sampler.pids["app"] = app.pid
-            phases += _phases(runner, unsure_service, UNSURE, args, [], args.calls - sure_calls)
+            if args.calls > sure_calls:  # --unsure-share 0: the steps or a soak without confirmations
+                app.stop()
+                app = AppProcess(unsure, workdir / "app-unsure.log", args.app_nice)
+                sampler.pids["app"] = app.pid
+                phases += _phases(runner, unsure_service, UNSURE, args, [], args.calls - sure_calls)
     finally:
         if app:
             app.stop()  # SIGTERM: the app writes the records it still holds
