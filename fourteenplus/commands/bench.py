@@ -132,15 +132,24 @@ def fit_policy(corpus: Path, out: Path | None) -> dict:
     from ..directory import load_directory
     from ..grammar import load_grammars
     from ..speech import audio, policy
+    from ..speech.matcher import Matcher
     from ..speech.service import SpeechService
 
     rows = list(csv.DictReader((corpus / "manifest.csv").open()))
-    service = SpeechService(load_grammars(load_directory()), 1.0, 1.0)
+    grammars = load_grammars(load_directory())
+    service = SpeechService(grammars, 1.0, 1.0)
     service.load()
+    # The evidence does not depend on the policy; a neutral one lets a fit run when the
+    # shipped policy.yaml was written for another set of features.
+    neutral = policy.Policy((0.0,) * len(policy.FEATURES), 0.0)
+    matchers: dict[str, Matcher] = {}
     evidence, labels, negative = [], [], []
     for row in rows:
-        matcher = service.matcher(row["area_code"])
-        heard = service.recognizer.hear(audio.read_telephone(corpus / row["file"]), matcher.shortlist)
+        code = row["area_code"]
+        if code not in matchers:
+            matchers[code] = Matcher(grammars.area(code), grammars.elsewhere(code), policy=neutral)
+        matcher = matchers[code]
+        heard = service.recognizer.hear(audio.read_telephone(corpus / row["file"]), matcher.shortlist, matcher.prompt)
         features = matcher.evidence(heard) if heard.speech else {}
         if not features:
             continue  # nothing to decide: rejected before the policy is asked
@@ -157,11 +166,12 @@ def fit_policy(corpus: Path, out: Path | None) -> dict:
         for i in test:
             held_out[i] = fitted.probability(evidence[i])
     fitted = policy.fit(evidence, labels)
+    unprimed = policy.fit(evidence, labels, features=policy.UNPRIMED)
     suggested = suggest_thresholds(held_out, np.array(labels), np.array(negative))
     provenance = {"corpus": str(corpus), "clips": len(rows), "decided": len(labels),
                   "right": int(sum(labels)), "negatives": int(sum(negative)),
                   "date": dt.date.today().isoformat(), "held_out": suggested}
-    policy.save(fitted, provenance, out or policy.PATH)
+    policy.save(fitted, unprimed, provenance, out or policy.PATH)
     return provenance
 
 
@@ -176,7 +186,7 @@ def suggest_thresholds(p: np.ndarray, right: np.ndarray, negative: np.ndarray) -
     confirm = min(float(p[negative].max()) + 0.005 if negative.any() else 0.5, accept)
     # What lower confirm thresholds would trade: names routed right against negatives routed.
     trade = {f"{t:.2f}": {"right": int(np.sum(right & (p >= t))), "negatives": int(np.sum(negative & (p >= t)))}
-             for t in (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)}
+             for t in (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.97)}
     return {"accept": round(accept, 3), "confirm": round(confirm, 3),
             "right_above_confirm": int(np.sum(right & (p >= confirm))), "accepted": int(np.sum(p >= accept)),
             "trade_off": trade}

@@ -6,11 +6,15 @@ Two sources of evidence meet here:
   phrases and to every other area's (a caller on 0229 saying "Amsterdam" is out of area);
 - the audio: the recogniser's calibrated score for each shortlisted phrase.
 
+A third comes from the transcription primed with the area's phrases (`prompt`): it picks the
+villages and aliases worth scoring, and when it names exactly one municipality that is
+evidence for or against the top one; naming two or more is a copied prompt, not speech.
+
 A municipality counts with its best phrase (Zwaag or Hoorn, for Hoorn). The evidence for it
 (that score, its lead over the next municipality, how close the transcript comes to it and
-to another area's name, whisper's no-speech probability) goes through the fitted
-`policy`: its confidence is the probability that routing there is right, and the operator's
-thresholds apply to that.
+to another area's name, whisper's no-speech probability, what the primed transcription
+named) goes through the fitted `policy`: its confidence is the probability that routing
+there is right, and the operator's thresholds apply to that.
 """
 
 from __future__ import annotations
@@ -37,8 +41,11 @@ UNSCORED = 30.0
 
 @dataclass(frozen=True)
 class Calibration:
-    near: float = 90.0  # WRatio at which a village or alias is worth scoring against the audio
-    near_limit: int = 3  # villages and aliases scored at most (each costs an align)
+    # Villages and aliases scored against the audio: the ones nearest (WRatio) to the primed
+    # transcription, however far. A cut-off (90 before) let through 2 of 185 spoken villages
+    # on the tune split; the nearest 3 hold 105 of them (scoring all 40 is ~3× the align cost).
+    near_limit: int = 3
+    named: float = 80.0  # ratio at which the primed transcription names a phrase
     out_of_area: float = 88.0  # ratio at which the transcript names another area's municipality
     ambiguous: float = 0.25  # a runner-up this likely makes a rejection "ambiguous"
 
@@ -51,14 +58,20 @@ def content(transcript: str) -> str:
 class Matcher:
     """One area's phrases (and everyone else's, to recognise out-of-area names)."""
 
-    def __init__(self, grammar, elsewhere=(), calibration: Calibration = Calibration(), policy: Policy | None = None):
+    def __init__(self, grammar, elsewhere=(), calibration: Calibration = Calibration(), policy: Policy | None = None,
+                 primed: bool = True):
         self.grammar = grammar
         self.calibration = calibration
-        self.policy = policy or Policy.load()
+        self.policy = policy or Policy.load(primed=primed)
         self.by_text = {p.text: p for p in grammar.phrases}
         self._keys = [fold(p.text) for p in grammar.phrases]
         self._elsewhere = list(elsewhere)
         self._elsewhere_keys = [fold(p.text) for p in self._elsewhere]
+        self._others = [p.text for p in grammar.phrases if p.kind != "name"]
+        self._other_keys = [fold(t) for t in self._others]
+        # Whisper's previous-text prompt: every phrase once, as a list a person might have said;
+        # none for an unprimed matcher (the recogniser then skips that transcription).
+        self.prompt = " " + ", ".join(dict.fromkeys(p.text for p in grammar.phrases)) + "." if primed else ""
 
     def _best(self, words: str, keys: list[str]) -> tuple[int, float]:
         if not words or not keys:
@@ -83,21 +96,32 @@ class Matcher:
         outside = self._elsewhere[index].municipality if other >= self.calibration.out_of_area and other > in_area + 5 else None
         return candidates, outside
 
-    def shortlist(self, transcript: str) -> list[tuple[str, bool]]:
+    def shortlist(self, transcript: str, prompted: str = "") -> list[tuple[str, bool]]:
         """Phrases worth scoring against the audio, each with whether to score its carrier
-        sentence too: every official name (with), then the aliases and villages that the
-        transcript comes near (without: each scored text costs time), at most `near_limit`
-        of them. Scoring every village made short, common ones (Lent,
-        Loenen) win on noise in the tune split."""
-        words = content(transcript) or fold(transcript)
+        sentence too: every official name (with), then the `near_limit` aliases and villages
+        nearest to the primed transcription (the plain one if there is none), without: each
+        scored text costs time. Scoring every village made short, common ones (Lent, Loenen)
+        win on noise in the tune split."""
+        source = prompted or transcript
+        words = content(source) or fold(source)
         names = [(p.text, True) for p in self.grammar.phrases if p.kind == "name"]
         near = []
-        if words:
-            others = [p.text for p in self.grammar.phrases if p.kind != "name"]
-            found = process.extract(words, [fold(t) for t in others], scorer=fuzz.WRatio,
-                                    score_cutoff=self.calibration.near, limit=None)
-            near = [(others[i], False) for _, _, i in found[: self.calibration.near_limit]]
+        if words and self._others:
+            found = process.extract(words, self._other_keys, scorer=fuzz.WRatio, limit=self.calibration.near_limit)
+            near = [(self._others[i], False) for _, _, i in found]
         return names + near
+
+    def named(self, prompted: str) -> set[str]:
+        """The municipalities whose phrases the primed transcription contains (each phrase
+        against the runs of as many content words, so "de gemeente Kapelle graag" names Kapelle)."""
+        words = content(prompted).split()
+        found = set()
+        for phrase, key in zip(self.grammar.phrases, self._keys):
+            size = len(key.split())
+            runs = (" ".join(words[i : i + size]) for i in range(max(len(words) - size + 1, 1)))
+            if words and any(fuzz.ratio(key, run) >= self.calibration.named for run in runs):
+                found.add(phrase.municipality)
+        return found
 
     def _by_municipality(self, heard: Heard) -> dict[str, tuple[float, str]]:
         """Each municipality's best scored phrase: (score, text)."""
@@ -112,6 +136,7 @@ class Matcher:
         words = content(heard.transcript)
         best = self._by_municipality(heard)
         elsewhere = self._best(words, self._elsewhere_keys)[1] / 100
+        named = self.named(heard.prompted)
         features = {}
         for municipality, (score, _) in best.items():
             others = max((s for m, (s, _) in best.items() if m != municipality), default=score - UNSCORED)
@@ -119,7 +144,10 @@ class Matcher:
                        if p.municipality == municipality), default=0.0) / 100 if words else 0.0
             features[municipality] = {"margin": score - others, "score": score,
                                       "text_top": own, "text_elsewhere": elsewhere,
-                                      "no_speech": heard.no_speech_prob}
+                                      "no_speech": heard.no_speech_prob,
+                                      "prompt_agree": float(named == {municipality}),
+                                      "prompt_other": float(len(named) == 1 and municipality not in named),
+                                      "prompt_copy": float(len(named) > 1)}
         return features
 
     def decide(self, heard: Heard, accept: float, confirm: float) -> Recognition:

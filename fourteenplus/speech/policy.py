@@ -2,7 +2,8 @@
 
 The matcher's evidence (the best name's calibrated score, how far it beats the runner-up,
 how close whisper's own transcript comes to it or to another area's name, whisper's
-no-speech probability) is on scales that mean nothing to an operator. Fitted
+no-speech probability, whether the transcript primed with the area's phrases names it,
+another municipality or several) is on scales that mean nothing to an operator. Fitted
 on the tune split with the clip's truth as label (a negative clip is never right), the model
 turns them into one number with a meaning: the probability that routing to the top
 municipality is correct. The operator's thresholds (`service.thresholds.accept/confirm`) are
@@ -10,6 +11,10 @@ compared with that probability.
 
 The coefficients live in `policy.yaml` beside this file with the corpus they came from;
 `fourteenplus bench fit DIR` rewrites it. Fitting is plain Newton iterations in numpy.
+The file holds two models fitted on the same clips: one with the primed transcription's
+evidence, and one without it (`UNPRIMED`) for a matcher that has nothing to prime whisper
+with (the ja/nee replies). Leaving the features at zero would be wrong there: for the
+primed model zero means "the primed transcription named nothing", which lowers confidence.
 """
 
 from __future__ import annotations
@@ -23,33 +28,37 @@ import yaml
 
 PATH = Path(__file__).with_name("policy.yaml")
 # The evidence, in this order (the matcher computes it, `fit` learns a weight for each).
-FEATURES = ("margin", "score", "text_top", "text_elsewhere", "no_speech")
+FEATURES = ("margin", "score", "text_top", "text_elsewhere", "no_speech", "prompt_agree", "prompt_other", "prompt_copy")
+UNPRIMED = FEATURES[:5]
 
 
 @dataclass(frozen=True)
 class Policy:
     weights: tuple[float, ...]  # one per feature, on the raw (unscaled) features
     bias: float
+    features: tuple[str, ...] = FEATURES
 
     def probability(self, features: dict[str, float]) -> float:
-        z = self.bias + sum(w * features[name] for w, name in zip(self.weights, FEATURES))
+        z = self.bias + sum(w * features[name] for w, name in zip(self.weights, self.features))
         return 1.0 / (1.0 + math.exp(-max(min(z, 40.0), -40.0)))
 
     @classmethod
-    def load(cls, path: Path = PATH) -> "Policy":
+    def load(cls, path: Path = PATH, primed: bool = True) -> "Policy":
         data = yaml.safe_load(path.read_text())
-        if tuple(data["features"]) != FEATURES:
-            raise ValueError(f"{path}: features {data['features']} do not match the matcher's {list(FEATURES)}")
-        return cls(tuple(float(w) for w in data["weights"]), float(data["bias"]))
+        data, expected = (data, FEATURES) if primed else (data.get("unprimed") or {}, UNPRIMED)
+        if tuple(data.get("features", ())) != expected:
+            raise ValueError(f"{path}: features {data.get('features')} do not match the matcher's {list(expected)}")
+        return cls(tuple(float(w) for w in data["weights"]), float(data["bias"]), expected)
 
 
-def fit(rows: list[dict[str, float]], labels: list[bool], l2: float = 1.0, iterations: int = 30) -> Policy:
+def fit(rows: list[dict[str, float]], labels: list[bool], l2: float = 1.0, iterations: int = 30,
+        features: tuple[str, ...] = FEATURES) -> Policy:
     """L2-regularised logistic regression (Newton's method) on standardised features.
 
     Standardising keeps the penalty fair across features of different scales; the weights
     are mapped back so `Policy` applies them to raw features.
     """
-    x = np.array([[row[name] for name in FEATURES] for row in rows], dtype=np.float64)
+    x = np.array([[row[name] for name in features] for row in rows], dtype=np.float64)
     y = np.asarray(labels, dtype=np.float64)
     mean, scale = x.mean(axis=0), x.std(axis=0) + 1e-9
     z = np.hstack([(x - mean) / scale, np.ones((len(x), 1))])
@@ -61,11 +70,13 @@ def fit(rows: list[dict[str, float]], labels: list[bool], l2: float = 1.0, itera
         hessian = z.T @ (z * (p * (1 - p))[:, None]) + penalty
         w -= np.linalg.solve(hessian, z.T @ (p - y) + penalty @ w)
     weights = w[:-1] / scale
-    return Policy(tuple(float(v) for v in weights), float(w[-1] - np.sum(weights * mean)))
+    return Policy(tuple(float(v) for v in weights), float(w[-1] - np.sum(weights * mean)), tuple(features))
 
 
-def save(policy: Policy, provenance: dict, path: Path = PATH) -> None:
-    data = {"features": list(FEATURES), "weights": [round(w, 6) for w in policy.weights],
-            "bias": round(policy.bias, 6), "provenance": provenance}
+def save(policy: Policy, unprimed: Policy, provenance: dict, path: Path = PATH) -> None:
+    def entry(p: Policy) -> dict:
+        return {"features": list(p.features), "weights": [round(w, 6) for w in p.weights], "bias": round(p.bias, 6)}
+
+    data = entry(policy) | {"unprimed": entry(unprimed), "provenance": provenance}
     header = "# Written by `fourteenplus bench fit` (fourteenplus/speech/policy.py): do not edit by hand.\n"
     path.write_text(header + yaml.safe_dump(data, sort_keys=False, allow_unicode=True))

@@ -8,12 +8,16 @@ transcript is only one voice here; the decision rests on scoring the area's clos
 2. One encoder pass over a short window: the speech plus a margin, rounded up to a bucket
    (2–8 s). Far cheaper than whisper's 30 s and, since the phrases are teacher-forced rather
    than generated, free of the repetition loops short windows cause.
-3. A bounded greedy transcription (no prompt, so nothing to copy). It picks which villages
-   are worth scoring and feeds the matcher's text evidence. (As a rival "something else was
-   said", scored like the phrases, it and a set of non-answers such as "ik weet het niet"
-   separated negatives no better on the tune split than the text evidence does, and each
-   costs an align: see bench/recognition.md.)
-4. Each candidate phrase is scored with `Whisper.align` (its per-token probabilities): official
+3. A bounded greedy transcription (no prompt, so nothing to copy): the matcher's unbiased
+   text evidence. (As a rival "something else was said", scored like the phrases, it and a
+   set of non-answers such as "ik weet het niet" separated negatives no better on the tune
+   split than the text evidence does, and each costs an align: see bench/recognition.md.)
+4. A second bounded greedy transcription with the area's phrases (names, aliases, villages)
+   as whisper's previous-text prompt. Biased on purpose: it spells a village whisper would
+   otherwise garble ("Klaasmoren" → "Blasmolen"), so it picks which villages are worth
+   scoring, and its one named municipality is evidence the policy weighs. It often copies
+   the prompt ("Hoorn, Drechterland."), which the matcher treats as no evidence.
+5. Each candidate phrase is scored with `Whisper.align` (its per-token probabilities): official
    names in a short (" Koggenland.") and a carrier-sentence form, villages and aliases in the
    short form. Raw log-probabilities favour short, common texts; we subtract a share of each
    text's log-probability under a null window (line noise), which measures how much the
@@ -51,7 +55,14 @@ _HALLUCINATION = re.compile(
 class Tuning:
     # Set on the tune split (bench/recognition.md): see there before changing them.
     prior_weight: float = 0.8  # share of the null-window log-probability subtracted (PMI at 1.0)
-    max_tokens: int = 16  # greedy transcription bound: a loop costs at most this
+    max_tokens: int = 16  # greedy transcription bound, start tokens included: a loop costs at most this
+    # Tokens the primed transcription may add after its prompt: 16, 12, 10 and 8 picked villages
+    # and named municipalities alike on the tune split (every step costs ~4 ms); 12 leaves room
+    # for a long carrier sentence before the name.
+    prompted_tokens: int = 12
+    # Whisper reads at most this much previous text (half its 448-token context); a longer
+    # prompt keeps its end, as whisper's own decoding does.
+    prompt_limit: int = 223
 
 
 @dataclass
@@ -63,6 +74,7 @@ class Heard:
     phrase_scores: dict[str, float]  # phrase text → calibrated log-score (higher is better)
     no_speech_prob: float = 0.0
     timings: dict[str, float] = field(default_factory=dict)
+    prompted: str = ""  # the transcription with the area's phrases as prompt (biased: see above)
 
 
 def is_hallucination(text: str) -> bool:
@@ -87,6 +99,7 @@ class Recognizer:
         self._start = [self.tokenizer.sot, self.tokenizer.language, self.tokenizer.transcribe, self.tokenizer.no_timestamps]
         self._null = {b: self._encode(self._null_audio(b), b)[0] for b in BUCKETS}
         self._priors: dict[tuple[str, int], float] = {}
+        self._prompts: dict[str, list[int]] = {}
 
     @staticmethod
     def _null_audio(frames: int) -> np.ndarray:
@@ -134,12 +147,24 @@ class Recognizer:
         )[0]
         return self.tokenizer.decode(result.sequences_ids[0]).strip(), float(result.no_speech_prob)
 
-    def hear(self, samples8k: np.ndarray, shortlist) -> Heard:
-        """Score the clip against phrases; `shortlist(transcript) -> list[tuple[str, bool]]`
-        picks which (text, whether to score it in the carrier form too).
+    def transcribe_prompted(self, encoded, prompt: str) -> str:
+        """Greedy transcription after `prompt` as previous text (whisper's hotword trick)."""
+        if prompt not in self._prompts:
+            tokens = self.tokenizer.encode(prompt)[-self.tuning.prompt_limit :]
+            self._prompts[prompt] = [self.tokenizer.sot_prev, *tokens, *self._start]
+        prefix = self._prompts[prompt]
+        # CTranslate2 counts the prefix in max_length.
+        result = self.whisper.generate(encoded, [prefix], beam_size=1, no_repeat_ngram_size=3,
+                                       max_length=len(prefix) + self.tuning.prompted_tokens)[0]
+        return self.tokenizer.decode(result.sequences_ids[0]).strip()
 
-        The matcher owns the shortlist (it knows the grammar and the transcript's words);
-        the recogniser only needs texts to score.
+    def hear(self, samples8k: np.ndarray, shortlist, prompt: str = "") -> Heard:
+        """Score the clip against phrases; `shortlist(transcript, prompted) -> list[tuple[str, bool]]`
+        picks which (text, whether to score it in the carrier form too). `prompt` (the area's
+        phrases) primes the second transcription; without one it is skipped.
+
+        The matcher owns the shortlist and the prompt (it knows the grammar and the
+        transcript's words); the recogniser only needs texts to score.
         """
         timings: dict[str, float] = {}
         started = time.perf_counter()
@@ -155,13 +180,19 @@ class Recognizer:
         mark = time.perf_counter()
         transcript, no_speech = self.transcribe(encoded)
         timings["transcribe_ms"] = (time.perf_counter() - mark) * 1000
+        prompted = ""
+        if prompt:
+            mark = time.perf_counter()
+            prompted = self.transcribe_prompted(encoded, prompt)
+            timings["prompted_ms"] = (time.perf_counter() - mark) * 1000
         mark = time.perf_counter()
-        phrases = shortlist(transcript)
+        phrases = shortlist(transcript, prompted)
         forms = {p: [SHORT.format(p)] + ([CARRIER.format(p)] if carrier else []) for p, carrier in phrases}
         scored = self._score(encoded, frames, bucket, [t for ts in forms.values() for t in ts])
         timings["score_ms"] = (time.perf_counter() - mark) * 1000
         timings["total_ms"] = (time.perf_counter() - started) * 1000
-        return Heard(transcript, True, {p: max(scored[t] for t in ts) for p, ts in forms.items()}, no_speech, timings)
+        return Heard(transcript, True, {p: max(scored[t] for t in ts) for p, ts in forms.items()}, no_speech, timings,
+                     prompted)
 
     def transcribe_plain(self, samples8k: np.ndarray) -> tuple[str, dict[str, float]]:
         """The baseline: whisper's standard 30 s window, free transcription, no trimming, no biasing."""

@@ -63,35 +63,32 @@ def run_with_signals(service, speech, fake, script, drain_s=_serving.DRAIN_S) ->
     return time.monotonic() - started
 
 
-def test_fault_reload_with_broken_yaml_keeps_the_configuration_and_names_the_line(config, caplog):
+def reload_to(config, accept: str):
+    """Write `accept: <accept>` into the file, SIGHUP, SIGTERM: (service before, speech, adapter)."""
     service = load_service(config)
     speech, fake = FakeSpeech(), FakeAdapter()
 
     async def script():
-        config.write_text(config.read_text().replace("accept: 0.97", "accept: [oops"))
+        config.write_text(config.read_text().replace("accept: 0.97", f"accept: {accept}"))
         os.kill(os.getpid(), signal.SIGHUP)
-        await anyio.sleep(1.0)
+        await anyio.sleep(1.5)
         os.kill(os.getpid(), signal.SIGTERM)
 
+    run_with_signals(service, speech, fake, script)
+    return service, speech, fake
+
+
+def test_fault_reload_with_broken_yaml_keeps_the_configuration_and_names_the_line(config, caplog):
     with caplog.at_level(logging.INFO, logger="fourteenplus"):
-        run_with_signals(service, speech, fake, script)
+        _, speech, fake = reload_to(config, "[oops")
     errors = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
     assert any(m.startswith(f"reload: {config}:") for m in errors), errors
     assert any("stays in force" in m for m in errors)
     assert fake.services == [] and speech.configured == []
 
 
-def test_fault_reload_with_good_yaml_puts_new_thresholds_and_trunks_in_force(config, caplog):
-    service = load_service(config)
-    speech, fake = FakeSpeech(), FakeAdapter()
-
-    async def script():
-        config.write_text(config.read_text().replace("accept: 0.97", "accept: 0.91"))
-        os.kill(os.getpid(), signal.SIGHUP)
-        await anyio.sleep(1.5)
-        os.kill(os.getpid(), signal.SIGTERM)
-
-    run_with_signals(service, speech, fake, script)
+def test_fault_reload_with_good_yaml_puts_new_thresholds_in_force(config):
+    service, speech, fake = reload_to(config, "0.91")
     assert [s.thresholds.accept for s in fake.services] == [0.91]
     assert speech.configured == [(0.91, service.thresholds.confirm, service.listen.recognition_deadline_ms)]
 

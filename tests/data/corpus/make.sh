@@ -10,6 +10,8 @@ say koggenland.wav nl "Koggenland"
 say medemblik.wav nl+f3 "Medemblik"
 say drechterland-carrier.wav nl "eh, ik wil graag de gemeente Drechterland bellen"
 say opmeer.wav nl+m3 "Opmeer"
+say zwaag.wav nl "Zwaag"
+say hoogkarspel-carrier.wav nl+f3 "ik wil graag Hoogkarspel"
 say amsterdam.wav nl "Amsterdam"
 say weet-niet.wav nl+f3 "ik weet het niet"
 # Answers to "Bedoelt u …?": the reply test reads these by name, so they are not in the manifest.
@@ -22,6 +24,8 @@ koggenland.wav,0229,Koggenland
 medemblik.wav,0229,Medemblik
 drechterland-carrier.wav,0229,Drechterland
 opmeer.wav,0229,Opmeer
+zwaag.wav,0229,Hoorn
+hoogkarspel-carrier.wav,0229,Drechterland
 amsterdam.wav,0229,none
 weet-niet.wav,0229,none
 silence.wav,0229,none
