@@ -13,6 +13,7 @@ adapters call, all thread-safe and cheap (a lock and a few additions; never rais
     metrics.call_ended(flow.record)                      # once per call, when it is done (after
                                                          # the DialResult if there is one)
     RecordWriter(..., on_failure=metrics.record_write_failed)
+    metrics.config_reloaded(ok)                          # per SIGHUP
 
 Series (all prefixed `fourteenplus_`):
 - `calls_total{area,outcome}`: ended calls; outcome as in the report (`report.outcome`):
@@ -23,6 +24,8 @@ Series (all prefixed `fourteenplus_`):
 - `trunk_failures_total{municipality,status}`: a trunk (or its overflow, municipality
   "<name> overflow") answered BUSY, NOANSWER, CONGESTION or CHANUNAVAIL.
 - `record_write_failures_total`: call records the store did not take (spooled or lost).
+- `config_reloads_total{result}`: SIGHUP reloads, `ok` or `failed` (a broken file: the
+  configuration in force stayed; alert on it, or the next restart fails).
 """
 
 from __future__ import annotations
@@ -60,6 +63,7 @@ class Metrics:
         self._asr_failures: Counter = Counter()
         self._trunk_failures: Counter = Counter()
         self._record_write_failures = 0
+        self._reloads: Counter = Counter()
 
     # ---- what the adapters report ----
 
@@ -95,6 +99,10 @@ class Metrics:
         with self._lock:
             self._record_write_failures += 1
 
+    def config_reloaded(self, ok: bool) -> None:
+        with self._lock:
+            self._reloads["ok" if ok else "failed"] += 1
+
     # ---- exposition ----
 
     def render(self) -> str:
@@ -125,6 +133,8 @@ class Metrics:
                     for key, n in sorted(self._trunk_failures.items())])
             family("record_write_failures_total", "counter", "Call records the store did not take.",
                    [("record_write_failures_total", self._record_write_failures)])
+            family("config_reloads_total", "counter", "Configuration reloads (SIGHUP), by result.",
+                   [(f"config_reloads_total{_labels(('result',), (r,))}", self._reloads[r]) for r in ("ok", "failed")])
             return "\n".join(lines) + "\n"
 
     async def serve(self, host: str = "127.0.0.1", port: int = DEFAULT_PORT) -> asyncio.AbstractServer:

@@ -129,11 +129,15 @@ async def reload(service: Service, handling: Handling, adapter: Adapter) -> Serv
         for error in exc.errors if isinstance(exc, ConfigErrors) else [exc]:
             log.error("reload: %s", error)
         log.error("reload: the configuration is broken; the one loaded before stays in force")
+        if handling.metrics:
+            handling.metrics.config_reloaded(ok=False)
         return None
     th = new.thresholds
     handling.speech.reconfigure(grammars, th.accept, th.confirm, new.listen.recognition_deadline_ms)
     await adapter.use(new)
     if new.records != service.records:
         log.warning("reload: the records settings change only when the app restarts")
+    if handling.metrics:
+        handling.metrics.config_reloaded(ok=True)
     log.info("reload: %s in force for new calls (%d area codes answered)", new.source, len(new.areas))
     return new

@@ -14,6 +14,7 @@ import pytest
 
 from fourteenplus.commands import _serving
 from fourteenplus.config import EXAMPLE, load_service
+from fourteenplus.metrics import Metrics
 from fourteenplus.session import Handling
 
 
@@ -48,12 +49,12 @@ def config(tmp_path):
     return path
 
 
-def run_with_signals(service, speech, fake, script, drain_s=_serving.DRAIN_S) -> float:
+def run_with_signals(service, speech, fake, script, drain_s=_serving.DRAIN_S, metrics=None) -> float:
     """Run handle_signals while `script` (an async function) sends signals; the seconds it ran."""
     async def main():
         with anyio.fail_after(10):  # a stop that never comes fails the test instead of hanging it
             async with anyio.create_task_group() as tasks:
-                tasks.start_soon(_serving.handle_signals, tasks, service, Handling(speech), fake.adapter(), drain_s)
+                tasks.start_soon(_serving.handle_signals, tasks, service, Handling(speech, metrics=metrics), fake.adapter(), drain_s)
                 await anyio.sleep(0.05)  # the receiver is installed
                 await script()
                 await anyio.sleep_forever()  # ended by handle_signals cancelling the group
@@ -63,7 +64,7 @@ def run_with_signals(service, speech, fake, script, drain_s=_serving.DRAIN_S) ->
     return time.monotonic() - started
 
 
-def reload_to(config, accept: str):
+def reload_to(config, accept: str, metrics=None):
     """Write `accept: <accept>` into the file, SIGHUP, SIGTERM: (service before, speech, adapter)."""
     service = load_service(config)
     speech, fake = FakeSpeech(), FakeAdapter()
@@ -74,13 +75,15 @@ def reload_to(config, accept: str):
         await anyio.sleep(1.5)
         os.kill(os.getpid(), signal.SIGTERM)
 
-    run_with_signals(service, speech, fake, script)
+    run_with_signals(service, speech, fake, script, metrics=metrics)
     return service, speech, fake
 
 
 def test_fault_reload_with_broken_yaml_keeps_the_configuration_and_names_the_line(config, caplog):
+    metrics = Metrics()
     with caplog.at_level(logging.INFO, logger="fourteenplus"):
-        _, speech, fake = reload_to(config, "[oops")
+        _, speech, fake = reload_to(config, "[oops", metrics)
+    assert 'fourteenplus_config_reloads_total{result="failed"} 1' in metrics.render()
     errors = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
     assert any(m.startswith(f"reload: {config}:") for m in errors), errors
     assert any("stays in force" in m for m in errors)
@@ -88,7 +91,9 @@ def test_fault_reload_with_broken_yaml_keeps_the_configuration_and_names_the_lin
 
 
 def test_fault_reload_with_good_yaml_puts_new_thresholds_in_force(config):
-    service, speech, fake = reload_to(config, "0.91")
+    metrics = Metrics()
+    service, speech, fake = reload_to(config, "0.91", metrics)
+    assert 'fourteenplus_config_reloads_total{result="ok"} 1' in metrics.render()
     assert [s.thresholds.accept for s in fake.services] == [0.91]
     assert speech.configured == [(0.91, service.thresholds.confirm, service.listen.recognition_deadline_ms)]
 
