@@ -39,7 +39,8 @@ def test_english_by_saying_it_reaches_the_english_destination(call):
 # ---- Frisian: area 058 with its own prompt set, from recordings ----
 
 TONE_HZ = 1100  # the stand-in recordings are this tone (test fixtures, not Frisian speech)
-MUNICIPALITIES_058 = ("  Leeuwarden: {trunk: PJSIP/leeuwarden@fourteenplus-trunks}\n"
+# Leeuwarden's trunk refuses (503, no overflow): the caller hears the dialplan's message.
+MUNICIPALITIES_058 = ("  Leeuwarden: {trunk: PJSIP/unavailable-leeuwarden@fourteenplus-trunks}\n"
                       "  Waadhoeke: {trunk: PJSIP/waadhoeke@fourteenplus-trunks}\n")
 AREA_058 = '  "058":\n    municipalities: [Leeuwarden, Waadhoeke]\n    default: Leeuwarden\n'
 
@@ -54,11 +55,12 @@ def _tone(path) -> None:
         out.writeframes((0.3 * 32767 * np.sin(2 * np.pi * TONE_HZ * t)).astype("<i2").tobytes())
 
 
-def tone_of(heard: bytes) -> float:
-    """The strongest frequency in the first half second of sound the caller heard."""
+def tone_of(heard: bytes, last: bool = False) -> float:
+    """The strongest frequency in the first (or last) half second of sound the caller heard."""
     x = audio.decode(heard, "ulaw").astype(float) / 32768
     frames = x[: len(x) // 160 * 160].reshape(-1, 160)
-    clip = frames[(frames ** 2).mean(axis=1) > 1e-4][:25].ravel()  # frames above -40 dB
+    loud = frames[(frames ** 2).mean(axis=1) > 1e-4]  # frames above -40 dB
+    clip = (loud[-25:] if last else loud[:25]).ravel()
     spectrum = np.abs(np.fft.rfft(clip * np.hanning(len(clip))))
     return float(np.fft.rfftfreq(len(clip), 1 / 8000)[spectrum.argmax()])
 
@@ -106,3 +108,11 @@ def test_dutch_area_beside_a_frisian_one_stays_dutch(call, app, frisian_yaml):
         result = call("140229", [WaitPrompt(), Dtmf("0"), WaitPrompt(), Dtmf("5")])
     assert users(result) == ["koggenland"]
     assert tone_of(result.heard) != pytest.approx(TONE_HZ, abs=20)
+
+
+def test_frisian_caller_hears_a_failed_trunk_in_frisian(call, app, frisian_yaml):
+    # The app passes the caller's prompt set to the dialplan, which announces the failure.
+    with app.running(frisian_yaml):
+        result = call("14058", [WaitPrompt(), Dtmf("0"), WaitPrompt(), Dtmf("1")])
+    assert users(result) == ["unavailable-leeuwarden"] and result.ended == "Asterisk hung up"
+    assert tone_of(result.heard, last=True) == pytest.approx(TONE_HZ, abs=20), "the message was not Frisian"
