@@ -404,9 +404,9 @@ def app_view(record) -> str:
     return f"path {record.path}, outcome {record.outcome}" + (f", attempts: {attempts}" if attempts else "")
 
 
-def attach_records(outcomes: list[Outcome], settings, since: float) -> int:
+def attach_records(outcomes: list[Outcome], settings, since: float) -> None:
     """Match the app's stored records to the calls by the caller's keyed hash (the store keeps
-    no number); returns how many matched."""
+    no number)."""
     from ..records import CallerHasher, open_store
 
     hasher = CallerHasher.from_state()
@@ -417,7 +417,6 @@ def attach_records(outcomes: list[Outcome], settings, since: float) -> int:
         store.close()
     for o in outcomes:
         o.record = stored.get(hasher.hash(o.result.caller)) if o.result else None
-    return sum(o.record is not None for o in outcomes)
 
 
 @dataclass
