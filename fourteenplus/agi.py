@@ -23,6 +23,7 @@ import datetime as dt
 import logging
 import os
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,6 +32,7 @@ import numpy as np
 from panoramisk.fast_agi import Request
 from panoramisk.utils import parse_agi_result
 
+from . import ami
 from . import callflow as cf
 from .config import Service
 from .prompts import SOUNDS_SUBDIR
@@ -58,10 +60,12 @@ class Recordings:
 
 
 class AgiSession(Session):
-    def __init__(self, request: Request, flow: cf.CallFlow, handling: Handling, finished, recordings: Recordings):
+    def __init__(self, request: Request, flow: cf.CallFlow, handling: Handling, finished, recordings: Recordings,
+                 expect_dial: Callable[[AgiSession], bool] = lambda session: False):
         super().__init__(flow, handling, finished)
         self.request = request
         self.recordings = recordings
+        self.expect_dial = expect_dial  # True: the server completes the record with the dial result
         self.listening: cf.Listen | None = None
         self._ops_send, self._ops = anyio.create_memory_object_stream(100)
         self._gone = False  # the AGI connection closed: the caller hung up or Asterisk went away
@@ -126,6 +130,7 @@ class AgiSession(Session):
                     elif kind == "transfer":
                         for name, value in self.dial_variables(action):
                             await self._command(f'SET VARIABLE {name} "{value}"')
+                        self.record_pending = self.expect_dial(self)
                     elif kind == "hangup":
                         await self._command("HANGUP")
                 finally:
@@ -250,6 +255,9 @@ class AgiServer:
         self.recordings = recordings
         self.sessions: set[AgiSession] = set()
         self._server: asyncio.AbstractServer | None = None
+        # Transferred calls whose records wait for the dial result, by the channel's unique id.
+        self.dialling: dict[str, AgiSession] = {}
+        self._dial_events: ami.DialEvents | None = None
 
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
@@ -262,7 +270,7 @@ class AgiServer:
             flow = cf.CallFlow(self.service, dialled, None if caller in (None, "unknown") else caller,
                                now=dt.datetime.now(dt.timezone.utc))
             session = AgiSession(Request(None, headers, reader, writer), flow, self.handling,
-                                 self.sessions.discard, self.recordings)
+                                 self.sessions.discard, self.recordings, self._expect_dial)
             self.sessions.add(session)
             await session.run()
         except Exception:
@@ -276,6 +284,30 @@ class AgiServer:
         self.recordings.local_dir.mkdir(parents=True, exist_ok=True)
         self._server = await asyncio.start_server(self.handle, host, port)
         return self._server
+
+    async def watch_dials(self, creds) -> None:
+        """Learn each transferred call's dial result through AMI (see `ami.DialEvents`) until
+        cancelled; the records still waiting then are stored without one."""
+        self._dial_events = ami.DialEvents(creds, self._dial_result)
+        try:
+            await self._dial_events.run()
+        finally:
+            self._dial_events = None
+            for session in self.dialling.values():
+                session.record_done()
+            self.dialling.clear()
+
+    def _expect_dial(self, session: AgiSession) -> bool:
+        uniqueid = session.request.headers.get("agi_uniqueid")
+        if not uniqueid or self._dial_events is None or not self._dial_events.connected:
+            return False  # nobody would tell us: the record goes now, without the dial result
+        self.dialling[uniqueid] = session
+        return True
+
+    def _dial_result(self, uniqueid: str, status: str | None, overflow: str | None) -> None:
+        session = self.dialling.pop(uniqueid, None)
+        if session is not None:
+            session.dial_result(status, overflow)
 
     def stop_taking_calls(self) -> None:
         """Close the port: Asterisk's AGI() then fails at once and the keypad fallback takes

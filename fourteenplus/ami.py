@@ -2,9 +2,9 @@
 
 `health()` takes one snapshot: Asterisk's version and uptime, the active 14+ calls, each
 trunk's endpoint state, and whether the call-handling side is there (the ARI app registered,
-or the FastAGI server accepting connections). `Watch` keeps one AMI connection for a
-long-running process, reconnecting with back-off when Asterisk restarts and never raising
-into its host.
+or the FastAGI server accepting connections). `DialEvents` keeps one AMI connection for the
+FastAGI server, to learn how each dial went, reconnecting with back-off when Asterisk
+restarts and never raising into its host.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import json
 import logging
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 
 import panoramisk
@@ -26,6 +27,7 @@ log = logging.getLogger(__name__)
 AMI_PORT = 5038
 ARI_URL = "http://127.0.0.1:8088/ari/"
 AGI_PORT = 4573
+DIAL_EVENT = "FourteenplusDial"  # dialplan/fourteenplus.conf, [fourteenplus-dial] h extension
 MAX_BACKOFF_S = 30.0
 # Channels of ours: the contexts our dialplan defines, or parked in our Stasis app.
 OUR_CONTEXTS = ("fourteenplus-",)
@@ -79,9 +81,9 @@ class Manager(panoramisk.Manager):
 
 
 async def connect(user: str, secret: str, host: str = "127.0.0.1", port: int = AMI_PORT,
-                  timeout: float = 3.0) -> Manager:
+                  timeout: float = 3.0, events: str = "off") -> Manager:
     manager = Manager(loop=asyncio.get_running_loop(), host=host, port=port, username=user,
-                      secret=secret, events="off", reconnect_timeout=1, ping_delay=10)
+                      secret=secret, events=events, reconnect_timeout=1, ping_delay=10)
     manager.connect()
     try:
         await asyncio.wait_for(asyncio.shield(manager.logged_in), timeout)
@@ -196,37 +198,48 @@ async def health(creds, mode: str = "ari", app: str = "fourteenplus", timeout: f
     return result
 
 
-class Watch:
-    """Keeps an AMI connection and a recent Health for a long-running app.
+class DialEvents:
+    """How each dial went, for the FastAGI server, whose script has ended before the dial:
+    the dialplan's `h` extension in [fourteenplus-dial] sends a FourteenplusDial user event
+    (status, and overflow when one was tried), which AMI delivers with the channel's unique id.
 
-    Failures are logged and retried with back-off; the host process never sees them.
-    """
+    Keeps one AMI connection with events on, reconnecting with back-off when Asterisk goes
+    away; failures are logged, never raised into the host. `on_result(uniqueid, status,
+    overflow)` runs in the event loop for every such event, and with status None when a
+    channel hangs up without one."""
 
-    def __init__(self, creds, interval_s: float = 15.0):
+    def __init__(self, creds, on_result: Callable[[str, str | None, str | None], None]):
         self.creds = creds
-        self.interval_s = interval_s
-        self.health = Health(problems=["not checked yet"])
+        self.on_result = on_result
+        self.connected = False
 
     async def run(self) -> None:
         delay = 1.0
         while True:
             try:
-                manager = await connect(self.creds.ami_user, self.creds.ami_secret)
+                manager = await connect(self.creds.ami_user, self.creds.ami_secret, events="on")
             except AmiUnavailable as exc:
-                self.health = Health(problems=[str(exc)])
-                log.warning("AMI: %s; retrying in %.0f s", exc, delay)
+                log.warning("AMI: %s; no dial results until it is back (retrying in %.0f s)", exc, delay)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, MAX_BACKOFF_S)
                 continue
             delay = 1.0
+            manager.register_event("UserEvent", self._user_event)
+            manager.register_event("Hangup", self._hangup)
+            self.connected = True
             try:
+                # panoramisk drops `authenticated` when the connection goes; start afresh then.
                 while not manager.closed and manager.authenticated:
-                    fresh = Health(asterisk=True)
-                    await asyncio.wait_for(snapshot(manager, fresh), 5.0)
-                    self.health = fresh
-                    await asyncio.sleep(self.interval_s)
-            except Exception as exc:  # noqa: BLE001 - AMI going away must never end the app
-                log.warning("AMI connection lost (%s); reconnecting", exc)
-                self.health = Health(problems=[f"AMI connection lost: {exc}"])
+                    await asyncio.sleep(1.0)
+                log.warning("AMI connection lost; reconnecting for dial results")
             finally:
+                self.connected = False
                 manager.close()
+
+    def _user_event(self, manager, message) -> None:
+        if message.get("UserEvent") == DIAL_EVENT and message.get("Uniqueid"):
+            self.on_result(message["Uniqueid"], message.get("status") or None, message.get("overflow") or None)
+
+    def _hangup(self, manager, message) -> None:
+        if message.get("Uniqueid"):
+            self.on_result(message["Uniqueid"], None, None)

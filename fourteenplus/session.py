@@ -83,6 +83,14 @@ class Session:
                 self.record_done()
             self.finished(self)
 
+    def dial_result(self, status: str | None, overflow: str | None = None) -> None:
+        """How the dial went, from the dialplan's FourteenplusDial event (None when the call
+        ended without one): complete the record and store it."""
+        if status:
+            self.flow.handle(cf.DialResult(status))
+        self.flow.record.overflow_status = overflow or None
+        self.record_done()
+
     def record_done(self) -> None:
         """The record is complete: store it (never raises, never blocks) and count the call."""
         if self.handling.records is not None:

@@ -211,16 +211,23 @@ class App:
                 return
             if channel_id in self.calls:
                 return
+            if not isinstance(channel_id, str) or not channel_id:
+                log.warning("StasisStart without a channel id ignored: %.200r", event)
+                return
             if self.draining:
                 tasks.start_soon(self._to_fallback, channel_id, "arrived while stopping")
                 return
-            args = event.get("args") or [""]
-            call = self.calls[channel_id] = Call(self, channel, args[0])
+            args = event.get("args")
+            # the dialplan passes the dialled digits; anything else is explained as a wrong number
+            dialled = args[0] if isinstance(args, list) and args and isinstance(args[0], str) else ""
+            call = self.calls[channel_id] = Call(self, channel, dialled)
             tasks.start_soon(call.run)
             return
         if channel_id in self.dialling and (
                 kind == "ChannelDestroyed" or event.get("eventname") == "FourteenplusDial"):
-            self._dial_result(self.dialling.pop(channel_id), event.get("userevent") or {})
+            result = event.get("userevent")
+            result = result if isinstance(result, dict) else {}
+            self.dialling.pop(channel_id).dial_result(result.get("status"), result.get("overflow"))
             return
         if kind.startswith("Playback"):
             target = (event.get("playback") or {}).get("target_uri", "")
@@ -267,10 +274,3 @@ class App:
             await self.ari.continue_in_dialplan(channel_id)
         except AriError as exc:
             log.debug("%s: %s", channel_id, exc)
-
-    def _dial_result(self, call: Call, result: dict) -> None:
-        """The dialplan's FourteenplusDial user event (or the channel's end without one)."""
-        if result.get("status"):
-            call.flow.handle(cf.DialResult(result["status"]))
-        call.flow.record.overflow_status = result.get("overflow") or None
-        call.record_done()

@@ -8,6 +8,7 @@ progress finish and stops (see `_serving`).
 
 from __future__ import annotations
 
+import logging
 import sys
 from pathlib import Path
 
@@ -16,6 +17,8 @@ import anyio
 from .. import agi, asterisk, paths
 from ._common import add_config_option
 from ._serving import Adapter, add_serving_options, call_handling, handle_signals, prepare
+
+log = logging.getLogger("fourteenplus.agi")
 
 
 def configure(parser) -> None:
@@ -60,6 +63,10 @@ async def _serve(service, recordings, port: int, metrics_port: int) -> int:
             async with anyio.create_task_group() as tasks:
                 tasks.start_soon(handle_signals, tasks, service, handling,
                                  Adapter(agi_server.stop_taking_calls, agi_server.calls_in_progress, agi_server.use))
+                try:
+                    tasks.start_soon(agi_server.watch_dials, asterisk.credentials())
+                except asterisk.AsteriskError as exc:
+                    log.warning("no AMI credentials (%s): call records carry no dial result", exc)
         finally:
             server.close()
     return 0

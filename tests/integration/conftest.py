@@ -22,6 +22,7 @@ import pytest
 
 from fourteenplus import asterisk, sipp
 from fourteenplus.config import load_service
+from fourteenplus.records import open_store
 from fourteenplus.paths import REPO
 
 SERVICE = Path(__file__).with_name("service.yaml")
@@ -199,3 +200,22 @@ def stop_mid_call(process: AppProcess, trunk, workdir: Path, drain_timeout_s: fl
         process.process.stdout.close()
         process.start(config)
     return first["result"], second
+
+
+def stored_calls(service_yaml: Path, dialled: str, since: float = 0.0) -> list:
+    """The stored records of calls to `dialled` that started at `since` (epoch s) or later."""
+    store = open_store(load_service(service_yaml).records)
+    try:
+        return [c.record for c in store.calls() if c.record.dialled == dialled and c.record.started_at >= since]
+    finally:
+        store.close()
+
+
+def stored(service_yaml: Path, dialled: str, since: float = 0.0):
+    """The newest such record once its dial result is in (≤ 10 s), else as it is, or None."""
+    deadline = time.monotonic() + 10
+    while True:
+        calls = stored_calls(service_yaml, dialled, since)
+        if calls and calls[-1].dial_status or time.monotonic() > deadline:
+            return calls[-1] if calls else None
+        time.sleep(0.5)

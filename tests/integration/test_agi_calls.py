@@ -3,9 +3,11 @@ each test asserting which trunk the SIPp trunk endpoint saw the INVITE on."""
 
 from __future__ import annotations
 
+import time
+
 from fourteenplus.sipp import Dtmf, Say, WaitPrompt
 
-from .conftest import stop_mid_call
+from .conftest import stop_mid_call, stored
 
 
 def users(result) -> list[str]:
@@ -47,3 +49,12 @@ def test_agi_fault_sigterm_the_call_in_progress_finishes_new_calls_meet_the_fall
     first, second = stop_mid_call(agi_app, trunk, tmp_path)
     assert users(first) == ["koggenland"]
     assert users(second) == ["medemblik"]
+
+
+def test_agi_fault_trunk_503_overflow_and_the_record_has_both_dial_results(agi_call, service_yaml):
+    """The script has ended before the dial; the server learns the result through AMI."""
+    since = time.time()
+    result = agi_call("140111")
+    assert users(result) == ["unavailable-schouwen", "regio-zeeland"]
+    record = stored(service_yaml, "140111", since)
+    assert record is not None and record.dial_status == "CONGESTION" and record.overflow_status == "ANSWER", record

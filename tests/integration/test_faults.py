@@ -12,24 +12,9 @@ import time
 
 from fourteenplus import asterisk, sipp
 from fourteenplus.config import load_service
-from fourteenplus.records import open_store
 from fourteenplus.sipp import Dtmf, Say, WaitPrompt
 
-from .conftest import in_background, stop_mid_call
-
-
-def stored(service_yaml, dialled: str):
-    """The newest stored record of a call to `dialled`, once its dial result is in (≤ 10 s)."""
-    deadline = time.monotonic() + 10
-    while True:
-        store = open_store(load_service(service_yaml).records)
-        try:
-            calls = [c.record for c in store.calls() if c.record.dialled == dialled]
-        finally:
-            store.close()
-        if calls and calls[-1].dial_status or time.monotonic() > deadline:
-            return calls[-1] if calls else None
-        time.sleep(0.5)
+from .conftest import in_background, stop_mid_call, stored, stored_calls
 
 
 def users(result) -> list[str]:
@@ -137,9 +122,8 @@ def test_fault_recogniser_past_its_deadline_the_caller_gets_the_keypad_menu(app,
 def test_fault_record_store_locked_the_call_is_routed_and_its_record_kept(call, service_yaml):
     """Another process holds the store's write lock through the whole call: the call is
     routed all the same, and its record is stored once the lock is gone."""
-    records = load_service(service_yaml).records
-    before = len(stored_calls(records, "14020"))
-    lock = sqlite3.connect(records.path, timeout=5, isolation_level=None)
+    before = len(stored_calls(service_yaml, "14020"))
+    lock = sqlite3.connect(load_service(service_yaml).records.path, timeout=5, isolation_level=None)
     try:
         lock.execute("BEGIN EXCLUSIVE")
         assert users(call("14020")) == ["amsterdam"]
@@ -148,17 +132,9 @@ def test_fault_record_store_locked_the_call_is_routed_and_its_record_kept(call, 
         lock.execute("ROLLBACK")
         lock.close()
     deadline = time.monotonic() + 30
-    while len(stored_calls(records, "14020")) == before and time.monotonic() < deadline:
+    while len(stored_calls(service_yaml, "14020")) == before and time.monotonic() < deadline:
         time.sleep(0.5)
-    assert len(stored_calls(records, "14020")) == before + 1
-
-
-def stored_calls(records, dialled: str) -> list:
-    store = open_store(records)
-    try:
-        return [c.record for c in store.calls() if c.record.dialled == dialled]
-    finally:
-        store.close()
+    assert len(stored_calls(service_yaml, "14020")) == before + 1
 
 
 def test_fault_asterisk_restarts_the_app_reconnects_by_itself(app, call):

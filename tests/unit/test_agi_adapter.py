@@ -54,7 +54,7 @@ class FakeAsterisk:
     async def call(self, port):
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
         env = {"agi_network_script": "fourteenplus", "agi_extension": "s", "agi_arg_1": self.dialled,
-               "agi_callerid": "0612345678", "agi_channel": "PJSIP/caller-1"}
+               "agi_callerid": "0612345678", "agi_channel": "PJSIP/caller-1", "agi_uniqueid": "1795.1"}
         writer.write("".join(f"{k}: {v}\n" for k, v in env.items()).encode() + b"\n")
         await writer.drain()
         while True:
@@ -95,6 +95,52 @@ def test_agi_direct_area_sets_the_dial_variables(tmp_path):
                         'SET VARIABLE FOURTEENPLUS_MUNICIPALITY "Amsterdam"',
                         'SET VARIABLE FOURTEENPLUS_DIAL "PJSIP/amsterdam@fourteenplus-trunks"',
                         'SET VARIABLE FOURTEENPLUS_OVERFLOW ""']
+
+
+class Records:
+    def __init__(self):
+        self.written = []
+
+    def write(self, record):
+        self.written.append(record)
+
+
+def transferred_with(dial_events_connected: bool, tmp_path, *results):
+    """A direct-area call through the server, then AMI's dial results: the records stored."""
+    records = Records()
+
+    async def scenario():
+        server = agi.AgiServer(SERVICE, Handling(FakeSpeech(None), records), agi.Recordings("/spool", tmp_path))
+        server._dial_events = type("Connected", (), {"connected": dial_events_connected})()
+        listener = await server.serve(port=0)
+        try:
+            await FakeAsterisk("14020", ok, None).call(listener.sockets[0].getsockname()[1])
+            await asyncio.sleep(0.05)
+            stored_before = list(records.written)
+            for result in results:
+                server._dial_result(*result)
+            return stored_before
+        finally:
+            listener.close()
+
+    return asyncio.run(scenario()), records.written
+
+
+def test_agi_record_waits_for_the_dial_result_from_ami(tmp_path):
+    before, stored = transferred_with(True, tmp_path, ("other", "ANSWER", None), ("1795.1", "BUSY", "ANSWER"),
+                                      ("1795.1", None, None))
+    assert before == []  # not stored before the dial went
+    assert [(r.dialled, r.dial_status, r.overflow_status) for r in stored] == [("14020", "BUSY", "ANSWER")]
+
+
+def test_agi_record_of_a_call_hung_up_without_a_dial_event_is_stored_without_one(tmp_path):
+    _, stored = transferred_with(True, tmp_path, ("1795.1", None, None))
+    assert [(r.dialled, r.dial_status) for r in stored] == [("14020", None)]
+
+
+def test_agi_record_without_ami_is_stored_at_once(tmp_path):
+    before, stored = transferred_with(False, tmp_path)
+    assert [r.dialled for r in before] == ["14020"] and stored == before
 
 
 def test_agi_unknown_number_plays_the_reason_then_hangs_up(tmp_path):
