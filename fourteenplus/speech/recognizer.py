@@ -57,7 +57,7 @@ class Tuning:
     prior_weight: float = 0.8  # share of the null-window log-probability subtracted (PMI at 1.0)
     max_tokens: int = 16  # greedy transcription bound, start tokens included: a loop costs at most this
     # Tokens the primed transcription may add after its prompt: 16, 12, 10 and 8 picked villages
-    # and named municipalities alike on the tune split (every step costs ~4 ms); 12 leaves room
+    # and named municipalities alike on the tune split (every step costs 5–7 ms); 12 leaves room
     # for a long carrier sentence before the name.
     prompted_tokens: int = 12
     # Whisper reads at most this much previous text (half its 448-token context); a longer
