@@ -71,7 +71,7 @@ bench-calls: setup
 
 # Load: 1,000 mixed real calls, 20 at once, after idle calls and concurrency steps (the
 # ceiling); starts and stops its own Asterisk, trunk endpoint and app (stop `make run` first).
-# About 20 minutes; figures into bench/soak.md.
+# About 15 minutes; figures into bench/soak.md.
 soak: setup
 	$(FP) soak --start --calls 1000 --concurrency 20 --steps 5,10,20,30,40 --report bench/soak.md
 
