@@ -50,9 +50,9 @@ class Calibration:
     ambiguous: float = 0.25  # a runner-up this likely makes a rejection "ambiguous"
 
 
-def content(transcript: str) -> str:
+def content(transcript: str, fillers: frozenset[str] = FILLERS) -> str:
     """The folded transcript without the words around the name."""
-    return " ".join(word for word in fold(transcript).split() if word not in FILLERS)
+    return " ".join(word for word in fold(transcript).split() if word not in fillers)
 
 
 class Matcher:
@@ -67,11 +67,17 @@ class Matcher:
         self._keys = [fold(p.text) for p in grammar.phrases]
         self._elsewhere = list(elsewhere)
         self._elsewhere_keys = [fold(p.text) for p in self._elsewhere]
+        # A phrase made of nothing but filler words ("ja", in a reply) is what was said there,
+        # not the words around it: a "Ja." transcript would otherwise be no evidence for ja.
+        self._fillers = FILLERS - {word for p in grammar.phrases if not content(p.text) for word in fold(p.text).split()}
         self._others = [p.text for p in grammar.phrases if p.kind != "name"]
         self._other_keys = [fold(t) for t in self._others]
         # Whisper's previous-text prompt: every phrase once, as a list a person might have said;
         # none for an unprimed matcher (the recogniser then skips that transcription).
         self.prompt = " " + ", ".join(dict.fromkeys(p.text for p in grammar.phrases)) + "." if primed else ""
+
+    def _content(self, transcript: str) -> str:
+        return content(transcript, self._fillers)
 
     def _best(self, words: str, keys: list[str]) -> tuple[int, float]:
         if not words or not keys:
@@ -83,7 +89,7 @@ class Matcher:
         """Rapidfuzz over the area's phrases: ranked candidates, and the other area's name if
         the transcript names one more clearly than any phrase of this area. A word whisper
         repeats in a loop ("Amsterdam Amsterdam Amsterdam") counts once."""
-        words = " ".join(dict.fromkeys(content(transcript).split()))
+        words = " ".join(dict.fromkeys(self._content(transcript).split()))
         ranked = process.extract(words, self._keys, scorer=fuzz.ratio, limit=None) if words else []
         best: dict[str, Candidate] = {}
         for _, score, index in ranked:
@@ -103,7 +109,7 @@ class Matcher:
         scored text costs time. Scoring every village made short, common ones (Lent, Loenen)
         win on noise in the tune split."""
         source = prompted or transcript
-        words = content(source) or fold(source)
+        words = self._content(source) or fold(source)
         names = [(p.text, True) for p in self.grammar.phrases if p.kind == "name"]
         near = []
         if words and self._others:
@@ -114,7 +120,7 @@ class Matcher:
     def named(self, prompted: str) -> set[str]:
         """The municipalities whose phrases the primed transcription contains (each phrase
         against the runs of as many content words, so "de gemeente Kapelle graag" names Kapelle)."""
-        words = content(prompted).split()
+        words = self._content(prompted).split()
         found = set()
         for phrase, key in zip(self.grammar.phrases, self._keys):
             size = len(key.split())
@@ -133,7 +139,7 @@ class Matcher:
 
     def evidence(self, heard: Heard) -> dict[str, dict[str, float]]:
         """Per municipality with a scored phrase: the policy's features if it were the answer."""
-        words = content(heard.transcript)
+        words = self._content(heard.transcript)
         best = self._by_municipality(heard)
         elsewhere = self._best(words, self._elsewhere_keys)[1] / 100
         named = self.named(heard.prompted)

@@ -55,6 +55,14 @@ def test_content_drops_carrier_words_and_folds():
     assert content("Met 's-Hertogenbosch, alstublieft") == "s hertogenbosch"
 
 
+def test_a_phrase_of_filler_words_is_not_dropped_from_its_own_grammar():
+    replies = G("reply", ("yes", "no"), (P("ja", "yes"), P("jawel", "yes"), P("nee", "no")))
+    evidence = Matcher(replies, policy=POLICY, primed=False).evidence(heard("Ja.", {"ja": 1.0, "nee": 0.0}))
+    assert evidence["yes"]["text_top"] == 1.0 and evidence["no"]["text_top"] == 0.0
+    # Around a municipality's name "ja" stays a filler.
+    assert Matcher(AREA_0229, ELSEWHERE, policy=POLICY).evidence(heard("Ja, Hoorn.", {"Hoorn": 1.0}))["Hoorn"]["text_top"] == 1.0
+
+
 def test_text_match_finds_a_village_for_its_municipality(matcher):
     candidates, outside = matcher.text_match("Ik wil graag Zwaag.")
     assert candidates[0].municipality == "Hoorn" and candidates[0].phrase == "Zwaag"
