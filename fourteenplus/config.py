@@ -135,7 +135,7 @@ def config_path(explicit: str | None = None) -> Path:
 
 DEFAULTS = {
     "language": "nl",
-    "thresholds": {"accept": 0.97, "confirm": 0.70},
+    "thresholds": {"accept": 0.99, "confirm": 0.70},
     "listen": {"attempts": 2, "no_input_ms": 5000, "max_speech_ms": 8000, "menu_attempts": 2,
                "menu_timeout_ms": 6000, "recognition_deadline_ms": 1500},
     "records": {"path": None, "url": None, "retention_days": 90, "keep_audio": False,

@@ -70,7 +70,7 @@ def reload_to(config, accept: str, metrics=None):
     speech, fake = FakeSpeech(), FakeAdapter()
 
     async def script():
-        config.write_text(config.read_text().replace("accept: 0.97", f"accept: {accept}"))
+        config.write_text(config.read_text().replace("accept: 0.99", f"accept: {accept}"))
         os.kill(os.getpid(), signal.SIGHUP)
         await anyio.sleep(1.5)
         os.kill(os.getpid(), signal.SIGTERM)

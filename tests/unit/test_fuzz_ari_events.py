@@ -18,6 +18,7 @@ from fourteenplus.speech.service import SpeechService
 
 SERVICE = load_service(EXAMPLE)
 CALLER = "c1"
+CALLER_NUMBER = "0612345678"
 EVENT_TYPES = ["StasisStart", "StasisEnd", "ChannelDtmfReceived", "PlaybackFinished", "PlaybackStarted",
                "ChannelUserevent", "ChannelDestroyed", "ChannelVarset", "BridgeCreated", "", "Nonsense"]
 
@@ -81,7 +82,7 @@ class Records:
 
 
 def start_event():
-    return {"type": "StasisStart", "channel": {"id": CALLER, "caller": {"number": "0612345678"}}, "args": ["140229"]}
+    return {"type": "StasisStart", "channel": {"id": CALLER, "caller": {"number": CALLER_NUMBER}}, "args": ["140229"]}
 
 
 # Each example waits out the pump's 0.25 s websocket check: fewer, longer batches.
@@ -106,8 +107,10 @@ def test_fuzz_ari_malformed_events_are_survived_and_the_call_goes_on(batch):
             tasks.cancel_scope.cancel()
 
     anyio.run(main)
-    assert [r.dialled for r in records.written] == ["140229"]
-    assert records.written[0].outcome == "abandoned"
+    # Other channels the batch started are calls of their own (a StasisStart for "c2" is one);
+    # the caller's call has exactly one record.
+    ours = [r for r in records.written if r.caller == CALLER_NUMBER]
+    assert [(r.dialled, r.outcome) for r in ours] == [("140229", "abandoned")]
 
 
 GRAMMARS = load_grammars(SERVICE.directory)
@@ -122,7 +125,7 @@ NAMES = sorted(SERVICE.directory.municipalities)
                             st.lists(st.sampled_from(NAMES + ["eh", "gemeente", "graag", "'s-", "-"]), max_size=6).map(" ".join)))
 def test_property_matcher_any_transcript_never_routes_outside_the_area(area, transcript):
     municipalities = set(SERVICE.plan(area).municipalities)
-    for accept, confirm in ((0.97, 0.70), (0.5, 0.1), (0.0, 0.0)):
+    for accept, confirm in ((0.99, 0.70), (0.5, 0.1), (0.0, 0.0)):
         result = SPEECH.matcher(area).decide_text(transcript, accept, confirm)
         if result.decision in ("accept", "confirm"):
             assert result.municipality in municipalities, (transcript, result)
