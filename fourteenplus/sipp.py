@@ -23,6 +23,7 @@ import re
 import socket
 import struct
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -73,6 +74,28 @@ def stop_process(process: subprocess.Popen, timeout: float = 15.0) -> None:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+def start_app(command: str, config: Path, log: Path, timeout_s: float, nice: int = 0) -> subprocess.Popen:
+    """`fourteenplus <command> --config FILE -v` (run or agi) as our child, returned once it
+    prints `ready`; its log goes to `log`. `nice` > 0 runs it below Asterisk's CPU priority.
+    Raises RuntimeError, the child stopped, when it does not become ready in time."""
+    env = {**os.environ, "PYTHONPATH": str(paths.REPO)}
+    with open(log, "ab") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "fourteenplus.cli", command, "--config", str(config), "-v"],
+            stdout=subprocess.PIPE, stderr=out, stdin=subprocess.DEVNULL, env=env, cwd=paths.REPO,
+            preexec_fn=(lambda: os.nice(nice)) if nice else None)
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        line = process.stdout.readline()
+        if line.strip() == b"ready":
+            return process
+        if not line and process.poll() is not None:
+            break
+    stop_process(process)
+    process.stdout.close()
+    raise RuntimeError(f"fourteenplus {command} did not become ready; see {log}")
 
 
 def _free_udp_port() -> int:

@@ -16,14 +16,13 @@ import datetime as dt
 import json
 import os
 import platform
-import re
 from pathlib import Path
 
 import numpy as np
 
+from ..benchfile import write_block
 from ..config import DEFAULTS
 
-BEGIN, END = "<!-- bench:begin -->", "<!-- bench:end -->"
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -115,11 +114,7 @@ def run(corpus: Path, accept: float, confirm: float, plain: bool) -> dict:
 
 def report(path: Path, figures: dict) -> None:
     """Replace the generated block of the results file; the prose around it is kept."""
-    block = f"{BEGIN}\n```json\n{json.dumps(figures, indent=2, ensure_ascii=False)}\n```\n{END}"
-    text = path.read_text() if path.exists() else f"# Recognition bench\n\n{BEGIN}\n{END}\n"
-    if BEGIN not in text:
-        text += f"\n{BEGIN}\n{END}\n"
-    path.write_text(re.sub(re.escape(BEGIN) + r".*?" + re.escape(END), lambda _: block, text, flags=re.S))
+    write_block(path, "bench", f"```json\n{json.dumps(figures, indent=2, ensure_ascii=False)}\n```", "Recognition bench")
 
 
 def fit_policy(corpus: Path, out: Path | None) -> dict:

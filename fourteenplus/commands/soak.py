@@ -36,12 +36,12 @@ from pathlib import Path
 import numpy as np
 
 from .. import asterisk, numberplan, paths, sipp
+from ..benchfile import write_block
 from ..sipp import Dtmf, Say, Silence, WaitPrompt
 from ._common import add_config_option, configured
 from .bench import machine
 
 TEST_SERVICE = paths.REPO / "tests" / "integration" / "service.yaml"
-BEGIN, END = "<!-- soak:begin -->", "<!-- soak:end -->"
 READY_TIMEOUT_S = 180  # the app loads the whisper model before it says "ready"
 RECORD_GRACE_S = 3  # the app writes a record once the dial result is in, just after the call
 CLK_TCK = os.sysconf("SC_CLK_TCK")
@@ -524,20 +524,7 @@ class AppProcess:
     `nice` > 0 runs it at a lower CPU priority than Asterisk (an experiment: --app-nice)."""
 
     def __init__(self, config: Path, log: Path, nice: int = 0):
-        env = {**os.environ, "PYTHONPATH": str(paths.REPO)}
-        with open(log, "ab") as out:
-            self.process = subprocess.Popen([sys.executable, "-m", "fourteenplus.cli", "run", "--config", str(config), "-v"],
-                                            stdout=subprocess.PIPE, stderr=out, stdin=subprocess.DEVNULL,
-                                            env=env, cwd=paths.REPO, preexec_fn=(lambda: os.nice(nice)) if nice else None)
-        deadline = time.monotonic() + READY_TIMEOUT_S
-        while time.monotonic() < deadline:
-            line = self.process.stdout.readline()
-            if line.strip() == b"ready":
-                return
-            if not line and self.process.poll() is not None:
-                break
-        self.stop()
-        raise RuntimeError(f"fourteenplus run did not become ready; see {log}")
+        self.process = sipp.start_app("run", config, log, READY_TIMEOUT_S, nice)
 
     @property
     def pid(self) -> int:
@@ -785,11 +772,7 @@ def _ceiling_text(c: dict) -> str:
 
 def write_report(path: Path, figures: dict) -> None:
     """Replace the generated block of the file; the prose around it is kept."""
-    block = f"{BEGIN}\n{render(figures)}\n{END}"
-    text = path.read_text() if path.exists() else f"# Soak\n\n{BEGIN}\n{END}\n"
-    if BEGIN not in text:
-        text += f"\n{BEGIN}\n{END}\n"
-    path.write_text(re.sub(re.escape(BEGIN) + r".*?" + re.escape(END), lambda _: block, text, flags=re.S))
+    write_block(path, "soak", render(figures), "Soak")
 
 
 def summary(figures: dict) -> str:

@@ -12,7 +12,6 @@ import re
 import shutil
 import signal
 import subprocess
-import sys
 import threading
 import time
 from contextlib import contextmanager
@@ -23,7 +22,6 @@ import pytest
 from fourteenplus import asterisk, sipp
 from fourteenplus.config import load_service
 from fourteenplus.records import open_store
-from fourteenplus.paths import REPO
 
 SERVICE = Path(__file__).with_name("service.yaml")
 READY_TIMEOUT_S = 180  # the first start loads the whisper model
@@ -86,20 +84,11 @@ class AppProcess:
 
     def start(self, config: Path | None = None) -> None:
         self.config = config or self.config
-        env = {**os.environ, "PYTHONPATH": str(REPO)}
-        with open(self.log, "ab") as log:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "fourteenplus.cli", self.command, "--config", str(self.config), "-v"],
-                stdout=subprocess.PIPE, stderr=log, stdin=subprocess.DEVNULL, env=env, cwd=REPO)
-        deadline = time.monotonic() + READY_TIMEOUT_S
-        while time.monotonic() < deadline:
-            line = self.process.stdout.readline()
-            if line.strip() == b"ready":
-                return
-            if not line and self.process.poll() is not None:
-                break
-        self.stop()
-        pytest.fail(f"fourteenplus {self.command} did not become ready; see {self.log}")
+        try:
+            self.process = sipp.start_app(self.command, self.config, self.log, READY_TIMEOUT_S)
+        except RuntimeError as exc:
+            self.process = None
+            pytest.fail(str(exc))
 
     @contextmanager
     def stopped(self):

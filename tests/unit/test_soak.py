@@ -243,7 +243,7 @@ def figures(lost_calls=()):
 
 def test_the_report_shows_the_figures_and_keeps_the_prose(tmp_path):
     path = tmp_path / "soak.md"
-    path.write_text(f"# Soak\n\nHow it was measured.\n\n{soak.BEGIN}\nold\n{soak.END}\n\nWhat it showed.\n")
+    path.write_text("# Soak\n\nHow it was measured.\n\n<!-- soak:begin -->\nold\n<!-- soak:end -->\n\nWhat it showed.\n")
     soak.write_report(path, figures())
     text = path.read_text()
     assert text.startswith("# Soak\n\nHow it was measured.") and text.endswith("What it showed.\n")
