@@ -38,8 +38,8 @@ DIAL_CONTEXT = "fourteenplus-dial"
 MEDIA_SETUP_S = 2.0  # for the snoop and external-media channels to enter Stasis
 LOOPBACK = "127.0.0.1"
 _RTP_HEADER = 12
-MEDIA_PREFIX = "fp-"
-KEYPAD = "0123456789*#ABCD"  # ids of the bridges and channels the app makes to hear a caller
+MEDIA_PREFIX = "fp-"  # ids of the bridges and channels the app makes to hear a caller
+KEYPAD = "0123456789*#ABCD"  # what a DTMF event may carry; anything else is a malformed event
 
 
 class Call(Session):
