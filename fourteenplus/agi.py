@@ -167,19 +167,12 @@ class AgiSession(Session):
         read to its last line (`520 …`), where panoramisk reads one line and would leave the
         rest to be taken for the next command's reply; a line that is no reply at all is an
         error of its own, not an exception."""
-        reader = self.request.reader
         while True:
-            raw = await reader.readline()
-            if not raw:
-                raise asyncio.IncompleteReadError(raw, None)
-            line = raw.decode("utf-8", "replace").rstrip("\r\n")
+            line = await self._line()
             if line.startswith("520-"):
                 usage = [line]
                 while not line.startswith("520 "):
-                    raw = await reader.readline()
-                    if not raw:
-                        raise asyncio.IncompleteReadError(raw, None)
-                    line = raw.decode("utf-8", "replace").rstrip("\r\n")
+                    line = await self._line()
                     usage.append(line)
                 return {"error": "AGIUsageError", "msg": " ".join(usage)}
             try:
@@ -188,6 +181,12 @@ class AgiSession(Session):
                 return {"error": "AGIUnreadable", "msg": line[:200]}
             if result.get("status_code") != 100:
                 return result
+
+    async def _line(self) -> str:
+        raw = await self.request.reader.readline()
+        if not raw:
+            raise asyncio.IncompleteReadError(raw, None)
+        return raw.decode("utf-8", "replace").rstrip("\r\n")
 
     async def _keys(self, command: str) -> tuple[dict, str | None]:
         """Run a command that keys can end, and pass on the key."""

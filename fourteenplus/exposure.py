@@ -134,9 +134,12 @@ def _huge(acl: str) -> bool:
     return network.prefixlen < (16 if network.version == 4 else 32)
 
 
-def _enabled(section: Section | None, default: bool = False) -> bool:
-    option = section.get("enabled") if section else None
+def _yes(option: Option | None, default: bool = False) -> bool:
     return default if option is None else option.value.lower() in ("yes", "true", "on", "1")
+
+
+def _enabled(section: Section | None, default: bool = False) -> bool:
+    return _yes(section.get("enabled") if section else None, default)
 
 
 def _general(sections: list[Section]) -> Section | None:
@@ -160,9 +163,8 @@ def _http(etc: Path) -> list[ConfigError]:
     elif _wide(bind.value):
         out.append(bind.warning(f"the HTTP server (ARI) listens on {bind.value}, beyond loopback; "
                                 "anyone who reaches it can try ARI passwords"))
-    tls = general.get("tlsenable")
     tls_bind = general.get("tlsbindaddr")
-    if tls and tls.value.lower() in ("yes", "true") and tls_bind and _wide(tls_bind.value):
+    if _yes(general.get("tlsenable")) and tls_bind and _wide(tls_bind.value):
         out.append(tls_bind.warning(f"HTTPS (ARI) listens on {tls_bind.value}, beyond loopback"))
     return out
 
@@ -182,7 +184,7 @@ def _manager(etc: Path) -> list[ConfigError]:
     for user in (s for s in sections if s.name != "general"):
         out += _weak_secret(user, "secret", f"AMI user {user.name}")
         for permit in user.all("permit"):
-            if _network_wide(permit.value.replace("/255.255.255.255", "/32")):
+            if _network_wide(permit.value):  # ip_network reads address/netmask too
                 out.append(permit.warning(f"AMI user {user.name} may log in from {permit.value}"))
     return out
 
