@@ -117,3 +117,13 @@ def like_2020(started_at: float = T0) -> list[CallRecord]:
             caller.mumble("eh").mumble("ehm").mumble("hm").key("1")
         calls.append(caller.dialled("CANCEL" if i % 20 == i // 20 else "ANSWER").record)  # one a day
     return calls
+
+
+class RecordSink:
+    """Stands in for the RecordWriter: keeps what the adapters write."""
+
+    def __init__(self):
+        self.written = []
+
+    def write(self, record):
+        self.written.append(record)

@@ -15,6 +15,8 @@ from fourteenplus.session import Handling
 from fourteenplus.speech import Candidate, Recognition
 from fourteenplus.speech.audio import encode
 
+from .scripted_calls import RecordSink
+
 # The example service with short timers: silence is an attempt after 0.2 s, not 5 s.
 _EXAMPLE = load_service()
 SERVICE = dataclasses.replace(_EXAMPLE, listen=dataclasses.replace(
@@ -97,17 +99,9 @@ def test_agi_direct_area_sets_the_dial_variables(tmp_path):
                         'SET VARIABLE FOURTEENPLUS_OVERFLOW ""']
 
 
-class Records:
-    def __init__(self):
-        self.written = []
-
-    def write(self, record):
-        self.written.append(record)
-
-
 def transferred_with(dial_events_connected: bool, tmp_path, *results):
     """A direct-area call through the server, then AMI's dial results: the records stored."""
-    records = Records()
+    records = RecordSink()
 
     async def scenario():
         server = agi.AgiServer(SERVICE, Handling(FakeSpeech(None), records), agi.Recordings("/spool", tmp_path))

@@ -16,6 +16,8 @@ from fourteenplus.grammar import load_grammars
 from fourteenplus.session import Handling
 from fourteenplus.speech.service import SpeechService
 
+from .scripted_calls import RecordSink
+
 SERVICE = load_service(EXAMPLE)
 CALLER = "c1"
 CALLER_NUMBER = "0612345678"
@@ -73,14 +75,6 @@ class FakeClient:
         self.websockets.clear()
 
 
-class Records:
-    def __init__(self):
-        self.written = []
-
-    def write(self, record):
-        self.written.append(record)
-
-
 def start_event():
     return {"type": "StasisStart", "channel": {"id": CALLER, "caller": {"number": CALLER_NUMBER}}, "args": ["140229"]}
 
@@ -90,7 +84,7 @@ def start_event():
 @given(st.lists(events, max_size=40))
 def test_fuzz_ari_malformed_events_are_survived_and_the_call_goes_on(batch):
     batch = [e for e in batch if not hangs_up_the_caller(e)]
-    fake, records = FakeAri(), Records()
+    fake, records = FakeAri(), RecordSink()
     app = App(SERVICE, Handling(speech=None, records=records), fake)
 
     async def main():
