@@ -69,6 +69,11 @@ class AreaPlan:
 class Thresholds:
     accept: float   # at or above: transfer at once
     confirm: float  # at or above, below accept: "Bedoelt u …?"
+    # The answer to "Bedoelt u …?", from its own fitted model (speech/policy.yaml): ja at or
+    # above `reply_yes` transfers, so it is strict; nee at or above `reply_no` asks for the
+    # name again. (Not `yes:`/`no:`: YAML 1.1 reads those keys as booleans.)
+    reply_yes: float
+    reply_no: float
 
 
 @dataclass(frozen=True)
@@ -135,7 +140,7 @@ def config_path(explicit: str | None = None) -> Path:
 
 DEFAULTS = {
     "language": "nl",
-    "thresholds": {"accept": 0.99, "confirm": 0.70},
+    "thresholds": {"accept": 0.99, "confirm": 0.70, "reply_yes": 0.80, "reply_no": 0.50},
     "listen": {"attempts": 2, "no_input_ms": 5000, "max_speech_ms": 8000, "menu_attempts": 2,
                "menu_timeout_ms": 6000, "recognition_deadline_ms": 1500},
     "records": {"path": None, "url": None, "retention_days": 90, "keep_audio": False,
@@ -155,6 +160,8 @@ class _Collector:
             if key not in allowed:
                 close = difflib.get_close_matches(str(key), allowed, n=1)
                 hint = f"; did you mean '{close[0]}'?" if close else f"; expected one of {', '.join(allowed)}"
+                if isinstance(key, bool):  # `yes:` or `no:` unquoted
+                    hint = f" (YAML reads an unquoted yes/no/on/off as {key}); expected one of {', '.join(allowed)}"
                 self.errors.append(node.error(f"unknown key '{key}' in {what}{hint}", key))
 
     def mapping(self, parent: yamlfile.Node, key: str, required: bool = False) -> yamlfile.Node | None:
@@ -369,7 +376,9 @@ def _areas(c: _Collector, data: yamlfile.Node, directory: Directory,
         names: list[str] = []
         listed = node["municipalities"]
         for index, name in enumerate(listed):
-            if name in names:
+            if not isinstance(name, str):
+                c.errors.append(listed.error(f"a municipality in area {code} must be a name, not {name!r}", index))
+            elif name in names:
                 c.errors.append(listed.error(f"{name} is listed twice in area {code}", index))
             elif name not in directory.municipalities:
                 c.errors.append(listed.error(

@@ -60,8 +60,7 @@ async def call_handling(service, metrics_port: int) -> AsyncIterator[Handling]:
     from ..records import RecordWriter
     from ..speech.service import SpeechService
 
-    speech = SpeechService(load_grammars(service.directory), service.thresholds.accept,
-                           service.thresholds.confirm, service.listen.recognition_deadline_ms)
+    speech = SpeechService(load_grammars(service.directory), service.thresholds, service.listen.recognition_deadline_ms)
     await speech.start()  # seconds: done before the first call, never during one
     metrics = Metrics()
     records = RecordWriter(service.records, on_failure=metrics.record_write_failed)
@@ -132,8 +131,7 @@ async def reload(service: Service, handling: Handling, adapter: Adapter) -> Serv
         if handling.metrics:
             handling.metrics.config_reloaded(ok=False)
         return None
-    th = new.thresholds
-    handling.speech.reconfigure(grammars, th.accept, th.confirm, new.listen.recognition_deadline_ms)
+    handling.speech.reconfigure(grammars, new.thresholds, new.listen.recognition_deadline_ms)
     await adapter.use(new)
     if new.records != service.records:
         log.warning("reload: the records settings change only when the app restarts")

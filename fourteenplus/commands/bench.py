@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from ..benchfile import write_block
-from ..config import DEFAULTS
+from ..config import DEFAULTS, Thresholds
 
 
 
@@ -33,9 +33,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
     recognition.add_argument("--no-plain", action="store_true", help="skip the plain pipeline (it is slow)")
     recognition.add_argument("--report", type=Path, help="write the figures into this markdown file, between the bench markers")
     # The shipped thresholds, so `make bench` measures what an installation does by default.
-    recognition.add_argument("--accept", type=float, default=DEFAULTS["thresholds"]["accept"])
-    recognition.add_argument("--confirm", type=float, default=DEFAULTS["thresholds"]["confirm"])
-    fit = sub.add_parser("fit", help="fit the decision policy (speech/policy.yaml) on a tune corpus")
+    for name, value in DEFAULTS["thresholds"].items():
+        recognition.add_argument(f"--{name}", type=float, default=value)
+    fit = sub.add_parser("fit", help="fit a decision policy (speech/policy.yaml) on a tune corpus: "
+                                     "the names model, or the reply model for a corpus made with --replies")
     fit.add_argument("dir", type=Path, help="a tune-split corpus directory with manifest.csv (never the eval split)")
     fit.add_argument("--out", type=Path, help="where to write the policy (default: the one the matcher loads)")
     calls = sub.add_parser("calls", help="answer → first audio and end of speech → INVITE over real calls "
@@ -73,38 +74,67 @@ class Tally:
         }
 
 
+    def confusion(self) -> dict:
+        """What each expected answer was taken for ("none": not understood): for replies,
+        where "nee" taken for "ja" (a wrong transfer) must stand apart from the other errors."""
+        table: dict = {}
+        for expected, result, _ in self.rows:
+            got = result.municipality if result.decision in ("accept", "confirm") else "none"
+            table.setdefault(expected, {}).setdefault(got, 0)
+            table[expected][got] += 1
+        return table
+
+
 def machine() -> str:
     cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
                 if line.startswith("model name")), platform.processor()) if Path("/proc/cpuinfo").exists() else platform.processor()
     return f"{cpu}, {os.cpu_count()} cores, {platform.system()} {platform.release()}, Python {platform.python_version()}"
 
 
-def run(corpus: Path, accept: float, confirm: float, plain: bool) -> dict:
+def run(corpus: Path, thresholds: Thresholds, plain: bool) -> dict:
+    """Every first take through ours (and the plain pipeline); with repeats in the corpus, also
+    what a second take does for the callers the first one did not route."""
+    import dataclasses
     import time
 
     from ..directory import load_directory
     from ..grammar import load_grammars
     from ..speech import audio
-    from ..speech.matcher import Matcher
-    from ..speech.service import SpeechService
+    from ..speech.service import REPLIES, SpeechService, answer
 
     rows = list(csv.DictReader((corpus / "manifest.csv").open()))
-    grammars = load_grammars(load_directory())
-    service = SpeechService(grammars, accept, confirm)
+    service = SpeechService(load_grammars(load_directory()), thresholds)
     service.load()
     ours, baseline = Tally(), Tally()
+    results = {}
     for row in rows:
         samples = audio.read_telephone(corpus / row["file"])
         started = time.perf_counter()
         result = service.recognize_now(samples, row["area_code"])
-        ours.add(row["expected"], result, (time.perf_counter() - started) * 1000)
+        ms = (time.perf_counter() - started) * 1000
+        if row["area_code"] == REPLIES.code:
+            # A reply is an answer or not (`answer`): counted as accepted or rejected.
+            said = answer(result, thresholds)
+            result = dataclasses.replace(result, decision="reject" if said is None else "accept",
+                                         municipality=None if said is None else "yes" if said else "no")
+        results[row["file"]] = result
+        if row.get("repeat_of"):
+            continue
+        ours.add(row["expected"], result, ms)
         if plain:
             text, timings = service.recognizer.transcribe_plain(samples)
-            matcher = Matcher(grammars.area(row["area_code"]), grammars.elsewhere(row["area_code"]))
-            baseline.add(row["expected"], matcher.decide_text(text, accept, confirm), timings["total_ms"])
-    figures = {"ours": ours.figures(), "model_startup_s": round(service.startup_seconds or 0.0, 2),
+            baseline.add(row["expected"], service.matcher(row["area_code"]).decide_text(
+                text, thresholds.accept, thresholds.confirm), timings["total_ms"])
+    if all(row["area_code"] == REPLIES.code for row in rows):
+        ours_figures = ours.figures() | {"confusion": ours.confusion()}
+    else:
+        ours_figures = ours.figures()
+    figures = {"ours": ours_figures, "model_startup_s": round(service.startup_seconds or 0.0, 2),
                "corpus": str(corpus), "machine": machine(), "date": dt.date.today().isoformat(),
-               "thresholds": {"accept": accept, "confirm": confirm}}
+               "thresholds": dataclasses.asdict(thresholds)}
+    repeats = [(results[row["repeat_of"]], row["expected"], results[row["file"]]) for row in rows if row.get("repeat_of")]
+    if repeats:
+        figures["second_take"] = second_take(repeats)
     if plain:
         figures["plain"] = baseline.figures()
         a, b = figures["ours"]["accuracy"], figures["plain"]["accuracy"]
@@ -112,38 +142,66 @@ def run(corpus: Path, accept: float, confirm: float, plain: bool) -> dict:
     return figures
 
 
+def second_take(pairs) -> dict:
+    """The call flow's two spoken attempts: a first take that was not routed right (rejected,
+    or confirmed for the wrong municipality, which the caller answers with nee) gets its
+    repeat, decided on its own. A wrong accept ends the call at the wrong municipality, so
+    it has no second take. Confirms are counted as answered ja or nee correctly (the reply
+    bench measures that step on its own)."""
+    names = [(first, expected, again) for first, expected, again in pairs if expected != "none"]
+    routed = ("accept", "confirm")
+
+    def right(result, expected):
+        return result.decision in routed and result.municipality == expected
+
+    first = sum(right(f, e) for f, e, _ in names)
+    asked_again = [(e, a) for f, e, a in names if not right(f, e) and not (f.decision == "accept")]
+    second = sum(right(a, e) for e, a in asked_again)
+    negatives = [(f, a) for f, e, a in pairs if e == "none"]
+    return {
+        "names": len(names),
+        "first_take": first,
+        "asked_again": len(asked_again),
+        "second_take": second,
+        "within_two": round((first + second) / len(names), 4) if names else None,
+        "misrouted_on_second": sum(a.decision == "accept" and a.municipality != e for e, a in asked_again),
+        "negatives": len(negatives),
+        # A negative confirmed on the first take is answered nee, so it is asked again too.
+        "negatives_routed_on_second": sum(f.decision != "accept" and a.decision in routed for f, a in negatives),
+    }
+
+
 def report(path: Path, figures: dict) -> None:
-    """Replace the generated block of the results file; the prose around it is kept."""
-    write_block(path, "bench", f"```json\n{json.dumps(figures, indent=2, ensure_ascii=False)}\n```", "Recognition bench")
+    """Replace the generated block of the results file; the prose around it is kept. A
+    replies corpus has a block of its own, so one file holds both."""
+    marker = "bench-replies" if "confusion" in figures["ours"] else "bench"
+    write_block(path, marker, f"```json\n{json.dumps(figures, indent=2, ensure_ascii=False)}\n```", "Recognition bench")
 
 
 def fit_policy(corpus: Path, out: Path | None) -> dict:
-    """Hear every clip of a tune corpus, label the top municipality's evidence right or wrong
-    (a negative clip is always wrong), fit `speech.policy` and write it with its provenance.
+    """Hear every first take of a tune corpus, label the top candidate's evidence right or
+    wrong (a negative clip is always wrong), fit the policy the corpus is for (`reply` for a
+    corpus of replies, else `names`) and write it with its provenance.
 
     The thresholds it suggests come from 5-fold held-out predictions on the same corpus, so
     they are not read off the fit's own training rows.
     """
+    from ..config import DEFAULTS
     from ..directory import load_directory
     from ..grammar import load_grammars
     from ..speech import audio, policy
-    from ..speech.matcher import Matcher
-    from ..speech.service import SpeechService
+    from ..speech.service import REPLIES, SpeechService
 
-    rows = list(csv.DictReader((corpus / "manifest.csv").open()))
-    grammars = load_grammars(load_directory())
-    service = SpeechService(grammars, 1.0, 1.0)
+    rows = [row for row in csv.DictReader((corpus / "manifest.csv").open()) if not row.get("repeat_of")]
+    kind = "reply" if all(row["area_code"] == REPLIES.code for row in rows) else "names"
+    service = SpeechService(load_grammars(load_directory()), Thresholds(**DEFAULTS["thresholds"]))
     service.load()
-    # The evidence does not depend on the policy; a neutral one lets a fit run when the
-    # shipped policy.yaml was written for another set of features.
-    neutral = policy.Policy((0.0,) * len(policy.FEATURES), 0.0)
-    matchers: dict[str, Matcher] = {}
     evidence, labels, negative = [], [], []
+    matchers: dict = {}
     for row in rows:
-        code = row["area_code"]
-        if code not in matchers:
-            matchers[code] = Matcher(grammars.area(code), grammars.elsewhere(code), policy=neutral)
-        matcher = matchers[code]
+        if row["area_code"] not in matchers:
+            matchers[row["area_code"]] = service.matcher(row["area_code"], neutral=True)
+        matcher = matchers[row["area_code"]]
         heard = service.recognizer.hear(audio.read_telephone(corpus / row["file"]), matcher.shortlist, matcher.prompt)
         features = matcher.evidence(heard) if heard.speech else {}
         if not features:
@@ -152,21 +210,20 @@ def fit_policy(corpus: Path, out: Path | None) -> dict:
         evidence.append(features[top])
         labels.append(row["expected"] == top)
         negative.append(row["expected"] == "none")
+    features = policy.FEATURES[kind]
     held_out = np.zeros(len(labels))
     order = np.random.default_rng(0).permutation(len(labels))
     for fold in range(5):
         test = set(order[fold::5].tolist())
         train = [i for i in range(len(labels)) if i not in test]
-        fitted = policy.fit([evidence[i] for i in train], [labels[i] for i in train])
+        fitted = policy.fit([evidence[i] for i in train], [labels[i] for i in train], features=features)
         for i in test:
             held_out[i] = fitted.probability(evidence[i])
-    fitted = policy.fit(evidence, labels)
-    unprimed = policy.fit(evidence, labels, features=policy.UNPRIMED)
-    suggested = suggest_thresholds(held_out, np.array(labels), np.array(negative))
     provenance = {"corpus": str(corpus), "clips": len(rows), "decided": len(labels),
                   "right": int(sum(labels)), "negatives": int(sum(negative)),
-                  "date": dt.date.today().isoformat(), "held_out": suggested}
-    policy.save(fitted, unprimed, provenance, out or policy.PATH)
+                  "date": dt.date.today().isoformat(),
+                  "held_out": suggest_thresholds(held_out, np.array(labels), np.array(negative))}
+    policy.save(kind, policy.fit(evidence, labels, features=features), provenance, out or policy.PATH)
     return provenance
 
 
@@ -196,7 +253,8 @@ def main(args: argparse.Namespace) -> int:
     if args.what == "fit":
         print(json.dumps(fit_policy(args.dir, args.out), indent=2))
         return 0
-    figures = run(args.dir, args.accept, args.confirm, plain=not args.no_plain)
+    thresholds = Thresholds(**{name: getattr(args, name) for name in DEFAULTS["thresholds"]})
+    figures = run(args.dir, thresholds, plain=not args.no_plain)
     if args.report:
         report(args.report, figures)
     if args.json:

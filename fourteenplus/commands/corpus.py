@@ -10,6 +10,12 @@ The two splits share nothing but the names: `tune` and `eval` use different voic
 variants, carrier phrases, noise seeds and accents, so a recogniser tuned on `tune` is
 measured on speech it has not met. DIR gets the clips and `manifest.csv`
 (file,area_code,expected), the format `fourteenplus bench recognition` reads.
+
+With `--repeats` every clip gets a second take, as when the caller hears "Dat verstond ik
+niet": the same voice says the same thing again, slower, often without the words around
+the name, on the same kind of line. Its row names the first take in `repeat_of`. The
+repeats draw from a random stream of their own, so the first takes are the same clips
+with or without them.
 """
 
 from __future__ import annotations
@@ -34,6 +40,8 @@ class Split:
     accent_voices: tuple[str, ...]
     carriers: tuple[str, ...]
     negatives: tuple[str, ...]
+    # Answers to "Bedoelt u Hoorn?" by what they mean ({} is another municipality's name).
+    replies: dict[str, tuple[str, ...]]
 
 
 SPLITS = {
@@ -43,6 +51,9 @@ SPLITS = {
         accent_voices=("en-us", "de", "fr-fr", "tr"),
         carriers=("{}", "{}", "gemeente {}", "eh, ik wil graag de gemeente {} bellen", "{} graag", "ik wil {} spreken"),
         negatives=("ik weet het niet", "hallo", "eh", "ik bel over mijn paspoort"),
+        replies={"yes": ("ja", "ja", "jawel", "ja hoor", "klopt", "ja graag", "dat klopt"),
+                 "no": ("nee", "nee", "nee hoor", "neen", "nee, dat klopt niet", "nee, ik bedoel {}"),
+                 "none": ("eh", "wat zei u?", "hallo")},
     ),
     "eval": Split(
         seed=29,
@@ -51,6 +62,9 @@ SPLITS = {
         carriers=("{}", "{}", "de gemeente {}", "ik moet de gemeente {} hebben", "met {} alstublieft",
                   "eh {}", "goedemorgen, ik wil graag {}"),
         negatives=("weet ik niet", "hallo, hoort u mij", "uh", "ik wil een afspraak maken", "geen idee"),
+        replies={"yes": ("ja", "ja", "ja, dat klopt", "jazeker", "ja hoor", "jawel", "ja, dat is goed", "klopt"),
+                 "no": ("nee", "nee", "nee hoor", "neen", "nee, niet die", "nee dat klopt niet", "nee, ik bedoel {}"),
+                 "none": ("uh", "hallo?", "wat zegt u?", "pardon?")},
     ),
 }
 
@@ -60,6 +74,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--split", choices=sorted(SPLITS), default="eval")
     parser.add_argument("--count", type=int, default=400, help="number of clips (default 400)")
     parser.add_argument("--areas", default=",".join(SEED_AREAS), help="comma-separated area codes")
+    parser.add_argument("--repeats", action="store_true", help="give every clip a second take (the caller asked again)")
+    parser.add_argument("--replies", action="store_true",
+                        help='answers to "Bedoelt u …?" instead of names: area code "reply", expected yes, no or none')
 
 
 def _speak(voice: str, text: str, speed: int, pitch: int, workdir: Path) -> np.ndarray:
@@ -67,7 +84,8 @@ def _speak(voice: str, text: str, speed: int, pitch: int, workdir: Path) -> np.n
     wav = workdir / "tts.wav"
     subprocess.run(["espeak-ng", "-v", voice, "-s", str(speed), "-p", str(pitch), "-w", str(wav), text],
                    check=True, capture_output=True)
-    raw = subprocess.run(["sox", str(wav), "-t", "raw", "-r", "8000", "-e", "signed", "-b", "16", "-c", "1", "-",
+    # -R: sox dithers with a random seed otherwise, and the same corpus would differ byte for byte.
+    raw = subprocess.run(["sox", "-R", str(wav), "-t", "raw", "-r", "8000", "-e", "signed", "-b", "16", "-c", "1", "-",
                           "highpass", "300", "lowpass", "3400"], check=True, capture_output=True).stdout
     return np.frombuffer(raw, dtype="<i2").astype(np.float32)
 
@@ -85,11 +103,21 @@ def _rms(x: np.ndarray) -> float:
     return float(np.sqrt(np.mean(x * x) + 1e-9))
 
 
+@dataclass(frozen=True)
+class Take:
+    """Who said a clip, and how: a repeat keeps the voice."""
+
+    voice: str
+    speed: int
+    pitch: int
+
+
 class Maker:
-    def __init__(self, split: Split, workdir: Path, babble_lines: tuple[str, ...]):
+    def __init__(self, split: Split, workdir: Path, babble_lines: tuple[str, ...], seed: int | None = None):
         self.split = split
-        self.rng = random.Random(split.seed)
-        self.np_rng = np.random.default_rng(split.seed)
+        seed = split.seed if seed is None else seed
+        self.rng = random.Random(seed)
+        self.np_rng = np.random.default_rng(seed)
         self.workdir = workdir
         self.babble_lines = babble_lines
 
@@ -129,9 +157,14 @@ class Maker:
         pcm = np.clip(signal, -32768, 32767).astype(np.int16)
         return audio.decode(audio.encode(pcm, encoding), encoding)
 
-    def utterance(self, text: str, accent: bool) -> np.ndarray:
+    def utterance(self, text: str, accent: bool) -> tuple[np.ndarray, Take]:
         voice = self.rng.choice(self.split.accent_voices if accent else self.split.dutch_voices)
-        return _speak(voice, text, self.rng.randint(130, 200), self.rng.randint(25, 75), self.workdir)
+        take = Take(voice, self.rng.randint(130, 200), self.rng.randint(25, 75))
+        return _speak(voice, text, take.speed, take.pitch, self.workdir), take
+
+    def again(self, take: Take, text: str) -> np.ndarray:
+        """The same caller asked again: slower (people slow down when not understood)."""
+        return _speak(take.voice, text, max(take.speed - self.rng.randint(10, 40), 110), take.pitch, self.workdir)
 
     def snr(self) -> float | None:
         # A third clean-ish lines, the rest noisy: 25 dB is a quiet room, 10 dB a busy street.
@@ -144,7 +177,7 @@ class Maker:
         return _coloured_noise(self.np_rng, n, self.rng.choice((0.0, 1.0))) * envelope * 3000
 
 
-def build(out: Path, split_name: str, count: int, areas: tuple[str, ...]) -> int:
+def build(out: Path, split_name: str, count: int, areas: tuple[str, ...], repeats: bool = False) -> int:
     from ..directory import load_directory
     from ..grammar import load_grammars
     from ..speech import audio
@@ -155,47 +188,108 @@ def build(out: Path, split_name: str, count: int, areas: tuple[str, ...]) -> int
     out.mkdir(parents=True, exist_ok=True)
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        maker = Maker(split, Path(tmp), babble_lines=(
-            "ik heb gisteren de hele dag in de tuin gewerkt", "zullen we morgen samen boodschappen doen",
-            "de trein had weer vertraging vanochtend", "wat een mooi weer is het vandaag",
-        ))
+        babble = ("ik heb gisteren de hele dag in de tuin gewerkt", "zullen we morgen samen boodschappen doen",
+                  "de trein had weer vertraging vanochtend", "wat een mooi weer is het vandaag")
+        maker = Maker(split, Path(tmp), babble_lines=babble)
+        # Its own stream (see the module's docstring): the first takes do not move.
+        again = Maker(split, Path(tmp), babble_lines=babble, seed=split.seed + 1000)
         rng = maker.rng
         for index in range(count):
             code = rng.choice(areas)
             grammar = grammars.area(code)
             roll = rng.random()
+            said, take = "", None  # the phrase inside the carrier; who said it
             if roll < 0.84:
                 municipality = rng.choice(grammar.municipalities)
                 phrases = [p for p in grammar.phrases if p.municipality == municipality]
                 names = [p for p in phrases if p.kind == "name"]
                 phrase = rng.choice(names if rng.random() < 0.6 or len(phrases) == len(names) else
                                     [p for p in phrases if p.kind != "name"])
-                text = rng.choice(split.carriers).format(phrase.text)
-                speech, expected, kind = maker.utterance(text, accent=rng.random() < 0.25), municipality, phrase.kind
+                said = phrase.text
+                text = rng.choice(split.carriers).format(said)
+                (speech, take), expected, kind = maker.utterance(text, accent=rng.random() < 0.25), municipality, phrase.kind
             elif roll < 0.89:
-                other = rng.choice([p for p in grammars.elsewhere(code) if p.kind == "name"])
-                text = rng.choice(split.carriers).format(other.text)
-                speech, expected, kind = maker.utterance(text, accent=False), "none", "out_of_area"
+                said = rng.choice([p for p in grammars.elsewhere(code) if p.kind == "name"]).text
+                text = rng.choice(split.carriers).format(said)
+                (speech, take), expected, kind = maker.utterance(text, accent=False), "none", "out_of_area"
             elif roll < 0.95:
                 text = rng.choice(split.negatives)
-                speech, expected, kind = maker.utterance(text, accent=False), "none", "not_a_name"
+                (speech, take), expected, kind = maker.utterance(text, accent=False), "none", "not_a_name"
             elif roll < 0.98:
                 text, speech, expected, kind = "", None, "none", "silence"
             else:
                 text, speech, expected, kind = "", maker.cough(), "none", "cough"
-            pcm = maker.render(speech, maker.snr() if kind != "silence" else 15.0)
+            snr = maker.snr() if kind != "silence" else 15.0
             name = f"{split_name}-{index:04d}.wav"
-            audio.write_wav(out / name, pcm)
-            rows.append({"file": name, "area_code": code, "expected": expected, "kind": kind, "text": text})
+            audio.write_wav(out / name, maker.render(speech, snr))
+            row = {"file": name, "area_code": code, "expected": expected, "kind": kind, "text": text,
+                   "voice": take.voice if take else "", "snr_db": "" if snr is None else f"{snr:.1f}", "repeat_of": ""}
+            rows.append(row)
+            if repeats:
+                rows.append(_repeat(again, row, said, take, snr, out, audio))
+    _manifest(out, rows)
+    return len(rows)
+
+
+def _repeat(maker: Maker, first: dict, said: str, take: Take | None, snr: float | None, out: Path, audio) -> dict:
+    """The second take of `first`: a name alone half the time, else in one of the split's carriers."""
+    text = first["text"]
+    if said:
+        text = said if maker.rng.random() < 0.5 else maker.rng.choice(maker.split.carriers).format(said)
+    if take:
+        speech = maker.again(take, text)
+    else:
+        speech = maker.cough() if first["kind"] == "cough" else None
+    if snr is not None and first["kind"] != "silence":
+        snr = min(max(snr + maker.rng.uniform(-3, 3), 8.0), 30.0)
+    name = first["file"].replace(".wav", "-r.wav")
+    audio.write_wav(out / name, maker.render(speech, snr))
+    return first | {"file": name, "text": text, "snr_db": "" if snr is None else f"{snr:.1f}", "repeat_of": first["file"]}
+
+
+def build_replies(out: Path, split_name: str, count: int, areas: tuple[str, ...]) -> int:
+    """Answers to the confirmation question: the ja/nee recogniser's own corpus. Two in five
+    are ja, two nee, one neither (a caller who did not hear the question)."""
+    from ..directory import load_directory
+    from ..grammar import load_grammars
+    from ..speech import audio
+    from ..speech.service import REPLIES
+
+    split = SPLITS[split_name]
+    grammars = load_grammars(load_directory())
+    names = [p.text for code in areas for p in grammars.area(code).phrases if p.kind == "name"]
+    out.mkdir(parents=True, exist_ok=True)
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        # Seeded apart from the names corpus of the same split: its clips are other clips.
+        maker = Maker(split, Path(tmp), babble_lines=("de trein had weer vertraging vanochtend",
+                                                     "wat een mooi weer is het vandaag"), seed=split.seed + 2000)
+        rng = maker.rng
+        for index in range(count):
+            expected = rng.choice(("yes", "yes", "no", "no", "none"))
+            text = rng.choice(split.replies[expected]).format(rng.choice(names))
+            speech, take = maker.utterance(text, accent=rng.random() < 0.25)
+            snr = maker.snr()
+            name = f"{split_name}-reply-{index:04d}.wav"
+            audio.write_wav(out / name, maker.render(speech, snr))
+            rows.append({"file": name, "area_code": REPLIES.code, "expected": expected, "kind": "reply", "text": text,
+                         "voice": take.voice, "snr_db": "" if snr is None else f"{snr:.1f}", "repeat_of": ""})
+    _manifest(out, rows)
+    return len(rows)
+
+
+def _manifest(out: Path, rows: list[dict]) -> None:
     with (out / "manifest.csv").open("w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=["file", "area_code", "expected", "kind", "text"])
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
         writer.writeheader()
         writer.writerows(rows)
-    return len(rows)
 
 
 def main(args: argparse.Namespace) -> int:
     areas = tuple(code.strip() for code in args.areas.split(",") if code.strip())
-    written = build(args.out, args.split, args.count, areas)
+    if args.replies:
+        written = build_replies(args.out, args.split, args.count, areas)
+    else:
+        written = build(args.out, args.split, args.count, areas, args.repeats)
     print(f"{written} clips ({args.split} split) in {args.out}")
     return 0

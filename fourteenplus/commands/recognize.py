@@ -7,13 +7,15 @@ import json
 from dataclasses import asdict
 from pathlib import Path
 
+from ..config import DEFAULTS, Thresholds
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("file", type=Path, help="8 kHz WAV (PCM, μ-law, A-law) or raw .ul/.al/.sln")
     parser.add_argument("--area", required=True, help="area code the caller dialled, e.g. 0229")
     parser.add_argument("--json", action="store_true", help="print the Recognition as JSON")
-    parser.add_argument("--accept", type=float, default=0.80, help="accept threshold (default 0.80)")
-    parser.add_argument("--confirm", type=float, default=0.55, help="confirm threshold (default 0.55)")
+    # The shipped thresholds, so what it prints is what an installation would decide.
+    parser.add_argument("--accept", type=float, default=DEFAULTS["thresholds"]["accept"], help="accept threshold")
+    parser.add_argument("--confirm", type=float, default=DEFAULTS["thresholds"]["confirm"], help="confirm threshold")
     parser.add_argument("--model", type=Path, help="a converted whisper model directory instead of the bundled one")
 
 
@@ -33,7 +35,8 @@ def main(args: argparse.Namespace) -> int:
     except (OSError, ValueError) as error:
         print(error)
         return 2
-    service = SpeechService(load_grammars(directory), args.accept, args.confirm, model_path=args.model)
+    thresholds = Thresholds(**DEFAULTS["thresholds"] | {"accept": args.accept, "confirm": args.confirm})
+    service = SpeechService(load_grammars(directory), thresholds, model_path=args.model)
     try:
         result = service.recognize_now(samples, args.area)
     except ModelError as error:

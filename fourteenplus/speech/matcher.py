@@ -59,10 +59,11 @@ class Matcher:
     """One area's phrases (and everyone else's, to recognise out-of-area names)."""
 
     def __init__(self, grammar, elsewhere=(), calibration: Calibration = Calibration(), policy: Policy | None = None,
-                 primed: bool = True):
+                 primed: bool = True, carrier: bool = True):
         self.grammar = grammar
+        self.carrier = carrier  # whether official names are scored in a carrier sentence too
         self.calibration = calibration
-        self.policy = policy or Policy.load(primed=primed)
+        self.policy = policy or Policy.load()
         self.by_text = {p.text: p for p in grammar.phrases}
         self._keys = [fold(p.text) for p in grammar.phrases]
         self._elsewhere = list(elsewhere)
@@ -110,7 +111,7 @@ class Matcher:
         win on noise in the tune split."""
         source = prompted or transcript
         words = self._content(source) or fold(source)
-        names = [(p.text, True) for p in self.grammar.phrases if p.kind == "name"]
+        names = [(p.text, self.carrier) for p in self.grammar.phrases if p.kind == "name"]
         near = []
         if words and self._others:
             found = process.extract(words, self._other_keys, scorer=fuzz.WRatio, limit=self.calibration.near_limit)

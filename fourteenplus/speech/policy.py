@@ -10,11 +10,12 @@ municipality is correct. The operator's thresholds (`service.thresholds.accept/c
 compared with that probability.
 
 The coefficients live in `policy.yaml` beside this file with the corpus they came from;
-`fourteenplus bench fit DIR` rewrites it. Fitting is plain Newton iterations in numpy.
-The file holds two models fitted on the same clips: one with the primed transcription's
-evidence, and one without it (`UNPRIMED`) for a matcher that has nothing to prime whisper
-with (the ja/nee replies). Leaving the features at zero would be wrong there: for the
-primed model zero means "the primed transcription named nothing", which lowers confidence.
+`fourteenplus bench fit DIR` rewrites the model its corpus is for. Fitting is plain Newton
+iterations in numpy. The file holds two models, each fitted on a corpus of its own:
+- `names`: a municipality's name, with the primed transcription's evidence;
+- `reply`: ja or nee to "Bedoelt u Hoorn?", with no prompt (nothing to prime whisper with)
+  and no other area's names. Fitted on names, ja/nee was answered for 45 of 93 eval replies
+  and once the wrong way (bench/recognition.md): one short word says less than a name.
 """
 
 from __future__ import annotations
@@ -27,32 +28,39 @@ import numpy as np
 import yaml
 
 PATH = Path(__file__).with_name("policy.yaml")
-# The evidence, in this order (the matcher computes it, `fit` learns a weight for each).
-FEATURES = ("margin", "score", "text_top", "text_elsewhere", "no_speech", "prompt_agree", "prompt_other", "prompt_copy")
-UNPRIMED = FEATURES[:5]
+# The evidence each model weighs, in this order (the matcher computes it, `fit` learns a weight for each).
+FEATURES = {
+    "names": ("margin", "score", "text_top", "text_elsewhere", "no_speech", "prompt_agree", "prompt_other", "prompt_copy"),
+    "reply": ("margin", "score", "text_top", "no_speech"),
+}
 
 
 @dataclass(frozen=True)
 class Policy:
     weights: tuple[float, ...]  # one per feature, on the raw (unscaled) features
     bias: float
-    features: tuple[str, ...] = FEATURES
+    features: tuple[str, ...] = FEATURES["names"]
 
     def probability(self, features: dict[str, float]) -> float:
         z = self.bias + sum(w * features[name] for w, name in zip(self.weights, self.features))
         return 1.0 / (1.0 + math.exp(-max(min(z, 40.0), -40.0)))
 
     @classmethod
-    def load(cls, path: Path = PATH, primed: bool = True) -> "Policy":
-        data = yaml.safe_load(path.read_text())
-        data, expected = (data, FEATURES) if primed else (data.get("unprimed") or {}, UNPRIMED)
-        if tuple(data.get("features", ())) != expected:
-            raise ValueError(f"{path}: features {data.get('features')} do not match the matcher's {list(expected)}")
-        return cls(tuple(float(w) for w in data["weights"]), float(data["bias"]), expected)
+    def neutral(cls, kind: str = "names") -> "Policy":
+        """Every weight zero: for gathering evidence before a model is fitted."""
+        return cls((0.0,) * len(FEATURES[kind]), 0.0, FEATURES[kind])
+
+    @classmethod
+    def load(cls, kind: str = "names", path: Path = PATH) -> "Policy":
+        data = (yaml.safe_load(path.read_text()) or {}).get(kind) or {}
+        if tuple(data.get("features", ())) != FEATURES[kind]:
+            raise ValueError(f"{path}: {kind}: features {data.get('features')} do not match the matcher's "
+                             f"{list(FEATURES[kind])}; refit with `fourteenplus bench fit`")
+        return cls(tuple(float(w) for w in data["weights"]), float(data["bias"]), FEATURES[kind])
 
 
 def fit(rows: list[dict[str, float]], labels: list[bool], l2: float = 1.0, iterations: int = 30,
-        features: tuple[str, ...] = FEATURES) -> Policy:
+        features: tuple[str, ...] = FEATURES["names"]) -> Policy:
     """L2-regularised logistic regression (Newton's method) on standardised features.
 
     Standardising keeps the penalty fair across features of different scales; the weights
@@ -73,10 +81,11 @@ def fit(rows: list[dict[str, float]], labels: list[bool], l2: float = 1.0, itera
     return Policy(tuple(float(v) for v in weights), float(w[-1] - np.sum(weights * mean)), tuple(features))
 
 
-def save(policy: Policy, unprimed: Policy, provenance: dict, path: Path = PATH) -> None:
-    def entry(p: Policy) -> dict:
-        return {"features": list(p.features), "weights": [round(w, 6) for w in p.weights], "bias": round(p.bias, 6)}
-
-    data = entry(policy) | {"unprimed": entry(unprimed), "provenance": provenance}
+def save(kind: str, policy: Policy, provenance: dict, path: Path = PATH) -> None:
+    """Write one model (with where it came from); the other model in the file is kept."""
+    data = (yaml.safe_load(path.read_text()) or {}) if path.exists() else {}
+    data[kind] = {"features": list(policy.features), "weights": [round(w, 6) for w in policy.weights],
+                  "bias": round(policy.bias, 6), "provenance": provenance}
     header = "# Written by `fourteenplus bench fit` (fourteenplus/speech/policy.py): do not edit by hand.\n"
-    path.write_text(header + yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
+    path.write_text(header + yaml.safe_dump({k: data[k] for k in FEATURES if k in data}, sort_keys=False,
+                                            allow_unicode=True))

@@ -84,6 +84,26 @@ def test_unknown_municipality_and_area(write_yaml):
     assert any("unknown area code '0200'" in e for e in errors)
 
 
+def test_reply_thresholds_default_and_load(write_yaml):
+    assert (load_service(write_yaml(GOOD)).thresholds.reply_yes, load_service(write_yaml(GOOD)).thresholds.reply_no) == (0.8, 0.5)
+    service = load_service(write_yaml(GOOD.replace("confirm: 0.5}", "confirm: 0.5, reply_yes: 0.9, reply_no: 0.6}")))
+    assert (service.thresholds.reply_yes, service.thresholds.reply_no) == (0.9, 0.6)
+
+
+def test_an_unquoted_yes_key_is_explained(write_yaml):
+    # YAML 1.1 reads `yes:` as the boolean true: the engineer is told why the key is unknown.
+    path, errors = errors_of(write_yaml, GOOD.replace("thresholds: {accept: 0.8, confirm: 0.5}",
+                                                      "thresholds:\n  accept: 0.8\n  yes: 0.9"))
+    assert any(e.startswith(f"{path}:4:3: unknown key 'True' in thresholds (YAML reads an unquoted yes/no/on/off as True)")
+               for e in errors), errors
+
+
+def test_a_municipality_that_is_not_a_name_is_an_error(write_yaml):
+    path, errors = errors_of(write_yaml, GOOD.replace("municipalities: [Hoorn, Medemblik]", "municipalities: [Hoorn, {Medemblik: 1}]"))
+    assert any("a municipality in area 0229 must be a name, not {'Medemblik': 1}" in e and e.startswith(f"{path}:")
+               for e in errors), errors
+
+
 @pytest.mark.parametrize("accept, confirm, message", [
     ("1.5", "0.5", "'accept' must be between 0.0 and 1.0, not 1.5"),
     ("0.5", "0.8", "'confirm' (0.8) must not be above 'accept' (0.5)"),

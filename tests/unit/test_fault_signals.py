@@ -22,8 +22,8 @@ class FakeSpeech:
     def __init__(self):
         self.configured = []
 
-    def reconfigure(self, grammars, accept, confirm, deadline_ms):
-        self.configured.append((accept, confirm, deadline_ms))
+    def reconfigure(self, grammars, thresholds, deadline_ms):
+        self.configured.append((thresholds, deadline_ms))
 
 
 class FakeAdapter:
@@ -95,7 +95,7 @@ def test_fault_reload_with_good_yaml_puts_new_thresholds_in_force(config):
     service, speech, fake = reload_to(config, "0.91", metrics)
     assert 'fourteenplus_config_reloads_total{result="ok"} 1' in metrics.render()
     assert [s.thresholds.accept for s in fake.services] == [0.91]
-    assert speech.configured == [(0.91, service.thresholds.confirm, service.listen.recognition_deadline_ms)]
+    assert speech.configured == [(fake.services[0].thresholds, service.listen.recognition_deadline_ms)]
 
 
 def test_fault_sigterm_lets_calls_in_progress_finish_and_takes_no_new_ones(config):

@@ -108,7 +108,7 @@ def test_fuzz_ari_malformed_events_are_survived_and_the_call_goes_on(batch):
 
 
 GRAMMARS = load_grammars(SERVICE.directory)
-SPEECH = SpeechService(GRAMMARS, SERVICE.thresholds.accept, SERVICE.thresholds.confirm)
+SPEECH = SpeechService(GRAMMARS, SERVICE.thresholds)
 AREAS = sorted(SERVICE.areas)
 NAMES = sorted(SERVICE.directory.municipalities)
 

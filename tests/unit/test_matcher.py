@@ -8,6 +8,8 @@ import pytest
 from fourteenplus.speech import policy
 from fourteenplus.speech.matcher import Calibration, Matcher, content
 from fourteenplus.speech.policy import FEATURES, Policy
+
+NAMES = FEATURES["names"]
 from fourteenplus.speech.recognizer import Heard
 
 
@@ -178,19 +180,29 @@ def test_policy_fit_learns_the_direction_and_round_trips(tmp_path):
                      "prompt_copy": float(rng.random() < 0.2)})
         labels.append(margin + float(rng.normal(0, 1)) > 0)
     fitted = policy.fit(rows, labels)
-    assert fitted.weights[FEATURES.index("margin")] > 1.0
+    assert fitted.weights[NAMES.index("margin")] > 1.0
     assert fitted.probability(rows[0] | {"margin": 6.0}) > 0.95 > 0.05 > fitted.probability(rows[0] | {"margin": -6.0})
-    unprimed = policy.fit(rows, labels, features=policy.UNPRIMED)
-    policy.save(fitted, unprimed, {"corpus": "synthetic"}, tmp_path / "policy.yaml")
-    assert Policy.load(tmp_path / "policy.yaml") == Policy(tuple(round(w, 6) for w in fitted.weights), round(fitted.bias, 6))
-    assert Policy.load(tmp_path / "policy.yaml", primed=False) == Policy(
-        tuple(round(w, 6) for w in unprimed.weights), round(unprimed.bias, 6), policy.UNPRIMED)
-    assert unprimed.probability(rows[0] | {"margin": 6.0}) > 0.95  # without the prompt features at all
+    reply = policy.fit(rows, labels, features=FEATURES["reply"])
+    path = tmp_path / "policy.yaml"
+    policy.save("names", fitted, {"corpus": "synthetic names"}, path)
+    policy.save("reply", reply, {"corpus": "synthetic replies"}, path)
+    # Writing one model keeps the other.
+    assert Policy.load("names", path) == Policy(tuple(round(w, 6) for w in fitted.weights), round(fitted.bias, 6))
+    assert Policy.load("reply", path) == Policy(
+        tuple(round(w, 6) for w in reply.weights), round(reply.bias, 6), FEATURES["reply"])
+    assert reply.probability(rows[0] | {"margin": 6.0}) > 0.95  # without the prompt features at all
 
 
-def test_the_shipped_policy_loads_with_the_matchers_features():
-    assert len(Policy.load().weights) == len(FEATURES)
-    assert len(Policy.load(primed=False).weights) == len(policy.UNPRIMED)
+def test_a_policy_file_without_the_model_asked_for_says_how_to_make_it(tmp_path):
+    path = tmp_path / "policy.yaml"
+    policy.save("names", Policy.neutral("names"), {}, path)
+    with pytest.raises(ValueError, match=r"reply: features None .* refit with `fourteenplus bench fit`"):
+        Policy.load("reply", path)
+
+
+def test_the_shipped_policy_has_both_models_with_the_matchers_features():
+    for kind in ("names", "reply"):
+        assert len(Policy.load(kind).weights) == len(FEATURES[kind])
 
 
 def test_an_unprimed_matcher_has_no_prompt():

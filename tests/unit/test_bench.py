@@ -1,0 +1,50 @@
+"""The recognition bench's arithmetic: second takes, the reply confusion table, and the
+reply answer rule the bench and the call handling share."""
+
+from fourteenplus.commands.bench import Tally, second_take
+from fourteenplus.config import DEFAULTS, Thresholds
+from fourteenplus.speech import Candidate, Recognition
+from fourteenplus.speech.service import answer
+
+THRESHOLDS = Thresholds(**DEFAULTS["thresholds"])
+
+
+def said(decision, municipality=None):
+    if decision == "reject":
+        return Recognition.rejected("low_confidence")
+    return Recognition("", (Candidate(municipality, 0.9, municipality),), decision, municipality, "match")
+
+
+def test_a_second_take_counts_only_for_callers_the_first_did_not_route():
+    pairs = [
+        (said("accept", "Hoorn"), "Hoorn", said("reject")),            # routed first time
+        (said("reject"), "Hoorn", said("confirm", "Hoorn")),           # asked again, right
+        (said("confirm", "Opmeer"), "Hoorn", said("accept", "Hoorn")),  # nee to Opmeer, then right
+        (said("accept", "Opmeer"), "Hoorn", said("accept", "Hoorn")),  # transferred wrong: no second take
+        (said("reject"), "Hoorn", said("accept", "Opmeer")),           # asked again, transferred wrong
+        (said("reject"), "none", said("confirm", "Hoorn")),            # a negative routed on the repeat
+        (said("accept", "Hoorn"), "none", said("reject")),             # routed on the first: counted elsewhere
+    ]
+    assert second_take(pairs) == {
+        "names": 5, "first_take": 1, "asked_again": 3, "second_take": 2, "within_two": 0.6,
+        "misrouted_on_second": 1, "negatives": 2, "negatives_routed_on_second": 1,
+    }
+
+
+def test_the_reply_confusion_table_keeps_nee_taken_for_ja_apart():
+    tally = Tally()
+    for expected, result in (("yes", said("accept", "yes")), ("no", said("accept", "yes")),
+                             ("no", said("reject")), ("none", said("accept", "no"))):
+        tally.add(expected, result, 100.0)
+    assert tally.confusion() == {"yes": {"yes": 1}, "no": {"yes": 1, "none": 1}, "none": {"no": 1}}
+
+
+def test_a_reply_needs_more_certainty_for_ja_than_for_nee():
+    def reply(side, score):
+        return Recognition("", (Candidate(side, score, side),), "reject", None, "low_confidence")
+
+    assert answer(reply("yes", 0.85), THRESHOLDS) is True
+    assert answer(reply("yes", 0.70), THRESHOLDS) is None  # a ja transfers: below reply_yes it is asked again
+    assert answer(reply("no", 0.55), THRESHOLDS) is False  # a nee only asks for the name again
+    assert answer(reply("no", 0.40), THRESHOLDS) is None
+    assert answer(Recognition.rejected("no_speech"), THRESHOLDS) is None

@@ -1,0 +1,47 @@
+"""The corpus generator: repeats are second takes that leave the first takes alone, and a
+replies corpus is what `bench fit` and `bench recognition` read as replies."""
+
+import csv
+import shutil
+from argparse import Namespace
+
+import numpy as np
+import pytest
+
+from fourteenplus.commands import corpus
+from fourteenplus.speech import audio
+
+pytestmark = pytest.mark.skipif(not (shutil.which("espeak-ng") and shutil.which("sox")),
+                                reason="needs espeak-ng and sox (make system-packages)")
+
+
+def manifest(path):
+    return list(csv.DictReader((path / "manifest.csv").open()))
+
+
+def test_repeats_are_the_same_voice_again_and_do_not_move_the_first_takes(tmp_path):
+    corpus.main(Namespace(out=tmp_path / "plain", split="tune", count=6, areas="0229,0113", repeats=False, replies=False))
+    corpus.main(Namespace(out=tmp_path / "rep", split="tune", count=6, areas="0229,0113", repeats=True, replies=False))
+    plain, rep = manifest(tmp_path / "plain"), manifest(tmp_path / "rep")
+    firsts = [row for row in rep if not row["repeat_of"]]
+    assert [(r["file"], r["expected"], r["text"], r["voice"]) for r in firsts] == \
+        [(r["file"], r["expected"], r["text"], r["voice"]) for r in plain]
+    for row in plain:  # byte for byte the same audio (sox dithers with a fixed seed)
+        same = [audio.read_telephone(tmp_path / d / row["file"]) for d in ("plain", "rep")]
+        assert np.array_equal(*same)
+    repeats = {row["repeat_of"]: row for row in rep if row["repeat_of"]}
+    assert set(repeats) == {row["file"] for row in plain}
+    for first in firsts:
+        again = repeats[first["file"]]
+        assert (again["expected"], again["voice"], again["area_code"]) == (first["expected"], first["voice"], first["area_code"])
+        assert again["file"] == first["file"].replace(".wav", "-r.wav") and (tmp_path / "rep" / again["file"]).exists()
+
+
+def test_a_replies_corpus_holds_ja_nee_and_neither(tmp_path):
+    corpus.main(Namespace(out=tmp_path, split="eval", count=25, areas="0229", repeats=False, replies=True))
+    rows = manifest(tmp_path)
+    assert len(rows) == 25 and {row["area_code"] for row in rows} == {"reply"}
+    assert {row["expected"] for row in rows} == {"yes", "no", "none"}
+    for row in rows:
+        assert row["text"] in corpus.SPLITS["eval"].replies[row["expected"]] or row["text"].startswith("nee, ik bedoel ")
+        assert len(audio.read_telephone(tmp_path / row["file"])) > 8000 * 0.5
