@@ -10,7 +10,9 @@ DEBIAN_PACKAGES := sip-tester espeak-ng sox debootstrap chromium iproute2
 
 # `make call NUMBER=140229 SAY="ik wil graag de gemeente Koggenland bellen"` (or AUDIO=clip.wav, DIGITS=3)
 NUMBER ?= 140229
-BENCH_CORPUS ?= $(HOME)/.cache/fourteenplus/bench-corpus-eval
+# Held-out corpora (the eval split): names with a second take each, and answers to "Bedoelt u …?".
+BENCH_CORPUS ?= $(HOME)/.cache/fourteenplus/bench-corpus-eval-repeats
+BENCH_REPLIES ?= $(HOME)/.cache/fourteenplus/bench-corpus-eval-replies
 
 setup: system-packages $(VENV)/.installed
 
@@ -62,8 +64,10 @@ call: setup
 # Recognition on a held-out corpus generated outside the repo, beside the plain pipeline;
 # the figures go to bench/recognition.md with the machine and the date.
 bench: setup
-	test -f $(BENCH_CORPUS)/manifest.csv || $(FP) corpus $(BENCH_CORPUS) --split eval --count 300
+	test -f $(BENCH_CORPUS)/manifest.csv || $(FP) corpus $(BENCH_CORPUS) --split eval --count 300 --repeats
+	test -f $(BENCH_REPLIES)/manifest.csv || $(FP) corpus $(BENCH_REPLIES) --split eval --count 200 --replies
 	$(FP) bench recognition $(BENCH_CORPUS) --report bench/recognition.md --json
+	$(FP) bench recognition $(BENCH_REPLIES) --no-plain --report bench/recognition.md --json
 
 # Latencies over real SIP calls; needs `make run` in another terminal.
 bench-calls: setup
