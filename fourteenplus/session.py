@@ -38,6 +38,17 @@ class Handling:
     metrics: object | None = None   # metrics.Metrics
 
 
+class _Recognition:
+    """One utterance's recognition in the background: the event it ends in, once done. One
+    started at a pause (`Session.paused`) is kept for the end if the utterance did not grow."""
+
+    def __init__(self, listen: cf.Listen, length: int):
+        self.listen = listen
+        self.length = length  # samples: the same at the end means the same audio
+        self.done = anyio.Event()
+        self.event: object | None = None
+
+
 class Session:
     def __init__(self, flow: cf.CallFlow, handling: Handling, finished: Callable[[Session], None]):
         self.flow = flow
@@ -48,6 +59,7 @@ class Session:
         self._inbox_send, self._inbox = anyio.create_memory_object_stream(math.inf)
         self._timers: dict[str, anyio.CancelScope] = {}
         self.speech_ended_at: float | None = None
+        self._early: _Recognition | None = None  # started at the caller's last pause
         self.tasks: anyio.abc.TaskGroup | None = None
         # The adapter learns the dial result after the session ends: it calls record_done then.
         self.record_pending = False
@@ -140,26 +152,47 @@ class Session:
             self.post(cf.Timeout(timer_id))
         self._timers.pop(timer_id, None)
 
+    def paused(self, listen: cf.Listen, utterance: np.ndarray) -> None:
+        """The caller has been quiet for a moment: start recognising what they said so far, so
+        that if it was all, the answer is (nearly) ready when the end is certain. Not when the
+        recogniser is busy with other calls: there it would only add work."""
+        if not self.speech.idle:
+            return
+        self._early = self._recognition(listen, utterance)
+
     def heard(self, listen: cf.Listen, utterance: np.ndarray) -> None:
         """An utterance ended: recognise it in the background, the answer comes as an event."""
         self.speech_ended_at = time.time()
-        self.tasks.start_soon(self._recognise, listen, utterance)
+        early, self._early = self._early, None
+        same = early is not None and early.listen is listen and early.length == len(utterance)
+        self.tasks.start_soon(self._deliver, early if same else self._recognition(listen, utterance))
 
-    async def _recognise(self, listen: cf.Listen, utterance: np.ndarray) -> None:
+    def _recognition(self, listen: cf.Listen, utterance: np.ndarray) -> _Recognition:
+        recognition = _Recognition(listen, len(utterance))
+        self.tasks.start_soon(self._recognise, recognition, utterance)
+        return recognition
+
+    async def _deliver(self, recognition: _Recognition) -> None:
+        await recognition.done.wait()
+        self.post(recognition.event)
+
+    async def _recognise(self, recognition: _Recognition, utterance: np.ndarray) -> None:
         started = time.perf_counter()
         failed = ""
+        listen = recognition.listen
         try:
             if listen.mode == "reply":
-                self.post(cf.Reply(await self.speech.reply(utterance)))
+                recognition.event = cf.Reply(await self.speech.reply(utterance))
             else:
-                recognition = await self.speech.recognize(utterance, listen.area_code)
-                if recognition.reason in ("timeout", "error"):
-                    failed = recognition.reason
-                self.post(cf.Utterance(recognition))
+                result = await self.speech.recognize(utterance, listen.area_code)
+                if result.reason in ("timeout", "error"):
+                    failed = result.reason
+                recognition.event = cf.Utterance(result)
         except Exception as exc:
             log.exception("%s: recognition failed", self.name)
             failed = "error"
-            self.post(cf.RecognitionFailed(type(exc).__name__))
+            recognition.event = cf.RecognitionFailed(type(exc).__name__)
+        recognition.done.set()
         if self.handling.metrics:
             self.handling.metrics.recognition((time.perf_counter() - started) * 1000, bool(failed), failed or "error")
 

@@ -66,6 +66,7 @@ class SpeechService:
         self.reconfigure(grammars, thresholds, deadline_ms)
         self.model_path = model_path
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="speech")
+        self._pending = 0  # utterances submitted to the worker and not finished
         self._recognizer = None
         self.startup_seconds: float | None = None
 
@@ -132,11 +133,21 @@ class SpeechService:
             samples = audio.decode(bytes(samples), encoding)
         loop = asyncio.get_running_loop()
         future = loop.run_in_executor(self._executor, self.recognize_now, samples, area_code)
+        self._pending += 1
+        future.add_done_callback(self._finished)
         try:
             return await asyncio.wait_for(future, self.deadline)
         except asyncio.TimeoutError:
             # The worker finishes the late utterance on its own; its result is dropped.
             return Recognition.rejected("timeout", timings={"deadline_ms": self.deadline * 1000})
+
+    def _finished(self, _future) -> None:
+        self._pending -= 1
+
+    @property
+    def idle(self) -> bool:
+        """Nothing in the worker: an utterance submitted now starts at once."""
+        return self._pending == 0
 
     async def recognize(self, samples, area_code: str, encoding: str = "ulaw") -> Recognition:
         return await self._run(samples, area_code, encoding)

@@ -7,8 +7,9 @@ floor follows the quietest recent frames: it drops at once and rises slowly, and
 no one speaks, so a long name does not raise it.
 
 `Endpointer` is the streaming form the ARI adapter feeds (barge-in at speech start, end of
-utterance after ~0.5 s of quiet); `speech_span` is the whole-clip form the recogniser uses to
-trim a clip and to refuse one with no speech in it.
+utterance after ~0.5 s of quiet, and a "pause" at ~0.3 s of quiet so that recognition can
+start before the end is certain); `speech_span` is the whole-clip form the recogniser uses
+to trim a clip and to refuse one with no speech in it.
 """
 
 from __future__ import annotations
@@ -29,6 +30,10 @@ class Settings:
     voicing: float = 0.6  # normalised autocorrelation peak: white noise stays under 0.4 at 40 ms
     start_frames: int = 4  # voiced frames in the last 6 that open an utterance (≈80 ms)
     end_frames: int = 25  # quiet frames that close it (0.5 s)
+    # Quiet frames after which the utterance so far is very likely the whole one (0.3 s):
+    # recognising it from here hides most of the wait for the end. It must stay above the
+    # 5 frames of quiet `utterance()` keeps, so the audio at the pause is the audio at the end.
+    pause_frames: int = 15
     preroll_frames: int = 15  # audio kept from before the start, so the first syllable is not cut
     max_frames: int = 500  # 10 s: a caller who never stops still gets an answer
     floor_rise_db: float = 0.25  # per frame without speech (12.5 dB/s), so a noisy line is learnt in ~2 s
@@ -58,11 +63,16 @@ def is_voiced(window: np.ndarray, threshold: float) -> bool:
 
 @dataclass
 class Endpointer:
-    """Feed 20 ms frames (160 int16 samples); `feed` returns "start", "end" or None.
+    """Feed 20 ms frames (160 int16 samples); `feed` returns "start", "pause", "end" or None.
 
     After "end", `utterance()` holds the audio from just before the start to the end, and
     `feed` returns None until `reset()` readies it for the next utterance. The noise floor
     survives a reset: it belongs to the line, not to the utterance.
+
+    "pause" comes once per quiet stretch inside an utterance, `pause_frames` into it. If the
+    stretch runs on to "end", `utterance()` is then exactly what it was at the pause (the same
+    samples, so a recognition started at the pause holds for the end); if the caller speaks
+    again, the utterance grows and a later pause or end supersedes it.
     """
 
     settings: Settings = field(default_factory=Settings)
@@ -111,7 +121,7 @@ class Endpointer:
         if self._quiet >= s.end_frames or self._speech_frames >= s.max_frames:
             self._speaking, self._ended = False, True
             return "end"
-        return None
+        return "pause" if self._quiet == s.pause_frames else None
 
     def utterance(self) -> np.ndarray:
         """The audio of the last utterance (int16, 8 kHz), without its trailing quiet."""

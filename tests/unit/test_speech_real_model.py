@@ -78,13 +78,18 @@ def test_async_recognize_runs_off_the_loop(service):
                 ticks += 1
 
         task = asyncio.create_task(ticker())
-        result = await service.recognize(samples, "0229")
+        assert service.idle
+        recognition = asyncio.create_task(service.recognize(samples, "0229"))
+        await asyncio.sleep(0.01)
+        busy = not service.idle  # the session starts no early recognition now
+        result = await recognition
         task.cancel()
-        return result, ticks
+        return result, ticks, busy
 
-    result, ticks = asyncio.run(both())
+    result, ticks, busy = asyncio.run(both())
     assert result.municipality == "Opmeer"
     assert ticks >= 2  # the loop kept running while whisper worked
+    assert busy and service.idle
 
 
 def test_reply_hears_ja_and_nee_and_nothing_in_silence(service):

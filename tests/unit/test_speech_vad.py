@@ -30,10 +30,35 @@ def feed(endpointer, samples):
 def test_speech_start_and_end_within_half_a_second():
     clip = np.concatenate([hiss(0.5), voice(1.0) + hiss(1.0, seed=2), hiss(1.5, seed=3)])
     events = feed(vad.Endpointer(), clip)
-    assert [e for e, _ in events] == ["start", "end"]
-    start, end = events[0][1], events[1][1]
+    assert [e for e, _ in events] == ["start", "pause", "end"]
+    start, pause, end = (at for _, at in events)
     assert 0.5 <= start <= 0.65
-    assert 1.5 <= end <= 2.05  # speech stops at 1.5 s
+    assert 1.5 <= pause <= 1.85 < end <= 2.05  # speech stops at 1.5 s
+
+
+def test_the_utterance_at_a_pause_that_runs_on_to_the_end_is_the_end_utterance():
+    endpointer = vad.Endpointer()
+    clip = np.concatenate([hiss(0.5), voice(1.0), hiss(1.0)])
+    at = {}
+    for i in range(0, len(clip) - vad.FRAME + 1, vad.FRAME):
+        event = endpointer.feed(clip[i : i + vad.FRAME])
+        if event in ("pause", "end"):
+            at[event] = endpointer.utterance().copy()
+    assert np.array_equal(at["pause"], at["end"])
+
+
+def test_a_caller_who_goes_on_after_a_pause_makes_it_void():
+    # "eh ... Koggenland": 0.35 s of hesitation passes the pause but not the end.
+    endpointer = vad.Endpointer()
+    clip = np.concatenate([hiss(0.5), voice(0.4), hiss(0.35, seed=2), voice(0.8), hiss(1.0, seed=3)])
+    events, lengths = [], []
+    for i in range(0, len(clip) - vad.FRAME + 1, vad.FRAME):
+        event = endpointer.feed(clip[i : i + vad.FRAME])
+        if event:
+            events.append(event)
+            lengths.append(len(endpointer.utterance()))
+    assert events == ["start", "pause", "pause", "end"]
+    assert lengths[1] < lengths[2] == lengths[3]  # the second pause holds the whole utterance
 
 
 def test_utterance_holds_the_speech_with_preroll():
