@@ -171,10 +171,8 @@ def second_take(pairs) -> dict:
     }
 
 
-def report(path: Path, figures: dict) -> None:
-    """Replace the generated block of the results file; the prose around it is kept. A
-    replies corpus has a block of its own, so one file holds both."""
-    marker = "bench-replies" if "confusion" in figures["ours"] else "bench"
+def report(path: Path, figures: dict, marker: str = "bench") -> None:
+    """Replace the generated block of the results file; the prose around it is kept."""
     write_block(path, marker, f"```json\n{json.dumps(figures, indent=2, ensure_ascii=False)}\n```", "Recognition bench")
 
 
@@ -256,7 +254,8 @@ def main(args: argparse.Namespace) -> int:
     thresholds = Thresholds(**{name: getattr(args, name) for name in DEFAULTS["thresholds"]})
     figures = run(args.dir, thresholds, plain=not args.no_plain)
     if args.report:
-        report(args.report, figures)
+        # A replies corpus has a block of its own, so one file holds both.
+        report(args.report, figures, "bench-replies" if "confusion" in figures["ours"] else "bench")
     if args.json:
         print(json.dumps(figures, indent=2, ensure_ascii=False))
     else:
