@@ -48,3 +48,18 @@ def test_a_reply_needs_more_certainty_for_ja_than_for_nee():
     assert answer(reply("no", 0.55), THRESHOLDS) is False  # a nee only asks for the name again
     assert answer(reply("no", 0.40), THRESHOLDS) is None
     assert answer(Recognition.rejected("no_speech"), THRESHOLDS) is None
+
+
+def test_names_and_replies_keep_their_own_blocks_in_one_results_file(tmp_path):
+    from fourteenplus.commands.bench import report
+
+    path = tmp_path / "recognition.md"
+    path.write_text("# Recognition bench\n\nProse a person wrote.\n")
+    report(path, {"ours": {"correct": 1}})
+    report(path, {"ours": {"correct": 2, "confusion": {}}}, "bench-replies")
+    report(path, {"ours": {"correct": 3}})
+    text = path.read_text()
+    assert "Prose a person wrote." in text
+    names = text.split("<!-- bench:begin -->")[1].split("<!-- bench:end -->")[0]
+    replies = text.split("<!-- bench-replies:begin -->")[1].split("<!-- bench-replies:end -->")[0]
+    assert '"correct": 3' in names and '"correct": 2' in replies and '"correct": 1' not in text
