@@ -132,16 +132,25 @@ class SpeechService:
         if isinstance(samples, (bytes, bytearray)):
             samples = audio.decode(bytes(samples), encoding)
         loop = asyncio.get_running_loop()
-        future = loop.run_in_executor(self._executor, self.recognize_now, samples, area_code)
+        job = self._executor.submit(self.recognize_now, samples, area_code)
         self._pending += 1
-        future.add_done_callback(self._finished)
+        # Counted off when the worker is done with it (or it was dropped before it started),
+        # not when its caller stops waiting: past the deadline the worker is still busy.
+        job.add_done_callback(lambda _: self._count_off(loop))
         try:
-            return await asyncio.wait_for(future, self.deadline)
+            return await asyncio.wait_for(asyncio.wrap_future(job), self.deadline)
         except asyncio.TimeoutError:
             # The worker finishes the late utterance on its own; its result is dropped.
             return Recognition.rejected("timeout", timings={"deadline_ms": self.deadline * 1000})
 
-    def _finished(self, _future) -> None:
+    def _count_off(self, loop: asyncio.AbstractEventLoop) -> None:
+        """In the worker thread: hand the count to the event loop's thread."""
+        try:
+            loop.call_soon_threadsafe(self._finished)
+        except RuntimeError:
+            pass  # the loop has closed: the service is shutting down, nothing waits on the count
+
+    def _finished(self) -> None:
         self._pending -= 1
 
     @property
