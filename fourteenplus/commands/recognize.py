@@ -11,7 +11,8 @@ from ..config import DEFAULTS, Thresholds
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("file", type=Path, help="8 kHz WAV (PCM, μ-law, A-law) or raw .ul/.al/.sln")
-    parser.add_argument("--area", required=True, help="area code the caller dialled, e.g. 0229")
+    parser.add_argument("--area", required=True,
+                        help='area code the caller dialled, e.g. 0229; "reply" for an answer to "Bedoelt u …?"')
     parser.add_argument("--json", action="store_true", help="print the Recognition as JSON")
     # The shipped thresholds, so what it prints is what an installation would decide.
     parser.add_argument("--accept", type=float, default=DEFAULTS["thresholds"]["accept"], help="accept threshold")
@@ -24,11 +25,12 @@ def main(args: argparse.Namespace) -> int:
     from ..grammar import load_grammars
     from ..speech import audio
     from ..speech.model import ModelError
-    from ..speech.service import SpeechService
+    from ..speech.service import REPLIES, SpeechService, answer
 
     directory = load_directory()
-    if args.area not in directory.areas:
-        print(f"unknown area code {args.area}")
+    reply = args.area == REPLIES.code
+    if not reply and args.area not in directory.areas:
+        print(f"unknown area code {args.area} (or \"{REPLIES.code}\" for a ja/nee answer)")
         return 2
     try:
         samples = audio.read_telephone(args.file)
@@ -42,13 +44,19 @@ def main(args: argparse.Namespace) -> int:
     except ModelError as error:
         print(f"model: {error}")
         return 3
+    # A reply is decided by its own thresholds (reply_yes, reply_no), as the call flow does.
+    said = {True: "ja", False: "nee", None: "unclear"}[answer(result, thresholds)] if reply else None
     if args.json:
-        print(json.dumps(asdict(result) | {"startup_s": service.startup_seconds}, ensure_ascii=False, indent=2))
+        extra = {"startup_s": service.startup_seconds} | ({"answer": said} if reply else {})
+        print(json.dumps(asdict(result) | extra, ensure_ascii=False, indent=2))
         return 0
     print(f"transcript: {result.transcript!r}")
     for candidate in result.candidates:
         print(f"  {candidate.score:6.3f}  {candidate.municipality}  (heard as {candidate.phrase!r})")
-    target = f" {result.municipality}" if result.municipality else ""
-    print(f"decision: {result.decision}{target} ({result.reason})")
+    if reply:
+        print(f"answer: {said}")
+    else:
+        target = f" {result.municipality}" if result.municipality else ""
+        print(f"decision: {result.decision}{target} ({result.reason})")
     print("timings: " + ", ".join(f"{k} {v:.0f}" for k, v in result.timings.items()))
     return 0

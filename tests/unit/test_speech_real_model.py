@@ -109,3 +109,15 @@ def test_reply_hears_ja_and_nee_and_nothing_in_silence(service):
     assert (ja.candidates[0].municipality, nee.candidates[0].municipality) == ("yes", "no")
     # A reply is not primed with a prompt (nothing to pick, see service.py): no second transcription.
     assert "prompted_ms" not in ja.timings
+
+
+def test_recognize_command_judges_a_reply_as_the_call_flow_does(capsys):
+    from argparse import Namespace
+
+    from fourteenplus.commands import recognize
+
+    args = Namespace(file=CORPUS / "nee.wav", area="reply", json=False, accept=0.99, confirm=0.70, model=None)
+    assert recognize.main(args) == 0
+    assert "answer: nee" in capsys.readouterr().out
+    assert recognize.main(Namespace(**vars(args) | {"area": "9999"})) == 2
+    assert 'unknown area code 9999 (or "reply" for a ja/nee answer)' in capsys.readouterr().out
