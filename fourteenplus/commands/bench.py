@@ -73,7 +73,6 @@ class Tally:
             "latency_p95_ms": round(float(np.percentile(latencies, 95)), 1),
         }
 
-
     def confusion(self) -> dict:
         """What each expected answer was taken for ("none": not understood): for replies,
         where "nee" taken for "ja" (a wrong transfer) must stand apart from the other errors."""
@@ -125,11 +124,8 @@ def run(corpus: Path, thresholds: Thresholds, plain: bool) -> dict:
             text, timings = service.recognizer.transcribe_plain(samples)
             baseline.add(row["expected"], service.matcher(row["area_code"]).decide_text(
                 text, thresholds.accept, thresholds.confirm), timings["total_ms"])
-    if all(row["area_code"] == REPLIES.code for row in rows):
-        ours_figures = ours.figures() | {"confusion": ours.confusion()}
-    else:
-        ours_figures = ours.figures()
-    figures = {"ours": ours_figures, "model_startup_s": round(service.startup_seconds or 0.0, 2),
+    replies = all(row["area_code"] == REPLIES.code for row in rows)
+    figures = {"ours": ours.figures() | ({"confusion": ours.confusion()} if replies else {}), "model_startup_s": round(service.startup_seconds or 0.0, 2),
                "corpus": str(corpus), "machine": machine(), "date": dt.date.today().isoformat(),
                "thresholds": dataclasses.asdict(thresholds)}
     repeats = [(results[row["repeat_of"]], row["expected"], results[row["file"]]) for row in rows if row.get("repeat_of")]
@@ -155,7 +151,7 @@ def second_take(pairs) -> dict:
         return result.decision in routed and result.municipality == expected
 
     first = sum(right(f, e) for f, e, _ in names)
-    asked_again = [(e, a) for f, e, a in names if not right(f, e) and not (f.decision == "accept")]
+    asked_again = [(e, a) for f, e, a in names if not right(f, e) and f.decision != "accept"]
     second = sum(right(a, e) for e, a in asked_again)
     negatives = [(f, a) for f, e, a in pairs if e == "none"]
     return {
