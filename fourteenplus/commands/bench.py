@@ -180,7 +180,6 @@ def fit_policy(corpus: Path, out: Path | None) -> dict:
     The thresholds it suggests come from 5-fold held-out predictions on the same corpus, so
     they are not read off the fit's own training rows.
     """
-    from ..config import DEFAULTS
     from ..directory import load_directory
     from ..grammar import load_grammars
     from ..speech import audio, policy

@@ -223,7 +223,7 @@ def build(out: Path, split_name: str, count: int, areas: tuple[str, ...], repeat
             name = f"{split_name}-{index:04d}.wav"
             audio.write_wav(out / name, maker.render(speech, snr))
             row = {"file": name, "area_code": code, "expected": expected, "kind": kind, "text": text,
-                   "voice": take.voice if take else "", "snr_db": "" if snr is None else f"{snr:.1f}", "repeat_of": ""}
+                   "voice": take.voice if take else "", "snr_db": _snr_text(snr), "repeat_of": ""}
             rows.append(row)
             if repeats:
                 rows.append(_repeat(again, row, said, take, snr, out, audio))
@@ -244,7 +244,7 @@ def _repeat(maker: Maker, first: dict, said: str, take: Take | None, snr: float 
         snr = min(max(snr + maker.rng.uniform(-3, 3), 8.0), 30.0)
     name = first["file"].replace(".wav", "-r.wav")
     audio.write_wav(out / name, maker.render(speech, snr))
-    return first | {"file": name, "text": text, "snr_db": "" if snr is None else f"{snr:.1f}", "repeat_of": first["file"]}
+    return first | {"file": name, "text": text, "snr_db": _snr_text(snr), "repeat_of": first["file"]}
 
 
 def build_replies(out: Path, split_name: str, count: int, areas: tuple[str, ...]) -> int:
@@ -273,9 +273,14 @@ def build_replies(out: Path, split_name: str, count: int, areas: tuple[str, ...]
             name = f"{split_name}-reply-{index:04d}.wav"
             audio.write_wav(out / name, maker.render(speech, snr))
             rows.append({"file": name, "area_code": REPLIES.code, "expected": expected, "kind": "reply", "text": text,
-                         "voice": take.voice, "snr_db": "" if snr is None else f"{snr:.1f}", "repeat_of": ""})
+                         "voice": take.voice, "snr_db": _snr_text(snr), "repeat_of": ""})
     _manifest(out, rows)
     return len(rows)
+
+
+def _snr_text(snr: float | None) -> str:
+    """The manifest's snr_db: empty for a clean line."""
+    return "" if snr is None else f"{snr:.1f}"
 
 
 def _manifest(out: Path, rows: list[dict]) -> None:

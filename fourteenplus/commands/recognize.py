@@ -9,6 +9,7 @@ from pathlib import Path
 
 from ..config import DEFAULTS, Thresholds
 
+
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("file", type=Path, help="8 kHz WAV (PCM, μ-law, A-law) or raw .ul/.al/.sln")
     parser.add_argument("--area", required=True,
