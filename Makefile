@@ -6,13 +6,16 @@ PY := $(VENV)/bin/python
 FP := $(VENV)/bin/fourteenplus
 DEBIAN_PACKAGES := sip-tester espeak-ng sox debootstrap chromium iproute2
 
-.PHONY: setup lock system-packages test unit run call asterisk asterisk-stop check status bench bench-calls soak clean
+.PHONY: setup lock system-packages bench-voices test unit run call asterisk asterisk-stop check status bench bench-calls soak clean
 
 # `make call NUMBER=140229 SAY="ik wil graag de gemeente Koggenland bellen"` (or AUDIO=clip.wav, DIGITS=3)
 NUMBER ?= 140229
 # Held-out corpora (the eval split): names with a second take each, and answers to "Bedoelt u …?".
 BENCH_CORPUS ?= $(HOME)/.cache/fourteenplus/bench-corpus-eval-repeats
 BENCH_REPLIES ?= $(HOME)/.cache/fourteenplus/bench-corpus-eval-replies
+# The same held-out names spoken by MBROLA's diphone voices (closer to people than espeak-ng's).
+BENCH_MBROLA ?= $(HOME)/.cache/fourteenplus/bench-corpus-eval-mbrola
+MBROLA_PACKAGES := mbrola mbrola-nl1 mbrola-nl2 mbrola-nl3 mbrola-de4 mbrola-us1 mbrola-fr1 mbrola-tr1
 
 setup: system-packages $(VENV)/.installed
 
@@ -63,11 +66,28 @@ call: setup
 
 # Recognition on a held-out corpus generated outside the repo, beside the plain pipeline;
 # the figures go to bench/recognition.md with the machine and the date.
-bench: setup
+bench: setup bench-voices
 	test -f $(BENCH_CORPUS)/manifest.csv || $(FP) corpus $(BENCH_CORPUS) --split eval --count 300 --repeats
 	test -f $(BENCH_REPLIES)/manifest.csv || $(FP) corpus $(BENCH_REPLIES) --split eval --count 200 --replies
+	test -f $(BENCH_MBROLA)/manifest.csv || $(FP) corpus $(BENCH_MBROLA) --split eval --count 300 --repeats --voices mbrola
 	$(FP) bench recognition $(BENCH_CORPUS) --report bench/recognition.md --json
 	$(FP) bench recognition $(BENCH_REPLIES) --no-plain --report bench/recognition.md --json
+	$(FP) bench recognition $(BENCH_MBROLA) --report bench/recognition.md --json
+
+# MBROLA and its voices are in Debian's contrib and non-free, which a stock Debian 12 does
+# not enable: as root this enables them for the mirror apt already uses, in a sources file
+# of its own, and installs the voices; otherwise it names them.
+bench-voices: setup
+	@missing=""; for p in $(MBROLA_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    . /etc/os-release; mirror=$$($(PY) -c 'from fourteenplus.asterisk import debian_mirror; print(debian_mirror())'); \
+	    printf 'Types: deb\nURIs: %s\nSuites: %s\nComponents: contrib non-free\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n' \
+	      "$$mirror" "$$VERSION_CODENAME" > /etc/apt/sources.list.d/fourteenplus-mbrola.sources; \
+	    echo "installing Debian packages (contrib, non-free):$$missing"; \
+	    apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing >/dev/null; \
+	  else echo "missing Debian packages (contrib, non-free):$$missing; \`sudo make bench-voices\` installs them" >&2; exit 1; fi; \
+	fi
 
 # Latencies over real SIP calls; needs `make run` in another terminal.
 bench-calls: setup

@@ -1,7 +1,8 @@
 """`fourteenplus corpus DIR`: a telephone-quality test corpus of spoken municipality names.
 
 espeak-ng speaks each utterance (Dutch voices and variants, and other languages' voices
-reading the Dutch text for accents), sox band-limits it to 300–3400 Hz at 8 kHz, then we
+reading the Dutch text for accents; with `--voices mbrola`, MBROLA's diphone voices, which
+sound more like people), sox band-limits it to 300–3400 Hz at 8 kHz, then we
 add line noise or background babble at a realistic level and pass it through G.711. About
 one clip in six is a negative that must not be routed: silence, a cough-like burst,
 "ik weet het niet", a name from another area.
@@ -24,6 +25,7 @@ import argparse
 import csv
 import random
 import subprocess
+import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,13 +33,22 @@ from pathlib import Path
 import numpy as np
 
 SEED_AREAS = ("0229", "0113", "0570", "024", "055")
+MBROLA_ROOT = Path("/usr/share/mbrola")
+
+
+@dataclass(frozen=True)
+class Voices:
+    dutch: tuple[str, ...]
+    accent: tuple[str, ...]  # other languages' voices reading the Dutch text
 
 
 @dataclass(frozen=True)
 class Split:
     seed: int
-    dutch_voices: tuple[str, ...]
-    accent_voices: tuple[str, ...]
+    # By family: espeak-ng's own formant voices, and MBROLA's diphone voices (cut from
+    # recordings of people, so closer to a caller; Debian contrib/non-free, see `make
+    # bench-voices`). Whisper finds both harder than people.
+    voices: dict[str, Voices]
     carriers: tuple[str, ...]
     negatives: tuple[str, ...]
     # Answers to "Bedoelt u Hoorn?" by what they mean ({} is another municipality's name).
@@ -47,8 +58,9 @@ class Split:
 SPLITS = {
     "tune": Split(
         seed=11,
-        dutch_voices=("nl", "nl+m1", "nl+f2", "nl+m3", "nl+klatt", "nl+Andy", "nl+Annie"),
-        accent_voices=("en-us", "de", "fr-fr", "tr"),
+        voices={"espeak": Voices(("nl", "nl+m1", "nl+f2", "nl+m3", "nl+klatt", "nl+Andy", "nl+Annie"),
+                                 ("en-us", "de", "fr-fr", "tr")),
+                "mbrola": Voices(("mb-nl2",), ("mb-de4", "mb-us1"))},
         carriers=("{}", "{}", "gemeente {}", "eh, ik wil graag de gemeente {} bellen", "{} graag", "ik wil {} spreken"),
         negatives=("ik weet het niet", "hallo", "eh", "ik bel over mijn paspoort"),
         replies={"yes": ("ja", "ja", "jawel", "ja hoor", "klopt", "ja graag", "dat klopt"),
@@ -57,8 +69,9 @@ SPLITS = {
     ),
     "eval": Split(
         seed=29,
-        dutch_voices=("nl+f3", "nl+m4", "nl+m6", "nl+f4", "nl+klatt3", "nl+Alicia", "nl+Mike", "nl+grandma"),
-        accent_voices=("en-gb", "pl", "es", "id", "ar"),
+        voices={"espeak": Voices(("nl+f3", "nl+m4", "nl+m6", "nl+f4", "nl+klatt3", "nl+Alicia", "nl+Mike", "nl+grandma"),
+                                 ("en-gb", "pl", "es", "id", "ar")),
+                "mbrola": Voices(("mb-nl1", "mb-nl3"), ("mb-fr1", "mb-tr1"))},
         carriers=("{}", "{}", "de gemeente {}", "ik moet de gemeente {} hebben", "met {} alstublieft",
                   "eh {}", "goedemorgen, ik wil graag {}"),
         negatives=("weet ik niet", "hallo, hoort u mij", "uh", "ik wil een afspraak maken", "geen idee"),
@@ -75,6 +88,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--count", type=int, default=400, help="number of clips (default 400)")
     parser.add_argument("--areas", default=",".join(SEED_AREAS), help="comma-separated area codes")
     parser.add_argument("--repeats", action="store_true", help="give every clip a second take (the caller asked again)")
+    parser.add_argument("--voices", choices=("espeak", "mbrola"), default="espeak",
+                        help="espeak-ng's own voices (default), or MBROLA's diphone voices through espeak-ng")
     parser.add_argument("--replies", action="store_true",
                         help='answers to "Bedoelt u …?" instead of names: area code "reply", expected yes, no or none')
 
@@ -113,8 +128,10 @@ class Take:
 
 
 class Maker:
-    def __init__(self, split: Split, workdir: Path, babble_lines: tuple[str, ...], seed: int | None = None):
+    def __init__(self, split: Split, voices: Voices, workdir: Path, babble_lines: tuple[str, ...],
+                 seed: int | None = None):
         self.split = split
+        self.voices = voices
         seed = split.seed if seed is None else seed
         self.rng = random.Random(seed)
         self.np_rng = np.random.default_rng(seed)
@@ -126,7 +143,7 @@ class Maker:
         mix = np.zeros(n, np.float32)
         for _ in range(3):
             line = self.rng.choice(self.babble_lines)
-            voice = self.rng.choice(self.split.dutch_voices)
+            voice = self.rng.choice(self.voices.dutch)
             speech = _speak(voice, line, self.rng.randint(150, 190), self.rng.randint(20, 80), self.workdir)
             speech = np.tile(speech, n // max(len(speech), 1) + 1)[:n]
             offset = self.rng.randint(0, n)
@@ -158,7 +175,7 @@ class Maker:
         return audio.decode(audio.encode(pcm, encoding), encoding)
 
     def utterance(self, text: str, accent: bool) -> tuple[np.ndarray, Take]:
-        voice = self.rng.choice(self.split.accent_voices if accent else self.split.dutch_voices)
+        voice = self.rng.choice(self.voices.accent if accent else self.voices.dutch)
         take = Take(voice, self.rng.randint(130, 200), self.rng.randint(25, 75))
         return _speak(voice, text, take.speed, take.pitch, self.workdir), take
 
@@ -177,7 +194,8 @@ class Maker:
         return _coloured_noise(self.np_rng, n, self.rng.choice((0.0, 1.0))) * envelope * 3000
 
 
-def build(out: Path, split_name: str, count: int, areas: tuple[str, ...], repeats: bool = False) -> int:
+def build(out: Path, split_name: str, count: int, areas: tuple[str, ...], repeats: bool = False,
+          family: str = "espeak") -> int:
     from ..directory import load_directory
     from ..grammar import load_grammars
     from ..speech import audio
@@ -190,9 +208,9 @@ def build(out: Path, split_name: str, count: int, areas: tuple[str, ...], repeat
     with tempfile.TemporaryDirectory() as tmp:
         babble = ("ik heb gisteren de hele dag in de tuin gewerkt", "zullen we morgen samen boodschappen doen",
                   "de trein had weer vertraging vanochtend", "wat een mooi weer is het vandaag")
-        maker = Maker(split, Path(tmp), babble_lines=babble)
+        maker = Maker(split, split.voices[family], Path(tmp), babble_lines=babble)
         # Its own stream (see the module's docstring): the first takes do not move.
-        again = Maker(split, Path(tmp), babble_lines=babble, seed=split.seed + 1000)
+        again = Maker(split, split.voices[family], Path(tmp), babble_lines=babble, seed=split.seed + 1000)
         rng = maker.rng
         for index in range(count):
             code = rng.choice(areas)
@@ -247,7 +265,7 @@ def _repeat(maker: Maker, first: dict, said: str, take: Take | None, snr: float 
     return first | {"file": name, "text": text, "snr_db": _snr_text(snr), "repeat_of": first["file"]}
 
 
-def build_replies(out: Path, split_name: str, count: int, areas: tuple[str, ...]) -> int:
+def build_replies(out: Path, split_name: str, count: int, areas: tuple[str, ...], family: str = "espeak") -> int:
     """Answers to the confirmation question: the ja/nee recogniser's own corpus. Two in five
     are ja, two nee, one neither (a caller who did not hear the question)."""
     from ..directory import load_directory
@@ -262,7 +280,7 @@ def build_replies(out: Path, split_name: str, count: int, areas: tuple[str, ...]
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         # Seeded apart from the names corpus of the same split: its clips are other clips.
-        maker = Maker(split, Path(tmp), babble_lines=("de trein had weer vertraging vanochtend",
+        maker = Maker(split, split.voices[family], Path(tmp), babble_lines=("de trein had weer vertraging vanochtend",
                                                      "wat een mooi weer is het vandaag"), seed=split.seed + 2000)
         rng = maker.rng
         for index in range(count):
@@ -276,6 +294,15 @@ def build_replies(out: Path, split_name: str, count: int, areas: tuple[str, ...]
                          "voice": take.voice, "snr_db": _snr_text(snr), "repeat_of": ""})
     _manifest(out, rows)
     return len(rows)
+
+
+def missing_mbrola(voices: Voices, root: Path | None = None) -> list[str]:
+    """The MBROLA voice files ("nl2") the voices need and this machine lacks: espeak-ng
+    would stop at the first clip with a message about its own voice files."""
+    root = root or MBROLA_ROOT
+    wanted = dict.fromkeys(v.removeprefix("mb-").split("-")[0] for v in (*voices.dutch, *voices.accent)
+                           if v.startswith("mb-"))
+    return [name for name in wanted if not (root / name / name).exists() and not (root / name).is_file()]
 
 
 def _snr_text(snr: float | None) -> str:
@@ -292,9 +319,16 @@ def _manifest(out: Path, rows: list[dict]) -> None:
 
 def main(args: argparse.Namespace) -> int:
     areas = tuple(code.strip() for code in args.areas.split(",") if code.strip())
+    family = args.voices
+    missing = missing_mbrola(SPLITS[args.split].voices[family])
+    if missing:
+        print(f"fourteenplus corpus: the {family} voices of the {args.split} split need the MBROLA voice files "
+              f"{', '.join(missing)}: install the Debian packages mbrola {' '.join('mbrola-' + m for m in missing)} "
+              "(contrib and non-free; `make bench-voices` does it as root)", file=sys.stderr)
+        return 2
     if args.replies:
-        written = build_replies(args.out, args.split, args.count, areas)
+        written = build_replies(args.out, args.split, args.count, areas, family)
     else:
-        written = build(args.out, args.split, args.count, areas, args.repeats)
+        written = build(args.out, args.split, args.count, areas, args.repeats, family)
     print(f"{written} clips ({args.split} split) in {args.out}")
     return 0

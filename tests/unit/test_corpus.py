@@ -19,9 +19,14 @@ def manifest(path):
     return list(csv.DictReader((path / "manifest.csv").open()))
 
 
+def options(out, **given):
+    return Namespace(**({"out": out, "split": "tune", "count": 6, "areas": "0229,0113", "repeats": False,
+                         "replies": False, "voices": "espeak"} | given))
+
+
 def test_repeats_are_the_same_voice_again_and_do_not_move_the_first_takes(tmp_path):
-    corpus.main(Namespace(out=tmp_path / "plain", split="tune", count=6, areas="0229,0113", repeats=False, replies=False))
-    corpus.main(Namespace(out=tmp_path / "rep", split="tune", count=6, areas="0229,0113", repeats=True, replies=False))
+    corpus.main(options(tmp_path / "plain"))
+    corpus.main(options(tmp_path / "rep", repeats=True))
     plain, rep = manifest(tmp_path / "plain"), manifest(tmp_path / "rep")
     firsts = [row for row in rep if not row["repeat_of"]]
     assert [(r["file"], r["expected"], r["text"], r["voice"]) for r in firsts] == \
@@ -38,10 +43,38 @@ def test_repeats_are_the_same_voice_again_and_do_not_move_the_first_takes(tmp_pa
 
 
 def test_a_replies_corpus_holds_ja_nee_and_neither(tmp_path):
-    corpus.main(Namespace(out=tmp_path, split="eval", count=25, areas="0229", repeats=False, replies=True))
+    corpus.main(options(tmp_path, split="eval", count=25, areas="0229", replies=True))
     rows = manifest(tmp_path)
     assert len(rows) == 25 and {row["area_code"] for row in rows} == {"reply"}
     assert {row["expected"] for row in rows} == {"yes", "no", "none"}
     for row in rows:
         assert row["text"] in corpus.SPLITS["eval"].replies[row["expected"]] or row["text"].startswith("nee, ik bedoel ")
+        assert len(audio.read_telephone(tmp_path / row["file"])) > 8000 * 0.5
+
+
+def test_the_splits_share_no_voice_in_either_family():
+    for family in ("espeak", "mbrola"):
+        tune, held_out = (corpus.SPLITS[name].voices[family] for name in ("tune", "eval"))
+        assert not set(tune.dutch + tune.accent) & set(held_out.dutch + held_out.accent)
+
+
+def test_missing_mbrola_voices_are_named_with_their_debian_packages(tmp_path, monkeypatch, capsys):
+    (tmp_path / "nl1").mkdir()
+    (tmp_path / "nl1" / "nl1").write_bytes(b"diphones")
+    monkeypatch.setattr(corpus, "MBROLA_ROOT", tmp_path)
+    assert corpus.missing_mbrola(corpus.SPLITS["eval"].voices["mbrola"], tmp_path) == ["nl3", "fr1", "tr1"]
+    assert corpus.missing_mbrola(corpus.SPLITS["eval"].voices["espeak"], tmp_path) == []
+    assert corpus.main(options(tmp_path / "out", split="eval", voices="mbrola")) == 2
+    err = capsys.readouterr().err
+    assert "mbrola mbrola-nl3 mbrola-fr1 mbrola-tr1" in err and "make bench-voices" in err
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.skipif(bool(corpus.missing_mbrola(corpus.SPLITS["tune"].voices["mbrola"])),
+                    reason="needs the MBROLA voices (make bench-voices)")
+def test_an_mbrola_corpus_is_spoken_by_mbrola_voices(tmp_path):
+    corpus.main(options(tmp_path, voices="mbrola"))
+    spoken = [row for row in manifest(tmp_path) if row["voice"]]
+    assert spoken and {row["voice"] for row in spoken} <= {"mb-nl2", "mb-de4", "mb-us1"}
+    for row in spoken:
         assert len(audio.read_telephone(tmp_path / row["file"])) > 8000 * 0.5
