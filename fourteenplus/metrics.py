@@ -10,6 +10,7 @@ adapters call, all thread-safe and cheap (a lock and a few additions; never rais
                                                          # the decision; failed=True (reason=…)
                                                          # when the recogniser errored or missed
                                                          # its deadline
+    SpeechService(..., on_shed=metrics.recognition_shed)  # an utterance heard unprimed for lack of time
     metrics.call_ended(flow.record)                      # once per call, when it is done (after
                                                          # the DialResult if there is one)
     RecordWriter(..., on_failure=metrics.record_write_failed)
@@ -21,6 +22,8 @@ Series (all prefixed `fourteenplus_`):
 - `active_calls{area}`: calls started and not yet ended.
 - `recognition_latency_seconds` histogram of successful recognitions.
 - `asr_failures_total{reason}`: recognitions that errored or missed their deadline.
+- `recognitions_shed_total`: names heard without the primed transcription because they had
+  queued too long for the full recognition (load: a rising rate comes before timeouts).
 - `trunk_failures_total{municipality,status}`: a trunk (or its overflow, municipality
   "<name> overflow") answered BUSY, NOANSWER, CONGESTION or CHANUNAVAIL.
 - `record_write_failures_total`: call records the store did not take (spooled or lost).
@@ -61,6 +64,7 @@ class Metrics:
         self._latency_sum = 0.0
         self._latency_count = 0
         self._asr_failures: Counter = Counter()
+        self._shed = 0
         self._trunk_failures: Counter = Counter()
         self._record_write_failures = 0
         self._reloads: Counter = Counter()
@@ -95,6 +99,10 @@ class Metrics:
                 if seconds <= bound:
                     self._latency_counts[i] += 1
 
+    def recognition_shed(self) -> None:
+        with self._lock:
+            self._shed += 1
+
     def record_write_failed(self) -> None:
         with self._lock:
             self._record_write_failures += 1
@@ -128,6 +136,9 @@ class Metrics:
             family("asr_failures_total", "counter", "Recognitions that failed or missed their deadline, by reason.",
                    [(f"asr_failures_total{_labels(('reason',), (r,))}", n)
                     for r, n in sorted(self._asr_failures.items())])
+            family("recognitions_shed_total", "counter",
+                   "Names heard without the primed transcription, having queued too long for the full one.",
+                   [("recognitions_shed_total", self._shed)])
             family("trunk_failures_total", "counter", "Trunks that did not take a call, by municipality and status.",
                    [(f"trunk_failures_total{_labels(('municipality', 'status'), key)}", n)
                     for key, n in sorted(self._trunk_failures.items())])

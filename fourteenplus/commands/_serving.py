@@ -60,9 +60,10 @@ async def call_handling(service, metrics_port: int) -> AsyncIterator[Handling]:
     from ..records import RecordWriter
     from ..speech.service import SpeechService
 
-    speech = SpeechService(load_grammars(service.directory), service.thresholds, service.listen.recognition_deadline_ms)
-    await speech.start()  # seconds: done before the first call, never during one
     metrics = Metrics()
+    speech = SpeechService(load_grammars(service.directory), service.thresholds, service.listen.recognition_deadline_ms,
+                           on_shed=metrics.recognition_shed)
+    await speech.start()  # seconds: done before the first call, never during one
     records = RecordWriter(service.records, on_failure=metrics.record_write_failed)
     server = await metrics.serve(METRICS_HOST, metrics_port) if metrics_port else None
     try:

@@ -31,13 +31,16 @@ def configure(parser: argparse.ArgumentParser) -> None:
     recognition.add_argument("dir", type=Path, help="corpus directory with manifest.csv")
     recognition.add_argument("--json", action="store_true", help="print the figures as JSON")
     recognition.add_argument("--no-plain", action="store_true", help="skip the plain pipeline (it is slow)")
+    recognition.add_argument("--unprimed", action="store_true",
+                             help="hear names without the primed transcription, as the service does under load")
     recognition.add_argument("--report", type=Path, help="write the figures into this markdown file, between the bench markers")
     # The shipped thresholds, so `make bench` measures what an installation does by default.
     for name, value in DEFAULTS["thresholds"].items():
         recognition.add_argument(f"--{name}", type=float, default=value)
     fit = sub.add_parser("fit", help="fit a decision policy (speech/policy.yaml) on a tune corpus: "
-                                     "the names model, or the reply model for a corpus made with --replies")
-    fit.add_argument("dir", type=Path, help="a tune-split corpus directory with manifest.csv (never the eval split)")
+                                     "the names and unprimed models, or the reply model for a corpus made with --replies")
+    fit.add_argument("dir", type=Path, nargs="+",
+                     help="tune-split corpus directories with manifest.csv (never the eval split): one model over all")
     fit.add_argument("--out", type=Path, help="where to write the policy (default: the one the matcher loads)")
     calls = sub.add_parser("calls", help="answer → first audio and end of speech → INVITE over real calls "
                                          "(needs `make run` in another terminal)")
@@ -90,9 +93,10 @@ def machine() -> str:
     return f"{cpu}, {os.cpu_count()} cores, {platform.system()} {platform.release()}, Python {platform.python_version()}"
 
 
-def run(corpus: Path, thresholds: Thresholds, plain: bool) -> dict:
+def run(corpus: Path, thresholds: Thresholds, plain: bool, primed: bool = True) -> dict:
     """Every first take through ours (and the plain pipeline); with repeats in the corpus, also
-    what a second take does for the callers the first one did not route."""
+    what a second take does for the callers the first one did not route. `primed=False`:
+    ours as under load, without the primed transcription."""
     import dataclasses
     import time
 
@@ -109,7 +113,7 @@ def run(corpus: Path, thresholds: Thresholds, plain: bool) -> dict:
     for row in rows:
         samples = audio.read_telephone(corpus / row["file"])
         started = time.perf_counter()
-        result = service.recognize_now(samples, row["area_code"])
+        result = service.recognize_now(samples, row["area_code"], primed)
         ms = (time.perf_counter() - started) * 1000
         if row["area_code"] == REPLIES.code:
             # A reply is an answer or not (`answer`): counted as accepted or rejected.
@@ -125,9 +129,12 @@ def run(corpus: Path, thresholds: Thresholds, plain: bool) -> dict:
             baseline.add(row["expected"], service.matcher(row["area_code"]).decide_text(
                 text, thresholds.accept, thresholds.confirm), timings["total_ms"])
     replies = all(row["area_code"] == REPLIES.code for row in rows)
-    figures = {"ours": ours.figures() | ({"confusion": ours.confusion()} if replies else {}), "model_startup_s": round(service.startup_seconds or 0.0, 2),
-               "corpus": str(corpus), "machine": machine(), "date": dt.date.today().isoformat(),
-               "thresholds": dataclasses.asdict(thresholds)}
+    figures = {"ours": ours.figures() | ({"confusion": ours.confusion()} if replies else {}),
+               "model_startup_s": round(service.startup_seconds or 0.0, 2),
+               "corpus": str(corpus), "voices": voice_family(rows), "machine": machine(),
+               "date": dt.date.today().isoformat(), "thresholds": dataclasses.asdict(thresholds)}
+    if not primed:
+        figures["unprimed"] = True
     repeats = [(results[row["repeat_of"]], row["expected"], results[row["file"]]) for row in rows if row.get("repeat_of")]
     if repeats:
         figures["second_take"] = second_take(repeats)
@@ -136,6 +143,19 @@ def run(corpus: Path, thresholds: Thresholds, plain: bool) -> dict:
         a, b = figures["ours"]["accuracy"], figures["plain"]["accuracy"]
         figures["accuracy_ratio"] = round(a / b, 2) if a and b else None
     return figures
+
+
+def voice_family(rows: list[dict]) -> str | None:
+    """Who spoke the corpus (`corpus --voices`): "espeak", "mbrola", "mixed", or None for a
+    manifest that does not say (the voice column is optional)."""
+    families = {"mbrola" if row["voice"].startswith("mb-") else "espeak" for row in rows if row.get("voice")}
+    return None if not families else families.pop() if len(families) == 1 else "mixed"
+
+
+def marker(figures: dict) -> str:
+    """The results file holds a block per kind of corpus: names or replies, by voice family."""
+    return "bench" + ("-replies" if "confusion" in figures["ours"] else "") + \
+        ("-mbrola" if figures.get("voices") == "mbrola" else "") + ("-unprimed" if figures.get("unprimed") else "")
 
 
 def second_take(pairs) -> dict:
@@ -172,10 +192,17 @@ def report(path: Path, figures: dict, marker: str = "bench") -> None:
     write_block(path, marker, f"```json\n{json.dumps(figures, indent=2, ensure_ascii=False)}\n```", "Recognition bench")
 
 
-def fit_policy(corpus: Path, out: Path | None) -> dict:
-    """Hear every first take of a tune corpus, label the top candidate's evidence right or
-    wrong (a negative clip is always wrong), fit the policy the corpus is for (`reply` for a
-    corpus of replies, else `names`) and write it with its provenance.
+def _is_replies(corpus: Path) -> bool:
+    from ..speech.service import REPLIES
+
+    return all(row["area_code"] == REPLIES.code for row in csv.DictReader((corpus / "manifest.csv").open()))
+
+
+def fit_policy(corpora: list[Path], out: Path | None) -> dict:
+    """Hear every first take of the tune corpora (espeak-ng and MBROLA voices, say), label the top candidate's evidence right or
+    wrong (a negative clip is always wrong), fit the models the corpus is for (`reply` for
+    a corpus of replies, else `names` and `unprimed`, the same clips heard without the
+    primed transcription) and write them with their provenance.
 
     The thresholds it suggests come from 5-fold held-out predictions on the same corpus, so
     they are not read off the fit's own training rows.
@@ -183,41 +210,46 @@ def fit_policy(corpus: Path, out: Path | None) -> dict:
     from ..directory import load_directory
     from ..grammar import load_grammars
     from ..speech import audio, policy
-    from ..speech.service import REPLIES, SpeechService
+    from ..speech.service import SpeechService
 
-    rows = [row for row in csv.DictReader((corpus / "manifest.csv").open()) if not row.get("repeat_of")]
-    kind = "reply" if all(row["area_code"] == REPLIES.code for row in rows) else "names"
+    rows = [row | {"file": str(corpus / row["file"])} for corpus in corpora
+            for row in csv.DictReader((corpus / "manifest.csv").open()) if not row.get("repeat_of")]
+    kinds = ("reply",) if all(map(_is_replies, corpora)) else ("names", "unprimed")
     service = SpeechService(load_grammars(load_directory()), Thresholds(**DEFAULTS["thresholds"]))
     service.load()
-    evidence, labels, negative = [], [], []
-    matchers: dict = {}
-    for row in rows:
-        if row["area_code"] not in matchers:
-            matchers[row["area_code"]] = service.matcher(row["area_code"], neutral=True)
-        matcher = matchers[row["area_code"]]
-        heard = service.recognizer.hear(audio.read_telephone(corpus / row["file"]), matcher.shortlist, matcher.prompt)
-        features = matcher.evidence(heard) if heard.speech else {}
-        if not features:
-            continue  # nothing to decide: rejected before the policy is asked
-        top = max(features, key=lambda m: features[m]["margin"])
-        evidence.append(features[top])
-        labels.append(row["expected"] == top)
-        negative.append(row["expected"] == "none")
-    features = policy.FEATURES[kind]
-    held_out = np.zeros(len(labels))
-    order = np.random.default_rng(0).permutation(len(labels))
-    for fold in range(5):
-        test = set(order[fold::5].tolist())
-        train = [i for i in range(len(labels)) if i not in test]
-        fitted = policy.fit([evidence[i] for i in train], [labels[i] for i in train], features=features)
-        for i in test:
-            held_out[i] = fitted.probability(evidence[i])
-    provenance = {"corpus": str(corpus), "clips": len(rows), "decided": len(labels),
-                  "right": int(sum(labels)), "negatives": int(sum(negative)),
-                  "date": dt.date.today().isoformat(),
-                  "held_out": suggest_thresholds(held_out, np.array(labels), np.array(negative))}
-    policy.save(kind, policy.fit(evidence, labels, features=features), provenance, out or policy.PATH)
-    return provenance
+    fitted = {}
+    for kind in kinds:
+        evidence, labels, negative = [], [], []
+        matchers: dict = {}
+        for row in rows:
+            if row["area_code"] not in matchers:
+                matchers[row["area_code"]] = service.matcher(row["area_code"], neutral=True, primed=kind != "unprimed")
+            matcher = matchers[row["area_code"]]
+            heard = service.recognizer.hear(audio.read_telephone(Path(row["file"])), matcher.shortlist,
+                                            matcher.prompt)
+            features = matcher.evidence(heard) if heard.speech else {}
+            if not features:
+                continue  # nothing to decide: rejected before the policy is asked
+            top = max(features, key=lambda m: features[m]["margin"])
+            evidence.append(features[top])
+            labels.append(row["expected"] == top)
+            negative.append(row["expected"] == "none")
+        names = policy.FEATURES[kind]
+        held_out = np.zeros(len(labels))
+        order = np.random.default_rng(0).permutation(len(labels))
+        for fold in range(5):
+            test = set(order[fold::5].tolist())
+            train = [i for i in range(len(labels)) if i not in test]
+            model = policy.fit([evidence[i] for i in train], [labels[i] for i in train], features=names)
+            for i in test:
+                held_out[i] = model.probability(evidence[i])
+        provenance = {"corpus": ", ".join(map(str, corpora)), "clips": len(rows), "decided": len(labels),
+                      "right": int(sum(labels)), "negatives": int(sum(negative)),
+                      "date": dt.date.today().isoformat(),
+                      "held_out": suggest_thresholds(held_out, np.array(labels), np.array(negative))}
+        policy.save(kind, policy.fit(evidence, labels, features=names), provenance, out or policy.PATH)
+        fitted[kind] = provenance
+    return fitted
 
 
 def suggest_thresholds(p: np.ndarray, right: np.ndarray, negative: np.ndarray) -> dict:
@@ -240,17 +272,21 @@ def suggest_thresholds(p: np.ndarray, right: np.ndarray, negative: np.ndarray) -
 def main(args: argparse.Namespace) -> int:
     if args.what == "calls":
         return bench_calls(args.count, args.report)
-    if not (args.dir / "manifest.csv").exists():
-        print(f"{args.dir}/manifest.csv not found: make a corpus with `fourteenplus corpus {args.dir}`")
-        return 2
+    for corpus in args.dir if args.what == "fit" else [args.dir]:
+        if not (corpus / "manifest.csv").exists():
+            print(f"{corpus}/manifest.csv not found: make a corpus with `fourteenplus corpus {corpus}`")
+            return 2
     if args.what == "fit":
+        kinds = {_is_replies(corpus) for corpus in args.dir}
+        if len(kinds) > 1:
+            print("bench fit: these corpora mix replies (--replies) and names; each has a model of its own")
+            return 2
         print(json.dumps(fit_policy(args.dir, args.out), indent=2))
         return 0
     thresholds = Thresholds(**{name: getattr(args, name) for name in DEFAULTS["thresholds"]})
-    figures = run(args.dir, thresholds, plain=not args.no_plain)
+    figures = run(args.dir, thresholds, plain=not args.no_plain, primed=not args.unprimed)
     if args.report:
-        # A replies corpus has a block of its own, so one file holds both.
-        report(args.report, figures, "bench-replies" if "confusion" in figures["ours"] else "bench")
+        report(args.report, figures, marker(figures))
     if args.json:
         print(json.dumps(figures, indent=2, ensure_ascii=False))
     else:

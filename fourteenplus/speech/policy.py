@@ -11,8 +11,10 @@ compared with that probability.
 
 The coefficients live in `policy.yaml` beside this file with the corpus they came from;
 `fourteenplus bench fit DIR` rewrites the model its corpus is for. Fitting is plain Newton
-iterations in numpy. The file holds two models, each fitted on a corpus of its own:
+iterations in numpy. The file holds three models:
 - `names`: a municipality's name, with the primed transcription's evidence;
+- `unprimed`: the same clips heard without the primed transcription (the service's
+  recognition under load, when the full one would miss its deadline);
 - `reply`: ja or nee to "Bedoelt u Hoorn?", with no prompt (nothing to prime whisper with)
   and no other area's names. Judged by the names model, 76 of 152 held-out replies were
   understood (ja 43 of 66, nee 33 of 86; bench/recognition.md): one short word says less
@@ -32,6 +34,9 @@ PATH = Path(__file__).with_name("policy.yaml")
 # The evidence each model weighs, in this order (the matcher computes it, `fit` learns a weight for each).
 FEATURES = {
     "names": ("margin", "score", "text_top", "text_elsewhere", "no_speech", "prompt_agree", "prompt_other", "prompt_copy"),
+    # The names without the primed transcription (its three flags): the speech service's
+    # recognition when an utterance has queued too long for the full one.
+    "unprimed": ("margin", "score", "text_top", "text_elsewhere", "no_speech"),
     "reply": ("margin", "score", "text_top", "no_speech"),
 }
 

@@ -4,6 +4,11 @@ Whisper calls hold the GIL only briefly (CTranslate2 releases it), so one worker
 keeps the loop responsive; a single worker also serialises calls into the model, which is
 not safe to share between threads and would only contend for the two cores anyway. Every
 utterance has a deadline: past it the caller is asked again rather than kept waiting.
+
+Under load utterances queue for the worker. One that starts with too little of its
+deadline left for the full recognition (the primed transcription is about a third of it)
+gets the unprimed one: its own fitted model (`unprimed` in policy.yaml), a little less sure
+of villages, but an answer in time rather than a timeout.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
@@ -62,11 +68,15 @@ class SpeechService:
     (`config.Thresholds`): accept and confirm for names, reply_yes and reply_no for replies.
     """
 
-    def __init__(self, grammars, thresholds, deadline_ms: int = 1500, model_path: Path | None = None):
+    def __init__(self, grammars, thresholds, deadline_ms: int = 1500, model_path: Path | None = None,
+                 on_shed: Callable[[], None] | None = None):
         self.reconfigure(grammars, thresholds, deadline_ms)
         self.model_path = model_path
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="speech")
         self._pending = 0  # utterances submitted to the worker and not finished
+        # Seconds a full recognition takes here, as the worker measures it (a moving average).
+        self._full_seconds = 0.5
+        self.on_shed = on_shed  # called (in the worker) per utterance given the unprimed recognition
         self._recognizer = None
         self.startup_seconds: float | None = None
 
@@ -97,15 +107,17 @@ class SpeechService:
         """The loaded recogniser (after `load()`/`start()`): the bench runs the plain pipeline on it."""
         return self._recognizer
 
-    def matcher(self, area_code: str, neutral: bool = False):
+    def matcher(self, area_code: str, neutral: bool = False, primed: bool = True):
         """The matcher for an area (or for ja/nee replies), built once. `neutral`: a new one
-        whose policy weighs nothing, for `bench fit` to gather evidence before a model exists."""
+        whose policy weighs nothing, for `bench fit` to gather evidence before a model exists.
+        `primed=False`: without the primed transcription, judged by the `unprimed` model."""
         from .matcher import Matcher
         from .policy import Policy
 
-        if area_code in self._matchers and not neutral:
-            return self._matchers[area_code]
-        kind = "reply" if area_code == REPLIES.code else "names"
+        kind = "reply" if area_code == REPLIES.code else "names" if primed else "unprimed"
+        key = f"{area_code}/{kind}"
+        if key in self._matchers and not neutral:
+            return self._matchers[key]
         policy = Policy.neutral(kind) if neutral else Policy.load(kind)
         if kind == "reply":
             # ja/nee: no villages to pick and too short for whisper to spell better when
@@ -113,18 +125,34 @@ class SpeechService:
             # saved; no carrier sentence either (it never scored best on the tune replies).
             matcher = Matcher(REPLIES, policy=policy, primed=False, carrier=False)
         else:
-            matcher = Matcher(self.grammars.area(area_code), self.grammars.elsewhere(area_code), policy=policy)
+            matcher = Matcher(self.grammars.area(area_code), self.grammars.elsewhere(area_code), policy=policy,
+                              primed=primed)
         if not neutral:
-            self._matchers[area_code] = matcher
+            self._matchers[key] = matcher
         return matcher
 
-    def recognize_now(self, samples: np.ndarray, area_code: str) -> Recognition:
+    def recognize_now(self, samples: np.ndarray, area_code: str, primed: bool = True) -> Recognition:
         """Synchronous recognition in the calling thread (the CLI and the bench use this)."""
         if self._recognizer is None:
             self.load()
-        matcher = self.matcher(area_code)
+        matcher = self.matcher(area_code, primed=primed)
         heard = self._recognizer.hear(np.asarray(samples, dtype=np.int16), matcher.shortlist, matcher.prompt)
         return matcher.decide(heard, self.thresholds.accept, self.thresholds.confirm)
+
+    def _in_worker(self, samples: np.ndarray, area_code: str, submitted: float) -> Recognition:
+        """The full recognition if what is left of the deadline covers a slow one (1.5× the
+        usual: about its p95 here), else the unprimed one."""
+        queued = time.monotonic() - submitted
+        names = area_code != REPLIES.code  # a reply has no primed transcription to shed
+        primed = not names or self.deadline - queued >= 1.5 * self._full_seconds
+        started = time.monotonic()
+        result = self.recognize_now(samples, area_code, primed)
+        if names and primed and "score_ms" in result.timings:  # a clip with speech, heard in full
+            self._full_seconds += 0.2 * (time.monotonic() - started - self._full_seconds)
+        if not primed and self.on_shed:
+            self.on_shed()
+        result.timings["queued_ms"] = queued * 1000
+        return result
 
     async def _run(self, samples, area_code: str, encoding: str) -> Recognition:
         from . import audio
@@ -132,7 +160,7 @@ class SpeechService:
         if isinstance(samples, (bytes, bytearray)):
             samples = audio.decode(bytes(samples), encoding)
         loop = asyncio.get_running_loop()
-        job = self._executor.submit(self.recognize_now, samples, area_code)
+        job = self._executor.submit(self._in_worker, samples, area_code, time.monotonic())
         self._pending += 1
         # Counted off when the worker is done with it (or it was dropped before it started),
         # not when its caller stops waiting: past the deadline the worker is still busy.

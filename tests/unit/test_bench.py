@@ -1,7 +1,7 @@
 """The recognition bench's arithmetic: second takes, the reply confusion table, and the
 reply answer rule the bench and the call handling share."""
 
-from fourteenplus.commands.bench import Tally, second_take
+from fourteenplus.commands.bench import Tally, marker, second_take, voice_family
 from fourteenplus.config import DEFAULTS, Thresholds
 from fourteenplus.speech import Candidate, Recognition
 from fourteenplus.speech.service import answer
@@ -55,11 +55,23 @@ def test_names_and_replies_keep_their_own_blocks_in_one_results_file(tmp_path):
 
     path = tmp_path / "recognition.md"
     path.write_text("# Recognition bench\n\nProse a person wrote.\n")
-    report(path, {"ours": {"correct": 1}})
-    report(path, {"ours": {"correct": 2, "confusion": {}}}, "bench-replies")
-    report(path, {"ours": {"correct": 3}})
+    for figures in ({"ours": {"correct": 1}, "voices": "espeak"}, {"ours": {"correct": 2, "confusion": {}}},
+                    {"ours": {"correct": 3}, "voices": "espeak"}, {"ours": {"correct": 4}, "voices": "mbrola"},
+                    {"ours": {"correct": 5}, "voices": "espeak", "unprimed": True}):
+        report(path, figures, marker(figures))
     text = path.read_text()
     assert "Prose a person wrote." in text
-    names = text.split("<!-- bench:begin -->")[1].split("<!-- bench:end -->")[0]
-    replies = text.split("<!-- bench-replies:begin -->")[1].split("<!-- bench-replies:end -->")[0]
-    assert '"correct": 3' in names and '"correct": 2' in replies and '"correct": 1' not in text
+
+    def block(name):
+        return text.split(f"<!-- {name}:begin -->")[1].split(f"<!-- {name}:end -->")[0]
+
+    assert '"correct": 3' in block("bench") and '"correct": 2' in block("bench-replies")
+    assert '"correct": 4' in block("bench-mbrola") and '"correct": 5' in block("bench-unprimed")
+    assert '"correct": 1' not in text
+
+
+def test_the_voice_family_is_read_from_the_manifest():
+    assert voice_family([{"voice": "nl+f3"}, {"voice": ""}, {"voice": "en-gb"}]) == "espeak"
+    assert voice_family([{"voice": "mb-nl1"}, {"voice": "mb-fr1"}, {"voice": ""}]) == "mbrola"
+    assert voice_family([{"voice": "mb-nl1"}, {"voice": "nl"}]) == "mixed"
+    assert voice_family([{"file": "a.wav"}]) is None

@@ -77,6 +77,17 @@ def test_recognition_latency_histogram_is_cumulative_and_failures_are_counted_ap
     assert samples['fourteenplus_asr_failures_total{reason="error"}'] == 2
 
 
+def test_shed_recognitions_are_counted_from_the_speech_worker():
+    metrics = Metrics()
+    assert parse(metrics.render())["fourteenplus_recognitions_shed_total"] == 0
+    workers = [threading.Thread(target=metrics.recognition_shed) for _ in range(3)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    assert parse(metrics.render())["fourteenplus_recognitions_shed_total"] == 3
+
+
 def test_label_values_are_escaped():
     metrics = Metrics()
     record = every_path()["overflow"]
