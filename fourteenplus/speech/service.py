@@ -5,15 +5,17 @@ keeps the loop responsive; a single worker also serialises calls into the model,
 not safe to share between threads and would only contend for the two cores anyway. Every
 utterance has a deadline: past it the caller is asked again rather than kept waiting.
 
-Under load utterances queue for the worker. One that starts with too little of its
-deadline left for the full recognition (the primed transcription is about a third of it)
-gets the unprimed one: its own fitted model (`unprimed` in policy.yaml), a little less sure
-of villages, but an answer in time rather than a timeout.
+Under load utterances queue for the worker. One that starts with others waiting behind it,
+or with too little of its deadline left for the full recognition, gets the unprimed one
+(the primed transcription is about a third of the work): its own fitted model (`unprimed`
+in policy.yaml), a little less often sure (bench/recognition.md), but answers in time for
+more callers rather than timeouts for the last ones of a burst.
 """
 
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -74,6 +76,7 @@ class SpeechService:
         self.model_path = model_path
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="speech")
         self._pending = 0  # utterances submitted to the worker and not finished
+        self._count_lock = threading.Lock()  # the loop counts them on, the worker off
         # Seconds a full recognition takes here, as the worker measures it (a moving average).
         self._full_seconds = 0.5
         self.on_shed = on_shed  # called (in the worker) per utterance given the unprimed recognition
@@ -140,11 +143,12 @@ class SpeechService:
         return matcher.decide(heard, self.thresholds.accept, self.thresholds.confirm)
 
     def _in_worker(self, samples: np.ndarray, area_code: str, submitted: float) -> Recognition:
-        """The full recognition if what is left of the deadline covers a slow one (1.5× the
-        usual: about its p95 here), else the unprimed one."""
+        """The full recognition if nobody waits behind this utterance and what is left of its
+        deadline covers a slow one (1.5× the usual: about its p95 here), else the unprimed one."""
         queued = time.monotonic() - submitted
         names = area_code != REPLIES.code  # a reply has no primed transcription to shed
-        primed = not names or self.deadline - queued >= 1.5 * self._full_seconds
+        behind = self._pending - 1
+        primed = not names or (behind <= 0 and self.deadline - queued >= 1.5 * self._full_seconds)
         started = time.monotonic()
         result = self.recognize_now(samples, area_code, primed)
         if names and primed and "score_ms" in result.timings:  # a clip with speech, heard in full
@@ -159,27 +163,26 @@ class SpeechService:
 
         if isinstance(samples, (bytes, bytearray)):
             samples = audio.decode(bytes(samples), encoding)
-        loop = asyncio.get_running_loop()
-        job = self._executor.submit(self._in_worker, samples, area_code, time.monotonic())
-        self._pending += 1
-        # Counted off when the worker is done with it (or it was dropped before it started),
-        # not when its caller stops waiting: past the deadline the worker is still busy.
-        job.add_done_callback(lambda _: self._count_off(loop))
+        # Counted before the worker can start it (it reads the count), and off when the worker
+        # is done with it (or it was dropped before it started), not when its caller stops
+        # waiting: past the deadline the worker is still busy. The worker counts it off
+        # itself, before it takes the next utterance, which then sees who is really behind.
+        self._count(1)
+        try:
+            job = self._executor.submit(self._in_worker, samples, area_code, time.monotonic())
+        except RuntimeError:  # the service is closing
+            self._count(-1)
+            raise
+        job.add_done_callback(lambda _: self._count(-1))
         try:
             return await asyncio.wait_for(asyncio.wrap_future(job), self.deadline)
         except asyncio.TimeoutError:
             # The worker finishes the late utterance on its own; its result is dropped.
             return Recognition.rejected("timeout", timings={"deadline_ms": self.deadline * 1000})
 
-    def _count_off(self, loop: asyncio.AbstractEventLoop) -> None:
-        """In the worker thread: hand the count to the event loop's thread."""
-        try:
-            loop.call_soon_threadsafe(self._finished)
-        except RuntimeError:
-            pass  # the loop has closed: the service is shutting down, nothing waits on the count
-
-    def _finished(self) -> None:
-        self._pending -= 1
+    def _count(self, step: int) -> None:
+        with self._count_lock:
+            self._pending += step
 
     @property
     def idle(self) -> bool:

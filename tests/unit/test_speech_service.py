@@ -36,23 +36,33 @@ def test_the_worker_counts_as_busy_until_a_late_utterance_is_finished():
     assert busy_after_deadline and idle_later
 
 
-def test_an_utterance_that_queued_too_long_for_the_full_recognition_gets_the_unprimed_one():
+def test_under_load_utterances_get_the_unprimed_recognition():
     shed = []
-    service = Slow(grammars=None, thresholds=Thresholds(**DEFAULTS["thresholds"]), deadline_ms=1000,
+    service = Slow(grammars=None, thresholds=Thresholds(**DEFAULTS["thresholds"]), deadline_ms=1500,
                    on_shed=lambda: shed.append(1))
     service.seconds = service._full_seconds = 0.45  # what the worker has measured a full one to take
 
     async def main():
-        # Three callers finish speaking at once. The second waits 0.45 s, leaving 0.55 s of its
-        # deadline, less than a slow full recognition (1.5 × 0.45 s): unprimed, and quicker,
-        # so the third is in time too.
-        return await asyncio.gather(*(service.recognize(np.zeros(8000, np.int16), "0229") for _ in range(3)))
+        alone = await service.recognize(np.zeros(8000, np.int16), "0229")
+        # Three callers finish speaking while the worker is busy: the first two start with
+        # others behind them (unprimed, quicker, so all three are in time); the last has none
+        # behind and 1.5 - 0.1 - 2 × 0.18 s left, enough for a slow full one.
+        busy = service._executor.submit(time.sleep, 0.1)
+        burst = await asyncio.gather(*(service.recognize(np.zeros(8000, np.int16), "0229") for _ in range(3)))
+        busy.result()
+        # The last of a burst that waited too long for a full one: unprimed too.
+        service.seconds = service._full_seconds = 0.6
+        service._executor.submit(time.sleep, 0.7)
+        late = await service.recognize(np.zeros(8000, np.int16), "0229")
+        return alone, burst, late
 
-    burst = asyncio.run(main())
+    alone, burst, late = asyncio.run(main())
     service.close()
-    assert [r.timings["primed"] for r in burst] == [1.0, 0.0, 0.0]
-    assert burst[0].timings["queued_ms"] < 100 < 400 < burst[1].timings["queued_ms"]
-    assert len(shed) == 2 and all(r.reason == "low_confidence" for r in burst)  # none timed out
+    assert alone.timings["primed"] == 1.0 and alone.timings["queued_ms"] < 100
+    assert [r.timings["primed"] for r in burst] == [0.0, 0.0, 1.0]
+    assert burst[2].timings["queued_ms"] > 400
+    assert late.timings["primed"] == 0.0 and late.timings["queued_ms"] > 600
+    assert len(shed) == 3 and all(r.reason == "low_confidence" for r in (*burst, late))  # none timed out
 
 
 def test_a_reply_is_never_shed():
