@@ -199,17 +199,17 @@ def _is_replies(corpus: Path) -> bool:
 
 
 def fit_policy(corpora: list[Path], out: Path | None) -> dict:
-    """Hear every first take of the tune corpora (espeak-ng and MBROLA voices, say), label the top candidate's evidence right or
-    wrong (a negative clip is always wrong), fit the models the corpus is for (`reply` for
-    a corpus of replies, else `names` and `unprimed`, the same clips heard without the
-    primed transcription) and write them with their provenance.
+    """Hear every first take of the tune corpora (espeak-ng's and MBROLA's voices, say),
+    label the top candidate's evidence right or wrong (a negative clip is always wrong), fit
+    the models the corpora are for (`reply` for replies, else `names` and `unprimed`, the
+    same clips heard without the primed transcription) and write them with their provenance.
 
-    The thresholds it suggests come from 5-fold held-out predictions on the same corpus, so
+    The thresholds it suggests come from 5-fold held-out predictions on the same corpora, so
     they are not read off the fit's own training rows.
     """
     from ..directory import load_directory
     from ..grammar import load_grammars
-    from ..speech import audio, policy
+    from ..speech import policy
     from ..speech.service import SpeechService
 
     rows = [row | {"file": str(corpus / row["file"])} for corpus in corpora
@@ -219,21 +219,7 @@ def fit_policy(corpora: list[Path], out: Path | None) -> dict:
     service.load()
     fitted = {}
     for kind in kinds:
-        evidence, labels, negative = [], [], []
-        matchers: dict = {}
-        for row in rows:
-            if row["area_code"] not in matchers:
-                matchers[row["area_code"]] = service.matcher(row["area_code"], neutral=True, primed=kind != "unprimed")
-            matcher = matchers[row["area_code"]]
-            heard = service.recognizer.hear(audio.read_telephone(Path(row["file"])), matcher.shortlist,
-                                            matcher.prompt)
-            features = matcher.evidence(heard) if heard.speech else {}
-            if not features:
-                continue  # nothing to decide: rejected before the policy is asked
-            top = max(features, key=lambda m: features[m]["margin"])
-            evidence.append(features[top])
-            labels.append(row["expected"] == top)
-            negative.append(row["expected"] == "none")
+        evidence, labels, negative = _evidence(service, rows, primed=kind != "unprimed")
         names = policy.FEATURES[kind]
         held_out = np.zeros(len(labels))
         order = np.random.default_rng(0).permutation(len(labels))
@@ -250,6 +236,27 @@ def fit_policy(corpora: list[Path], out: Path | None) -> dict:
         policy.save(kind, policy.fit(evidence, labels, features=names), provenance, out or policy.PATH)
         fitted[kind] = provenance
     return fitted
+
+
+def _evidence(service, rows: list[dict], primed: bool) -> tuple[list[dict], list[bool], list[bool]]:
+    """Each clip's top candidate's evidence, whether routing there is right, whether the clip
+    is a negative; clips with nothing to decide are left out (rejected before any policy)."""
+    from ..speech import audio
+
+    evidence, labels, negative = [], [], []
+    matchers: dict = {}
+    for row in rows:
+        if row["area_code"] not in matchers:
+            matchers[row["area_code"]] = service.matcher(row["area_code"], neutral=True, primed=primed)
+        matcher = matchers[row["area_code"]]
+        heard = service.recognizer.hear(audio.read_telephone(Path(row["file"])), matcher.shortlist, matcher.prompt)
+        features = matcher.evidence(heard) if heard.speech else {}
+        if features:
+            top = max(features, key=lambda m: features[m]["margin"])
+            evidence.append(features[top])
+            labels.append(row["expected"] == top)
+            negative.append(row["expected"] == "none")
+    return evidence, labels, negative
 
 
 def suggest_thresholds(p: np.ndarray, right: np.ndarray, negative: np.ndarray) -> dict:

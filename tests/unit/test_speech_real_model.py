@@ -63,6 +63,32 @@ def test_names_are_routed_right_or_not_at_all(service):
     assert routed_right >= 3
 
 
+def test_unprimed_as_under_load_routes_right_or_not_at_all(service):
+    from fourteenplus.speech import audio
+
+    for row in clips():
+        result = service.recognize_now(audio.read_telephone(CORPUS / row["file"]), row["area_code"], primed=False)
+        assert "prompted_ms" not in result.timings  # the primed transcription was shed
+        if row["expected"] == "none":
+            assert result.decision == "reject", (row["file"], result)
+        else:
+            assert result.decision == "reject" or result.municipality == row["expected"], (row["file"], result)
+
+
+def test_bench_fit_writes_both_names_models_from_several_corpora(tmp_path):
+    from fourteenplus.commands.bench import fit_policy
+    from fourteenplus.speech.policy import Policy
+
+    out = tmp_path / "policy.yaml"
+    fitted = fit_policy([CORPUS, CORPUS], out)
+    names = sum(row["expected"] != "none" for row in clips())
+    assert set(fitted) == {"names", "unprimed"}
+    for kind in fitted:
+        assert fitted[kind]["clips"] == 2 * len(clips()) and fitted[kind]["right"] <= 2 * names
+        assert str(CORPUS) in fitted[kind]["corpus"]
+        assert Policy.load(kind, out).features == Policy.neutral(kind).features
+
+
 def test_async_recognize_runs_off_the_loop(service):
     from fourteenplus.speech import audio
 
