@@ -15,7 +15,7 @@ BENCH_CORPUS ?= $(HOME)/.cache/fourteenplus/bench-corpus-eval-repeats
 BENCH_REPLIES ?= $(HOME)/.cache/fourteenplus/bench-corpus-eval-replies
 # The same held-out names spoken by MBROLA's diphone voices (closer to people than espeak-ng's).
 BENCH_MBROLA ?= $(HOME)/.cache/fourteenplus/bench-corpus-eval-mbrola
-MBROLA_PACKAGES := mbrola mbrola-nl1 mbrola-nl2 mbrola-nl3 mbrola-de4 mbrola-us1 mbrola-fr1 mbrola-tr1
+MBROLA_PACKAGES := mbrola mbrola-nl2 mbrola-nl3 mbrola-de4 mbrola-us1 mbrola-fr1 mbrola-pl1 mbrola-en1
 
 setup: system-packages $(VENV)/.installed
 

@@ -59,14 +59,14 @@ def test_the_splits_share_no_voice_in_either_family():
 
 
 def test_missing_mbrola_voices_are_named_with_their_debian_packages(tmp_path, monkeypatch, capsys):
-    (tmp_path / "nl1").mkdir()
-    (tmp_path / "nl1" / "nl1").write_bytes(b"diphones")
+    (tmp_path / "nl2").mkdir()
+    (tmp_path / "nl2" / "nl2").write_bytes(b"diphones")
     monkeypatch.setattr(corpus, "MBROLA_ROOT", tmp_path)
-    assert corpus.missing_mbrola(corpus.SPLITS["eval"].voices["mbrola"], tmp_path) == ["nl3", "fr1", "tr1"]
+    assert corpus.missing_mbrola(corpus.SPLITS["eval"].voices["mbrola"], tmp_path) == ["fr1", "pl1", "en1"]
     assert corpus.missing_mbrola(corpus.SPLITS["eval"].voices["espeak"], tmp_path) == []
     assert corpus.main(options(tmp_path / "out", split="eval", voices="mbrola")) == 2
     err = capsys.readouterr().err
-    assert "mbrola mbrola-nl3 mbrola-fr1 mbrola-tr1" in err and "make bench-voices" in err
+    assert "mbrola mbrola-fr1 mbrola-pl1 mbrola-en1" in err and "make bench-voices" in err
     assert not (tmp_path / "out").exists()
 
 
@@ -75,6 +75,26 @@ def test_missing_mbrola_voices_are_named_with_their_debian_packages(tmp_path, mo
 def test_an_mbrola_corpus_is_spoken_by_mbrola_voices(tmp_path):
     corpus.main(options(tmp_path, voices="mbrola"))
     spoken = [row for row in manifest(tmp_path) if row["voice"]]
-    assert spoken and {row["voice"] for row in spoken} <= {"mb-nl2", "mb-de4", "mb-us1"}
+    assert spoken and {row["voice"] for row in spoken} <= {"mb-nl3", "mb-de4", "mb-us1"}
     for row in spoken:
         assert len(audio.read_telephone(tmp_path / row["file"])) > 8000 * 0.5
+
+
+@pytest.mark.skipif(bool(corpus.missing_mbrola(corpus.SPLITS["eval"].voices["mbrola"])),
+                    reason="needs the MBROLA voices (make bench-voices)")
+def test_the_held_out_mbrola_voices_say_every_seed_phrase_without_a_gap():
+    # MBROLA says silence for a diphone its voice lacks and only warns: nl1 lost most of
+    # every Dutch name that way. The held-out voices must say all of them.
+    import subprocess
+
+    from fourteenplus.directory import load_directory
+    from fourteenplus.grammar import load_grammars
+
+    grammars = load_grammars(load_directory())
+    texts = sorted({p.text for code in corpus.SEED_AREAS for p in grammars.area(code).phrases})
+    texts += sorted({carrier.format("") for carrier in corpus.SPLITS["eval"].carriers})
+    voices = corpus.SPLITS["eval"].voices["mbrola"]
+    for voice in voices.dutch + voices.accent:
+        gaps = [text for text in texts if "unknown, replaced" in subprocess.run(
+            ["espeak-ng", "-v", voice, "-w", "/dev/null", text], capture_output=True, text=True).stderr]
+        assert len(gaps) <= 1, (voice, gaps)  # fr1 has one: "Heilig Landstichting"
