@@ -64,8 +64,9 @@ status: setup
 call: setup
 	$(FP) call $(NUMBER) $(if $(SAY),--say "$(SAY)") $(if $(AUDIO),--audio "$(AUDIO)") $(if $(DIGITS),--digits "$(DIGITS)")
 
-# Recognition on a held-out corpus generated outside the repo, beside the plain pipeline;
-# the figures go to bench/recognition.md with the machine and the date.
+# Recognition on held-out corpora generated outside the repo (espeak-ng's voices, the ja/nee
+# replies, MBROLA's voices), beside the plain pipeline, and the names heard unprimed as under
+# load; the figures go to bench/recognition.md with the machine and the date.
 bench: setup bench-voices
 	test -f $(BENCH_CORPUS)/manifest.csv || $(FP) corpus $(BENCH_CORPUS) --split eval --count 300 --repeats
 	test -f $(BENCH_REPLIES)/manifest.csv || $(FP) corpus $(BENCH_REPLIES) --split eval --count 200 --replies
@@ -73,6 +74,7 @@ bench: setup bench-voices
 	$(FP) bench recognition $(BENCH_CORPUS) --report bench/recognition.md --json
 	$(FP) bench recognition $(BENCH_REPLIES) --no-plain --report bench/recognition.md --json
 	$(FP) bench recognition $(BENCH_MBROLA) --report bench/recognition.md --json
+	$(FP) bench recognition $(BENCH_CORPUS) --no-plain --unprimed --report bench/recognition.md --json
 
 # MBROLA and its voices are in Debian's contrib and non-free, which a stock Debian 12 does
 # not enable: as root this enables them for the mirror apt already uses, in a sources file
