@@ -18,6 +18,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     # The shipped thresholds, so what it prints is what an installation would decide.
     parser.add_argument("--accept", type=float, default=DEFAULTS["thresholds"]["accept"], help="accept threshold")
     parser.add_argument("--confirm", type=float, default=DEFAULTS["thresholds"]["confirm"], help="confirm threshold")
+    parser.add_argument("--unprimed", action="store_true",
+                        help="without the primed transcription, as the app hears names under load")
     parser.add_argument("--model", type=Path, help="a converted whisper model directory instead of the bundled one")
 
 
@@ -41,7 +43,7 @@ def main(args: argparse.Namespace) -> int:
     thresholds = Thresholds(**DEFAULTS["thresholds"] | {"accept": args.accept, "confirm": args.confirm})
     service = SpeechService(load_grammars(directory), thresholds, model_path=args.model)
     try:
-        result = service.recognize_now(samples, args.area)
+        result = service.recognize_now(samples, args.area, primed=not args.unprimed)
     except ModelError as error:
         print(f"model: {error}")
         return 3

@@ -142,8 +142,23 @@ def test_recognize_command_judges_a_reply_as_the_call_flow_does(capsys):
 
     from fourteenplus.commands import recognize
 
-    args = Namespace(file=CORPUS / "nee.wav", area="reply", json=False, accept=0.99, confirm=0.70, model=None)
+    args = Namespace(file=CORPUS / "nee.wav", area="reply", json=False, accept=0.99, confirm=0.70, model=None,
+                     unprimed=False)
     assert recognize.main(args) == 0
     assert "answer: nee" in capsys.readouterr().out
     assert recognize.main(Namespace(**vars(args) | {"area": "9999"})) == 2
     assert 'unknown area code 9999 (or "reply" for a ja/nee answer)' in capsys.readouterr().out
+
+
+def test_recognize_command_shows_a_name_as_heard_under_load(capsys):
+    from argparse import Namespace
+
+    from fourteenplus.commands import recognize
+
+    args = Namespace(file=CORPUS / "koggenland.wav", area="0229", json=False, accept=0.99, confirm=0.70, model=None,
+                     unprimed=False)
+    assert recognize.main(args) == 0
+    assert "prompted_ms" in capsys.readouterr().out
+    assert recognize.main(Namespace(**vars(args) | {"unprimed": True})) == 0
+    out = capsys.readouterr().out
+    assert "prompted_ms" not in out and "decision: " in out
