@@ -10,7 +10,7 @@ adapters call, all thread-safe and cheap (a lock and a few additions; never rais
                                                          # the decision; failed=True (reason=…)
                                                          # when the recogniser errored or missed
                                                          # its deadline
-    SpeechService(..., on_shed=metrics.recognition_shed)  # an utterance heard unprimed for lack of time
+    SpeechService(..., on_shed=metrics.recognition_shed)  # a name heard unprimed under load
     metrics.call_ended(flow.record)                      # once per call, when it is done (after
                                                          # the DialResult if there is one)
     RecordWriter(..., on_failure=metrics.record_write_failed)
@@ -22,8 +22,8 @@ Series (all prefixed `fourteenplus_`):
 - `active_calls{area}`: calls started and not yet ended.
 - `recognition_latency_seconds` histogram of successful recognitions.
 - `asr_failures_total{reason}`: recognitions that errored or missed their deadline.
-- `recognitions_shed_total`: names heard without the primed transcription because they had
-  queued too long for the full recognition (load: a rising rate comes before timeouts).
+- `recognitions_shed_total`: names heard without the primed transcription because others
+  queued behind them or their deadline was near (load: a rising rate comes before timeouts).
 - `trunk_failures_total{municipality,status}`: a trunk (or its overflow, municipality
   "<name> overflow") answered BUSY, NOANSWER, CONGESTION or CHANUNAVAIL.
 - `record_write_failures_total`: call records the store did not take (spooled or lost).
@@ -137,7 +137,7 @@ class Metrics:
                    [(f"asr_failures_total{_labels(('reason',), (r,))}", n)
                     for r, n in sorted(self._asr_failures.items())])
             family("recognitions_shed_total", "counter",
-                   "Names heard without the primed transcription, having queued too long for the full one.",
+                   "Names heard without the primed transcription under load (a queue, or a near deadline).",
                    [("recognitions_shed_total", self._shed)])
             family("trunk_failures_total", "counter", "Trunks that did not take a call, by municipality and status.",
                    [(f"trunk_failures_total{_labels(('municipality', 'status'), key)}", n)

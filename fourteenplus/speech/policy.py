@@ -14,7 +14,7 @@ The coefficients live in `policy.yaml` beside this file with the corpus they cam
 iterations in numpy. The file holds three models:
 - `names`: a municipality's name, with the primed transcription's evidence;
 - `unprimed`: the same clips heard without the primed transcription (the service's
-  recognition under load, when the full one would miss its deadline);
+  recognition under load: others queued behind a name, or its deadline near);
 - `reply`: ja or nee to "Bedoelt u Hoorn?", with no prompt (nothing to prime whisper with)
   and no other area's names. Judged by the names model, 76 of 152 held-out replies were
   understood (ja 43 of 66, nee 33 of 86; bench/recognition.md): one short word says less
@@ -35,7 +35,7 @@ PATH = Path(__file__).with_name("policy.yaml")
 FEATURES = {
     "names": ("margin", "score", "text_top", "text_elsewhere", "no_speech", "prompt_agree", "prompt_other", "prompt_copy"),
     # The names without the primed transcription (its three flags): the speech service's
-    # recognition when an utterance has queued too long for the full one.
+    # recognition under load.
     "unprimed": ("margin", "score", "text_top", "text_elsewhere", "no_speech"),
     "reply": ("margin", "score", "text_top", "no_speech"),
 }
