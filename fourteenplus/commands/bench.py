@@ -128,7 +128,7 @@ def run(corpus: Path, thresholds: Thresholds, plain: bool, primed: bool = True) 
             text, timings = service.recognizer.transcribe_plain(samples)
             baseline.add(row["expected"], service.matcher(row["area_code"]).decide_text(
                 text, thresholds.accept, thresholds.confirm), timings["total_ms"])
-    replies = all(row["area_code"] == REPLIES.code for row in rows)
+    replies = _is_replies(rows)
     figures = {"ours": ours.figures() | ({"confusion": ours.confusion()} if replies else {}),
                "model_startup_s": round(service.startup_seconds or 0.0, 2),
                "corpus": str(corpus), "voices": voice_family(rows), "machine": machine(),
@@ -192,10 +192,11 @@ def report(path: Path, figures: dict, marker: str = "bench") -> None:
     write_block(path, marker, f"```json\n{json.dumps(figures, indent=2, ensure_ascii=False)}\n```", "Recognition bench")
 
 
-def _is_replies(corpus: Path) -> bool:
+def _is_replies(rows: list[dict]) -> bool:
+    """A corpus of answers to "Bedoelt u …?" (`corpus --replies`), not of names."""
     from ..speech.service import REPLIES
 
-    return all(row["area_code"] == REPLIES.code for row in csv.DictReader((corpus / "manifest.csv").open()))
+    return all(row["area_code"] == REPLIES.code for row in rows)
 
 
 def fit_policy(corpora: list[Path], out: Path | None) -> dict:
@@ -214,7 +215,7 @@ def fit_policy(corpora: list[Path], out: Path | None) -> dict:
 
     rows = [row | {"file": str(corpus / row["file"])} for corpus in corpora
             for row in csv.DictReader((corpus / "manifest.csv").open()) if not row.get("repeat_of")]
-    kinds = ("reply",) if all(map(_is_replies, corpora)) else ("names", "unprimed")
+    kinds = ("reply",) if _is_replies(rows) else ("names", "unprimed")
     service = SpeechService(load_grammars(load_directory()), Thresholds(**DEFAULTS["thresholds"]))
     service.load()
     fitted = {}
@@ -284,7 +285,7 @@ def main(args: argparse.Namespace) -> int:
             print(f"{corpus}/manifest.csv not found: make a corpus with `fourteenplus corpus {corpus}`")
             return 2
     if args.what == "fit":
-        kinds = {_is_replies(corpus) for corpus in args.dir}
+        kinds = {_is_replies(list(csv.DictReader((corpus / "manifest.csv").open()))) for corpus in args.dir}
         if len(kinds) > 1:
             print("bench fit: these corpora mix replies (--replies) and names; each has a model of its own")
             return 2
