@@ -82,9 +82,13 @@ class StopPlayback:
     pass
 
 
+# What the caller is listened for (`Listen.mode`).
+NAME, REPLY = "name", "reply"
+
+
 @dataclass(frozen=True)
 class Listen:
-    mode: str  # "name" or "reply"
+    mode: str  # NAME or REPLY
     area_code: str
 
 
@@ -130,12 +134,26 @@ class Attempt:
     reason: str = ""
 
 
+# How a call reached its municipality (`CallRecord.path`): dialled for one (direct), the name
+# accepted at once (spoken, or spoken_repeat after "Dat verstond ik niet"), a ja or key 1 to
+# "Bedoelt u …?" (confirmed), the keypad menu, or the area's default.
+DIRECT, SPOKEN, SPOKEN_REPEAT, CONFIRMED, KEYPAD, DEFAULT = (
+    "direct", "spoken", "spoken_repeat", "confirmed", "keypad", "default")
+
+# Prompt ids the flow plays (besides menu/<area>, number/<reason>, closed/<slug> and the
+# end messages): the question, the question again, "Bedoelt u X?" (confirm/<slug>), "Of
+# bedoelt u Y?" for the next likeliest after a nee (confirm-or/<slug>), and the keys that
+# answer a question, added when a spoken answer was not understood.
+QUESTION, AGAIN, CONFIRM, CONFIRM_OR, REPLY_KEYS = "question", "again", "confirm", "confirm-or", "reply-keys"
+CONFIRM_PROMPTS = (CONFIRM, CONFIRM_OR)
+
+
 @dataclass
 class CallRecord:
     dialled: str
     caller: str | None = None
     area_code: str | None = None
-    path: str | None = None         # direct, spoken, confirmed, keypad, default
+    path: str | None = None         # DIRECT, SPOKEN, SPOKEN_REPEAT, CONFIRMED, KEYPAD, DEFAULT
     municipality: str | None = None
     trunk: str | None = None
     outcome: str | None = None      # transferred, after_hours, closed, rejected_number, not_served,
@@ -178,6 +196,12 @@ class CallFlow:
         self._menu_plays = 0
         self._confirm_plays = 0
         self._confirming: str | None = None
+        # The dialogue's memory across the caller's answers: what each name take said for
+        # each municipality (its probability of being the one), the municipalities the
+        # caller said nee to, and those still to ask about after this question.
+        self._takes: list[dict[str, float]] = []
+        self._denied: set[str] = set()
+        self._to_ask: list[str] = []
         self._counter = 0
         self._playing: str | None = None
         self._timer: str | None = None
@@ -198,7 +222,7 @@ class CallFlow:
         else:  # a geographic number, dialled from abroad where 14+ cannot be reached
             if kind == "municipality":
                 self._enter_area(next(p for p in self.service.areas.values() if target in p.connected))
-                return self._transfer(target, "direct")
+                return self._transfer(target, DIRECT)
             return self._start_area(target)
         try:
             code = parse(self.record.dialled, self.service.directory.areas)
@@ -212,8 +236,8 @@ class CallFlow:
         if not self.plan.connected:
             return self._end("not_served", ("number/not_served",))
         if len(self.plan.connected) == 1:
-            return self._transfer(self.plan.connected[0], "direct")
-        return self._ask("question")
+            return self._transfer(self.plan.connected[0], DIRECT)
+        return self._ask(QUESTION)
 
     def _enter_area(self, plan: AreaPlan) -> None:
         self.plan = plan
@@ -325,30 +349,56 @@ class CallFlow:
             return self._english(Attempt("language", "en", transcript=recognition.transcript, reason="said"))
         self._speaking = False
         actions = self._cancel_timer()
-        decision, municipality = recognition.decision, recognition.municipality
         candidates = tuple((c.municipality, round(c.score, 3)) for c in recognition.candidates)
         self.record.attempts.append(Attempt(
-            "name", decision, municipality, candidates[0][1] if candidates else None,
+            "name", recognition.decision, recognition.municipality, candidates[0][1] if candidates else None,
             recognition.transcript, candidates, recognition.reason))
-        if decision in ("accept", "confirm") and municipality not in self.plan.municipalities:
-            decision = "reject"  # a recogniser must never route outside the dialled area
-        if decision == "accept" and municipality in self.plan.connected:
-            return actions + self._transfer(municipality, "spoken" if self._name_attempts == 0 else "spoken_repeat")
-        if decision in ("accept", "confirm") and municipality not in self.plan.connected:
+        # A recogniser must never route outside the dialled area, nor on a name it heard as
+        # another area's; the candidates it still ranked are no evidence then.
+        heard = recognition.reason not in ("out_of_area", "no_speech")
+        self._takes.append({c.municipality: c.score for c in recognition.candidates
+                            if heard and c.municipality in self.plan.municipalities})
+        thresholds = self.service.thresholds
+        # A transfer without a question rests on this take alone, as sure as the policy was
+        # fitted to be; the takes together only choose what to ask about.
+        sure = [(m, p) for m, p in self._takes[-1].items() if m not in self._denied and p >= thresholds.accept]
+        if sure and recognition.decision == "accept":
+            top = max(sure, key=lambda item: item[1])[0]
+            if top not in self.plan.connected:
+                return actions + self._end("not_connected", ("not-connected", "goodbye"))
+            return actions + self._transfer(top, SPOKEN if self._name_attempts == 0 else SPOKEN_REPEAT)
+        ranked = self._ranked()
+        if not ranked:
+            return actions + self._failed_name_attempt()
+        top, confidence = ranked[0]
+        if confidence >= thresholds.confirm and top not in self.plan.connected:
             return actions + self._end("not_connected", ("not-connected", "goodbye"))
-        if decision == "confirm":
-            self._confirming = municipality
-            self._confirm_plays = 0
-            self.state = CONFIRMING
-            return actions + self._listen("reply") + self._play("confirm", ("confirm/" + self._slug(municipality),), True)
-        return actions + self._failed_name_attempt()
+        # Ask about the likeliest, and after a nee about the next, while each is likely enough:
+        # a "Bedoelt u …?" answered nee costs a short turn, saying the name again a long one.
+        self._to_ask = [m for i, (m, p) in enumerate(ranked[: self.service.listen.questions])
+                        if m in self.plan.connected and p >= (thresholds.confirm if i == 0 else thresholds.runner_up)]
+        if not self._to_ask or self._to_ask[0] != top:
+            return actions + self._failed_name_attempt()
+        return actions + self._confirm(self._to_ask.pop(0), CONFIRM)
+
+    def _ranked(self) -> list[tuple[str, float]]:
+        """The area's municipalities by how likely the caller means each, over every name take
+        so far (`combine`), without those they said nee to."""
+        combined = combine(self._takes)
+        return sorted(((m, p) for m, p in combined.items() if m not in self._denied), key=lambda item: -item[1])
+
+    def _confirm(self, municipality: str, prompt: str) -> list:
+        self._confirming = municipality
+        self._confirm_plays = 0
+        self.state = CONFIRMING
+        return self._listen(REPLY) + self._play("confirm", (f"{prompt}/{self._slug(municipality)}",), True)
 
     def _english(self, attempt: Attempt) -> list:
         """The rest of the call in English: the question again, the Dutch names still heard."""
         self._speaking = False
         self.record.language = "en"
         self.record.attempts.append(attempt)
-        return self._cancel_timer() + self._ask("question")
+        return self._cancel_timer() + self._ask(QUESTION)
 
     def _reply(self, yes: bool | None, keyed: bool = False) -> list:
         self._speaking = False
@@ -356,21 +406,25 @@ class CallFlow:
         kind = "keypad" if keyed else "reply"
         self.record.attempts.append(Attempt(kind, {True: "yes", False: "no", None: "unclear"}[yes], self._confirming))
         if yes:
-            return actions + self._transfer(self._confirming, "confirmed")
+            return actions + self._transfer(self._confirming, CONFIRMED)
         if yes is False:
+            self._denied.add(self._confirming)
+            if self._to_ask:
+                return actions + self._confirm(self._to_ask.pop(0), CONFIRM_OR)
             return actions + self._failed_name_attempt()
         return actions + self._unclear_reply()
 
     def _unclear_reply(self) -> list:
+        """The same question once more, now naming the keys that answer it."""
         self._confirm_plays += 1
         if self._confirm_plays < 2:
-            return self._play("confirm", ("confirm/" + self._slug(self._confirming),), True)
+            return self._play("confirm", (f"{CONFIRM}/{self._slug(self._confirming)}", REPLY_KEYS), True)
         return self._menu_or_default(())
 
     def _failed_name_attempt(self) -> list:
         self._name_attempts += 1
         if self._name_attempts < self.service.listen.attempts:
-            return self._ask("again")
+            return self._ask(AGAIN)
         return self._menu_or_default(())
 
     def _menu_choice(self, digit: str) -> list:
@@ -378,7 +432,7 @@ class CallFlow:
         actions = self._cancel_timer()
         if digit.isdigit() and 1 <= int(digit) <= len(connected):
             self.record.attempts.append(Attempt("keypad", "digit", connected[int(digit) - 1], reason=digit))
-            return actions + self._transfer(connected[int(digit) - 1], "keypad")
+            return actions + self._transfer(connected[int(digit) - 1], KEYPAD)
         self.record.attempts.append(Attempt("keypad", "digit", reason=f"wrong key {digit!r}"))
         return actions + self._menu_or_default(("menu-again",))
 
@@ -386,14 +440,14 @@ class CallFlow:
         if self._menu_plays < self.service.listen.menu_attempts:
             return self._menu(before)
         if self.plan.default:
-            return self._transfer(self.plan.default, "default")
+            return self._transfer(self.plan.default, DEFAULT)
         return self._end("no_choice", ("goodbye",))
 
     # ---- building blocks ----
 
     def _ask(self, prompt: str) -> list:
         self.state = ASKING
-        return self._listen("name") + self._play(prompt, (prompt,), True)
+        return self._listen(NAME) + self._play(prompt, (prompt,), True)
 
     def _menu(self, before: tuple[str, ...]) -> list:
         self.state = MENU
@@ -460,3 +514,13 @@ class CallFlow:
 
     def _slug(self, municipality: str) -> str:
         return self.service.directory.municipalities[municipality].slug
+
+
+def combine(takes: list[dict[str, float]]) -> dict[str, float]:
+    """One probability per municipality from every name take that heard one: each take's,
+    averaged (a municipality such a take did not rank counts 0 there). Two takes that agree
+    keep their confidence, two that disagree lose it; a take that heard nothing (silence,
+    another area's name) takes nothing away."""
+    heard = [take for take in takes if take]
+    names = {m for take in heard for m in take}
+    return {m: sum(take.get(m, 0.0) for take in heard) / len(heard) for m in names}

@@ -74,6 +74,9 @@ class Thresholds:
     # name again. (Not `yes:`/`no:`: YAML 1.1 reads those keys as booleans.)
     reply_yes: float
     reply_no: float
+    # After a nee to the likeliest municipality, the next is asked about ("Of bedoelt u …?")
+    # when it is at least this likely; else the caller is asked for the name again.
+    runner_up: float
 
 
 @dataclass(frozen=True)
@@ -84,6 +87,7 @@ class Listen:
     menu_attempts: int             # keypad menu plays before the default municipality
     menu_timeout_ms: int
     recognition_deadline_ms: int   # a slower recogniser counts as a failure
+    questions: int                 # "Bedoelt u …?" questions per name said, at most
 
 
 @dataclass(frozen=True)
@@ -127,8 +131,8 @@ class Service:
         plan = self.plan(code)
         ids = ["trunk-failed", "goodbye"]
         if len(plan.connected) > 1:
-            ids += ["question", "again", "menu-again", "not-connected", f"menu/{code}"]
-            ids += [f"confirm/{self.municipality(name).slug}" for name in plan.connected]
+            ids += ["question", "again", "menu-again", "not-connected", f"menu/{code}", "reply-keys"]
+            ids += [f"{kind}/{self.municipality(name).slug}" for name in plan.connected for kind in ("confirm", "confirm-or")]
         ids += [f"closed/{self.municipality(name).slug}" for name in plan.connected if self.municipality(name).hours]
         return tuple(ids)
 
@@ -140,12 +144,13 @@ def config_path(explicit: str | None = None) -> Path:
 
 DEFAULTS = {
     "language": "nl",
-    "thresholds": {"accept": 0.99, "confirm": 0.70, "reply_yes": 0.80, "reply_no": 0.50},
+    "thresholds": {"accept": 0.99, "confirm": 0.70, "reply_yes": 0.80, "reply_no": 0.50, "runner_up": 0.70},
     "listen": {"attempts": 2, "no_input_ms": 5000, "max_speech_ms": 8000, "menu_attempts": 2,
-               "menu_timeout_ms": 6000, "recognition_deadline_ms": 1500},
+               "menu_timeout_ms": 6000, "recognition_deadline_ms": 1500, "questions": 2},
     "records": {"path": None, "url": None, "retention_days": 90, "keep_audio": False,
                 "audio_retention_days": 7},
 }
+_COUNTS = ("attempts", "menu_attempts", "questions")  # listen settings that count, not milliseconds
 TOP_KEYS = ("language", "thresholds", "listen", "records", "municipalities", "areas", "numbers", "outbound")
 MUNICIPALITY_KEYS = ("trunk", "overflow", "hours", "closed", "holidays", "after_hours", "english")
 
@@ -218,7 +223,7 @@ def load_service(path: str | Path | None = None, directory: Directory | None = N
     if li is not None:
         c.keys(li, tuple(DEFAULTS["listen"]), "listen")
     listen = Listen(*(
-        _number(c, li, k, v, int, 0 if k.endswith("attempts") else 100, 10 if k.endswith("attempts") else 60000)
+        _number(c, li, k, v, int, 0 if k in _COUNTS else 100, 10 if k in _COUNTS else 60000)
         for k, v in DEFAULTS["listen"].items()))
 
     records = _records(c, data)

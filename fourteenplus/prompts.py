@@ -1,7 +1,8 @@
 """Prompt texts (fourteenplus/data/prompts.yaml, nl and en) → 8 kHz μ-law files for Asterisk.
 
 Prompts land in <sounds>/fourteenplus/<language>/<prompt id>.ulaw, where the prompt id is
-what the call flow plays: `question`, `again`, `confirm/<slug>`, `menu/<area code>`,
+what the call flow plays: `question`, `again`, `confirm/<slug>`, `confirm-or/<slug>`,
+`reply-keys`, `menu/<area code>`,
 `menu-again`, `number/<reason>`, `not-connected`, `goodbye`, `trunk-failed`, and
 `closed/<slug>` for municipalities with opening hours. Every language is made, whatever the
 configured one: a caller can switch to English at the question (key 9).
@@ -49,19 +50,25 @@ def _all_texts() -> dict:
 def prompt_texts(service: Service, language: str) -> dict[str, str]:
     """Every prompt id this configuration can play in `language` → its text."""
     t = _all_texts()[language]
-    out = {key: t[key] for key in ("question", "again", "menu-again", "not-connected", "goodbye", "trunk-failed")}
+    out = {key: t[key] for key in ("question", "again", "menu-again", "not-connected", "goodbye", "trunk-failed",
+                                   "reply-keys")}
     out.update({f"number/{reason}": t["number"][reason] for reason in NUMBER_REASONS})
     for code, plan in service.areas.items():
         if len(plan.connected) < 2:
             continue  # a single municipality is dialled at once: no question, no menu
-        out[f"menu/{code}"] = " ".join(t["menu-item"].format(name=name, digit=i)
-                                       for i, name in enumerate(plan.connected, 1))
+        out[f"menu/{code}"] = " ".join(menu_items(plan.connected, language))
         for name in plan.connected:
-            out[f"confirm/{service.municipality(name).slug}"] = t["confirm"].format(name=name)
+            for kind in ("confirm", "confirm-or"):
+                out[f"{kind}/{service.municipality(name).slug}"] = t[kind].format(name=name)
     for name, conn in service.connections.items():
         if conn.hours:
             out[f"closed/{conn.slug}"] = t["closed"].format(name=name, hours=conn.hours.describe(language))
     return out
+
+
+def menu_items(connected: tuple[str, ...], language: str) -> list[str]:
+    """The keypad menu's items in order ("Voor Hoorn, toets 1."), spoken as one prompt."""
+    return [_all_texts()[language]["menu-item"].format(name=name, digit=i) for i, name in enumerate(connected, 1)]
 
 
 def sounds_dir(root: Path) -> Path:

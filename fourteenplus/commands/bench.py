@@ -42,6 +42,17 @@ def configure(parser: argparse.ArgumentParser) -> None:
     fit.add_argument("dir", type=Path, nargs="+",
                      help="tune-split corpus directories with manifest.csv (never the eval split): one model over all")
     fit.add_argument("--out", type=Path, help="where to write the policy (default: the one the matcher loads)")
+    dialogue = sub.add_parser("dialogue", help="whole callers (callers.csv, `corpus --callers`) through the real "
+                                               "call flow and recogniser, on simulated time")
+    dialogue.add_argument("dir", type=Path, help="corpus directory with callers.csv")
+    dialogue.add_argument("--json", action="store_true", help="print the figures as JSON")
+    dialogue.add_argument("--report", type=Path, help="write the figures into this markdown file, between the bench markers")
+    dialogue.add_argument("--marker", default="bench", help="the results block to write (default: bench)")
+    dialogue.add_argument("--outcomes", type=Path, help="also write each caller's outcome to this CSV file")
+    for name, value in DEFAULTS["thresholds"].items():
+        dialogue.add_argument(f"--{name}", type=float, default=value)
+    dialogue.add_argument("--questions", type=int, default=DEFAULTS["listen"]["questions"],
+                          help='"Bedoelt u …?" questions per name said, at most')
     calls = sub.add_parser("calls", help="answer → first audio and end of speech → INVITE over real calls "
                                          "(needs `make run` in another terminal)")
     calls.add_argument("--count", type=int, default=10, help="spoken calls to place (default 10)")
@@ -280,6 +291,9 @@ def suggest_thresholds(p: np.ndarray, right: np.ndarray, negative: np.ndarray) -
 def main(args: argparse.Namespace) -> int:
     if args.what == "calls":
         return bench_calls(args.count, args.report)
+    if args.what == "dialogue":
+        from ._bench_dialogue import main as dialogue_main
+        return dialogue_main(args)
     for corpus in args.dir if args.what == "fit" else [args.dir]:
         if not (corpus / "manifest.csv").exists():
             print(f"{corpus}/manifest.csv not found: make a corpus with `fourteenplus corpus {corpus}`")

@@ -91,10 +91,15 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--count", type=int, default=400, help="number of clips (default 400)")
     parser.add_argument("--areas", default=",".join(SEED_AREAS), help="comma-separated area codes")
     parser.add_argument("--repeats", action="store_true", help="give every clip a second take (the caller asked again)")
-    parser.add_argument("--voices", choices=("espeak", "mbrola"), default="espeak",
-                        help="espeak-ng's own voices (default), or MBROLA's diphone voices through espeak-ng")
+    parser.add_argument("--voices", choices=("espeak", "mbrola"), default=None,
+                        help="espeak-ng's own voices (the default, except for --callers: both), "
+                             "or MBROLA's diphone voices through espeak-ng")
     parser.add_argument("--replies", action="store_true",
                         help='answers to "Bedoelt u …?" instead of names: area code "reply", expected yes, no or none')
+    parser.add_argument("--callers", action="store_true",
+                        help="whole callers for `bench dialogue` (callers.csv): a first and a second take, a ja "
+                             "and a nee, each in the caller's own voice and line; espeak-ng's and MBROLA's voices "
+                             "unless --voices names one family")
 
 
 def _speak(voice: str, text: str, speed: int, pitch: int, workdir: Path) -> np.ndarray:
@@ -299,6 +304,83 @@ def build_replies(out: Path, split_name: str, count: int, areas: tuple[str, ...]
     return len(rows)
 
 
+# callers.csv, the format `bench dialogue` reads.
+COUGH = "<cough>"  # a caller's take that is a cough, not words
+CALLER_COLUMNS = ("caller", "area_code", "expected", "first", "second", "yes", "no", "voice_family")
+
+
+def build_callers(out: Path, split_name: str, count: int, areas: tuple[str, ...],
+                  families: tuple[str, ...] = ("espeak", "mbrola")) -> int:
+    """Whole callers, for the dialogue bench: each says a name (or none), says it again as
+    after "Dat verstond ik niet", and answers ja and nee in words of their own, all in one
+    voice and on one line. About one caller in seven names no municipality of the area: a
+    name from another area, "ik weet het niet", a cough. Families alternate caller by caller;
+    a quarter of each family's callers speak with an accent (another language's voice).
+    Seeded apart from the split's other corpora: these are other clips."""
+    from ..directory import load_directory
+    from ..grammar import load_grammars
+    from ..speech import audio
+
+    split = SPLITS[split_name]
+    grammars = load_grammars(load_directory())
+    out.mkdir(parents=True, exist_ok=True)
+    rows = []
+    babble = ("de trein had weer vertraging vanochtend", "wat een mooi weer is het vandaag",
+              "zullen we morgen samen boodschappen doen")
+    with tempfile.TemporaryDirectory() as tmp:
+        makers = {family: Maker(split, split.voices[family], Path(tmp), babble_lines=babble,
+                                seed=split.seed + 3000 + index)
+                  for index, family in enumerate(families)}
+        for index in range(count):
+            family = families[index % len(families)]
+            maker = makers[family]
+            rng = maker.rng
+            code = rng.choice(areas)
+            grammar = grammars.area(code)
+            roll = rng.random()
+            accent = rng.random() < 0.25
+            if roll < 0.86:
+                expected = rng.choice(grammar.municipalities)
+                phrases = [p for p in grammar.phrases if p.municipality == expected]
+                names = [p for p in phrases if p.kind == "name"]
+                said = rng.choice(names if rng.random() < 0.7 or len(phrases) == len(names) else
+                                  [p for p in phrases if p.kind != "name"]).text
+                first_text = rng.choice(split.carriers).format(said)
+                second_text = said if rng.random() < 0.5 else rng.choice(split.carriers).format(said)
+            else:
+                expected, accent = "none", False
+                if roll < 0.93:
+                    said = rng.choice([p for p in grammars.elsewhere(code) if p.kind == "name"]).text
+                    first_text = second_text = rng.choice(split.carriers).format(said)
+                elif roll < 0.97:
+                    said, first_text, second_text = "", COUGH, COUGH
+                else:
+                    said = ""
+                    first_text = rng.choice(split.negatives)
+                    second_text = rng.choice(split.negatives)
+            voice = rng.choice(maker.voices.accent if accent else maker.voices.dutch)
+            take = Take(voice, rng.randint(130, 200), rng.randint(25, 75))
+            snr = maker.snr()
+            own = said or (expected if expected != "none" else "")
+            yes = rng.choice(split.replies["yes"])
+            no = rng.choice([r for r in split.replies["no"] if own or "{}" not in r]).format(own)
+            caller = f"{split_name}-caller-{index:04d}"
+            clips = {}
+            for part, text in (("first", first_text), ("second", second_text), ("yes", yes), ("no", no)):
+                speech = (maker.cough() if text == COUGH else maker.again(take, text) if part == "second" else
+                          _speak(take.voice, text, take.speed, take.pitch, maker.workdir))
+                level = None if snr is None else min(max(snr + rng.uniform(-3, 3), 8.0), 30.0)
+                clips[part] = f"{caller}-{part}.wav"
+                audio.write_wav(out / clips[part], maker.render(speech, level))
+            label = ("mbrola" if family == "mbrola" else "espeak-ng") + (" accent" if accent else "")
+            rows.append({"caller": caller, "area_code": code, "expected": expected, **clips, "voice_family": label})
+    with (out / "callers.csv").open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=CALLER_COLUMNS)
+        writer.writeheader()
+        writer.writerows(rows)
+    return len(rows)
+
+
 def missing_mbrola(voices: Voices, root: Path | None = None) -> list[str]:
     """The MBROLA voice files ("nl2") the voices need and this machine lacks: espeak-ng
     would stop at the first clip with a message about its own voice files."""
@@ -322,13 +404,19 @@ def _manifest(out: Path, rows: list[dict]) -> None:
 
 def main(args: argparse.Namespace) -> int:
     areas = tuple(code.strip() for code in args.areas.split(",") if code.strip())
-    family = args.voices
-    missing = missing_mbrola(SPLITS[args.split].voices[family])
-    if missing:
-        print(f"fourteenplus corpus: the {family} voices of the {args.split} split need the MBROLA voice files "
-              f"{', '.join(missing)}: install the Debian packages mbrola {' '.join('mbrola-' + m for m in missing)} "
-              "(contrib and non-free; `make bench-voices` does it as root)", file=sys.stderr)
-        return 2
+    families = (args.voices,) if args.voices else ("espeak", "mbrola") if args.callers else ("espeak",)
+    for family in families:
+        missing = missing_mbrola(SPLITS[args.split].voices[family])
+        if missing:
+            print(f"fourteenplus corpus: the {family} voices of the {args.split} split need the MBROLA voice files "
+                  f"{', '.join(missing)}: install the Debian packages mbrola {' '.join('mbrola-' + m for m in missing)} "
+                  "(contrib and non-free; `make bench-voices` does it as root)", file=sys.stderr)
+            return 2
+    family = families[0]
+    if args.callers:
+        written = build_callers(args.out, args.split, args.count, areas, families)
+        print(f"{written} callers ({args.split} split) in {args.out}")
+        return 0
     if args.replies:
         written = build_replies(args.out, args.split, args.count, areas, family)
     else:

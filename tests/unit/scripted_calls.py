@@ -42,7 +42,9 @@ class Caller:
         return self._see(self.flow.handle(event))
 
     def say(self, municipality: str | None, transcript: str = "", decision: str = "accept",
-            score: float = 0.9) -> "Caller":
+            score: float | None = None) -> "Caller":
+        # By default a probability in the decision's band of the shipped thresholds.
+        score = {"accept": 0.995, "confirm": 0.8, "reject": 0.2}[decision] if score is None else score
         candidates = (Candidate(municipality, score, municipality),) if municipality else ()
         return self._do(Utterance(Recognition(transcript or municipality or "", candidates, decision,
                                               municipality if decision != "reject" else None,
@@ -82,12 +84,12 @@ def every_path() -> dict[str, CallRecord]:
         "direct": Caller("14020").dialled("ANSWER").record,
         "spoken": Caller().say("Koggenland").dialled("ANSWER").record,
         "spoken_repeat": Caller().mumble("eh goedemorgen").say("Opmeer").dialled("ANSWER").record,
-        "confirmed": Caller().say("Medemblik", decision="confirm", score=0.6).reply(True).dialled("ANSWER").record,
+        "confirmed": Caller().say("Medemblik", decision="confirm").reply(True).dialled("ANSWER").record,
         "keypad": Caller().mumble("de westfriese poort").mumble("westfriese poort").key(menu_digit["Hoorn"])
         .dialled("ANSWER").record,
         "default": Caller().silence().silence().silence().silence().dialled("ANSWER").record,
         "abandoned_asking": Caller().hang_up().record,
-        "abandoned_confirming": Caller().say("Opmeer", decision="confirm", score=0.6).hang_up().record,
+        "abandoned_confirming": Caller().say("Opmeer", decision="confirm").hang_up().record,
         "abandoned_menu": Caller().silence().silence().hang_up().record,
         "hung_up_in_transfer": Caller().say("Hoorn").dialled("CANCEL").record,
         "overflow": Caller().say("Hoorn").dialled("BUSY", overflow="ANSWER").record,

@@ -16,8 +16,13 @@ from fourteenplus.speech import Candidate, Recognition
 SERVICE = load_service()
 
 
-def heard(decision, municipality=None, score=0.9):
+# A probability in each band of the shipped thresholds (accept 0.99, confirm 0.70).
+BAND = {"accept": 0.995, "confirm": 0.8, "reject": 0.2}
+
+
+def heard(decision, municipality=None, score=None):
     """What the recogniser reports when it heard `municipality` (or nothing) and decided."""
+    score = BAND[decision] if score is None else score
     candidates = (Candidate(municipality, score, municipality),) if municipality else ()
     return Utterance(Recognition(municipality or "", candidates, decision, municipality,
                                  "match" if decision != "reject" else "low_confidence"))
@@ -148,7 +153,7 @@ def test_a_municipality_behind_the_code_but_not_connected_hears_so(tmp_path):
 
 def confirming():
     flow, _ = asked()
-    actions = flow.handle(heard("confirm", "Medemblik", 0.6))
+    actions = flow.handle(heard("confirm", "Medemblik"))
     assert Listen("reply", "0229") in actions and play(actions).prompts == ("confirm/medemblik",)
     return flow, actions
 
@@ -181,8 +186,79 @@ def test_denied_by_key():
 def test_unclear_reply_repeats_the_question_once_then_menu():
     flow, actions = confirming()
     repeat = flow.handle(Reply(None))
-    assert play(repeat).prompts == ("confirm/medemblik",)
+    assert play(repeat).prompts == ("confirm/medemblik", "reply-keys")
     assert play(flow.handle(Timeout(timer(finish_prompt(flow, repeat)).timer_id))).prompts == ("menu/0229",)
+
+
+def ranked(*scores, decision="confirm"):
+    """A take in which the recogniser ranked several municipalities: (name, probability)…"""
+    candidates = tuple(Candidate(m, p, m) for m, p in scores)
+    return Utterance(Recognition(scores[0][0], candidates, decision, scores[0][0], "match"))
+
+
+def test_nee_offers_the_runner_up_and_its_ja_transfers():
+    flow, _ = asked()
+    flow.handle(ranked(("Hoorn", 0.8), ("Koggenland", 0.75), ("Opmeer", 0.74)))
+    runner_up = flow.handle(Reply(False))
+    assert play(runner_up).prompts == ("confirm-or/koggenland",) and Listen("reply", "0229") in runner_up
+    assert flow.handle(Reply(True))[-1].municipality == "Koggenland"
+    assert flow.record.path == "confirmed"
+    assert [a.decision for a in flow.record.attempts] == ["confirm", "no", "yes"]
+
+
+def test_keys_answer_the_runner_up_question_too():
+    flow, _ = asked()
+    flow.handle(ranked(("Hoorn", 0.8), ("Koggenland", 0.75)))
+    assert play(flow.handle(Dtmf("2"))).prompts == ("confirm-or/koggenland",)
+    assert flow.handle(Dtmf("1"))[-1].municipality == "Koggenland"
+
+
+def test_two_nees_ask_for_the_name_again_and_no_more_questions_than_configured():
+    flow, _ = asked()
+    flow.handle(ranked(("Hoorn", 0.8), ("Koggenland", 0.75), ("Opmeer", 0.74)))
+    flow.handle(Reply(False))
+    again = flow.handle(Reply(False))
+    assert play(again).prompts == ("again",) and SERVICE.listen.questions == 2
+
+
+def test_an_unlikely_runner_up_is_not_asked_about():
+    flow, _ = asked()
+    flow.handle(ranked(("Hoorn", 0.8), ("Koggenland", SERVICE.thresholds.runner_up - 0.01)))
+    assert play(flow.handle(Reply(False))).prompts == ("again",)
+
+
+def test_a_nee_is_never_asked_again_nor_transferred():
+    """After nee to Hoorn, a second take that ranks Hoorn first again asks about the next one."""
+    flow, _ = asked()
+    flow.handle(ranked(("Hoorn", 0.8), ("Koggenland", 0.5)))
+    flow.handle(Reply(False))
+    actions = flow.handle(ranked(("Hoorn", 0.999), ("Koggenland", 0.95), decision="accept"))
+    assert not of(actions, Transfer) and play(actions).prompts == ("confirm/koggenland",)
+
+
+def test_the_second_take_is_weighed_with_the_first():
+    """Two takes that agree settle what neither did alone; a silent take takes nothing away."""
+    flow, _ = asked()
+    flow.handle(ranked(("Opmeer", 0.6), ("Hoorn", 0.5), decision="reject"))
+    actions = flow.handle(ranked(("Opmeer", 0.85), ("Hoorn", 0.1)))
+    assert play(actions).prompts == ("confirm/opmeer",)
+    flow, _ = asked()
+    flow.handle(heard("reject"))
+    assert flow.handle(heard("accept", "Opmeer"))[-1].municipality == "Opmeer"
+
+
+def test_a_second_take_that_disagrees_lowers_the_first_ones_confidence():
+    flow, _ = asked()
+    flow.handle(ranked(("Opmeer", 0.65), ("Hoorn", 0.2), decision="reject"))
+    actions = flow.handle(ranked(("Hoorn", 0.75), ("Opmeer", 0.1)))
+    assert play(actions).prompts == ("menu/0229",)
+
+
+def test_a_name_heard_as_another_areas_is_no_evidence():
+    flow, _ = asked()
+    actions = flow.handle(Utterance(Recognition("Amsterdam", (Candidate("Hoorn", 0.9, "Hoorn"),), "reject", None,
+                                                "out_of_area")))
+    assert play(actions).prompts == ("again",)
 
 
 # ---- keypad ----
@@ -239,7 +315,7 @@ def test_no_choice_and_no_default_ends_with_goodbye(tmp_path):
 def test_hangup_anywhere_is_recorded_and_ends_quietly(steps, where):
     flow, actions = asked()
     if steps == 1:
-        flow.handle(heard("confirm", "Opmeer", 0.6))
+        flow.handle(heard("confirm", "Opmeer"))
     if steps == 2:
         to_menu(flow, actions)
     assert flow.handle(HungUp()) == []

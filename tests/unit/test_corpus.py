@@ -21,7 +21,7 @@ def manifest(path):
 
 def options(out, **given):
     return Namespace(**({"out": out, "split": "tune", "count": 6, "areas": "0229,0113", "repeats": False,
-                         "replies": False, "voices": "espeak"} | given))
+                         "replies": False, "callers": False, "voices": "espeak"} | given))
 
 
 def test_repeats_are_the_same_voice_again_and_do_not_move_the_first_takes(tmp_path):
@@ -98,3 +98,18 @@ def test_the_held_out_mbrola_voices_say_every_seed_phrase_without_a_gap():
         gaps = [text for text in texts if "unknown, replaced" in subprocess.run(
             ["espeak-ng", "-v", voice, "-w", "/dev/null", text], capture_output=True, text=True).stderr]
         assert len(gaps) <= 1, (voice, gaps)  # fr1 has one: "Heilig Landstichting"
+
+
+def test_a_callers_corpus_gives_each_caller_four_clips_in_one_voice(tmp_path):
+    corpus.main(options(tmp_path, count=8, voices="espeak", callers=True))
+    rows = list(csv.DictReader((tmp_path / "callers.csv").open()))
+    assert len(rows) == 8 and list(rows[0]) == list(corpus.CALLER_COLUMNS)
+    assert {row["voice_family"] for row in rows} <= {"espeak-ng", "espeak-ng accent"}
+    assert {row["area_code"] for row in rows} <= {"0229", "0113"}
+    for row in rows:
+        assert row["expected"] == "none" or row["expected"] in (
+            "Hoorn", "Medemblik", "Drechterland", "Opmeer", "Koggenland",
+            "Goes", "Borsele", "Kapelle", "Noord-Beveland", "Reimerswaal")
+        clips = [audio.read_telephone(tmp_path / row[part]) for part in ("first", "second", "yes", "no")]
+        assert all(len(clip) > 8000 * 0.3 for clip in clips)
+        assert not np.array_equal(clips[0], clips[1])  # the second take is said again, not copied

@@ -41,10 +41,10 @@ def test_the_2020_evaluation_reproduced_from_records_gives_its_figures():
 
 
 def test_a_nee_to_the_confirmation_is_counted_said_or_keyed():
-    calls = [Caller().say("Opmeer", decision="confirm", score=0.6).reply(False).say("Hoorn").record,
-             Caller().say("Opmeer", decision="confirm", score=0.6).key("2").say("Opmeer").record,
-             Caller().say("Opmeer", decision="confirm", score=0.6).reply(True).record,
-             Caller().say("Opmeer", decision="confirm", score=0.6).key("1").record]
+    calls = [Caller().say("Opmeer", decision="confirm").reply(False).say("Hoorn").record,
+             Caller().say("Opmeer", decision="confirm").key("2").say("Hoorn").record,
+             Caller().say("Opmeer", decision="confirm").reply(True).record,
+             Caller().say("Opmeer", decision="confirm").key("1").record]
     total = report.build(calls).to_dict()["total"]
     assert (total["confirmations"], total["confirmations_no"], total["confirmations_no_share"]) == (4, 2, 0.5)
     assert total["routes"]["one_repeat"] == 2 and total["routes"]["first"] == 2

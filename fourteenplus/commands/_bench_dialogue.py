@@ -1,0 +1,198 @@
+"""`fourteenplus bench dialogue DIR`: whole callers through the real call flow, judged per caller.
+
+DIR holds callers.csv (caller,area_code,expected,first,second,yes,no,voice_family; expected
+"none" for a caller who names no municipality) and the clips it names, as `fourteenplus
+corpus DIR --callers` writes them. Every caller goes through `callflow.CallFlow` with the
+real `SpeechService` (`simulation.Simulation` plays the caller and keeps the time), and
+through the keypad-only menu of their area, the anchor speech must beat on time.
+
+The configuration connects every municipality of the corpus's areas (the directory's order
+is the menu's), with the shipped thresholds unless others are given: the bench measures what
+an installation does by default.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import dataclasses
+import datetime as dt
+import hashlib
+import json
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from ..benchfile import write_block
+from ..config import DEFAULTS, Service, Thresholds, load_service
+from ..paths import cache_dir
+from ..simulation import Caller, Outcome, PromptAudio, Simulation, keypad_menu_seconds
+
+
+class TimedSpeech:
+    """The real speech service as the simulation calls it, with each recognition's compute
+    (`last_ms`). A clip heard before is not heard again (`cache`): recognition of a clip does
+    not depend on the thresholds, so a sweep of them runs in seconds; its compute is the one
+    measured the first time."""
+
+    def __init__(self, service, thresholds: Thresholds, cache: bool = True):
+        self.service = service
+        self.thresholds = thresholds
+        self.last_ms = 0.0
+        self._cache: dict | None = {} if cache else None
+
+    def _heard(self, samples: np.ndarray, area_code: str):
+        key = (hashlib.sha1(samples.tobytes()).hexdigest(), area_code)
+        if self._cache is not None and key in self._cache:
+            result, self.last_ms = self._cache[key]
+            return result
+        started = time.perf_counter()
+        result = self.service.recognize_now(samples, area_code)
+        self.last_ms = (time.perf_counter() - started) * 1000
+        if self._cache is not None:
+            self._cache[key] = (result, self.last_ms)
+        return result
+
+    def recognize_now(self, samples: np.ndarray, area_code: str):
+        return self._heard(samples, area_code)
+
+    def reply_now(self, samples: np.ndarray) -> bool | None:
+        from ..speech.service import REPLIES, answer
+
+        return answer(self._heard(samples, REPLIES.code), self.thresholds)
+
+
+def read_callers(corpus: Path) -> list[Caller]:
+    from ..speech import audio
+
+    callers = []
+    for row in csv.DictReader((corpus / "callers.csv").open()):
+        clips = {part: audio.read_telephone(corpus / row[part]) for part in ("first", "second", "yes", "no")}
+        callers.append(Caller(row["caller"], row["area_code"], None if row["expected"] == "none" else row["expected"],
+                              voice_family=row.get("voice_family", ""), **clips))
+    return callers
+
+
+def bench_service(areas: set[str], thresholds: Thresholds, questions: int) -> Service:
+    """Every municipality of these areas connected, through the configuration's own loader."""
+    from ..directory import load_directory
+
+    directory = load_directory()
+    lines = ["municipalities:"]
+    names = sorted({m for code in areas for m in directory.areas[code].municipalities})
+    lines += [f"  {json.dumps(name)}: {{trunk: PJSIP/{directory.municipalities[name].slug}@bench}}" for name in names]
+    lines.append("areas:")
+    for code in sorted(areas):
+        members = directory.areas[code].municipalities
+        lines.append(f'  "{code}": {{municipalities: {json.dumps(list(members))}, default: {json.dumps(members[0])}}}')
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "bench.yaml"
+        path.write_text("\n".join(lines) + "\n")
+        service = load_service(path, directory)
+    listen = dataclasses.replace(service.listen, questions=questions)
+    return dataclasses.replace(service, thresholds=thresholds, listen=listen)
+
+
+def run_callers(callers: list[Caller], service: Service, speech, audio: PromptAudio) -> list[Outcome]:
+    from ..callflow import CallFlow
+
+    outcomes = []
+    for caller in callers:
+        outcome = Simulation(CallFlow(service, "14" + caller.area_code), caller, speech, audio).run()
+        outcome.keypad_menu_s = keypad_menu_seconds(caller, service.plan(caller.area_code), audio)
+        outcomes.append(outcome)
+    return outcomes
+
+
+def _spread(values: list[float], digits: int = 2) -> dict:
+    if not values:
+        return {"n": 0}
+    return {"n": len(values), "p50": round(float(np.percentile(values, 50)), digits),
+            "p95": round(float(np.percentile(values, 95)), digits)}
+
+
+def figures(outcomes: list[Outcome]) -> dict:
+    """The issue's figures over these callers (counts are integers)."""
+    names = [o for o in outcomes if o.expected is not None]
+    negatives = [o for o in outcomes if o.expected is None]
+    routed = [o for o in names if o.municipality is not None]
+    compute = [ms for o in outcomes for ms in o.compute_ms]
+    result = {
+        "callers": len(outcomes),
+        "names": len(names),
+        "negatives": len(negatives),
+        "right_first_answer": sum(o.first_answer for o in names),
+        "right_by_speech": sum(o.right and o.by_speech for o in names),
+        "right": sum(o.right for o in names),
+        "wrong": sum(o.wrong for o in names),
+        "negatives_transferred_by_speech": sum(o.by_speech and o.municipality is not None for o in negatives),
+        "asked_name_again": sum(o.name_takes > 1 for o in names),
+        "reached_keypad_menu": sum(o.path == "keypad" for o in names),
+        "questions_per_caller": round(sum(o.questions for o in outcomes) / len(outcomes), 2) if outcomes else 0.0,
+        "time_to_transfer_s": _spread([o.seconds for o in routed]),
+        "keypad_menu_s": _spread([o.keypad_menu_s for o in routed if o.keypad_menu_s is not None]),
+        "compute_ms": _spread(compute, 1),
+    }
+    if names:
+        result["right_first_answer_share"] = round(result["right_first_answer"] / len(names), 4)
+        result["right_by_speech_share"] = round(result["right_by_speech"] / len(names), 4)
+    speech, keypad = result["time_to_transfer_s"], result["keypad_menu_s"]
+    if speech.get("n") and keypad.get("n"):
+        result["median_time_ratio"] = round(speech["p50"] / keypad["p50"], 2)
+    return result
+
+
+def report(outcomes: list[Outcome], thresholds: Thresholds, questions: int, corpus: Path) -> dict:
+    from .bench import machine
+
+    families = sorted({o.voice_family for o in outcomes})
+    return figures(outcomes) | {
+        "by_voice_family": {family: figures([o for o in outcomes if o.voice_family == family]) for family in families},
+        "thresholds": dataclasses.asdict(thresholds), "questions": questions,
+        "corpus": str(corpus), "machine": machine(), "date": dt.date.today().isoformat(),
+    }
+
+
+def write_outcomes(path: Path, outcomes: list[Outcome]) -> None:
+    fields = ("caller", "expected", "voice_family", "municipality", "path", "seconds", "name_takes", "questions",
+              "keys", "keypad_menu_s")
+    with path.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(fields)
+        for o in outcomes:
+            writer.writerow([getattr(o, f) for f in fields])
+
+
+def main(args: argparse.Namespace) -> int:
+    from ..directory import load_directory
+    from ..grammar import load_grammars
+    from ..speech.service import SpeechService
+
+    if not (args.dir / "callers.csv").exists():
+        print(f"{args.dir}/callers.csv not found: make a corpus with `fourteenplus corpus {args.dir} --callers`")
+        return 2
+    thresholds = Thresholds(**{name: getattr(args, name) for name in DEFAULTS["thresholds"]})
+    callers = read_callers(args.dir)
+    service = bench_service({c.area_code for c in callers}, thresholds, args.questions)
+    speech = SpeechService(load_grammars(load_directory()), thresholds)
+    speech.load()
+    audio = PromptAudio.made(service, cache_dir() / "bench-prompts")
+    outcomes = run_callers(callers, service, TimedSpeech(speech, thresholds), audio)
+    result = report(outcomes, thresholds, args.questions, args.dir)
+    if args.outcomes:
+        write_outcomes(args.outcomes, outcomes)
+    if args.report:
+        write_block(args.report, args.marker, f"```json\n{json.dumps(result, indent=2, ensure_ascii=False)}\n```",
+                    "Dialogue bench")
+    if args.json:
+        print(json.dumps(result, indent=2, ensure_ascii=False))
+    else:
+        print(f"callers {result['callers']} (names {result['names']}, negatives {result['negatives']}): "
+              f"right at the first answer {result['right_first_answer']}, by speech {result['right_by_speech']}, "
+              f"right {result['right']}, wrong {result['wrong']}, negatives transferred by speech "
+              f"{result['negatives_transferred_by_speech']}; time to transfer p50 "
+              f"{result['time_to_transfer_s'].get('p50')} s against the keypad menu's "
+              f"{result['keypad_menu_s'].get('p50')} s")
+    return 0

@@ -1,0 +1,162 @@
+"""The dialogue bench's engine: a scripted recogniser, a known path, the known outcome and time.
+
+Every caller here goes through the real `CallFlow`; only the recogniser is scripted (its
+answers in the order the flow asks for them), and the prompts have round durations, so the
+time of each outcome can be worked out by hand from the clip and the endpointer.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from fourteenplus.callflow import CallFlow
+from fourteenplus.commands._bench_dialogue import figures
+from fourteenplus.config import load_service
+from fourteenplus.simulation import KEY_REACTION_S, Caller, PromptAudio, Simulation, endpoint, keypad_menu_seconds
+from fourteenplus.speech import Candidate, Recognition
+
+SERVICE = load_service()
+PLAN = SERVICE.plan("0229")  # Hoorn, Medemblik, Drechterland, Opmeer, Koggenland
+QUESTION_S, CONFIRM_S, KEYS_S, AGAIN_S, MENU_S = 2.0, 1.0, 1.5, 3.0, 10.0
+COMPUTE_MS = 100.0
+
+
+def audio() -> PromptAudio:
+    seconds = {("nl", "question"): QUESTION_S, ("nl", "again"): AGAIN_S, ("nl", "reply-keys"): KEYS_S,
+               ("nl", "menu/0229"): MENU_S, ("nl", "goodbye"): 1.0}
+    for name in PLAN.connected:
+        slug = SERVICE.municipality(name).slug
+        seconds[("nl", f"confirm/{slug}")] = seconds[("nl", f"confirm-or/{slug}")] = CONFIRM_S
+    # Five items of two seconds each.
+    return PromptAudio(seconds, {("nl", "menu/0229"): (2.0, 4.0, 6.0, 8.0, 10.0)})
+
+
+def voice(seconds: float, lead: float = 0.3, tail: float = 0.3) -> np.ndarray:
+    """A voiced buzz (a 125 Hz pulse train) between quiet stretches: what the endpointer hears as speech."""
+    rng = np.random.default_rng(int(seconds * 1000))
+    quiet = lambda s: (rng.standard_normal(int(s * 8000)) * 30).astype(np.int16)  # noqa: E731
+    n = int(seconds * 8000)
+    buzz = np.where(np.arange(n) % 64 < 8, 6000, -900).astype(np.int16)
+    return np.concatenate([quiet(lead), buzz, quiet(tail)])
+
+
+FIRST, SECOND, YES, NO = voice(0.8), voice(1.0), voice(0.3), voice(0.4)
+
+
+def caller(expected="Opmeer", name="test-caller") -> Caller:
+    return Caller(name, "0229", expected, FIRST, SECOND, YES, NO, "test")
+
+
+class Scripted:
+    """The recogniser's answers, in the order the flow asks for them."""
+
+    def __init__(self, names=(), replies=()):
+        self.names, self.replies = list(names), list(replies)
+        self.last_ms = COMPUTE_MS
+
+    def recognize_now(self, samples, area_code):
+        assert area_code == "0229" and len(samples) > 0
+        return self.names.pop(0)
+
+    def reply_now(self, samples):
+        return self.replies.pop(0)
+
+
+def ranked(*scores, decision="confirm"):
+    candidates = tuple(Candidate(m, p, m) for m, p in scores)
+    return Recognition(scores[0][0], candidates, decision, scores[0][0], "match")
+
+
+def nothing():
+    return Recognition.rejected("low_confidence")
+
+
+def run(speech, who=None):
+    outcome = Simulation(CallFlow(SERVICE, "140229"), who or caller(), speech, audio()).run()
+    assert not speech.names and not speech.replies, "the flow asked for fewer answers than scripted"
+    return outcome
+
+
+def answered(clip) -> float:
+    """Seconds from the start of a clip to its recognition's answer (started at the pause when
+    the utterance there was the whole one, as the session does)."""
+    heard = endpoint(clip)
+    return max(heard.ended, heard.early + COMPUTE_MS / 1000) if heard.early is not None else heard.ended + COMPUTE_MS / 1000
+
+
+def test_the_endpointer_hears_the_test_voice_end_about_half_a_second_after_it():
+    heard = endpoint(FIRST)
+    assert heard.started == pytest.approx(0.3, abs=0.12) and heard.ended == pytest.approx(1.6, abs=0.06)
+    assert heard.early is not None and heard.ended - heard.early == pytest.approx(0.2, abs=0.021)
+
+
+def test_a_name_accepted_at_once_is_transferred_after_the_question_and_the_answer():
+    outcome = run(Scripted([ranked(("Opmeer", 0.995), decision="accept")]))
+    assert (outcome.municipality, outcome.path, outcome.name_takes, outcome.questions) == ("Opmeer", "spoken", 1, 0)
+    assert outcome.first_answer and outcome.by_speech and not outcome.wrong
+    assert outcome.seconds == pytest.approx(QUESTION_S + answered(FIRST), abs=0.001)
+    assert outcome.compute_ms == [COMPUTE_MS]
+
+
+def test_ja_to_the_question_is_a_first_answer():
+    outcome = run(Scripted([ranked(("Opmeer", 0.8))], [True]))
+    assert (outcome.municipality, outcome.path, outcome.questions) == ("Opmeer", "confirmed", 1)
+    assert outcome.first_answer and outcome.by_speech
+    assert outcome.seconds == pytest.approx(QUESTION_S + answered(FIRST) + CONFIRM_S + answered(YES), abs=0.001)
+
+
+def test_nee_then_ja_to_the_runner_up_is_still_a_first_answer():
+    speech = Scripted([ranked(("Hoorn", 0.8), ("Opmeer", 0.75))], [False, True])
+    outcome = run(speech)
+    assert (outcome.municipality, outcome.path, outcome.questions, outcome.name_takes) == ("Opmeer", "confirmed", 2, 1)
+    assert outcome.first_answer
+    expected = QUESTION_S + answered(FIRST) + CONFIRM_S + answered(NO) + CONFIRM_S + answered(YES)
+    assert outcome.seconds == pytest.approx(expected, abs=0.001)
+
+
+def test_asked_again_the_caller_plays_the_second_take():
+    outcome = run(Scripted([nothing(), ranked(("Opmeer", 0.995), decision="accept")]))
+    assert (outcome.municipality, outcome.path, outcome.name_takes) == ("Opmeer", "spoken_repeat", 2)
+    assert outcome.right and not outcome.first_answer
+    assert outcome.seconds == pytest.approx(QUESTION_S + answered(FIRST) + AGAIN_S + answered(SECOND), abs=0.001)
+
+
+def test_an_answer_not_understood_brings_the_keys_and_the_caller_presses_one():
+    outcome = run(Scripted([ranked(("Opmeer", 0.8))], [None]))
+    assert (outcome.municipality, outcome.path, outcome.keys) == ("Opmeer", "confirmed", 1)
+    assert outcome.first_answer and not outcome.by_speech
+    expected = QUESTION_S + answered(FIRST) + CONFIRM_S + answered(YES) + CONFIRM_S + KEYS_S + KEY_REACTION_S
+    assert outcome.seconds == pytest.approx(expected, abs=0.001)
+
+
+def test_at_the_menu_the_caller_presses_their_key_as_soon_as_they_hear_it():
+    outcome = run(Scripted([nothing(), nothing()]))
+    position = PLAN.connected.index("Opmeer")
+    assert (outcome.municipality, outcome.path, outcome.keys) == ("Opmeer", "keypad", 1)
+    expected = (QUESTION_S + answered(FIRST) + AGAIN_S + answered(SECOND) + 2.0 * (position + 1) + KEY_REACTION_S)
+    assert outcome.seconds == pytest.approx(expected, abs=0.001)
+    assert keypad_menu_seconds(caller(), PLAN, audio()) == 2.0 * (position + 1) + KEY_REACTION_S
+
+
+def test_a_caller_who_names_none_says_nee_presses_nothing_and_reaches_the_default():
+    speech = Scripted([ranked(("Hoorn", 0.8)), nothing()], [False])
+    outcome = run(speech, caller(expected=None))
+    assert (outcome.municipality, outcome.path, outcome.keys) == (PLAN.default, "default", 0)
+    assert not outcome.by_speech and not outcome.wrong
+
+
+def test_the_figures_count_callers_by_where_they_ended():
+    outcomes = [
+        run(Scripted([ranked(("Opmeer", 0.995), decision="accept")])),
+        run(Scripted([ranked(("Hoorn", 0.8), ("Opmeer", 0.75))], [False, True])),
+        run(Scripted([nothing(), ranked(("Opmeer", 0.995), decision="accept")])),
+        run(Scripted([ranked(("Hoorn", 0.995), decision="accept")])),  # put through wrong
+        run(Scripted([ranked(("Hoorn", 0.8))], [True]), caller(expected=None)),  # a nee heard as ja
+    ]
+    result = figures(outcomes)
+    assert (result["callers"], result["names"], result["negatives"]) == (5, 4, 1)
+    assert (result["right_first_answer"], result["right_by_speech"], result["right"], result["wrong"]) == (2, 3, 3, 1)
+    assert result["negatives_transferred_by_speech"] == 1 and result["asked_name_again"] == 1
+    assert all(isinstance(result[k], int) for k in ("callers", "names", "right", "wrong", "right_first_answer"))
+    assert result["questions_per_caller"] == pytest.approx(3 / 5)
