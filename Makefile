@@ -15,6 +15,8 @@ BENCH_CORPUS ?= $(HOME)/.cache/fourteenplus/bench-corpus-eval-repeats
 BENCH_REPLIES ?= $(HOME)/.cache/fourteenplus/bench-corpus-eval-replies
 # The same held-out names spoken by MBROLA's diphone voices (closer to people than espeak-ng's).
 BENCH_MBROLA ?= $(HOME)/.cache/fourteenplus/bench-corpus-eval-mbrola
+# Held-out whole callers (a name, the name again, a ja and a nee each; both voice families).
+BENCH_CALLERS ?= $(HOME)/.cache/fourteenplus/bench-callers-eval
 MBROLA_PACKAGES := mbrola mbrola-nl2 mbrola-nl3 mbrola-de4 mbrola-us1 mbrola-fr1 mbrola-pl1 mbrola-en1
 
 setup: system-packages $(VENV)/.installed
@@ -64,13 +66,16 @@ status: setup
 call: setup
 	$(FP) call $(NUMBER) $(if $(SAY),--say "$(SAY)") $(if $(AUDIO),--audio "$(AUDIO)") $(if $(DIGITS),--digits "$(DIGITS)")
 
-# Recognition on held-out corpora generated outside the repo (espeak-ng's voices, the ja/nee
-# replies, MBROLA's voices), beside the plain pipeline, and the names heard unprimed as under
-# load; the figures go to bench/recognition.md with the machine and the date.
+# Whole callers through the real call flow (bench/dialogue.md), then recognition on held-out
+# corpora generated outside the repo (espeak-ng's voices, the ja/nee replies, MBROLA's
+# voices), beside the plain pipeline, and the names heard unprimed as under load
+# (bench/recognition.md); every figure with the machine and the date.
 bench: setup bench-voices
 	test -f $(BENCH_CORPUS)/manifest.csv || $(FP) corpus $(BENCH_CORPUS) --split eval --count 300 --repeats
 	test -f $(BENCH_REPLIES)/manifest.csv || $(FP) corpus $(BENCH_REPLIES) --split eval --count 200 --replies
 	test -f $(BENCH_MBROLA)/manifest.csv || $(FP) corpus $(BENCH_MBROLA) --split eval --count 300 --repeats --voices mbrola
+	test -f $(BENCH_CALLERS)/callers.csv || $(FP) corpus $(BENCH_CALLERS) --split eval --count 300 --callers
+	$(FP) bench dialogue $(BENCH_CALLERS) --report bench/dialogue.md --json
 	$(FP) bench recognition $(BENCH_CORPUS) --report bench/recognition.md --json
 	$(FP) bench recognition $(BENCH_REPLIES) --no-plain --report bench/recognition.md --json
 	$(FP) bench recognition $(BENCH_MBROLA) --report bench/recognition.md --json

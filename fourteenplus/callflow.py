@@ -360,10 +360,14 @@ class CallFlow:
                             if heard and c.municipality in self.plan.municipalities})
         thresholds = self.service.thresholds
         # A transfer without a question rests on this take alone, as sure as the policy was
-        # fitted to be; the takes together only choose what to ask about.
-        sure = [(m, p) for m, p in self._takes[-1].items() if m not in self._denied and p >= thresholds.accept]
-        if sure and recognition.decision == "accept":
-            top = max(sure, key=lambda item: item[1])[0]
+        # fitted to be, and on the municipality's own name: a village or an alias heard
+        # (short, and many of them) is asked about, however sure (on the tune callers every
+        # transfer at accept level that went wrong was one). The takes together only choose
+        # what to ask about.
+        sure = [c for c in recognition.candidates if heard and c.municipality in self.plan.municipalities
+                and c.phrase == c.municipality and c.municipality not in self._denied and c.score >= thresholds.accept]
+        if sure:
+            top = max(sure, key=lambda c: c.score).municipality
             if top not in self.plan.connected:
                 return actions + self._end("not_connected", ("not-connected", "goodbye"))
             return actions + self._transfer(top, SPOKEN if self._name_attempts == 0 else SPOKEN_REPEAT)

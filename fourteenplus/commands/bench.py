@@ -37,11 +37,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
     # The shipped thresholds, so `make bench` measures what an installation does by default.
     for name, value in DEFAULTS["thresholds"].items():
         recognition.add_argument(f"--{name}", type=float, default=value)
-    fit = sub.add_parser("fit", help="fit a decision policy (speech/policy.yaml) on a tune corpus: "
-                                     "the names and unprimed models, or the reply model for a corpus made with --replies")
+    fit = sub.add_parser("fit", help="fit the decision policy (speech/policy.yaml) on tune corpora: the names and "
+                                     "unprimed models on names, the reply model on answers (--replies, --callers)")
     fit.add_argument("dir", type=Path, nargs="+",
                      help="tune-split corpus directories with manifest.csv (never the eval split): one model over all")
     fit.add_argument("--out", type=Path, help="where to write the policy (default: the one the matcher loads)")
+    fit.add_argument("--model", action="append", choices=("names", "unprimed", "reply"),
+                     help="fit only this model (repeatable; default: every model the corpora hold clips for)")
     dialogue = sub.add_parser("dialogue", help="whole callers (callers.csv, `corpus --callers`) through the real "
                                                "call flow and recogniser, on simulated time")
     dialogue.add_argument("dir", type=Path, help="corpus directory with callers.csv")
@@ -74,15 +76,24 @@ class Tally:
         routed = ("accept", "confirm")
         correct = sum(r.decision in routed and r.municipality == e for e, r in positives)
         latencies = np.array([ms for _, _, ms in self.rows]) if self.rows else np.zeros(1)
+        def rank(result, expected) -> int:
+            """Where the expected municipality stands among the candidates (0: not among them)."""
+            names = [c.municipality for c in result.candidates] if result.reason != "out_of_area" else []
+            return names.index(expected) + 1 if expected in names else 0
+
         return {
             "total": len(self.rows),
             "correct": correct,
+            "top1": sum(rank(r, e) == 1 for e, r in positives),
+            "top3": sum(1 <= rank(r, e) <= 3 for e, r in positives),
             "accuracy": round(correct / len(positives), 4) if positives else None,
             "misrouted": sum(r.decision == "accept" and r.municipality != e for e, r in positives),
             "confirmed": sum(r.decision == "confirm" for _, r, _ in self.rows),
             "rejected": sum(r.decision == "reject" for _, r, _ in self.rows),
             "negatives": len(negatives),
             "negatives_routed": sum(r.decision in routed for _, r in negatives),
+            "negatives_accepted": sum(r.decision == "accept" for _, r in negatives),
+            "negatives_confirmed": sum(r.decision == "confirm" for _, r in negatives),
             "latency_p50_ms": round(float(np.percentile(latencies, 50)), 1),
             "latency_p95_ms": round(float(np.percentile(latencies, 95)), 1),
         }
@@ -210,11 +221,28 @@ def _is_replies(rows: list[dict]) -> bool:
     return all(row["area_code"] == REPLIES.code for row in rows)
 
 
-def fit_policy(corpora: list[Path], out: Path | None) -> dict:
-    """Hear every first take of the tune corpora (espeak-ng's and MBROLA's voices, say),
-    label the top candidate's evidence right or wrong (a negative clip is always wrong), fit
-    the models the corpora are for (`reply` for replies, else `names` and `unprimed`, the
-    same clips heard without the primed transcription) and write them with their provenance.
+def fit_rows(corpus: Path) -> list[dict]:
+    """A tune corpus's clips for fitting, as manifest rows (file, area_code, expected): a
+    manifest's first takes, or a callers corpus's (callers.csv) first takes and its ja's and
+    nee's (area code "reply"), as the call flow hears each."""
+    from ..speech.service import REPLIES
+
+    if (corpus / "callers.csv").exists():
+        rows = []
+        for row in csv.DictReader((corpus / "callers.csv").open()):
+            rows.append({"file": str(corpus / row["first"]), "area_code": row["area_code"], "expected": row["expected"]})
+            rows += [{"file": str(corpus / row[side]), "area_code": REPLIES.code, "expected": side} for side in ("yes", "no")]
+        return rows
+    return [row | {"file": str(corpus / row["file"])} for row in csv.DictReader((corpus / "manifest.csv").open())
+            if not row.get("repeat_of")]
+
+
+def fit_policy(corpora: list[Path], out: Path | None, models: tuple[str, ...] = ("names", "unprimed", "reply")) -> dict:
+    """Hear every clip of the tune corpora (espeak-ng's and MBROLA's voices, say), label the
+    top candidate's evidence right or wrong (a negative clip is always wrong), fit each of
+    `models` that the corpora hold clips for (`reply` on answers to "Bedoelt u …?", `names`
+    and `unprimed`, the same clips heard without the primed transcription, on names) and
+    write them with their provenance.
 
     The thresholds it suggests come from 5-fold held-out predictions on the same corpora, so
     they are not read off the fit's own training rows.
@@ -222,15 +250,16 @@ def fit_policy(corpora: list[Path], out: Path | None) -> dict:
     from ..directory import load_directory
     from ..grammar import load_grammars
     from ..speech import policy
-    from ..speech.service import SpeechService
+    from ..speech.service import REPLIES, SpeechService
 
-    rows = [row | {"file": str(corpus / row["file"])} for corpus in corpora
-            for row in csv.DictReader((corpus / "manifest.csv").open()) if not row.get("repeat_of")]
-    kinds = ("reply",) if _is_replies(rows) else ("names", "unprimed")
+    every = [row for corpus in corpora for row in fit_rows(corpus)]
     service = SpeechService(load_grammars(load_directory()), Thresholds(**DEFAULTS["thresholds"]))
     service.load()
     fitted = {}
-    for kind in kinds:
+    for kind in models:
+        rows = [row for row in every if (row["area_code"] == REPLIES.code) == (kind == "reply")]
+        if not rows:
+            continue
         evidence, labels, negative = _evidence(service, rows, primed=kind != "unprimed")
         names = policy.FEATURES[kind]
         held_out = np.zeros(len(labels))
@@ -253,6 +282,7 @@ def fit_policy(corpora: list[Path], out: Path | None) -> dict:
 def _evidence(service, rows: list[dict], primed: bool) -> tuple[list[dict], list[bool], list[bool]]:
     """Each clip's top candidate's evidence, whether routing there is right, whether the clip
     is a negative; clips with nothing to decide are left out (rejected before any policy)."""
+    from ..simulation import endpoint
     from ..speech import audio
 
     evidence, labels, negative = [], [], []
@@ -261,7 +291,9 @@ def _evidence(service, rows: list[dict], primed: bool) -> tuple[list[dict], list
         if row["area_code"] not in matchers:
             matchers[row["area_code"]] = service.matcher(row["area_code"], neutral=True, primed=primed)
         matcher = matchers[row["area_code"]]
-        heard = service.recognizer.hear(audio.read_telephone(Path(row["file"])), matcher.shortlist, matcher.prompt)
+        # As the call flow hears it: the endpointer's utterance of the clip.
+        heard = service.recognizer.hear(endpoint(audio.read_telephone(Path(row["file"]))).utterance,
+                                        matcher.shortlist, matcher.prompt)
         features = matcher.evidence(heard) if heard.speech else {}
         if features:
             top = max(features, key=lambda m: features[m]["margin"])
@@ -295,15 +327,11 @@ def main(args: argparse.Namespace) -> int:
         from ._bench_dialogue import main as dialogue_main
         return dialogue_main(args)
     for corpus in args.dir if args.what == "fit" else [args.dir]:
-        if not (corpus / "manifest.csv").exists():
+        if not (corpus / "manifest.csv").exists() and not (args.what == "fit" and (corpus / "callers.csv").exists()):
             print(f"{corpus}/manifest.csv not found: make a corpus with `fourteenplus corpus {corpus}`")
             return 2
     if args.what == "fit":
-        kinds = {_is_replies(list(csv.DictReader((corpus / "manifest.csv").open()))) for corpus in args.dir}
-        if len(kinds) > 1:
-            print("bench fit: these corpora mix replies (--replies) and names; each has a model of its own")
-            return 2
-        print(json.dumps(fit_policy(args.dir, args.out), indent=2))
+        print(json.dumps(fit_policy(args.dir, args.out, tuple(args.model or ("names", "unprimed", "reply"))), indent=2))
         return 0
     thresholds = Thresholds(**{name: getattr(args, name) for name in DEFAULTS["thresholds"]})
     figures = run(args.dir, thresholds, plain=not args.no_plain, primed=not args.unprimed)

@@ -26,7 +26,7 @@ from rapidfuzz import fuzz, process
 from ..text import fold
 from . import Candidate, Recognition
 from .policy import Policy
-from .recognizer import Heard, is_hallucination
+from .recognizer import CARRIER, CONTINUED, SHORT, Heard, is_hallucination
 
 # Words around a name that carry no name: fillers, politeness, the verbs of asking.
 FILLERS = frozenset(
@@ -59,9 +59,14 @@ class Matcher:
     """One area's phrases (and everyone else's, to recognise out-of-area names)."""
 
     def __init__(self, grammar, elsewhere=(), calibration: Calibration = Calibration(), policy: Policy | None = None,
-                 primed: bool = True, carrier: bool = True):
+                 primed: bool = True, carrier: bool = True, continued: bool = False):
         self.grammar = grammar
-        self.carrier = carrier  # whether official names are scored in a carrier sentence too
+        # How each phrase is written when scored against the audio: alone (" Hoorn."); an
+        # official name also in a carrier sentence; with `continued`, every phrase also as
+        # the start of something longer (" Ja,": "ja, dat klopt", "nee, niet die").
+        extra = (CONTINUED,) if continued else ()
+        self.name_forms = (SHORT, CARRIER, *extra) if carrier else (SHORT, *extra)
+        self.other_forms = (SHORT, *extra)
         self.calibration = calibration
         self.policy = policy or Policy.load()
         self.by_text = {p.text: p for p in grammar.phrases}
@@ -103,19 +108,19 @@ class Matcher:
         outside = self._elsewhere[index].municipality if other >= self.calibration.out_of_area and other > in_area + 5 else None
         return candidates, outside
 
-    def shortlist(self, transcript: str, prompted: str = "") -> list[tuple[str, bool]]:
-        """Phrases worth scoring against the audio, each with whether to score its carrier
-        sentence too: every official name (with), then the `near_limit` aliases and villages
-        nearest to the primed transcription (the plain one if there is none), without: each
-        scored text costs time. Scoring every village made short, common ones (Lent, Loenen)
-        win on noise in the tune split."""
+    def shortlist(self, transcript: str, prompted: str = "") -> list[tuple[str, tuple[str, ...]]]:
+        """Phrases worth scoring against the audio, each with the forms to score it in: every
+        official name (`name_forms`), then the `near_limit` aliases and villages nearest to the
+        primed transcription (the plain one if there is none; `other_forms`): each scored
+        text costs time. Scoring every village made short, common ones (Lent, Loenen) win on
+        noise in the tune split."""
         source = prompted or transcript
         words = self._content(source) or fold(source)
-        names = [(p.text, self.carrier) for p in self.grammar.phrases if p.kind == "name"]
+        names = [(p.text, self.name_forms) for p in self.grammar.phrases if p.kind == "name"]
         near = []
         if words and self._others:
             found = process.extract(words, self._other_keys, scorer=fuzz.WRatio, limit=self.calibration.near_limit)
-            near = [(self._others[i], False) for _, _, i in found]
+            near = [(self._others[i], self.other_forms) for _, _, i in found]
         return names + near
 
     def named(self, prompted: str) -> set[str]:

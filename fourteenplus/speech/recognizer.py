@@ -42,6 +42,7 @@ from .model import LoadedModel
 BUCKETS = (200, 300, 400, 500, 650, 800)
 CARRIER = " Ik wil graag de gemeente {} bellen."
 SHORT = " {}."
+CONTINUED = " {},"  # the phrase as the start of a longer answer
 # Whisper's stock inventions on quiet or noisy audio (subtitle credits, sign-offs). A
 # transcript that is one of these is no evidence of speech.
 _HALLUCINATION = re.compile(
@@ -159,8 +160,8 @@ class Recognizer:
         return self.tokenizer.decode(result.sequences_ids[0]).strip()
 
     def hear(self, samples8k: np.ndarray, shortlist, prompt: str = "") -> Heard:
-        """Score the clip against phrases; `shortlist(transcript, prompted) -> list[tuple[str, bool]]`
-        picks which (text, whether to score it in the carrier form too). `prompt` (the area's
+        """Score the clip against phrases; `shortlist(transcript, prompted) -> list[tuple[str, tuple[str, ...]]]`
+        picks which (text, the forms to score it in: SHORT, CARRIER, CONTINUED). `prompt` (the area's
         phrases) primes the second transcription; without one it is skipped.
 
         The matcher owns the shortlist and the prompt (it knows the grammar and the
@@ -187,7 +188,7 @@ class Recognizer:
             timings["prompted_ms"] = (time.perf_counter() - mark) * 1000
         mark = time.perf_counter()
         phrases = shortlist(transcript, prompted)
-        forms = {p: [SHORT.format(p)] + ([CARRIER.format(p)] if carrier else []) for p, carrier in phrases}
+        forms = {p: [form.format(p) for form in templates] for p, templates in phrases}
         scored = self._score(encoded, frames, bucket, [t for ts in forms.values() for t in ts])
         timings["score_ms"] = (time.perf_counter() - mark) * 1000
         timings["total_ms"] = (time.perf_counter() - started) * 1000

@@ -45,10 +45,12 @@ def service_yaml(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def unsure_yaml(service_yaml) -> Path:
     """The same service where nothing is sure enough to transfer without asking (accept 1.0),
-    so the confirmation path runs whatever score the recogniser gives a clear name."""
+    so the confirmation path runs whatever score the recogniser gives a clear name, and the
+    runner-up is always asked about after a nee."""
     path = service_yaml.with_name("unsure.yaml")
     text = re.sub(r"accept: [0-9.]+", "accept: 1.0", service_yaml.read_text())
-    path.write_text(re.sub(r"confirm: [0-9.]+", "confirm: 0.3", text))
+    # Any runner-up is asked about after a nee, so that question always comes.
+    path.write_text(re.sub(r"confirm: [0-9.]+", "confirm: 0.3\n  runner_up: 0.0", text))
     return path
 
 

@@ -46,6 +46,22 @@ def test_unsure_match_confirmed_by_ja(call, app, unsure_yaml):
     assert result.speech_end_to_invite_ms > 0, "transferred before the caller confirmed"
 
 
+# The other municipalities of 0229: the runner-up after a nee to Koggenland is one of them.
+RUNNERS_UP = {"hoorn", "medemblik", "drechterland", "opmeer"}
+
+
+def test_nee_then_ja_to_the_runner_up(call, app, unsure_yaml):
+    with app.running(unsure_yaml):  # "Bedoelt u Koggenland?" nee, "Of bedoelt u …?" ja
+        result = call("140229", [WaitPrompt(), Say("Koggenland"), WaitPrompt(), Say("nee"), WaitPrompt(), Say("ja")])
+    assert len(users(result)) == 1 and users(result)[0] in RUNNERS_UP
+
+
+def test_keys_1_and_2_answer_the_questions(call, app, unsure_yaml):
+    with app.running(unsure_yaml):  # "Bedoelt u Koggenland?" 2, "Of bedoelt u …?" 1
+        result = call("140229", [WaitPrompt(), Say("Koggenland"), WaitPrompt(), Dtmf("2"), WaitPrompt(), Dtmf("1")])
+    assert len(users(result)) == 1 and users(result)[0] in RUNNERS_UP
+
+
 def test_busy_trunk_goes_to_its_overflow(call):
     result = call("14010")
     assert users(result) == ["busy-rotterdam", "regio-rijnmond"]

@@ -75,3 +75,21 @@ def test_the_voice_family_is_read_from_the_manifest():
     assert voice_family([{"voice": "mb-nl1"}, {"voice": "mb-fr1"}, {"voice": ""}]) == "mbrola"
     assert voice_family([{"voice": "mb-nl1"}, {"voice": "nl"}]) == "mixed"
     assert voice_family([{"file": "a.wav"}]) is None
+
+
+def test_the_single_clip_figures_count_ranks_and_negatives_by_decision():
+    def ranked(decision, *names):
+        candidates = tuple(Candidate(m, 0.5, m) for m in names)
+        return Recognition("", candidates, decision, names[0] if decision != "reject" else None,
+                           "match" if decision != "reject" else "low_confidence")
+
+    tally = Tally()
+    for expected, result in (("Hoorn", ranked("accept", "Hoorn", "Opmeer")),
+                             ("Hoorn", ranked("reject", "Opmeer", "Medemblik", "Hoorn")),
+                             ("Hoorn", ranked("reject", "Opmeer", "Medemblik", "Koggenland", "Hoorn")),
+                             ("none", ranked("accept", "Opmeer")), ("none", ranked("confirm", "Opmeer")),
+                             ("none", ranked("reject", "Opmeer"))):
+        tally.add(expected, result, 100.0)
+    figures = tally.figures()
+    assert (figures["top1"], figures["top3"]) == (1, 2)
+    assert (figures["negatives_accepted"], figures["negatives_confirmed"]) == (1, 1)

@@ -254,6 +254,13 @@ def test_a_second_take_that_disagrees_lowers_the_first_ones_confidence():
     assert play(actions).prompts == ("menu/0229",)
 
 
+def test_a_village_heard_however_surely_is_asked_about_not_transferred():
+    flow, _ = asked()
+    village = Utterance(Recognition("Zwaag", (Candidate("Hoorn", 0.999, "Zwaag"),), "accept", "Hoorn", "match"))
+    actions = flow.handle(village)
+    assert not of(actions, Transfer) and play(actions).prompts == ("confirm/hoorn",)
+
+
 def test_a_name_heard_as_another_areas_is_no_evidence():
     flow, _ = asked()
     actions = flow.handle(Utterance(Recognition("Amsterdam", (Candidate("Hoorn", 0.9, "Hoorn"),), "reject", None,

@@ -10,7 +10,7 @@ from fourteenplus.speech.matcher import Calibration, Matcher, content
 from fourteenplus.speech.policy import FEATURES, Policy
 
 NAMES = FEATURES["names"]
-from fourteenplus.speech.recognizer import Heard
+from fourteenplus.speech.recognizer import CARRIER, SHORT, Heard
 
 
 @dataclass(frozen=True)
@@ -88,14 +88,15 @@ def test_homonyms_resolve_by_area():
 def test_shortlist_has_every_name_with_its_carrier_and_only_the_nearest_villages():
     matcher = Matcher(AREA_0229, ELSEWHERE, Calibration(near_limit=1), policy=POLICY)
     shortlist = matcher.shortlist("Ik wil Wognum")
-    assert shortlist[:5] == [(name, True) for name in ("Hoorn", "Medemblik", "Drechterland", "Opmeer", "Koggenland")]
-    assert shortlist[5:] == [("Wognum", False)]
+    assert shortlist[:5] == [(name, (SHORT, CARRIER))
+                             for name in ("Hoorn", "Medemblik", "Drechterland", "Opmeer", "Koggenland")]
+    assert shortlist[5:] == [("Wognum", (SHORT,))]
 
 
 def test_shortlist_takes_villages_from_the_primed_transcription_when_there_is_one():
     matcher = Matcher(AREA_0229, ELSEWHERE, Calibration(near_limit=1), policy=POLICY)
     # Whisper unprimed heard "Volk de luiker"; primed with the area's phrases it spelt the village.
-    assert matcher.shortlist("Volk de luiker", "Hoogkarspel.")[5:] == [("Hoogkarspel", False)]
+    assert matcher.shortlist("Volk de luiker", "Hoogkarspel.")[5:] == [("Hoogkarspel", (SHORT,))]
 
 
 def test_the_prompt_lists_every_phrase_once(matcher):
