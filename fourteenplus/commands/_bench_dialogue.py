@@ -63,6 +63,15 @@ class TimedSpeech:
 
         return answer(self._heard(samples, REPLIES.code), self.thresholds)
 
+    def stages(self) -> dict:
+        """Each stage's compute over every clip heard (names and replies apart)."""
+        from ..speech.service import REPLIES
+        from .bench import stages
+
+        heard = list((self._cache or {}).items())
+        return {kind: stages([result for (_, area), (result, _) in heard if (area == REPLIES.code) == (kind == "reply")])
+                for kind in ("name", "reply")}
+
 
 def read_callers(corpus: Path) -> list[Caller]:
     from ..speech import audio
@@ -144,11 +153,12 @@ def figures(outcomes: list[Outcome]) -> dict:
     return result
 
 
-def report(outcomes: list[Outcome], thresholds: Thresholds, questions: int, corpus: Path) -> dict:
+def report(outcomes: list[Outcome], thresholds: Thresholds, questions: int, corpus: Path,
+           speech: TimedSpeech | None = None) -> dict:
     from .bench import machine
 
     families = sorted({o.voice_family for o in outcomes})
-    return figures(outcomes) | {
+    return figures(outcomes) | ({"stages_ms": speech.stages()} if speech else {}) | {
         "by_voice_family": {family: figures([o for o in outcomes if o.voice_family == family]) for family in families},
         "thresholds": dataclasses.asdict(thresholds), "questions": questions,
         "corpus": str(corpus), "machine": machine(), "date": dt.date.today().isoformat(),
@@ -179,8 +189,9 @@ def main(args: argparse.Namespace) -> int:
     speech = SpeechService(load_grammars(load_directory()), thresholds)
     speech.load()
     audio = PromptAudio.made(service, cache_dir() / "bench-prompts")
-    outcomes = run_callers(callers, service, TimedSpeech(speech, thresholds), audio)
-    result = report(outcomes, thresholds, args.questions, args.dir)
+    timed = TimedSpeech(speech, thresholds)
+    outcomes = run_callers(callers, service, timed, audio)
+    result = report(outcomes, thresholds, args.questions, args.dir, timed)
     if args.outcomes:
         write_outcomes(args.outcomes, outcomes)
     if args.report:

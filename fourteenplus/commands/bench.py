@@ -96,6 +96,7 @@ class Tally:
             "negatives_confirmed": sum(r.decision == "confirm" for _, r in negatives),
             "latency_p50_ms": round(float(np.percentile(latencies, 50)), 1),
             "latency_p95_ms": round(float(np.percentile(latencies, 95)), 1),
+            "stages_ms": stages([r for _, r, _ in self.rows]),
         }
 
     def confusion(self) -> dict:
@@ -107,6 +108,17 @@ class Tally:
             table.setdefault(expected, {}).setdefault(got, 0)
             table[expected][got] += 1
         return table
+
+
+def stages(results) -> dict:
+    """Where a recognition's compute goes: each stage's p50 and p95 in ms (the recogniser's
+    own timings: vad, encode, transcribe, prompted, score, total; queued in the service)."""
+    by_stage: dict[str, list[float]] = {}
+    for result in results:
+        for stage, ms in result.timings.items():
+            by_stage.setdefault(stage.removesuffix("_ms"), []).append(ms)
+    return {stage: {"p50": round(float(np.percentile(values, 50)), 1), "p95": round(float(np.percentile(values, 95)), 1)}
+            for stage, values in sorted(by_stage.items())}
 
 
 def machine() -> str:

@@ -26,7 +26,7 @@ from rapidfuzz import fuzz, process
 from ..text import fold
 from . import Candidate, Recognition
 from .policy import Policy
-from .recognizer import CARRIER, CONTINUED, SHORT, Heard, is_hallucination
+from .recognizer import CARRIER, SHORT, Heard, is_hallucination
 
 # Words around a name that carry no name: fillers, politeness, the verbs of asking.
 FILLERS = frozenset(
@@ -59,14 +59,13 @@ class Matcher:
     """One area's phrases (and everyone else's, to recognise out-of-area names)."""
 
     def __init__(self, grammar, elsewhere=(), calibration: Calibration = Calibration(), policy: Policy | None = None,
-                 primed: bool = True, carrier: bool = True, continued: bool = False):
+                 primed: bool = True, carrier: bool = True):
         self.grammar = grammar
-        # How each phrase is written when scored against the audio: alone (" Hoorn."); an
-        # official name also in a carrier sentence; with `continued`, every phrase also as
-        # the start of something longer (" Ja,": "ja, dat klopt", "nee, niet die").
-        extra = (CONTINUED,) if continued else ()
-        self.name_forms = (SHORT, CARRIER, *extra) if carrier else (SHORT, *extra)
-        self.other_forms = (SHORT, *extra)
+        # How each phrase is written when scored against the audio: alone (" Hoorn."), and an
+        # official name also in a carrier sentence. (Replies scored also as the start of a
+        # longer answer, " Ja,", were told apart no better on the tune callers.)
+        self.name_forms = (SHORT, CARRIER) if carrier else (SHORT,)
+        self.other_forms = (SHORT,)
         self.calibration = calibration
         self.policy = policy or Policy.load()
         self.by_text = {p.text: p for p in grammar.phrases}

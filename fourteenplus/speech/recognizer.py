@@ -42,7 +42,6 @@ from .model import LoadedModel
 BUCKETS = (200, 300, 400, 500, 650, 800)
 CARRIER = " Ik wil graag de gemeente {} bellen."
 SHORT = " {}."
-CONTINUED = " {},"  # the phrase as the start of a longer answer
 # Whisper's stock inventions on quiet or noisy audio (subtitle credits, sign-offs). A
 # transcript that is one of these is no evidence of speech.
 _HALLUCINATION = re.compile(
@@ -161,7 +160,7 @@ class Recognizer:
 
     def hear(self, samples8k: np.ndarray, shortlist, prompt: str = "") -> Heard:
         """Score the clip against phrases; `shortlist(transcript, prompted) -> list[tuple[str, tuple[str, ...]]]`
-        picks which (text, the forms to score it in: SHORT, CARRIER, CONTINUED). `prompt` (the area's
+        picks which (text, the forms to score it in: SHORT, CARRIER). `prompt` (the area's
         phrases) primes the second transcription; without one it is skipped.
 
         The matcher owns the shortlist and the prompt (it knows the grammar and the
