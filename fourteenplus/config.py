@@ -77,7 +77,7 @@ class Thresholds:
 
 
 @dataclass(frozen=True)
-class Listen:
+class ListenSettings:
     attempts: int                  # spoken attempts before the keypad menu
     no_input_ms: int               # silence after the question that counts as an attempt
     max_speech_ms: int             # an utterance is cut off here
@@ -87,7 +87,7 @@ class Listen:
 
 
 @dataclass(frozen=True)
-class Records:
+class RecordSettings:
     path: str | None           # SQLite file; None: <state dir>/records.db
     url: str | None            # postgresql://… for larger operators, instead of path
     retention_days: int        # records and transcripts older than this are purged
@@ -101,10 +101,10 @@ class Service:
     directory: Directory
     language: str
     thresholds: Thresholds
-    listen: Listen
+    listen: ListenSettings
     areas: dict[str, AreaPlan]
     connections: dict[str, Connection]
-    records: Records
+    records: RecordSettings
     # Geographic numbers for callers from abroad (digits as numberplan.digits_of gives them)
     # → ("municipality", name) or ("area", code).
     numbers: dict[str, tuple[str, str]] = field(default_factory=dict)
@@ -217,7 +217,7 @@ def load_service(path: str | Path | None = None, directory: Directory | None = N
     li = c.mapping(data, "listen")
     if li is not None:
         c.keys(li, tuple(DEFAULTS["listen"]), "listen")
-    listen = Listen(*(
+    listen = ListenSettings(*(
         _number(c, li, k, v, int, 0 if k.endswith("attempts") else 100, 10 if k.endswith("attempts") else 60000)
         for k, v in DEFAULTS["listen"].items()))
 
@@ -242,11 +242,11 @@ def load_service(path: str | Path | None = None, directory: Directory | None = N
 
 
 
-def _records(c: _Collector, data: yamlfile.Node) -> Records:
+def _records(c: _Collector, data: yamlfile.Node) -> RecordSettings:
     defaults = DEFAULTS["records"]
     rec = c.mapping(data, "records")
     if rec is None:
-        return Records(**defaults)
+        return RecordSettings(**defaults)
     c.keys(rec, tuple(defaults), "records")
     values = dict(defaults)
     for key in ("path", "url"):
@@ -264,7 +264,7 @@ def _records(c: _Collector, data: yamlfile.Node) -> Records:
         values["keep_audio"] = rec.get("keep_audio", False)
     for key in ("retention_days", "audio_retention_days"):
         values[key] = _number(c, rec, key, defaults[key], int, 1, 3650)
-    return Records(**values)
+    return RecordSettings(**values)
 
 
 def _dial_string(c: _Collector, node: yamlfile.Node, key: str) -> str | None:

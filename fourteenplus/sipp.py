@@ -31,10 +31,9 @@ from dataclasses import dataclass, field
 from itertools import count
 from pathlib import Path
 
-import numpy as np
-
-from . import paths, prompts
+from . import paths, prompts, rtp
 from .speech import audio
+from .speech.vad import frame_level_db
 
 SCENARIOS = paths.REPO / "tests" / "sipp"
 ASTERISK_SIP = ("127.0.0.1", 5060)
@@ -191,7 +190,7 @@ class Silence:
 
 
 @dataclass(frozen=True)
-class Dtmf:
+class PressKeys:
     """Press keys, RFC 4733 events, 120 ms each with 120 ms between."""
     digits: str
 
@@ -202,7 +201,7 @@ def script_for(say: str | None = None, audio_file: Path | None = None, digits: s
     if say or audio_file:
         steps += [WaitPrompt(), Say(say) if say else Audio(audio_file)]
     if digits:
-        steps += [WaitPrompt(), Dtmf(digits)]
+        steps += [WaitPrompt(), PressKeys(digits)]
     return steps
 
 
@@ -212,8 +211,7 @@ def _frames(data: bytes) -> list[bytes]:
 
 
 def _level_db(payload: bytes) -> float:
-    x = audio.decode(payload, "ulaw").astype(np.float32) / 32768.0
-    return float(10 * np.log10(np.mean(x * x) + 1e-10))
+    return frame_level_db(audio.decode(payload, "ulaw"))
 
 
 _DTMF_EVENTS = {**{str(d): d for d in range(10)}, "*": 10, "#": 11}
@@ -277,9 +275,9 @@ class _Media:
                 packet, source = self.sock.recvfrom(2048)
             except BlockingIOError:
                 return
-            if len(packet) <= 12 or packet[1] & 0x7F != 0:
+            payload = rtp.payload(packet, rtp.ULAW_PAYLOAD_TYPE)
+            if payload is None:
                 continue
-            payload = packet[12 + 4 * (packet[0] & 0x0F):]
             self.heard += payload
             if _level_db(payload) > LOUD_DB:
                 self._last_loud = now
@@ -298,7 +296,7 @@ class _Media:
             elif isinstance(step, Silence):
                 for _ in range(step.ms // 20):
                     yield SILENCE, 0, False, False
-            elif isinstance(step, Dtmf):
+            elif isinstance(step, PressKeys):
                 for digit in step.digits:
                     for payload, marker in _dtmf_payloads(digit):
                         yield payload, 101, marker, False

@@ -37,7 +37,7 @@ import numpy as np
 
 from .. import asterisk, numberplan, paths, sipp
 from ..benchfile import write_block
-from ..sipp import Dtmf, Say, Silence, WaitPrompt
+from ..sipp import PressKeys, Say, Silence, WaitPrompt
 from ._common import add_config_option, configured
 from .bench import machine
 
@@ -100,11 +100,11 @@ MIX: tuple[Scenario, ...] = (
              phases=(SURE,)),
     # keys: any key at the question opens the menu (Hoorn 1, Medemblik 2, Drechterland 3, Opmeer 4)
     Scenario("key during the menu", "140229", 6, to="Drechterland",
-             script=(WaitPrompt(), Dtmf("0"), Silence(1000), Dtmf("3"))),
+             script=(WaitPrompt(), PressKeys("0"), Silence(1000), PressKeys("3"))),
     Scenario("key after the menu", "140229", 3, to="Opmeer",
-             script=(WaitPrompt(), Dtmf("0"), WaitPrompt(), Dtmf("4"))),
+             script=(WaitPrompt(), PressKeys("0"), WaitPrompt(), PressKeys("4"))),
     Scenario("silent twice, then a key", "140229", 2, to="Medemblik",
-             script=(WaitPrompt(), WaitPrompt(), WaitPrompt(), Dtmf("2"))),
+             script=(WaitPrompt(), WaitPrompt(), WaitPrompt(), PressKeys("2"))),
     # confirmations ("Bedoelt u Koggenland?"), by voice and by key 1
     Scenario("name, then ja", "140229", 8, to="Koggenland",
              script=(WaitPrompt(), Say("Koggenland"), WaitPrompt(), Say("ja")), latency="reply", phases=(UNSURE,)),
@@ -112,7 +112,7 @@ MIX: tuple[Scenario, ...] = (
              script=(WaitPrompt(), Say("ik wil graag de gemeente Hoorn bellen"), WaitPrompt(), Say("ja")),
              latency="reply", phases=(UNSURE,)),
     Scenario("name, then key 1", "140229", 6, to="Drechterland",
-             script=(WaitPrompt(), Say("Drechterland"), WaitPrompt(), Dtmf("1")), phases=(UNSURE,)),
+             script=(WaitPrompt(), Say("Drechterland"), WaitPrompt(), PressKeys("1")), phases=(UNSURE,)),
     # numbers that reach no municipality: the caller hears why
     Scenario("unknown area", "140000", 4, ends="message"),
     Scenario("area not served", "140113", 2, ends="message"),
@@ -126,7 +126,7 @@ MIX: tuple[Scenario, ...] = (
              script=(WaitPrompt(), Say("Koggenland")), phases=(SURE,)),
     Scenario("hangs up during 'again'", "140229", 2, ends="hung up", hangup_after_ms=6500),
     Scenario("hangs up during the menu", "140229", 2, ends="hung up", hangup_after_ms=8000,
-             script=(WaitPrompt(), Dtmf("0"))),
+             script=(WaitPrompt(), PressKeys("0"))),
     Scenario("hangs up during 'Bedoelt u'", "140229", 4, ends="hung up", hangup_after_ms=6500,
              script=(WaitPrompt(), Say("Koggenland")), phases=(UNSURE,)),
     Scenario("hangs up during the message", "140000", 1, ends="hung up", hangup_after_ms=2000),
@@ -213,7 +213,7 @@ def describe_script(scenario: Scenario) -> str:
             steps.append("wait for the prompt")
         elif isinstance(step, Say):
             steps.append(f"say {step.text!r}")
-        elif isinstance(step, Dtmf):
+        elif isinstance(step, PressKeys):
             steps.append(f"key {step.digits}")
         elif isinstance(step, Silence):
             steps.append(f"{step.ms} ms silence")

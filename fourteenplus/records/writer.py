@@ -28,7 +28,7 @@ from typing import Callable
 
 from .. import paths
 from ..callflow import CallRecord
-from ..config import Records
+from ..config import RecordSettings
 from .privacy import CallerHasher
 from .retention import purge
 from .store import Row, Store, open_store
@@ -41,11 +41,11 @@ _PURGE = object()
 
 
 class RecordWriter:
-    def __init__(self, settings: Records, *, hasher: CallerHasher | None = None, spool: Path | None = None,
+    def __init__(self, settings: RecordSettings, *, hasher: CallerHasher | None = None, spool: Path | None = None,
                  retries: int = 3, retry_delay_s: float = 0.2, down_s: float = 30.0,
                  purge_every_s: float | None = 86400.0, queue_size: int = 10000,
                  on_failure: Callable[[], None] | None = None,
-                 opener: Callable[[Records], Store] = open_store):
+                 opener: Callable[[RecordSettings], Store] = open_store):
         self.settings = settings
         self._hasher = hasher or _hasher_or_none()
         self._spool_path = spool or paths.state_dir() / SPOOL_FILE

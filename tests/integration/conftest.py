@@ -182,7 +182,7 @@ def stop_mid_call(process: AppProcess, trunk, workdir: Path, drain_timeout_s: fl
     try:
         time.sleep(0.5)
         second = sipp.place_call("140229", [sipp.WaitPrompt(), sipp.Say("Koggenland"), sipp.WaitPrompt(),
-                                            sipp.Dtmf("2")], trunk, workdir=workdir / "second")
+                                            sipp.PressKeys("2")], trunk, workdir=workdir / "second")
         thread.join(120)
         assert process.process.wait(timeout=drain_timeout_s) == 0, "the app exits once the call has left it"
     finally:

@@ -12,7 +12,7 @@ import time
 
 from fourteenplus import asterisk, sipp
 from fourteenplus.config import load_service
-from fourteenplus.sipp import Dtmf, Say, WaitPrompt
+from fourteenplus.sipp import PressKeys, Say, WaitPrompt
 
 from .conftest import in_background, stop_mid_call, stored, stored_calls
 
@@ -46,7 +46,7 @@ def test_fault_app_killed_mid_call_the_caller_reaches_the_keypad_menu(app, trunk
     def caller():
         # The question plays on (Asterisk owns it), then the fallback's menu: keys after that.
         placed["result"] = sipp.place_call(
-            "140229", [WaitPrompt(), WaitPrompt(timeout_s=40), Dtmf("2")], trunk, workdir=tmp_path)
+            "140229", [WaitPrompt(), WaitPrompt(timeout_s=40), PressKeys("2")], trunk, workdir=tmp_path)
 
     thread = threading.Thread(target=caller)
     thread.start()
@@ -113,7 +113,7 @@ def test_fault_recogniser_past_its_deadline_the_caller_gets_the_keypad_menu(app,
     config.write_text(re.sub(r"recognition_deadline_ms: \d+", "recognition_deadline_ms: 100", service_yaml.read_text()))
     with app.running(config):
         result = call("140229", [WaitPrompt(), Say(LONG_SENTENCE), WaitPrompt(), Say(LONG_SENTENCE),
-                                 WaitPrompt(), Dtmf("2")])
+                                 WaitPrompt(), PressKeys("2")])
     assert users(result) == ["medemblik"]
     record = stored(service_yaml, "140229")
     assert [a.reason for a in record.attempts if a.kind == "name"] == ["timeout", "timeout"], record.attempts
@@ -152,7 +152,7 @@ def test_fault_websocket_drop_mid_call_the_caller_still_reaches_a_municipality(a
     fail on every try until the client drops them)."""
     since = log_size(app)
     thread, placed = in_background(lambda: sipp.place_call(
-        "140229", [WaitPrompt(), WaitPrompt(timeout_s=40), Dtmf("2")], trunk, workdir=tmp_path))
+        "140229", [WaitPrompt(), WaitPrompt(timeout_s=40), PressKeys("2")], trunk, workdir=tmp_path))
     time.sleep(1.0)
     killed = subprocess.run(["ss", "-K", "dst", "127.0.0.1", "dport", "=", ":8088"], capture_output=True, text=True)
     assert killed.returncode == 0, killed.stderr

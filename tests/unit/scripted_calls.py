@@ -1,6 +1,6 @@
 """Call records made the way the adapters make them: by driving the real call flow.
 
-Records, report, learn and metrics tests use these, so their figures come from records the
+RecordSettings, report, learn and metrics tests use these, so their figures come from records the
 call flow really produces for each path, not from hand-written rows.
 """
 

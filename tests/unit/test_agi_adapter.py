@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from fourteenplus import agi
 from fourteenplus.config import load_service
-from fourteenplus.session import Handling
+from fourteenplus.session import CallServices
 from fourteenplus.speech import Candidate, Recognition
 from fourteenplus.speech.audio import encode
 
@@ -76,8 +76,8 @@ class FakeAsterisk:
 
 async def run_call(dialled, answer, tmp_path, speech, polls=False):
     """The commands the adapter sent; without the idle WAIT FOR DIGIT polls unless asked."""
-    recordings = agi.Recordings("/spool", tmp_path)
-    server = agi.AgiServer(SERVICE, Handling(speech), recordings)
+    recordings = agi.RecordingDir("/spool", tmp_path)
+    server = agi.AgiServer(SERVICE, CallServices(speech), recordings)
     listener = await server.serve(port=0)
     port = listener.sockets[0].getsockname()[1]
     try:
@@ -104,7 +104,7 @@ def transferred_with(dial_events_connected: bool, tmp_path, *results):
     records = RecordSink()
 
     async def scenario():
-        server = agi.AgiServer(SERVICE, Handling(FakeSpeech(None), records), agi.Recordings("/spool", tmp_path))
+        server = agi.AgiServer(SERVICE, CallServices(FakeSpeech(None), records), agi.RecordingDir("/spool", tmp_path))
         server._dial_events = type("Connected", (), {"connected": dial_events_connected})()
         listener = await server.serve(port=0)
         try:
@@ -212,7 +212,7 @@ def test_agi_caller_hangs_up_during_the_question(tmp_path):
 @pytest.mark.parametrize("garbage", [b"", b"GET / HTTP/1.0\r\n", b"x" * 10000])
 def test_agi_garbage_connections_are_closed_without_harm(tmp_path, garbage):
     async def scenario():
-        server = agi.AgiServer(SERVICE, Handling(FakeSpeech(None)), agi.Recordings("/spool", tmp_path))
+        server = agi.AgiServer(SERVICE, CallServices(FakeSpeech(None)), agi.RecordingDir("/spool", tmp_path))
         listener = await server.serve(port=0)
         port = listener.sockets[0].getsockname()[1]
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
@@ -249,7 +249,7 @@ def test_fuzz_agi_unexpected_replies_end_the_session_cleanly_never_a_wrong_route
         return queue.pop(0) if queue else "HANGUP"
 
     async def scenario():
-        server = agi.AgiServer(SERVICE, Handling(FakeSpeech("Hoorn")), agi.Recordings("/spool", tmp_path))
+        server = agi.AgiServer(SERVICE, CallServices(FakeSpeech("Hoorn")), agi.RecordingDir("/spool", tmp_path))
         listener = await server.serve(port=0)
         try:
             commands = await asyncio.wait_for(

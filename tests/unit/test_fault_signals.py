@@ -15,7 +15,7 @@ import pytest
 from fourteenplus.commands import _serving
 from fourteenplus.config import EXAMPLE, load_service
 from fourteenplus.metrics import Metrics
-from fourteenplus.session import Handling
+from fourteenplus.session import CallServices
 
 
 class FakeSpeech:
@@ -54,7 +54,7 @@ def run_with_signals(service, speech, fake, script, drain_s=_serving.DRAIN_S, me
     async def main():
         with anyio.fail_after(10):  # a stop that never comes fails the test instead of hanging it
             async with anyio.create_task_group() as tasks:
-                tasks.start_soon(_serving.handle_signals, tasks, service, Handling(speech, metrics=metrics), fake.adapter(), drain_s)
+                tasks.start_soon(_serving.handle_signals, tasks, service, CallServices(speech, metrics=metrics), fake.adapter(), drain_s)
                 await anyio.sleep(0.05)  # the receiver is installed
                 await script()
                 await anyio.sleep_forever()  # ended by handle_signals cancelling the group

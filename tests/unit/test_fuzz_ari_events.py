@@ -13,7 +13,7 @@ from fourteenplus.ari.app import App
 from fourteenplus.ari.client import Ari
 from fourteenplus.config import EXAMPLE, load_service
 from fourteenplus.grammar import load_grammars
-from fourteenplus.session import Handling
+from fourteenplus.session import CallServices
 from fourteenplus.speech.service import SpeechService
 
 from .scripted_calls import RecordSink
@@ -85,7 +85,7 @@ def start_event():
 def test_fuzz_ari_malformed_events_are_survived_and_the_call_goes_on(batch):
     batch = [e for e in batch if not hangs_up_the_caller(e)]
     fake, records = FakeAri(), RecordSink()
-    app = App(SERVICE, Handling(speech=None, records=records), fake)
+    app = App(SERVICE, CallServices(speech=None, records=records), fake)
 
     async def main():
         async with anyio.create_task_group() as tasks:

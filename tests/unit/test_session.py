@@ -1,13 +1,13 @@
 """The session's recognition at a pause: started when the caller goes quiet, kept for the
 end when the utterance did not grow, discarded when it did; never started for a busy
-recogniser. A real CallFlow runs; the adapter is a stand-in that only notes transfers."""
+recogniser. A real CallFlow runs; the channel is a stand-in that only notes transfers."""
 
 import anyio
 import numpy as np
 
 from fourteenplus import callflow as cf
 from fourteenplus.callflow import CallFlow
-from fourteenplus.session import Handling, Session
+from fourteenplus.session import CallServices, Session
 from fourteenplus.speech import Candidate, Recognition
 
 from .scripted_calls import SERVICE
@@ -28,15 +28,17 @@ class FakeSpeech:
         return Recognition("", (Candidate(municipality, 0.999, municipality),), "accept", municipality, "match")
 
 
-class StandIn(Session):
-    def __init__(self, speech):
-        super().__init__(CallFlow(SERVICE, "140229"), Handling(speech), lambda _: None)
+class StandIn:
+    """A `Channel` whose prompts end at once; it notes what the session asks for."""
+
+    def __init__(self, session: Session):
+        self.session = session
         self.listening: cf.Listen | None = None
         self.asked = anyio.Event()
         self.transfers: list[str] = []
 
     async def play(self, action):
-        self.post(cf.PromptDone(action.play_id))
+        self.session.post(cf.PromptDone(action.play_id))
 
     async def stop_playback(self):
         pass
@@ -48,8 +50,9 @@ class StandIn(Session):
     async def stop_listening(self):
         pass
 
-    async def transfer(self, action):
+    async def transfer(self, action, variables):
         self.transfers.append(action.municipality)
+        return False
 
     async def hangup(self):
         pass
@@ -62,20 +65,19 @@ class StandIn(Session):
 
 
 def converse(speech, script) -> StandIn:
-    """Run a call to 0229 and, once it asks for a name, `script(session)`."""
-    session = StandIn(speech)
+    """Run a call to 0229 and, once it asks for a name, `script(session, channel)`; the channel."""
+    session = Session(CallFlow(SERVICE, "140229"), CallServices(speech), StandIn, lambda _: None)
+    channel = session.channel
 
     async def main():
-        async with anyio.create_task_group() as tasks:
-            tasks.start_soon(session.run)
-            with anyio.fail_after(5):
-                await session.asked.wait()
-                script(session)
-                while not session.flow.done:
-                    await anyio.sleep(0.01)
+        with anyio.fail_after(5):
+            async with anyio.create_task_group() as tasks:  # until the session has ended
+                tasks.start_soon(session.run)
+                await channel.asked.wait()
+                script(session, channel)
 
     anyio.run(main)
-    return session
+    return channel
 
 
 def samples(n):
@@ -85,36 +87,36 @@ def samples(n):
 def test_an_utterance_that_ended_at_its_pause_is_recognised_once():
     speech = FakeSpeech({8000: "Koggenland"})
 
-    def script(session):
-        session.paused(session.listening, samples(8000))
-        session.heard(session.listening, samples(8000))
+    def script(session, channel):
+        session.paused(channel.listening, samples(8000))
+        session.heard(channel.listening, samples(8000))
 
-    session = converse(speech, script)
+    channel = converse(speech, script)
     assert speech.heard == [8000]
-    assert session.transfers == ["Koggenland"]
+    assert channel.transfers == ["Koggenland"]
 
 
 def test_an_utterance_that_grew_after_its_pause_is_recognised_again_and_only_that_answer_counts():
     # "eh ... Koggenland": the pause came after "eh"; its answer must not route the call.
     speech = FakeSpeech({3000: "Opmeer", 8000: "Koggenland"})
 
-    def script(session):
-        session.paused(session.listening, samples(3000))
-        session.heard(session.listening, samples(8000))
+    def script(session, channel):
+        session.paused(channel.listening, samples(3000))
+        session.heard(channel.listening, samples(8000))
 
-    session = converse(speech, script)
+    channel = converse(speech, script)
     assert speech.heard == [3000, 8000]
-    assert session.transfers == ["Koggenland"]
-    assert [a.municipality for a in session.flow.record.attempts] == ["Koggenland"]
+    assert channel.transfers == ["Koggenland"]
+    assert [a.municipality for a in channel.session.flow.record.attempts] == ["Koggenland"]
 
 
 def test_a_busy_recogniser_gets_no_early_work():
     speech = FakeSpeech({8000: "Koggenland"}, idle=False)
 
-    def script(session):
-        session.paused(session.listening, samples(8000))
+    def script(session, channel):
+        session.paused(channel.listening, samples(8000))
         assert speech.heard == []
-        session.heard(session.listening, samples(8000))
+        session.heard(channel.listening, samples(8000))
 
-    session = converse(speech, script)
-    assert speech.heard == [8000] and session.transfers == ["Koggenland"]
+    channel = converse(speech, script)
+    assert speech.heard == [8000] and channel.transfers == ["Koggenland"]

@@ -9,7 +9,7 @@ import pytest
 
 from fourteenplus.commands import soak
 from fourteenplus.config import load_service
-from fourteenplus.sipp import CallResult, Dtmf, Say, TrunkInvite
+from fourteenplus.sipp import CallResult, PressKeys, Say, TrunkInvite
 
 
 @pytest.fixture(scope="module")
@@ -64,7 +64,7 @@ def test_each_phase_mixes_every_kind_of_caller_the_issue_asks_for():
                 out.add("message")
             elif s.latency:
                 out.add(s.latency)
-            elif any(isinstance(step, Dtmf) for step in s.script):
+            elif any(isinstance(step, PressKeys) for step in s.script):
                 out.add("keys")
             elif not s.script:
                 out.add("direct")
