@@ -5,11 +5,16 @@ from pathlib import Path
 import pytest
 
 OURS = "FOURTEENPLUS_"
+FOR_TESTS = "FOURTEENPLUS_TEST_"  # the tests' own settings (a PostgreSQL to test against) stay
+
+
+def _ours(name: str) -> bool:
+    return name.startswith(OURS) and not name.startswith(FOR_TESTS)
 
 
 @contextmanager
 def _without_our_environment():
-    saved = {name: value for name, value in os.environ.items() if name.startswith(OURS)}
+    saved = {name: value for name, value in os.environ.items() if _ours(name)}
     for name in saved:
         del os.environ[name]
     try:
@@ -34,7 +39,7 @@ def no_stray_environment(request, monkeypatch):
     if request.node.get_closest_marker("integration"):
         return
     for name in list(os.environ):
-        if name.startswith(OURS):
+        if _ours(name):
             monkeypatch.delenv(name)
 
 

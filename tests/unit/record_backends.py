@@ -18,7 +18,7 @@ POSTGRES_URL = os.environ.get("FOURTEENPLUS_TEST_POSTGRES_URL")
 
 @pytest.fixture(params=["sqlite", "postgres"])
 def backend(request, tmp_path):
-    """RecordSettings settings for an empty store of each kind."""
+    """Record settings for an empty store of each kind."""
     if request.param == "sqlite":
         yield RecordSettings(str(tmp_path / "records.db"), None, 90, False, 7)
         return
