@@ -14,7 +14,7 @@ from pathlib import Path
 
 import anyio
 
-from .. import agi, asterisk, paths
+from .. import agi, asterisk, asterisk_config, paths
 from ._common import add_config_option
 from ._serving import Adapter, add_serving_options, call_services, handle_signals, prepare
 
@@ -64,7 +64,7 @@ async def _serve(service, recordings, port: int, metrics_port: int) -> int:
                 tasks.start_soon(handle_signals, tasks, service, services,
                                  Adapter(agi_server.stop_taking_calls, agi_server.calls_in_progress, agi_server.use))
                 try:
-                    tasks.start_soon(agi_server.watch_dials, asterisk.credentials())
+                    tasks.start_soon(agi_server.watch_dials, asterisk_config.credentials())
                 except asterisk.AsteriskError as exc:
                     log.warning("no AMI credentials (%s): call records carry no dial result", exc)
         finally:
