@@ -156,6 +156,7 @@ class Session:
 
     def record_done(self) -> None:
         """The record is complete: store it (never raises, never blocks) and count the call."""
+        log.debug("%s: record complete, outcome %s", self.name, self.flow.record.outcome)
         if self.services.records is not None:
             self.services.records.write(self.flow.record)
         if self.services.metrics:

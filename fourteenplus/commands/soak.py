@@ -33,11 +33,10 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
-
 from .. import asterisk, numberplan, paths, sipp
 from ..benchfile import write_block
 from ..sipp import PressKeys, Say, Silence, WaitPrompt
+from ..stats import spread
 from ._common import add_config_option, configured
 from .bench import machine
 
@@ -223,13 +222,6 @@ def describe_script(scenario: Scenario) -> str:
 
 
 # ---- figures ----
-
-def spread(values: list[float]) -> dict:
-    if not values:
-        return {"n": 0}
-    return {"n": len(values), "p50": round(float(np.percentile(values, 50)), 1),
-            "p95": round(float(np.percentile(values, 95)), 1), "max": round(float(max(values)), 1)}
-
 
 def concurrency(intervals: list[tuple[float, float]]) -> tuple[int, float]:
     """(peak, time-weighted mean) number of calls up at once, from (answered, ended) pairs."""
@@ -519,22 +511,6 @@ class Runner:
         return Outcome(index, scenario, result, problem)
 
 
-class AppProcess:
-    """`fourteenplus run --config FILE` as our child, stopped by its pid (SIGTERM, then SIGKILL).
-    `nice` > 0 runs it at a lower CPU priority than Asterisk (an experiment: --app-nice)."""
-
-    def __init__(self, config: Path, log: Path, nice: int = 0):
-        self.process = sipp.start_app("run", config, log, READY_TIMEOUT_S, nice)
-
-    @property
-    def pid(self) -> int:
-        return self.process.pid
-
-    def stop(self) -> None:
-        sipp.stop_process(self.process)
-        self.process.stdout.close()
-
-
 # ---- the command ----
 
 def configure(parser) -> None:
@@ -613,13 +589,15 @@ def run_started(args, steps: list[int], workdir: Path) -> dict:
         with sipp.Trunk(workdir / "trunk") as trunk:
             sampler.pids = {"asterisk": asterisk.running_pid(), "trunk": trunk.process.pid, "harness": os.getpid()}
             runner = Runner(trunk, sampler, workdir)
-            app = AppProcess(sure, workdir / "app-sure.log", args.app_nice)
+            app = sipp.AppProcess(sure, workdir / "app-sure.log", nice=args.app_nice)
+            app.start()
             sampler.pids["app"] = app.pid
             sure_calls = round(args.calls * (1 - args.unsure_share))
             phases = _phases(runner, sure_service, SURE, args, steps, sure_calls)
             if args.calls > sure_calls:  # --unsure-share 0: the steps or a soak without confirmations
                 app.stop()
-                app = AppProcess(unsure, workdir / "app-unsure.log", args.app_nice)
+                app = sipp.AppProcess(unsure, workdir / "app-unsure.log", nice=args.app_nice)
+                app.start()
                 sampler.pids["app"] = app.pid
                 phases += _phases(runner, unsure_service, UNSURE, args, [], args.calls - sure_calls)
     finally:

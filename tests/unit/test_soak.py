@@ -154,12 +154,6 @@ def test_scripts_are_described_for_the_lost_calls_list():
 
 # ---- figures ----
 
-def test_spread_gives_percentiles():
-    assert soak.spread([]) == {"n": 0}
-    figures = soak.spread([float(v) for v in range(1, 101)])
-    assert figures == {"n": 100, "p50": 50.5, "p95": 95.0, "max": 100.0}
-
-
 def test_concurrency_counts_calls_up_at_once_over_time():
     # three overlapping calls, then one alone; a call ending as another starts is not overlap
     intervals = [(0.0, 10.0), (2.0, 6.0), (4.0, 8.0), (10.0, 20.0)]
