@@ -120,6 +120,7 @@ def test_purge_removes_old_calls_with_their_attempts(backend):
     assert len(store.calls()) == 1
 
 
+@pytest.mark.processes
 def test_processes_opening_a_new_store_at_once_migrate_it_once(backend):
     # Without the migration lock the losers would fail on CREATE TABLE of an existing table.
     context = multiprocessing.get_context("spawn")
@@ -164,6 +165,7 @@ def _write_calls(records: RecordSettings, spool: str, prefix: int) -> float:
     return time.perf_counter() - started
 
 
+@pytest.mark.processes
 def test_concurrent_writers_in_several_processes_lose_no_call(tmp_path, backend):
     spool = str(tmp_path / "spool.jsonl")
     open_store(backend).close()
