@@ -47,6 +47,8 @@ class Manager(panoramisk.Manager):
     better served by 1, 2, 4 … 30 s, reset once a login succeeds.
     """
 
+    reconnect_timeout: float  # panoramisk's, in seconds
+
     def __init__(self, **config):
         super().__init__(**config)
         self.closed = False

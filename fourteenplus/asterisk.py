@@ -26,7 +26,7 @@ import urllib.request
 from pathlib import Path
 
 from . import paths, prompts
-from .asterisk_config import ARI_URL, AsteriskError, credential_files, credentials, render_dialplan
+from .asterisk_config import ARI_URL, AsteriskError, Credentials, credential_files, credentials, render_dialplan
 from .config import Service
 
 CONF_DIRS = (paths.REPO / "asterisk", paths.REPO / "dialplan")

@@ -12,6 +12,7 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from . import yamlfile
 from .directory import Directory, load_directory
@@ -138,7 +139,7 @@ def config_path(explicit: str | None = None) -> Path:
     return Path(explicit or os.environ.get("FOURTEENPLUS_CONFIG") or EXAMPLE)
 
 
-DEFAULTS = {
+DEFAULTS: dict[str, Any] = {
     "language": "nl",
     "thresholds": {"accept": 0.99, "confirm": 0.70, "reply_yes": 0.80, "reply_no": 0.50},
     "listen": {"attempts": 2, "no_input_ms": 5000, "max_speech_ms": 8000, "menu_attempts": 2,
@@ -211,7 +212,7 @@ def load_service(path: str | Path | None = None, directory: Directory | None = N
     if th is not None:
         c.keys(th, tuple(DEFAULTS["thresholds"]), "thresholds")
     thresholds = Thresholds(*(_number(c, th, k, v, float, 0.0, 1.0) for k, v in DEFAULTS["thresholds"].items()))
-    if thresholds.confirm > thresholds.accept:
+    if th is not None and thresholds.confirm > thresholds.accept:  # the defaults are in order
         c.errors.append(th.error(f"'confirm' ({thresholds.confirm}) must not be above 'accept' ({thresholds.accept})", "confirm"))
 
     li = c.mapping(data, "listen")
@@ -281,7 +282,9 @@ def _dial_string(c: _Collector, node: yamlfile.Node, key: str) -> str | None:
 def _connections(c: _Collector, data: yamlfile.Node, directory: Directory) -> dict[str, Connection]:
     section = c.mapping(data, "municipalities", required=True)
     out: dict[str, Connection] = {}
-    for name, node in (section or {}).items():
+    if section is None:
+        return out
+    for name, node in section.items():
         if name not in directory.municipalities:
             c.errors.append(section.error(
                 f"unknown municipality '{name}'{_closest(str(name), directory.municipalities)}", name))
@@ -330,7 +333,9 @@ def _numbers(c: _Collector, data: yamlfile.Node, directory: Directory,
              areas: dict[str, AreaPlan]) -> dict[str, tuple[str, str]]:
     section = c.mapping(data, "numbers")
     out: dict[str, tuple[str, str]] = {}
-    for number, node in (section or {}).items():
+    if section is None:
+        return out
+    for number, node in section.items():
         try:
             digits = digits_of(str(number))
         except NumberRejected as exc:
@@ -359,7 +364,9 @@ def _areas(c: _Collector, data: yamlfile.Node, directory: Directory,
            connections: dict[str, Connection]) -> dict[str, AreaPlan]:
     section = c.mapping(data, "areas", required=True)
     out: dict[str, AreaPlan] = {}
-    for code, node in (section or {}).items():
+    if section is None:
+        return out
+    for code, node in section.items():
         if code not in directory.areas:
             c.errors.append(section.error(f"unknown area code {code!r}{_closest(str(code), directory.areas)}", code))
             continue
@@ -416,9 +423,11 @@ def _outbound(c: _Collector, data: yamlfile.Node, directory: Directory,
     default_trunk = _endpoint(c, section)
     listed = c.mapping(section, "municipalities", required=True)
     out: dict[str, Outbound] = {}
-    for name, node in (listed or {}).items():
-        node = {} if node is None else node  # `Hoorn:` alone: all defaults
-        if not isinstance(node, dict):
+    if listed is None:
+        return out
+    for name, node in listed.items():
+        node = yamlfile.Node() if node is None else node  # `Hoorn:` alone: all defaults
+        if not isinstance(node, yamlfile.Node):
             c.errors.append(listed.error(f"{name} takes a mapping with 'number' and/or 'trunk', or nothing", name))
             continue
         c.keys(node, ("number", "trunk"), f"outbound {name}")

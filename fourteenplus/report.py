@@ -59,7 +59,7 @@ def route(record: CallRecord) -> str | None:
         return record.path
     if record.outcome == "abandoned":
         return {"asking": "hung_up_question", "confirming": "hung_up_question",
-                "menu": "hung_up_menu"}.get(record.abandoned_at)
+                "menu": "hung_up_menu"}.get(record.abandoned_at or "")
     if record.outcome in ("not_connected", "no_choice"):
         return record.outcome
     return None
@@ -152,6 +152,8 @@ class Report:
         self.by_area.setdefault(record.area_code or NO_AREA, Figures()).add(record)
         if record.municipality and record.outcome == "transferred":
             self.by_municipality.setdefault(record.municipality, Figures()).add(record)
+        if record.started_at is None:  # a record the session never started: no day to count it on
+            return
         day = dt.datetime.fromtimestamp(record.started_at, TZ).date().isoformat()
         counts = self.days.setdefault(day, Counter())
         counts["calls"] += 1

@@ -102,8 +102,8 @@ class Session:
         self.speech = services.speech
         self.finished = finished
         self.name = name or flow.record.dialled
-        self.flow.record.started_at = time.time()
-        self._inbox_send, self._inbox = anyio.create_memory_object_stream(math.inf)
+        self.started_at = self.flow.record.started_at = time.time()
+        self._inbox_send, self._inbox = anyio.create_memory_object_stream[object](math.inf)
         self._timers: dict[str, anyio.CancelScope] = {}
         self.speech_ended_at: float | None = None
         self._early: _Recognition | None = None  # started at the caller's last pause
@@ -181,7 +181,7 @@ class Session:
                 scope.cancel()
         elif isinstance(action, cf.Play):
             await self.channel.play(action)
-            timings.setdefault(ANSWER_TO_FIRST_PROMPT, (time.time() - self.flow.record.started_at) * 1000)
+            timings.setdefault(ANSWER_TO_FIRST_PROMPT, (time.time() - self.started_at) * 1000)
         elif isinstance(action, cf.StopPlayback):
             await self.channel.stop_playback()
         elif isinstance(action, cf.Listen):
@@ -191,7 +191,7 @@ class Session:
         elif isinstance(action, cf.Transfer):
             self.record_pending = await self.channel.transfer(action, self.dial_variables(action))
             now = time.time()
-            timings[ANSWER_TO_INVITE] = (now - self.flow.record.started_at) * 1000
+            timings[ANSWER_TO_INVITE] = (now - self.started_at) * 1000
             if self.speech_ended_at:
                 timings[SPEECH_END_TO_TRANSFER] = (now - self.speech_ended_at) * 1000
         elif isinstance(action, cf.Hangup):
@@ -216,8 +216,10 @@ class Session:
         """An utterance ended: recognise it in the background, the answer comes as an event."""
         self.speech_ended_at = time.time()
         early, self._early = self._early, None
-        same = early is not None and early.listen is listen and early.length == len(utterance)
-        self.tasks.start_soon(self._deliver, early if same else self._recognition(listen, utterance))
+        if early is not None and early.listen is listen and early.length == len(utterance):
+            self.tasks.start_soon(self._deliver, early)
+        else:
+            self.tasks.start_soon(self._deliver, self._recognition(listen, utterance))
 
     def _recognition(self, listen: cf.Listen, utterance: np.ndarray) -> _Recognition:
         recognition = _Recognition(listen, len(utterance))

@@ -175,8 +175,11 @@ class Trunk:
     """The SIPp trunk endpoint, as a context manager that stops it (by pid) on exit."""
 
     def __init__(self, workdir: Path | None = None):
-        self._tmp = None if workdir else tempfile.TemporaryDirectory(prefix="fourteenplus-trunk-")
-        self.workdir = Path(workdir or self._tmp.name)
+        self._tmp: tempfile.TemporaryDirectory | None = None
+        if not workdir:
+            self._tmp = tempfile.TemporaryDirectory(prefix="fourteenplus-trunk-")
+            workdir = Path(self._tmp.name)
+        self.workdir = Path(workdir)
         self.log = self.workdir / "trunk.log"
         self.process: subprocess.Popen | None = None
 
@@ -196,6 +199,12 @@ class Trunk:
                 raise RuntimeError(f"the SIPp trunk endpoint did not start; see {self.workdir}/trunk-errors.log")
             time.sleep(0.05)
         return self
+
+    @property
+    def pid(self) -> int:
+        if self.process is None:
+            raise RuntimeError("the SIPp trunk endpoint is not running")
+        return self.process.pid
 
     def stop(self) -> None:
         if self.process:
@@ -257,8 +266,10 @@ class PressKeys:
 def script_for(say: str | None = None, audio_file: Path | None = None, digits: str | None = None) -> list:
     """What `make call` does: answer the question by voice, then keys at the next prompt."""
     steps: list = []
-    if say or audio_file:
-        steps += [WaitPrompt(), Say(say) if say else Audio(audio_file)]
+    if say:
+        steps += [WaitPrompt(), Say(say)]
+    elif audio_file:
+        steps += [WaitPrompt(), Audio(audio_file)]
     if digits:
         steps += [WaitPrompt(), PressKeys(digits)]
     return steps
@@ -372,7 +383,7 @@ class _Media:
             seq, timestamp, ssrc = 0, 0, int.from_bytes(os.urandom(4), "big")
             steps = self._steps()
             next_tick = time.monotonic()
-            event_ts = None
+            event_ts = 0  # RFC 4733: each key press's first packet sets it
             while not self._stop.is_set():
                 now = time.time()
                 self._receive(now)

@@ -242,8 +242,8 @@ class App:
             args = event.get("args")
             # the dialplan passes the dialled digits; anything else is explained as a wrong number
             dialled = args[0] if isinstance(args, list) and args and isinstance(args[0], str) else ""
-            call = self.calls[channel_id] = Call(self, channel, dialled)
-            tasks.start_soon(call.session.run)
+            new = self.calls[channel_id] = Call(self, channel, dialled)
+            tasks.start_soon(new.session.run)
             return
         if channel_id in self.dialling and (
                 kind == "ChannelDestroyed" or event.get("eventname") == "FourteenplusDial"):
@@ -254,7 +254,7 @@ class App:
         if kind.startswith("Playback"):
             target = (event.get("playback") or {}).get("target_uri", "")
             channel_id = target.partition("channel:")[2]
-        call = self.calls.get(channel_id)
+        call = self.calls.get(channel_id) if isinstance(channel_id, str) else None
         if call is None:
             return
         if kind == "StasisEnd":
@@ -268,7 +268,8 @@ class App:
         elif kind == "PlaybackFinished":
             playback_id = event["playback"].get("id")
             if call.playback and call.playback[0] == playback_id:
-                call.playback, play_id = None, call.playback[1]
+                play_id = call.playback[1]
+                call.playback = None
                 call.session.post(cf.PromptDone(play_id))
 
     async def _release_left_behind(self) -> None:

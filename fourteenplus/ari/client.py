@@ -145,7 +145,7 @@ def _first_cause(exc: BaseException) -> BaseException:
     closed client over a refused connection): the first leaf, or the network error behind it."""
     while isinstance(exc, BaseExceptionGroup) and exc.exceptions:
         exc = exc.exceptions[0]
-    behind = exc
+    behind: BaseException | None = exc
     while behind is not None and not isinstance(behind, (HTTPError, OSError)):
         behind = behind.__cause__ or behind.__context__
     return behind or exc

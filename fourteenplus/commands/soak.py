@@ -35,6 +35,8 @@ from pathlib import Path
 
 from .. import asterisk, numberplan, paths, sipp
 from ..benchfile import write_block
+from ..callflow import CallRecord
+from ..session import SPEECH_END_TO_TRANSFER
 from ..sipp import PressKeys, Say, Silence, WaitPrompt
 from ..stats import spread
 from ._common import add_config_option, configured
@@ -175,6 +177,8 @@ def expect(scenario: Scenario, service) -> Expected | None:
         return None if service.plan(code).connected else Expected((), "Asterisk hung up")
     if scenario.ends == "hung up":
         return Expected(_dialled(service, scenario.rings) if scenario.rings else (), "caller hung up")
+    if scenario.to is None:
+        raise ValueError(f"scenario {scenario.name} ends {scenario.ends!r} but names no municipality")
     return Expected(_dialled(service, scenario.to), "Asterisk hung up", scenario.to)
 
 
@@ -376,14 +380,20 @@ class Outcome:
     scenario: Scenario
     result: sipp.CallResult | None
     problem: str | None  # why the call is lost, None when it ended where expected
-    record: object = None  # the app's CallRecord of this call, once read back (attach_records)
+    record: CallRecord | None = None  # the app's record of this call, once read back (attach_records)
 
     def timed(self, kind: str) -> bool:
         """Counts toward the `kind` latency: ended where expected, and for a name, put
         through on the name itself (not after a confirmation or the menu)."""
-        if self.scenario.latency != kind or self.problem or self.result.speech_end_to_invite_ms is None:
-            return False
-        return kind != "voice" or getattr(self.record, "path", None) in ("spoken", "spoken_repeat")
+        return self.latency_ms(kind) is not None
+
+    def latency_ms(self, kind: str) -> float | None:
+        """End of speech → INVITE, as the caller measured it, when the call counts toward `kind`."""
+        if self.scenario.latency != kind or self.problem or self.result is None:
+            return None
+        if kind == "voice" and getattr(self.record, "path", None) not in ("spoken", "spoken_repeat"):
+            return None
+        return self.result.speech_end_to_invite_ms
 
 
 def app_view(record) -> str:
@@ -426,11 +436,11 @@ class Phase:
         answered = [(o.result.answered_at, o.result.ended_at) for o in self.outcomes
                     if o.result and o.result.answered_at]
         peak, mean = concurrency(answered)
-        latency = {kind: spread([o.result.speech_end_to_invite_ms for o in self.outcomes if o.timed(kind)])
+        latency = {kind: spread([ms for o in self.outcomes if (ms := o.latency_ms(kind)) is not None])
                    for kind in ("voice", "reply")}
         voice = [o for o in self.outcomes if o.scenario.latency == "voice"]
-        recognised = [o.record.timings["speech_end_to_transfer"] for o in self.outcomes
-                      if o.timed("voice") and "speech_end_to_transfer" in o.record.timings]
+        recognised = [o.record.timings[SPEECH_END_TO_TRANSFER] for o in self.outcomes
+                      if o.timed("voice") and o.record is not None and SPEECH_END_TO_TRANSFER in o.record.timings]
         return {"phase": self.name, "config": self.config, "concurrency": self.concurrency,
                 "calls": len(self.outcomes), "lost": len(lost), "peak_concurrency": peak,
                 "mean_concurrency": mean, "wall_s": round(self.wall_s, 1),
@@ -497,6 +507,8 @@ class Runner:
 
     def _one(self, index: int, scenario: Scenario, service) -> Outcome:
         expected = expect(scenario, service)
+        if expected is None:  # `plan` places only what the configuration can give
+            raise ValueError(f"scenario {scenario.name} cannot happen under {service.source}")
         work = self.workdir / f"call-{index:05d}"
         try:
             result = sipp.place_call(scenario.number, list(scenario.script), self.trunk,
@@ -565,7 +577,7 @@ def run_against_running(args, steps: list[int], workdir: Path) -> dict | None:
     sampler = Sampler(args.sample_every)
     sampler.pids = {"app": find_app_pid(), "asterisk": asterisk.running_pid(), "harness": os.getpid()}
     with sipp.Trunk(workdir / "trunk") as trunk:
-        sampler.pids["trunk"] = trunk.process.pid
+        sampler.pids["trunk"] = trunk.pid
         runner = Runner(trunk, sampler, workdir)
         phases = _phases(runner, service, phase, args, steps, args.calls)
     return assemble(phases, sampler, str(service.source), code, service)
@@ -587,7 +599,7 @@ def run_started(args, steps: list[int], workdir: Path) -> dict:
     app = None
     try:
         with sipp.Trunk(workdir / "trunk") as trunk:
-            sampler.pids = {"asterisk": asterisk.running_pid(), "trunk": trunk.process.pid, "harness": os.getpid()}
+            sampler.pids = {"asterisk": asterisk.running_pid(), "trunk": trunk.pid, "harness": os.getpid()}
             runner = Runner(trunk, sampler, workdir)
             app = sipp.AppProcess(sure, workdir / "app-sure.log", nice=args.app_nice)
             app.start()
@@ -658,8 +670,8 @@ def assemble(phases: list[Phase], sampler: Sampler, config: str, code: str, serv
         "ceiling": ceiling(steps, idle_voice),
         "phases": figures,
         "mix": [{"scenario": s.name, "number": s.number, "script": describe_script(s),
-                 "expected": expect(s, service).describe(), "weight": s.weight, "phases": list(s.phases)}
-                for s in MIX if expect(s, service) is not None],
+                 "expected": expected.describe(), "weight": s.weight, "phases": list(s.phases)}
+                for s in MIX if (expected := expect(s, service)) is not None],
         "app_memory": memory_by_process(apps),
         "samples": sampler.samples,
     }

@@ -251,7 +251,8 @@ class Store:
     def calls(self, since: float | None = None, until: float | None = None,
               areas: tuple[str, ...] = ()) -> list[StoredCall]:
         """Calls started in [since, until), optionally in some area codes, oldest first."""
-        where, params = [], []
+        where: list[str] = []
+        params: list[object] = []
         if since is not None:
             where.append("c.started_at >= ?")
             params.append(since)

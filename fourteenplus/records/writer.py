@@ -99,7 +99,7 @@ class RecordWriter:
                 break
             if isinstance(item, threading.Event):
                 item.set()
-            elif item is _PURGE:
+            elif item is _PURGE and self._purge_every_s is not None:  # only a timed wait ends in one
                 self._purge()
                 next_purge = time.monotonic() + self._purge_every_s
             else:
@@ -173,7 +173,7 @@ class RecordWriter:
             lines = self._spool_path.read_text(encoding="utf-8").splitlines()
             for index, line in enumerate(lines):
                 try:
-                    self._store.insert(Row.from_json(line))
+                    self._connected().insert(Row.from_json(line))
                 except ValueError as exc:  # a torn last line from a crash mid-write
                     log.error("record spool: skipping an unreadable line: %s", exc)
                 except Exception:
