@@ -54,7 +54,7 @@ def debian_mirror(apt_dir: Path = _APT_SOURCES) -> str:
 
 
 def build(root: Path | None = None, mirror: str | None = None, log=print) -> Path:
-    """Return a complete root, debootstrapping it first when there is none (~1 min, ~500 MB)."""
+    """Return a complete root, debootstrapping it first when there is none (once per machine)."""
     root = root or paths.asterisk_root()
     if (root / "usr/sbin/asterisk").exists():
         return root
