@@ -99,6 +99,13 @@ def test_agi_direct_area_sets_the_dial_variables(tmp_path):
                         'SET VARIABLE FOURTEENPLUS_OVERFLOW ""']
 
 
+async def sessions_ended(server: agi.AgiServer) -> None:
+    """Until every session of the server has ended (its record written, or waiting for the dial)."""
+    async with asyncio.timeout(5):
+        while server.sessions:
+            await asyncio.sleep(0.01)
+
+
 def transferred_with(dial_events_connected: bool, tmp_path, *results):
     """A direct-area call through the server, then AMI's dial results: the records stored."""
     records = RecordSink()
@@ -109,7 +116,7 @@ def transferred_with(dial_events_connected: bool, tmp_path, *results):
         listener = await server.serve(port=0)
         try:
             await FakeAsterisk("14020", ok, None).call(listener.sockets[0].getsockname()[1])
-            await asyncio.sleep(0.05)
+            await sessions_ended(server)
             stored_before = list(records.written)
             for result in results:
                 server._dial_result(*result)
@@ -254,7 +261,7 @@ def test_fuzz_agi_unexpected_replies_end_the_session_cleanly_never_a_wrong_route
         try:
             commands = await asyncio.wait_for(
                 FakeAsterisk("140229", answer, None).call(listener.sockets[0].getsockname()[1]), 60)
-            await asyncio.sleep(0.05)
+            await sessions_ended(server)
             return commands, server.sessions
         finally:
             listener.close()
