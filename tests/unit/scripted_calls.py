@@ -16,11 +16,11 @@ from fourteenplus import callflow as cf
 from fourteenplus.callflow import (
     CallFlow, CallRecord, DialResult, Dtmf, HungUp, Play, PromptDone, Reply, StartTimer, Timeout, Utterance,
 )
-from fourteenplus.config import load_service
+from fourteenplus.config import EXAMPLE, load_service
 from fourteenplus.session import ANSWER_TO_INVITE, CallServices, Session
 from fourteenplus.speech import Candidate, Recognition
 
-SERVICE = load_service()
+SERVICE = load_service(EXAMPLE)  # by name: whatever $FOURTEENPLUS_CONFIG says, the tests mean the example
 DAY = 86400.0
 T0 = 1_740_000_000.0  # 2025-02-19 22:20 UTC: a fixed clock, so day buckets are known
 

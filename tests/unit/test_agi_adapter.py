@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from fourteenplus import agi
-from fourteenplus.config import load_service
+from fourteenplus.config import EXAMPLE, load_service
 from fourteenplus.session import CallServices
 from fourteenplus.speech import Candidate, Recognition
 from fourteenplus.speech.audio import encode
@@ -18,7 +18,7 @@ from fourteenplus.speech.audio import encode
 from .scripted_calls import RecordSink
 
 # The example service with short timers: silence is an attempt after 0.2 s, not 5 s.
-_EXAMPLE = load_service()
+_EXAMPLE = load_service(EXAMPLE)
 SERVICE = dataclasses.replace(_EXAMPLE, listen=dataclasses.replace(
     _EXAMPLE.listen, no_input_ms=200, menu_timeout_ms=200))
 
