@@ -106,10 +106,13 @@ bench-calls: setup
 soak: setup
 	$(FP) soak --start --calls 1000 --concurrency 20 --steps 5,10,20,30,40 --report bench/soak.md
 
+# The fast loop (under a minute): no whisper model, browser, speech synthesis or extra processes.
 unit: setup
-	$(PY) -m pytest -q tests/unit
+	$(PY) -m pytest -q tests/unit -m "not model and not browser and not processes and not voices"
 
+# Everything: types (mypy, configured in pyproject.toml), then every test.
 test: setup
+	$(PY) -m mypy
 	$(PY) -m pytest -q
 
 clean:

@@ -36,7 +36,7 @@ from . import ami
 from . import callflow as cf
 from .config import Service
 from .prompts import SOUNDS_SUBDIR
-from .session import ChannelGone, Handling, Session
+from .session import CallServices, ChannelGone, Dialling, DialVariables, Session
 from .speech.audio import decode
 from .speech.vad import speech_span
 
@@ -53,29 +53,36 @@ REPLY_TIMEOUT_S = 120    # longer than any prompt or recording: an Asterisk this
 
 
 @dataclass(frozen=True)
-class Recordings:
+class RecordingDir:
     """Where RECORD FILE writes, as Asterisk sees it and as this process sees it (a chroot differs)."""
     asterisk_dir: str
     local_dir: Path
 
 
-class AgiSession(Session):
-    def __init__(self, request: Request, flow: cf.CallFlow, handling: Handling, finished, recordings: Recordings,
-                 expect_dial: Callable[[AgiSession], bool] = lambda session: False):
-        super().__init__(flow, handling, finished)
+# An operation for the worker that owns the AGI socket: its kind, what it carries, and an
+# event set once it has run (None: nobody waits for it).
+_Op = tuple[str, object, anyio.Event | None]
+
+
+class AgiChannel:
+    """One AGI connection: the `Channel` of a call's `Session`."""
+
+    def __init__(self, session: Session, request: Request, recordings: RecordingDir, max_speech_ms: int,
+                 expect_dial: Callable[[AgiChannel], bool] = lambda channel: False):
+        self.session = session
         self.request = request
         self.recordings = recordings
+        self.max_speech_ms = max_speech_ms  # the longest RECORD FILE
         self.expect_dial = expect_dial  # True: the server completes the record with the dial result
         self.listening: cf.Listen | None = None
-        self._ops_send, self._ops = anyio.create_memory_object_stream(100)
+        self._ops_send, self._ops = anyio.create_memory_object_stream[_Op](100)
         self._gone = False  # the AGI connection closed: the caller hung up or Asterisk went away
         self._can_record = True
+        self._dial_expected = False
 
-    async def run(self) -> None:
-        async with anyio.create_task_group() as worker:
-            worker.start_soon(self._worker)
-            await super().run()
-            worker.cancel_scope.cancel()
+    @property
+    def name(self) -> str:
+        return self.session.name
 
     # ---- what the session asks for ----
 
@@ -92,9 +99,10 @@ class AgiSession(Session):
     async def stop_listening(self) -> None:
         self.listening = None
 
-    async def transfer(self, action: cf.Transfer) -> None:
+    async def transfer(self, action: cf.Transfer, variables: DialVariables) -> bool:
         # The dialplan reads these when the AGI script ends, and dials the trunk.
-        await self._now(("transfer", action, anyio.Event()))
+        await self._now(("transfer", variables, anyio.Event()))
+        return self._dial_expected
 
     async def hangup(self) -> None:
         await self._now(("hangup", None, anyio.Event()))
@@ -102,17 +110,22 @@ class AgiSession(Session):
     async def fallback(self) -> None:
         """Ending the script without FOURTEENPLUS_DIAL sends the call to the keypad fallback."""
 
-    async def _now(self, op) -> None:
+    async def close(self) -> None:
+        """Nothing of the call's outlives it: each recording is removed once read."""
+
+    async def _now(self, op: _Op) -> None:
         """Carry out an operation before the session may end."""
         if not self._gone:
             self._ops_send.send_nowait(op)
+            assert op[2] is not None
             await op[2].wait()
         if self._gone:
             raise ChannelGone("the AGI connection closed")
 
     # ---- the worker that owns the AGI socket ----
 
-    async def _worker(self) -> None:
+    async def worker(self) -> None:
+        """Runs beside the session: carries out the operations, one AGI command at a time."""
         try:
             while True:
                 try:
@@ -123,14 +136,16 @@ class AgiSession(Session):
                     else:
                         await self._keys(f"WAIT FOR DIGIT {IDLE_POLL_MS}")
                     continue
-                kind, action, done = op
+                kind, what, done = op
                 try:
                     if kind == "play":
-                        await self._play(action)
+                        assert isinstance(what, cf.Play)
+                        await self._play(what)
                     elif kind == "transfer":
-                        for name, value in self.dial_variables(action):
+                        assert isinstance(what, tuple)
+                        for name, value in what:
                             await self._command(f'SET VARIABLE {name} "{value}"')
-                        self.record_pending = self.expect_dial(self)
+                        self._dial_expected = self.expect_dial(self)
                     elif kind == "hangup":
                         await self._command("HANGUP")
                 finally:
@@ -147,7 +162,7 @@ class AgiSession(Session):
                     break
                 if done is not None:
                     done.set()
-            self.post(cf.HungUp())
+            self.session.post(cf.HungUp())
 
     async def _command(self, command: str) -> dict:
         try:
@@ -193,7 +208,7 @@ class AgiSession(Session):
         result = await self._command(command)
         digit = _digit(result)
         if digit:
-            self.post(cf.Dtmf(digit))
+            self.session.post(cf.Dtmf(digit))
         return result, digit
 
     async def _play(self, action: cf.Play) -> None:
@@ -202,11 +217,11 @@ class AgiSession(Session):
             _, digit = await self._keys(f'STREAM FILE {SOUNDS_SUBDIR}/{action.language}/{prompt} "{keys}"')
             if digit:
                 break
-        self.post(cf.PromptDone(action.play_id))
+        self.session.post(cf.PromptDone(action.play_id))
 
     async def _record(self, listen: cf.Listen) -> None:
         name = uuid.uuid4().hex
-        timeout_ms = self.flow.service.listen.max_speech_ms
+        timeout_ms = self.max_speech_ms
         path = self.recordings.local_dir / f"{name}.ulaw"
         try:
             result, digit = await self._keys(
@@ -217,7 +232,7 @@ class AgiSession(Session):
                 # Asterisk cannot record here (a format, a directory): keys still work.
                 log.error("%s: RECORD FILE failed (%s); keypad only", self.name, result)
                 self._can_record = False
-                self.post(cf.RecognitionFailed("record"))
+                self.session.post(cf.RecognitionFailed("record"))
                 return
             samples = _read_ulaw(path)
         finally:
@@ -226,8 +241,8 @@ class AgiSession(Session):
         span = speech_span(samples)
         if span is None or self.listening is not listen:
             return  # silence: the flow's no-input timer decides when that is an attempt
-        self.post(cf.SpeechStarted())
-        self.heard(listen, samples[span[0]:span[1]])
+        self.session.post(cf.SpeechStarted())
+        self.session.heard(listen, samples[span[0]:span[1]])
 
 
 def _digit(result: dict) -> str | None:
@@ -248,14 +263,13 @@ def _read_ulaw(path: Path) -> np.ndarray:
 class AgiServer:
     """Accepts FastAGI connections from Asterisk and runs a session per call."""
 
-    def __init__(self, service: Service, handling: Handling, recordings: Recordings):
+    def __init__(self, service: Service, services: CallServices, recordings: RecordingDir):
         self.service = service
-        self.handling = handling
+        self.services = services
         self.recordings = recordings
-        self.sessions: set[AgiSession] = set()
+        self.sessions: set[Session] = set()
         self._server: asyncio.AbstractServer | None = None
-        # Transferred calls whose records wait for the dial result, by the channel's unique id.
-        self.dialling: dict[str, AgiSession] = {}
+        self.dialling = Dialling()  # transferred calls by the channel's unique id
         self._dial_events: ami.DialEvents | None = None
 
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -268,10 +282,17 @@ class AgiServer:
             caller = headers.get("agi_callerid")
             flow = cf.CallFlow(self.service, dialled, None if caller in (None, "unknown") else caller,
                                now=dt.datetime.now(dt.timezone.utc))
-            session = AgiSession(Request(None, headers, reader, writer), flow, self.handling,
-                                 self.sessions.discard, self.recordings, self._expect_dial)
+            request = Request(None, headers, reader, writer)
+            session = Session(flow, self.services, lambda session: AgiChannel(
+                session, request, self.recordings, self.service.listen.max_speech_ms, self._expect_dial),
+                self.sessions.discard)
+            channel = session.channel
+            assert isinstance(channel, AgiChannel)
             self.sessions.add(session)
-            await session.run()
+            async with anyio.create_task_group() as worker:
+                worker.start_soon(channel.worker)
+                await session.run()
+                worker.cancel_scope.cancel()
         except Exception:
             log.exception("FastAGI connection failed; the dialplan fallback takes the call")
         finally:
@@ -292,21 +313,17 @@ class AgiServer:
             await self._dial_events.run()
         finally:
             self._dial_events = None
-            for session in self.dialling.values():
-                session.record_done()
-            self.dialling.clear()
+            self.dialling.finish()
 
-    def _expect_dial(self, session: AgiSession) -> bool:
-        uniqueid = session.request.headers.get("agi_uniqueid")
+    def _expect_dial(self, channel: AgiChannel) -> bool:
+        uniqueid = channel.request.headers.get("agi_uniqueid")
         if not uniqueid or self._dial_events is None or not self._dial_events.connected:
             return False  # nobody would tell us: the record goes now, without the dial result
-        self.dialling[uniqueid] = session
+        self.dialling.expect(uniqueid, channel.session)
         return True
 
     def _dial_result(self, uniqueid: str, status: str | None, overflow: str | None) -> None:
-        session = self.dialling.pop(uniqueid, None)
-        if session is not None:
-            session.dial_result(status, overflow)
+        self.dialling.result(uniqueid, status, overflow)
 
     def stop_taking_calls(self) -> None:
         """Close the port: Asterisk's AGI() then fails at once and the keypad fallback takes
@@ -341,15 +358,15 @@ async def _read_environment(reader: asyncio.StreamReader) -> dict[str, str] | No
             headers[key] = value
 
 
-def recordings_for(asterisk_root: Path | None) -> Recordings:
+def recordings_for(asterisk_root: Path | None) -> RecordingDir:
     """Recordings in Asterisk's spool, seen through the bundled root's chroot when there is one."""
     asterisk_dir = "/var/spool/asterisk/tmp/fourteenplus-agi"
     root = Path(asterisk_root) if asterisk_root else Path("/")
     local = root / asterisk_dir.lstrip("/")
-    return Recordings(asterisk_dir, local)
+    return RecordingDir(asterisk_dir, local)
 
 
-def prepare_recordings(recordings: Recordings, owner: tuple[int, int] | None) -> None:
+def prepare_recordings(recordings: RecordingDir, owner: tuple[int, int] | None) -> None:
     """The directory must be writable by Asterisk's user, and by no one else."""
     recordings.local_dir.mkdir(parents=True, exist_ok=True)
     if owner is not None and os.geteuid() == 0:

@@ -31,6 +31,9 @@ DIAL_EVENT = "FourteenplusDial"  # dialplan/fourteenplus.conf, [fourteenplus-dia
 MAX_BACKOFF_S = 30.0
 # Channels of ours: the contexts our dialplan defines, or parked in our Stasis app.
 OUR_CONTEXTS = ("fourteenplus-",)
+# How the ARI app hears a caller (a snoop channel bridged with an externalMedia one): channels
+# of ours in Stasis that are nobody on the line.
+MEDIA_TECHNOLOGIES = ("Snoop/", "UnicastRTP/")
 
 
 class AmiUnavailable(RuntimeError):
@@ -43,6 +46,8 @@ class Manager(panoramisk.Manager):
     panoramisk retries every `reconnect_timeout` seconds forever; a restarting Asterisk is
     better served by 1, 2, 4 … 30 s, reset once a login succeeds.
     """
+
+    reconnect_timeout: float  # panoramisk's, in seconds
 
     def __init__(self, **config):
         super().__init__(**config)
@@ -101,7 +106,7 @@ class Health:
     asterisk: bool = False
     version: str | None = None
     uptime_s: int | None = None
-    calls: int = 0                           # active channels in our contexts or our Stasis app
+    calls: int = 0                           # callers on the line in our contexts or our Stasis app
     trunks: dict[str, str] = field(default_factory=dict)   # endpoint → device state
     ari_app: bool | None = None              # None: not asked
     agi_server: bool | None = None
@@ -126,10 +131,7 @@ async def snapshot(manager: Manager, health: Health) -> None:
     uptime = f"{status.get('CoreStartupDate', '')} {status.get('CoreStartupTime', '')}".strip()
     health.uptime_s = _seconds_since(uptime)
     channels = await manager.send_action({"Action": "CoreShowChannels"})
-    health.calls = sum(
-        1 for msg in _as_list(channels)
-        if msg.get("Event") == "CoreShowChannel"
-        and (msg.get("Context", "").startswith(OUR_CONTEXTS) or msg.get("Application") == "Stasis"))
+    health.calls = callers(_as_list(channels))
     endpoints = await manager.send_action({"Action": "PJSIPShowEndpoints"})
     health.trunks = {
         msg["ObjectName"]: msg.get("DeviceState", "Unknown")
@@ -138,6 +140,17 @@ async def snapshot(manager: Manager, health: Health) -> None:
     for name, state in health.trunks.items():
         if state in ("Unavailable", "Invalid"):
             health.problems.append(f"trunk {name} is {state.lower()}")
+
+
+def callers(channels: list) -> int:
+    """Callers among CoreShowChannels' replies: channels of ours that started their call (the
+    trunk leg a transfer dials shares the caller's Linkedid) and are not the app's ears."""
+    return sum(
+        1 for msg in channels
+        if msg.get("Event") == "CoreShowChannel"
+        and (msg.get("Context", "").startswith(OUR_CONTEXTS) or msg.get("Application") == "Stasis")
+        and not msg.get("Channel", "").startswith(MEDIA_TECHNOLOGIES)
+        and msg.get("Uniqueid") == msg.get("Linkedid", msg.get("Uniqueid")))
 
 
 def _seconds_since(stamp: str) -> int | None:

@@ -12,6 +12,7 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from . import yamlfile
 from .directory import Directory, load_directory
@@ -80,7 +81,7 @@ class Thresholds:
 
 
 @dataclass(frozen=True)
-class Listen:
+class ListenSettings:
     attempts: int                  # spoken attempts before the keypad menu
     no_input_ms: int               # silence after the question that counts as an attempt
     max_speech_ms: int             # an utterance is cut off here
@@ -91,7 +92,7 @@ class Listen:
 
 
 @dataclass(frozen=True)
-class Records:
+class RecordSettings:
     path: str | None           # SQLite file; None: <state dir>/records.db
     url: str | None            # postgresql://… for larger operators, instead of path
     retention_days: int        # records and transcripts older than this are purged
@@ -105,10 +106,10 @@ class Service:
     directory: Directory
     language: str
     thresholds: Thresholds
-    listen: Listen
+    listen: ListenSettings
     areas: dict[str, AreaPlan]
     connections: dict[str, Connection]
-    records: Records
+    records: RecordSettings
     # Geographic numbers for callers from abroad (digits as numberplan.digits_of gives them)
     # → ("municipality", name) or ("area", code).
     numbers: dict[str, tuple[str, str]] = field(default_factory=dict)
@@ -142,7 +143,7 @@ def config_path(explicit: str | None = None) -> Path:
     return Path(explicit or os.environ.get("FOURTEENPLUS_CONFIG") or EXAMPLE)
 
 
-DEFAULTS = {
+DEFAULTS: dict[str, Any] = {
     "language": "nl",
     "thresholds": {"accept": 0.99, "confirm": 0.70, "reply_yes": 0.80, "reply_no": 0.50, "runner_up": 0.70},
     "listen": {"attempts": 2, "no_input_ms": 5000, "max_speech_ms": 8000, "menu_attempts": 2,
@@ -216,13 +217,13 @@ def load_service(path: str | Path | None = None, directory: Directory | None = N
     if th is not None:
         c.keys(th, tuple(DEFAULTS["thresholds"]), "thresholds")
     thresholds = Thresholds(*(_number(c, th, k, v, float, 0.0, 1.0) for k, v in DEFAULTS["thresholds"].items()))
-    if thresholds.confirm > thresholds.accept:
+    if th is not None and thresholds.confirm > thresholds.accept:  # the defaults are in order
         c.errors.append(th.error(f"'confirm' ({thresholds.confirm}) must not be above 'accept' ({thresholds.accept})", "confirm"))
 
     li = c.mapping(data, "listen")
     if li is not None:
         c.keys(li, tuple(DEFAULTS["listen"]), "listen")
-    listen = Listen(*(
+    listen = ListenSettings(*(
         _number(c, li, k, v, int, 0 if k in _COUNTS else 100, 10 if k in _COUNTS else 60000)
         for k, v in DEFAULTS["listen"].items()))
 
@@ -247,11 +248,11 @@ def load_service(path: str | Path | None = None, directory: Directory | None = N
 
 
 
-def _records(c: _Collector, data: yamlfile.Node) -> Records:
+def _records(c: _Collector, data: yamlfile.Node) -> RecordSettings:
     defaults = DEFAULTS["records"]
     rec = c.mapping(data, "records")
     if rec is None:
-        return Records(**defaults)
+        return RecordSettings(**defaults)
     c.keys(rec, tuple(defaults), "records")
     values = dict(defaults)
     for key in ("path", "url"):
@@ -269,7 +270,7 @@ def _records(c: _Collector, data: yamlfile.Node) -> Records:
         values["keep_audio"] = rec.get("keep_audio", False)
     for key in ("retention_days", "audio_retention_days"):
         values[key] = _number(c, rec, key, defaults[key], int, 1, 3650)
-    return Records(**values)
+    return RecordSettings(**values)
 
 
 def _dial_string(c: _Collector, node: yamlfile.Node, key: str) -> str | None:
@@ -286,7 +287,9 @@ def _dial_string(c: _Collector, node: yamlfile.Node, key: str) -> str | None:
 def _connections(c: _Collector, data: yamlfile.Node, directory: Directory) -> dict[str, Connection]:
     section = c.mapping(data, "municipalities", required=True)
     out: dict[str, Connection] = {}
-    for name, node in (section or {}).items():
+    if section is None:
+        return out
+    for name, node in section.items():
         if name not in directory.municipalities:
             c.errors.append(section.error(
                 f"unknown municipality '{name}'{_closest(str(name), directory.municipalities)}", name))
@@ -335,7 +338,9 @@ def _numbers(c: _Collector, data: yamlfile.Node, directory: Directory,
              areas: dict[str, AreaPlan]) -> dict[str, tuple[str, str]]:
     section = c.mapping(data, "numbers")
     out: dict[str, tuple[str, str]] = {}
-    for number, node in (section or {}).items():
+    if section is None:
+        return out
+    for number, node in section.items():
         try:
             digits = digits_of(str(number))
         except NumberRejected as exc:
@@ -364,7 +369,9 @@ def _areas(c: _Collector, data: yamlfile.Node, directory: Directory,
            connections: dict[str, Connection]) -> dict[str, AreaPlan]:
     section = c.mapping(data, "areas", required=True)
     out: dict[str, AreaPlan] = {}
-    for code, node in (section or {}).items():
+    if section is None:
+        return out
+    for code, node in section.items():
         if code not in directory.areas:
             c.errors.append(section.error(f"unknown area code {code!r}{_closest(str(code), directory.areas)}", code))
             continue
@@ -421,9 +428,11 @@ def _outbound(c: _Collector, data: yamlfile.Node, directory: Directory,
     default_trunk = _endpoint(c, section)
     listed = c.mapping(section, "municipalities", required=True)
     out: dict[str, Outbound] = {}
-    for name, node in (listed or {}).items():
-        node = {} if node is None else node  # `Hoorn:` alone: all defaults
-        if not isinstance(node, dict):
+    if listed is None:
+        return out
+    for name, node in listed.items():
+        node = yamlfile.Node() if node is None else node  # `Hoorn:` alone: all defaults
+        if not isinstance(node, yamlfile.Node):
             c.errors.append(listed.error(f"{name} takes a mapping with 'number' and/or 'trunk', or nothing", name))
             continue
         c.keys(node, ("number", "trunk"), f"outbound {name}")

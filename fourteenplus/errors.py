@@ -6,6 +6,10 @@ from __future__ import annotations
 class ConfigError(Exception):
     """A problem in a YAML file: carries file, line and column (1-based) when known."""
 
+    # The area codes a warning concerns (two names that sound alike there), so `check` can
+    # keep to the areas an installation answers.
+    areas: tuple[str, ...] = ()
+
     def __init__(self, message: str, file: str | None = None, line: int | None = None,
                  column: int | None = None):
         self.message = message

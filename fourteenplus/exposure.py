@@ -120,9 +120,11 @@ def _wide(address: str) -> bool:
 
 def _network_wide(acl: str) -> bool:
     try:
-        return not ipaddress.ip_network(acl.strip(), strict=False).subnet_of(ipaddress.ip_network("127.0.0.0/8"))
-    except (ValueError, TypeError):
+        network = ipaddress.ip_network(acl.strip(), strict=False)
+    except ValueError:
         return True
+    # only IPv4 has a loopback network; an IPv6 ACL is taken as wide
+    return not (isinstance(network, ipaddress.IPv4Network) and network.subnet_of(ipaddress.IPv4Network("127.0.0.0/8")))
 
 
 def _huge(acl: str) -> bool:
@@ -153,7 +155,7 @@ def audit(etc: Path) -> list[ConfigError]:
 
 def _http(etc: Path) -> list[ConfigError]:
     general = _general(read_conf(etc / "http.conf"))
-    if not _enabled(general):
+    if general is None or not _enabled(general):
         return []
     out = []
     bind = general.get("bindaddr")
@@ -172,7 +174,7 @@ def _http(etc: Path) -> list[ConfigError]:
 def _manager(etc: Path) -> list[ConfigError]:
     sections = read_conf(etc / "manager.conf")
     general = _general(sections)
-    if not _enabled(general):
+    if general is None or not _enabled(general):
         return []
     out = []
     bind = general.get("bindaddr")
@@ -218,8 +220,8 @@ def _pjsip(etc: Path) -> list[ConfigError]:
     sections = read_conf(etc / "pjsip.conf")
     out = []
     for section in sections:
-        kind = section.get("type")
-        kind = kind.value.lower() if kind else ""
+        declared = section.get("type")
+        kind = declared.value.lower() if declared else ""
         if kind == "transport":
             bind = section.get("bind")
             if bind is None or _wide(bind.value):

@@ -333,7 +333,7 @@ def _areas(directory: Directory, claims: list[_Claim], errors: list[ConfigError]
             f"{two.phrase.text!r} would route to both {one.phrase.municipality} ({one.phrase.kind}"
             + (f" at {one.where.where}" if one.where else "") + f") and {two.phrase.municipality} "
             f"in area {', '.join(codes)}: leave it out or restrict one with 'areas'",
-            where.file, where.line, where.column))
+            where.file if where else None, where.line if where else None, where.column if where else None))
     return areas
 
 
@@ -357,6 +357,6 @@ def _sound_alike(areas: dict[str, AreaGrammar], claims: list[_Claim]) -> list[Co
             f"in area {', '.join(codes)} (similarity {score})",
             located.file if located else None, located.line if located else None,
             located.column if located else None)
-        warning.areas = tuple(codes)  # so `check` can keep to the areas an installation answers
+        warning.areas = tuple(codes)
         warnings.append(warning)
     return warnings

@@ -1,7 +1,9 @@
 """Prometheus metrics of the running app, served as text on `/metrics` (loopback by default).
 
-Outages went unreported before; these are the numbers an engineer alerts on. The API the
-adapters call, all thread-safe and cheap (a lock and a few additions; never raises on odd input):
+Outages went unreported before; these are the numbers an engineer alerts on. The series are
+kept and written by the reference client, `prometheus_client`, which adds the process's own
+(`process_*`: memory, open files, CPU; `python_*`). The API the adapters call, all
+thread-safe and cheap (never raises on odd input):
 
     metrics = Metrics()
     server = await metrics.serve("127.0.0.1", 9464)      # once; server.close() at shutdown
@@ -29,124 +31,103 @@ Series (all prefixed `fourteenplus_`):
 - `record_write_failures_total`: call records the store did not take (spooled or lost).
 - `config_reloads_total{result}`: SIGHUP reloads, `ok` or `failed` (a broken file: the
   configuration in force stayed; alert on it, or the next restart fails).
+
+Each counter also has its `_created` series (when it started counting), as the client writes them.
 """
 
 from __future__ import annotations
 
 import asyncio
 import threading
-from collections import Counter
+from collections import Counter as Tally
+
+from prometheus_client import (
+    CollectorRegistry, Counter, Gauge, GCCollector, Histogram, PlatformCollector, ProcessCollector, generate_latest,
+)
+from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 
 from .callflow import CallRecord
 from .report import TRUNK_FAILURES, outcome
 
 # Seconds; the recognition deadline defaults to 1.5 s, so the buckets are fine-grained below it.
 LATENCY_BUCKETS = (0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0)
-CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+CONTENT_TYPE = CONTENT_TYPE_PLAIN_0_0_4  # what generate_latest writes
 DEFAULT_PORT = 9464  # the port Prometheus' own exporters conventionally leave to applications
-
-
-def _label(value: object) -> str:
-    return str(value).replace("\\", r"\\").replace('"', r"\"").replace("\n", r"\n")
-
-
-def _labels(names: tuple[str, ...], values: tuple) -> str:
-    return "{" + ",".join(f'{n}="{_label(v)}"' for n, v in zip(names, values)) + "}" if names else ""
+PREFIX = "fourteenplus"
 
 
 class Metrics:
+    """One registry per instance (a process serves one; tests make many)."""
+
     def __init__(self, buckets: tuple[float, ...] = LATENCY_BUCKETS):
+        self.registry = registry = CollectorRegistry()
+        ProcessCollector(registry=registry)
+        PlatformCollector(registry=registry)
+        GCCollector(registry=registry)
+        self._calls = Counter("calls", "Calls ended, by area code and outcome.", ("area", "outcome"),
+                              namespace=PREFIX, registry=registry)
+        self._active_calls = Gauge("active_calls", "Calls in progress, by area code.", ("area",),
+                                   namespace=PREFIX, registry=registry)
+        self._latency = Histogram("recognition_latency_seconds",
+                                  "Time from the end of speech to the recognition decision.",
+                                  namespace=PREFIX, registry=registry, buckets=buckets)
+        self._asr_failures = Counter("asr_failures", "Recognitions that failed or missed their deadline, by reason.",
+                                     ("reason",), namespace=PREFIX, registry=registry)
+        self._shed = Counter("recognitions_shed",
+                             "Names heard without the primed transcription under load (a queue, or a near deadline).",
+                             namespace=PREFIX, registry=registry)
+        self._trunk_failures = Counter("trunk_failures", "Trunks that did not take a call, by municipality and status.",
+                                       ("municipality", "status"), namespace=PREFIX, registry=registry)
+        self._record_write_failures = Counter("record_write_failures", "Call records the store did not take.",
+                                              namespace=PREFIX, registry=registry)
+        self._reloads = Counter("config_reloads", "Configuration reloads (SIGHUP), by result.", ("result",),
+                                namespace=PREFIX, registry=registry)
+        for result in ("ok", "failed"):  # a zero to alert on before the first reload
+            self._reloads.labels(result)
+        # An area's calls in progress never go below zero, whatever order odd input comes in.
         self._lock = threading.Lock()
-        self._buckets = buckets
-        self._calls: Counter = Counter()
-        self._active: Counter = Counter()
-        self._latency_counts = [0] * len(buckets)
-        self._latency_sum = 0.0
-        self._latency_count = 0
-        self._asr_failures: Counter = Counter()
-        self._shed = 0
-        self._trunk_failures: Counter = Counter()
-        self._record_write_failures = 0
-        self._reloads: Counter = Counter()
+        self._active: Tally[str] = Tally()
 
     # ---- what the adapters report ----
 
     def call_started(self, area: str | None = None) -> None:
-        with self._lock:
-            self._active[area or "none"] += 1
+        self._count_active(area or "none", +1)
 
     def call_ended(self, record: CallRecord) -> None:
+        area = record.area_code or "none"
+        self._count_active(area, -1)
+        self._calls.labels(area, outcome(record)).inc()
         failures = [(record.municipality, record.dial_status)]
         if record.overflow_status is not None:
             failures.append((f"{record.municipality} overflow", record.overflow_status))
+        for municipality, status in failures:
+            if status in TRUNK_FAILURES:
+                self._trunk_failures.labels(municipality, status).inc()
+
+    def _count_active(self, area: str, change: int) -> None:
         with self._lock:
-            area = record.area_code or "none"
-            self._active[area] = max(0, self._active[area] - 1)
-            self._calls[(area, outcome(record))] += 1
-            for municipality, status in failures:
-                if status in TRUNK_FAILURES:
-                    self._trunk_failures[(municipality, status)] += 1
+            self._active[area] = max(0, self._active[area] + change)
+            self._active_calls.labels(area).set(self._active[area])
 
     def recognition(self, latency_ms: float, failed: bool = False, reason: str = "error") -> None:
-        with self._lock:
-            if failed:
-                self._asr_failures[reason] += 1
-                return
-            seconds = latency_ms / 1000
-            self._latency_sum += seconds
-            self._latency_count += 1
-            for i, bound in enumerate(self._buckets):
-                if seconds <= bound:
-                    self._latency_counts[i] += 1
+        if failed:
+            self._asr_failures.labels(reason).inc()
+        else:
+            self._latency.observe(latency_ms / 1000)
 
     def recognition_shed(self) -> None:
-        with self._lock:
-            self._shed += 1
+        self._shed.inc()
 
     def record_write_failed(self) -> None:
-        with self._lock:
-            self._record_write_failures += 1
+        self._record_write_failures.inc()
 
     def config_reloaded(self, ok: bool) -> None:
-        with self._lock:
-            self._reloads["ok" if ok else "failed"] += 1
+        self._reloads.labels("ok" if ok else "failed").inc()
 
     # ---- exposition ----
 
     def render(self) -> str:
-        with self._lock:
-            lines: list[str] = []
-
-            def family(name: str, kind: str, help_text: str, samples) -> None:
-                lines.append(f"# HELP fourteenplus_{name} {help_text}")
-                lines.append(f"# TYPE fourteenplus_{name} {kind}")
-                lines.extend(f"fourteenplus_{suffix} {value:g}" for suffix, value in samples)
-
-            family("calls_total", "counter", "Calls ended, by area code and outcome.",
-                   [(f"calls_total{_labels(('area', 'outcome'), key)}", n) for key, n in sorted(self._calls.items())])
-            family("active_calls", "gauge", "Calls in progress, by area code.",
-                   [(f"active_calls{_labels(('area',), (a,))}", n) for a, n in sorted(self._active.items())])
-            buckets = [(f'recognition_latency_seconds_bucket{{le="{bound:g}"}}', count)
-                       for bound, count in zip(self._buckets, self._latency_counts)]
-            family("recognition_latency_seconds", "histogram",
-                   "Time from the end of speech to the recognition decision.",
-                   buckets + [('recognition_latency_seconds_bucket{le="+Inf"}', self._latency_count),
-                              ("recognition_latency_seconds_sum", self._latency_sum),
-                              ("recognition_latency_seconds_count", self._latency_count)])
-            family("asr_failures_total", "counter", "Recognitions that failed or missed their deadline, by reason.",
-                   [(f"asr_failures_total{_labels(('reason',), (r,))}", n)
-                    for r, n in sorted(self._asr_failures.items())])
-            family("recognitions_shed_total", "counter",
-                   "Names heard without the primed transcription under load (a queue, or a near deadline).",
-                   [("recognitions_shed_total", self._shed)])
-            family("trunk_failures_total", "counter", "Trunks that did not take a call, by municipality and status.",
-                   [(f"trunk_failures_total{_labels(('municipality', 'status'), key)}", n)
-                    for key, n in sorted(self._trunk_failures.items())])
-            family("record_write_failures_total", "counter", "Call records the store did not take.",
-                   [("record_write_failures_total", self._record_write_failures)])
-            family("config_reloads_total", "counter", "Configuration reloads (SIGHUP), by result.",
-                   [(f"config_reloads_total{_labels(('result',), (r,))}", self._reloads[r]) for r in ("ok", "failed")])
-            return "\n".join(lines) + "\n"
+        return generate_latest(self.registry).decode()
 
     async def serve(self, host: str = "127.0.0.1", port: int = DEFAULT_PORT) -> asyncio.AbstractServer:
         """Serve GET /metrics; returns the started server (its port: server.sockets[0].getsockname()[1])."""

@@ -1,8 +1,9 @@
 """The figures municipalities asked for, computed the way the 2020 national evaluation counted.
 
-The evaluation (I&O Research for VNG Realisatie, 2020; /work/shared/seeds) asked callers who
-met speech recognition how often they had to say the name: 85 % once, 10 % twice, 3 % more
-often; VNG Realisatie's own data showed 5 % of callers hanging up during the transfer. So:
+The evaluation ("Landelijke evaluatie 14+ netnummer", I&O Research for VNG Realisatie, 2020)
+asked callers who met speech recognition how often they had to say the name: 85 % once, 10 %
+twice, 3 % more often; VNG Realisatie's own data showed 5 % of callers hanging up during the
+transfer. So:
 
 - *asked*: calls that heard the question (a shared area code): the denominator of the
   recognition shares, as "callers who met speech recognition" was the evaluation's.
@@ -14,7 +15,8 @@ often; VNG Realisatie's own data showed 5 % of callers hanging up during the tra
 - counted by what the caller *said*: a silence before the first name is not a repeat.
 - *hung up during the transfer*: the trunk (or its overflow) was ringing when the caller gave
   up (DIALSTATUS CANCEL), as a share of the calls handed to a trunk.
-- *time to transfer*: answer → INVITE to the trunk (`timings["answer_to_invite"]`), median.
+- *time to transfer*: answer → INVITE to the trunk (`session.ANSWER_TO_INVITE`), median; the
+  other timings a session writes (`session.TIMINGS`) are given as medians too.
 
 Per municipality the figures cover the calls that reached it; a call abandoned before any
 municipality was chosen belongs to its area only.
@@ -31,6 +33,7 @@ from typing import Iterable
 from zoneinfo import ZoneInfo
 
 from .callflow import CallRecord
+from .session import ANSWER_TO_INVITE, TIMINGS
 
 TZ = ZoneInfo("Europe/Amsterdam")  # a municipality's day, not UTC's
 
@@ -44,7 +47,7 @@ ROUTES = ("first", "one_repeat", "more_repeats", "keypad", "default", "hung_up_q
 SPOKEN_PATHS = ("spoken", "spoken_repeat", "confirmed")
 TRUNK_FAILURES = ("BUSY", "NOANSWER", "CONGESTION", "CHANUNAVAIL")
 NO_AREA = "-"  # the area key of a rejected number
-LATENCIES = ("answer_to_question", "speech_end_to_decision", "decision_to_invite", "answer_to_invite")
+LATENCIES = TIMINGS  # medians of what the session measured
 
 
 def route(record: CallRecord) -> str | None:
@@ -56,7 +59,7 @@ def route(record: CallRecord) -> str | None:
         return record.path
     if record.outcome == "abandoned":
         return {"asking": "hung_up_question", "confirming": "hung_up_question",
-                "menu": "hung_up_menu"}.get(record.abandoned_at)
+                "menu": "hung_up_menu"}.get(record.abandoned_at or "")
     if record.outcome in ("not_connected", "no_choice"):
         return record.outcome
     return None
@@ -113,7 +116,7 @@ class Figures:
             self.transfers += 1
         for key in LATENCIES:
             value = record.timings.get(key)
-            if value is not None and (key != "answer_to_invite" or record.outcome == "transferred"):
+            if value is not None and (key != ANSWER_TO_INVITE or record.outcome == "transferred"):
                 self.latencies[key].append(float(value))
 
     def summary(self) -> dict:
@@ -149,6 +152,8 @@ class Report:
         self.by_area.setdefault(record.area_code or NO_AREA, Figures()).add(record)
         if record.municipality and record.outcome == "transferred":
             self.by_municipality.setdefault(record.municipality, Figures()).add(record)
+        if record.started_at is None:  # a record the session never started: no day to count it on
+            return
         day = dt.datetime.fromtimestamp(record.started_at, TZ).date().isoformat()
         counts = self.days.setdefault(day, Counter())
         counts["calls"] += 1
@@ -206,7 +211,7 @@ def row(f: dict) -> list[str]:
             percent(shares["more_repeats"]), percent(shares["keypad"]), percent(shares["default"]),
             percent(shares["hung_up_question"]), percent(f["confirmations_no_share"]),
             percent(f["hung_up_transfer_share"]), str(f["outcomes"].get("overflow", 0)),
-            str(f["outcomes"].get("failed", 0)), seconds(f["median_ms"]["answer_to_invite"])]
+            str(f["outcomes"].get("failed", 0)), seconds(f["median_ms"][ANSWER_TO_INVITE])]
 
 
 def national_row() -> list[str]:

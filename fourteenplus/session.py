@@ -2,11 +2,12 @@
 
 A `Session` runs a `callflow.CallFlow`: it feeds it events from its inbox, keeps its timers,
 sends utterances to the speech service off the event loop, and writes the finished record
-and the metrics. What touches the channel (play, listen, transfer, hang up) is the
-adapter's subclass.
+and the metrics. What touches the caller's channel (play, listen, transfer, hang up) is the
+adapter's `Channel`, which the session owns and calls; the channel reports back what it
+hears through `post`, `paused` and `heard`.
 
-A call never gets lost here: when anything in a session fails, `fallback()` hands the call
-to the dialplan's keypad menu.
+A call never gets lost here: when anything in a session fails, the channel's `fallback()`
+hands the call to the dialplan's keypad menu.
 """
 
 from __future__ import annotations
@@ -14,28 +15,70 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
 
 import anyio
+import anyio.abc
 import numpy as np
 
 from . import callflow as cf
 from .prompts import SOUNDS_SUBDIR
+from .speech.service import SpeechService
+
+if TYPE_CHECKING:
+    from .metrics import Metrics
+    from .records import RecordWriter
 
 log = logging.getLogger(__name__)
+
+# The timings (ms) a session writes into its call's record; the report reads these keys.
+ANSWER_TO_FIRST_PROMPT = "answer_to_first_prompt"
+ANSWER_TO_INVITE = "answer_to_invite"          # the whole wait before the trunk is dialled
+SPEECH_END_TO_TRANSFER = "speech_end_to_transfer"
+TIMINGS = (ANSWER_TO_FIRST_PROMPT, SPEECH_END_TO_TRANSFER, ANSWER_TO_INVITE)
+
+DialVariables = tuple[tuple[str, str], ...]
 
 
 class ChannelGone(RuntimeError):
     """The caller's channel no longer exists: a hang-up mid-action is normal, not an error."""
 
 
+class Channel(Protocol):
+    """The caller's channel as a session drives it; each adapter (ARI, FastAGI) has one.
+    Any of these may raise `ChannelGone` when the caller has hung up."""
+
+    async def play(self, action: cf.Play) -> None:
+        """Replace whatever plays; post `PromptDone` when it ends."""
+
+    async def stop_playback(self) -> None: ...
+
+    async def listen(self, action: cf.Listen) -> None:
+        """Hear the caller (until `stop_listening`): post `SpeechStarted`, call `paused` and `heard`."""
+
+    async def stop_listening(self) -> None: ...
+
+    async def transfer(self, action: cf.Transfer, variables: DialVariables) -> bool:
+        """Set the variables and continue in the dialplan's [fourteenplus-dial]; True when the
+        adapter will learn the dial result and pass it to `Session.dial_result`."""
+
+    async def hangup(self) -> None: ...
+
+    async def fallback(self) -> None:
+        """Hand the call to the dialplan's keypad menu."""
+
+    async def close(self) -> None:
+        """Release what the channel set up (media channels, files)."""
+
+
 @dataclass(frozen=True)
-class Handling:
+class CallServices:
     """What every call shares at run time: the recogniser, the record writer, the metrics."""
-    speech: object
-    records: object | None = None   # records.RecordWriter
-    metrics: object | None = None   # metrics.Metrics
+    speech: SpeechService
+    records: RecordWriter | None = None
+    metrics: Metrics | None = None
 
 
 class _Recognition:
@@ -50,23 +93,31 @@ class _Recognition:
 
 
 class Session:
-    def __init__(self, flow: cf.CallFlow, handling: Handling, finished: Callable[[Session], None]):
+    """Owns the channel that `channel(session)` makes; `finished(session)` once it has ended."""
+
+    def __init__(self, flow: cf.CallFlow, services: CallServices, channel: Callable[[Session], Channel],
+                 finished: Callable[[Session], None], name: str | None = None):
         self.flow = flow
-        self.handling = handling
-        self.speech = handling.speech
+        self.services = services
+        self.speech = services.speech
         self.finished = finished
-        self.flow.record.started_at = time.time()
-        self._inbox_send, self._inbox = anyio.create_memory_object_stream(math.inf)
+        self.name = name or flow.record.dialled
+        self.started_at = self.flow.record.started_at = time.time()
+        self._inbox_send, self._inbox = anyio.create_memory_object_stream[object](math.inf)
         self._timers: dict[str, anyio.CancelScope] = {}
         self.speech_ended_at: float | None = None
         self._early: _Recognition | None = None  # started at the caller's last pause
-        self.tasks: anyio.abc.TaskGroup | None = None
-        # The adapter learns the dial result after the session ends: it calls record_done then.
+        self._tasks: anyio.abc.TaskGroup | None = None
+        # The adapter learns the dial result after the session ends: it calls dial_result then.
         self.record_pending = False
+        self.channel = channel(self)
 
     @property
-    def name(self) -> str:
-        return self.flow.record.dialled
+    def tasks(self) -> anyio.abc.TaskGroup:
+        """The session's task group, for work of the call that runs beside it."""
+        if self._tasks is None:
+            raise RuntimeError(f"{self.name}: the session is not running")
+        return self._tasks
 
     def post(self, event) -> None:
         """From the event dispatcher or a helper task: never blocks."""
@@ -74,23 +125,23 @@ class Session:
 
     async def run(self) -> None:
         try:
-            async with anyio.create_task_group() as self.tasks:
+            async with anyio.create_task_group() as self._tasks:
                 actions = self.flow.start()
-                if self.handling.metrics:
-                    self.handling.metrics.call_started(self.flow.record.area_code)
+                if self.services.metrics:
+                    self.services.metrics.call_started(self.flow.record.area_code)
                 await self._perform(actions)
                 while not self.flow.done:
                     event = await self._inbox.receive()
                     log.debug("%s: %s", self.name, event)
                     await self._perform(self.flow.handle(event))
-                self.tasks.cancel_scope.cancel()
+                self._tasks.cancel_scope.cancel()
         except Exception:
             log.exception("%s failed; handing the call to the dialplan fallback", self.name)
             with anyio.CancelScope(shield=True):
-                await self.fallback()
+                await self.channel.fallback()
         finally:
             with anyio.CancelScope(shield=True):
-                await self.close()
+                await self.channel.close()
             if not self.record_pending:
                 self.record_done()
             self.finished(self)
@@ -105,10 +156,11 @@ class Session:
 
     def record_done(self) -> None:
         """The record is complete: store it (never raises, never blocks) and count the call."""
-        if self.handling.records is not None:
-            self.handling.records.write(self.flow.record)
-        if self.handling.metrics:
-            self.handling.metrics.call_ended(self.flow.record)
+        log.debug("%s: record complete, outcome %s", self.name, self.flow.record.outcome)
+        if self.services.records is not None:
+            self.services.records.write(self.flow.record)
+        if self.services.metrics:
+            self.services.metrics.call_ended(self.flow.record)
 
     async def _perform(self, actions: list) -> None:
         for action in actions:
@@ -120,6 +172,7 @@ class Session:
                 log.debug("%s: %s on a channel that is gone", self.name, type(action).__name__)
 
     async def _do(self, action) -> None:
+        timings = self.flow.record.timings
         if isinstance(action, cf.StartTimer):
             self.tasks.start_soon(self._timer, action.timer_id, action.ms)
         elif isinstance(action, cf.CancelTimer):
@@ -127,23 +180,22 @@ class Session:
             if scope:
                 scope.cancel()
         elif isinstance(action, cf.Play):
-            await self.play(action)
-            self.flow.record.timings.setdefault(
-                "answer_to_first_prompt", (time.time() - self.flow.record.started_at) * 1000)
+            await self.channel.play(action)
+            timings.setdefault(ANSWER_TO_FIRST_PROMPT, (time.time() - self.started_at) * 1000)
         elif isinstance(action, cf.StopPlayback):
-            await self.stop_playback()
+            await self.channel.stop_playback()
         elif isinstance(action, cf.Listen):
-            await self.listen(action)
+            await self.channel.listen(action)
         elif isinstance(action, cf.StopListening):
-            await self.stop_listening()
+            await self.channel.stop_listening()
         elif isinstance(action, cf.Transfer):
-            await self.transfer(action)
+            self.record_pending = await self.channel.transfer(action, self.dial_variables(action))
             now = time.time()
-            self.flow.record.timings["answer_to_invite"] = (now - self.flow.record.started_at) * 1000
+            timings[ANSWER_TO_INVITE] = (now - self.started_at) * 1000
             if self.speech_ended_at:
-                self.flow.record.timings["speech_end_to_transfer"] = (now - self.speech_ended_at) * 1000
+                timings[SPEECH_END_TO_TRANSFER] = (now - self.speech_ended_at) * 1000
         elif isinstance(action, cf.Hangup):
-            await self.hangup()
+            await self.channel.hangup()
 
     async def _timer(self, timer_id: str, ms: int) -> None:
         with anyio.CancelScope() as scope:
@@ -164,8 +216,10 @@ class Session:
         """An utterance ended: recognise it in the background, the answer comes as an event."""
         self.speech_ended_at = time.time()
         early, self._early = self._early, None
-        same = early is not None and early.listen is listen and early.length == len(utterance)
-        self.tasks.start_soon(self._deliver, early if same else self._recognition(listen, utterance))
+        if early is not None and early.listen is listen and early.length == len(utterance):
+            self.tasks.start_soon(self._deliver, early)
+        else:
+            self.tasks.start_soon(self._deliver, self._recognition(listen, utterance))
 
     def _recognition(self, listen: cf.Listen, utterance: np.ndarray) -> _Recognition:
         recognition = _Recognition(listen, len(utterance))
@@ -193,10 +247,10 @@ class Session:
             failed = "error"
             recognition.event = cf.RecognitionFailed(type(exc).__name__)
         recognition.done.set()
-        if self.handling.metrics:
-            self.handling.metrics.recognition((time.perf_counter() - started) * 1000, bool(failed), failed or "error")
+        if self.services.metrics:
+            self.services.metrics.recognition((time.perf_counter() - started) * 1000, bool(failed), failed or "error")
 
-    def dial_variables(self, action: cf.Transfer) -> tuple[tuple[str, str], ...]:
+    def dial_variables(self, action: cf.Transfer) -> DialVariables:
         """What [fourteenplus-dial] reads: the prompt set for its own messages (a trunk that
         failed) in the caller's language, and where to dial."""
         return (("FOURTEENPLUS_PROMPTS", f"{SOUNDS_SUBDIR}/{self.flow.record.language}"),
@@ -204,29 +258,26 @@ class Session:
                 ("FOURTEENPLUS_DIAL", action.trunk),
                 ("FOURTEENPLUS_OVERFLOW", action.overflow or ""))
 
-    # ---- what the adapter carries out ----
 
-    async def play(self, action: cf.Play) -> None:
-        raise NotImplementedError
+class Dialling:
+    """Transferred calls whose records wait for the dial result, by the adapter's key for the
+    channel; whatever still waits when the adapter stops is stored without one."""
 
-    async def stop_playback(self) -> None:
-        raise NotImplementedError
+    def __init__(self) -> None:
+        self._sessions: dict[Hashable, Session] = {}
 
-    async def listen(self, action: cf.Listen) -> None:
-        raise NotImplementedError
+    def __contains__(self, key: Hashable) -> bool:
+        return key in self._sessions
 
-    async def stop_listening(self) -> None:
-        raise NotImplementedError
+    def expect(self, key: Hashable, session: Session) -> None:
+        self._sessions[key] = session
 
-    async def transfer(self, action: cf.Transfer) -> None:
-        raise NotImplementedError
+    def result(self, key: Hashable, status: str | None, overflow: str | None = None) -> None:
+        session = self._sessions.pop(key, None)
+        if session is not None:
+            session.dial_result(status, overflow)
 
-    async def hangup(self) -> None:
-        raise NotImplementedError
-
-    async def fallback(self) -> None:
-        """Hand the call to the dialplan's keypad menu."""
-        raise NotImplementedError
-
-    async def close(self) -> None:
-        """Release what the session set up (media channels, files)."""
+    def finish(self) -> None:
+        for session in self._sessions.values():
+            session.record_done()
+        self._sessions.clear()

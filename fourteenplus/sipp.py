@@ -27,14 +27,14 @@ import sys
 import tempfile
 import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from itertools import count
 from pathlib import Path
 
-import numpy as np
-
-from . import paths, prompts
+from . import paths, prompts, rtp
 from .speech import audio
+from .speech.vad import frame_level_db
 
 SCENARIOS = paths.REPO / "tests" / "sipp"
 ASTERISK_SIP = ("127.0.0.1", 5060)
@@ -76,26 +76,84 @@ def stop_process(process: subprocess.Popen, timeout: float = 15.0) -> None:
             process.wait()
 
 
-def start_app(command: str, config: Path, log: Path, timeout_s: float, nice: int = 0) -> subprocess.Popen:
-    """`fourteenplus <command> --config FILE -v` (run or agi) as our child, returned once it
-    prints `ready`; its log goes to `log`. `nice` > 0 runs it below Asterisk's CPU priority.
-    Raises RuntimeError, the child stopped, when it does not become ready in time."""
-    env = {**os.environ, "PYTHONPATH": str(paths.REPO)}
-    with open(log, "ab") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "fourteenplus.cli", command, "--config", str(config), "-v"],
-            stdout=subprocess.PIPE, stderr=out, stdin=subprocess.DEVNULL, env=env, cwd=paths.REPO,
-            preexec_fn=(lambda: os.nice(nice)) if nice else None)
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        line = process.stdout.readline()
-        if line.strip() == b"ready":
-            return process
-        if not line and process.poll() is not None:
-            break
-    stop_process(process)
-    process.stdout.close()
-    raise RuntimeError(f"fourteenplus {command} did not become ready; see {log}")
+# The app loads the whisper model before it says "ready".
+APP_READY_TIMEOUT_S = 180
+
+
+class AppProcess:
+    """`fourteenplus run` (or `agi`) `--config FILE -v` as our child, started and stopped by its
+    pid; its log goes to `log`. `nice` > 0 runs it below Asterisk's CPU priority (an experiment)."""
+
+    def __init__(self, config: Path, log: Path, command: str = "run", nice: int = 0,
+                 ready_timeout_s: float = APP_READY_TIMEOUT_S):
+        self.config, self.log, self.command, self.nice = config, log, command, nice
+        self.ready_timeout_s = ready_timeout_s
+        self.process: subprocess.Popen | None = None
+
+    def start(self, config: Path | None = None) -> None:
+        """Returns once the app prints `ready`. Raises RuntimeError, the child stopped, when it
+        does not become ready in time."""
+        self.config = config or self.config
+        env = {**os.environ, "PYTHONPATH": str(paths.REPO)}
+        nice = self.nice
+        with open(self.log, "ab") as out:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "fourteenplus.cli", self.command, "--config", str(self.config), "-v"],
+                stdout=subprocess.PIPE, stderr=out, stdin=subprocess.DEVNULL, env=env, cwd=paths.REPO,
+                preexec_fn=(lambda: os.nice(nice)) if nice else None)
+        assert process.stdout is not None  # stdout=PIPE
+        deadline = time.monotonic() + self.ready_timeout_s
+        while time.monotonic() < deadline:
+            line = process.stdout.readline()
+            if line.strip() == b"ready":
+                self.process = process
+                return
+            if not line and process.poll() is not None:
+                break
+        stop_process(process)
+        process.stdout.close()
+        raise RuntimeError(f"fourteenplus {self.command} did not become ready; see {self.log}")
+
+    @property
+    def pid(self) -> int:
+        if self.process is None:
+            raise RuntimeError(f"fourteenplus {self.command} is not running")
+        return self.process.pid
+
+    @property
+    def alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def stop(self) -> None:
+        """SIGTERM (calls in the app go to the dialplan's fallback), SIGKILL if it lingers."""
+        if self.process:
+            stop_process(self.process)
+            self.closed()
+
+    def closed(self) -> None:
+        """The child has exited (stopped here, or killed or signalled by a test): let it go."""
+        if self.process is not None and self.process.stdout is not None:
+            self.process.stdout.close()
+
+    @contextmanager
+    def stopped(self):
+        """The app is not running inside the block (and running again after it)."""
+        config = self.config
+        self.stop()
+        try:
+            yield
+        finally:
+            self.start(config)
+
+    @contextmanager
+    def running(self, config: Path):
+        """The app runs with another configuration inside the block."""
+        with self.stopped():
+            self.start(config)
+            try:
+                yield
+            finally:
+                self.stop()
 
 
 def _free_udp_port() -> int:
@@ -117,8 +175,11 @@ class Trunk:
     """The SIPp trunk endpoint, as a context manager that stops it (by pid) on exit."""
 
     def __init__(self, workdir: Path | None = None):
-        self._tmp = None if workdir else tempfile.TemporaryDirectory(prefix="fourteenplus-trunk-")
-        self.workdir = Path(workdir or self._tmp.name)
+        self._tmp: tempfile.TemporaryDirectory | None = None
+        if not workdir:
+            self._tmp = tempfile.TemporaryDirectory(prefix="fourteenplus-trunk-")
+            workdir = Path(self._tmp.name)
+        self.workdir = Path(workdir)
         self.log = self.workdir / "trunk.log"
         self.process: subprocess.Popen | None = None
 
@@ -138,6 +199,12 @@ class Trunk:
                 raise RuntimeError(f"the SIPp trunk endpoint did not start; see {self.workdir}/trunk-errors.log")
             time.sleep(0.05)
         return self
+
+    @property
+    def pid(self) -> int:
+        if self.process is None:
+            raise RuntimeError("the SIPp trunk endpoint is not running")
+        return self.process.pid
 
     def stop(self) -> None:
         if self.process:
@@ -191,7 +258,7 @@ class Silence:
 
 
 @dataclass(frozen=True)
-class Dtmf:
+class PressKeys:
     """Press keys, RFC 4733 events, 120 ms each with 120 ms between."""
     digits: str
 
@@ -199,10 +266,12 @@ class Dtmf:
 def script_for(say: str | None = None, audio_file: Path | None = None, digits: str | None = None) -> list:
     """What `make call` does: answer the question by voice, then keys at the next prompt."""
     steps: list = []
-    if say or audio_file:
-        steps += [WaitPrompt(), Say(say) if say else Audio(audio_file)]
+    if say:
+        steps += [WaitPrompt(), Say(say)]
+    elif audio_file:
+        steps += [WaitPrompt(), Audio(audio_file)]
     if digits:
-        steps += [WaitPrompt(), Dtmf(digits)]
+        steps += [WaitPrompt(), PressKeys(digits)]
     return steps
 
 
@@ -212,8 +281,7 @@ def _frames(data: bytes) -> list[bytes]:
 
 
 def _level_db(payload: bytes) -> float:
-    x = audio.decode(payload, "ulaw").astype(np.float32) / 32768.0
-    return float(10 * np.log10(np.mean(x * x) + 1e-10))
+    return frame_level_db(audio.decode(payload, "ulaw"))
 
 
 _DTMF_EVENTS = {**{str(d): d for d in range(10)}, "*": 10, "#": 11}
@@ -277,9 +345,9 @@ class _Media:
                 packet, source = self.sock.recvfrom(2048)
             except BlockingIOError:
                 return
-            if len(packet) <= 12 or packet[1] & 0x7F != 0:
+            payload = rtp.payload(packet, rtp.ULAW_PAYLOAD_TYPE)
+            if payload is None:
                 continue
-            payload = packet[12 + 4 * (packet[0] & 0x0F):]
             self.heard += payload
             if _level_db(payload) > LOUD_DB:
                 self._last_loud = now
@@ -298,7 +366,7 @@ class _Media:
             elif isinstance(step, Silence):
                 for _ in range(step.ms // 20):
                     yield SILENCE, 0, False, False
-            elif isinstance(step, Dtmf):
+            elif isinstance(step, PressKeys):
                 for digit in step.digits:
                     for payload, marker in _dtmf_payloads(digit):
                         yield payload, 101, marker, False
@@ -315,7 +383,7 @@ class _Media:
             seq, timestamp, ssrc = 0, 0, int.from_bytes(os.urandom(4), "big")
             steps = self._steps()
             next_tick = time.monotonic()
-            event_ts = None
+            event_ts = 0  # RFC 4733: each key press's first packet sets it
             while not self._stop.is_set():
                 now = time.time()
                 self._receive(now)

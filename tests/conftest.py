@@ -1,6 +1,46 @@
+import os
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+
+OURS = "FOURTEENPLUS_"
+FOR_TESTS = "FOURTEENPLUS_TEST_"  # the tests' own settings (a PostgreSQL to test against) stay
+
+
+def _ours(name: str) -> bool:
+    return name.startswith(OURS) and not name.startswith(FOR_TESTS)
+
+
+@contextmanager
+def _without_our_environment():
+    saved = {name: value for name, value in os.environ.items() if _ours(name)}
+    for name in saved:
+        del os.environ[name]
+    try:
+        yield
+    finally:
+        os.environ.update(saved)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_make_collect_report(collector):
+    """Test modules that load the configuration when imported see the example, whatever
+    `FOURTEENPLUS_CONFIG` the engineer's shell holds."""
+    with _without_our_environment():
+        return (yield)
+
+
+@pytest.fixture(autouse=True)
+def no_stray_environment(request, monkeypatch):
+    """A `FOURTEENPLUS_*` variable from the engineer's shell (a configuration, a model, a state
+    dir) must not change what a unit test sees. The integration tests run the installation
+    itself, whose paths those variables may point at, so they keep them."""
+    if request.node.get_closest_marker("integration"):
+        return
+    for name in list(os.environ):
+        if _ours(name):
+            monkeypatch.delenv(name)
 
 
 @pytest.fixture

@@ -2,7 +2,7 @@
 
 Only translation lives here: ARI events → callflow events, callflow actions → ARI calls.
 The conversation loop, timers and recognition are the `session.Session` shared with the
-FastAGI adapter. Each call runs in its own task with its own queue; the event loop only
+FastAGI adapter; a `Call` is the session's `Channel` over ARI. Each call runs in its own task with its own queue; the event loop only
 dispatches.
 
 How the caller is heard: a snoop channel (spy=in: the caller's voice, never our prompts)
@@ -20,15 +20,20 @@ without a route and the dialplan's keypad fallback takes it.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 import anyio
+import anyio.abc
 
 from .. import callflow as cf
 from ..config import Service
 from ..prompts import SOUNDS_SUBDIR
-from ..session import ChannelGone, Handling, Session
+from ..rtp import ULAW_PAYLOAD_TYPE, payload
+from ..session import CallServices, ChannelGone, Dialling, DialVariables, Session
 from ..speech.audio import decode
 from ..speech.vad import FRAME, Endpointer
 from .client import Ari, AriError, Gone
@@ -38,45 +43,55 @@ log = logging.getLogger(__name__)
 DIAL_CONTEXT = "fourteenplus-dial"
 MEDIA_SETUP_S = 2.0  # for the snoop and external-media channels to enter Stasis
 LOOPBACK = "127.0.0.1"
-_RTP_HEADER = 12
 MEDIA_PREFIX = "fp-"  # ids of the bridges and channels the app makes to hear a caller
 KEYPAD = "0123456789*#ABCD"  # what a DTMF event may carry; anything else is a malformed event
 
 
-class Call(Session):
-    """One caller in Stasis; the conversation itself is the shared `Session`."""
+_Op = TypeVar("_Op", bound=Callable[..., Awaitable[Any]])
+
+
+def _gone_is_hangup(operation: _Op) -> _Op:
+    """ARI's "no such channel" mid-operation is the caller hanging up: the session's `ChannelGone`."""
+    @functools.wraps(operation)
+    async def wrapper(*args, **kwargs):
+        try:
+            return await operation(*args, **kwargs)
+        except Gone as exc:
+            raise ChannelGone(str(exc)) from exc
+    return wrapper  # type: ignore[return-value]
+
+
+class Call:
+    """One caller in Stasis: the `Channel` of its `Session`, which holds the conversation."""
 
     def __init__(self, app: App, channel: dict, dialled: str):
         caller = (channel.get("caller") or {}).get("number") or None
         flow = cf.CallFlow(app.service, dialled, caller, now=dt.datetime.now(dt.timezone.utc))
-        super().__init__(flow, app.handling, app.finished)
         self.app = app
         self.ari: Ari = app.ari
-        self.channel_id = channel["id"]
+        self.channel_id: str = channel["id"]
         self.playback: tuple[str, str] | None = None  # (ARI playback id, callflow play id)
         self.listening: cf.Listen | None = None
         self.endpointer = Endpointer()
         self.media: dict[str, str] = {}  # "bridge", "snoop", "external" → ARI ids
         self.hearing = False  # the media path is set up (once per call, on the first Listen)
+        self.session = Session(flow, app.services, lambda session: self, app.finished,
+                               name=f"call {self.channel_id} ({dialled})")
 
     @property
     def name(self) -> str:
-        return f"call {self.channel_id} ({self.flow.record.dialled})"
-
-    async def _do(self, action) -> None:
-        try:
-            await super()._do(action)
-        except Gone as exc:
-            raise ChannelGone(str(exc)) from exc
+        return self.session.name
 
     # ---- what the session asks of the channel ----
 
+    @_gone_is_hangup
     async def play(self, action: cf.Play) -> None:
         playback_id = str(uuid.uuid4())
         self.playback = (playback_id, action.play_id)
         media = [f"sound:{SOUNDS_SUBDIR}/{action.language}/{p}" for p in action.prompts]
         await self.ari.play(self.channel_id, playback_id, media)
 
+    @_gone_is_hangup
     async def stop_playback(self) -> None:
         if self.playback:
             playback_id, self.playback = self.playback[0], None
@@ -87,23 +102,27 @@ class Call(Session):
         self.endpointer.reset()
         if not self.hearing:
             self.hearing = True  # set up in the background: the question must not wait for it
-            self.tasks.start_soon(self._listen_media)
+            self.session.tasks.start_soon(self._listen_media)
 
     async def stop_listening(self) -> None:
         self.listening = None
 
-    async def transfer(self, action: cf.Transfer) -> None:
+    @_gone_is_hangup
+    async def transfer(self, action: cf.Transfer, variables: DialVariables) -> bool:
         # The dialplan reads these; continuing there dials the trunk (and the overflow).
-        for name, value in self.dial_variables(action):
+        for name, value in variables:
             await self.ari.set_variable(self.channel_id, name, value)
         try:
             await self.ari.watch_channel(self.channel_id)
-            self.record_pending = True
-            self.app.dialling[self.channel_id] = self
+            self.app.dialling.expect(self.channel_id, self.session)
+            expecting = True
         except AriError as exc:  # the record then goes without its dial result; the call goes on
             log.warning("%s: no dial result for the record (%s)", self.name, exc)
+            expecting = False
         await self.ari.continue_in_dialplan(self.channel_id, DIAL_CONTEXT, "s", 1)
+        return expecting
 
+    @_gone_is_hangup
     async def hangup(self) -> None:
         await self.ari.hangup(self.channel_id)
 
@@ -148,19 +167,20 @@ class Call(Session):
                 self._hear(packet)
 
     def _hear(self, packet: bytes) -> None:
-        if self.listening is None or len(packet) <= _RTP_HEADER or packet[1] & 0x7F != 0:
+        audio = payload(packet, ULAW_PAYLOAD_TYPE)
+        if self.listening is None or audio is None:
             return
-        samples = decode(packet[_RTP_HEADER + 4 * (packet[0] & 0x0F):], "ulaw")
+        samples = decode(audio, "ulaw")
         for start in range(0, len(samples) - FRAME + 1, FRAME):
             state = self.endpointer.feed(samples[start:start + FRAME])
             if state == "start":
-                self.post(cf.SpeechStarted())
+                self.session.post(cf.SpeechStarted())
             elif state == "pause":
-                self.paused(self.listening, self.endpointer.utterance())
+                self.session.paused(self.listening, self.endpointer.utterance())
             elif state == "end":
                 utterance = self.endpointer.utterance()
                 self.endpointer.reset()  # keep listening: a second try may follow at once
-                self.heard(self.listening, utterance)
+                self.session.heard(self.listening, utterance)
 
     async def _quietly(self, operation) -> None:
         """Clean-up that may find its object gone already."""
@@ -173,12 +193,12 @@ class Call(Session):
 class App:
     """Routes ARI events to calls; one task per call."""
 
-    def __init__(self, service: Service, handling: Handling, ari: Ari):
+    def __init__(self, service: Service, services: CallServices, ari: Ari):
         self.service = service
-        self.handling = handling
+        self.services = services
         self.ari = ari
         self.calls: dict[str, Call] = {}
-        self.dialling: dict[str, Call] = {}  # transferred; their records wait for the dial result
+        self.dialling = Dialling()  # transferred calls by channel id
         # The snoop and external-media channels we made → set when they enter Stasis.
         self.own_channels: dict[str, anyio.Event] = {}
         self.draining = False  # stopping: new callers go straight to the keypad fallback
@@ -196,13 +216,12 @@ class App:
                 with anyio.CancelScope(shield=True):
                     for call in list(self.calls.values()):
                         await call.fallback()
-                for call in self.dialling.values():
-                    call.record_done()
-                self.dialling.clear()
+                self.dialling.finish()
                 tasks.cancel_scope.cancel()
 
-    def finished(self, call: Call) -> None:
-        self.calls.pop(call.channel_id, None)
+    def finished(self, session: Session) -> None:
+        if isinstance(session.channel, Call):
+            self.calls.pop(session.channel.channel_id, None)
 
     def _dispatch(self, event: dict, tasks) -> None:
         kind = event.get("type") or ""
@@ -223,34 +242,35 @@ class App:
             args = event.get("args")
             # the dialplan passes the dialled digits; anything else is explained as a wrong number
             dialled = args[0] if isinstance(args, list) and args and isinstance(args[0], str) else ""
-            call = self.calls[channel_id] = Call(self, channel, dialled)
-            tasks.start_soon(call.run)
+            new = self.calls[channel_id] = Call(self, channel, dialled)
+            tasks.start_soon(new.session.run)
             return
         if channel_id in self.dialling and (
                 kind == "ChannelDestroyed" or event.get("eventname") == "FourteenplusDial"):
             result = event.get("userevent")
             result = result if isinstance(result, dict) else {}
-            self.dialling.pop(channel_id).dial_result(result.get("status"), result.get("overflow"))
+            self.dialling.result(channel_id, result.get("status"), result.get("overflow"))
             return
         if kind.startswith("Playback"):
             target = (event.get("playback") or {}).get("target_uri", "")
             channel_id = target.partition("channel:")[2]
-        call = self.calls.get(channel_id)
+        call = self.calls.get(channel_id) if isinstance(channel_id, str) else None
         if call is None:
             return
         if kind == "StasisEnd":
-            call.post(cf.HungUp())
+            call.session.post(cf.HungUp())
         elif kind == "ChannelDtmfReceived":
             digit = event.get("digit")
             if isinstance(digit, str) and len(digit) == 1 and digit in KEYPAD:
-                call.post(cf.Dtmf(digit))
+                call.session.post(cf.Dtmf(digit))
             else:
                 log.warning("%s: ignored a DTMF event without a key: %.100r", call.name, digit)
         elif kind == "PlaybackFinished":
             playback_id = event["playback"].get("id")
             if call.playback and call.playback[0] == playback_id:
-                call.playback, play_id = None, call.playback[1]
-                call.post(cf.PromptDone(play_id))
+                play_id = call.playback[1]
+                call.playback = None
+                call.session.post(cf.PromptDone(play_id))
 
     async def _release_left_behind(self) -> None:
         """Callers a previous run of the app left in Stasis (it crashed or was killed) wait in

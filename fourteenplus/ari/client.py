@@ -22,7 +22,7 @@ import asyncari
 from asyncari.model import BaseObject, OperationError
 from httpx import HTTPError
 
-from .. import asterisk
+from .. import asterisk_config
 
 log = logging.getLogger(__name__)
 
@@ -40,13 +40,13 @@ class AriSettings:
     url: str
     user: str
     password: str
-    app: str = asterisk.ARI_APP
+    app: str = asterisk_config.ARI_APP
 
     @classmethod
     def installed(cls) -> AriSettings:
         """The bundled Asterisk's ARI with this installation's generated credentials."""
-        creds = asterisk.credentials()
-        return cls(asterisk.ARI_URL, creds.ari_user, creds.ari_password)
+        creds = asterisk_config.credentials()
+        return cls(asterisk_config.ARI_URL, creds.ari_user, creds.ari_password)
 
 
 class Ari:
@@ -145,7 +145,7 @@ def _first_cause(exc: BaseException) -> BaseException:
     closed client over a refused connection): the first leaf, or the network error behind it."""
     while isinstance(exc, BaseExceptionGroup) and exc.exceptions:
         exc = exc.exceptions[0]
-    behind = exc
+    behind: BaseException | None = exc
     while behind is not None and not isinstance(behind, (HTTPError, OSError)):
         behind = behind.__cause__ or behind.__context__
     return behind or exc

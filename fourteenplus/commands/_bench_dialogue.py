@@ -28,6 +28,7 @@ import numpy as np
 from ..benchfile import write_block
 from ..config import DEFAULTS, Service, Thresholds, load_service
 from ..paths import cache_dir
+from ..stats import spread
 from ..simulation import Caller, Outcome, PromptAudio, Simulation, keypad_menu_seconds
 
 
@@ -115,13 +116,6 @@ def run_callers(callers: list[Caller], service: Service, speech, audio: PromptAu
     return outcomes
 
 
-def _spread(values: list[float], digits: int = 2) -> dict:
-    if not values:
-        return {"n": 0}
-    return {"n": len(values), "p50": round(float(np.percentile(values, 50)), digits),
-            "p95": round(float(np.percentile(values, 95)), digits)}
-
-
 def figures(outcomes: list[Outcome]) -> dict:
     """The issue's figures over these callers (counts are integers)."""
     names = [o for o in outcomes if o.expected is not None]
@@ -140,9 +134,9 @@ def figures(outcomes: list[Outcome]) -> dict:
         "asked_name_again": sum(o.name_takes > 1 for o in names),
         "reached_keypad_menu": sum(o.path == "keypad" for o in names),
         "questions_per_caller": round(sum(o.questions for o in outcomes) / len(outcomes), 2) if outcomes else 0.0,
-        "time_to_transfer_s": _spread([o.seconds for o in routed]),
-        "keypad_menu_s": _spread([o.keypad_menu_s for o in routed if o.keypad_menu_s is not None]),
-        "compute_ms": _spread(compute, 1),
+        "time_to_transfer_s": spread([o.seconds for o in routed]),
+        "keypad_menu_s": spread([o.keypad_menu_s for o in routed if o.keypad_menu_s is not None]),
+        "compute_ms": spread(compute),
     }
     if names:
         result["right_first_answer_share"] = round(result["right_first_answer"] / len(names), 4)

@@ -22,7 +22,7 @@ import anyio
 
 from ..config import Service, load_service
 from ..errors import ConfigError, ConfigErrors
-from ..session import Handling
+from ..session import CallServices
 from ._common import configured
 
 log = logging.getLogger("fourteenplus")
@@ -54,7 +54,7 @@ def setup_logging(verbose: bool) -> None:
 
 
 @asynccontextmanager
-async def call_handling(service, metrics_port: int) -> AsyncIterator[Handling]:
+async def call_services(service, metrics_port: int) -> AsyncIterator[CallServices]:
     from ..grammar import load_grammars
     from ..metrics import Metrics
     from ..records import RecordWriter
@@ -67,7 +67,7 @@ async def call_handling(service, metrics_port: int) -> AsyncIterator[Handling]:
     records = RecordWriter(service.records, on_failure=metrics.record_write_failed)
     server = await metrics.serve(METRICS_HOST, metrics_port) if metrics_port else None
     try:
-        yield Handling(speech, records, metrics)
+        yield CallServices(speech, records, metrics)
     finally:
         if server is not None:
             server.close()
@@ -83,7 +83,7 @@ class Adapter:
     use: Callable[[Service], Awaitable[None]]  # the configuration for calls from now on
 
 
-async def handle_signals(tasks: anyio.abc.TaskGroup, service: Service, handling: Handling,
+async def handle_signals(tasks: anyio.abc.TaskGroup, service: Service, services: CallServices,
                          adapter: Adapter, drain_s: float = DRAIN_S) -> None:
     """Runs in `tasks` until a stop signal has drained the calls; then cancels `tasks`."""
     draining = False
@@ -91,7 +91,7 @@ async def handle_signals(tasks: anyio.abc.TaskGroup, service: Service, handling:
         async for signum in signals:
             name = signal.Signals(signum).name
             if signum == signal.SIGHUP:
-                service = await reload(service, handling, adapter) or service
+                service = await reload(service, services, adapter) or service
             elif draining:
                 log.info("%s again: stopping now", name)
                 break
@@ -115,7 +115,7 @@ async def _drain(scope: anyio.CancelScope, adapter: Adapter, drain_s: float) -> 
     scope.cancel()
 
 
-async def reload(service: Service, handling: Handling, adapter: Adapter) -> Service | None:
+async def reload(service: Service, services: CallServices, adapter: Adapter) -> Service | None:
     """The configuration from the same file, in force for new calls; None (logged) if broken."""
     from ..grammar import load_grammars
 
@@ -129,14 +129,14 @@ async def reload(service: Service, handling: Handling, adapter: Adapter) -> Serv
         for error in exc.errors if isinstance(exc, ConfigErrors) else [exc]:
             log.error("reload: %s", error)
         log.error("reload: the configuration is broken; the one loaded before stays in force")
-        if handling.metrics:
-            handling.metrics.config_reloaded(ok=False)
+        if services.metrics:
+            services.metrics.config_reloaded(ok=False)
         return None
-    handling.speech.reconfigure(grammars, new.thresholds, new.listen.recognition_deadline_ms)
+    services.speech.reconfigure(grammars, new.thresholds, new.listen.recognition_deadline_ms)
     await adapter.use(new)
     if new.records != service.records:
         log.warning("reload: the records settings change only when the app restarts")
-    if handling.metrics:
-        handling.metrics.config_reloaded(ok=True)
+    if services.metrics:
+        services.metrics.config_reloaded(ok=True)
     log.info("reload: %s in force for new calls (%d area codes answered)", new.source, len(new.areas))
     return new

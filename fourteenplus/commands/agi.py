@@ -14,9 +14,9 @@ from pathlib import Path
 
 import anyio
 
-from .. import agi, asterisk, paths
+from .. import agi, asterisk, asterisk_config, paths
 from ._common import add_config_option
-from ._serving import Adapter, add_serving_options, call_handling, handle_signals, prepare
+from ._serving import Adapter, add_serving_options, call_services, handle_signals, prepare
 
 log = logging.getLogger("fourteenplus.agi")
 
@@ -51,8 +51,8 @@ def main(args) -> int:
 
 
 async def _serve(service, recordings, port: int, metrics_port: int) -> int:
-    async with call_handling(service, metrics_port) as handling:
-        agi_server = agi.AgiServer(service, handling, recordings)
+    async with call_services(service, metrics_port) as services:
+        agi_server = agi.AgiServer(service, services, recordings)
         try:
             server = await agi_server.serve(port=port)
         except OSError as exc:
@@ -61,10 +61,10 @@ async def _serve(service, recordings, port: int, metrics_port: int) -> int:
         print("ready", flush=True)
         try:
             async with anyio.create_task_group() as tasks:
-                tasks.start_soon(handle_signals, tasks, service, handling,
+                tasks.start_soon(handle_signals, tasks, service, services,
                                  Adapter(agi_server.stop_taking_calls, agi_server.calls_in_progress, agi_server.use))
                 try:
-                    tasks.start_soon(agi_server.watch_dials, asterisk.credentials())
+                    tasks.start_soon(agi_server.watch_dials, asterisk_config.credentials())
                 except asterisk.AsteriskError as exc:
                     log.warning("no AMI credentials (%s): call records carry no dial result", exc)
         finally:

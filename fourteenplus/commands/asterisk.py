@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import sys
 
-from .. import asterisk
+from .. import asterisk, asterisk_config
 from ..config import load_service
 from ..errors import ConfigError, ConfigErrors
 from ._common import add_config_option, print_errors
@@ -54,8 +54,8 @@ def main(args) -> int:
 
 def _status() -> int:
     pid = asterisk.running_pid()
-    info = asterisk.ari_info(asterisk.credentials()) if asterisk.credentials_path().exists() else None
+    info = asterisk.ari_info(asterisk_config.credentials()) if asterisk_config.credentials_path().exists() else None
     version = (info or {}).get("system", {}).get("version", "?")
     print(f"process: {f'running (pid {pid})' if pid else 'not running'}")
-    print(f"ARI:     {f'answering at {asterisk.ARI_URL} (Asterisk {version})' if info else 'not answering'}")
+    print(f"ARI:     {f'answering at {asterisk_config.ARI_URL} (Asterisk {version})' if info else 'not answering'}")
     return 0 if info else 1

@@ -22,6 +22,7 @@ import numpy as np
 
 from ..benchfile import write_block
 from ..config import DEFAULTS, Thresholds
+from ..stats import spread
 
 
 
@@ -387,8 +388,8 @@ def bench_calls(count: int, path: Path | None) -> int:
                 speech_ms.append(result.speech_end_to_invite_ms)
     figures = {
         "calls": count + 1,
-        "answer_to_first_audio_ms": _spread(answer_ms),
-        "speech_end_to_invite_ms": _spread(speech_ms),
+        "answer_to_first_audio_ms": spread(answer_ms),
+        "speech_end_to_invite_ms": spread(speech_ms),
         "routed_by_voice": len(speech_ms),
         "ended": ended,
         "machine": machine(),
@@ -398,10 +399,3 @@ def bench_calls(count: int, path: Path | None) -> int:
         report(path, figures)
     print(json.dumps(figures, indent=2, ensure_ascii=False))
     return 0
-
-
-def _spread(values: list[float]) -> dict:
-    if not values:
-        return {"n": 0}
-    return {"n": len(values), "p50": round(float(np.percentile(values, 50)), 1),
-            "p95": round(float(np.percentile(values, 95)), 1), "max": round(max(values), 1)}

@@ -33,11 +33,12 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
-
 from .. import asterisk, numberplan, paths, sipp
 from ..benchfile import write_block
-from ..sipp import Dtmf, Say, Silence, WaitPrompt
+from ..callflow import CallRecord
+from ..session import SPEECH_END_TO_TRANSFER
+from ..sipp import PressKeys, Say, Silence, WaitPrompt
+from ..stats import spread
 from ._common import add_config_option, configured
 from .bench import machine
 
@@ -65,7 +66,7 @@ class Scenario:
     the question is heard until 1.6 s (1.9 s with its quiet tail), "again" after 3 s of
     silence (4.9–8.3 s), the 0229 menu 10.3 s, a confirmation 4.6 s. The caller speaks 0.8 s
     after the last loud frame of a prompt (~2.4 s); "Koggenland" is loud for 0.6 s, so its end
-    of speech is at ~3.0 s and its INVITE, idle, ~0.7–0.9 s later."""
+    of speech is at ~3.0 s (how long its INVITE takes after that is measured: bench/soak.md)."""
     name: str
     number: str
     weight: int
@@ -100,11 +101,11 @@ MIX: tuple[Scenario, ...] = (
              phases=(SURE,)),
     # keys: any key at the question opens the menu (Hoorn 1, Medemblik 2, Drechterland 3, Opmeer 4)
     Scenario("key during the menu", "140229", 6, to="Drechterland",
-             script=(WaitPrompt(), Dtmf("0"), Silence(1000), Dtmf("3"))),
+             script=(WaitPrompt(), PressKeys("0"), Silence(1000), PressKeys("3"))),
     Scenario("key after the menu", "140229", 3, to="Opmeer",
-             script=(WaitPrompt(), Dtmf("0"), WaitPrompt(), Dtmf("4"))),
+             script=(WaitPrompt(), PressKeys("0"), WaitPrompt(), PressKeys("4"))),
     Scenario("silent twice, then a key", "140229", 2, to="Medemblik",
-             script=(WaitPrompt(), WaitPrompt(), WaitPrompt(), Dtmf("2"))),
+             script=(WaitPrompt(), WaitPrompt(), WaitPrompt(), PressKeys("2"))),
     # confirmations ("Bedoelt u Koggenland?"), by voice and by key 1
     Scenario("name, then ja", "140229", 8, to="Koggenland",
              script=(WaitPrompt(), Say("Koggenland"), WaitPrompt(), Say("ja")), latency="reply", phases=(UNSURE,)),
@@ -112,7 +113,7 @@ MIX: tuple[Scenario, ...] = (
              script=(WaitPrompt(), Say("ik wil graag de gemeente Hoorn bellen"), WaitPrompt(), Say("ja")),
              latency="reply", phases=(UNSURE,)),
     Scenario("name, then key 1", "140229", 6, to="Drechterland",
-             script=(WaitPrompt(), Say("Drechterland"), WaitPrompt(), Dtmf("1")), phases=(UNSURE,)),
+             script=(WaitPrompt(), Say("Drechterland"), WaitPrompt(), PressKeys("1")), phases=(UNSURE,)),
     # numbers that reach no municipality: the caller hears why
     Scenario("unknown area", "140000", 4, ends="message"),
     Scenario("area not served", "140113", 2, ends="message"),
@@ -120,13 +121,12 @@ MIX: tuple[Scenario, ...] = (
     Scenario("hangs up during the question", "140229", 3, ends="hung up", hangup_after_ms=800),
     Scenario("hangs up while speaking", "140229", 2, ends="hung up", hangup_after_ms=4000,
              script=(WaitPrompt(), Say("ik wil graag de gemeente Koggenland bellen")), phases=(SURE,)),
-    # 0.3 s after the name: the app is waiting for quiet or recognising (the INVITE would
-    # follow ~0.4 s later, idle)
+    # 0.3 s after the name: the app is waiting for quiet or recognising, before the INVITE
     Scenario("hangs up right after the name", "140229", 2, ends="hung up", hangup_after_ms=3300,
              script=(WaitPrompt(), Say("Koggenland")), phases=(SURE,)),
     Scenario("hangs up during 'again'", "140229", 2, ends="hung up", hangup_after_ms=6500),
     Scenario("hangs up during the menu", "140229", 2, ends="hung up", hangup_after_ms=8000,
-             script=(WaitPrompt(), Dtmf("0"))),
+             script=(WaitPrompt(), PressKeys("0"))),
     Scenario("hangs up during 'Bedoelt u'", "140229", 4, ends="hung up", hangup_after_ms=6500,
              script=(WaitPrompt(), Say("Koggenland")), phases=(UNSURE,)),
     Scenario("hangs up during the message", "140000", 1, ends="hung up", hangup_after_ms=2000),
@@ -176,6 +176,8 @@ def expect(scenario: Scenario, service) -> Expected | None:
         return None if service.plan(code).connected else Expected((), "Asterisk hung up")
     if scenario.ends == "hung up":
         return Expected(_dialled(service, scenario.rings) if scenario.rings else (), "caller hung up")
+    if scenario.to is None:
+        raise ValueError(f"scenario {scenario.name} ends {scenario.ends!r} but names no municipality")
     return Expected(_dialled(service, scenario.to), "Asterisk hung up", scenario.to)
 
 
@@ -213,7 +215,7 @@ def describe_script(scenario: Scenario) -> str:
             steps.append("wait for the prompt")
         elif isinstance(step, Say):
             steps.append(f"say {step.text!r}")
-        elif isinstance(step, Dtmf):
+        elif isinstance(step, PressKeys):
             steps.append(f"key {step.digits}")
         elif isinstance(step, Silence):
             steps.append(f"{step.ms} ms silence")
@@ -223,13 +225,6 @@ def describe_script(scenario: Scenario) -> str:
 
 
 # ---- figures ----
-
-def spread(values: list[float]) -> dict:
-    if not values:
-        return {"n": 0}
-    return {"n": len(values), "p50": round(float(np.percentile(values, 50)), 1),
-            "p95": round(float(np.percentile(values, 95)), 1), "max": round(float(max(values)), 1)}
-
 
 def concurrency(intervals: list[tuple[float, float]]) -> tuple[int, float]:
     """(peak, time-weighted mean) number of calls up at once, from (answered, ended) pairs."""
@@ -384,14 +379,20 @@ class Outcome:
     scenario: Scenario
     result: sipp.CallResult | None
     problem: str | None  # why the call is lost, None when it ended where expected
-    record: object = None  # the app's CallRecord of this call, once read back (attach_records)
+    record: CallRecord | None = None  # the app's record of this call, once read back (attach_records)
 
     def timed(self, kind: str) -> bool:
         """Counts toward the `kind` latency: ended where expected, and for a name, put
         through on the name itself (not after a confirmation or the menu)."""
-        if self.scenario.latency != kind or self.problem or self.result.speech_end_to_invite_ms is None:
-            return False
-        return kind != "voice" or getattr(self.record, "path", None) in ("spoken", "spoken_repeat")
+        return self.latency_ms(kind) is not None
+
+    def latency_ms(self, kind: str) -> float | None:
+        """End of speech → INVITE, as the caller measured it, when the call counts toward `kind`."""
+        if self.scenario.latency != kind or self.problem or self.result is None:
+            return None
+        if kind == "voice" and getattr(self.record, "path", None) not in ("spoken", "spoken_repeat"):
+            return None
+        return self.result.speech_end_to_invite_ms
 
 
 def app_view(record) -> str:
@@ -434,11 +435,11 @@ class Phase:
         answered = [(o.result.answered_at, o.result.ended_at) for o in self.outcomes
                     if o.result and o.result.answered_at]
         peak, mean = concurrency(answered)
-        latency = {kind: spread([o.result.speech_end_to_invite_ms for o in self.outcomes if o.timed(kind)])
+        latency = {kind: spread([ms for o in self.outcomes if (ms := o.latency_ms(kind)) is not None])
                    for kind in ("voice", "reply")}
         voice = [o for o in self.outcomes if o.scenario.latency == "voice"]
-        recognised = [o.record.timings["speech_end_to_transfer"] for o in self.outcomes
-                      if o.timed("voice") and "speech_end_to_transfer" in o.record.timings]
+        recognised = [o.record.timings[SPEECH_END_TO_TRANSFER] for o in self.outcomes
+                      if o.timed("voice") and o.record is not None and SPEECH_END_TO_TRANSFER in o.record.timings]
         return {"phase": self.name, "config": self.config, "concurrency": self.concurrency,
                 "calls": len(self.outcomes), "lost": len(lost), "peak_concurrency": peak,
                 "mean_concurrency": mean, "wall_s": round(self.wall_s, 1),
@@ -505,6 +506,8 @@ class Runner:
 
     def _one(self, index: int, scenario: Scenario, service) -> Outcome:
         expected = expect(scenario, service)
+        if expected is None:  # `plan` places only what the configuration can give
+            raise ValueError(f"scenario {scenario.name} cannot happen under {service.source}")
         work = self.workdir / f"call-{index:05d}"
         try:
             result = sipp.place_call(scenario.number, list(scenario.script), self.trunk,
@@ -517,22 +520,6 @@ class Runner:
         else:
             shutil.rmtree(work, ignore_errors=True)
         return Outcome(index, scenario, result, problem)
-
-
-class AppProcess:
-    """`fourteenplus run --config FILE` as our child, stopped by its pid (SIGTERM, then SIGKILL).
-    `nice` > 0 runs it at a lower CPU priority than Asterisk (an experiment: --app-nice)."""
-
-    def __init__(self, config: Path, log: Path, nice: int = 0):
-        self.process = sipp.start_app("run", config, log, READY_TIMEOUT_S, nice)
-
-    @property
-    def pid(self) -> int:
-        return self.process.pid
-
-    def stop(self) -> None:
-        sipp.stop_process(self.process)
-        self.process.stdout.close()
 
 
 # ---- the command ----
@@ -589,7 +576,7 @@ def run_against_running(args, steps: list[int], workdir: Path) -> dict | None:
     sampler = Sampler(args.sample_every)
     sampler.pids = {"app": find_app_pid(), "asterisk": asterisk.running_pid(), "harness": os.getpid()}
     with sipp.Trunk(workdir / "trunk") as trunk:
-        sampler.pids["trunk"] = trunk.process.pid
+        sampler.pids["trunk"] = trunk.pid
         runner = Runner(trunk, sampler, workdir)
         phases = _phases(runner, service, phase, args, steps, args.calls)
     return assemble(phases, sampler, str(service.source), code, service)
@@ -611,15 +598,17 @@ def run_started(args, steps: list[int], workdir: Path) -> dict:
     app = None
     try:
         with sipp.Trunk(workdir / "trunk") as trunk:
-            sampler.pids = {"asterisk": asterisk.running_pid(), "trunk": trunk.process.pid, "harness": os.getpid()}
+            sampler.pids = {"asterisk": asterisk.running_pid(), "trunk": trunk.pid, "harness": os.getpid()}
             runner = Runner(trunk, sampler, workdir)
-            app = AppProcess(sure, workdir / "app-sure.log", args.app_nice)
+            app = sipp.AppProcess(sure, workdir / "app-sure.log", nice=args.app_nice)
+            app.start()
             sampler.pids["app"] = app.pid
             sure_calls = round(args.calls * (1 - args.unsure_share))
             phases = _phases(runner, sure_service, SURE, args, steps, sure_calls)
             if args.calls > sure_calls:  # --unsure-share 0: the steps or a soak without confirmations
                 app.stop()
-                app = AppProcess(unsure, workdir / "app-unsure.log", args.app_nice)
+                app = sipp.AppProcess(unsure, workdir / "app-unsure.log", nice=args.app_nice)
+                app.start()
                 sampler.pids["app"] = app.pid
                 phases += _phases(runner, unsure_service, UNSURE, args, [], args.calls - sure_calls)
     finally:
@@ -680,8 +669,8 @@ def assemble(phases: list[Phase], sampler: Sampler, config: str, code: str, serv
         "ceiling": ceiling(steps, idle_voice),
         "phases": figures,
         "mix": [{"scenario": s.name, "number": s.number, "script": describe_script(s),
-                 "expected": expect(s, service).describe(), "weight": s.weight, "phases": list(s.phases)}
-                for s in MIX if expect(s, service) is not None],
+                 "expected": expected.describe(), "weight": s.weight, "phases": list(s.phases)}
+                for s in MIX if (expected := expect(s, service)) is not None],
         "app_memory": memory_by_process(apps),
         "samples": sampler.samples,
     }

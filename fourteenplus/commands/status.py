@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import sys
 
-from .. import ami, asterisk
+from .. import ami, asterisk_config
 
 
 def configure(parser) -> None:
@@ -19,8 +19,8 @@ def configure(parser) -> None:
 
 def main(args) -> int:
     try:
-        creds = asterisk.credentials()
-    except asterisk.AsteriskError as exc:
+        creds = asterisk_config.credentials()
+    except asterisk_config.AsteriskError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     health = asyncio.run(ami.health(creds, args.mode))

@@ -22,7 +22,7 @@ import wave
 from pathlib import Path
 
 from .. import paths
-from ..config import Records
+from ..config import RecordSettings
 
 SECRET_FILE = "caller.key"
 _NOT_DIGIT = re.compile(r"\D")
@@ -76,7 +76,7 @@ def load_or_create_secret(path: Path) -> bytes:
 class AudioArchive:
     """Utterance audio kept for tuning, only when the operator switched it on."""
 
-    def __init__(self, settings: Records, folder: Path | None = None):
+    def __init__(self, settings: RecordSettings, folder: Path | None = None):
         self.enabled = settings.keep_audio
         self.retention_days = settings.audio_retention_days
         self.folder = folder or paths.state_dir() / "audio"

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import time
 
-from ..config import Records
+from ..config import RecordSettings
 from .privacy import AudioArchive
 from .store import Purged, Store
 
 
-def purge(settings: Records, store: Store, archive: AudioArchive | None = None,
+def purge(settings: RecordSettings, store: Store, archive: AudioArchive | None = None,
           now: float | None = None) -> Purged:
     now = time.time() if now is None else now
     purged = store.purge(now - settings.retention_days * 86400)

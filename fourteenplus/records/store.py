@@ -24,7 +24,7 @@ from pathlib import Path
 
 from .. import paths
 from ..callflow import Attempt, CallRecord
-from ..config import Records
+from ..config import RecordSettings
 from .privacy import CallerHasher
 
 # (version, what it does, statements). Append only: a released migration never changes.
@@ -251,7 +251,8 @@ class Store:
     def calls(self, since: float | None = None, until: float | None = None,
               areas: tuple[str, ...] = ()) -> list[StoredCall]:
         """Calls started in [since, until), optionally in some area codes, oldest first."""
-        where, params = [], []
+        where: list[str] = []
+        params: list[object] = []
         if since is not None:
             where.append("c.started_at >= ?")
             params.append(since)
@@ -311,13 +312,13 @@ class Store:
         self._db.close()
 
 
-def sqlite_path(settings: Records) -> Path:
+def sqlite_path(settings: RecordSettings) -> Path:
     if settings.url and settings.url.startswith("sqlite:///"):
         return Path(settings.url[len("sqlite:///"):])
     return Path(settings.path) if settings.path else paths.state_dir() / "records.db"
 
 
-def open_store(settings: Records, migrations=MIGRATIONS) -> Store:
+def open_store(settings: RecordSettings, migrations=MIGRATIONS) -> Store:
     """The store the configuration names, migrated to the current schema."""
     if settings.url and settings.url.startswith(("postgresql://", "postgres://")):
         return Store(_Postgres(settings.url), migrations)

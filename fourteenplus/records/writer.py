@@ -28,7 +28,7 @@ from typing import Callable
 
 from .. import paths
 from ..callflow import CallRecord
-from ..config import Records
+from ..config import RecordSettings
 from .privacy import CallerHasher
 from .retention import purge
 from .store import Row, Store, open_store
@@ -41,11 +41,11 @@ _PURGE = object()
 
 
 class RecordWriter:
-    def __init__(self, settings: Records, *, hasher: CallerHasher | None = None, spool: Path | None = None,
+    def __init__(self, settings: RecordSettings, *, hasher: CallerHasher | None = None, spool: Path | None = None,
                  retries: int = 3, retry_delay_s: float = 0.2, down_s: float = 30.0,
                  purge_every_s: float | None = 86400.0, queue_size: int = 10000,
                  on_failure: Callable[[], None] | None = None,
-                 opener: Callable[[Records], Store] = open_store):
+                 opener: Callable[[RecordSettings], Store] = open_store):
         self.settings = settings
         self._hasher = hasher or _hasher_or_none()
         self._spool_path = spool or paths.state_dir() / SPOOL_FILE
@@ -99,7 +99,7 @@ class RecordWriter:
                 break
             if isinstance(item, threading.Event):
                 item.set()
-            elif item is _PURGE:
+            elif item is _PURGE and self._purge_every_s is not None:  # only a timed wait ends in one
                 self._purge()
                 next_purge = time.monotonic() + self._purge_every_s
             else:
@@ -173,7 +173,7 @@ class RecordWriter:
             lines = self._spool_path.read_text(encoding="utf-8").splitlines()
             for index, line in enumerate(lines):
                 try:
-                    self._store.insert(Row.from_json(line))
+                    self._connected().insert(Row.from_json(line))
                 except ValueError as exc:  # a torn last line from a crash mid-write
                     log.error("record spool: skipping an unreadable line: %s", exc)
                 except Exception:

@@ -11,10 +11,8 @@ import os
 import re
 import shutil
 import signal
-import subprocess
 import threading
 import time
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -24,7 +22,6 @@ from fourteenplus.config import load_service
 from fourteenplus.records import open_store
 
 SERVICE = Path(__file__).with_name("service.yaml")
-READY_TIMEOUT_S = 180  # the first start loads the whisper model
 
 
 def pytest_collection_modifyitems(items):
@@ -77,54 +74,9 @@ def trunk(running_asterisk, tmp_path_factory):
         yield endpoint
 
 
-class AppProcess:
-    """`fourteenplus run` (or `fourteenplus agi`) as a child process, started and stopped by pid."""
-
-    def __init__(self, config: Path, log: Path, command: str = "run"):
-        self.config, self.log, self.command = config, log, command
-        self.process: subprocess.Popen | None = None
-
-    def start(self, config: Path | None = None) -> None:
-        self.config = config or self.config
-        try:
-            self.process = sipp.start_app(self.command, self.config, self.log, READY_TIMEOUT_S)
-        except RuntimeError as exc:
-            self.process = None
-            pytest.fail(str(exc))
-
-    @contextmanager
-    def stopped(self):
-        """The app is not running inside the block (and running again after it)."""
-        config = self.config
-        self.stop()
-        try:
-            yield
-        finally:
-            self.start(config)
-
-    @contextmanager
-    def running(self, config: Path):
-        """The app runs with another configuration inside the block."""
-        with self.stopped():
-            self.start(config)
-            try:
-                yield
-            finally:
-                self.stop()
-
-    @property
-    def alive(self) -> bool:
-        return self.process is not None and self.process.poll() is None
-
-    def stop(self) -> None:
-        if self.process:
-            sipp.stop_process(self.process)  # SIGTERM: calls in the app go to the dialplan fallback
-            self.process.stdout.close()
-
-
 @pytest.fixture(scope="session")
 def app(trunk, service_yaml):
-    process = AppProcess(service_yaml, service_yaml.parent / "app.log")
+    process = sipp.AppProcess(service_yaml, service_yaml.parent / "app.log")
     process.start()
     yield process
     process.stop()
@@ -148,7 +100,7 @@ def agi_app(app, service_yaml):
     for one module; the ARI set-up is restored after it."""
     asterisk.install(load_service(service_yaml), agi=True)
     asterisk.reload()
-    process = AppProcess(service_yaml, service_yaml.parent / "agi.log", command="agi")
+    process = sipp.AppProcess(service_yaml, service_yaml.parent / "agi.log", command="agi")
     process.start()
     yield process
     process.stop()
@@ -161,6 +113,28 @@ def agi_call(agi_app, trunk, tmp_path):
     return placer(trunk, tmp_path)
 
 
+def log_size(app: sipp.AppProcess) -> int:
+    return app.log.stat().st_size if app.log.exists() else 0
+
+
+def wait_for_log(app: sipp.AppProcess, text: str, since: int, timeout_s: float = 30.0) -> str:
+    """The app's log from byte `since` once it holds `text` (fails after `timeout_s`)."""
+    deadline = time.monotonic() + timeout_s
+    new = ""
+    while time.monotonic() < deadline:
+        with open(app.log, "rb") as log:
+            log.seek(since)
+            new = log.read().decode(errors="replace")
+        if text in new:
+            return new
+        time.sleep(0.2)
+    raise AssertionError(f"{text!r} not in the app's log within {timeout_s} s:\n{new[-3000:]}")
+
+
+# The app (run -v) logs each action: a caller in the conversation at the question listens.
+AT_THE_QUESTION = "Listen(mode='name'"
+
+
 def in_background(target) -> tuple[threading.Thread, dict]:
     """Run `target` in a thread; its return value lands in the dict under "result"."""
     out: dict = {}
@@ -169,7 +143,7 @@ def in_background(target) -> tuple[threading.Thread, dict]:
     return thread, out
 
 
-def stop_mid_call(process: AppProcess, trunk, workdir: Path, drain_timeout_s: float = 40):
+def stop_mid_call(process: sipp.AppProcess, trunk, workdir: Path, drain_timeout_s: float = 40):
     """SIGTERM the app (ARI or AGI) while a caller is at the question, then place a second call.
 
     The first caller's conversation should go on and its spoken name route it (Koggenland);
@@ -177,18 +151,20 @@ def stop_mid_call(process: AppProcess, trunk, workdir: Path, drain_timeout_s: fl
     heard and key 2 is Medemblik. The app must exit by itself; it is started again after.
     Returns the two CallResults."""
     config = process.config
+    since = log_size(process)
     thread, first = in_background(lambda: sipp.place_call(
         "140229", [sipp.WaitPrompt(), sipp.Say("Koggenland")], trunk, workdir=workdir / "first"))
-    time.sleep(1.0)  # answered, the question playing
+    wait_for_log(process, AT_THE_QUESTION, since)
+    since = log_size(process)
     process.process.send_signal(signal.SIGTERM)
     try:
-        time.sleep(0.5)
+        wait_for_log(process, "no new calls", since)
         second = sipp.place_call("140229", [sipp.WaitPrompt(), sipp.Say("Koggenland"), sipp.WaitPrompt(),
-                                            sipp.Dtmf("2")], trunk, workdir=workdir / "second")
+                                            sipp.PressKeys("2")], trunk, workdir=workdir / "second")
         thread.join(120)
         assert process.process.wait(timeout=drain_timeout_s) == 0, "the app exits once the call has left it"
     finally:
-        process.process.stdout.close()
+        process.closed()
         process.start(config)
     return first["result"], second
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 
-from fourteenplus.sipp import Dtmf, Say, WaitPrompt
+from fourteenplus.sipp import PressKeys, Say, WaitPrompt
 
 from .conftest import stop_mid_call, stored
 
@@ -26,7 +26,7 @@ def test_agi_spoken_name(agi_call):
 
 
 def test_agi_silence_twice_then_keypad_menu(agi_call):
-    result = agi_call("140229", [WaitPrompt(), WaitPrompt(), WaitPrompt(), Dtmf("3")])
+    result = agi_call("140229", [WaitPrompt(), WaitPrompt(), WaitPrompt(), PressKeys("3")])
     assert users(result) == ["drechterland"]
 
 
@@ -39,7 +39,7 @@ def test_agi_unknown_area_hears_why_and_is_hung_up(agi_call):
 def test_agi_server_down_the_dialplan_menu_still_routes(agi_call, agi_app):
     with agi_app.stopped():
         # AGISTATUS=FAILURE: the generated keypad menu plays; 2 is Medemblik.
-        result = agi_call("140229", [WaitPrompt(), Dtmf("2")])
+        result = agi_call("140229", [WaitPrompt(), PressKeys("2")])
     assert users(result) == ["medemblik"]
 
 

@@ -3,7 +3,7 @@ trunk the SIPp trunk endpoint saw the INVITE on (or that it saw none)."""
 
 from __future__ import annotations
 
-from fourteenplus.sipp import Dtmf, Say, WaitPrompt
+from fourteenplus.sipp import PressKeys, Say, WaitPrompt
 
 # A spoken name that lands this quickly after the caller stops was recognised, not a
 # fallback to the area's default (that takes the attempts and the menu: many seconds).
@@ -35,7 +35,7 @@ def test_carrier_phrase(call):
 
 def test_silence_twice_then_keypad_menu(call):
     # question, silence, "again", silence, the menu (Hoorn 1, Medemblik 2, Drechterland 3 …)
-    result = call("140229", [WaitPrompt(), WaitPrompt(), WaitPrompt(), Dtmf("3")])
+    result = call("140229", [WaitPrompt(), WaitPrompt(), WaitPrompt(), PressKeys("3")])
     assert users(result) == ["drechterland"]
 
 
@@ -58,7 +58,7 @@ def test_nee_then_ja_to_the_runner_up(call, app, unsure_yaml):
 
 def test_keys_1_and_2_answer_the_questions(call, app, unsure_yaml):
     with app.running(unsure_yaml):  # "Bedoelt u Koggenland?" 2, "Of bedoelt u …?" 1
-        result = call("140229", [WaitPrompt(), Say("Koggenland"), WaitPrompt(), Dtmf("2"), WaitPrompt(), Dtmf("1")])
+        result = call("140229", [WaitPrompt(), Say("Koggenland"), WaitPrompt(), PressKeys("2"), WaitPrompt(), PressKeys("1")])
     assert len(users(result)) == 1 and users(result)[0] in RUNNERS_UP
 
 
@@ -82,10 +82,10 @@ def test_caller_hanging_up_during_the_question_leaves_the_app_working(call, app)
     assert app.alive
     # The next call through the app, by keypad so that only the app is tested here: a key at
     # the question opens the menu (Hoorn 1, Medemblik 2, Drechterland 3, Opmeer 4, …).
-    assert users(call("140229", [WaitPrompt(), Dtmf("0"), WaitPrompt(), Dtmf("4")])) == ["opmeer"]
+    assert users(call("140229", [WaitPrompt(), PressKeys("0"), WaitPrompt(), PressKeys("4")])) == ["opmeer"]
 
 
 def test_app_down_the_dialplan_menu_still_routes(call, app):
     with app.stopped():
-        result = call("140229", [WaitPrompt(), Dtmf("2")])
+        result = call("140229", [WaitPrompt(), PressKeys("2")])
     assert users(result) == ["medemblik"]

@@ -12,9 +12,9 @@ import time
 
 from fourteenplus import asterisk, sipp
 from fourteenplus.config import load_service
-from fourteenplus.sipp import Dtmf, Say, WaitPrompt
+from fourteenplus.sipp import PressKeys, Say, WaitPrompt
 
-from .conftest import in_background, stop_mid_call, stored, stored_calls
+from .conftest import AT_THE_QUESTION, in_background, log_size, stop_mid_call, stored, stored_calls, wait_for_log
 
 
 def users(result) -> list[str]:
@@ -46,35 +46,19 @@ def test_fault_app_killed_mid_call_the_caller_reaches_the_keypad_menu(app, trunk
     def caller():
         # The question plays on (Asterisk owns it), then the fallback's menu: keys after that.
         placed["result"] = sipp.place_call(
-            "140229", [WaitPrompt(), WaitPrompt(timeout_s=40), Dtmf("2")], trunk, workdir=tmp_path)
+            "140229", [WaitPrompt(), WaitPrompt(timeout_s=40), PressKeys("2")], trunk, workdir=tmp_path)
 
+    since = log_size(app)
     thread = threading.Thread(target=caller)
     thread.start()
-    time.sleep(1.0)  # answered, the question playing
+    wait_for_log(app, AT_THE_QUESTION, since)
     config = app.config
     app.process.kill()
     app.process.wait()
-    app.process.stdout.close()
+    app.closed()
     app.start(config)
     thread.join(120)
     assert [i.user for i in placed["result"].invites] == ["medemblik"]
-
-
-def wait_for_log(app, text: str, since: int, timeout_s: float = 30.0) -> str:
-    """The app's log from byte `since` once it holds `text` (fails after `timeout_s`)."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        with open(app.log, "rb") as log:
-            log.seek(since)
-            new = log.read().decode(errors="replace")
-        if text in new:
-            return new
-        time.sleep(0.2)
-    raise AssertionError(f"{text!r} not in the app's log within {timeout_s} s:\n{new[-3000:]}")
-
-
-def log_size(app) -> int:
-    return app.log.stat().st_size if app.log.exists() else 0
 
 
 def test_fault_sigterm_the_call_in_progress_finishes_new_calls_meet_the_fallback(app, trunk, tmp_path):
@@ -113,21 +97,22 @@ def test_fault_recogniser_past_its_deadline_the_caller_gets_the_keypad_menu(app,
     config.write_text(re.sub(r"recognition_deadline_ms: \d+", "recognition_deadline_ms: 100", service_yaml.read_text()))
     with app.running(config):
         result = call("140229", [WaitPrompt(), Say(LONG_SENTENCE), WaitPrompt(), Say(LONG_SENTENCE),
-                                 WaitPrompt(), Dtmf("2")])
+                                 WaitPrompt(), PressKeys("2")])
     assert users(result) == ["medemblik"]
     record = stored(service_yaml, "140229")
     assert [a.reason for a in record.attempts if a.kind == "name"] == ["timeout", "timeout"], record.attempts
 
 
-def test_fault_record_store_locked_the_call_is_routed_and_its_record_kept(call, service_yaml):
+def test_fault_record_store_locked_the_call_is_routed_and_its_record_kept(app, call, service_yaml):
     """Another process holds the store's write lock through the whole call: the call is
     routed all the same, and its record is stored once the lock is gone."""
     before = len(stored_calls(service_yaml, "14020"))
     lock = sqlite3.connect(load_service(service_yaml).records.path, timeout=5, isolation_level=None)
     try:
         lock.execute("BEGIN EXCLUSIVE")
+        since = log_size(app)
         assert users(call("14020")) == ["amsterdam"]
-        time.sleep(2)  # the app's record writer is waiting on the lock by now
+        wait_for_log(app, "(14020): record complete", since)  # handed to the writer, which meets the lock
     finally:
         lock.execute("ROLLBACK")
         lock.close()
@@ -152,8 +137,8 @@ def test_fault_websocket_drop_mid_call_the_caller_still_reaches_a_municipality(a
     fail on every try until the client drops them)."""
     since = log_size(app)
     thread, placed = in_background(lambda: sipp.place_call(
-        "140229", [WaitPrompt(), WaitPrompt(timeout_s=40), Dtmf("2")], trunk, workdir=tmp_path))
-    time.sleep(1.0)
+        "140229", [WaitPrompt(), WaitPrompt(timeout_s=40), PressKeys("2")], trunk, workdir=tmp_path))
+    wait_for_log(app, AT_THE_QUESTION, since)
     killed = subprocess.run(["ss", "-K", "dst", "127.0.0.1", "dport", "=", ":8088"], capture_output=True, text=True)
     assert killed.returncode == 0, killed.stderr
     wait_for_log(app, "reconnected to ARI", since)

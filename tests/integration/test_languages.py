@@ -12,7 +12,7 @@ import pytest
 
 from fourteenplus import asterisk
 from fourteenplus.config import load_service
-from fourteenplus.sipp import Dtmf, Say, WaitPrompt
+from fourteenplus.sipp import PressKeys, Say, WaitPrompt
 from fourteenplus.speech import audio
 
 from .test_calls import users
@@ -24,7 +24,7 @@ RECOGNISED_WITHIN_MS = 8000
 
 
 def test_english_by_key_9_reaches_the_english_destination(call):
-    result = call("140229", [WaitPrompt(), Dtmf("9"), WaitPrompt(), Say(HOORN)])
+    result = call("140229", [WaitPrompt(), PressKeys("9"), WaitPrompt(), Say(HOORN)])
     assert users(result) == ["hoorn-english"]
     assert result.speech_end_to_invite_ms < RECOGNISED_WITHIN_MS, "Hoorn was recognised, not the default"
 
@@ -91,21 +91,21 @@ def frisian_yaml(app, service_yaml, tmp_path_factory):
 
 def test_frisian_area_hears_its_recordings_and_is_routed(call, app, frisian_yaml):
     with app.running(frisian_yaml):  # the question, then a key: the menu (Leeuwarden 1, Waadhoeke 2)
-        result = call("14058", [WaitPrompt(), Dtmf("0"), WaitPrompt(), Dtmf("2")])
+        result = call("14058", [WaitPrompt(), PressKeys("0"), WaitPrompt(), PressKeys("2")])
     assert users(result) == ["waadhoeke"]
     assert tone_of(result.heard) == pytest.approx(TONE_HZ, abs=20), "the question was not the Frisian recording"
 
 
 def test_frisian_area_keypad_fallback_plays_the_frisian_menu(call, app, frisian_yaml):
     with app.stopped():
-        result = call("14058", [WaitPrompt(), Dtmf("2")])
+        result = call("14058", [WaitPrompt(), PressKeys("2")])
     assert users(result) == ["waadhoeke"]
     assert tone_of(result.heard) == pytest.approx(TONE_HZ, abs=20), "the menu was not the Frisian recording"
 
 
 def test_dutch_area_beside_a_frisian_one_stays_dutch(call, app, frisian_yaml):
     with app.running(frisian_yaml):
-        result = call("140229", [WaitPrompt(), Dtmf("0"), WaitPrompt(), Dtmf("5")])
+        result = call("140229", [WaitPrompt(), PressKeys("0"), WaitPrompt(), PressKeys("5")])
     assert users(result) == ["koggenland"]
     assert tone_of(result.heard) != pytest.approx(TONE_HZ, abs=20)
 
@@ -113,6 +113,6 @@ def test_dutch_area_beside_a_frisian_one_stays_dutch(call, app, frisian_yaml):
 def test_frisian_caller_hears_a_failed_trunk_in_frisian(call, app, frisian_yaml):
     # The app passes the caller's prompt set to the dialplan, which announces the failure.
     with app.running(frisian_yaml):
-        result = call("14058", [WaitPrompt(), Dtmf("0"), WaitPrompt(), Dtmf("1")])
+        result = call("14058", [WaitPrompt(), PressKeys("0"), WaitPrompt(), PressKeys("1")])
     assert users(result) == ["unavailable-leeuwarden"] and result.ended == "Asterisk hung up"
     assert tone_of(result.heard, last=True) == pytest.approx(TONE_HZ, abs=20), "the message was not Frisian"

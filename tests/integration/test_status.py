@@ -4,13 +4,18 @@ It runs after the call tests (file order) because it stops and restarts Asterisk
 
 from __future__ import annotations
 
+import base64
 import json
 import subprocess
 import sys
+import time
 import urllib.request
 
-from fourteenplus import asterisk
+from fourteenplus import asterisk, asterisk_config, sipp
 from fourteenplus.paths import REPO
+from fourteenplus.sipp import Say, WaitPrompt
+
+from .conftest import in_background
 
 
 def status(*args):
@@ -26,6 +31,33 @@ def test_status_healthy_with_asterisk_and_the_ari_app(app):
     assert health["version"].startswith("22.")
     assert health["trunks"] == {"fourteenplus-trunks": health["trunks"]["fourteenplus-trunks"]}
     assert health["calls"] == 0
+
+
+def ari_channels() -> list[str]:
+    """The names of the channels Asterisk has now, through ARI."""
+    creds = asterisk_config.credentials()
+    request = urllib.request.Request(asterisk_config.ARI_URL + "ari/channels")
+    token = base64.b64encode(f"{creds.ari_user}:{creds.ari_password}".encode()).decode()
+    request.add_header("Authorization", f"Basic {token}")
+    with urllib.request.urlopen(request, timeout=5) as response:
+        return [channel["name"] for channel in json.loads(response.read())]
+
+
+def test_status_counts_a_caller_at_the_question_once(app, trunk, tmp_path):
+    """The app hears the caller through a snoop and an externalMedia channel: three channels
+    in Stasis, one caller."""
+    thread, placed = in_background(lambda: sipp.place_call(
+        "140229", [WaitPrompt(), Say("Koggenland")], trunk, workdir=tmp_path))
+    try:
+        deadline = time.monotonic() + 30
+        while not {"Snoop/", "UnicastRTP/"} <= {name.split("/")[0] + "/" for name in ari_channels()}:
+            assert time.monotonic() < deadline, f"the app never set up its ears: {ari_channels()}"
+            time.sleep(0.1)
+        result = status("--json")
+        assert json.loads(result.stdout)["calls"] == 1, (result.stdout, ari_channels())
+    finally:
+        thread.join(120)
+    assert [invite.user for invite in placed["result"].invites] == ["koggenland"]
 
 
 def metric(series: str) -> float:

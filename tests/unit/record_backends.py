@@ -11,16 +11,16 @@ import uuid
 
 import pytest
 
-from fourteenplus.config import Records
+from fourteenplus.config import RecordSettings
 
 POSTGRES_URL = os.environ.get("FOURTEENPLUS_TEST_POSTGRES_URL")
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
 def backend(request, tmp_path):
-    """Records settings for an empty store of each kind."""
+    """Record settings for an empty store of each kind."""
     if request.param == "sqlite":
-        yield Records(str(tmp_path / "records.db"), None, 90, False, 7)
+        yield RecordSettings(str(tmp_path / "records.db"), None, 90, False, 7)
         return
     if not POSTGRES_URL:
         pytest.skip("PostgreSQL: set FOURTEENPLUS_TEST_POSTGRES_URL to test the records.url store")
@@ -29,7 +29,7 @@ def backend(request, tmp_path):
     with psycopg.connect(POSTGRES_URL, autocommit=True) as admin:
         admin.execute(f'CREATE DATABASE "{name}"')
     base, _, _ = POSTGRES_URL.rpartition("/")
-    yield Records(None, f"{base}/{name}", 90, False, 7)
+    yield RecordSettings(None, f"{base}/{name}", 90, False, 7)
     with psycopg.connect(POSTGRES_URL, autocommit=True) as admin:
         admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
 
@@ -43,4 +43,4 @@ def configuration_with_store(tmp_path, monkeypatch, retention_days: int = 90) ->
                       .replace("path: null", f"path: {db}")
                       .replace("retention_days: 90", f"retention_days: {retention_days}"))
     monkeypatch.setenv("FOURTEENPLUS_STATE", str(tmp_path / "state"))
-    return config, Records(str(db), None, retention_days, False, 7)
+    return config, RecordSettings(str(db), None, retention_days, False, 7)

@@ -1,20 +1,26 @@
 """Call records made the way the adapters make them: by driving the real call flow.
 
 Records, report, learn and metrics tests use these, so their figures come from records the
-call flow really produces for each path, not from hand-written rows.
+call flow really produces for each path, not from hand-written rows. `converse` runs a real
+`Session` over a stand-in channel, for what only a session writes (its timings).
 """
 
 from __future__ import annotations
 
 import dataclasses
 
+import anyio
+import numpy as np
+
+from fourteenplus import callflow as cf
 from fourteenplus.callflow import (
     CallFlow, CallRecord, DialResult, Dtmf, HungUp, Play, PromptDone, Reply, StartTimer, Timeout, Utterance,
 )
-from fourteenplus.config import load_service
+from fourteenplus.config import EXAMPLE, load_service
+from fourteenplus.session import ANSWER_TO_INVITE, CallServices, Session
 from fourteenplus.speech import Candidate, Recognition
 
-SERVICE = load_service()
+SERVICE = load_service(EXAMPLE)  # by name: whatever $FOURTEENPLUS_CONFIG says, the tests mean the example
 DAY = 86400.0
 T0 = 1_740_000_000.0  # 2025-02-19 22:20 UTC: a fixed clock, so day buckets are known
 
@@ -108,7 +114,7 @@ def like_2020(started_at: float = T0) -> list[CallRecord]:
     calls = []
     for i in range(100):
         caller = Caller(caller=f"06{i % 40:08d}", started_at=started_at + (i % 5) * DAY,
-                        timings={"answer_to_invite": 4000.0 if i < 85 else 9000.0}, service=service)
+                        timings={ANSWER_TO_INVITE: 4000.0 if i < 85 else 9000.0}, service=service)
         if i < 85:
             caller.say("Hoorn" if i % 2 else "Medemblik")
         elif i < 95:
@@ -129,3 +135,75 @@ class RecordSink:
 
     def write(self, record):
         self.written.append(record)
+
+
+class FakeSpeech:
+    """Answers by the utterance's length, so a test can tell which audio an answer came from."""
+
+    def __init__(self, answers: dict[int, str], idle: bool = True):
+        self.answers = answers
+        self.idle = idle
+        self.heard: list[int] = []
+
+    async def recognize(self, audio, area_code):
+        self.heard.append(len(audio))
+        await anyio.sleep(0.05)  # the worker thread's time
+        municipality = self.answers[len(audio)]
+        return Recognition("", (Candidate(municipality, 0.999, municipality),), "accept", municipality, "match")
+
+
+class StandIn:
+    """A `Channel` whose prompts end at once; it notes what the session asks for."""
+
+    def __init__(self, session: Session):
+        self.session = session
+        self.listening: cf.Listen | None = None
+        self.asked = anyio.Event()
+        self.transfers: list[str] = []
+
+    async def play(self, action):
+        self.session.post(cf.PromptDone(action.play_id))
+
+    async def stop_playback(self):
+        pass
+
+    async def listen(self, action):
+        self.listening = action
+        self.asked.set()
+
+    async def stop_listening(self):
+        pass
+
+    async def transfer(self, action, variables):
+        self.transfers.append(action.municipality)
+        return False
+
+    async def hangup(self):
+        pass
+
+    async def fallback(self):
+        pass
+
+    async def close(self):
+        pass
+
+
+def converse(speech, script) -> StandIn:
+    """Run a call to 0229 through a real session and, once it asks for a name,
+    `script(session, channel)`; returns the channel once the session has ended."""
+    session = Session(CallFlow(SERVICE, "140229"), CallServices(speech), StandIn, lambda _: None)
+    channel = session.channel
+
+    async def main():
+        with anyio.fail_after(5):
+            async with anyio.create_task_group() as tasks:  # until the session has ended
+                tasks.start_soon(session.run)
+                await channel.asked.wait()
+                script(session, channel)
+
+    anyio.run(main)
+    return channel
+
+
+def samples(n):
+    return np.zeros(n, np.int16)

@@ -10,15 +10,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from fourteenplus import agi
-from fourteenplus.config import load_service
-from fourteenplus.session import Handling
+from fourteenplus.config import EXAMPLE, load_service
+from fourteenplus.session import CallServices
 from fourteenplus.speech import Candidate, Recognition
 from fourteenplus.speech.audio import encode
 
 from .scripted_calls import RecordSink
 
 # The example service with short timers: silence is an attempt after 0.2 s, not 5 s.
-_EXAMPLE = load_service()
+_EXAMPLE = load_service(EXAMPLE)
 SERVICE = dataclasses.replace(_EXAMPLE, listen=dataclasses.replace(
     _EXAMPLE.listen, no_input_ms=200, menu_timeout_ms=200))
 
@@ -76,8 +76,8 @@ class FakeAsterisk:
 
 async def run_call(dialled, answer, tmp_path, speech, polls=False):
     """The commands the adapter sent; without the idle WAIT FOR DIGIT polls unless asked."""
-    recordings = agi.Recordings("/spool", tmp_path)
-    server = agi.AgiServer(SERVICE, Handling(speech), recordings)
+    recordings = agi.RecordingDir("/spool", tmp_path)
+    server = agi.AgiServer(SERVICE, CallServices(speech), recordings)
     listener = await server.serve(port=0)
     port = listener.sockets[0].getsockname()[1]
     try:
@@ -99,17 +99,24 @@ def test_agi_direct_area_sets_the_dial_variables(tmp_path):
                         'SET VARIABLE FOURTEENPLUS_OVERFLOW ""']
 
 
+async def sessions_ended(server: agi.AgiServer) -> None:
+    """Until every session of the server has ended (its record written, or waiting for the dial)."""
+    async with asyncio.timeout(5):
+        while server.sessions:
+            await asyncio.sleep(0.01)
+
+
 def transferred_with(dial_events_connected: bool, tmp_path, *results):
     """A direct-area call through the server, then AMI's dial results: the records stored."""
     records = RecordSink()
 
     async def scenario():
-        server = agi.AgiServer(SERVICE, Handling(FakeSpeech(None), records), agi.Recordings("/spool", tmp_path))
+        server = agi.AgiServer(SERVICE, CallServices(FakeSpeech(None), records), agi.RecordingDir("/spool", tmp_path))
         server._dial_events = type("Connected", (), {"connected": dial_events_connected})()
         listener = await server.serve(port=0)
         try:
             await FakeAsterisk("14020", ok, None).call(listener.sockets[0].getsockname()[1])
-            await asyncio.sleep(0.05)
+            await sessions_ended(server)
             stored_before = list(records.written)
             for result in results:
                 server._dial_result(*result)
@@ -212,7 +219,7 @@ def test_agi_caller_hangs_up_during_the_question(tmp_path):
 @pytest.mark.parametrize("garbage", [b"", b"GET / HTTP/1.0\r\n", b"x" * 10000])
 def test_agi_garbage_connections_are_closed_without_harm(tmp_path, garbage):
     async def scenario():
-        server = agi.AgiServer(SERVICE, Handling(FakeSpeech(None)), agi.Recordings("/spool", tmp_path))
+        server = agi.AgiServer(SERVICE, CallServices(FakeSpeech(None)), agi.RecordingDir("/spool", tmp_path))
         listener = await server.serve(port=0)
         port = listener.sockets[0].getsockname()[1]
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
@@ -249,12 +256,12 @@ def test_fuzz_agi_unexpected_replies_end_the_session_cleanly_never_a_wrong_route
         return queue.pop(0) if queue else "HANGUP"
 
     async def scenario():
-        server = agi.AgiServer(SERVICE, Handling(FakeSpeech("Hoorn")), agi.Recordings("/spool", tmp_path))
+        server = agi.AgiServer(SERVICE, CallServices(FakeSpeech("Hoorn")), agi.RecordingDir("/spool", tmp_path))
         listener = await server.serve(port=0)
         try:
             commands = await asyncio.wait_for(
                 FakeAsterisk("140229", answer, None).call(listener.sockets[0].getsockname()[1]), 60)
-            await asyncio.sleep(0.05)
+            await sessions_ended(server)
             return commands, server.sessions
         finally:
             listener.close()

@@ -8,7 +8,7 @@ import wave
 
 import pytest
 
-from fourteenplus import asterisk, prompts
+from fourteenplus import asterisk_config, prompts
 from fourteenplus.callflow import CallFlow, Dtmf, Transfer
 from fourteenplus.config import EXAMPLE, LANGUAGES, load_service
 from fourteenplus.errors import ConfigErrors
@@ -104,7 +104,7 @@ def test_frisian_area_caller_can_still_choose_english(frisian):
 
 
 def test_frisian_fallback_menu_in_the_dialplan(frisian):
-    text = asterisk.render_dialplan(frisian)
+    text = asterisk_config.render_dialplan(frisian)
     assert "exten => 14058,1,Set(FOURTEENPLUS_PROMPTS=fourteenplus/fy)\n same => n,Goto(fourteenplus-menu-058,s,1)" in text
     assert "exten => 140229,1,Goto(fourteenplus-menu-0229,s,1)" in text
 

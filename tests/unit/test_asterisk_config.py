@@ -8,7 +8,7 @@ import stat
 
 import pytest
 
-from fourteenplus import asterisk, prompts, sipp
+from fourteenplus import asterisk, asterisk_config, prompts, sipp
 from fourteenplus.config import LANGUAGES, load_service
 from fourteenplus.numberplan import REASONS
 from fourteenplus.paths import REPO
@@ -25,7 +25,7 @@ def _dialplan_lines(text: str) -> list[str]:
 
 def test_dialplan_lines_survive_asterisks_config_parser(service):
     # ';' starts a comment even inside an application's arguments; parentheses must balance.
-    texts = [asterisk.render_dialplan(service)] + [p.read_text() for p in (REPO / "dialplan").glob("*.conf")]
+    texts = [asterisk_config.render_dialplan(service)] + [p.read_text() for p in (REPO / "dialplan").glob("*.conf")]
     for text in texts:
         for line in _dialplan_lines(text):
             assert ";" not in line, line
@@ -33,7 +33,7 @@ def test_dialplan_lines_survive_asterisks_config_parser(service):
 
 
 def test_generated_dialplan_dials_only_configured_trunks(service):
-    text = asterisk.render_dialplan(service)
+    text = asterisk_config.render_dialplan(service)
     dialled = set(re.findall(r"Set\(FOURTEENPLUS_(?:DIAL|OVERFLOW)=([^)]*)\)", text)) - {""}
     configured = {c.trunk for c in service.connections.values()} | {
         c.overflow for c in service.connections.values() if c.overflow}
@@ -41,7 +41,7 @@ def test_generated_dialplan_dials_only_configured_trunks(service):
 
 
 def test_fallback_routes_every_directory_area(service):
-    text = asterisk.render_dialplan(service)
+    text = asterisk_config.render_dialplan(service)
     assert "exten => 14020,1,Goto(fourteenplus-to-amsterdam,s,1)" in text  # one municipality: direct
     assert "exten => 140229,1,Goto(fourteenplus-menu-0229,s,1)" in text
     for code in service.directory.areas:
@@ -68,13 +68,13 @@ def test_prompts_cover_what_the_call_flow_plays(service):
 
 def test_credentials_are_random_private_and_reused(tmp_path, monkeypatch):
     monkeypatch.setenv("FOURTEENPLUS_STATE", str(tmp_path))
-    with pytest.raises(asterisk.AsteriskError):
-        asterisk.credentials()
-    first = asterisk.credentials(create=True)
-    assert stat.S_IMODE(asterisk.credentials_path().stat().st_mode) == 0o600
-    assert asterisk.credentials(create=True) == first
+    with pytest.raises(asterisk_config.AsteriskError):
+        asterisk_config.credentials()
+    first = asterisk_config.credentials(create=True)
+    assert stat.S_IMODE(asterisk_config.credentials_path().stat().st_mode) == 0o600
+    assert asterisk_config.credentials(create=True) == first
     assert len(first.ari_password) >= 24 and first.ari_password != first.ami_secret
-    files = asterisk.credential_files(first)
+    files = asterisk_config.credential_files(first)
     assert first.ari_password in files["fourteenplus-ari-users.conf"]
     assert "permit=127.0.0.1/255.255.255.255" in files["fourteenplus-manager-users.conf"]
 

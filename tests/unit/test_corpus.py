@@ -11,8 +11,9 @@ import pytest
 from fourteenplus.commands import corpus
 from fourteenplus.speech import audio
 
-pytestmark = pytest.mark.skipif(not (shutil.which("espeak-ng") and shutil.which("sox")),
-                                reason="needs espeak-ng and sox (make system-packages)")
+pytestmark = [pytest.mark.voices,
+              pytest.mark.skipif(not (shutil.which("espeak-ng") and shutil.which("sox")),
+                                 reason="needs espeak-ng and sox (make system-packages)")]
 
 
 def manifest(path):

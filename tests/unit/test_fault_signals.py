@@ -15,7 +15,7 @@ import pytest
 from fourteenplus.commands import _serving
 from fourteenplus.config import EXAMPLE, load_service
 from fourteenplus.metrics import Metrics
-from fourteenplus.session import Handling
+from fourteenplus.session import CallServices
 
 
 class FakeSpeech:
@@ -54,7 +54,7 @@ def run_with_signals(service, speech, fake, script, drain_s=_serving.DRAIN_S, me
     async def main():
         with anyio.fail_after(10):  # a stop that never comes fails the test instead of hanging it
             async with anyio.create_task_group() as tasks:
-                tasks.start_soon(_serving.handle_signals, tasks, service, Handling(speech, metrics=metrics), fake.adapter(), drain_s)
+                tasks.start_soon(_serving.handle_signals, tasks, service, CallServices(speech, metrics=metrics), fake.adapter(), drain_s)
                 await anyio.sleep(0.05)  # the receiver is installed
                 await script()
                 await anyio.sleep_forever()  # ended by handle_signals cancelling the group
@@ -64,25 +64,39 @@ def run_with_signals(service, speech, fake, script, drain_s=_serving.DRAIN_S, me
     return time.monotonic() - started
 
 
-def reload_to(config, accept: str, metrics=None):
-    """Write `accept: <accept>` into the file, SIGHUP, SIGTERM: (service before, speech, adapter)."""
+class ReloadsSeen(Metrics):
+    """The app's metrics, which also tell the test once a reload has been judged."""
+
+    def __init__(self):
+        super().__init__()
+        self.judged: anyio.Event | None = None
+
+    def config_reloaded(self, ok: bool) -> None:
+        super().config_reloaded(ok)
+        if self.judged is not None:
+            self.judged.set()
+
+
+def reload_to(config, accept: str):
+    """Write `accept: <accept>` into the file, SIGHUP, and SIGTERM once the reload is judged:
+    (service before, speech, adapter, metrics)."""
     service = load_service(config)
-    speech, fake = FakeSpeech(), FakeAdapter()
+    speech, fake, metrics = FakeSpeech(), FakeAdapter(), ReloadsSeen()
 
     async def script():
+        metrics.judged = anyio.Event()
         config.write_text(config.read_text().replace("accept: 0.99", f"accept: {accept}"))
         os.kill(os.getpid(), signal.SIGHUP)
-        await anyio.sleep(1.5)
+        await metrics.judged.wait()
         os.kill(os.getpid(), signal.SIGTERM)
 
     run_with_signals(service, speech, fake, script, metrics=metrics)
-    return service, speech, fake
+    return service, speech, fake, metrics
 
 
 def test_fault_reload_with_broken_yaml_keeps_the_configuration_and_names_the_line(config, caplog):
-    metrics = Metrics()
     with caplog.at_level(logging.INFO, logger="fourteenplus"):
-        _, speech, fake = reload_to(config, "[oops", metrics)
+        _, speech, fake, metrics = reload_to(config, "[oops")
     assert 'fourteenplus_config_reloads_total{result="failed"} 1' in metrics.render()
     errors = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
     assert any(m.startswith(f"reload: {config}:") for m in errors), errors
@@ -91,8 +105,7 @@ def test_fault_reload_with_broken_yaml_keeps_the_configuration_and_names_the_lin
 
 
 def test_fault_reload_with_good_yaml_puts_new_thresholds_in_force(config):
-    metrics = Metrics()
-    service, speech, fake = reload_to(config, "0.91", metrics)
+    service, speech, fake, metrics = reload_to(config, "0.91")
     assert 'fourteenplus_config_reloads_total{result="ok"} 1' in metrics.render()
     assert [s.thresholds.accept for s in fake.services] == [0.91]
     assert speech.configured == [(fake.services[0].thresholds, service.listen.recognition_deadline_ms)]

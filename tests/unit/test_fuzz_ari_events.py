@@ -1,7 +1,7 @@
 """Malformed and unexpected ARI events, fed through the client's event pump into the app while
 a caller is at the question: each is logged or ignored, and that caller's call goes on (it
 is neither dropped nor handed to the fallback), then ends with one record when it hangs up.
-Also: any string a recogniser could hear never routes outside the dialled area."""
+Also: anything a recogniser could hear never routes outside the dialled area."""
 
 from __future__ import annotations
 
@@ -10,10 +10,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from fourteenplus.ari.app import App
+from fourteenplus.callflow import CallFlow, Transfer, Utterance
 from fourteenplus.ari.client import Ari
 from fourteenplus.config import EXAMPLE, load_service
 from fourteenplus.grammar import load_grammars
-from fourteenplus.session import Handling
+from fourteenplus.session import CallServices
+from fourteenplus.speech.recognizer import Heard
 from fourteenplus.speech.service import SpeechService
 
 from .scripted_calls import RecordSink
@@ -85,7 +87,7 @@ def start_event():
 def test_fuzz_ari_malformed_events_are_survived_and_the_call_goes_on(batch):
     batch = [e for e in batch if not hangs_up_the_caller(e)]
     fake, records = FakeAri(), RecordSink()
-    app = App(SERVICE, Handling(speech=None, records=records), fake)
+    app = App(SERVICE, CallServices(speech=None, records=records), fake)
 
     async def main():
         async with anyio.create_task_group() as tasks:
@@ -113,15 +115,31 @@ AREAS = sorted(SERVICE.areas)
 NAMES = sorted(SERVICE.directory.municipalities)
 
 
-@settings(max_examples=600, deadline=None)
-@given(area=st.sampled_from(AREAS),
-       transcript=st.one_of(st.text(max_size=60),
-                            st.lists(st.sampled_from(NAMES + ["eh", "gemeente", "graag", "'s-", "-"]), max_size=6).map(" ".join)))
-def test_property_matcher_any_transcript_never_routes_outside_the_area(area, transcript):
-    municipalities = set(SERVICE.plan(area).municipalities)
+WORDS = st.lists(st.sampled_from(NAMES + ["eh", "gemeente", "graag", "'s-", "-"]), max_size=6).map(" ".join)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data(), area=st.sampled_from(AREAS), transcript=st.one_of(st.text(max_size=60), WORDS),
+       prompted=st.one_of(st.just(""), WORDS), speech=st.booleans(), no_speech=st.floats(0.0, 1.0))
+def test_property_recognition_anything_heard_never_routes_outside_the_area(data, area, transcript, prompted,
+                                                                            speech, no_speech):
+    """The production decision (`Matcher.decide` on what the recogniser heard: any transcripts,
+    any scores for the phrases it scores), then the call flow it feeds: never a name or a
+    trunk outside the dialled area."""
+    matcher = SPEECH.matcher(area)
+    scored = [text for text, _ in matcher.shortlist(transcript, prompted)]
+    scores = data.draw(st.dictionaries(st.sampled_from(scored), st.floats(-60.0, 10.0), max_size=len(scored)))
+    heard = Heard(transcript, speech, scores, no_speech, prompted=prompted)
+    plan = SERVICE.plan(area)
+    trunks = {SERVICE.municipality(m).trunk for m in plan.connected}
     for accept, confirm in ((0.99, 0.70), (0.5, 0.1), (0.0, 0.0)):
-        result = SPEECH.matcher(area).decide_text(transcript, accept, confirm)
+        result = matcher.decide(heard, accept, confirm)
         if result.decision in ("accept", "confirm"):
-            assert result.municipality in municipalities, (transcript, result)
+            assert result.municipality in plan.municipalities, (heard, result)
         else:
             assert result.municipality is None
+        flow = CallFlow(SERVICE, f"14{area}")
+        flow.start()
+        for action in flow.handle(Utterance(result)):
+            if isinstance(action, Transfer):
+                assert action.trunk in trunks, (heard, result, action)

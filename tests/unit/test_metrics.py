@@ -14,7 +14,7 @@ from fourteenplus.metrics import Metrics
 
 from .scripted_calls import every_path
 
-SAMPLE = re.compile(r'^fourteenplus_[a-z_]+(\{([a-z_]+="([^"\\]|\\.)*",?)*\})? -?[0-9.e+]+$')
+SAMPLE = re.compile(r'^[a-z_]+(\{([a-z_]+="([^"\\]|\\.)*",?)*\})? -?[0-9.e+-]+$')
 
 
 def parse(text: str) -> dict[str, float]:
@@ -22,7 +22,7 @@ def parse(text: str) -> dict[str, float]:
     samples = {}
     for line in text.splitlines():
         if line.startswith("#"):
-            assert re.match(r"^# (HELP|TYPE) fourteenplus_[a-z_]+ .+$", line), line
+            assert re.match(r"^# (HELP|TYPE) [a-z_]+ .+$", line), line
             continue
         assert SAMPLE.match(line), line
         name, value = line.rsplit(" ", 1)
@@ -70,11 +70,17 @@ def test_recognition_latency_histogram_is_cumulative_and_failures_are_counted_ap
     metrics.recognition(2, failed=True, reason="error")
     samples = parse(metrics.render())
     bucket = 'fourteenplus_recognition_latency_seconds_bucket{le="%s"}'
-    assert [samples[bucket % le] for le in ("0.1", "0.3", "0.5", "1.5", "5", "+Inf")] == [1, 2, 4, 5, 5, 6]
+    assert [samples[bucket % le] for le in ("0.1", "0.3", "0.5", "1.5", "5.0", "+Inf")] == [1, 2, 4, 5, 5, 6]
     assert samples["fourteenplus_recognition_latency_seconds_count"] == 6
     assert samples["fourteenplus_recognition_latency_seconds_sum"] == pytest.approx(9.63)
     assert samples['fourteenplus_asr_failures_total{reason="deadline"}'] == 1
     assert samples['fourteenplus_asr_failures_total{reason="error"}'] == 2
+
+
+def test_the_process_own_figures_come_with_them():
+    samples = parse(Metrics().render())
+    assert samples["process_resident_memory_bytes"] > 0 and samples["process_open_fds"] > 0
+    assert samples['fourteenplus_config_reloads_total{result="failed"}'] == 0
 
 
 def test_shed_recognitions_are_counted_from_the_speech_worker():

@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from fourteenplus import asterisk
+from fourteenplus import asterisk_config
 from fourteenplus.config import EXAMPLE, load_service
 from fourteenplus.paths import REPO
 
@@ -58,7 +58,7 @@ def test_outbound_errors_name_the_line(write_yaml, outbound, line, message):
 
 
 def test_outbound_dialplan_sets_the_14_number_and_trunk_per_municipality():
-    text = asterisk.render_dialplan(load_service(EXAMPLE))
+    text = asterisk_config.render_dialplan(load_service(EXAMPLE))
     context = text[text.index("[fourteenplus-out-olst-wijhe]"):].split("\n\n")[0]
     assert "include => fourteenplus-out" in context
     clip = text[text.index("[fourteenplus-out-olst-wijhe-clip]"):].split("\n\n")[0]

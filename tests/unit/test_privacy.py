@@ -8,7 +8,7 @@ import wave
 
 import pytest
 
-from fourteenplus.config import Records
+from fourteenplus.config import RecordSettings
 from fourteenplus.records import AudioArchive, CallerHasher, RecordWriter
 from fourteenplus.records.privacy import SECRET_FILE, normalise_number
 
@@ -56,7 +56,7 @@ def test_a_withheld_number_has_no_hash(withheld):
 
 
 def test_no_caller_number_in_clear_anywhere_in_the_store(tmp_path):
-    records = Records(str(tmp_path / "records.db"), None, 90, False, 7)
+    records = RecordSettings(str(tmp_path / "records.db"), None, 90, False, 7)
     w = RecordWriter(records, hasher=CallerHasher.from_state(tmp_path), spool=tmp_path / "spool.jsonl",
                      purge_every_s=None)
     for _ in range(3):
@@ -69,13 +69,13 @@ def test_no_caller_number_in_clear_anywhere_in_the_store(tmp_path):
 
 
 def test_no_audio_is_kept_by_default(tmp_path):
-    archive = AudioArchive(Records(None, None, 90, False, 7), tmp_path / "audio")
+    archive = AudioArchive(RecordSettings(None, None, 90, False, 7), tmp_path / "audio")
     assert archive.save("call", 0, b"\0\0" * 800) is None
     assert not (tmp_path / "audio").exists()
 
 
 def test_kept_audio_is_private_and_purged_after_its_own_retention(tmp_path):
-    settings = Records(None, None, 90, True, 7)
+    settings = RecordSettings(None, None, 90, True, 7)
     archive = AudioArchive(settings, tmp_path / "audio")
     path = archive.save("call", 1, b"\x01\x00" * 8000)
     with wave.open(str(path)) as audio:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 from fourteenplus.cli import main
-from fourteenplus.config import Records
+from fourteenplus.config import RecordSettings
 from fourteenplus.records import AudioArchive, CallerHasher, RecordWriter, Row, open_store, purge
 
 from .record_backends import configuration_with_store
@@ -21,7 +21,7 @@ def fill(store, now):
 
 
 def test_purge_removes_exactly_the_calls_older_than_the_retention(tmp_path):
-    settings = Records(str(tmp_path / "records.db"), None, 90, False, 7)
+    settings = RecordSettings(str(tmp_path / "records.db"), None, 90, False, 7)
     store, now = open_store(settings), time.time()
     fill(store, now)
     purged = purge(settings, store, AudioArchive(settings, tmp_path / "audio"), now)
@@ -41,7 +41,7 @@ def test_the_purge_command_reports_what_it_removed(tmp_path, monkeypatch, capsys
 
 
 def test_the_running_writer_purges_on_its_schedule(tmp_path):
-    settings = Records(str(tmp_path / "records.db"), None, 90, False, 7)
+    settings = RecordSettings(str(tmp_path / "records.db"), None, 90, False, 7)
     fill(open_store(settings), time.time())
     w = RecordWriter(settings, hasher=HASHER, spool=tmp_path / "spool.jsonl", purge_every_s=0.05)
     deadline = time.time() + 5

@@ -15,7 +15,7 @@ import time
 
 import pytest
 
-from fourteenplus.config import Records
+from fourteenplus.config import RecordSettings
 from fourteenplus.records import CallerHasher, RecordWriter, Row, StoreError, open_store
 from fourteenplus.records.store import MIGRATIONS
 
@@ -25,8 +25,8 @@ from .scripted_calls import T0, Caller, every_path
 HASHER = CallerHasher(b"k" * 32)
 
 
-def settings(tmp_path, **changes) -> Records:
-    return dataclasses.replace(Records(str(tmp_path / "records.db"), None, 90, False, 7), **changes)
+def settings(tmp_path, **changes) -> RecordSettings:
+    return dataclasses.replace(RecordSettings(str(tmp_path / "records.db"), None, 90, False, 7), **changes)
 
 
 def writer(tmp_path, **options) -> RecordWriter:
@@ -120,6 +120,7 @@ def test_purge_removes_old_calls_with_their_attempts(backend):
     assert len(store.calls()) == 1
 
 
+@pytest.mark.processes
 def test_processes_opening_a_new_store_at_once_migrate_it_once(backend):
     # Without the migration lock the losers would fail on CREATE TABLE of an existing table.
     context = multiprocessing.get_context("spawn")
@@ -132,7 +133,7 @@ def test_sqlite_runs_in_wal_mode(tmp_path):
     assert sqlite3.connect(tmp_path / "records.db").execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
 
-def _open(records: Records) -> int:
+def _open(records: RecordSettings) -> int:
     store = open_store(records)
     try:
         return store.version()
@@ -145,7 +146,7 @@ def _open(records: Records) -> int:
 CALLS_PER_WRITER = 300
 
 
-def _write_calls(records: Records, spool: str, prefix: int) -> float:
+def _write_calls(records: RecordSettings, spool: str, prefix: int) -> float:
     """One adapter process: its own writer, many concurrent call tasks (threads here)."""
     w = RecordWriter(records, hasher=HASHER, spool=pathlib.Path(spool), purge_every_s=None)
     started = time.perf_counter()
@@ -164,6 +165,7 @@ def _write_calls(records: Records, spool: str, prefix: int) -> float:
     return time.perf_counter() - started
 
 
+@pytest.mark.processes
 def test_concurrent_writers_in_several_processes_lose_no_call(tmp_path, backend):
     spool = str(tmp_path / "spool.jsonl")
     open_store(backend).close()
@@ -182,12 +184,12 @@ def test_concurrent_writers_in_several_processes_lose_no_call(tmp_path, backend)
 class FlakyStore:
     """Opens only while `up` is set; stands in for a store on a broken disk or network."""
 
-    def __init__(self, records: Records):
+    def __init__(self, records: RecordSettings):
         self.records = records
         self.up = threading.Event()
         self.opened = 0
 
-    def __call__(self, records: Records):
+    def __call__(self, records: RecordSettings):
         self.opened += 1
         if not self.up.is_set():
             raise sqlite3.OperationalError("disk I/O error")

@@ -9,10 +9,12 @@ import pytest
 
 from fourteenplus import report, report_html
 from fourteenplus.cli import main
+from fourteenplus.config import load_service
+from fourteenplus.session import ANSWER_TO_INVITE
 from fourteenplus.records import CallerHasher, Row, open_store
 
 from .record_backends import configuration_with_store
-from .scripted_calls import DAY, T0, Caller, every_path, like_2020
+from .scripted_calls import DAY, SERVICE, T0, Caller, FakeSpeech, converse, every_path, like_2020, samples
 
 
 def test_every_path_lands_in_exactly_one_route_and_outcome():
@@ -26,12 +28,36 @@ def test_every_path_lands_in_exactly_one_route_and_outcome():
     assert total["transfers"] == 9
 
 
+def test_every_figure_of_the_report_is_filled_by_some_call(write_yaml):
+    """A figure no call can fill (a timing key nobody writes, a route nothing reaches) shows
+    as null for ever: every one must be filled by the calls that can happen."""
+    def spoken(session, channel):
+        session.heard(channel.listening, samples(8000))
+
+    by_session = converse(FakeSpeech({8000: "Koggenland"}), spoken).session.flow.record
+    by_session.dial_status = "ANSWER"
+    example = open(SERVICE.source, encoding="utf-8").read()
+    unserved = load_service(write_yaml(example.replace("[Deventer, Olst-Wijhe, Voorst, Dalfsen]",
+                                                       "[Deventer, Olst-Wijhe]"), "unserved.yaml"))
+    no_default = load_service(write_yaml(example.replace("    default: Hoorn\n", ""), "no-default.yaml"))
+    calls = [by_session, *every_path().values(), *like_2020(),
+             Caller("140570", service=unserved).say("Dalfsen").record,
+             Caller(service=no_default).silence().silence().silence().silence().silence().record,
+             Caller().say("Opmeer", decision="confirm", score=0.6).reply(False).record]
+    data = report.build(calls).to_dict()["total"]
+    assert set(data["median_ms"]) == set(report.LATENCIES)
+    figures = {**{f"median {k}": v for k, v in data["median_ms"].items()},
+               **{f"route {k}": v for k, v in data["routes"].items()},
+               **{k: data[k] for k in ("confirmations_no", "hung_up_transfer")}}
+    assert [name for name, value in figures.items() if not value] == []
+
+
 def test_the_2020_evaluation_reproduced_from_records_gives_its_figures():
     data = report.build(like_2020()).to_dict()
     shares = data["total"]["route_shares"]
     assert (shares["first"], shares["one_repeat"], shares["more_repeats"], shares["keypad"]) == (0.85, 0.10, 0.03, 0.02)
     assert data["total"]["hung_up_transfer_share"] == 0.05
-    assert data["total"]["median_ms"]["answer_to_invite"] == 4000.0
+    assert data["total"]["median_ms"][ANSWER_TO_INVITE] == 4000.0
     assert data["by_area"]["0229"]["route_shares"]["first"] == 0.85
     hoorn = data["by_municipality"]["Hoorn"]
     assert (hoorn["calls"], hoorn["routes"]["first"], hoorn["routes"]["keypad"]) == (44, 42, 2)

@@ -17,8 +17,9 @@ from .scripted_calls import every_path, like_2020
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright is not installed (pip install '.[test]')")
-pytestmark = pytest.mark.skipif(not shutil.which("chromium"),
-                                reason="Debian chromium is not installed (apt-get install chromium)")
+pytestmark = [pytest.mark.browser,
+              pytest.mark.skipif(not shutil.which("chromium"),
+                                 reason="Debian chromium is not installed (apt-get install chromium)")]
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--no-first-run"]
 

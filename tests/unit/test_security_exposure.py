@@ -6,7 +6,7 @@ import shutil
 
 import pytest
 
-from fourteenplus import asterisk
+from fourteenplus import asterisk, asterisk_config
 from fourteenplus.cli import main
 from fourteenplus.exposure import audit, read_conf
 
@@ -63,7 +63,7 @@ def test_security_ami_user_open_to_the_internet_and_weak_secret(etc):
 
 def test_security_generated_credentials_pass(etc, tmp_path, monkeypatch):
     monkeypatch.setenv("FOURTEENPLUS_STATE", str(tmp_path / "state"))
-    for name, text in asterisk.credential_files(asterisk.credentials(create=True)).items():
+    for name, text in asterisk_config.credential_files(asterisk_config.credentials(create=True)).items():
         (etc / name).write_text(text)
     assert audit(etc) == []
 

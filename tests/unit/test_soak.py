@@ -9,7 +9,7 @@ import pytest
 
 from fourteenplus.commands import soak
 from fourteenplus.config import load_service
-from fourteenplus.sipp import CallResult, Dtmf, Say, TrunkInvite
+from fourteenplus.sipp import CallResult, PressKeys, Say, TrunkInvite
 
 
 @pytest.fixture(scope="module")
@@ -64,7 +64,7 @@ def test_each_phase_mixes_every_kind_of_caller_the_issue_asks_for():
                 out.add("message")
             elif s.latency:
                 out.add(s.latency)
-            elif any(isinstance(step, Dtmf) for step in s.script):
+            elif any(isinstance(step, PressKeys) for step in s.script):
                 out.add("keys")
             elif not s.script:
                 out.add("direct")
@@ -153,12 +153,6 @@ def test_scripts_are_described_for_the_lost_calls_list():
 
 
 # ---- figures ----
-
-def test_spread_gives_percentiles():
-    assert soak.spread([]) == {"n": 0}
-    figures = soak.spread([float(v) for v in range(1, 101)])
-    assert figures == {"n": 100, "p50": 50.5, "p95": 95.0, "max": 100.0}
-
 
 def test_concurrency_counts_calls_up_at_once_over_time():
     # three overlapping calls, then one alone; a call ending as another starts is not overlap

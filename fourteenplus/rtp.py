@@ -1,0 +1,15 @@
+"""The RTP packet's payload (RFC 3550), for the two places that read a call's audio off UDP:
+the ARI app hearing the caller, and the SIPp test caller hearing Asterisk."""
+
+from __future__ import annotations
+
+HEADER = 12              # fixed header; each CSRC adds 4 bytes (their count is the low nibble)
+ULAW_PAYLOAD_TYPE = 0    # G.711 μ-law, the one codec both sides put in their SDP
+
+
+def payload(packet: bytes, payload_type: int) -> bytes | None:
+    """The audio in `packet` if it carries `payload_type`; None for anything else (another
+    payload type such as RFC 4733 keys, a runt)."""
+    if len(packet) <= HEADER or packet[1] & 0x7F != payload_type:
+        return None
+    return packet[HEADER + 4 * (packet[0] & 0x0F):]
