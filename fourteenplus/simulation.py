@@ -275,7 +275,7 @@ class Simulation:
     def _press_menu_key(self, play: cf.Play, index: int, now: float) -> None:
         if self.caller.expected is None:
             return  # nothing to choose
-        connected = self.flow.plan.connected
+        connected = self.flow.service.plan(self.caller.area_code).connected
         if self.caller.expected not in connected:
             return
         position = connected.index(self.caller.expected)

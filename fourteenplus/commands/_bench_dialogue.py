@@ -28,8 +28,8 @@ import numpy as np
 from ..benchfile import write_block
 from ..config import DEFAULTS, Service, Thresholds, load_service
 from ..paths import cache_dir
-from ..stats import spread
 from ..simulation import Caller, Outcome, PromptAudio, Simulation, keypad_menu_seconds
+from ..stats import spread
 
 
 class TimedSpeech:
@@ -122,27 +122,30 @@ def figures(outcomes: list[Outcome]) -> dict:
     negatives = [o for o in outcomes if o.expected is None]
     routed = [o for o in names if o.municipality is not None]
     compute = [ms for o in outcomes for ms in o.compute_ms]
-    result = {
+    right_first = sum(o.first_answer for o in names)
+    by_speech = sum(o.right and o.by_speech for o in names)
+    speech = spread([o.seconds for o in routed])
+    keypad = spread([o.keypad_menu_s for o in routed if o.keypad_menu_s is not None])
+    result: dict[str, object] = {
         "callers": len(outcomes),
         "names": len(names),
         "negatives": len(negatives),
-        "right_first_answer": sum(o.first_answer for o in names),
-        "right_by_speech": sum(o.right and o.by_speech for o in names),
+        "right_first_answer": right_first,
+        "right_by_speech": by_speech,
         "right": sum(o.right for o in names),
         "wrong": sum(o.wrong for o in names),
         "negatives_transferred_by_speech": sum(o.by_speech and o.municipality is not None for o in negatives),
         "asked_name_again": sum(o.name_takes > 1 for o in names),
         "reached_keypad_menu": sum(o.path == "keypad" for o in names),
         "questions_per_caller": round(sum(o.questions for o in outcomes) / len(outcomes), 2) if outcomes else 0.0,
-        "time_to_transfer_s": spread([o.seconds for o in routed]),
-        "keypad_menu_s": spread([o.keypad_menu_s for o in routed if o.keypad_menu_s is not None]),
+        "time_to_transfer_s": speech,
+        "keypad_menu_s": keypad,
         "compute_ms": spread(compute),
     }
     if names:
-        result["right_first_answer_share"] = round(result["right_first_answer"] / len(names), 4)
-        result["right_by_speech_share"] = round(result["right_by_speech"] / len(names), 4)
-    speech, keypad = result["time_to_transfer_s"], result["keypad_menu_s"]
-    if speech.get("n") and keypad.get("n"):
+        result["right_first_answer_share"] = round(right_first / len(names), 4)
+        result["right_by_speech_share"] = round(by_speech / len(names), 4)
+    if speech["n"] and keypad["n"]:
         result["median_time_ratio"] = round(speech["p50"] / keypad["p50"], 2)
     return result
 
