@@ -50,13 +50,13 @@ class Caller:
     def say(self, municipality: str | None, transcript: str = "", decision: str = "accept",
             score: float | None = None) -> "Caller":
         # By default a probability in the decision's band of the shipped thresholds.
-        score = {"accept": 0.995, "confirm": 0.8, "reject": 0.2}[decision] if score is None else score
+        score = {"accept": 0.995, "confirm": 0.8, "reject": 0.05}[decision] if score is None else score
         candidates = (Candidate(municipality, score, municipality),) if municipality else ()
         return self._do(Utterance(Recognition(transcript or municipality or "", candidates, decision,
                                               municipality if decision != "reject" else None,
                                               "match" if decision != "reject" else "low_confidence")))
 
-    def mumble(self, transcript: str, near: str | None = None, score: float = 0.3) -> "Caller":
+    def mumble(self, transcript: str, near: str | None = None, score: float = 0.05) -> "Caller":
         """Something the recogniser rejects (optionally with a weak candidate)."""
         return self.say(near, transcript, "reject", score)
 

@@ -140,7 +140,7 @@ def test_bad_hours_in_the_configuration_name_the_line(write_yaml, service):
 
 def said_words(transcript, decision="reject", municipality=None):
     """What the recogniser reports for words that may be no municipality at all."""
-    score = 0.995 if decision == "accept" else 0.2
+    score = 0.995 if decision == "accept" else 0.05
     candidates = (Candidate(municipality, score, municipality),) if municipality else ()
     return Utterance(Recognition(transcript, candidates, decision, municipality,
                                  "match" if municipality else "low_confidence"))

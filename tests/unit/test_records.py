@@ -57,13 +57,13 @@ def test_every_path_is_stored_and_read_back_whole(tmp_path, backend):
 
 
 def test_attempts_keep_transcript_candidates_and_scores(backend):
-    record = Caller().mumble("eh de westfriese poort", near="Hoorn", score=0.31).say("Opmeer").record
+    record = Caller().mumble("eh de westfriese poort", near="Hoorn", score=0.04).say("Opmeer").record
     store = open_store(backend)
     store.insert(Row.of(record, HASHER))
     [stored] = store.calls()
     first, second = stored.record.attempts
     assert (first.kind, first.decision, first.transcript, first.candidates) == (
-        "name", "reject", "eh de westfriese poort", (("Hoorn", 0.31),))
+        "name", "reject", "eh de westfriese poort", (("Hoorn", 0.04),))
     assert (second.decision, second.municipality, second.score) == ("accept", "Opmeer", 0.995)
 
 
