@@ -235,8 +235,8 @@ class Session:
         failed = ""
         listen = recognition.listen
         try:
-            if listen.mode == "reply":
-                recognition.event = cf.Reply(await self.speech.reply(utterance))
+            if listen.mode == cf.REPLY:
+                recognition.event = cf.Reply((await self.speech.reply(utterance)).yes)
             else:
                 result = await self.speech.recognize(utterance, listen.area_code)
                 if result.reason in ("timeout", "error"):

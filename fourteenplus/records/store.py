@@ -23,7 +23,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from .. import paths
-from ..callflow import Attempt, CallRecord
+from .schema import Attempt, CallRecord
 from ..config import RecordSettings
 from .privacy import CallerHasher
 

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Callable
 
 from .. import paths
-from ..callflow import CallRecord
+from .schema import CallRecord
 from ..config import RecordSettings
 from .privacy import CallerHasher
 from .retention import purge

@@ -64,8 +64,8 @@ class Matcher:
         # How each phrase is written when scored against the audio: alone (" Hoorn."), and an
         # official name also in a carrier sentence. (Replies scored also as the start of a
         # longer answer, " Ja,", were told apart no better on the tune callers.)
-        self.name_forms = (SHORT, CARRIER) if carrier else (SHORT,)
-        self.other_forms = (SHORT,)
+        self.name_forms: tuple[str, ...] = (SHORT, CARRIER) if carrier else (SHORT,)
+        self.other_forms: tuple[str, ...] = (SHORT,)
         self.calibration = calibration
         self.policy = policy or Policy.load()
         self.by_text = {p.text: p for p in grammar.phrases}
@@ -116,7 +116,7 @@ class Matcher:
         source = prompted or transcript
         words = self._content(source) or fold(source)
         names = [(p.text, self.name_forms) for p in self.grammar.phrases if p.kind == "name"]
-        near = []
+        near: list[tuple[str, tuple[str, ...]]] = []
         if words and self._others:
             found = process.extract(words, self._other_keys, scorer=fuzz.WRatio, limit=self.calibration.near_limit)
             near = [(self._others[i], self.other_forms) for _, _, i in found]
