@@ -12,7 +12,7 @@ is stale (the caller moved on) and is ignored, so adapters never have to race-pr
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from .config import AreaPlan, Service
 from .numberplan import NumberRejected, digits_of, parse
