@@ -9,7 +9,7 @@ import shutil
 import pytest
 
 from fourteenplus import learn
-from fourteenplus.callflow import Transfer, Utterance
+from fourteenplus.callflow import Play, Reply, Transfer, Utterance
 from fourteenplus.cli import main
 from fourteenplus.errors import ConfigErrors
 from fourteenplus.grammar import load_grammars
@@ -126,10 +126,14 @@ def test_the_loop_closes_rejected_before_routed_after_acceptance(grammars_dir):
     learn.accept(proposal, "j.jansen", SERVICE.directory, grammars_dir)
     after = recognise(PHRASE)
     assert (after.decision, after.municipality) == ("accept", "Hoorn")
+    # An alias is asked about however sure (only a municipality's own name transfers at
+    # once): the learned one now brings "Bedoelt u Hoorn?", where before it got "again".
     caller = Caller()
     actions = caller.flow.handle(Utterance(after))
+    assert [a.prompts for a in actions if isinstance(a, Play)] == [("confirm/hoorn",)]
+    actions = caller.flow.handle(Reply(True))
     assert [a for a in actions if isinstance(a, Transfer)][0].municipality == "Hoorn"
-    assert caller.record.path == "spoken"
+    assert caller.record.path == "confirmed"
 
 
 def test_learn_command_lists_accepts_and_rejects(grammars_dir, tmp_path, monkeypatch, capsys):
