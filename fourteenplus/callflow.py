@@ -122,6 +122,10 @@ class Hangup:
     reason: str
 
 
+Event = PromptDone | SpeechStarted | Utterance | RecognitionFailed | Reply | Dtmf | Timeout | HungUp | DialResult
+Action = Play | StopPlayback | Listen | StopListening | StartTimer | CancelTimer | Transfer | Hangup
+
+
 # ---- the record of a call ----
 
 # How a call reached its municipality (`CallRecord.path`): dialled for one (direct), the name
@@ -175,7 +179,7 @@ class CallFlow:
         self.now = now
         self.record = CallRecord(dialled=dialled, caller=caller, language=service.language)
         self.state = STARTING
-        self._final: list = []  # what follows the message played in ENDING
+        self._final: list[Action] = []  # what follows the message played in ENDING
         self.plan: AreaPlan | None = None
         self._name_attempts = 0
         self._menu_plays = 0
@@ -212,7 +216,7 @@ class CallFlow:
 
     # ---- entry points ----
 
-    def start(self) -> list:
+    def start(self) -> list[Action]:
         try:
             kind, target = self.service.numbers[digits_of(self.record.dialled)]
         except (NumberRejected, KeyError):
@@ -229,7 +233,7 @@ class CallFlow:
             return self._end(OUTCOME_REJECTED_NUMBER, ("number/" + exc.reason,))
         return self._start_area(code)
 
-    def _start_area(self, code: str) -> list:
+    def _start_area(self, code: str) -> list[Action]:
         self._enter_area(self.service.plan(code))
         if not self._area.connected:
             return self._end(OUTCOME_NOT_SERVED, ("number/" + OUTCOME_NOT_SERVED,))
@@ -243,7 +247,7 @@ class CallFlow:
         if plan.language:  # the area's own prompt set (Frisian) from here on
             self.record.language = plan.language
 
-    def handle(self, event) -> list:
+    def handle(self, event: Event) -> list[Action]:
         if self.state == DONE:
             return []
         if isinstance(event, HungUp):
@@ -271,7 +275,7 @@ class CallFlow:
 
     # ---- transitions ----
 
-    def _hung_up(self) -> list:
+    def _hung_up(self) -> list[Action]:
         # A caller who leaves during a final message got what we had to say; one who leaves
         # before a transfer that was still to come did not.
         message_only = self.state == ENDING and isinstance(self._final[0], Hangup)
@@ -281,7 +285,7 @@ class CallFlow:
         self.state = DONE
         return []
 
-    def _prompt_done(self, play_id: str) -> list:
+    def _prompt_done(self, play_id: str) -> list[Action]:
         if play_id != self._playing:
             return []
         self._playing = None
@@ -294,7 +298,7 @@ class CallFlow:
             return self._start_timer("menu", self.service.listen.menu_timeout_ms)
         return []
 
-    def _timeout(self, timer_id: str) -> list:
+    def _timeout(self, timer_id: str) -> list[Action]:
         self._timer = None
         if timer_id.startswith("speech"):
             return self._recognition_failed("deadline")
@@ -309,23 +313,23 @@ class CallFlow:
             return self._menu_or_default(())
         return []
 
-    def _recognition_failed(self, reason: str) -> list:
+    def _recognition_failed(self, reason: str) -> list[Action]:
         # A recogniser that failed once will likely fail again; the keypad still works.
         self._speaking = False
         self.record.attempts.append(Attempt(KIND_FAILURE, FAILED, reason=reason))
         return self._cancel_timer() + self._menu_or_default(())
 
-    def _speech_started(self) -> list:
+    def _speech_started(self) -> list[Action]:
         if self.state not in (ASKING, CONFIRMING):
             return []
         self._speaking = True
-        actions: list = [StopPlayback()] if self._playing else []
+        actions: list[Action] = [StopPlayback()] if self._playing else []
         self._playing = None
         # The backstop of the deadline policy (speech/deadline.py): a caller is never left
         # waiting on a recogniser or an adapter that is stuck.
         return actions + self._start_timer("speech", self.service.listen.deadline.speech_ms)
 
-    def _dtmf(self, digit: str) -> list:
+    def _dtmf(self, digit: str) -> list[Action]:
         if self.state == CONFIRMING and digit in ("1", "2"):
             return self._reply(digit == "1", keyed=True)
         if self.state == ASKING and digit == ENGLISH_KEY and self.record.language != "en":
@@ -339,7 +343,7 @@ class CallFlow:
             return self._menu_choice(digit)
         return []
 
-    def _utterance(self, recognition: Recognition) -> list:
+    def _utterance(self, recognition: Recognition) -> list[Action]:
         # "English" is no municipality: the recogniser rejects it, but its transcript says it.
         # A name it accepted wins over a word that only sounds like one.
         if (recognition.decision != "accept" and self.record.language != "en"
@@ -389,20 +393,20 @@ class CallFlow:
         combined = combine(self._takes)
         return sorted(((m, p) for m, p in combined.items() if m not in self._denied), key=lambda item: -item[1])
 
-    def _confirm(self, municipality: str, prompt: str) -> list:
+    def _confirm(self, municipality: str, prompt: str) -> list[Action]:
         self._confirming = municipality
         self._confirm_plays = 0
         self.state = CONFIRMING
         return self._listen(REPLY) + self._play("confirm", (f"{prompt}/{self._slug(municipality)}",), True)
 
-    def _english(self, attempt: Attempt) -> list:
+    def _english(self, attempt: Attempt) -> list[Action]:
         """The rest of the call in English: the question again, the Dutch names still heard."""
         self._speaking = False
         self.record.language = "en"
         self.record.attempts.append(attempt)
         return self._cancel_timer() + self._ask(QUESTION)
 
-    def _reply(self, yes: bool | None, keyed: bool = False) -> list:
+    def _reply(self, yes: bool | None, keyed: bool = False) -> list[Action]:
         self._speaking = False
         actions = self._cancel_timer()
         kind = KIND_KEYPAD if keyed else KIND_REPLY
@@ -416,20 +420,20 @@ class CallFlow:
             return actions + self._failed_name_attempt()
         return actions + self._unclear_reply()
 
-    def _unclear_reply(self) -> list:
+    def _unclear_reply(self) -> list[Action]:
         """The same question once more, now naming the keys that answer it."""
         self._confirm_plays += 1
         if self._confirm_plays < 2:
             return self._play("confirm", (f"{CONFIRM}/{self._slug(self._asked)}", REPLY_KEYS), True)
         return self._menu_or_default(())
 
-    def _failed_name_attempt(self) -> list:
+    def _failed_name_attempt(self) -> list[Action]:
         self._name_attempts += 1
         if self._name_attempts < self.service.listen.attempts:
             return self._ask(AGAIN)
         return self._menu_or_default(())
 
-    def _menu_choice(self, digit: str) -> list:
+    def _menu_choice(self, digit: str) -> list[Action]:
         connected = self._area.connected
         actions = self._cancel_timer()
         if digit.isdigit() and 1 <= int(digit) <= len(connected):
@@ -438,7 +442,7 @@ class CallFlow:
         self.record.attempts.append(Attempt(KIND_KEYPAD, PRESSED, reason=f"wrong key {digit!r}"))
         return actions + self._menu_or_default(("menu-again",))
 
-    def _menu_or_default(self, before: tuple[str, ...]) -> list:
+    def _menu_or_default(self, before: tuple[str, ...]) -> list[Action]:
         if self._menu_plays < self.service.listen.menu_attempts:
             return self._menu(before)
         if self._area.default:
@@ -447,26 +451,26 @@ class CallFlow:
 
     # ---- building blocks ----
 
-    def _ask(self, prompt: str) -> list:
+    def _ask(self, prompt: str) -> list[Action]:
         self.state = ASKING
         return self._listen(NAME) + self._play(prompt, (prompt,), True)
 
-    def _menu(self, before: tuple[str, ...]) -> list:
+    def _menu(self, before: tuple[str, ...]) -> list[Action]:
         self.state = MENU
         self._menu_plays += 1
         return self._stop_listening() + self._play("menu", (*before, "menu/" + self._area.code), True)
 
-    def _listen(self, mode: str) -> list:
+    def _listen(self, mode: str) -> list[Action]:
         self._listening = True
         return [Listen(mode, self._area.code)]
 
-    def _stop_listening(self) -> list:
+    def _stop_listening(self) -> list[Action]:
         if not self._listening:
             return []
         self._listening = False
         return [StopListening()]
 
-    def _transfer(self, municipality: str, path: str) -> list:
+    def _transfer(self, municipality: str, path: str) -> list[Action]:
         connection = self.service.municipality(municipality)
         self.record.path = path
         self.record.municipality = municipality
@@ -484,31 +488,31 @@ class CallFlow:
         self.record.outcome = OUTCOME_TRANSFERRED
         return self._quiet() + [Transfer(municipality, trunk, connection.overflow)]
 
-    def _end(self, outcome: str, prompts: tuple[str, ...], then: list | None = None) -> list:
+    def _end(self, outcome: str, prompts: tuple[str, ...], then: list[Action] | None = None) -> list[Action]:
         self.state = ENDING
         self.record.outcome = outcome
         self._final = then or [Hangup(outcome)]
         return self._quiet() + self._play("end", prompts, False)
 
-    def _quiet(self) -> list:
+    def _quiet(self) -> list[Action]:
         """Stop whatever is playing, listening or counting down."""
-        actions = [StopPlayback()] if self._playing else []
+        actions: list[Action] = [StopPlayback()] if self._playing else []
         self._playing = None
         return actions + self._stop_listening() + self._cancel_timer()
 
-    def _play(self, name: str, prompts: tuple[str, ...], barge_in: bool) -> list:
-        actions = [StopPlayback()] if self._playing else []
+    def _play(self, name: str, prompts: tuple[str, ...], barge_in: bool) -> list[Action]:
+        actions: list[Action] = [StopPlayback()] if self._playing else []
         self._counter += 1
         self._playing = f"{name}-{self._counter}"
         return actions + [Play(self._playing, prompts, barge_in, self.record.language)]
 
-    def _start_timer(self, name: str, ms: int) -> list:
+    def _start_timer(self, name: str, ms: int) -> list[Action]:
         actions = self._cancel_timer()
         self._counter += 1
         self._timer = f"{name}-{self._counter}"
         return actions + [StartTimer(self._timer, ms)]
 
-    def _cancel_timer(self) -> list:
+    def _cancel_timer(self) -> list[Action]:
         if self._timer is None:
             return []
         timer, self._timer = self._timer, None

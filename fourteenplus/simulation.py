@@ -198,7 +198,7 @@ class Simulation:
         self.speech = speech
         self.audio = audio
         self.outcome = Outcome(caller.caller, caller.expected, caller.voice_family, None, None, 0.0)
-        self._queue: list[tuple[float, int, object, int]] = []
+        self._queue: list[tuple[float, int, cf.Event, int]] = []
         self._order = itertools.count()
         self._turn = 0  # a caller's answer belongs to the turn it was given in
         self._mode: str | None = None  # what the flow listens for: cf.NAME, cf.REPLY or None
@@ -226,10 +226,10 @@ class Simulation:
         self.outcome.seconds = round(self._ended if self._ended is not None else now, 3)
         return self.outcome
 
-    def _at(self, when: float, event, turn: int = -1) -> None:
+    def _at(self, when: float, event: cf.Event, turn: int = -1) -> None:
         heapq.heappush(self._queue, (when, next(self._order), event, turn))
 
-    def _apply(self, actions: list, now: float) -> None:
+    def _apply(self, actions: list[cf.Action], now: float) -> None:
         for action in actions:
             if isinstance(action, cf.Listen):
                 self._mode = action.mode
@@ -293,7 +293,7 @@ class Simulation:
         self._at(start + heard.started, cf.SpeechStarted(), self._turn)
         if mode == cf.NAME:
             recognition = self.speech.recognize_now(heard.utterance, self.caller.area_code)
-            event: object = cf.Utterance(recognition)
+            event: cf.Event = cf.Utterance(recognition)
         else:
             event = cf.Reply(self.speech.reply_now(heard.utterance).yes)
         compute = self.speech.last_ms / 1000
