@@ -27,7 +27,7 @@ from typing import Callable
 import numpy as np
 
 from ..benchfile import write_block
-from ..callflow import NAME, REPLY
+from ..callflow import KEYPAD, NAME, REPLY
 from ..config import DEFAULTS, Service, Thresholds, load_service
 from ..paths import cache_dir
 from ..simulation import Caller, Outcome, PromptAudio, Simulation, keypad_menu_seconds
@@ -143,7 +143,7 @@ def figures(outcomes: list[Outcome]) -> dict:
         "wrong": sum(o.wrong for o in names),
         "negatives_transferred_by_speech": sum(o.by_speech and o.municipality is not None for o in negatives),
         "asked_name_again": sum(o.name_takes > 1 for o in names),
-        "reached_keypad_menu": sum(o.path == "keypad" for o in names),
+        "reached_keypad_menu": sum(o.path == KEYPAD for o in names),
         "questions_per_caller": round(sum(o.questions for o in outcomes) / len(outcomes), 2) if outcomes else 0.0,
         "time_to_transfer_s": speech,
         "keypad_menu_s": keypad,
