@@ -88,7 +88,7 @@ class ListenSettings:
     max_speech_ms: int             # an utterance is cut off here
     menu_attempts: int             # keypad menu plays before the default municipality
     menu_timeout_ms: int
-    recognition_deadline_ms: int   # a slower recogniser counts as a failure
+    recognition_deadline_ms: int   # a slower recognition counts as not understood (speech/deadline.py)
     questions: int                 # "Bedoelt u …?" questions per name said, at most
 
     @property

@@ -112,7 +112,8 @@ class Figures:
             self.routes[way] += 1
         self.confirmations += sum(1 for a in record.attempts if a.kind == cf.KIND_NAME and a.decision == "confirm")
         # "nee" said or keyed (2) to "Bedoelt u …?"
-        self.confirmations_no += sum(1 for a in record.attempts if a.kind in (cf.KIND_REPLY, cf.KIND_KEYPAD) and a.decision == cf.NO)
+        self.confirmations_no += sum(1 for a in record.attempts
+                                     if a.kind in (cf.KIND_REPLY, cf.KIND_KEYPAD) and a.decision == cf.NO)
         if record.outcome == cf.OUTCOME_TRANSFERRED:
             self.transfers += 1
         for key in LATENCIES:

@@ -19,5 +19,5 @@ from .schema import Attempt, CallRecord
 from .store import Purged, Row, Store, StoredCall, StoreError, open_store
 from .writer import RecordWriter
 
-__all__ = ["Attempt", "AudioArchive", "CallRecord", "CallerHasher", "Purged", "RecordWriter", "Row", "Store", "StoreError",
-           "StoredCall", "open_store", "purge"]
+__all__ = ["Attempt", "AudioArchive", "CallRecord", "CallerHasher", "Purged", "RecordWriter", "Row", "Store",
+           "StoreError", "StoredCall", "open_store", "purge"]

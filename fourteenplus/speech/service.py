@@ -204,7 +204,8 @@ class SpeechService:
             raise
         job.add_done_callback(lambda _: self._count(-1))
         try:
-            return await asyncio.wait_for(asyncio.wrap_future(job), None if self.deadline is None else self.deadline.seconds)
+            seconds = None if self.deadline is None else self.deadline.seconds
+            return await asyncio.wait_for(asyncio.wrap_future(job), seconds)
         except asyncio.TimeoutError:
             # The worker finishes the late utterance on its own; its result is dropped.
             return late
@@ -219,7 +220,9 @@ class SpeechService:
         return self._pending == 0
 
     def _timed_out(self) -> Recognition:
-        return Recognition.rejected("timeout", timings={"deadline_ms": self.deadline.recognition_ms if self.deadline else 0.0})
+        """What a caller gets past the deadline (speech/deadline.py, outcome 2)."""
+        waited = self.deadline.recognition_ms if self.deadline else 0.0
+        return Recognition.rejected("timeout", timings={"deadline_ms": waited})
 
     async def recognize(self, samples: np.ndarray | bytes, area_code: str, encoding: str = "ulaw") -> Recognition:
         return await self._run(samples, encoding, lambda s, queued: self._name_in_worker(s, area_code, queued),

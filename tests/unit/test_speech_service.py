@@ -5,7 +5,7 @@ import time
 
 import numpy as np
 
-from fourteenplus.config import DEFAULTS, Thresholds
+from fourteenplus.config import DEFAULTS, EXAMPLE, Thresholds, load_service
 from fourteenplus.speech import Recognition
 from fourteenplus.speech.deadline import Deadline
 from fourteenplus.speech.service import Answer, SpeechService
@@ -82,3 +82,14 @@ def test_a_reply_is_never_shed():
     service.close()
     # The second waited past its deadline behind the first, and still was not shed.
     assert "queued_ms" in results[0].timings and results[1].timings == {"deadline_ms": 400} and not shed
+
+
+def test_one_deadline_policy_for_the_service_and_the_flow():
+    deadline = Deadline(1500, 8000)
+    # A full recognition averaging 0.45 s fits while 1.5 × that is left of the 1.5 s.
+    assert deadline.primed_fits(queued_s=0.8, full_s=0.45)
+    assert not deadline.primed_fits(queued_s=0.9, full_s=0.45)
+    # The flow's backstop from the start of speech: the longest utterance and its recognition.
+    assert deadline.speech_ms == 9500
+    listen = load_service(EXAMPLE).listen
+    assert listen.deadline == Deadline(listen.recognition_deadline_ms, listen.max_speech_ms)
