@@ -149,8 +149,6 @@ CONFIRM_PROMPTS = (CONFIRM, CONFIRM_OR)
  OUTCOME_NOT_CONNECTED, OUTCOME_NO_CHOICE, OUTCOME_ABANDONED) = (
     "transferred", "after_hours", "closed", "rejected_number", "not_served", "not_connected", "no_choice",
     "abandoned")
-OUTCOMES = (OUTCOME_TRANSFERRED, OUTCOME_AFTER_HOURS, OUTCOME_CLOSED, OUTCOME_REJECTED_NUMBER, OUTCOME_NOT_SERVED,
-            OUTCOME_NOT_CONNECTED, OUTCOME_NO_CHOICE, OUTCOME_ABANDONED)
 
 # What an attempt was (`Attempt.kind`): a name said, a ja/nee said, a key pressed, nothing
 # said in time, the recogniser failing, or English asked for.
@@ -163,7 +161,6 @@ YES, NO, UNCLEAR, PRESSED, TIMED_OUT, FAILED, ENGLISH = "yes", "no", "unclear", 
 # States, named for what the caller is doing (`CallRecord.abandoned_at` holds one).
 STARTING, ASKING, CONFIRMING, MENU, ENDING, TRANSFERRED, DONE = (
     "starting", "asking", "confirming", "menu", "ending", "transferred", "done")
-STATES = (STARTING, ASKING, CONFIRMING, MENU, ENDING, TRANSFERRED, DONE)
 
 
 ENGLISH_KEY = "9"  # at the question (or saying "English"): the rest of the call in English

@@ -30,9 +30,9 @@ class CallRecord:
     path: str | None = None         # callflow.DIRECT, SPOKEN, SPOKEN_REPEAT, CONFIRMED, KEYPAD, DEFAULT
     municipality: str | None = None
     trunk: str | None = None
-    outcome: str | None = None      # callflow.OUTCOMES
+    outcome: str | None = None      # callflow.OUTCOME_*
     language: str = "nl"
-    abandoned_at: str | None = None  # the call state (callflow.STATES) the caller left in
+    abandoned_at: str | None = None  # the call state the caller left in (callflow.ASKING, …)
     reason: str | None = None
     dial_status: str | None = None
     # DIALSTATUS of the overflow destination when the trunk failed and one was dialled.

@@ -39,12 +39,12 @@ if TYPE_CHECKING:
 # mumbled "jawel" still counts and a cough counts as no answer. Kept short: each phrase is
 # scored against the audio, and costs time. "ja hoor", "nee hoor" and "klopt niet" were
 # chosen on the tune replies (nee understood 121 of 140 instead of 106, no ja lost).
-YES = ("ja", "jawel", "klopt", "ja hoor")
-NO = ("nee", "neen", "nee hoor", "klopt niet")
+SAID_YES = ("ja", "jawel", "klopt", "ja hoor")
+SAID_NO = ("nee", "neen", "nee hoor", "klopt niet")
 # The two sides as the matcher ranks them, like two municipalities of an area of their own.
 _YES, _NO = "yes", "no"
-REPLIES = AreaGrammar("reply", (_YES, _NO), tuple(Phrase(t, _YES, "name") for t in YES)
-                      + tuple(Phrase(t, _NO, "name") for t in NO))
+REPLIES = AreaGrammar("reply", (_YES, _NO), tuple(Phrase(t, _YES, "name") for t in SAID_YES)
+                      + tuple(Phrase(t, _NO, "name") for t in SAID_NO))
 
 
 @dataclass(frozen=True)
