@@ -12,10 +12,12 @@ is stale (the caller moved on) and is ignored, so adapters never have to race-pr
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from .config import AreaPlan, Service
 from .numberplan import NumberRejected, digits_of, parse
+from .records.schema import Attempt, CallRecord
+from .speech import Recognition
 from .text import asks_for_english
 
 
@@ -33,8 +35,8 @@ class SpeechStarted:
 
 @dataclass(frozen=True)
 class Utterance:
-    """A recognised name; `recognition` is a speech Recognition (decision, municipality, …)."""
-    recognition: object
+    """A name heard: the recogniser's take on it."""
+    recognition: Recognition
 
 
 @dataclass(frozen=True)
@@ -120,19 +122,11 @@ class Hangup:
     reason: str
 
 
+Event = PromptDone | SpeechStarted | Utterance | RecognitionFailed | Reply | Dtmf | Timeout | HungUp | DialResult
+Action = Play | StopPlayback | Listen | StopListening | StartTimer | CancelTimer | Transfer | Hangup
+
+
 # ---- the record of a call ----
-
-@dataclass
-class Attempt:
-    """One thing the caller said or pressed, and what we made of it."""
-    kind: str                      # "name", "reply", "keypad", "silence", "failure", "language"
-    decision: str                  # accept / confirm / reject / yes / no / unclear / digit / timeout / en (the language chosen)
-    municipality: str | None = None
-    score: float | None = None
-    transcript: str = ""
-    candidates: tuple = ()
-    reason: str = ""
-
 
 # How a call reached its municipality (`CallRecord.path`): dialled for one (direct), the name
 # accepted at once (spoken, or spoken_repeat after "Dat verstond ik niet"), a ja or key 1 to
@@ -148,31 +142,23 @@ QUESTION, AGAIN, CONFIRM, CONFIRM_OR, REPLY_KEYS = "question", "again", "confirm
 CONFIRM_PROMPTS = (CONFIRM, CONFIRM_OR)
 
 
-@dataclass
-class CallRecord:
-    dialled: str
-    caller: str | None = None
-    area_code: str | None = None
-    path: str | None = None         # DIRECT, SPOKEN, SPOKEN_REPEAT, CONFIRMED, KEYPAD, DEFAULT
-    municipality: str | None = None
-    trunk: str | None = None
-    outcome: str | None = None      # transferred, after_hours, closed, rejected_number, not_served,
-                                    # not_connected, no_choice, abandoned
-    language: str = "nl"
-    abandoned_at: str | None = None
-    reason: str | None = None
-    dial_status: str | None = None
-    # DIALSTATUS of the overflow destination when the trunk failed and one was dialled.
-    overflow_status: str | None = None
-    attempts: list[Attempt] = field(default_factory=list)
-    # Filled by the adapter, which has the clock: call start (epoch seconds) and latencies
-    # in ms such as "answer_to_question", "speech_end_to_decision", "decision_to_invite",
-    # and "answer_to_invite" (the whole wait before the trunk is dialled; reports use it).
-    started_at: float | None = None
-    timings: dict[str, float] = field(default_factory=dict)
+# What became of a call (`CallRecord.outcome`): transferred to a trunk, sent to the
+# after-hours number or told the municipality is closed, a number refused or an area not
+# served here, a municipality not connected, no choice made at the menu, or hung up first.
+(OUTCOME_TRANSFERRED, OUTCOME_AFTER_HOURS, OUTCOME_CLOSED, OUTCOME_REJECTED_NUMBER, OUTCOME_NOT_SERVED,
+ OUTCOME_NOT_CONNECTED, OUTCOME_NO_CHOICE, OUTCOME_ABANDONED) = (
+    "transferred", "after_hours", "closed", "rejected_number", "not_served", "not_connected", "no_choice",
+    "abandoned")
 
+# What an attempt was (`Attempt.kind`): a name said, a ja/nee said, a key pressed, nothing
+# said in time, the recogniser failing, or English asked for.
+KIND_NAME, KIND_REPLY, KIND_KEYPAD, KIND_SILENCE, KIND_FAILURE, KIND_LANGUAGE = (
+    "name", "reply", "keypad", "silence", "failure", "language")
+# What we made of it (`Attempt.decision`), besides a name's `speech.Decision` (accept,
+# confirm, reject): ja, nee or neither, a key, no answer in time, a failure, English.
+YES, NO, UNCLEAR, PRESSED, TIMED_OUT, FAILED, ENGLISH = "yes", "no", "unclear", "digit", "timeout", "error", "en"
 
-# States, named for what the caller is doing.
+# States, named for what the caller is doing (`CallRecord.abandoned_at` holds one).
 STARTING, ASKING, CONFIRMING, MENU, ENDING, TRANSFERRED, DONE = (
     "starting", "asking", "confirming", "menu", "ending", "transferred", "done")
 
@@ -190,7 +176,7 @@ class CallFlow:
         self.now = now
         self.record = CallRecord(dialled=dialled, caller=caller, language=service.language)
         self.state = STARTING
-        self._final: list = []  # what follows the message played in ENDING
+        self._final: list[Action] = []  # what follows the message played in ENDING
         self.plan: AreaPlan | None = None
         self._name_attempts = 0
         self._menu_plays = 0
@@ -209,12 +195,25 @@ class CallFlow:
         self._listening = False
 
     @property
+    def _area(self) -> AreaPlan:
+        """The dialled area's plan: known once the flow has started in an area, as it is in
+        every state that asks, listens or transfers."""
+        assert self.plan is not None
+        return self.plan
+
+    @property
+    def _asked(self) -> str:
+        """The municipality the caller is asked about ("Bedoelt u …?"), while CONFIRMING."""
+        assert self._confirming is not None
+        return self._confirming
+
+    @property
     def done(self) -> bool:
         return self.state in (TRANSFERRED, DONE)
 
     # ---- entry points ----
 
-    def start(self) -> list:
+    def start(self) -> list[Action]:
         try:
             kind, target = self.service.numbers[digits_of(self.record.dialled)]
         except (NumberRejected, KeyError):
@@ -228,15 +227,15 @@ class CallFlow:
             code = parse(self.record.dialled, self.service.directory.areas)
         except NumberRejected as exc:
             self.record.reason = exc.reason
-            return self._end("rejected_number", ("number/" + exc.reason,))
+            return self._end(OUTCOME_REJECTED_NUMBER, ("number/" + exc.reason,))
         return self._start_area(code)
 
-    def _start_area(self, code: str) -> list:
+    def _start_area(self, code: str) -> list[Action]:
         self._enter_area(self.service.plan(code))
-        if not self.plan.connected:
-            return self._end("not_served", ("number/not_served",))
-        if len(self.plan.connected) == 1:
-            return self._transfer(self.plan.connected[0], DIRECT)
+        if not self._area.connected:
+            return self._end(OUTCOME_NOT_SERVED, ("number/" + OUTCOME_NOT_SERVED,))
+        if len(self._area.connected) == 1:
+            return self._transfer(self._area.connected[0], DIRECT)
         return self._ask(QUESTION)
 
     def _enter_area(self, plan: AreaPlan) -> None:
@@ -245,7 +244,7 @@ class CallFlow:
         if plan.language:  # the area's own prompt set (Frisian) from here on
             self.record.language = plan.language
 
-    def handle(self, event) -> list:
+    def handle(self, event: Event) -> list[Action]:
         if self.state == DONE:
             return []
         if isinstance(event, HungUp):
@@ -273,17 +272,17 @@ class CallFlow:
 
     # ---- transitions ----
 
-    def _hung_up(self) -> list:
+    def _hung_up(self) -> list[Action]:
         # A caller who leaves during a final message got what we had to say; one who leaves
         # before a transfer that was still to come did not.
         message_only = self.state == ENDING and isinstance(self._final[0], Hangup)
         if self.state != TRANSFERRED and not message_only:
-            self.record.outcome = "abandoned"
+            self.record.outcome = OUTCOME_ABANDONED
             self.record.abandoned_at = self.state
         self.state = DONE
         return []
 
-    def _prompt_done(self, play_id: str) -> list:
+    def _prompt_done(self, play_id: str) -> list[Action]:
         if play_id != self._playing:
             return []
         self._playing = None
@@ -296,91 +295,91 @@ class CallFlow:
             return self._start_timer("menu", self.service.listen.menu_timeout_ms)
         return []
 
-    def _timeout(self, timer_id: str) -> list:
+    def _timeout(self, timer_id: str) -> list[Action]:
         self._timer = None
         if timer_id.startswith("speech"):
             return self._recognition_failed("deadline")
         if self.state == ASKING:
-            self.record.attempts.append(Attempt("silence", "timeout"))
+            self.record.attempts.append(Attempt(KIND_SILENCE, TIMED_OUT))
             return self._failed_name_attempt()
         if self.state == CONFIRMING:
-            self.record.attempts.append(Attempt("reply", "timeout"))
+            self.record.attempts.append(Attempt(KIND_REPLY, TIMED_OUT))
             return self._unclear_reply()
         if self.state == MENU:
-            self.record.attempts.append(Attempt("keypad", "timeout"))
+            self.record.attempts.append(Attempt(KIND_KEYPAD, TIMED_OUT))
             return self._menu_or_default(())
         return []
 
-    def _recognition_failed(self, reason: str) -> list:
+    def _recognition_failed(self, reason: str) -> list[Action]:
         # A recogniser that failed once will likely fail again; the keypad still works.
         self._speaking = False
-        self.record.attempts.append(Attempt("failure", "error", reason=reason))
+        self.record.attempts.append(Attempt(KIND_FAILURE, FAILED, reason=reason))
         return self._cancel_timer() + self._menu_or_default(())
 
-    def _speech_started(self) -> list:
+    def _speech_started(self) -> list[Action]:
         if self.state not in (ASKING, CONFIRMING):
             return []
         self._speaking = True
-        actions: list = [StopPlayback()] if self._playing else []
+        actions: list[Action] = [StopPlayback()] if self._playing else []
         self._playing = None
-        # The recogniser gets a deadline too: a caller is never left waiting on it.
-        listen = self.service.listen
-        return actions + self._start_timer("speech", listen.max_speech_ms + listen.recognition_deadline_ms)
+        # The backstop of the deadline policy (speech/deadline.py): a caller is never left
+        # waiting on a recogniser or an adapter that is stuck.
+        return actions + self._start_timer("speech", self.service.listen.deadline.speech_ms)
 
-    def _dtmf(self, digit: str) -> list:
+    def _dtmf(self, digit: str) -> list[Action]:
         if self.state == CONFIRMING and digit in ("1", "2"):
             return self._reply(digit == "1", keyed=True)
         if self.state == ASKING and digit == ENGLISH_KEY and self.record.language != "en":
-            return self._english(Attempt("language", "en", reason=f"pressed {digit!r}"))
+            return self._english(Attempt(KIND_LANGUAGE, ENGLISH, reason=f"pressed {digit!r}"))
         if self.state in (ASKING, CONFIRMING):
             # A caller who reaches for the keypad wants the keypad: give them the menu now.
             self._speaking = False
-            self.record.attempts.append(Attempt("keypad", "digit", reason=f"pressed {digit!r} before the menu"))
+            self.record.attempts.append(Attempt(KIND_KEYPAD, PRESSED, reason=f"pressed {digit!r} before the menu"))
             return self._cancel_timer() + self._menu_or_default(())
         if self.state == MENU:
             return self._menu_choice(digit)
         return []
 
-    def _utterance(self, recognition) -> list:
+    def _utterance(self, recognition: Recognition) -> list[Action]:
         # "English" is no municipality: the recogniser rejects it, but its transcript says it.
         # A name it accepted wins over a word that only sounds like one.
         if (recognition.decision != "accept" and self.record.language != "en"
                 and asks_for_english(recognition.transcript)):
-            return self._english(Attempt("language", "en", transcript=recognition.transcript, reason="said"))
+            return self._english(Attempt(KIND_LANGUAGE, ENGLISH, transcript=recognition.transcript, reason="said"))
         self._speaking = False
         actions = self._cancel_timer()
         candidates = tuple((c.municipality, round(c.score, 3)) for c in recognition.candidates)
         self.record.attempts.append(Attempt(
-            "name", recognition.decision, recognition.municipality, candidates[0][1] if candidates else None,
+            KIND_NAME, recognition.decision, recognition.municipality, candidates[0][1] if candidates else None,
             recognition.transcript, candidates, recognition.reason))
         # A recogniser must never route outside the dialled area, nor on a name it heard as
         # another area's; the candidates it still ranked are no evidence then.
         heard = recognition.reason not in ("out_of_area", "no_speech")
         self._takes.append({c.municipality: c.score for c in recognition.candidates
-                            if heard and c.municipality in self.plan.municipalities})
+                            if heard and c.municipality in self._area.municipalities})
         thresholds = self.service.thresholds
         # A transfer without a question rests on this take alone, as sure as the policy was
         # fitted to be, and on the municipality's own name: a village or an alias heard
         # (short, and many of them) is asked about, however sure (on the tune callers every
         # transfer at accept level that went wrong was one). The takes together only choose
         # what to ask about.
-        sure = [c for c in recognition.candidates if heard and c.municipality in self.plan.municipalities
+        sure = [c for c in recognition.candidates if heard and c.municipality in self._area.municipalities
                 and c.phrase == c.municipality and c.municipality not in self._denied and c.score >= thresholds.accept]
         if sure:
             top = max(sure, key=lambda c: c.score).municipality
-            if top not in self.plan.connected:
-                return actions + self._end("not_connected", ("not-connected", "goodbye"))
+            if top not in self._area.connected:
+                return actions + self._end(OUTCOME_NOT_CONNECTED, ("not-connected", "goodbye"))
             return actions + self._transfer(top, SPOKEN if self._name_attempts == 0 else SPOKEN_REPEAT)
         ranked = self._ranked()
         if not ranked:
             return actions + self._failed_name_attempt()
         top, confidence = ranked[0]
-        if confidence >= thresholds.confirm and top not in self.plan.connected:
-            return actions + self._end("not_connected", ("not-connected", "goodbye"))
+        if confidence >= thresholds.confirm and top not in self._area.connected:
+            return actions + self._end(OUTCOME_NOT_CONNECTED, ("not-connected", "goodbye"))
         # Ask about the likeliest, and after a nee about the next, while each is likely enough:
         # a "Bedoelt u …?" answered nee costs a short turn, saying the name again a long one.
         self._to_ask = [m for i, (m, p) in enumerate(ranked[: self.service.listen.questions])
-                        if m in self.plan.connected and p >= (thresholds.confirm if i == 0 else thresholds.runner_up)]
+                        if m in self._area.connected and p >= (thresholds.confirm if i == 0 else thresholds.runner_up)]
         if not self._to_ask or self._to_ask[0] != top:
             return actions + self._failed_name_attempt()
         return actions + self._confirm(self._to_ask.pop(0), CONFIRM)
@@ -391,84 +390,84 @@ class CallFlow:
         combined = combine(self._takes)
         return sorted(((m, p) for m, p in combined.items() if m not in self._denied), key=lambda item: -item[1])
 
-    def _confirm(self, municipality: str, prompt: str) -> list:
+    def _confirm(self, municipality: str, prompt: str) -> list[Action]:
         self._confirming = municipality
         self._confirm_plays = 0
         self.state = CONFIRMING
         return self._listen(REPLY) + self._play("confirm", (f"{prompt}/{self._slug(municipality)}",), True)
 
-    def _english(self, attempt: Attempt) -> list:
+    def _english(self, attempt: Attempt) -> list[Action]:
         """The rest of the call in English: the question again, the Dutch names still heard."""
         self._speaking = False
         self.record.language = "en"
         self.record.attempts.append(attempt)
         return self._cancel_timer() + self._ask(QUESTION)
 
-    def _reply(self, yes: bool | None, keyed: bool = False) -> list:
+    def _reply(self, yes: bool | None, keyed: bool = False) -> list[Action]:
         self._speaking = False
         actions = self._cancel_timer()
-        kind = "keypad" if keyed else "reply"
-        self.record.attempts.append(Attempt(kind, {True: "yes", False: "no", None: "unclear"}[yes], self._confirming))
+        kind = KIND_KEYPAD if keyed else KIND_REPLY
+        self.record.attempts.append(Attempt(kind, {True: YES, False: NO, None: UNCLEAR}[yes], self._confirming))
         if yes:
-            return actions + self._transfer(self._confirming, CONFIRMED)
+            return actions + self._transfer(self._asked, CONFIRMED)
         if yes is False:
-            self._denied.add(self._confirming)
+            self._denied.add(self._asked)
             if self._to_ask:
                 return actions + self._confirm(self._to_ask.pop(0), CONFIRM_OR)
             return actions + self._failed_name_attempt()
         return actions + self._unclear_reply()
 
-    def _unclear_reply(self) -> list:
+    def _unclear_reply(self) -> list[Action]:
         """The same question once more, now naming the keys that answer it."""
         self._confirm_plays += 1
         if self._confirm_plays < 2:
-            return self._play("confirm", (f"{CONFIRM}/{self._slug(self._confirming)}", REPLY_KEYS), True)
+            return self._play("confirm", (f"{CONFIRM}/{self._slug(self._asked)}", REPLY_KEYS), True)
         return self._menu_or_default(())
 
-    def _failed_name_attempt(self) -> list:
+    def _failed_name_attempt(self) -> list[Action]:
         self._name_attempts += 1
         if self._name_attempts < self.service.listen.attempts:
             return self._ask(AGAIN)
         return self._menu_or_default(())
 
-    def _menu_choice(self, digit: str) -> list:
-        connected = self.plan.connected
+    def _menu_choice(self, digit: str) -> list[Action]:
+        connected = self._area.connected
         actions = self._cancel_timer()
         if digit.isdigit() and 1 <= int(digit) <= len(connected):
-            self.record.attempts.append(Attempt("keypad", "digit", connected[int(digit) - 1], reason=digit))
+            self.record.attempts.append(Attempt(KIND_KEYPAD, PRESSED, connected[int(digit) - 1], reason=digit))
             return actions + self._transfer(connected[int(digit) - 1], KEYPAD)
-        self.record.attempts.append(Attempt("keypad", "digit", reason=f"wrong key {digit!r}"))
+        self.record.attempts.append(Attempt(KIND_KEYPAD, PRESSED, reason=f"wrong key {digit!r}"))
         return actions + self._menu_or_default(("menu-again",))
 
-    def _menu_or_default(self, before: tuple[str, ...]) -> list:
+    def _menu_or_default(self, before: tuple[str, ...]) -> list[Action]:
         if self._menu_plays < self.service.listen.menu_attempts:
             return self._menu(before)
-        if self.plan.default:
-            return self._transfer(self.plan.default, DEFAULT)
-        return self._end("no_choice", ("goodbye",))
+        if self._area.default:
+            return self._transfer(self._area.default, DEFAULT)
+        return self._end(OUTCOME_NO_CHOICE, ("goodbye",))
 
     # ---- building blocks ----
 
-    def _ask(self, prompt: str) -> list:
+    def _ask(self, prompt: str) -> list[Action]:
         self.state = ASKING
         return self._listen(NAME) + self._play(prompt, (prompt,), True)
 
-    def _menu(self, before: tuple[str, ...]) -> list:
+    def _menu(self, before: tuple[str, ...]) -> list[Action]:
         self.state = MENU
         self._menu_plays += 1
-        return self._stop_listening() + self._play("menu", (*before, "menu/" + self.plan.code), True)
+        return self._stop_listening() + self._play("menu", (*before, "menu/" + self._area.code), True)
 
-    def _listen(self, mode: str) -> list:
+    def _listen(self, mode: str) -> list[Action]:
         self._listening = True
-        return [Listen(mode, self.plan.code)]
+        return [Listen(mode, self._area.code)]
 
-    def _stop_listening(self) -> list:
+    def _stop_listening(self) -> list[Action]:
         if not self._listening:
             return []
         self._listening = False
         return [StopListening()]
 
-    def _transfer(self, municipality: str, path: str) -> list:
+    def _transfer(self, municipality: str, path: str) -> list[Action]:
         connection = self.service.municipality(municipality)
         self.record.path = path
         self.record.municipality = municipality
@@ -477,40 +476,40 @@ class CallFlow:
             closed = ("closed/" + connection.slug,)
             if connection.after_hours:
                 self.record.trunk = connection.after_hours
-                return self._end("after_hours", closed,
+                return self._end(OUTCOME_AFTER_HOURS, closed,
                                  then=[Transfer(municipality, connection.after_hours, None)])
-            return self._end("closed", closed)
+            return self._end(OUTCOME_CLOSED, closed)
         trunk = connection.english if self.record.language == "en" and connection.english else connection.trunk
         self.state = TRANSFERRED
         self.record.trunk = trunk
-        self.record.outcome = "transferred"
+        self.record.outcome = OUTCOME_TRANSFERRED
         return self._quiet() + [Transfer(municipality, trunk, connection.overflow)]
 
-    def _end(self, outcome: str, prompts: tuple[str, ...], then: list | None = None) -> list:
+    def _end(self, outcome: str, prompts: tuple[str, ...], then: list[Action] | None = None) -> list[Action]:
         self.state = ENDING
         self.record.outcome = outcome
         self._final = then or [Hangup(outcome)]
         return self._quiet() + self._play("end", prompts, False)
 
-    def _quiet(self) -> list:
+    def _quiet(self) -> list[Action]:
         """Stop whatever is playing, listening or counting down."""
-        actions = [StopPlayback()] if self._playing else []
+        actions: list[Action] = [StopPlayback()] if self._playing else []
         self._playing = None
         return actions + self._stop_listening() + self._cancel_timer()
 
-    def _play(self, name: str, prompts: tuple[str, ...], barge_in: bool) -> list:
-        actions = [StopPlayback()] if self._playing else []
+    def _play(self, name: str, prompts: tuple[str, ...], barge_in: bool) -> list[Action]:
+        actions: list[Action] = [StopPlayback()] if self._playing else []
         self._counter += 1
         self._playing = f"{name}-{self._counter}"
         return actions + [Play(self._playing, prompts, barge_in, self.record.language)]
 
-    def _start_timer(self, name: str, ms: int) -> list:
+    def _start_timer(self, name: str, ms: int) -> list[Action]:
         actions = self._cancel_timer()
         self._counter += 1
         self._timer = f"{name}-{self._counter}"
         return actions + [StartTimer(self._timer, ms)]
 
-    def _cancel_timer(self) -> list:
+    def _cancel_timer(self) -> list[Action]:
         if self._timer is None:
             return []
         timer, self._timer = self._timer, None

@@ -20,6 +20,7 @@ from .errors import ConfigError, ConfigErrors
 from .hours import HoursError, OpeningHours, parse_week
 from .numberplan import NumberRejected, digits_of
 from .paths import REPO, recording, recordings_dir
+from .speech.deadline import Deadline
 
 EXAMPLE = REPO / "fourteenplus.example.yaml"
 
@@ -87,8 +88,13 @@ class ListenSettings:
     max_speech_ms: int             # an utterance is cut off here
     menu_attempts: int             # keypad menu plays before the default municipality
     menu_timeout_ms: int
-    recognition_deadline_ms: int   # a slower recogniser counts as a failure
+    recognition_deadline_ms: int   # a slower recognition counts as not understood (speech/deadline.py)
     questions: int                 # "Bedoelt u …?" questions per name said, at most
+
+    @property
+    def deadline(self) -> Deadline:
+        """What the call flow and the speech service do as time runs out (`speech.deadline`)."""
+        return Deadline(self.recognition_deadline_ms, self.max_speech_ms)
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,7 @@ from typing import Iterable
 import yaml
 
 from . import paths
+from .callflow import KEYPAD, KIND_NAME
 from .grammar import Grammars, load_grammars
 from .records import StoredCall
 from .speech.matcher import content
@@ -61,10 +62,10 @@ def propose(calls: Iterable[StoredCall], grammars: Grammars, decided: Iterable[s
     examples: dict[tuple, list[str]] = defaultdict(list)
     for call in calls:
         record = call.record
-        if record.path != "keypad" or not record.municipality:
+        if record.path != KEYPAD or not record.municipality:
             continue
         for attempt in record.attempts:
-            phrase = content(attempt.transcript) if attempt.kind == "name" else ""
+            phrase = content(attempt.transcript) if attempt.kind == KIND_NAME else ""
             if not phrase:
                 continue
             key = (record.area_code, phrase, record.municipality)

@@ -46,7 +46,7 @@ from prometheus_client import (
 )
 from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 
-from .callflow import CallRecord
+from .records import CallRecord
 from .report import TRUNK_FAILURES, outcome
 
 # Seconds; the recognition deadline defaults to 1.5 s, so the buckets are fine-grained below it.

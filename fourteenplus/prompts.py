@@ -104,7 +104,7 @@ def install(service: Service, sounds: Path, owner: tuple[int, int] | None = None
     """Make every prompt the configuration needs under sounds/fourteenplus/<language>/, for
     every language and every recorded-only set an area uses (fy); returns how many were
     (re)made. Prompts no longer needed are removed."""
-    recorded = sorted({plan.language for plan in service.areas.values()} & set(RECORDED_LANGUAGES))
+    recorded = sorted({plan.language for plan in service.areas.values() if plan.language} & set(RECORDED_LANGUAGES))
     made = sum(_install_language(service, language, sounds) for language in (*LANGUAGES, *recorded))
     if owner:
         for path in [sounds / SOUNDS_SUBDIR, *(sounds / SOUNDS_SUBDIR).rglob("*")]:

@@ -32,7 +32,8 @@ from dataclasses import dataclass, field
 from typing import Iterable
 from zoneinfo import ZoneInfo
 
-from .callflow import CallRecord
+from . import callflow as cf
+from .records import CallRecord
 from .session import ANSWER_TO_INVITE, TIMINGS
 
 TZ = ZoneInfo("Europe/Amsterdam")  # a municipality's day, not UTC's
@@ -42,9 +43,9 @@ NATIONAL_2020 = {"first": 0.85, "one_repeat": 0.10, "more_repeats": 0.03, "hung_
 NATIONAL_2020_SOURCE = ("Landelijke evaluatie 14+ netnummer 2020 (I&O Research voor VNG Realisatie): "
                         "callers who met speech recognition; hang-ups during the transfer from VNG Realisatie data")
 
-ROUTES = ("first", "one_repeat", "more_repeats", "keypad", "default", "hung_up_question", "hung_up_menu",
-          "not_connected", "no_choice")
-SPOKEN_PATHS = ("spoken", "spoken_repeat", "confirmed")
+ROUTES = ("first", "one_repeat", "more_repeats", cf.KEYPAD, cf.DEFAULT, "hung_up_question", "hung_up_menu",
+          cf.OUTCOME_NOT_CONNECTED, cf.OUTCOME_NO_CHOICE)
+SPOKEN_PATHS = (cf.SPOKEN, cf.SPOKEN_REPEAT, cf.CONFIRMED)
 TRUNK_FAILURES = ("BUSY", "NOANSWER", "CONGESTION", "CHANUNAVAIL")
 NO_AREA = "-"  # the area key of a rejected number
 LATENCIES = TIMINGS  # medians of what the session measured
@@ -53,14 +54,14 @@ LATENCIES = TIMINGS  # medians of what the session measured
 def route(record: CallRecord) -> str | None:
     """How an asked call went (see the module docstring); None for a call that was never asked."""
     if record.path in SPOKEN_PATHS:
-        said = sum(1 for a in record.attempts if a.kind == "name")
+        said = sum(1 for a in record.attempts if a.kind == cf.KIND_NAME)
         return "first" if said <= 1 else "one_repeat" if said == 2 else "more_repeats"
-    if record.path in ("keypad", "default"):
+    if record.path in (cf.KEYPAD, cf.DEFAULT):
         return record.path
-    if record.outcome == "abandoned":
-        return {"asking": "hung_up_question", "confirming": "hung_up_question",
-                "menu": "hung_up_menu"}.get(record.abandoned_at or "")
-    if record.outcome in ("not_connected", "no_choice"):
+    if record.outcome == cf.OUTCOME_ABANDONED:
+        return {cf.ASKING: "hung_up_question", cf.CONFIRMING: "hung_up_question",
+                cf.MENU: "hung_up_menu"}.get(record.abandoned_at or "")
+    if record.outcome in (cf.OUTCOME_NOT_CONNECTED, cf.OUTCOME_NO_CHOICE):
         return record.outcome
     return None
 
@@ -68,7 +69,7 @@ def route(record: CallRecord) -> str | None:
 def outcome(record: CallRecord) -> str:
     """The end of the call, with the trunk's result: transferred (answered or unknown),
     overflow, failed, hung_up_transfer, or the call flow's own outcome."""
-    if record.outcome != "transferred":
+    if record.outcome != cf.OUTCOME_TRANSFERRED:
         return record.outcome or "unknown"
     status = record.dial_status
     if status in TRUNK_FAILURES and record.overflow_status is not None:
@@ -78,7 +79,7 @@ def outcome(record: CallRecord) -> str:
     if status == "CANCEL":
         return "hung_up_transfer"
     if status in (None, "ANSWER"):
-        return "overflow" if overflowed else "transferred"
+        return "overflow" if overflowed else cf.OUTCOME_TRANSFERRED
     return "failed"
 
 
@@ -109,14 +110,15 @@ class Figures:
         if way is not None:
             self.asked += 1
             self.routes[way] += 1
-        self.confirmations += sum(1 for a in record.attempts if a.kind == "name" and a.decision == "confirm")
+        self.confirmations += sum(1 for a in record.attempts if a.kind == cf.KIND_NAME and a.decision == "confirm")
         # "nee" said or keyed (2) to "Bedoelt u …?"
-        self.confirmations_no += sum(1 for a in record.attempts if a.kind in ("reply", "keypad") and a.decision == "no")
-        if record.outcome == "transferred":
+        self.confirmations_no += sum(1 for a in record.attempts
+                                     if a.kind in (cf.KIND_REPLY, cf.KIND_KEYPAD) and a.decision == cf.NO)
+        if record.outcome == cf.OUTCOME_TRANSFERRED:
             self.transfers += 1
         for key in LATENCIES:
             value = record.timings.get(key)
-            if value is not None and (key != ANSWER_TO_INVITE or record.outcome == "transferred"):
+            if value is not None and (key != ANSWER_TO_INVITE or record.outcome == cf.OUTCOME_TRANSFERRED):
                 self.latencies[key].append(float(value))
 
     def summary(self) -> dict:
@@ -150,14 +152,14 @@ class Report:
     def add(self, record: CallRecord) -> None:
         self.total.add(record)
         self.by_area.setdefault(record.area_code or NO_AREA, Figures()).add(record)
-        if record.municipality and record.outcome == "transferred":
+        if record.municipality and record.outcome == cf.OUTCOME_TRANSFERRED:
             self.by_municipality.setdefault(record.municipality, Figures()).add(record)
         if record.started_at is None:  # a record the session never started: no day to count it on
             return
         day = dt.datetime.fromtimestamp(record.started_at, TZ).date().isoformat()
         counts = self.days.setdefault(day, Counter())
         counts["calls"] += 1
-        counts["reached"] += outcome(record) in ("transferred", "overflow")
+        counts["reached"] += outcome(record) in (cf.OUTCOME_TRANSFERRED, "overflow")
 
     def to_dict(self) -> dict:
         return {

@@ -89,7 +89,7 @@ class _Recognition:
         self.listen = listen
         self.length = length  # samples: the same at the end means the same audio
         self.done = anyio.Event()
-        self.event: object | None = None
+        self.event: cf.Event | None = None
 
 
 class Session:
@@ -103,7 +103,7 @@ class Session:
         self.finished = finished
         self.name = name or flow.record.dialled
         self.started_at = self.flow.record.started_at = time.time()
-        self._inbox_send, self._inbox = anyio.create_memory_object_stream[object](math.inf)
+        self._inbox_send, self._inbox = anyio.create_memory_object_stream[cf.Event](math.inf)
         self._timers: dict[str, anyio.CancelScope] = {}
         self.speech_ended_at: float | None = None
         self._early: _Recognition | None = None  # started at the caller's last pause
@@ -119,7 +119,7 @@ class Session:
             raise RuntimeError(f"{self.name}: the session is not running")
         return self._tasks
 
-    def post(self, event) -> None:
+    def post(self, event: cf.Event) -> None:
         """From the event dispatcher or a helper task: never blocks."""
         self._inbox_send.send_nowait(event)
 
@@ -228,6 +228,7 @@ class Session:
 
     async def _deliver(self, recognition: _Recognition) -> None:
         await recognition.done.wait()
+        assert recognition.event is not None  # `_recognise` sets it before `done`
         self.post(recognition.event)
 
     async def _recognise(self, recognition: _Recognition, utterance: np.ndarray) -> None:
@@ -235,8 +236,8 @@ class Session:
         failed = ""
         listen = recognition.listen
         try:
-            if listen.mode == "reply":
-                recognition.event = cf.Reply(await self.speech.reply(utterance))
+            if listen.mode == cf.REPLY:
+                recognition.event = cf.Reply((await self.speech.reply(utterance)).yes)
             else:
                 result = await self.speech.recognize(utterance, listen.area_code)
                 if result.reason in ("timeout", "error"):

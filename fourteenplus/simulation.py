@@ -188,7 +188,7 @@ class Simulation:
     """One caller through one `CallFlow`: `run()` → `Outcome`.
 
     `speech` has `recognize_now(samples, area_code) -> Recognition` and
-    `reply_now(samples) -> bool | None`, and reports each one's compute in milliseconds
+    `reply_now(samples) -> speech.service.Answer`, and reports each one's compute in milliseconds
     through `last_ms`.
     """
 
@@ -198,10 +198,10 @@ class Simulation:
         self.speech = speech
         self.audio = audio
         self.outcome = Outcome(caller.caller, caller.expected, caller.voice_family, None, None, 0.0)
-        self._queue: list[tuple[float, int, object, int]] = []
+        self._queue: list[tuple[float, int, cf.Event, int]] = []
         self._order = itertools.count()
         self._turn = 0  # a caller's answer belongs to the turn it was given in
-        self._mode: str | None = None  # what the flow listens for: "name", "reply" or None
+        self._mode: str | None = None  # what the flow listens for: cf.NAME, cf.REPLY or None
         self._playing: str | None = None
         self._cancelled: set[str] = set()  # timers and plays whose events are void
         self._ended: float | None = None  # when the flow transferred or hung up
@@ -226,10 +226,10 @@ class Simulation:
         self.outcome.seconds = round(self._ended if self._ended is not None else now, 3)
         return self.outcome
 
-    def _at(self, when: float, event, turn: int = -1) -> None:
+    def _at(self, when: float, event: cf.Event, turn: int = -1) -> None:
         heapq.heappush(self._queue, (when, next(self._order), event, turn))
 
-    def _apply(self, actions: list, now: float) -> None:
+    def _apply(self, actions: list[cf.Action], now: float) -> None:
         for action in actions:
             if isinstance(action, cf.Listen):
                 self._mode = action.mode
@@ -257,7 +257,7 @@ class Simulation:
             self._press_menu_key(play, menu, now)
             return
         asked = next((i for i, p in enumerate(play.prompts) if p.split("/")[0] in cf.CONFIRM_PROMPTS), None)
-        if asked is not None and self._mode == "reply":
+        if asked is not None and self._mode == cf.REPLY:
             slug = play.prompts[asked].split("/", 1)[1]
             yes = self._slugs.get(slug) == self.caller.expected and self.caller.expected is not None
             if cf.REPLY_KEYS in play.prompts:
@@ -265,12 +265,12 @@ class Simulation:
             else:
                 self.outcome.questions += 1
                 self._speak(self.caller.yes if yes else self.caller.no,
-                            now + self.audio.start_of(play, asked + 1), "reply")
+                            now + self.audio.start_of(play, asked + 1), cf.REPLY)
             return
-        if self._mode == "name" and play.prompts and play.prompts[-1] in (cf.QUESTION, cf.AGAIN):
+        if self._mode == cf.NAME and play.prompts and play.prompts[-1] in (cf.QUESTION, cf.AGAIN):
             take = self.caller.first if self.outcome.name_takes == 0 else self.caller.second
             self.outcome.name_takes += 1
-            self._speak(take, now + self.audio.duration(play), "name")
+            self._speak(take, now + self.audio.duration(play), cf.NAME)
 
     def _press_menu_key(self, play: cf.Play, index: int, now: float) -> None:
         if self.caller.expected is None:
@@ -291,11 +291,11 @@ class Simulation:
         if heard.started is None:
             return  # the endpointer heard nothing: the flow's no-input timer decides
         self._at(start + heard.started, cf.SpeechStarted(), self._turn)
-        if mode == "name":
+        if mode == cf.NAME:
             recognition = self.speech.recognize_now(heard.utterance, self.caller.area_code)
-            event: object = cf.Utterance(recognition)
+            event: cf.Event = cf.Utterance(recognition)
         else:
-            event = cf.Reply(self.speech.reply_now(heard.utterance))
+            event = cf.Reply(self.speech.reply_now(heard.utterance).yes)
         compute = self.speech.last_ms / 1000
         self.outcome.compute_ms.append(self.speech.last_ms)
         # Recognition starts at the first pause when the utterance there is the whole one.

@@ -22,56 +22,63 @@ import json
 import tempfile
 import time
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
 from ..benchfile import write_block
+from ..callflow import KEYPAD, NAME, REPLY
 from ..config import DEFAULTS, Service, Thresholds, load_service
 from ..paths import cache_dir
 from ..simulation import Caller, Outcome, PromptAudio, Simulation, keypad_menu_seconds
+from ..speech import Recognition
+from ..speech.service import Answer, SpeechService
 from ..stats import spread
 
 
 class TimedSpeech:
     """The real speech service as the simulation calls it, with each recognition's compute
-    (`last_ms`). A clip heard before is not heard again (`cache`): recognition of a clip does
-    not depend on the thresholds, so a sweep of them runs in seconds; its compute is the one
-    measured the first time."""
+    (`last_ms`). A clip heard before is not heard again (`cache`): the candidates for a name
+    do not depend on the thresholds (the flow decides from them), so a sweep of them runs in
+    seconds; an answer does (ja at `reply_yes`, nee at `reply_no`), so it is cached per
+    thresholds. A clip's compute is the one measured the first time."""
 
-    def __init__(self, service, thresholds: Thresholds, cache: bool = True):
+    def __init__(self, service: SpeechService, cache: bool = True):
         self.service = service
-        self.thresholds = thresholds
         self.last_ms = 0.0
-        self._cache: dict | None = {} if cache else None
+        self._cache: dict[tuple[str, str, str | Thresholds], tuple[Recognition | Answer, float]] | None = \
+            {} if cache else None
 
-    def _heard(self, samples: np.ndarray, area_code: str):
-        key = (hashlib.sha1(samples.tobytes()).hexdigest(), area_code)
+    def _timed(self, samples: np.ndarray, mode: str, context: str | Thresholds,
+               hear: Callable[[], Recognition | Answer]) -> Recognition | Answer:
+        key = (hashlib.sha1(samples.tobytes()).hexdigest(), mode, context)
         if self._cache is not None and key in self._cache:
             result, self.last_ms = self._cache[key]
             return result
         started = time.perf_counter()
-        result = self.service.recognize_now(samples, area_code)
+        result = hear()
         self.last_ms = (time.perf_counter() - started) * 1000
         if self._cache is not None:
             self._cache[key] = (result, self.last_ms)
         return result
 
-    def recognize_now(self, samples: np.ndarray, area_code: str):
-        return self._heard(samples, area_code)
+    def recognize_now(self, samples: np.ndarray, area_code: str) -> Recognition:
+        result = self._timed(samples, NAME, area_code, lambda: self.service.recognize_now(samples, area_code))
+        assert isinstance(result, Recognition)
+        return result
 
-    def reply_now(self, samples: np.ndarray) -> bool | None:
-        from ..speech.service import REPLIES, answer
-
-        return answer(self._heard(samples, REPLIES.code), self.thresholds)
+    def reply_now(self, samples: np.ndarray) -> Answer:
+        result = self._timed(samples, REPLY, self.service.thresholds, lambda: self.service.reply_now(samples))
+        assert isinstance(result, Answer)
+        return result
 
     def stages(self) -> dict:
         """Each stage's compute over every clip heard (names and replies apart)."""
-        from ..speech.service import REPLIES
         from .bench import stages
 
         heard = list((self._cache or {}).items())
-        return {kind: stages([result for (_, area), (result, _) in heard if (area == REPLIES.code) == (kind == "reply")])
-                for kind in ("name", "reply")}
+        return {mode: stages([result for (_, heard_as, _), (result, _) in heard if heard_as == mode])
+                for mode in (NAME, REPLY)}
 
 
 def read_callers(corpus: Path) -> list[Caller]:
@@ -136,7 +143,7 @@ def figures(outcomes: list[Outcome]) -> dict:
         "wrong": sum(o.wrong for o in names),
         "negatives_transferred_by_speech": sum(o.by_speech and o.municipality is not None for o in negatives),
         "asked_name_again": sum(o.name_takes > 1 for o in names),
-        "reached_keypad_menu": sum(o.path == "keypad" for o in names),
+        "reached_keypad_menu": sum(o.path == KEYPAD for o in names),
         "questions_per_caller": round(sum(o.questions for o in outcomes) / len(outcomes), 2) if outcomes else 0.0,
         "time_to_transfer_s": speech,
         "keypad_menu_s": keypad,
@@ -175,7 +182,6 @@ def write_outcomes(path: Path, outcomes: list[Outcome]) -> None:
 def main(args: argparse.Namespace) -> int:
     from ..directory import load_directory
     from ..grammar import load_grammars
-    from ..speech.service import SpeechService
 
     if not (args.dir / "callers.csv").exists():
         print(f"{args.dir}/callers.csv not found: make a corpus with `fourteenplus corpus {args.dir} --callers`")
@@ -186,7 +192,7 @@ def main(args: argparse.Namespace) -> int:
     speech = SpeechService(load_grammars(load_directory()), thresholds)
     speech.load()
     audio = PromptAudio.made(service, cache_dir() / "bench-prompts")
-    timed = TimedSpeech(speech, thresholds)
+    timed = TimedSpeech(speech)
     outcomes = run_callers(callers, service, timed, audio)
     result = report(outcomes, thresholds, args.questions, args.dir, timed)
     if args.outcomes:

@@ -61,7 +61,7 @@ async def call_services(service, metrics_port: int) -> AsyncIterator[CallService
     from ..speech.service import SpeechService
 
     metrics = Metrics()
-    speech = SpeechService(load_grammars(service.directory), service.thresholds, service.listen.recognition_deadline_ms,
+    speech = SpeechService(load_grammars(service.directory), service.thresholds, service.listen.deadline,
                            on_shed=metrics.recognition_shed)
     await speech.start()  # seconds: done before the first call, never during one
     records = RecordWriter(service.records, on_failure=metrics.record_write_failed)
@@ -132,7 +132,7 @@ async def reload(service: Service, services: CallServices, adapter: Adapter) -> 
         if services.metrics:
             services.metrics.config_reloaded(ok=False)
         return None
-    services.speech.reconfigure(grammars, new.thresholds, new.listen.recognition_deadline_ms)
+    services.speech.reconfigure(grammars, new.thresholds, new.listen.deadline)
     await adapter.use(new)
     if new.records != service.records:
         log.warning("reload: the records settings change only when the app restarts")

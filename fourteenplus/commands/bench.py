@@ -17,12 +17,20 @@ import json
 import os
 import platform
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from ..benchfile import write_block
 from ..config import DEFAULTS, Thresholds
+from ..speech import Candidate, Recognition
+from ..speech.service import Answer
 from ..stats import spread
+
+# A manifest row's area code for an answer to "Bedoelt u …?" (`corpus --replies`, and a
+# callers corpus's ja's and nee's as `fit` reads them); its expected is yes, no or none.
+REPLY_AREA = "reply"
+_SIDES = {True: "yes", False: "no"}
 
 
 
@@ -66,9 +74,9 @@ class Tally:
     """The issue's figures for one pipeline."""
 
     def __init__(self) -> None:
-        self.rows: list[tuple[str, object, float]] = []  # expected, Recognition, compute ms
+        self.rows: list[tuple[str, Recognition, float]] = []  # expected, its recognition, compute ms
 
-    def add(self, expected: str, result, ms: float) -> None:
+    def add(self, expected: str, result: Recognition, ms: float) -> None:
         self.rows.append((expected, result, ms))
 
     def figures(self) -> dict:
@@ -138,7 +146,7 @@ def run(corpus: Path, thresholds: Thresholds, plain: bool, primed: bool = True) 
     from ..directory import load_directory
     from ..grammar import load_grammars
     from ..speech import audio
-    from ..speech.service import REPLIES, SpeechService, answer
+    from ..speech.service import SpeechService
 
     rows = list(csv.DictReader((corpus / "manifest.csv").open()))
     service = SpeechService(load_grammars(load_directory()), thresholds)
@@ -148,23 +156,21 @@ def run(corpus: Path, thresholds: Thresholds, plain: bool, primed: bool = True) 
     for row in rows:
         samples = audio.read_telephone(corpus / row["file"])
         started = time.perf_counter()
-        result = service.recognize_now(samples, row["area_code"], primed)
+        reply = row["area_code"] == REPLY_AREA
+        result = as_recognition(service.reply_now(samples)) if reply else service.recognize_now(
+            samples, row["area_code"], primed)
         ms = (time.perf_counter() - started) * 1000
-        if row["area_code"] == REPLIES.code:
-            # A reply is an answer or not (`answer`): counted as accepted or rejected.
-            said = answer(result, thresholds)
-            result = dataclasses.replace(result, decision="reject" if said is None else "accept",
-                                         municipality=None if said is None else "yes" if said else "no")
         results[row["file"]] = result
         if row.get("repeat_of"):
             continue
         ours.add(row["expected"], result, ms)
         if plain:
             text, timings = service.recognizer.transcribe_plain(samples)
-            baseline.add(row["expected"], service.matcher(row["area_code"]).decide_text(
+            matcher = service.reply_matcher() if reply else service.matcher(row["area_code"])
+            baseline.add(row["expected"], matcher.decide_text(
                 text, thresholds.accept, thresholds.confirm), timings["total_ms"])
     replies = _is_replies(rows)
-    figures = {"ours": ours.figures() | ({"confusion": ours.confusion()} if replies else {}),
+    figures: dict[str, Any] = {"ours": ours.figures() | ({"confusion": ours.confusion()} if replies else {}),
                "model_startup_s": round(service.startup_seconds or 0.0, 2),
                "corpus": str(corpus), "voices": voice_family(rows), "machine": machine(),
                "date": dt.date.today().isoformat(), "thresholds": dataclasses.asdict(thresholds)}
@@ -227,24 +233,30 @@ def report(path: Path, figures: dict, marker: str = "bench") -> None:
     write_block(path, marker, f"```json\n{json.dumps(figures, indent=2, ensure_ascii=False)}\n```", "Recognition bench")
 
 
+def as_recognition(answer: Answer) -> Recognition:
+    """An answer in the bench's terms (the manifest's expected values for a reply are yes, no
+    and none): accepted as the side understood, else rejected, its likelier side ranked."""
+    side = None if answer.likelier is None else _SIDES[answer.likelier]
+    ranked = () if side is None else (Candidate(side, answer.probability, side),)
+    if answer.yes is None:
+        return Recognition.rejected("low_confidence", answer.transcript, ranked, answer.timings)
+    return Recognition(answer.transcript, ranked, "accept", _SIDES[answer.yes], "match", answer.timings)
+
+
 def _is_replies(rows: list[dict]) -> bool:
     """A corpus of answers to "Bedoelt u …?" (`corpus --replies`), not of names."""
-    from ..speech.service import REPLIES
-
-    return all(row["area_code"] == REPLIES.code for row in rows)
+    return all(row["area_code"] == REPLY_AREA for row in rows)
 
 
 def fit_rows(corpus: Path) -> list[dict]:
     """A tune corpus's clips for fitting, as manifest rows (file, area_code, expected): a
     manifest's first takes, or a callers corpus's (callers.csv) first takes and its ja's and
     nee's (area code "reply"), as the call flow hears each."""
-    from ..speech.service import REPLIES
-
     if (corpus / "callers.csv").exists():
         rows = []
         for row in csv.DictReader((corpus / "callers.csv").open()):
             rows.append({"file": str(corpus / row["first"]), "area_code": row["area_code"], "expected": row["expected"]})
-            rows += [{"file": str(corpus / row[side]), "area_code": REPLIES.code, "expected": side} for side in ("yes", "no")]
+            rows += [{"file": str(corpus / row[side]), "area_code": REPLY_AREA, "expected": side} for side in ("yes", "no")]
         return rows
     return [row | {"file": str(corpus / row["file"])} for row in csv.DictReader((corpus / "manifest.csv").open())
             if not row.get("repeat_of")]
@@ -263,14 +275,14 @@ def fit_policy(corpora: list[Path], out: Path | None, models: tuple[str, ...] = 
     from ..directory import load_directory
     from ..grammar import load_grammars
     from ..speech import policy
-    from ..speech.service import REPLIES, SpeechService
+    from ..speech.service import SpeechService
 
     every = [row for corpus in corpora for row in fit_rows(corpus)]
     service = SpeechService(load_grammars(load_directory()), Thresholds(**DEFAULTS["thresholds"]))
     service.load()
     fitted = {}
     for kind in models:
-        rows = [row for row in every if (row["area_code"] == REPLIES.code) == (kind == "reply")]
+        rows = [row for row in every if (row["area_code"] == REPLY_AREA) == (kind == "reply")]
         if not rows:
             continue
         evidence, labels, negative = _evidence(service, rows, primed=kind != "unprimed")
@@ -302,7 +314,8 @@ def _evidence(service, rows: list[dict], primed: bool) -> tuple[list[dict], list
     matchers: dict = {}
     for row in rows:
         if row["area_code"] not in matchers:
-            matchers[row["area_code"]] = service.matcher(row["area_code"], neutral=True, primed=primed)
+            matchers[row["area_code"]] = (service.reply_matcher(neutral=True) if row["area_code"] == REPLY_AREA
+                                          else service.matcher(row["area_code"], neutral=True, primed=primed))
         matcher = matchers[row["area_code"]]
         # As the call flow hears it: the endpointer's utterance of the clip.
         heard = service.recognizer.hear(endpoint(audio.read_telephone(Path(row["file"]))).utterance,

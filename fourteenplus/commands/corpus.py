@@ -169,7 +169,7 @@ class Maker:
         from ..speech import audio
 
         lead, tail = (int(8000 * self.rng.uniform(a, b)) for a, b in ((0.15, 0.6), (0.2, 0.7)))
-        body = np.zeros(8000, np.float32)
+        body: np.ndarray = np.zeros(8000, np.float32)
         if speech is not None:
             # Callers arrive anywhere between -26 and -12 dBFS.
             body = speech * (10 ** (self.rng.uniform(-26, -12) / 20) * 32768 / _rms(speech))
@@ -262,6 +262,7 @@ def _repeat(maker: Maker, first: dict, said: str, take: Take | None, snr: float 
     text = first["text"]
     if said:
         text = said if maker.rng.random() < 0.5 else maker.rng.choice(maker.split.carriers).format(said)
+    speech: np.ndarray | None
     if take:
         speech = maker.again(take, text)
     else:
@@ -279,7 +280,7 @@ def build_replies(out: Path, split_name: str, count: int, areas: tuple[str, ...]
     from ..directory import load_directory
     from ..grammar import load_grammars
     from ..speech import audio
-    from ..speech.service import REPLIES
+    from .bench import REPLY_AREA
 
     split = SPLITS[split_name]
     grammars = load_grammars(load_directory())
@@ -298,7 +299,7 @@ def build_replies(out: Path, split_name: str, count: int, areas: tuple[str, ...]
             snr = maker.snr()
             name = f"{split_name}-reply-{index:04d}.wav"
             audio.write_wav(out / name, maker.render(speech, snr))
-            rows.append({"file": name, "area_code": REPLIES.code, "expected": expected, "kind": "reply", "text": text,
+            rows.append({"file": name, "area_code": REPLY_AREA, "expected": expected, "kind": "reply", "text": text,
                          "voice": take.voice, "snr_db": _snr_text(snr), "repeat_of": ""})
     _manifest(out, rows)
     return len(rows)

@@ -28,12 +28,13 @@ def main(args: argparse.Namespace) -> int:
     from ..grammar import load_grammars
     from ..speech import audio
     from ..speech.model import ModelError
-    from ..speech.service import REPLIES, SpeechService, answer
+    from ..speech.service import Answer, SpeechService
+    from .bench import REPLY_AREA
 
     directory = load_directory()
-    reply = args.area == REPLIES.code
+    reply = args.area == REPLY_AREA
     if not reply and args.area not in directory.areas:
-        print(f"unknown area code {args.area} (or \"{REPLIES.code}\" for a ja/nee answer)")
+        print(f"unknown area code {args.area} (or \"{REPLY_AREA}\" for a ja/nee answer)")
         return 2
     try:
         samples = audio.read_telephone(args.file)
@@ -43,22 +44,22 @@ def main(args: argparse.Namespace) -> int:
     thresholds = Thresholds(**DEFAULTS["thresholds"] | {"accept": args.accept, "confirm": args.confirm})
     service = SpeechService(load_grammars(directory), thresholds, model_path=args.model)
     try:
-        result = service.recognize_now(samples, args.area, primed=not args.unprimed)
+        # A reply is judged by its own model and thresholds (reply_yes, reply_no), as the call flow does.
+        result = service.reply_now(samples) if reply else service.recognize_now(samples, args.area,
+                                                                                 primed=not args.unprimed)
     except ModelError as error:
         print(f"model: {error}")
         return 3
-    # A reply is decided by its own thresholds (reply_yes, reply_no), as the call flow does.
-    said = {True: "ja", False: "nee", None: "unclear"}[answer(result, thresholds)] if reply else None
     if args.json:
-        extra = {"startup_s": service.startup_seconds} | ({"answer": said} if reply else {})
-        print(json.dumps(asdict(result) | extra, ensure_ascii=False, indent=2))
+        print(json.dumps(asdict(result) | {"startup_s": service.startup_seconds}, ensure_ascii=False, indent=2))
         return 0
     print(f"transcript: {result.transcript!r}")
-    for candidate in result.candidates:
-        print(f"  {candidate.score:6.3f}  {candidate.municipality}  (heard as {candidate.phrase!r})")
-    if reply:
-        print(f"answer: {said}")
+    if isinstance(result, Answer):
+        said = {True: "ja", False: "nee", None: "unclear"}[result.yes]
+        print(f"answer: {said} ({result.probability:.3f})")
     else:
+        for candidate in result.candidates:
+            print(f"  {candidate.score:6.3f}  {candidate.municipality}  (heard as {candidate.phrase!r})")
         target = f" {result.municipality}" if result.municipality else ""
         print(f"decision: {result.decision}{target} ({result.reason})")
     print("timings: " + ", ".join(f"{k} {v:.0f}" for k, v in result.timings.items()))

@@ -34,8 +34,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .. import asterisk, numberplan, paths, sipp
+from .. import callflow as cf
 from ..benchfile import write_block
-from ..callflow import CallRecord
+from ..records import CallRecord
 from ..session import SPEECH_END_TO_TRANSFER
 from ..sipp import PressKeys, Say, Silence, WaitPrompt
 from ..stats import spread
@@ -390,7 +391,7 @@ class Outcome:
         """End of speech → INVITE, as the caller measured it, when the call counts toward `kind`."""
         if self.scenario.latency != kind or self.problem or self.result is None:
             return None
-        if kind == "voice" and getattr(self.record, "path", None) not in ("spoken", "spoken_repeat"):
+        if kind == "voice" and getattr(self.record, "path", None) not in (cf.SPOKEN, cf.SPOKEN_REPEAT):
             return None
         return self.result.speech_end_to_invite_ms
 
@@ -448,7 +449,7 @@ class Phase:
                 # the app's own clock, for the timed names: its endpointer's end of the utterance
                 # (after ~0.5 s of quiet) → the transfer: recognition, with any wait for the worker
                 "app_utterance_to_transfer_ms": spread(recognised),
-                "names_confirmed": sum(getattr(o.record, "path", None) == "confirmed" for o in voice),
+                "names_confirmed": sum(getattr(o.record, "path", None) == cf.CONFIRMED for o in voice),
                 "names": len(voice),
                 "records_found": sum(o.record is not None for o in self.outcomes),
                 "answer_to_first_audio_ms": spread(

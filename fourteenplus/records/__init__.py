@@ -1,5 +1,6 @@
 """Call records: one per call, stored without caller numbers in clear, kept only as long as allowed.
 
+- `schema`: `CallRecord` and its `Attempt`s, what the call flow fills and the store keeps.
 - `store`: the SQLite/PostgreSQL store with versioned migrations (`open_store(settings)`).
 - `writer`: `RecordWriter`, what the adapters use; it never fails or delays a call.
 - `privacy`: the keyed hash of caller numbers and opt-in audio.
@@ -14,8 +15,9 @@ Adapters (ARI and FastAGI) do, once at start-up and once per call:
 
 from .privacy import AudioArchive, CallerHasher
 from .retention import purge
+from .schema import Attempt, CallRecord
 from .store import Purged, Row, Store, StoredCall, StoreError, open_store
 from .writer import RecordWriter
 
-__all__ = ["AudioArchive", "CallerHasher", "Purged", "RecordWriter", "Row", "Store", "StoreError",
-           "StoredCall", "open_store", "purge"]
+__all__ = ["Attempt", "AudioArchive", "CallRecord", "CallerHasher", "Purged", "RecordWriter", "Row", "Store",
+           "StoreError", "StoredCall", "open_store", "purge"]

@@ -23,9 +23,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from .. import paths
-from ..callflow import Attempt, CallRecord
 from ..config import RecordSettings
 from .privacy import CallerHasher
+from .schema import Attempt, CallRecord
 
 # (version, what it does, statements). Append only: a released migration never changes.
 MIGRATIONS: tuple[tuple[int, str, tuple[str, ...]], ...] = (

@@ -27,10 +27,10 @@ from pathlib import Path
 from typing import Callable
 
 from .. import paths
-from ..callflow import CallRecord
 from ..config import RecordSettings
 from .privacy import CallerHasher
 from .retention import purge
+from .schema import CallRecord
 from .store import Row, Store, open_store
 
 log = logging.getLogger(__name__)

@@ -64,8 +64,8 @@ class Matcher:
         # How each phrase is written when scored against the audio: alone (" Hoorn."), and an
         # official name also in a carrier sentence. (Replies scored also as the start of a
         # longer answer, " Ja,", were told apart no better on the tune callers.)
-        self.name_forms = (SHORT, CARRIER) if carrier else (SHORT,)
-        self.other_forms = (SHORT,)
+        self.name_forms: tuple[str, ...] = (SHORT, CARRIER) if carrier else (SHORT,)
+        self.other_forms: tuple[str, ...] = (SHORT,)
         self.calibration = calibration
         self.policy = policy or Policy.load()
         self.by_text = {p.text: p for p in grammar.phrases}
@@ -116,7 +116,7 @@ class Matcher:
         source = prompted or transcript
         words = self._content(source) or fold(source)
         names = [(p.text, self.name_forms) for p in self.grammar.phrases if p.kind == "name"]
-        near = []
+        near: list[tuple[str, tuple[str, ...]]] = []
         if words and self._others:
             found = process.extract(words, self._other_keys, scorer=fuzz.WRatio, limit=self.calibration.near_limit)
             near = [(self._others[i], self.other_forms) for _, _, i in found]
@@ -173,24 +173,28 @@ class Matcher:
         if not candidates:
             return Recognition.rejected("out_of_area" if outside else "low_confidence", heard.transcript,
                                         (), heard.timings)
-        top = candidates[0]
-        if top.score >= accept and not outside:
-            return Recognition(heard.transcript, candidates, "accept", top.municipality, "match", heard.timings)
-        if top.score >= confirm and not outside:
-            return Recognition(heard.transcript, candidates, "confirm", top.municipality, "match", heard.timings)
         runner_up = candidates[1].score if len(candidates) > 1 else 0.0
-        reason = "out_of_area" if outside else "ambiguous" if runner_up >= self.calibration.ambiguous else "low_confidence"
-        return Recognition.rejected(reason, heard.transcript, candidates, heard.timings)
+        unsure = "ambiguous" if runner_up >= self.calibration.ambiguous else "low_confidence"
+        return banded(heard.transcript, candidates, outside, accept, confirm, unsure, heard.timings)
 
-    def decide_text(self, transcript: str, accept: float, confirm: float, timings=None) -> Recognition:
+    def decide_text(self, transcript: str, accept: float, confirm: float,
+                    timings: dict[str, float] | None = None) -> Recognition:
         """The plain pipeline's decision: rapidfuzz similarity alone, as its confidence."""
         candidates, outside = self.text_match(transcript)
-        timings = dict(timings or {})
-        if outside or not candidates:
-            return Recognition.rejected("out_of_area" if outside else "no_speech", transcript, candidates, timings)
-        top = candidates[0]
-        if top.score >= accept:
-            return Recognition(transcript, candidates, "accept", top.municipality, "match", timings)
-        if top.score >= confirm:
-            return Recognition(transcript, candidates, "confirm", top.municipality, "match", timings)
-        return Recognition.rejected("low_confidence", transcript, candidates, timings)
+        if not candidates:
+            return Recognition.rejected("out_of_area" if outside else "no_speech", transcript, (), dict(timings or {}))
+        return banded(transcript, candidates, outside, accept, confirm, "low_confidence", dict(timings or {}))
+
+
+def banded(transcript: str, candidates: tuple[Candidate, ...], outside: str | None, accept: float, confirm: float,
+           unsure: str, timings: dict[str, float]) -> Recognition:
+    """The single take's verdict on ranked candidates: the top one accepted at `accept`, asked
+    about at `confirm`, else rejected (`unsure` says why); never a name heard as another area's."""
+    top = candidates[0]
+    if outside:
+        return Recognition.rejected("out_of_area", transcript, candidates, timings)
+    if top.score >= accept:
+        return Recognition(transcript, candidates, "accept", top.municipality, "match", timings)
+    if top.score >= confirm:
+        return Recognition(transcript, candidates, "confirm", top.municipality, "match", timings)
+    return Recognition.rejected(unsure, transcript, candidates, timings)

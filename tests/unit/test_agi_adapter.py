@@ -13,6 +13,7 @@ from fourteenplus import agi
 from fourteenplus.config import EXAMPLE, load_service
 from fourteenplus.session import CallServices
 from fourteenplus.speech import Candidate, Recognition
+from fourteenplus.speech.service import Answer
 from fourteenplus.speech.audio import encode
 
 from .scripted_calls import RecordSink
@@ -34,7 +35,7 @@ class FakeSpeech:
                            self.municipality, "match")
 
     async def reply(self, audio):
-        return True
+        return Answer(True, True, 0.99)
 
 
 def tone(seconds=1.0, rate=8000):

@@ -4,7 +4,7 @@ reply answer rule the bench and the call handling share."""
 from fourteenplus.commands.bench import Tally, marker, second_take, voice_family
 from fourteenplus.config import DEFAULTS, Thresholds
 from fourteenplus.speech import Candidate, Recognition
-from fourteenplus.speech.service import answer
+from fourteenplus.speech.service import Answer
 
 THRESHOLDS = Thresholds(**DEFAULTS["thresholds"])
 
@@ -43,11 +43,14 @@ def test_a_reply_needs_more_certainty_for_ja_than_for_nee():
     def reply(side, score):
         return Recognition("", (Candidate(side, score, side),), "reject", None, "low_confidence")
 
-    assert answer(reply("yes", 0.85), THRESHOLDS) is True
-    assert answer(reply("yes", 0.70), THRESHOLDS) is None  # a ja transfers: below reply_yes it is asked again
-    assert answer(reply("no", 0.55), THRESHOLDS) is False  # a nee only asks for the name again
-    assert answer(reply("no", 0.40), THRESHOLDS) is None
-    assert answer(Recognition.rejected("no_speech"), THRESHOLDS) is None
+    def answer(heard):
+        return Answer.of(heard, THRESHOLDS).yes
+
+    assert answer(reply("yes", 0.85)) is True
+    assert answer(reply("yes", 0.70)) is None  # a ja transfers: below reply_yes it is asked again
+    assert answer(reply("no", 0.55)) is False  # a nee only asks for the name again
+    assert answer(reply("no", 0.40)) is None
+    assert answer(Recognition.rejected("no_speech")) is None
 
 
 def test_names_and_replies_keep_their_own_blocks_in_one_results_file(tmp_path):

@@ -22,8 +22,8 @@ class FakeSpeech:
     def __init__(self):
         self.configured = []
 
-    def reconfigure(self, grammars, thresholds, deadline_ms):
-        self.configured.append((thresholds, deadline_ms))
+    def reconfigure(self, grammars, thresholds, deadline):
+        self.configured.append((thresholds, deadline))
 
 
 class FakeAdapter:
@@ -108,7 +108,7 @@ def test_fault_reload_with_good_yaml_puts_new_thresholds_in_force(config):
     service, speech, fake, metrics = reload_to(config, "0.91")
     assert 'fourteenplus_config_reloads_total{result="ok"} 1' in metrics.render()
     assert [s.thresholds.accept for s in fake.services] == [0.91]
-    assert speech.configured == [(fake.services[0].thresholds, service.listen.recognition_deadline_ms)]
+    assert speech.configured == [(fake.services[0].thresholds, service.listen.deadline)]
 
 
 def test_fault_sigterm_lets_calls_in_progress_finish_and_takes_no_new_ones(config):

@@ -9,7 +9,7 @@ import shutil
 import pytest
 
 from fourteenplus import learn
-from fourteenplus.callflow import Reply, Transfer, Utterance
+from fourteenplus.callflow import Play, Reply, Transfer, Utterance
 from fourteenplus.cli import main
 from fourteenplus.errors import ConfigErrors
 from fourteenplus.grammar import load_grammars
@@ -112,7 +112,7 @@ def test_an_alias_that_would_break_the_grammars_is_not_written(grammars_dir):
     assert before != (grammars_dir / "learned.yaml").read_text()  # the first, valid one stays
 
 
-def test_the_loop_closes_unsure_before_routed_after_acceptance(grammars_dir):
+def test_the_loop_closes_rejected_before_routed_after_acceptance(grammars_dir):
     accept, confirm = SERVICE.thresholds.accept, SERVICE.thresholds.confirm
 
     def recognise(transcript):
@@ -120,16 +120,17 @@ def test_the_loop_closes_unsure_before_routed_after_acceptance(grammars_dir):
         return Matcher(g.area("0229"), g.elsewhere("0229")).decide_text(transcript, accept, confirm)
 
     before = recognise(PHRASE)
-    assert before.decision != "accept"
+    assert before.decision == "reject"
     calls = [missed(i, f"06{i}") for i in range(3)]
     [proposal] = learn.propose(calls, grammars(grammars_dir))
     learn.accept(proposal, "j.jansen", SERVICE.directory, grammars_dir)
     after = recognise(PHRASE)
     assert (after.decision, after.municipality) == ("accept", "Hoorn")
-    # An alias, like a village, is asked about before a transfer (only a municipality's own
-    # name transfers at once): "Bedoelt u Hoorn?", ja.
+    # An alias is asked about however sure (only a municipality's own name transfers at
+    # once): the learned one now brings "Bedoelt u Hoorn?", where before it got "again".
     caller = Caller()
-    caller.flow.handle(Utterance(after))
+    actions = caller.flow.handle(Utterance(after))
+    assert [a.prompts for a in actions if isinstance(a, Play)] == [("confirm/hoorn",)]
     actions = caller.flow.handle(Reply(True))
     assert [a for a in actions if isinstance(a, Transfer)][0].municipality == "Hoorn"
     assert caller.record.path == "confirmed"

@@ -43,7 +43,7 @@ def test_every_figure_of_the_report_is_filled_by_some_call(write_yaml):
     calls = [by_session, *every_path().values(), *like_2020(),
              Caller("140570", service=unserved).say("Dalfsen").record,
              Caller(service=no_default).silence().silence().silence().silence().silence().record,
-             Caller().say("Opmeer", decision="confirm", score=0.6).reply(False).record]
+             Caller().say("Opmeer", decision="confirm").reply(False).record]
     data = report.build(calls).to_dict()["total"]
     assert set(data["median_ms"]) == set(report.LATENCIES)
     figures = {**{f"median {k}": v for k, v in data["median_ms"].items()},

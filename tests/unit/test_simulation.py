@@ -15,6 +15,7 @@ from fourteenplus.commands._bench_dialogue import figures
 from fourteenplus.config import load_service
 from fourteenplus.simulation import KEY_REACTION_S, Caller, PromptAudio, Simulation, endpoint, keypad_menu_seconds
 from fourteenplus.speech import Candidate, Recognition
+from fourteenplus.speech.service import Answer
 
 SERVICE = load_service()
 PLAN = SERVICE.plan("0229")  # Hoorn, Medemblik, Drechterland, Opmeer, Koggenland
@@ -60,7 +61,8 @@ class Scripted:
         return self.names.pop(0)
 
     def reply_now(self, samples):
-        return self.replies.pop(0)
+        yes = self.replies.pop(0)
+        return Answer(yes, yes, 1.0)
 
 
 def ranked(*scores, decision="confirm"):

@@ -264,7 +264,7 @@ def test_the_report_lists_every_lost_call_with_its_number_and_script(tmp_path):
 
 
 def test_a_name_is_timed_only_when_the_app_put_it_through_on_the_name():
-    from fourteenplus.callflow import Attempt, CallRecord
+    from fourteenplus.records import Attempt, CallRecord
 
     name = scenario("name")
     spoken = soak.Outcome(1, name, result("koggenland", municipality="Koggenland"), None,

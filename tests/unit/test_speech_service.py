@@ -5,9 +5,10 @@ import time
 
 import numpy as np
 
-from fourteenplus.config import DEFAULTS, Thresholds
+from fourteenplus.config import DEFAULTS, EXAMPLE, Thresholds, load_service
 from fourteenplus.speech import Recognition
-from fourteenplus.speech.service import SpeechService
+from fourteenplus.speech.deadline import Deadline
+from fourteenplus.speech.service import Answer, SpeechService
 
 
 class Slow(SpeechService):
@@ -17,11 +18,15 @@ class Slow(SpeechService):
         time.sleep(self.seconds if primed else self.seconds * 0.4)
         return Recognition("", (), "reject", None, "low_confidence", {"primed": float(primed), "score_ms": 1.0})
 
+    def reply_now(self, samples):
+        time.sleep(self.seconds)
+        return Answer(None, None, 0.0, timings={"score_ms": 1.0})
+
 
 def test_the_worker_counts_as_busy_until_a_late_utterance_is_finished():
     # Past the deadline the caller is asked again, but the worker still computes: an early
     # recognition started then would queue behind it (and under load, feed the overload).
-    service = Slow(grammars=None, thresholds=Thresholds(**DEFAULTS["thresholds"]), deadline_ms=50)
+    service = Slow(grammars=None, thresholds=Thresholds(**DEFAULTS["thresholds"]), deadline=Deadline(50, 8000))
 
     async def main():
         assert service.idle
@@ -38,7 +43,7 @@ def test_the_worker_counts_as_busy_until_a_late_utterance_is_finished():
 
 def test_under_load_utterances_get_the_unprimed_recognition():
     shed = []
-    service = Slow(grammars=None, thresholds=Thresholds(**DEFAULTS["thresholds"]), deadline_ms=1500,
+    service = Slow(grammars=None, thresholds=Thresholds(**DEFAULTS["thresholds"]), deadline=Deadline(1500, 8000),
                    on_shed=lambda: shed.append(1))
     service.seconds = service._full_seconds = 0.45  # what the worker has measured a full one to take
 
@@ -67,12 +72,24 @@ def test_under_load_utterances_get_the_unprimed_recognition():
 
 def test_a_reply_is_never_shed():
     shed = []
-    service = Slow(grammars=None, thresholds=Thresholds(**DEFAULTS["thresholds"]), deadline_ms=400,
+    service = Slow(grammars=None, thresholds=Thresholds(**DEFAULTS["thresholds"]), deadline=Deadline(400, 8000),
                    on_shed=lambda: shed.append(1))
 
     async def main():
-        return await asyncio.gather(*(service._run(np.zeros(8000, np.int16), "reply", "slin") for _ in range(2)))
+        return await asyncio.gather(*(service.reply(np.zeros(8000, np.int16)) for _ in range(2)))
 
     results = asyncio.run(main())
     service.close()
-    assert results[0].timings["primed"] == 1.0 and not shed
+    # The second waited past its deadline behind the first, and still was not shed.
+    assert "queued_ms" in results[0].timings and results[1].timings == {"deadline_ms": 400} and not shed
+
+
+def test_one_deadline_policy_for_the_service_and_the_flow():
+    deadline = Deadline(1500, 8000)
+    # A full recognition averaging 0.45 s fits while 1.5 × that is left of the 1.5 s.
+    assert deadline.primed_fits(queued_s=0.8, full_s=0.45)
+    assert not deadline.primed_fits(queued_s=0.9, full_s=0.45)
+    # The flow's backstop from the start of speech: the longest utterance and its recognition.
+    assert deadline.speech_ms == 9500
+    listen = load_service(EXAMPLE).listen
+    assert listen.deadline == Deadline(listen.recognition_deadline_ms, listen.max_speech_ms)

@@ -1,0 +1,40 @@
+"""How long a caller waits for what they said to be understood: one policy, read by the call
+flow (`callflow`) and the speech service (`speech.service`).
+
+From the end of an utterance its recognition has `recognition_ms`. What happens as it runs out:
+
+1. Too little of it left for a slow full recognition (`slow` × the worker's moving average,
+   about its p95), or others queued behind: the utterance gets the unprimed recognition, a
+   little less often sure but in time (`primed_fits`).
+2. Past it: the service gives up waiting and answers a rejected recognition (reason
+   "timeout"): a name counts as not understood (the question again), a reply as unclear
+   (the question again, with its keys named). The worker finishes the late one on its own.
+3. The call flow's backstop (`speech_ms` from the start of speech, the longest utterance
+   and its recognition): no answer came at all, the recogniser or the adapter is stuck, so
+   the flow stops relying on speech (`RecognitionFailed("deadline")`, the keypad menu).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Deadline:
+    recognition_ms: int  # end of an utterance → its recognition (`listen.recognition_deadline_ms`)
+    max_speech_ms: int   # an utterance is cut off here (`listen.max_speech_ms`)
+    slow: float = 1.5    # a slow full recognition, in multiples of the measured average
+
+    @property
+    def seconds(self) -> float:
+        return self.recognition_ms / 1000
+
+    @property
+    def speech_ms(self) -> int:
+        """The call flow's backstop, from the start of speech."""
+        return self.max_speech_ms + self.recognition_ms
+
+    def primed_fits(self, queued_s: float, full_s: float) -> bool:
+        """Whether what is left after `queued_s` in the queue covers a slow full recognition,
+        where a full one takes `full_s` on average."""
+        return self.seconds - queued_s >= self.slow * full_s
