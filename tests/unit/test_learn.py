@@ -112,7 +112,7 @@ def test_an_alias_that_would_break_the_grammars_is_not_written(grammars_dir):
     assert before != (grammars_dir / "learned.yaml").read_text()  # the first, valid one stays
 
 
-def test_the_loop_closes_rejected_before_routed_after_acceptance(grammars_dir):
+def test_the_loop_closes_unsure_before_routed_after_acceptance(grammars_dir):
     accept, confirm = SERVICE.thresholds.accept, SERVICE.thresholds.confirm
 
     def recognise(transcript):
@@ -120,7 +120,7 @@ def test_the_loop_closes_rejected_before_routed_after_acceptance(grammars_dir):
         return Matcher(g.area("0229"), g.elsewhere("0229")).decide_text(transcript, accept, confirm)
 
     before = recognise(PHRASE)
-    assert before.decision == "reject"
+    assert before.decision != "accept"
     calls = [missed(i, f"06{i}") for i in range(3)]
     [proposal] = learn.propose(calls, grammars(grammars_dir))
     learn.accept(proposal, "j.jansen", SERVICE.directory, grammars_dir)
