@@ -354,7 +354,7 @@ class CallFlow:
             recognition.transcript, candidates, recognition.reason))
         # A recogniser must never route outside the dialled area, nor on a name it heard as
         # another area's; the candidates it still ranked are no evidence then.
-        heard = recognition.reason not in ("out_of_area", "no_speech")
+        heard = bool(recognition.ranked)
         self._takes.append({c.municipality: c.score for c in recognition.candidates
                             if heard and c.municipality in self._area.municipalities})
         thresholds = self.service.thresholds

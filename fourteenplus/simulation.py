@@ -70,6 +70,9 @@ class Outcome:
     keys: int = 0  # keys pressed
     compute_ms: list[float] = field(default_factory=list)
     keypad_menu_s: float | None = None  # the same caller on the keypad-only menu
+    # Where the recogniser ranked the caller's municipality on their first take (1: first;
+    # 0: not among the candidates, or no name heard).
+    first_take_rank: int = 0
 
     @property
     def right(self) -> bool:
@@ -294,6 +297,10 @@ class Simulation:
         if mode == cf.NAME:
             recognition = self.speech.recognize_now(heard.utterance, self.caller.area_code)
             event: cf.Event = cf.Utterance(recognition)
+            if self.outcome.name_takes == 1:
+                ranked = recognition.ranked
+                self.outcome.first_take_rank = ranked.index(self.caller.expected) + 1 \
+                    if self.caller.expected in ranked else 0
         else:
             event = cf.Reply(self.speech.reply_now(heard.utterance).yes)
         compute = self.speech.last_ms / 1000

@@ -142,6 +142,8 @@ def figures(outcomes: list[Outcome]) -> dict:
         "right": sum(o.right for o in names),
         "wrong": sum(o.wrong for o in names),
         "negatives_transferred_by_speech": sum(o.by_speech and o.municipality is not None for o in negatives),
+        "first_take_top1": sum(o.first_take_rank == 1 for o in names),
+        "first_take_top3": sum(1 <= o.first_take_rank <= 3 for o in names),
         "asked_name_again": sum(o.name_takes > 1 for o in names),
         "reached_keypad_menu": sum(o.path == KEYPAD for o in names),
         "questions_per_caller": round(sum(o.questions for o in outcomes) / len(outcomes), 2) if outcomes else 0.0,
@@ -171,7 +173,7 @@ def report(outcomes: list[Outcome], thresholds: Thresholds, questions: int, corp
 
 def write_outcomes(path: Path, outcomes: list[Outcome]) -> None:
     fields = ("caller", "expected", "voice_family", "municipality", "path", "seconds", "name_takes", "questions",
-              "keys", "keypad_menu_s")
+              "keys", "keypad_menu_s", "first_take_rank")
     with path.open("w", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(fields)

@@ -87,8 +87,7 @@ class Tally:
         latencies = np.array([ms for _, _, ms in self.rows]) if self.rows else np.zeros(1)
         def rank(result, expected) -> int:
             """Where the expected municipality stands among the candidates (0: not among them)."""
-            names = [c.municipality for c in result.candidates] if result.reason != "out_of_area" else []
-            return names.index(expected) + 1 if expected in names else 0
+            return result.ranked.index(expected) + 1 if expected in result.ranked else 0
 
         return {
             "total": len(self.rows),

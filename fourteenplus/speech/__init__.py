@@ -33,6 +33,14 @@ class Recognition:
     reason: str
     timings: dict[str, float] = field(default_factory=dict)  # milliseconds per stage
 
+    @property
+    def ranked(self) -> tuple[str, ...]:
+        """The municipalities the candidates name, likeliest first, when they are evidence at
+        all: none when nothing was said or the name was another area's."""
+        if self.reason in ("out_of_area", "no_speech"):
+            return ()
+        return tuple(c.municipality for c in self.candidates)
+
     @classmethod
     def rejected(cls, reason: str, transcript: str = "", candidates: tuple[Candidate, ...] = (),
                  timings: dict[str, float] | None = None) -> "Recognition":

@@ -113,6 +113,7 @@ def test_nee_then_ja_to_the_runner_up_is_still_a_first_answer():
     outcome = run(speech)
     assert (outcome.municipality, outcome.path, outcome.questions, outcome.name_takes) == ("Opmeer", "confirmed", 2, 1)
     assert outcome.first_answer
+    assert outcome.first_take_rank == 2  # the recogniser ranked Opmeer second
     expected = QUESTION_S + answered(FIRST) + CONFIRM_S + answered(NO) + CONFIRM_S + answered(YES)
     assert outcome.seconds == pytest.approx(expected, abs=0.001)
 
@@ -160,5 +161,6 @@ def test_the_figures_count_callers_by_where_they_ended():
     assert (result["callers"], result["names"], result["negatives"]) == (5, 4, 1)
     assert (result["right_first_answer"], result["right_by_speech"], result["right"], result["wrong"]) == (2, 3, 3, 1)
     assert result["negatives_transferred_by_speech"] == 1 and result["asked_name_again"] == 1
+    assert (result["first_take_top1"], result["first_take_top3"]) == (1, 2)  # a silent first take ranks nothing
     assert all(isinstance(result[k], int) for k in ("callers", "names", "right", "wrong", "right_first_answer"))
     assert result["questions_per_caller"] == pytest.approx(3 / 5)
