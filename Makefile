@@ -4,7 +4,11 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 FP := $(VENV)/bin/fourteenplus
-DEBIAN_PACKAGES := sip-tester espeak-ng sox debootstrap chromium iproute2
+# postgresql: a private server for the store tests and the cluster (never the system one);
+# kamailio: the cluster's SIP entry (dispatcher, permissions, pike are in the base package).
+# Their system services, which Debian starts on install, are disabled: the system Kamailio
+# would take port 5060 on every address, Asterisk's too.
+DEBIAN_PACKAGES := sip-tester espeak-ng sox debootstrap chromium iproute2 postgresql kamailio
 
 .PHONY: setup lock system-packages bench-voices test unit run call asterisk asterisk-stop check status bench bench-calls soak clean
 
@@ -26,6 +30,7 @@ system-packages:
 	  if [ "$$(id -u)" = 0 ]; then \
 	    echo "installing Debian packages:$$missing"; \
 	    apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing >/dev/null; \
+	    if [ -d /run/systemd/system ]; then systemctl disable --now -q kamailio postgresql 2>/dev/null || true; fi; \
 	  else echo "missing Debian packages:$$missing; install them with: sudo apt-get install$$missing" >&2; exit 1; fi; \
 	fi
 
