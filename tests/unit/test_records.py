@@ -8,6 +8,7 @@ import logging
 import multiprocessing
 import os
 import pathlib
+import socket
 import sqlite3
 import subprocess
 import threading
@@ -82,6 +83,30 @@ def test_calls_filter_on_period_and_area(backend):
     assert len(store.calls(since=T0 + 86400)) == 3
     assert len(store.calls(since=T0 + 86400, until=T0 + 2 * 86400)) == 2
     assert [c.record.area_code for c in store.calls(areas=("0113",))] == ["0113"]
+
+
+def test_each_call_names_the_node_that_took_it_and_calls_filter_on_it(backend, monkeypatch):
+    store = open_store(backend)
+    for node in ("node-a", "node-b", "node-a"):
+        monkeypatch.setenv("FOURTEENPLUS_NODE", node)
+        store.insert(Row.of(Caller().say("Hoorn").record, HASHER))
+    assert sorted(c.node for c in store.calls()) == ["node-a", "node-a", "node-b"]
+    assert [c.node for c in store.calls(nodes=("node-b",))] == ["node-b"]
+
+
+def test_without_a_configured_node_the_host_name_is_recorded(backend, monkeypatch):
+    monkeypatch.delenv("FOURTEENPLUS_NODE", raising=False)
+    store = open_store(backend)
+    store.insert(Row.of(Caller().say("Hoorn").record, HASHER))
+    assert [c.node for c in store.calls()] == [socket.gethostname()]
+
+
+def test_a_row_spooled_before_records_named_their_node_is_still_stored(backend):
+    store = open_store(backend)
+    old = Row.of(Caller().say("Hoorn").record, HASHER)
+    del old.call["node"]
+    assert store.insert(Row.from_json(old.to_json())) is True
+    assert [(c.node, c.record.municipality) for c in store.calls()] == [(None, "Hoorn")]
 
 
 # ---- migrations ----
