@@ -237,6 +237,19 @@ def test_calls_written_while_the_store_is_down_are_spooled_then_stored_once(tmp_
     assert not (tmp_path / "spool.jsonl").exists()
 
 
+def test_spooled_calls_are_stored_when_the_store_is_back_without_waiting_for_another_call(tmp_path):
+    flaky = FlakyStore(settings(tmp_path))
+    w = writer(tmp_path, opener=flaky, retry_delay_s=0.001, down_s=0.3)
+    w.write(Caller().say("Hoorn").record)
+    assert w.flush(5) and w.spooled == 1
+    flaky.up.set()
+    deadline = time.monotonic() + 10
+    while (tmp_path / "spool.jsonl").exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert [c.record.municipality for c in open_store(settings(tmp_path)).calls()] == ["Hoorn"]
+    w.close()
+
+
 def test_while_the_store_is_down_calls_are_not_each_held_up_by_retries(tmp_path):
     flaky = FlakyStore(settings(tmp_path))
     w = writer(tmp_path, opener=flaky, retries=3, retry_delay_s=0.05, down_s=60)
