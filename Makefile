@@ -10,7 +10,7 @@ FP := $(VENV)/bin/fourteenplus
 # would take port 5060 on every address, Asterisk's too.
 DEBIAN_PACKAGES := sip-tester espeak-ng sox debootstrap chromium iproute2 postgresql kamailio
 
-.PHONY: setup lock system-packages bench-voices test unit run call asterisk asterisk-stop check status bench bench-calls soak clean
+.PHONY: setup lock system-packages bench-voices test unit run cluster call asterisk asterisk-stop check status bench bench-calls soak clean
 
 # `make call NUMBER=140229 SAY="ik wil graag de gemeente Koggenland bellen"` (or AUDIO=clip.wav, DIGITS=3)
 NUMBER ?= 140229
@@ -66,8 +66,13 @@ asterisk-stop:
 status: setup
 	$(FP) status
 
+# Kamailio on 127.0.0.10 in front of two nodes (Asterisk + app on 127.0.0.11 and .12) and one
+# private PostgreSQL, on loopback; prints "ready", Ctrl-C stops it all. Calls: make call TO=127.0.0.10
+cluster: setup
+	$(FP) cluster
+
 call: setup
-	$(FP) call $(NUMBER) $(if $(SAY),--say "$(SAY)") $(if $(AUDIO),--audio "$(AUDIO)") $(if $(DIGITS),--digits "$(DIGITS)")
+	$(FP) call $(NUMBER) $(if $(TO),--to $(TO)) $(if $(SAY),--say "$(SAY)") $(if $(AUDIO),--audio "$(AUDIO)") $(if $(DIGITS),--digits "$(DIGITS)")
 
 # Recognition on held-out corpora generated outside the repo (espeak-ng's voices, the ja/nee
 # replies, MBROLA's voices), beside the plain pipeline, and the names heard unprimed as under

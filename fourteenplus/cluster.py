@@ -31,6 +31,7 @@ from pathlib import Path
 import yaml
 
 from . import asterisk, paths, pgserver, sipp
+from .ami import ari_app_registered
 from .records.privacy import SECRET_FILE
 
 TEMPLATE = paths.REPO / "asterisk" / "kamailio" / "kamailio.cfg.in"
@@ -242,6 +243,18 @@ class AsteriskNode:
             time.sleep(0.2)
         raise ClusterError(f"node {self.node.name}'s ARI did not answer within {timeout:.0f} s")
 
+    def cli(self, command: str) -> str:
+        """An Asterisk CLI command run against this node (its own control socket)."""
+        done = subprocess.run(["chroot", str(self.root), "/usr/sbin/asterisk", "-C", f"{self.inside}/etc/asterisk.conf",
+                               "-rx", command], capture_output=True, text=True, timeout=30)
+        if done.returncode != 0:
+            raise ClusterError(f"node {self.node.name}: '{command}' failed: {done.stderr.strip() or done.stdout.strip()}")
+        return done.stdout
+
+    def calls_processed(self) -> int:
+        """Every call this Asterisk took since it started (`core show channels count`)."""
+        return int(re.search(r"(\d+) calls? processed", self.cli("core show channels count")).group(1))
+
     def kill(self) -> None:
         """SIGKILL: the node dies as in a crash, calls and all."""
         if self.process:
@@ -330,6 +343,7 @@ class Cluster:
     asterisks: dict[str, AsteriskNode] = field(default_factory=dict)
     apps: dict[str, NodeApp] = field(default_factory=dict)
     kamailio: Kamailio | None = None
+    creds: asterisk.Credentials | None = None
 
     @property
     def records_url(self) -> str:
@@ -345,7 +359,7 @@ class Cluster:
         root = self.root = self.root or asterisk.build(log=self.log)
         service = load_service(self.service_yaml)
         asterisk.install(service, root, log=self.log)  # the root's configuration and prompts
-        creds = asterisk.credentials(create=True)
+        creds = self.creds = asterisk.credentials(create=True)
         CallerHasher.from_state()  # the secret every node hashes callers with
         try:
             # As root the server runs as `postgres`, who must reach its directory: a fresh one
@@ -383,6 +397,12 @@ class Cluster:
                 raise ClusterError(f"the dispatcher's view did not change as expected within {timeout:.0f} s: {states}")
             time.sleep(0.1)
 
+    def app_serving(self, name: str) -> bool:
+        """Whether node `name`'s app is connected to its Asterisk (its Stasis app registered)."""
+        node = self.layout.node(name)
+        return ari_app_registered(self.creds.ari_user, self.creds.ari_password, asterisk.ARI_APP,
+                                  url=f"{node.ari_url}ari/")
+
     def stop(self) -> None:
         for part in (self.kamailio, *self.apps.values(), *self.asterisks.values()):
             if part is not None:
@@ -404,25 +424,31 @@ def layout_file() -> Path:
     return paths.state_dir() / "cluster.json"
 
 
-def write_layout(cluster: Cluster) -> None:
-    layout_file().write_text(json.dumps({
+def write_layout(cluster: Cluster, path: Path | None = None) -> None:
+    (path or layout_file()).write_text(json.dumps({
         "control": str(control_socket(cluster.kamailio.directory)), "proxy": cluster.layout.proxy,
         "nodes": [{"name": n.name, "address": n.address} for n in cluster.layout.nodes]}))
 
 
-def status() -> dict | None:
-    """The running cluster's nodes as its Kamailio sees them (each with `up` and the
-    dispatcher's flags), or None when no cluster runs here."""
+def status(path: Path | None = None) -> dict | None:
+    """The running cluster's nodes as its Kamailio sees them (each with `up`, the dispatcher's
+    flags and whether its app serves), or None when no cluster runs here."""
     try:
-        saved = json.loads(layout_file().read_text())
+        saved = json.loads((path or layout_file()).read_text())
     except (OSError, ValueError):
+        return None
+    if not Path(saved["control"]).exists():  # left behind by a cluster that was killed
         return None
     view = {"proxy": f"{saved['proxy']}:{SIP_PORT}", "nodes": []}
     try:
         states = dispatcher_states(Path(saved["control"]))
     except ClusterError as exc:
         return {**view, "error": str(exc)}
+    creds = asterisk.credentials()
     for saved_node in saved["nodes"]:
-        flags = states.get(Node(saved_node["name"], saved_node["address"]).uri)
-        view["nodes"].append({**saved_node, "dispatcher": flags, "up": is_up(flags or "")})
+        node = Node(saved_node["name"], saved_node["address"])
+        flags = states.get(node.uri)
+        view["nodes"].append({**saved_node, "dispatcher": flags, "up": is_up(flags or ""),
+                              "app": ari_app_registered(creds.ari_user, creds.ari_password, asterisk.ARI_APP,
+                                                        url=f"{node.ari_url}ari/")})
     return view

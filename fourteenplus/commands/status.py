@@ -9,6 +9,7 @@ import asyncio
 import sys
 
 from .. import ami, asterisk
+from .cluster import show_status as show_cluster_status
 
 
 def configure(parser) -> None:
@@ -18,6 +19,9 @@ def configure(parser) -> None:
 
 
 def main(args) -> int:
+    on_cluster = show_cluster_status(args.json)
+    if on_cluster is not None:
+        return on_cluster
     try:
         creds = asterisk.credentials()
     except asterisk.AsteriskError as exc:
