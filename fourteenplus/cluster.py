@@ -114,7 +114,12 @@ def dispatcher_states(control: Path, timeout: float = 5.0) -> dict[str, str]:
         raise ClusterError(f"Kamailio's control socket {control} does not answer: {exc}") from None
     if done.returncode != 0:
         raise ClusterError(f"Kamailio's control socket {control} does not answer: {done.stderr.strip()}")
-    return dict(re.findall(r"URI:\s*(\S+)\s+FLAGS:\s*(\S+)", done.stdout))
+    return parse_dispatcher(done.stdout)
+
+
+def parse_dispatcher(text: str) -> dict[str, str]:
+    """kamcmd's `dispatcher.list` output → node URI → flags."""
+    return dict(re.findall(r"URI:\s*(\S+)\s+FLAGS:\s*(\S+)", text))
 
 
 def is_up(flags: str) -> bool:
