@@ -412,6 +412,8 @@ class Cluster:
         for part in (self.kamailio, *self.apps.values(), *self.asterisks.values()):
             if part is not None:
                 part.stop()
+        for node in self.asterisks.values():  # the nodes' directories inside the shared root
+            shutil.rmtree(node.directory, ignore_errors=True)
         if self.postgres is not None:
             self.postgres.remove()
             self.postgres = None
