@@ -4,9 +4,13 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 FP := $(VENV)/bin/fourteenplus
-DEBIAN_PACKAGES := sip-tester espeak-ng sox debootstrap chromium iproute2
+# postgresql: a private server for the store tests and the cluster (never the system one);
+# kamailio: the cluster's SIP entry (dispatcher, permissions, pike are in the base package).
+# Their system services, which Debian starts on install, are disabled: the system Kamailio
+# would take port 5060 on every address, Asterisk's too.
+DEBIAN_PACKAGES := sip-tester espeak-ng sox debootstrap chromium iproute2 postgresql kamailio
 
-.PHONY: setup lock system-packages bench-voices test unit run call asterisk asterisk-stop check status bench bench-calls soak clean
+.PHONY: setup lock system-packages bench-voices test unit run cluster call asterisk asterisk-stop check status bench bench-calls soak clean
 
 # `make call NUMBER=140229 SAY="ik wil graag de gemeente Koggenland bellen"` (or AUDIO=clip.wav, DIGITS=3)
 NUMBER ?= 140229
@@ -28,6 +32,7 @@ system-packages:
 	  if [ "$$(id -u)" = 0 ]; then \
 	    echo "installing Debian packages:$$missing"; \
 	    apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing >/dev/null; \
+	    if [ -d /run/systemd/system ]; then systemctl disable --now -q kamailio postgresql 2>/dev/null || true; fi; \
 	  else echo "missing Debian packages:$$missing; install them with: sudo apt-get install$$missing" >&2; exit 1; fi; \
 	fi
 
@@ -63,8 +68,13 @@ asterisk-stop:
 status: setup
 	$(FP) status
 
+# Kamailio on 127.0.0.10 in front of two nodes (Asterisk + app on 127.0.0.11 and .12) and one
+# private PostgreSQL, on loopback; prints "ready", Ctrl-C stops it all. Calls: make call TO=127.0.0.10
+cluster: setup
+	$(FP) cluster
+
 call: setup
-	$(FP) call $(NUMBER) $(if $(SAY),--say "$(SAY)") $(if $(AUDIO),--audio "$(AUDIO)") $(if $(DIGITS),--digits "$(DIGITS)")
+	$(FP) call $(NUMBER) $(if $(TO),--to $(TO)) $(if $(SAY),--say "$(SAY)") $(if $(AUDIO),--audio "$(AUDIO)") $(if $(DIGITS),--digits "$(DIGITS)")
 
 # Whole callers through the real call flow (bench/dialogue.md), then recognition on held-out
 # corpora generated outside the repo (espeak-ng's voices, the ja/nee replies, MBROLA's

@@ -149,9 +149,9 @@ def running_pid() -> int | None:
     return pid if b"asterisk" in cmdline else None
 
 
-def ari_info(creds: Credentials, timeout: float = 2.0) -> dict | None:
-    """GET /ari/asterisk/info, or None when ARI does not answer."""
-    request = urllib.request.Request(ARI_URL + "ari/asterisk/info")
+def ari_info(creds: Credentials, timeout: float = 2.0, url: str = ARI_URL) -> dict | None:
+    """GET /ari/asterisk/info, or None when ARI does not answer (`url`: another instance's ARI)."""
+    request = urllib.request.Request(url + "ari/asterisk/info")
     token = base64.b64encode(f"{creds.ari_user}:{creds.ari_password}".encode()).decode()
     request.add_header("Authorization", f"Basic {token}")
     try:

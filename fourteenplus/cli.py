@@ -28,6 +28,7 @@ COMMANDS = {
     "learn": "propose aliases from calls the recogniser missed; accept or reject them",
     "agi": "run the FastAGI server (the same call flow for operators who use AGI)",
     "status": "health of Asterisk, the call handling and the trunks, through AMI",
+    "cluster": "Kamailio in front of two nodes and one PostgreSQL, on loopback (Ctrl-C stops it)",
     "soak": "load benchmark: a thousand real SIP calls, mixed, many at once; lost calls, latency, CPU, memory",
 }
 

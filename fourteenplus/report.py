@@ -19,7 +19,8 @@ transfer. So:
   other timings a session writes (`session.TIMINGS`) are given as medians too.
 
 Per municipality the figures cover the calls that reached it; a call abandoned before any
-municipality was chosen belongs to its area only.
+municipality was chosen belongs to its area only. On a cluster the figures are also given
+per node that took the calls, so a node that routes worse than its twin stands out.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ import json
 import statistics
 from collections import Counter
 from dataclasses import dataclass, field
+from itertools import zip_longest
 from typing import Iterable
 from zoneinfo import ZoneInfo
 
@@ -48,6 +50,7 @@ ROUTES = ("first", "one_repeat", "more_repeats", cf.KEYPAD, cf.DEFAULT, "hung_up
 SPOKEN_PATHS = (cf.SPOKEN, cf.SPOKEN_REPEAT, cf.CONFIRMED)
 TRUNK_FAILURES = ("BUSY", "NOANSWER", "CONGESTION", "CHANUNAVAIL")
 NO_AREA = "-"  # the area key of a rejected number
+NO_NODE = "-"  # the node key of a call stored before records named their node
 LATENCIES = TIMINGS  # medians of what the session measured
 
 
@@ -147,10 +150,12 @@ class Report:
     total: Figures = field(default_factory=Figures)
     by_area: dict[str, Figures] = field(default_factory=dict)
     by_municipality: dict[str, Figures] = field(default_factory=dict)
+    by_node: dict[str, Figures] = field(default_factory=dict)
     days: dict[str, Counter] = field(default_factory=dict)  # ISO date → {"calls", "reached"}
 
-    def add(self, record: CallRecord) -> None:
+    def add(self, record: CallRecord, node: str | None = None) -> None:
         self.total.add(record)
+        self.by_node.setdefault(node or NO_NODE, Figures()).add(record)
         self.by_area.setdefault(record.area_code or NO_AREA, Figures()).add(record)
         if record.municipality and record.outcome == cf.OUTCOME_TRANSFERRED:
             self.by_municipality.setdefault(record.municipality, Figures()).add(record)
@@ -169,15 +174,17 @@ class Report:
             "total": self.total.summary(),
             "by_area": {k: f.summary() for k, f in sorted(self.by_area.items())},
             "by_municipality": {k: f.summary() for k, f in sorted(self.by_municipality.items())},
+            "by_node": {k: f.summary() for k, f in sorted(self.by_node.items())},
             "days": {k: dict(v) for k, v in sorted(self.days.items())},
         }
 
 
 def build(records: Iterable[CallRecord], since: dt.date | None = None, until: dt.date | None = None,
-          areas: tuple[str, ...] = ()) -> Report:
+          areas: tuple[str, ...] = (), nodes: Iterable[str | None] = ()) -> Report:
+    """The report of `records`; `nodes`, when given, names the node of each record in turn."""
     report = Report(since, until, areas)
-    for record in records:
-        report.add(record)
+    for record, node in zip_longest(records, nodes):
+        report.add(record, node)
     return report
 
 
@@ -225,6 +232,8 @@ def national_row() -> list[str]:
 def as_table(report: Report) -> str:
     data = report.to_dict()
     lines = [["", *COLUMNS], ["all calls", *row(data["total"])]]
+    if len(data["by_node"]) > 1:  # one node: its line would repeat "all calls"
+        lines += [[f"  node {name}", *row(f)] for name, f in data["by_node"].items()]
     lines += [[area_label(code), *row(f)] for code, f in data["by_area"].items()]
     lines += [[f"  {name}", *row(f)] for name, f in data["by_municipality"].items()]
     lines.append(["national 2020", *national_row()])

@@ -82,6 +82,8 @@ def _headline(data: dict) -> str:
 def _table(data: dict) -> str:
     head = "".join(f"<th>{escape(c)}</th>" for c in ("", *COLUMNS))
     rows = [_row("total", "all calls", data["total"], "total")]
+    if len(data["by_node"]) > 1:  # as in the table: one node would repeat "all calls"
+        rows += [_row(f"node {name}", f"node {name}", f, "node") for name, f in data["by_node"].items()]
     rows += [_row(f"area {code}", area_label(code), f, "area") for code, f in data["by_area"].items()]
     rows += [_row(name, name, f, "municipality") for name, f in data["by_municipality"].items()]
     cells = "".join(f'<td data-figure="national.{n}">{escape(v)}</td>' for n, v in zip(FIGURE_NAMES, national_row()))

@@ -59,6 +59,7 @@ class TrunkInvite:
     caller: str          # From user: the caller's number, as passed on by Asterisk
     municipality: str    # X-Fourteenplus-Municipality, "" when absent
     asserted: str = ""   # P-Asserted-Identity user, "" when absent
+    sender: str = ""     # the address in the INVITE's Via: which Asterisk (cluster node) dialled
 
     @property
     def answered(self) -> bool:
@@ -81,24 +82,29 @@ APP_READY_TIMEOUT_S = 180
 
 
 class AppProcess:
-    """`fourteenplus run` (or `agi`) `--config FILE -v` as our child, started and stopped by its
-    pid; its log goes to `log`. `nice` > 0 runs it below Asterisk's CPU priority (an experiment)."""
+    """`fourteenplus run` (or `agi`) `--config FILE -v [options]` as our child, started and
+    stopped by its pid; its log goes to `log`. `nice` > 0 runs it below Asterisk's CPU
+    priority (an experiment); `env` adds to the environment (a cluster node's name, ARI,
+    state directory)."""
 
     def __init__(self, config: Path, log: Path, command: str = "run", nice: int = 0,
-                 ready_timeout_s: float = APP_READY_TIMEOUT_S):
+                 ready_timeout_s: float = APP_READY_TIMEOUT_S, env: dict[str, str] | None = None,
+                 options: tuple[str, ...] = ()):
         self.config, self.log, self.command, self.nice = config, log, command, nice
         self.ready_timeout_s = ready_timeout_s
+        self.env, self.options = dict(env or {}), options
         self.process: subprocess.Popen | None = None
 
     def start(self, config: Path | None = None) -> None:
         """Returns once the app prints `ready`. Raises RuntimeError, the child stopped, when it
         does not become ready in time."""
         self.config = config or self.config
-        env = {**os.environ, "PYTHONPATH": str(paths.REPO)}
+        env = {**os.environ, **self.env, "PYTHONPATH": str(paths.REPO)}
         nice = self.nice
         with open(self.log, "ab") as out:
             process = subprocess.Popen(
-                [sys.executable, "-m", "fourteenplus.cli", self.command, "--config", str(self.config), "-v"],
+                [sys.executable, "-m", "fourteenplus.cli", self.command, "--config", str(self.config), "-v",
+                 *self.options],
                 stdout=subprocess.PIPE, stderr=out, stdin=subprocess.DEVNULL, env=env, cwd=paths.REPO,
                 preexec_fn=(lambda: os.nice(nice)) if nice else None)
         assert process.stdout is not None  # stdout=PIPE
@@ -162,10 +168,10 @@ def _free_udp_port() -> int:
         return s.getsockname()[1]
 
 
-def _port_taken(port: int) -> bool:
+def _port_taken(port: int, host: str = "127.0.0.1") -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
         try:
-            s.bind(("127.0.0.1", port))
+            s.bind((host, port))
         except OSError:
             return True
     return False
@@ -226,7 +232,8 @@ class Trunk:
             fields = line.split("|")
             if fields[0] != "INVITE" or len(fields) < 6:
                 continue
-            invite = TrunkInvite(float(fields[1].split("\t")[-1]), fields[2], fields[3], fields[4].strip(), fields[5])
+            invite = TrunkInvite(float(fields[1].split("\t")[-1]), fields[2], fields[3], fields[4].strip(), fields[5],
+                                 fields[7] if len(fields) > 7 else "")
             if caller in (None, invite.caller) and user in (None, invite.user):
                 out.append(invite)
         return out
@@ -470,14 +477,15 @@ class CallResult:
 
 
 def place_call(number: str, script: list, trunk: Trunk, hangup_after_ms: int = 0,
-               timeout_s: float = 120.0, workdir: Path | None = None, source: str = "127.0.0.1") -> CallResult:
-    """Place one call through Asterisk and return where it ended.
+               timeout_s: float = 120.0, workdir: Path | None = None, source: str = "127.0.0.1",
+               target: tuple[str, int] = ASTERISK_SIP) -> CallResult:
+    """Place one call through Asterisk (or `target`: a cluster's Kamailio) and return where it ended.
 
     `hangup_after_ms` > 0: the caller hangs up that long after the answer. `source`: the
     address the call comes from, which is what Asterisk knows an endpoint by (127.0.0.1:
     the carrier delivering 14+ calls; 127.0.0.2: Hoorn's PBX, asterisk/test-trunks.conf)."""
-    if not _port_taken(ASTERISK_SIP[1]):
-        raise RuntimeError(f"nothing listens on {ASTERISK_SIP[0]}:{ASTERISK_SIP[1]}: start Asterisk first "
+    if not _port_taken(target[1], target[0]):
+        raise RuntimeError(f"nothing listens on {target[0]}:{target[1]}: start Asterisk first "
                            "(make asterisk, or make run)")
     caller = f"06{os.getpid() % 10000:04d}{next(_call_numbers) % 10000:04d}"
     with tempfile.TemporaryDirectory(prefix="fourteenplus-call-") as tmp:
@@ -491,7 +499,7 @@ def place_call(number: str, script: list, trunk: Trunk, hangup_after_ms: int = 0
         media.start()
         try:
             result = subprocess.run(
-                ["sipp", f"{ASTERISK_SIP[0]}:{ASTERISK_SIP[1]}", "-sf", str(SCENARIOS / "caller.xml"),
+                ["sipp", f"{target[0]}:{target[1]}", "-sf", str(SCENARIOS / "caller.xml"),
                  "-inf", str(work / "call.csv"), "-m", "1", "-i", source, "-p", str(_free_udp_port()),
                  "-nostdin", "-aa", "-timeout", f"{int(timeout_s)}s", "-timeout_error",
                  "-trace_logs", "-log_file", str(log), "-trace_err", "-error_file", str(errors)],

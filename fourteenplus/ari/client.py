@@ -13,6 +13,7 @@ event into its call's queue and returns at once).
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -44,9 +45,10 @@ class AriSettings:
 
     @classmethod
     def installed(cls) -> AriSettings:
-        """The bundled Asterisk's ARI with this installation's generated credentials."""
+        """The bundled Asterisk's ARI with this installation's generated credentials;
+        `$FOURTEENPLUS_ARI_URL` names another instance's (a cluster node's)."""
         creds = asterisk_config.credentials()
-        return cls(asterisk_config.ARI_URL, creds.ari_user, creds.ari_password)
+        return cls(os.environ.get("FOURTEENPLUS_ARI_URL") or asterisk_config.ARI_URL, creds.ari_user, creds.ari_password)
 
 
 class Ari:

@@ -21,6 +21,13 @@ def configure(parser) -> None:
     parser.add_argument("--digits", metavar="KEYS", help="keys the caller presses at the next prompt")
     parser.add_argument("--hangup-after", type=int, default=0, metavar="MS",
                         help="the caller hangs up this long after the answer")
+    parser.add_argument("--to", type=_address, default=sipp.ASTERISK_SIP, metavar="HOST[:PORT]",
+                        help="where the INVITE goes (default 127.0.0.1:5060; a cluster's Kamailio: 127.0.0.10)")
+
+
+def _address(text: str) -> tuple[str, int]:
+    host, _, port = text.partition(":")
+    return host, int(port or 5060)
 
 
 def main(args) -> int:
@@ -30,7 +37,7 @@ def main(args) -> int:
     script = sipp.script_for(args.say, args.audio, args.digits)
     try:
         with sipp.Trunk() as trunk:
-            result = sipp.place_call(args.number, script, trunk, hangup_after_ms=args.hangup_after)
+            result = sipp.place_call(args.number, script, trunk, hangup_after_ms=args.hangup_after, target=args.to)
     except RuntimeError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

@@ -1,9 +1,10 @@
 """`fourteenplus report`: per area and municipality, the figures of the 2020 national evaluation.
 
     fourteenplus report [--since 2025-03-01] [--until 2025-03-31] [--area 0229 ...]
-                        [--format table|json|html] [--out FILE]
+                        [--node NAME ...] [--format table|json|html] [--out FILE]
 
-Dates are calendar days in Europe/Amsterdam, both inclusive.
+Dates are calendar days in Europe/Amsterdam, both inclusive. On a cluster the calls of every
+node are counted, and shown per node too; --node keeps those of some nodes only.
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ def configure(parser) -> None:
     parser.add_argument("--until", type=dt.date.fromisoformat, metavar="YYYY-MM-DD", help="last day (inclusive)")
     parser.add_argument("--area", action="append", default=[], metavar="CODE",
                         help="only this area code (repeat for several)")
+    parser.add_argument("--node", action="append", default=[], metavar="NAME",
+                        help="only calls this node took (repeat for several)")
     parser.add_argument("--format", choices=FORMATS, default="table")
     parser.add_argument("--out", metavar="FILE", help="write here instead of standard output")
 
@@ -38,8 +41,9 @@ def main(args) -> int:
     if loaded is None:
         return 1
     with store_of(loaded[0]) as store:
-        calls = store.calls(*report.period(args.since, args.until), tuple(args.area))
-    built = report.build((c.record for c in calls), args.since, args.until, tuple(args.area))
+        calls = store.calls(*report.period(args.since, args.until), tuple(args.area), tuple(args.node))
+    built = report.build([c.record for c in calls], args.since, args.until, tuple(args.area),
+                         [c.node for c in calls])
     text = FORMATS[args.format](built)
     if args.out:
         Path(args.out).write_text(text, encoding="utf-8")

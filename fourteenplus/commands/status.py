@@ -9,6 +9,7 @@ import asyncio
 import sys
 
 from .. import ami, asterisk_config
+from .cluster import show_status as show_cluster_status
 
 
 def configure(parser) -> None:
@@ -18,6 +19,9 @@ def configure(parser) -> None:
 
 
 def main(args) -> int:
+    on_cluster = show_cluster_status(args.json)
+    if on_cluster is not None:
+        return on_cluster
     try:
         creds = asterisk_config.credentials()
     except asterisk_config.AsteriskError as exc:

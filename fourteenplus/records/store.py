@@ -10,11 +10,16 @@ store written by a newer fourteenplus is refused rather than misread.
 
 Rows are keyed by `call_id` (a uuid the writer gives each call), so writing a row again after
 a lost acknowledgement is harmless: the second insert is ignored.
+
+Each row names the node that took the call (`$FOURTEENPLUS_NODE`, else the host name), so
+the nodes of a cluster can share one PostgreSQL store and a report can tell them apart.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import socket
 import sqlite3
 import time
 import uuid
@@ -65,16 +70,26 @@ MIGRATIONS: tuple[tuple[int, str, tuple[str, ...]], ...] = (
             reviewer TEXT NOT NULL,
             reviewed_at DOUBLE PRECISION NOT NULL)""",
     )),
+    (2, "the node that took each call", (
+        "ALTER TABLE calls ADD COLUMN node TEXT",
+        "CREATE INDEX calls_node_started_at ON calls (node, started_at)",
+    )),
 )
 
 CALL_COLUMNS = ("call_id", "started_at", "dialled", "caller_hash", "area_code", "path", "municipality",
-                "trunk", "outcome", "language", "abandoned_at", "reason", "dial_status", "overflow_status", "timings")
+                "trunk", "outcome", "language", "abandoned_at", "reason", "dial_status", "overflow_status", "timings",
+                "node")
 ATTEMPT_COLUMNS = ("call_id", "seq", "kind", "decision", "municipality", "score", "transcript",
                    "candidates", "reason")
 
 
 class StoreError(Exception):
     pass
+
+
+def this_node() -> str:
+    """The name this node's records carry: `$FOURTEENPLUS_NODE`, else the host name."""
+    return os.environ.get("FOURTEENPLUS_NODE") or socket.gethostname()
 
 
 @dataclass(frozen=True)
@@ -85,7 +100,7 @@ class Row:
 
     @classmethod
     def of(cls, record: CallRecord, hasher: CallerHasher | None, call_id: str | None = None,
-           now: float | None = None) -> "Row":
+           now: float | None = None, node: str | None = None) -> "Row":
         call_id = call_id or uuid.uuid4().hex
         call = {
             "call_id": call_id,
@@ -97,6 +112,7 @@ class Row:
             "reason": record.reason, "dial_status": record.dial_status,
             "overflow_status": record.overflow_status,
             "timings": json.dumps(record.timings, sort_keys=True),
+            "node": node or this_node(),
         }
         attempts = [{
             "call_id": call_id, "seq": seq, "kind": a.kind, "decision": a.decision,
@@ -120,6 +136,7 @@ class StoredCall:
     call_id: str
     caller_hash: str | None
     record: CallRecord
+    node: str | None = None  # None: stored before records named their node
 
 
 @dataclass(frozen=True)
@@ -238,7 +255,9 @@ class Store:
         with self._db.transaction() as cur:
             cur.execute(self._sql(
                 f"INSERT INTO calls ({', '.join(CALL_COLUMNS)}) VALUES ({', '.join('?' * len(CALL_COLUMNS))}) "
-                "ON CONFLICT (call_id) DO NOTHING"), [row.call[c] for c in CALL_COLUMNS])
+                "ON CONFLICT (call_id) DO NOTHING"),
+                # .get: a row spooled by an older fourteenplus has no node
+                [row.call.get(c) for c in CALL_COLUMNS])
             if cur.rowcount == 0:
                 return False
             if row.attempts:
@@ -249,8 +268,9 @@ class Store:
         return True
 
     def calls(self, since: float | None = None, until: float | None = None,
-              areas: tuple[str, ...] = ()) -> list[StoredCall]:
-        """Calls started in [since, until), optionally in some area codes, oldest first."""
+              areas: tuple[str, ...] = (), nodes: tuple[str, ...] = ()) -> list[StoredCall]:
+        """Calls started in [since, until), optionally in some area codes or taken by some
+        nodes, oldest first."""
         where: list[str] = []
         params: list[object] = []
         if since is not None:
@@ -262,6 +282,9 @@ class Store:
         if areas:
             where.append(f"c.area_code IN ({', '.join('?' * len(areas))})")
             params.extend(areas)
+        if nodes:
+            where.append(f"c.node IN ({', '.join('?' * len(nodes))})")
+            params.extend(nodes)
         clause = f"WHERE {' AND '.join(where)}" if where else ""
         cur = self._db.cursor()
         cur.execute(self._sql(f"SELECT {', '.join('c.' + c for c in CALL_COLUMNS)} FROM calls c {clause} "
@@ -281,7 +304,7 @@ class Store:
             municipality=c["municipality"], trunk=c["trunk"], outcome=c["outcome"],
             language=c["language"], abandoned_at=c["abandoned_at"], reason=c["reason"], dial_status=c["dial_status"],
             overflow_status=c["overflow_status"], attempts=attempts[c["call_id"]],
-            started_at=c["started_at"], timings=json.loads(c["timings"]))) for c in calls]
+            started_at=c["started_at"], timings=json.loads(c["timings"])), c["node"]) for c in calls]
 
     def purge(self, before: float) -> Purged:
         """Remove every call (with its attempts and transcripts) started before `before`."""

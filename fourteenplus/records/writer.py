@@ -8,7 +8,8 @@ hashes the caller, queues the row and returns. One background thread owns the st
   mode 0600, caller already hashed) and the store counts as down for `down_s`, so calls arriving
   meanwhile are spooled at once instead of each waiting out the retries;
 - the first successful insert after that replays the spool (inserts are idempotent by call id,
-  so a row replayed twice is stored once);
+  so a row replayed twice is stored once); so does the end of the down period when no call
+  came, so a cluster node's records arrive once its PostgreSQL is back, not at its next call;
 - a full queue (the store far behind) spools in the caller's thread rather than blocking it;
 - only if even the spool cannot be written is the row lost, and then the log says which call.
 
@@ -38,6 +39,7 @@ log = logging.getLogger(__name__)
 SPOOL_FILE = "records-spool.jsonl"
 _STOP = object()
 _PURGE = object()
+_REPLAY = object()
 
 
 class RecordWriter:
@@ -90,11 +92,15 @@ class RecordWriter:
     def _run(self) -> None:
         next_purge = time.monotonic()  # purge once at start, then on schedule
         while True:
-            wait = None if self._purge_every_s is None else max(0.0, next_purge - time.monotonic())
+            # without a down period (down_s 0) every call tries the store itself: no wake-up,
+            # which would be a busy loop against a dead store
+            replay = self._down_until if self._down_s > 0 else None
+            wakes = [t for t in (replay, self._purge_every_s and next_purge) if t]
+            wait = max(0.0, min(wakes) - time.monotonic()) if wakes else None
             try:
                 item = self._queue.get(timeout=wait)
             except queue.Empty:
-                item = _PURGE
+                item = _PURGE if self._purge_every_s and time.monotonic() >= next_purge else _REPLAY
             if item is _STOP:
                 break
             if isinstance(item, threading.Event):
@@ -102,6 +108,8 @@ class RecordWriter:
             elif item is _PURGE and self._purge_every_s is not None:  # only a timed wait ends in one
                 self._purge()
                 next_purge = time.monotonic() + self._purge_every_s
+            elif item is _REPLAY:
+                self._replay_when_back()
             else:
                 self._store_row(item)
         if self._store is not None:
@@ -130,6 +138,19 @@ class RecordWriter:
         except Exception as exc:
             log.warning("record spool: replay stopped, the rest waits for the next call: %s", exc)
             self._disconnect()
+
+    def _replay_when_back(self) -> None:
+        """The down period is over: replay the spool if the store answers, else wait another."""
+        if time.monotonic() < self._down_until:
+            return
+        self._down_until = 0.0
+        try:
+            self._connected()
+            self._replay_spool()
+        except Exception as exc:
+            log.warning("record store still down, spooled calls wait %.0f s more: %s", self._down_s, exc)
+            self._disconnect()
+            self._down_until = time.monotonic() + self._down_s
 
     def _connected(self) -> Store:
         if self._store is None:

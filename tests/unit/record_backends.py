@@ -1,19 +1,18 @@
-"""The record stores the tests run against: SQLite always, PostgreSQL when a server is given.
+"""The record stores the tests run against: SQLite, and PostgreSQL.
 
-Set FOURTEENPLUS_TEST_POSTGRES_URL to a server where the user may create databases
-(postgresql://user@127.0.0.1:5432/postgres); each test gets a database of its own, dropped after.
+PostgreSQL is a private server the run starts itself (tests/conftest.py, `postgres_server`),
+or the one FOURTEENPLUS_TEST_POSTGRES_URL names (a user who may create databases:
+postgresql://user@127.0.0.1:5432/postgres); each test gets a database of its own, dropped after.
 """
 
 from __future__ import annotations
 
-import os
 import uuid
+from contextlib import contextmanager
 
 import pytest
 
 from fourteenplus.config import RecordSettings
-
-POSTGRES_URL = os.environ.get("FOURTEENPLUS_TEST_POSTGRES_URL")
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
@@ -22,16 +21,30 @@ def backend(request, tmp_path):
     if request.param == "sqlite":
         yield RecordSettings(str(tmp_path / "records.db"), None, 90, False, 7)
         return
-    if not POSTGRES_URL:
-        pytest.skip("PostgreSQL: set FOURTEENPLUS_TEST_POSTGRES_URL to test the records.url store")
-    psycopg = pytest.importorskip("psycopg", reason="PostgreSQL: pip install '.[postgres]'")
+    with fresh_database(request.getfixturevalue("postgres_url")) as url:
+        yield RecordSettings(None, url, 90, False, 7)
+
+
+@contextmanager
+def fresh_database(admin_url: str):
+    """The URL of a new, empty database on the server of `admin_url`, dropped afterwards."""
+    import psycopg
+
     name = f"fourteenplus_test_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(POSTGRES_URL, autocommit=True) as admin:
+    with psycopg.connect(admin_url, autocommit=True) as admin:
         admin.execute(f'CREATE DATABASE "{name}"')
-    base, _, _ = POSTGRES_URL.rpartition("/")
-    yield RecordSettings(None, f"{base}/{name}", 90, False, 7)
-    with psycopg.connect(POSTGRES_URL, autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+    try:
+        yield database_url(admin_url, name)
+    finally:
+        with psycopg.connect(admin_url, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+
+
+def database_url(url: str, name: str) -> str:
+    """`url` with its database replaced by `name`, keeping a query (?host=… for a socket)."""
+    head, _, query = url.partition("?")
+    base, _, _ = head.rpartition("/")
+    return f"{base}/{name}" + (f"?{query}" if query else "")
 
 
 def configuration_with_store(tmp_path, monkeypatch, retention_days: int = 90) -> tuple:

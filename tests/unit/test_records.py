@@ -8,6 +8,7 @@ import logging
 import multiprocessing
 import os
 import pathlib
+import socket
 import sqlite3
 import subprocess
 import threading
@@ -82,6 +83,30 @@ def test_calls_filter_on_period_and_area(backend):
     assert len(store.calls(since=T0 + 86400)) == 3
     assert len(store.calls(since=T0 + 86400, until=T0 + 2 * 86400)) == 2
     assert [c.record.area_code for c in store.calls(areas=("0113",))] == ["0113"]
+
+
+def test_each_call_names_the_node_that_took_it_and_calls_filter_on_it(backend, monkeypatch):
+    store = open_store(backend)
+    for node in ("node-a", "node-b", "node-a"):
+        monkeypatch.setenv("FOURTEENPLUS_NODE", node)
+        store.insert(Row.of(Caller().say("Hoorn").record, HASHER))
+    assert sorted(c.node for c in store.calls()) == ["node-a", "node-a", "node-b"]
+    assert [c.node for c in store.calls(nodes=("node-b",))] == ["node-b"]
+
+
+def test_without_a_configured_node_the_host_name_is_recorded(backend, monkeypatch):
+    monkeypatch.delenv("FOURTEENPLUS_NODE", raising=False)
+    store = open_store(backend)
+    store.insert(Row.of(Caller().say("Hoorn").record, HASHER))
+    assert [c.node for c in store.calls()] == [socket.gethostname()]
+
+
+def test_a_row_spooled_before_records_named_their_node_is_still_stored(backend):
+    store = open_store(backend)
+    old = Row.of(Caller().say("Hoorn").record, HASHER)
+    del old.call["node"]
+    assert store.insert(Row.from_json(old.to_json())) is True
+    assert [(c.node, c.record.municipality) for c in store.calls()] == [(None, "Hoorn")]
 
 
 # ---- migrations ----
@@ -212,6 +237,19 @@ def test_calls_written_while_the_store_is_down_are_spooled_then_stored_once(tmp_
     stored = open_store(settings(tmp_path)).calls()
     assert sorted(c.record.municipality for c in stored) == ["Hoorn", "Koggenland", "Opmeer"]
     assert not (tmp_path / "spool.jsonl").exists()
+
+
+def test_spooled_calls_are_stored_when_the_store_is_back_without_waiting_for_another_call(tmp_path):
+    flaky = FlakyStore(settings(tmp_path))
+    w = writer(tmp_path, opener=flaky, retry_delay_s=0.001, down_s=0.3)
+    w.write(Caller().say("Hoorn").record)
+    assert w.flush(5) and w.spooled == 1
+    flaky.up.set()
+    deadline = time.monotonic() + 10
+    while (tmp_path / "spool.jsonl").exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert [c.record.municipality for c in open_store(settings(tmp_path)).calls()] == ["Hoorn"]
+    w.close()
 
 
 def test_while_the_store_is_down_calls_are_not_each_held_up_by_retries(tmp_path):

@@ -149,3 +149,24 @@ def test_report_command_writes_html_to_a_file(filled, tmp_path, capsys):
 def test_report_command_refuses_a_period_that_ends_before_it_starts(filled, capsys):
     assert main(["report", "--config", str(filled), "--since", "2025-03-02", "--until", "2025-03-01"]) == 2
     assert "is after" in capsys.readouterr().err
+
+
+def test_a_cluster_report_counts_both_nodes_and_shows_each(tmp_path, monkeypatch, capsys):
+    config, settings = configuration_with_store(tmp_path, monkeypatch)
+    store = open_store(settings)
+    for node, name in [("node-a", "Hoorn"), ("node-b", "Opmeer"), ("node-b", "Hoorn")]:
+        monkeypatch.setenv("FOURTEENPLUS_NODE", node)
+        store.insert(Row.of(Caller(started_at=T0).say(name).record, CallerHasher(b"r" * 32)))
+    assert main(["report", "--config", str(config), "--format", "json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["total"]["calls"] == 3
+    assert {node: f["calls"] for node, f in data["by_node"].items()} == {"node-a": 1, "node-b": 2}
+    assert calls_by_label(capsys, config, "--node", "node-b") == {"all calls": "2"}
+    assert calls_by_label(capsys, config) == {"all calls": "3", "node node-a": "1", "node node-b": "2"}
+
+
+def calls_by_label(capsys, config, *options) -> dict[str, str]:
+    """The table's call counts of the total and node lines, by their label."""
+    assert main(["report", "--config", str(config), *options]) == 0
+    words = [line.split() for line in capsys.readouterr().out.splitlines()]
+    return {" ".join(w[:2]): w[2] for w in words if w[:1] == ["node"] or w[:2] == ["all", "calls"]}
