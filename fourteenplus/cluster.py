@@ -25,6 +25,7 @@ import signal
 import subprocess
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -258,7 +259,10 @@ class AsteriskNode:
 
     def calls_processed(self) -> int:
         """Every call this Asterisk took since it started (`core show channels count`)."""
-        return int(re.search(r"(\d+) calls? processed", self.cli("core show channels count")).group(1))
+        found = re.search(r"(\d+) calls? processed", self.cli("core show channels count"))
+        if found is None:
+            raise ClusterError(f"node {self.node.name}: Asterisk did not say how many calls it processed")
+        return int(found.group(1))
 
     def kill(self) -> None:
         """SIGKILL: the node dies as in a crash, calls and all."""
@@ -345,15 +349,16 @@ class Cluster:
     directory: Path
     layout: Layout = field(default_factory=Layout)
     root: Path | None = None
-    log: object = print
+    log: Callable[[str], object] = print
     postgres: pgserver.Server | None = None
     asterisks: dict[str, AsteriskNode] = field(default_factory=dict)
     apps: dict[str, NodeApp] = field(default_factory=dict)
     kamailio: Kamailio | None = None
-    creds: asterisk.Credentials | None = None
+    creds: asterisk_config.Credentials | None = None
 
     @property
     def records_url(self) -> str:
+        assert self.postgres is not None, "the cluster's PostgreSQL is started first"
         return self.postgres.url()
 
     def start(self) -> "Cluster":
@@ -395,6 +400,7 @@ class Cluster:
 
     def wait_until(self, condition, timeout: float = 20.0) -> dict[str, str]:
         """Wait until `condition(dispatcher states)` holds; returns the states."""
+        assert self.kamailio is not None, "Kamailio is started"
         deadline = time.monotonic() + timeout
         while True:
             states = self.kamailio.states()
@@ -407,7 +413,8 @@ class Cluster:
     def app_serving(self, name: str) -> bool:
         """Whether node `name`'s app is connected to its Asterisk (its Stasis app registered)."""
         node = self.layout.node(name)
-        return ari_app_registered(self.creds.ari_user, self.creds.ari_password, asterisk.ARI_APP,
+        assert self.creds is not None, "the cluster is started"
+        return ari_app_registered(self.creds.ari_user, self.creds.ari_password, asterisk_config.ARI_APP,
                                   url=f"{node.ari_url}ari/")
 
     def stop(self) -> None:
@@ -434,6 +441,7 @@ def layout_file() -> Path:
 
 
 def write_layout(cluster: Cluster, path: Path | None = None) -> None:
+    assert cluster.kamailio is not None, "the cluster is started"
     (path or layout_file()).write_text(json.dumps({
         "control": str(control_socket(cluster.kamailio.directory)), "proxy": cluster.layout.proxy,
         "nodes": [{"name": n.name, "address": n.address} for n in cluster.layout.nodes]}))
@@ -448,7 +456,8 @@ def status(path: Path | None = None) -> dict | None:
         return None
     if not Path(saved["control"]).exists():  # left behind by a cluster that was killed
         return None
-    view = {"proxy": f"{saved['proxy']}:{SIP_PORT}", "nodes": []}
+    nodes: list[dict] = []
+    view: dict = {"proxy": f"{saved['proxy']}:{SIP_PORT}", "nodes": nodes}
     try:
         states = dispatcher_states(Path(saved["control"]))
     except ClusterError as exc:
@@ -457,7 +466,7 @@ def status(path: Path | None = None) -> dict | None:
     for saved_node in saved["nodes"]:
         node = Node(saved_node["name"], saved_node["address"])
         flags = states.get(node.uri)
-        view["nodes"].append({**saved_node, "dispatcher": flags, "up": is_up(flags or ""),
-                              "app": ari_app_registered(creds.ari_user, creds.ari_password, asterisk.ARI_APP,
+        nodes.append({**saved_node, "dispatcher": flags, "up": is_up(flags or ""),
+                      "app": ari_app_registered(creds.ari_user, creds.ari_password, asterisk_config.ARI_APP,
                                                         url=f"{node.ari_url}ari/")})
     return view
