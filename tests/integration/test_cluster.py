@@ -22,7 +22,7 @@ import pytest
 
 from fourteenplus import cluster as clustering
 from fourteenplus import pgserver, sipp
-from fourteenplus.config import Records
+from fourteenplus.config import RecordSettings
 from fourteenplus.records import open_store
 
 from .conftest import in_background
@@ -37,7 +37,7 @@ SAY_KOGGENLAND = [sipp.WaitPrompt(), sipp.Say("ik wil graag de gemeente Koggenla
 # started can miss the recognition deadline on a busy 2-core machine (cold caches).
 KOGGENLAND = SAY_KOGGENLAND * 2
 # The keypad fallback ignores the name; its menu's key 2 is Medemblik. The app routes the name.
-NAME_THEN_KEY = [*SAY_KOGGENLAND, sipp.WaitPrompt(), sipp.Dtmf("2")]
+NAME_THEN_KEY = [*SAY_KOGGENLAND, sipp.WaitPrompt(), sipp.PressKeys("2")]
 
 
 @pytest.fixture(scope="module")
@@ -66,7 +66,7 @@ def call(cluster, trunk, tmp_path):
 def records_since(cluster, since: float, want: int, timeout: float = 15.0) -> list:
     """The records in the cluster's PostgreSQL of calls started at `since` or later, once
     there are `want` of them (or as many as there are after `timeout`)."""
-    settings = Records(None, cluster.records_url, 90, False, 7)
+    settings = RecordSettings(None, cluster.records_url, 90, False, 7)
     deadline = time.monotonic() + timeout
     while True:
         try:
