@@ -24,14 +24,17 @@ import anyio.abc
 import numpy as np
 
 from . import callflow as cf
+from .logformat import FIELDS
 from .prompts import SOUNDS_SUBDIR
 from .speech.service import SpeechService
 
 if TYPE_CHECKING:
     from .metrics import Metrics
-    from .records import RecordWriter
+    from .records import CallerHasher, RecordWriter
 
 log = logging.getLogger(__name__)
+# One INFO line per finished call, under its own name so a NOC can route or filter it.
+decisions = logging.getLogger("fourteenplus.calls")
 
 # The timings (ms) a session writes into its call's record; the report reads these keys.
 ANSWER_TO_FIRST_PROMPT = "answer_to_first_prompt"
@@ -75,10 +78,12 @@ class Channel(Protocol):
 
 @dataclass(frozen=True)
 class CallServices:
-    """What every call shares at run time: the recogniser, the record writer, the metrics."""
+    """What every call shares at run time: the recogniser, the record writer, the metrics, and
+    the keyed caller hash (the records' own) that is all the log ever shows of a caller."""
     speech: SpeechService
     records: RecordWriter | None = None
     metrics: Metrics | None = None
+    hasher: CallerHasher | None = None
 
 
 class _Recognition:
@@ -155,12 +160,14 @@ class Session:
         self.record_done()
 
     def record_done(self) -> None:
-        """The record is complete: store it (never raises, never blocks) and count the call."""
-        log.debug("%s: record complete, outcome %s", self.name, self.flow.record.outcome)
+        """The record is complete: log the decision, store it (never raises, never blocks) and
+        count the call."""
+        record = self.flow.record
+        decisions.info("call decision", extra={FIELDS: decision_fields(self.name, record, self.services.hasher)})
         if self.services.records is not None:
-            self.services.records.write(self.flow.record)
+            self.services.records.write(record)
         if self.services.metrics:
-            self.services.metrics.call_ended(self.flow.record)
+            self.services.metrics.call_ended(record)
 
     async def _perform(self, actions: list) -> None:
         for action in actions:
@@ -258,6 +265,16 @@ class Session:
                 ("FOURTEENPLUS_MUNICIPALITY", action.municipality),
                 ("FOURTEENPLUS_DIAL", action.trunk),
                 ("FOURTEENPLUS_OVERFLOW", action.overflow or ""))
+
+
+def decision_fields(name: str, record: cf.CallRecord, hasher: CallerHasher | None) -> dict:
+    """What a NOC needs of one call, the caller only as the records' keyed hash (None: left out)."""
+    return {
+        "call": name, "area": record.area_code, "outcome": record.outcome, "path": record.path,
+        "municipality": record.municipality, "dial_status": record.dial_status,
+        "latency_ms": record.timings.get(ANSWER_TO_INVITE),
+        "caller_hash": hasher.hash(record.caller) if hasher else None,
+    }
 
 
 class Dialling:

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 import anyio
 
+from .. import logformat
 from ..config import Service, load_service
 from ..errors import ConfigError, ConfigErrors
 from ..session import CallServices
@@ -36,17 +37,20 @@ def add_serving_options(parser, metrics_port: int) -> None:
     parser.add_argument("--metrics-port", type=int, default=metrics_port, metavar="PORT",
                         help=f"Prometheus /metrics on 127.0.0.1:PORT (default {metrics_port}; 0: off)")
     parser.add_argument("--verbose", "-v", action="store_true", help="log every call's steps")
+    parser.add_argument("--log-format", choices=tuple(logformat.FORMATTERS), default="text",
+                        help="text for a terminal; logfmt or json, one parseable line each, for a NOC "
+                             "(one line per call decision at INFO)")
 
 
 def prepare(args):
     """Logging set up and the configuration loaded; None once its errors are printed."""
-    setup_logging(args.verbose)
+    setup_logging(args.verbose, args.log_format)
     loaded = configured(args)
     return loaded[0] if loaded else None
 
 
-def setup_logging(verbose: bool) -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+def setup_logging(verbose: bool, log_format: str = "text") -> None:
+    logformat.setup(log_format)
     logging.getLogger("fourteenplus").setLevel(logging.DEBUG if verbose else logging.INFO)
     # asyncari warns about every event type it has no class for; those are not our problem.
     logging.getLogger("asyncari").setLevel(logging.ERROR)
@@ -67,7 +71,7 @@ async def call_services(service, metrics_port: int) -> AsyncIterator[CallService
     records = RecordWriter(service.records, on_failure=metrics.record_write_failed)
     server = await metrics.serve(METRICS_HOST, metrics_port) if metrics_port else None
     try:
-        yield CallServices(speech, records, metrics)
+        yield CallServices(speech, records, metrics, records.hasher)
     finally:
         if server is not None:
             server.close()

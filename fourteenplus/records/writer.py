@@ -49,7 +49,7 @@ class RecordWriter:
                  on_failure: Callable[[], None] | None = None,
                  opener: Callable[[RecordSettings], Store] = open_store):
         self.settings = settings
-        self._hasher = hasher or _hasher_or_none()
+        self.hasher = hasher or _hasher_or_none()  # the session logs its calls with it too
         self._spool_path = spool or paths.state_dir() / SPOOL_FILE
         self._spool_lock = threading.Lock()
         self._retries, self._retry_delay_s, self._down_s = retries, retry_delay_s, down_s
@@ -67,7 +67,7 @@ class RecordWriter:
 
     def write(self, record: CallRecord) -> None:
         try:
-            row = Row.of(record, self._hasher)
+            row = Row.of(record, self.hasher)
         except Exception:
             log.exception("call record of %s could not be converted; it is not stored", record.dialled)
             self._failed()
