@@ -32,7 +32,7 @@ import numpy as np
 from panoramisk.fast_agi import Request
 from panoramisk.utils import parse_agi_result
 
-from . import ami
+from . import ami, paths
 from . import callflow as cf
 from .config import Service
 from .prompts import SOUNDS_SUBDIR
@@ -360,10 +360,8 @@ async def _read_environment(reader: asyncio.StreamReader) -> dict[str, str] | No
 
 def recordings_for(asterisk_root: Path | None) -> RecordingDir:
     """Recordings in Asterisk's spool, seen through the bundled root's chroot when there is one."""
-    asterisk_dir = "/var/spool/asterisk/tmp/fourteenplus-agi"
     root = Path(asterisk_root) if asterisk_root else Path("/")
-    local = root / asterisk_dir.lstrip("/")
-    return RecordingDir(asterisk_dir, local)
+    return RecordingDir(paths.AGI_RECORDINGS, root / paths.AGI_RECORDINGS.lstrip("/"))
 
 
 def prepare_recordings(recordings: RecordingDir, owner: tuple[int, int] | None) -> None:

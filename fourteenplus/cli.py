@@ -29,6 +29,7 @@ COMMANDS = {
     "agi": "run the FastAGI server (the same call flow for operators who use AGI)",
     "status": "health of Asterisk, the call handling and the trunks, through AMI",
     "cluster": "Kamailio in front of two nodes and one PostgreSQL, on loopback (Ctrl-C stops it)",
+    "install": "write the systemd units for this installation (`install systemd`)",
     "soak": "load benchmark: a thousand real SIP calls, mixed, many at once; lost calls, latency, CPU, memory",
 }
 

@@ -10,6 +10,9 @@ import os
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
+# Where Asterisk's RECORD FILE puts the FastAGI utterances, as Asterisk sees it (under the
+# bundled root when there is one); the agi unit may write there and nowhere else of Asterisk's.
+AGI_RECORDINGS = "/var/spool/asterisk/tmp/fourteenplus-agi"
 
 
 def cache_dir() -> Path:

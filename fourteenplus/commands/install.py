@@ -1,0 +1,64 @@
+"""`fourteenplus install systemd`: write the systemd units for this installation.
+
+fourteenplus.service runs the ARI application (`run`), fourteenplus-agi.service the FastAGI
+server (`agi`); enable the one your dialplan uses. Both run as --user, read --config, and
+execute --bin (default: the fourteenplus of this virtualenv). The record store's directory
+comes from the configuration's records.path (else the state directory) unless --records-dir
+says otherwise. The README's deployment section has the steps around it.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from .. import units
+from ..config import load_service
+from ..errors import ConfigError, ConfigErrors
+from ._common import print_errors
+
+SYSTEM_UNITS = Path("/etc/systemd/system")
+
+
+def configure(parser) -> None:
+    parser.add_argument("what", choices=("systemd",))
+    parser.add_argument("--user", default=units.DEFAULT_USER,
+                        help=f"the system user the services run as (default {units.DEFAULT_USER})")
+    parser.add_argument("--config", type=Path, default=units.DEFAULT_CONFIG, metavar="FILE",
+                        help=f"the operator configuration the services read (default {units.DEFAULT_CONFIG})")
+    parser.add_argument("--bin", type=Path, default=Path(sys.executable).parent / "fourteenplus", metavar="PATH",
+                        help="the fourteenplus executable (default: this virtualenv's)")
+    parser.add_argument("--records-dir", type=Path, metavar="DIR",
+                        help="the directory the record store writes in (default: from the configuration)")
+    parser.add_argument("--out", type=Path, default=SYSTEM_UNITS, metavar="DIR",
+                        help=f"where to write the units (default {SYSTEM_UNITS})")
+
+
+def main(args) -> int:
+    records_dir = args.records_dir or _records_dir(args.config)
+    if records_dir is None:
+        return 1
+    settings = units.Settings(bin=args.bin.absolute(), user=args.user, config=args.config.absolute(),
+                              records_dir=records_dir.absolute())
+    args.out.mkdir(parents=True, exist_ok=True)
+    for unit in units.UNITS:
+        path = args.out / unit.name
+        path.write_text(units.render(unit, settings), encoding="utf-8")
+        print(f"wrote {path}")
+    if not settings.bin.exists():
+        print(f"warning: {settings.bin} does not exist; the units cannot start until it does", file=sys.stderr)
+    print("then: systemctl daemon-reload && systemctl enable --now fourteenplus (or fourteenplus-agi)")
+    return 0
+
+
+def _records_dir(config: Path) -> Path | None:
+    """From the configuration the units will read; None once its errors are printed."""
+    if not config.exists():
+        print(f"note: {config} does not exist yet; the record store is taken to be in {units.STATE_DIR}",
+              file=sys.stderr)
+        return units.STATE_DIR
+    try:
+        return units.records_dir(load_service(config).records.path)
+    except (ConfigError, ConfigErrors) as exc:
+        print_errors(exc)
+        return None

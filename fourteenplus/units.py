@@ -1,0 +1,60 @@
+"""The systemd units for `run` (ARI) and `agi` (FastAGI), rendered for an operator's paths.
+
+One template, systemd/fourteenplus.service.in, and a row per unit in UNITS: the two services
+differ only in their command and what they may write, so they cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import paths
+
+TEMPLATE = paths.REPO / "systemd" / "fourteenplus.service.in"
+STATE_DIR = Path("/var/lib/fourteenplus")  # what StateDirectory=fourteenplus makes
+DEFAULT_USER = "fourteenplus"
+DEFAULT_CONFIG = Path("/etc/fourteenplus/fourteenplus.yaml")
+# The 30 s drain (commands/_serving.DRAIN_S) plus the model and record writer shutting down.
+STOP_TIMEOUT_S = 45
+
+
+@dataclass(frozen=True)
+class Unit:
+    name: str
+    command: str              # the fourteenplus command it runs
+    description: str
+    writable: tuple[str, ...] = ()  # beyond the record store
+    extra: tuple[str, ...] = ()     # further [Service] lines
+
+
+UNITS = (
+    Unit("fourteenplus.service", "run", "fourteenplus: 14+ call routing (ARI application)"),
+    # FastAGI reads the utterances Asterisk records into its own spool, so it shares
+    # Asterisk's group and may write (prepare) that one directory.
+    Unit("fourteenplus-agi.service", "agi", "fourteenplus: 14+ call routing (FastAGI server)",
+         writable=(paths.AGI_RECORDINGS,), extra=("SupplementaryGroups=asterisk",)),
+)
+
+
+@dataclass(frozen=True)
+class Settings:
+    bin: Path                        # the fourteenplus executable
+    user: str = DEFAULT_USER
+    config: Path = DEFAULT_CONFIG
+    records_dir: Path = STATE_DIR    # the directory the record store writes in
+
+
+def render(unit: Unit, settings: Settings) -> str:
+    return TEMPLATE.read_text(encoding="utf-8").format(
+        unit=unit.name, description=unit.description, command=unit.command,
+        user=settings.user, config=settings.config, bin=settings.bin, stop_timeout=STOP_TIMEOUT_S,
+        writable=" ".join([str(settings.records_dir), *unit.writable]),
+        extra="".join(line + "\n" for line in unit.extra),
+    )
+
+
+def records_dir(record_path: str | None) -> Path:
+    """Where a configuration's SQLite store lives under the units: its own path (a relative one
+    from the service's working directory, /), else the state dir."""
+    return (Path("/") / record_path).parent if record_path else STATE_DIR

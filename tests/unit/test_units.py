@@ -1,0 +1,54 @@
+"""The systemd units `fourteenplus install systemd` writes: what each must say (user, restart,
+reload, a stop timeout past the drain, the hardening, the writable record store), and that
+systemd itself accepts them."""
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from fourteenplus import cli, paths, units
+from fourteenplus.commands._serving import DRAIN_S
+from fourteenplus.config import EXAMPLE
+
+VENV_BIN = Path(sys.executable).parent / "fourteenplus"  # verify wants ExecStart to exist
+SETTINGS = units.Settings(bin=VENV_BIN, user="noc", config=Path("/etc/fp/fp.yaml"), records_dir=Path("/srv/records"))
+EVERY_UNIT = ("User=noc", "Group=noc", "Restart=on-failure", "ExecReload=/bin/kill -HUP $MAINPID",
+              f"TimeoutStopSec={units.STOP_TIMEOUT_S}", "NoNewPrivileges=yes", "ProtectSystem=strict",
+              "ProtectHome=yes", "PrivateTmp=yes", "StateDirectory=fourteenplus", "CacheDirectory=fourteenplus",
+              "Environment=FOURTEENPLUS_CONFIG=/etc/fp/fp.yaml", "Environment=FOURTEENPLUS_STATE=/var/lib/fourteenplus",
+              "Environment=FOURTEENPLUS_CACHE=/var/cache/fourteenplus")
+
+
+@pytest.mark.parametrize("unit", units.UNITS, ids=lambda unit: unit.name)
+def test_each_unit_runs_its_command_as_the_user_hardened_and_may_write_the_record_store(unit):
+    lines = units.render(unit, SETTINGS).splitlines()
+    assert set(EVERY_UNIT) <= set(lines)
+    assert f"ExecStart={VENV_BIN} {unit.command} --log-format logfmt" in lines
+    assert f"ReadWritePaths={' '.join(['/srv/records', *unit.writable])}" in lines
+
+
+def test_the_agi_unit_may_write_where_asterisk_records_its_utterances():
+    (agi,) = [unit for unit in units.UNITS if unit.command == "agi"]
+    assert paths.AGI_RECORDINGS in agi.writable
+
+
+def test_systemd_waits_longer_than_the_drain():
+    assert units.STOP_TIMEOUT_S > DRAIN_S
+
+
+def test_the_record_store_directory_follows_the_configuration():
+    assert units.records_dir(None) == units.STATE_DIR
+    assert units.records_dir("/srv/fp/records.db") == Path("/srv/fp")
+    assert units.records_dir("records.db") == Path("/")  # systemd starts the service in /
+
+
+@pytest.mark.skipif(not shutil.which("systemd-analyze"), reason="systemd-analyze is not installed: the units are not verified")
+def test_systemd_analyze_verifies_the_units_the_command_writes(tmp_path, capsys):
+    assert cli.main(["install", "systemd", "--out", str(tmp_path), "--config", str(EXAMPLE), "--bin", str(VENV_BIN)]) == 0
+    written = sorted(tmp_path.glob("*.service"))
+    assert [path.name for path in written] == sorted(unit.name for unit in units.UNITS)
+    result = subprocess.run(["systemd-analyze", "verify", *map(str, written)], capture_output=True, text=True)
+    assert result.returncode == 0 and not result.stderr.strip(), result.stderr
