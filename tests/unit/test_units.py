@@ -52,3 +52,19 @@ def test_systemd_analyze_verifies_the_units_the_command_writes(tmp_path, capsys)
     assert [path.name for path in written] == sorted(unit.name for unit in units.UNITS)
     result = subprocess.run(["systemd-analyze", "verify", *map(str, written)], capture_output=True, text=True)
     assert result.returncode == 0 and not result.stderr.strip(), result.stderr
+
+
+def test_the_command_gives_the_record_store_of_the_configuration_the_units_read(tmp_path, capsys):
+    config = tmp_path / "fourteenplus.yaml"
+    config.write_text(EXAMPLE.read_text(encoding="utf-8").replace(
+        "  path: null ", "  path: /srv/fp/records.db ", 1), encoding="utf-8")
+    assert cli.main(["install", "systemd", "--out", str(tmp_path), "--config", str(config), "--bin", str(VENV_BIN)]) == 0
+    assert "ReadWritePaths=/srv/fp\n" in (tmp_path / "fourteenplus.service").read_text(encoding="utf-8")
+
+
+def test_a_broken_configuration_writes_no_units(tmp_path, capsys):
+    config = tmp_path / "fourteenplus.yaml"
+    config.write_text("areas: [\n", encoding="utf-8")
+    assert cli.main(["install", "systemd", "--out", str(tmp_path / "units"), "--config", str(config)]) == 1
+    assert not (tmp_path / "units").exists()
+    assert "error" in capsys.readouterr().err
