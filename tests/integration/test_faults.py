@@ -112,7 +112,7 @@ def test_fault_record_store_locked_the_call_is_routed_and_its_record_kept(app, c
         lock.execute("BEGIN EXCLUSIVE")
         since = log_size(app)
         assert users(call("14020")) == ["amsterdam"]
-        wait_for_log(app, "(14020): record complete", since)  # handed to the writer, which meets the lock
+        wait_for_log(app, "(14020)\" area=020", since)  # its call decision: handed to the writer, which meets the lock
     finally:
         lock.execute("ROLLBACK")
         lock.close()
