@@ -197,6 +197,15 @@ def main(args: argparse.Namespace) -> int:
     timed = TimedSpeech(speech)
     outcomes = run_callers(callers, service, timed, audio)
     result = report(outcomes, thresholds, args.questions, args.dir, timed)
+    if args.against:
+        # The same callers on the same recognitions (the cache), at the other settings.
+        other = dict(args.against)
+        questions = int(other.pop("questions", args.questions))
+        against = dataclasses.replace(thresholds, **other)
+        other_outcomes = run_callers(callers, bench_service({c.area_code for c in callers}, against, questions),
+                                     timed, audio)
+        result["against"] = figures(other_outcomes) | {"thresholds": dataclasses.asdict(against),
+                                                       "questions": questions}
     if args.outcomes:
         write_outcomes(args.outcomes, outcomes)
     if args.report:

@@ -34,6 +34,26 @@ _SIDES = {True: "yes", False: "no"}
 
 
 
+# What `--against` may change: the flow's own settings. (The reply thresholds are the speech
+# service's: its answers are heard once per run.)
+FLOW_SETTINGS = ("accept", "confirm", "runner_up", "questions")
+
+
+def settings(text: str) -> dict[str, float]:
+    """`--against`: NAME=VALUE pairs, each one of FLOW_SETTINGS."""
+    known = FLOW_SETTINGS
+    pairs = {}
+    for item in filter(None, text.split(",")):
+        name, _, value = item.partition("=")
+        if name.strip() not in known:
+            raise argparse.ArgumentTypeError(f"{name.strip()!r} is not one of {', '.join(known)}")
+        try:
+            pairs[name.strip()] = float(value)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{item!r}: the value must be a number") from None
+    return pairs
+
+
 def configure(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="what", required=True)
     recognition = sub.add_parser("recognition", help="spoken names → municipalities")
@@ -64,6 +84,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
         dialogue.add_argument(f"--{name}", type=float, default=value)
     dialogue.add_argument("--questions", type=int, default=DEFAULTS["listen"]["questions"],
                           help='"Bedoelt u …?" questions per name said, at most')
+    dialogue.add_argument("--against", type=settings, metavar="NAME=VALUE,…",
+                          help="also play the same callers at other settings (thresholds, questions), "
+                               "in the same run on the same recognitions: an A/B, e.g. confirm=0.7,questions=1")
     calls = sub.add_parser("calls", help="answer → first audio and end of speech → INVITE over real calls "
                                          "(needs `make run` in another terminal)")
     calls.add_argument("--count", type=int, default=10, help="spoken calls to place (default 10)")

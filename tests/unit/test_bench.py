@@ -1,7 +1,11 @@
 """The recognition bench's arithmetic: second takes, the reply confusion table, and the
 reply answer rule the bench and the call handling share."""
 
-from fourteenplus.commands.bench import Tally, marker, second_take, voice_family
+import argparse
+
+import pytest
+
+from fourteenplus.commands.bench import Tally, marker, second_take, settings, voice_family
 from fourteenplus.config import DEFAULTS, Thresholds
 from fourteenplus.speech import Candidate, Recognition
 from fourteenplus.speech.service import Answer
@@ -96,3 +100,11 @@ def test_the_single_clip_figures_count_ranks_and_negatives_by_decision():
     figures = tally.figures()
     assert (figures["top1"], figures["top3"]) == (1, 2)
     assert (figures["negatives_accepted"], figures["negatives_confirmed"]) == (1, 1)
+
+
+def test_the_dialogue_bench_plays_against_settings_named_pair_by_pair():
+    assert settings("confirm=0.7,runner_up=1,questions=1") == {"confirm": 0.7, "runner_up": 1.0, "questions": 1.0}
+    with pytest.raises(argparse.ArgumentTypeError, match="reply_yes"):
+        settings("reply_yes=0.5")  # the service's, heard once per run: not a flow setting
+    with pytest.raises(argparse.ArgumentTypeError, match="a number"):
+        settings("confirm=high")
