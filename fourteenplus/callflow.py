@@ -355,16 +355,17 @@ class CallFlow:
         # A recogniser must never route outside the dialled area, nor on a name it heard as
         # another area's; the candidates it still ranked are no evidence then.
         heard = bool(recognition.ranked)
-        self._takes.append({c.municipality: c.score for c in recognition.candidates
-                            if heard and c.municipality in self._area.municipalities})
+        take = {c.municipality: c.score for c in recognition.candidates
+                if heard and c.municipality in self._area.municipalities}
+        self._takes.append(take)
         thresholds = self.service.thresholds
         # A transfer without a question rests on this take alone, as sure as the policy was
         # fitted to be, and on the municipality's own name: a village or an alias heard
         # (short, and many of them) is asked about, however sure (on the tune callers every
         # transfer at accept level that went wrong was one). The takes together only choose
         # what to ask about.
-        sure = [c for c in recognition.candidates if heard and c.municipality in self._area.municipalities
-                and c.phrase == c.municipality and c.municipality not in self._denied and c.score >= thresholds.accept]
+        sure = [c for c in recognition.candidates if c.municipality in take and c.phrase == c.municipality
+                and c.municipality not in self._denied and c.score >= thresholds.accept]
         if sure:
             top = max(sure, key=lambda c: c.score).municipality
             if top not in self._area.connected:
