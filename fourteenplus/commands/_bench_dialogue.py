@@ -43,23 +43,21 @@ class TimedSpeech:
     seconds; an answer does (ja at `reply_yes`, nee at `reply_no`), so it is cached per
     thresholds. A clip's compute is the one measured the first time."""
 
-    def __init__(self, service: SpeechService, cache: bool = True):
+    def __init__(self, service: SpeechService):
         self.service = service
         self.last_ms = 0.0
-        self._cache: dict[tuple[str, str, str | Thresholds], tuple[Recognition | Answer, float]] | None = \
-            {} if cache else None
+        self._cache: dict[tuple[str, str, str | Thresholds], tuple[Recognition | Answer, float]] = {}
 
     def _timed(self, samples: np.ndarray, mode: str, context: str | Thresholds,
                hear: Callable[[], Recognition | Answer]) -> Recognition | Answer:
         key = (hashlib.sha1(samples.tobytes()).hexdigest(), mode, context)
-        if self._cache is not None and key in self._cache:
+        if key in self._cache:
             result, self.last_ms = self._cache[key]
             return result
         started = time.perf_counter()
         result = hear()
         self.last_ms = (time.perf_counter() - started) * 1000
-        if self._cache is not None:
-            self._cache[key] = (result, self.last_ms)
+        self._cache[key] = (result, self.last_ms)
         return result
 
     def recognize_now(self, samples: np.ndarray, area_code: str) -> Recognition:
@@ -76,7 +74,7 @@ class TimedSpeech:
         """Each stage's compute over every clip heard (names and replies apart)."""
         from .bench import stages
 
-        heard = list((self._cache or {}).items())
+        heard = list(self._cache.items())
         return {mode: stages([result for (_, heard_as, _), (result, _) in heard if heard_as == mode])
                 for mode in (NAME, REPLY)}
 
