@@ -38,7 +38,7 @@ from ..stats import spread
 
 class TimedSpeech:
     """The real speech service as the simulation calls it, with each recognition's compute
-    (`last_ms`). A clip heard before is not heard again (`cache`): the candidates for a name
+    (`last_ms`). A clip heard before is not heard again (its cache): the candidates for a name
     do not depend on the thresholds (the flow decides from them), so a sweep of them runs in
     seconds; an answer does (ja at `reply_yes`, nee at `reply_no`), so it is cached per
     thresholds. A clip's compute is the one measured the first time."""
