@@ -364,7 +364,7 @@ class CallFlow:
         # (short, and many of them) is asked about, however sure (on the tune callers every
         # transfer at accept level that went wrong was one). The takes together only choose
         # what to ask about.
-        sure = [c for c in recognition.candidates if c.municipality in take and c.phrase == c.municipality
+        sure = [c for c in recognition.candidates if c.municipality in take and c.own_name
                 and c.municipality not in self._denied and c.score >= thresholds.accept]
         if sure:
             top = max(sure, key=lambda c: c.score).municipality

@@ -312,7 +312,8 @@ class _Media:
     sock: socket.socket = field(default_factory=lambda: socket.socket(socket.AF_INET, socket.SOCK_DGRAM))
     remote: tuple | None = None
     first_audio_at: float | None = None
-    speech_end_at: float | None = None
+    # The end of each sentence or recording the caller played, in script order.
+    speech_ends: dict[int, float] = field(default_factory=dict)
     heard: bytearray = field(default_factory=bytearray)
     error: BaseException | None = None
 
@@ -361,29 +362,30 @@ class _Media:
                 self.first_audio_at = self.first_audio_at or now
 
     def _steps(self):
-        """Yield (payload, payload type, marker, is speech) per tick, step after step, then silence."""
-        for step in self.script:
+        """Yield (payload, payload type, marker, the step's index if this is speech, else None)
+        per tick, step after step, then silence."""
+        for index, step in enumerate(self.script):
             if isinstance(step, WaitPrompt):
                 start = time.time()
                 while time.time() - start < step.timeout_s:
                     loud = self._last_loud
                     if loud is not None and loud > start and time.time() - loud >= PROMPT_END_S:
                         break
-                    yield SILENCE, 0, False, False
+                    yield SILENCE, 0, False, None
             elif isinstance(step, Silence):
                 for _ in range(step.ms // 20):
-                    yield SILENCE, 0, False, False
+                    yield SILENCE, 0, False, None
             elif isinstance(step, PressKeys):
                 for digit in step.digits:
                     for payload, marker in _dtmf_payloads(digit):
-                        yield payload, 101, marker, False
+                        yield payload, 101, marker, None
                     for _ in range(6):
-                        yield SILENCE, 0, False, False
+                        yield SILENCE, 0, False, None
             else:
                 for frame in _frames(self._clips[step]):
-                    yield frame, 0, False, _level_db(frame) > LOUD_DB
+                    yield frame, 0, False, index if _level_db(frame) > LOUD_DB else None
         while True:
-            yield SILENCE, 0, False, False
+            yield SILENCE, 0, False, None
 
     def _run(self) -> None:
         try:
@@ -397,14 +399,14 @@ class _Media:
                 if not self.remote:
                     self._find_remote()
                 if self.remote:
-                    payload, pt, marker, speech = next(steps)
+                    payload, pt, marker, spoken = next(steps)
                     if pt == 101:
                         event_ts = timestamp if marker else event_ts  # one timestamp per key press
                     header = struct.pack("!BBHII", 0x80, (0x80 if marker else 0) | pt, seq & 0xFFFF,
                                          (event_ts if pt == 101 else timestamp) & 0xFFFFFFFF, ssrc)
                     self.sock.sendto(header + payload, self.remote)
-                    if speech:
-                        self.speech_end_at = now + FRAME_S
+                    if spoken is not None:
+                        self.speech_ends[spoken] = now + FRAME_S
                     seq += 1
                     timestamp += 160
                 next_tick += FRAME_S
@@ -442,7 +444,7 @@ class CallResult:
     ended: str                       # "connected", "asterisk hung up", "caller hung up", "rejected …", …
     answered_at: float | None
     first_audio_at: float | None
-    speech_end_at: float | None
+    speech_ends: tuple[float, ...]   # the end of each sentence or recording the caller played
     ended_at: float
     heard: bytes = b""               # every μ-law payload Asterisk played to the caller
 
@@ -459,9 +461,12 @@ class CallResult:
 
     @property
     def speech_end_to_invite_ms(self) -> float | None:
-        if self.speech_end_at and self.invites:
-            return (self.invites[0].at - self.speech_end_at) * 1000
-        return None
+        """From the end of the caller's last words before the trunk was dialled (the name, or
+        the ja to "Bedoelt u …?") to the INVITE."""
+        if not self.invites:
+            return None
+        before = [end for end in self.speech_ends if end < self.invites[0].at]
+        return (self.invites[0].at - before[-1]) * 1000 if before else None
 
     def describe(self) -> str:
         """One line: where the call ended."""
@@ -513,7 +518,7 @@ def place_call(number: str, script: list, trunk: Trunk, hangup_after_ms: int = 0
         ended = _how_it_ended(events, errors, result)
     # Asterisk dials the overflow only after the trunk refused: both are logged by now.
     return CallResult(number, caller, tuple(trunk.invites(caller)), ended, events.get("ANSWERED"),
-                      media.first_audio_at, media.speech_end_at, time.time(), bytes(media.heard))
+                      media.first_audio_at, tuple(media.speech_ends[i] for i in sorted(media.speech_ends)), time.time(), bytes(media.heard))
 
 
 def _log_events(log: Path) -> dict[str, float]:

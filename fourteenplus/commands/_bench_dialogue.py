@@ -164,7 +164,7 @@ def report(outcomes: list[Outcome], thresholds: Thresholds, questions: int, corp
     families = sorted({o.voice_family for o in outcomes})
     return figures(outcomes) | ({"stages_ms": speech.stages()} if speech else {}) | {
         "by_voice_family": {family: figures([o for o in outcomes if o.voice_family == family]) for family in families},
-        "thresholds": dataclasses.asdict(thresholds), "questions": questions,
+        "thresholds": dataclasses.asdict(thresholds), "questions": questions, "settled": speech.service.settled if speech else None,
         "corpus": str(corpus), "machine": machine(), "date": dt.date.today().isoformat(),
     }
 
@@ -189,7 +189,7 @@ def main(args: argparse.Namespace) -> int:
     thresholds = Thresholds(**{name: getattr(args, name) for name in DEFAULTS["thresholds"]})
     callers = read_callers(args.dir)
     service = bench_service({c.area_code for c in callers}, thresholds, args.questions)
-    speech = SpeechService(load_grammars(load_directory()), thresholds)
+    speech = SpeechService(load_grammars(load_directory()), thresholds, settled=args.settled)
     speech.load()
     audio = PromptAudio.made(service, cache_dir() / "bench-prompts")
     timed = TimedSpeech(speech)

@@ -23,6 +23,11 @@ class Candidate:
     score: float  # 0..1, comparable with the service's thresholds
     phrase: str
 
+    @property
+    def own_name(self) -> bool:
+        """Heard as the municipality's own name, not a village or an alias of it."""
+        return self.phrase == self.municipality
+
 
 @dataclass(frozen=True)
 class Recognition:

@@ -12,16 +12,18 @@ transcript is only one voice here; the decision rests on scoring the area's clos
    text evidence. (As a rival "something else was said", scored like the phrases, it and a
    set of non-answers such as "ik weet het niet" separated negatives no better on the tune
    split than the text evidence does, and each costs an align: see bench/recognition.md.)
-4. A second bounded greedy transcription with the area's phrases (names, aliases, villages)
-   as whisper's previous-text prompt. Biased on purpose: it spells a village whisper would
-   otherwise garble ("Klaasmoren" → "Blasmolen"), so it picks which villages are worth
-   scoring, and its one named municipality is evidence the policy weighs. It often copies
-   the prompt ("Hoorn, Drechterland."), which the matcher treats as no evidence.
-5. Each candidate phrase is scored with `Whisper.align` (its per-token probabilities): official
+4. Each candidate phrase is scored with `Whisper.align` (its per-token probabilities): official
    names in a short (" Koggenland.") and a carrier-sentence form, villages and aliases in the
    short form. Raw log-probabilities favour short, common texts; we subtract a share of each
    text's log-probability under a null window (line noise), which measures how much the
    *audio* raised it: a pointwise mutual information.
+5. Only when that leaves doubt (the speech service decides; a `Clip` keeps the encoded
+   window and the scores so far): a second bounded greedy transcription with the area's
+   phrases (names, aliases, villages) as whisper's previous-text prompt, and the villages it
+   picks scored as in 4. Biased on purpose: it spells a village whisper would otherwise
+   garble ("Klaasmoren" → "Blasmolen"), so it picks which villages are worth scoring, and
+   its one named municipality is evidence the policy weighs. It often copies the prompt
+   ("Hoorn, Drechterland."), which the matcher treats as no evidence.
 
 The result (`Heard`) is scores, not a decision: the matcher decides.
 """
@@ -75,6 +77,27 @@ class Heard:
     no_speech_prob: float = 0.0
     timings: dict[str, float] = field(default_factory=dict)
     prompted: str = ""  # the transcription with the area's phrases as prompt (biased: see above)
+
+
+@dataclass
+class Clip:
+    """One utterance while the recogniser works on it: the encoded window and what was found
+    so far, so that a later stage (the primed transcription, more phrases) only pays for
+    what is new. No encoded window when there was no speech."""
+
+    started: float  # perf_counter at the start: `total_ms` counts from here
+    timings: dict[str, float]
+    encoded: object = None
+    frames: int = 0
+    bucket: int = 0
+    transcript: str = ""
+    no_speech_prob: float = 1.0
+    prompted: str = ""
+    scores: dict[str, float] = field(default_factory=dict)  # scored text → calibrated log-score
+
+    @property
+    def speech(self) -> bool:
+        return self.encoded is not None
 
 
 def is_hallucination(text: str) -> bool:
@@ -158,20 +181,14 @@ class Recognizer:
                                        max_length=len(prefix) + self.tuning.prompted_tokens)[0]
         return self.tokenizer.decode(result.sequences_ids[0]).strip()
 
-    def hear(self, samples8k: np.ndarray, shortlist, prompt: str = "") -> Heard:
-        """Score the clip against phrases; `shortlist(transcript, prompted) -> list[tuple[str, tuple[str, ...]]]`
-        picks which (text, the forms to score it in: SHORT, CARRIER). `prompt` (the area's
-        phrases) primes the second transcription; without one it is skipped.
-
-        The matcher owns the shortlist and the prompt (it knows the grammar and the
-        transcript's words); the recogniser only needs texts to score.
-        """
+    def listen(self, samples8k: np.ndarray) -> Clip:
+        """The stages every utterance pays for: the speech found, encoded, freely transcribed."""
         timings: dict[str, float] = {}
         started = time.perf_counter()
         span = vad.speech_span(samples8k)
         timings["vad_ms"] = (time.perf_counter() - started) * 1000
         if span is None:
-            return Heard("", False, {}, 1.0, timings)
+            return Clip(started, timings)
         speech = audio.upsample_8k_to_16k(audio.to_float(samples8k[span[0] : span[1]]))
         bucket = _bucket(len(speech) // 160 + 30)
         mark = time.perf_counter()
@@ -180,19 +197,41 @@ class Recognizer:
         mark = time.perf_counter()
         transcript, no_speech = self.transcribe(encoded)
         timings["transcribe_ms"] = (time.perf_counter() - mark) * 1000
-        prompted = ""
-        if prompt:
-            mark = time.perf_counter()
-            prompted = self.transcribe_prompted(encoded, prompt)
-            timings["prompted_ms"] = (time.perf_counter() - mark) * 1000
+        return Clip(started, timings, encoded, frames, bucket, transcript, no_speech)
+
+    def prime(self, clip: Clip, prompt: str) -> None:
+        """The primed transcription of a clip with speech (`prompt`: the area's phrases)."""
         mark = time.perf_counter()
-        phrases = shortlist(transcript, prompted)
+        clip.prompted = self.transcribe_prompted(clip.encoded, prompt)
+        clip.timings["prompted_ms"] = (time.perf_counter() - mark) * 1000
+
+    def heard(self, clip: Clip, shortlist) -> Heard:
+        """The clip's scores for the phrases `shortlist(transcript, prompted) -> list[tuple[str,
+        tuple[str, ...]]]` picks, each with the forms to score it in (SHORT, CARRIER). Texts the
+        clip was scored on before are not scored again.
+
+        The matcher owns the shortlist and the prompt (it knows the grammar and the
+        transcript's words); the recogniser only needs texts to score.
+        """
+        if not clip.speech:
+            return Heard("", False, {}, 1.0, clip.timings)
+        mark = time.perf_counter()
+        phrases = shortlist(clip.transcript, clip.prompted)
         forms = {p: [form.format(p) for form in templates] for p, templates in phrases}
-        scored = self._score(encoded, frames, bucket, [t for ts in forms.values() for t in ts])
-        timings["score_ms"] = (time.perf_counter() - mark) * 1000
-        timings["total_ms"] = (time.perf_counter() - started) * 1000
-        return Heard(transcript, True, {p: max(scored[t] for t in ts) for p, ts in forms.items()}, no_speech, timings,
-                     prompted)
+        missing = [t for ts in forms.values() for t in ts if t not in clip.scores]
+        clip.scores.update(self._score(clip.encoded, clip.frames, clip.bucket, missing))
+        clip.timings["score_ms"] = clip.timings.get("score_ms", 0.0) + (time.perf_counter() - mark) * 1000
+        clip.timings["total_ms"] = (time.perf_counter() - clip.started) * 1000
+        return Heard(clip.transcript, True, {p: max(clip.scores[t] for t in ts) for p, ts in forms.items()},
+                     clip.no_speech_prob, clip.timings, clip.prompted)
+
+    def hear(self, samples8k: np.ndarray, shortlist, prompt: str = "") -> Heard:
+        """Every stage at once: `prompt` (the area's phrases) primes the second transcription;
+        without one it is skipped."""
+        clip = self.listen(samples8k)
+        if prompt and clip.speech:
+            self.prime(clip, prompt)
+        return self.heard(clip, shortlist)
 
     def transcribe_plain(self, samples8k: np.ndarray) -> tuple[str, dict[str, float]]:
         """The baseline: whisper's standard 30 s window, free transcription, no trimming, no biasing."""

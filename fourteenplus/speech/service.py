@@ -6,11 +6,12 @@ not safe to share between threads and would only contend for the two cores anywa
 utterance has a deadline (`speech.deadline`): past it the caller is asked again rather than
 kept waiting.
 
+A name is heard unprimed first and primed only in doubt (`SpeechService.recognize_now`).
 Under load utterances queue for the worker. One that starts with others waiting behind it,
-or with too little of its deadline left for the full recognition, gets the unprimed one
-(the primed transcription is about a third of the work): its own fitted model (`unprimed`
-in policy.yaml), a little less often sure (bench/recognition.md), but answers in time for
-more callers rather than timeouts for the last ones of a burst.
+or with too little of its deadline left for the full recognition, stops at the unprimed
+step whatever its doubt: its own fitted model (`unprimed` in policy.yaml), a little less
+often sure (bench/recognition.md), but answers in time for more callers rather than
+timeouts for the last ones of a burst.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ if TYPE_CHECKING:
     from ..config import Thresholds
     from .matcher import Matcher
     from .policy import Policy
-    from .recognizer import Recognizer
+    from .recognizer import Heard, Recognizer
 
 # What a caller answers to "Bedoelt u Kapelle?". Scored like municipality names, so a
 # mumbled "jawel" still counts and a cough counts as no answer. Kept short: each phrase is
@@ -41,6 +42,10 @@ if TYPE_CHECKING:
 # chosen on the tune replies (nee understood 121 of 140 instead of 106, no ja lost).
 SAID_YES = ("ja", "jawel", "klopt", "ja hoor")
 SAID_NO = ("nee", "neen", "nee hoor", "klopt niet")
+# The unprimed model's P(right) from which its top municipality is the answer without the
+# primed transcription. Chosen on the tune callers (bench/recognition.md, sixth pass): from
+# 0.7 the unprimed ranking is as right as the primed one, and nearly half the names stop there.
+SETTLED = 0.70
 # The two sides as the matcher ranks them, like two municipalities of an area of their own.
 _YES, _NO = "yes", "no"
 REPLIES = AreaGrammar("reply", (_YES, _NO), tuple(Phrase(t, _YES, "name") for t in SAID_YES)
@@ -84,8 +89,10 @@ class SpeechService:
     """
 
     def __init__(self, grammars: Grammars, thresholds: Thresholds, deadline: Deadline | None = None,
-                 model_path: Path | None = None, on_shed: Callable[[], None] | None = None):
+                 model_path: Path | None = None, on_shed: Callable[[], None] | None = None,
+                 settled: float = SETTLED):
         self.reconfigure(grammars, thresholds, deadline)
+        self.settled = settled  # above 1: every name is primed (the benches' A/B)
         self.model_path = model_path
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="speech")
         self._pending = 0  # utterances submitted to the worker and not finished
@@ -154,17 +161,32 @@ class SpeechService:
             self._matchers[key] = build(Policy.load(kind))
         return self._matchers[key]
 
-    def _hear(self, samples: np.ndarray, matcher: Matcher) -> Recognition:
-        heard = self.recognizer.hear(np.asarray(samples, dtype=np.int16), matcher.shortlist, matcher.prompt)
+    def _decide(self, matcher: Matcher, heard: Heard) -> Recognition:
         return matcher.decide(heard, self.thresholds.accept, self.thresholds.confirm)
 
     def recognize_now(self, samples: np.ndarray, area_code: str, primed: bool = True) -> Recognition:
-        """A name, synchronously in the calling thread (the CLI and the bench use this)."""
-        return self._hear(samples, self.matcher(area_code, primed=primed))
+        """A name, synchronously in the calling thread (the CLI and the bench use this).
+
+        Only doubt pays for the primed transcription: the clip is first heard without it and
+        judged by the `unprimed` model. A name that model is sure of (`settled`), or none to
+        be had (no speech, another area's name), is the answer; otherwise the primed
+        transcription runs on the same encoded clip, and only its villages not yet scored
+        are. `primed=False` (under load) stops at the first step."""
+        recognizer = self.recognizer
+        clip = recognizer.listen(np.asarray(samples, dtype=np.int16))
+        unprimed = self.matcher(area_code, primed=False)
+        first = self._decide(unprimed, recognizer.heard(clip, unprimed.shortlist))
+        if not primed or not first.ranked or first.candidates[0].score >= self.settled:
+            return first
+        named = self.matcher(area_code)
+        recognizer.prime(clip, named.prompt)
+        return self._decide(named, recognizer.heard(clip, named.shortlist))
 
     def reply_now(self, samples: np.ndarray) -> Answer:
         """An answer to "Bedoelt u …?", synchronously in the calling thread."""
-        return Answer.of(self._hear(samples, self.reply_matcher()), self.thresholds)
+        matcher = self.reply_matcher()
+        return Answer.of(self._decide(matcher, self.recognizer.hear(np.asarray(samples, dtype=np.int16),
+                                                                   matcher.shortlist)), self.thresholds)
 
     def _name_in_worker(self, samples: np.ndarray, area_code: str, queued: float) -> Recognition:
         """The full recognition if nobody waits behind this utterance and what is left of its
@@ -172,7 +194,7 @@ class SpeechService:
         primed = self._pending <= 1 and (self.deadline is None or self.deadline.primed_fits(queued, self._full_seconds))
         started = time.monotonic()
         result = self.recognize_now(samples, area_code, primed)
-        if primed and "score_ms" in result.timings:  # a clip with speech, heard in full
+        if "prompted_ms" in result.timings:  # a clip that needed the primed transcription
             self._full_seconds += 0.2 * (time.monotonic() - started - self._full_seconds)
         if not primed and self.on_shed:
             self.on_shed()

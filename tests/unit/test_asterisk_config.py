@@ -110,9 +110,9 @@ def test_trunk_log_and_where_a_call_ended(tmp_path):
     assert [i.user for i in invites] == ["busy-rotterdam", "regio-rijnmond"]
     [outbound] = trunk.invites(user="0612345678")
     assert outbound.caller == outbound.asserted == "140229" and invites[0].asserted == ""
-    result = sipp.CallResult("14010", "0611", tuple(invites), "Asterisk hung up", 1795424901.0, None, None, 0.0)
+    result = sipp.CallResult("14010", "0611", tuple(invites), "Asterisk hung up", 1795424901.0, None, (), 0.0)
     assert result.reached.user == "regio-rijnmond"
     assert result.describe() == ("ended at Rotterdam: trunk sip:regio-rijnmond@127.0.0.1:5070, "
                                  "overflow after sip:busy-rotterdam (refused)")
-    nothing = sipp.CallResult("140000", "0633", (), "Asterisk hung up", 1.0, 1.1, None, 2.0)
+    nothing = sipp.CallResult("140000", "0633", (), "Asterisk hung up", 1.0, 1.1, (), 2.0)
     assert nothing.describe() == "no trunk dialled: Asterisk hung up"

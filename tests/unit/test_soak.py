@@ -21,7 +21,7 @@ def test_service(tmp_path_factory):
 
 def result(*users, municipality="", ended="Asterisk hung up", heard=True) -> CallResult:
     invites = tuple(TrunkInvite(100.0 + i, user, "0612345678", municipality) for i, user in enumerate(users))
-    return CallResult("140229", "0612345678", invites, ended, 90.0, 90.1 if heard else None, 95.0, 101.0)
+    return CallResult("140229", "0612345678", invites, ended, 90.0, 90.1 if heard else None, (95.0,), 101.0)
 
 
 def scenario(name: str) -> soak.Scenario:

@@ -57,10 +57,30 @@ def test_names_are_routed_right_or_not_at_all(service):
             result = recognise(service, row)
             assert result.decision == "reject" or result.municipality == row["expected"], (row["file"], result)
             routed_right += result.decision != "reject"
-            assert result.timings["total_ms"] > 0 and result.timings["prompted_ms"] > 0
+            assert result.timings["total_ms"] > 0
     # Of 6 (4 names, 2 villages): one may fall below 0.55 without a bug; the villages, as
     # espeak-ng says them, are rejected today (Zwaag is ranked first, Hoogkarspel is not).
     assert routed_right >= 3
+
+
+def test_only_doubt_pays_for_the_primed_transcription(service):
+    from fourteenplus.speech import audio
+    from fourteenplus.speech.service import SETTLED
+
+    settled = escalated = 0
+    for row in clips():
+        samples = audio.read_telephone(CORPUS / row["file"])
+        unprimed = service.recognize_now(samples, row["area_code"], primed=False)
+        full = service.recognize_now(samples, row["area_code"])
+        if unprimed.ranked and unprimed.candidates[0].score < SETTLED:
+            escalated += 1
+            assert full.timings["prompted_ms"] > 0, row["file"]
+        else:
+            settled += 1
+            assert "prompted_ms" not in full.timings, row["file"]
+            assert (full.decision, full.municipality, full.reason) == (unprimed.decision, unprimed.municipality,
+                                                                      unprimed.reason), row["file"]
+    assert settled and escalated, "the test corpus has clips of both kinds"
 
 
 def test_unprimed_as_under_load_routes_right_or_not_at_all(service):
@@ -155,8 +175,9 @@ def test_recognize_command_shows_a_name_as_heard_under_load(capsys):
 
     from fourteenplus.commands import recognize
 
-    args = Namespace(file=CORPUS / "koggenland.wav", area="0229", json=False, accept=0.99, confirm=0.70, model=None,
-                     unprimed=False)
+    # A village said in a sentence: in doubt without the primed transcription.
+    args = Namespace(file=CORPUS / "hoogkarspel-carrier.wav", area="0229", json=False, accept=0.99, confirm=0.70,
+                     model=None, unprimed=False)
     assert recognize.main(args) == 0
     assert "prompted_ms" in capsys.readouterr().out
     assert recognize.main(Namespace(**vars(args) | {"unprimed": True})) == 0
