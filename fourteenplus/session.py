@@ -95,6 +95,11 @@ class _Recognition:
         self.length = length  # samples: the same at the end means the same audio
         self.done = anyio.Event()
         self.event: cf.Event | None = None
+        self.scope = anyio.CancelScope()
+
+    def abandon(self) -> None:
+        """The caller spoke on: nobody will wait for this one (the speech service stops it)."""
+        self.scope.cancel()
 
 
 class Session:
@@ -214,7 +219,11 @@ class Session:
     def paused(self, listen: cf.Listen, utterance: np.ndarray) -> None:
         """The caller has been quiet for a moment: start recognising what they said so far, so
         that if it was all, the answer is (nearly) ready when the end is certain. Not when the
-        recogniser is busy with other calls: there it would only add work."""
+        recogniser is busy with other calls: there it would only add work. One started at an
+        earlier pause is abandoned: the caller spoke on after it."""
+        if self._early is not None:
+            self._early.abandon()
+            self._early = None
         if not self.speech.idle:
             return
         self._early = self._recognition(listen, utterance)
@@ -225,8 +234,10 @@ class Session:
         early, self._early = self._early, None
         if early is not None and early.listen is listen and early.length == len(utterance):
             self.tasks.start_soon(self._deliver, early)
-        else:
-            self.tasks.start_soon(self._deliver, self._recognition(listen, utterance))
+            return
+        if early is not None:
+            early.abandon()
+        self.tasks.start_soon(self._deliver, self._recognition(listen, utterance))
 
     def _recognition(self, listen: cf.Listen, utterance: np.ndarray) -> _Recognition:
         recognition = _Recognition(listen, len(utterance))
@@ -242,21 +253,23 @@ class Session:
         started = time.perf_counter()
         failed = ""
         listen = recognition.listen
-        try:
-            if listen.mode == cf.REPLY:
-                recognition.event = cf.Reply((await self.speech.reply(utterance)).yes)
-            else:
-                result = await self.speech.recognize(utterance, listen.area_code)
-                if result.reason in ("timeout", "error"):
-                    failed = result.reason
-                recognition.event = cf.Utterance(result)
-        except Exception as exc:
-            log.exception("%s: recognition failed", self.name)
-            failed = "error"
-            recognition.event = cf.RecognitionFailed(type(exc).__name__)
-        recognition.done.set()
-        if self.services.metrics:
-            self.services.metrics.recognition((time.perf_counter() - started) * 1000, bool(failed), failed or "error")
+        with recognition.scope:  # cancelled when abandoned: nothing is delivered then
+            try:
+                if listen.mode == cf.REPLY:
+                    recognition.event = cf.Reply((await self.speech.reply(utterance)).yes)
+                else:
+                    result = await self.speech.recognize(utterance, listen.area_code)
+                    if result.reason in ("timeout", "error"):
+                        failed = result.reason
+                    recognition.event = cf.Utterance(result)
+            except Exception as exc:
+                log.exception("%s: recognition failed", self.name)
+                failed = "error"
+                recognition.event = cf.RecognitionFailed(type(exc).__name__)
+            recognition.done.set()
+            if self.services.metrics:
+                self.services.metrics.recognition((time.perf_counter() - started) * 1000, bool(failed),
+                                                  failed or "error")
 
     def dial_variables(self, action: cf.Transfer) -> DialVariables:
         """What [fourteenplus-dial] reads: the prompt set for its own messages (a trunk that

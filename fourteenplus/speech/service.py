@@ -78,6 +78,15 @@ class Answer:
 _Result = TypeVar("_Result", Recognition, Answer)
 
 
+class Abandoned(Exception):
+    """Nobody waits for this utterance any more: the worker stops before its next stage."""
+
+
+def _go_on(abandoned: threading.Event | None) -> None:
+    if abandoned is not None and abandoned.is_set():
+        raise Abandoned
+
+
 class SpeechService:
     """`await start()` once, then `recognize(audio, area_code)` per name and `reply(audio)`
     per answer to "Bedoelt u …?".
@@ -164,53 +173,66 @@ class SpeechService:
     def _decide(self, matcher: Matcher, heard: Heard) -> Recognition:
         return matcher.decide(heard, self.thresholds.accept, self.thresholds.confirm)
 
-    def recognize_now(self, samples: np.ndarray, area_code: str, primed: bool = True) -> Recognition:
+    def recognize_now(self, samples: np.ndarray, area_code: str, primed: bool = True,
+                      abandoned: threading.Event | None = None) -> Recognition:
         """A name, synchronously in the calling thread (the CLI and the bench use this).
 
         Only doubt pays for the primed transcription: the clip is first heard without it and
         judged by the `unprimed` model. A name that model is sure of (`settled`), or none to
         be had (no speech, another area's name), is the answer; otherwise the primed
         transcription runs on the same encoded clip, and only its villages not yet scored
-        are. `primed=False` (under load) stops at the first step."""
+        are. `primed=False` (under load) stops at the first step. Once `abandoned` is set,
+        the next stage raises `Abandoned` instead of starting."""
         recognizer = self.recognizer
         clip = recognizer.listen(np.asarray(samples, dtype=np.int16))
         unprimed = self.matcher(area_code, primed=False)
+        _go_on(abandoned)
         first = self._decide(unprimed, recognizer.heard(clip, unprimed.shortlist))
         if not primed or not first.ranked or first.candidates[0].score >= self.settled:
             return first
         named = self.matcher(area_code)
+        _go_on(abandoned)
         recognizer.prime(clip, named.prompt)
+        _go_on(abandoned)
         return self._decide(named, recognizer.heard(clip, named.shortlist))
 
-    def reply_now(self, samples: np.ndarray) -> Answer:
+    def reply_now(self, samples: np.ndarray, abandoned: threading.Event | None = None) -> Answer:
         """An answer to "Bedoelt u …?", synchronously in the calling thread."""
         matcher = self.reply_matcher()
-        return Answer.of(self._decide(matcher, self.recognizer.hear(np.asarray(samples, dtype=np.int16),
-                                                                   matcher.shortlist)), self.thresholds)
+        clip = self.recognizer.listen(np.asarray(samples, dtype=np.int16))
+        _go_on(abandoned)
+        return Answer.of(self._decide(matcher, self.recognizer.heard(clip, matcher.shortlist)), self.thresholds)
 
-    def _name_in_worker(self, samples: np.ndarray, area_code: str, queued: float) -> Recognition:
+    def _name_in_worker(self, samples: np.ndarray, area_code: str, queued: float,
+                        abandoned: threading.Event) -> Recognition:
         """The full recognition if nobody waits behind this utterance and what is left of its
         deadline covers a slow one, else the unprimed one."""
         primed = self._pending <= 1 and (self.deadline is None or self.deadline.primed_fits(queued, self._full_seconds))
         started = time.monotonic()
-        result = self.recognize_now(samples, area_code, primed)
+        result = self.recognize_now(samples, area_code, primed, abandoned)
         if "prompted_ms" in result.timings:  # a clip that needed the primed transcription
             self._full_seconds += 0.2 * (time.monotonic() - started - self._full_seconds)
         if not primed and self.on_shed:
             self.on_shed()
         return result
 
-    async def _run(self, samples: np.ndarray | bytes, encoding: str, work: Callable[[np.ndarray, float], _Result],
-                   late: _Result) -> _Result:
-        """`work(samples, seconds queued)` in the worker, or `late` past the deadline."""
+    async def _run(self, samples: np.ndarray | bytes, encoding: str,
+                   work: Callable[[np.ndarray, float, threading.Event], _Result], late: _Result) -> _Result:
+        """`work(samples, seconds queued, abandoned)` in the worker, or `late` past the deadline.
+        Past the deadline, or when the caller's task is cancelled (a recognition started at a
+        pause, superseded because the caller spoke on), the work is abandoned: it never
+        starts, or stops at its next stage, and the worker is free for the next utterance."""
         from . import audio
 
         if isinstance(samples, (bytes, bytearray)):
             samples = audio.decode(bytes(samples), encoding)
 
+        abandoned = threading.Event()
+
         def timed(submitted: float) -> _Result:
             queued = time.monotonic() - submitted
-            result = work(samples, queued)
+            _go_on(abandoned)
+            result = work(samples, queued, abandoned)
             result.timings["queued_ms"] = queued * 1000
             return result
 
@@ -229,8 +251,11 @@ class SpeechService:
             seconds = None if self.deadline is None else self.deadline.seconds
             return await asyncio.wait_for(asyncio.wrap_future(job), seconds)
         except asyncio.TimeoutError:
-            # The worker finishes the late utterance on its own; its result is dropped.
+            abandoned.set()
             return late
+        except asyncio.CancelledError:
+            abandoned.set()
+            raise
 
     def _count(self, step: int) -> None:
         with self._count_lock:
@@ -247,12 +272,13 @@ class SpeechService:
         return Recognition.rejected("timeout", timings={"deadline_ms": waited})
 
     async def recognize(self, samples: np.ndarray | bytes, area_code: str, encoding: str = "ulaw") -> Recognition:
-        return await self._run(samples, encoding, lambda s, queued: self._name_in_worker(s, area_code, queued),
+        return await self._run(samples, encoding,
+                               lambda s, queued, abandoned: self._name_in_worker(s, area_code, queued, abandoned),
                                self._timed_out())
 
     async def reply(self, samples: np.ndarray | bytes, encoding: str = "ulaw") -> Answer:
         """A reply is never shed: it has no primed transcription to shed."""
-        return await self._run(samples, encoding, lambda s, _: self.reply_now(s),
+        return await self._run(samples, encoding, lambda s, _, abandoned: self.reply_now(s, abandoned),
                                Answer.of(self._timed_out(), self.thresholds))
 
     def close(self) -> None:

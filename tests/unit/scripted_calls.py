@@ -144,10 +144,12 @@ class FakeSpeech:
         self.answers = answers
         self.idle = idle
         self.heard: list[int] = []
+        self.finished: list[int] = []  # heard and not abandoned on the way
 
     async def recognize(self, audio, area_code):
         self.heard.append(len(audio))
         await anyio.sleep(0.05)  # the worker thread's time
+        self.finished.append(len(audio))
         municipality = self.answers[len(audio)]
         return Recognition("", (Candidate(municipality, 0.999, municipality),), "accept", municipality, "match")
 

@@ -27,8 +27,21 @@ def test_an_utterance_that_grew_after_its_pause_is_recognised_again_and_only_tha
 
     channel = converse(speech, script)
     assert speech.heard == [3000, 8000]
+    assert speech.finished == [8000], "the recognition at the pause was abandoned, not finished"
     assert channel.transfers == ["Koggenland"]
     assert [a.municipality for a in channel.session.flow.record.attempts] == ["Koggenland"]
+
+
+def test_a_second_pause_abandons_the_recognition_started_at_the_first():
+    speech = FakeSpeech({3000: "Opmeer", 5000: "Medemblik", 8000: "Koggenland"})
+
+    def script(session, channel):
+        session.paused(channel.listening, samples(3000))
+        session.paused(channel.listening, samples(5000))
+        session.heard(channel.listening, samples(8000))
+
+    channel = converse(speech, script)
+    assert speech.finished == [8000] and channel.transfers == ["Koggenland"]
 
 
 def test_a_busy_recogniser_gets_no_early_work():

@@ -8,18 +8,30 @@ import numpy as np
 from fourteenplus.config import DEFAULTS, EXAMPLE, Thresholds, load_service
 from fourteenplus.speech import Recognition
 from fourteenplus.speech.deadline import Deadline
-from fourteenplus.speech.service import Answer, SpeechService
+from fourteenplus.speech.service import Abandoned, Answer, SpeechService
 
 
 class Slow(SpeechService):
+    """Takes its time in three stages, and stops between them once abandoned, as the real one does."""
     seconds = 0.3
 
-    def recognize_now(self, samples, area_code, primed=True):
-        time.sleep(self.seconds if primed else self.seconds * 0.4)
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.stages = 0  # stages run, over every utterance
+
+    def _stages(self, seconds, abandoned):
+        for _ in range(3):
+            if abandoned is not None and abandoned.is_set():
+                raise Abandoned
+            self.stages += 1
+            time.sleep(seconds / 3)
+
+    def recognize_now(self, samples, area_code, primed=True, abandoned=None):
+        self._stages(self.seconds if primed else self.seconds * 0.4, abandoned)
         return Recognition("", (), "reject", None, "low_confidence", {"primed": float(primed), "score_ms": 1.0})
 
-    def reply_now(self, samples):
-        time.sleep(self.seconds)
+    def reply_now(self, samples, abandoned=None):
+        self._stages(self.seconds, abandoned)
         return Answer(None, None, 0.0, timings={"score_ms": 1.0})
 
 
@@ -39,6 +51,38 @@ def test_the_worker_counts_as_busy_until_a_late_utterance_is_finished():
     service.close()
     assert result.reason == "timeout"
     assert busy_after_deadline and idle_later
+
+
+def test_past_its_deadline_an_utterance_stops_at_its_next_stage():
+    service = Slow(grammars=None, thresholds=Thresholds(**DEFAULTS["thresholds"]), deadline=Deadline(300, 8000))
+    service.seconds = 0.6  # stages of 0.2 s: the deadline falls in the middle of the second
+
+    async def main():
+        answer = await service.reply(np.zeros(8000, np.int16))  # a reply: never shed to a quicker form
+        await asyncio.sleep(0.5)
+        return answer
+
+    answer = asyncio.run(main())
+    service.close()
+    assert answer.timings == {"deadline_ms": 300} and service.idle
+    assert service.stages == 2, "the stage under way at the deadline finished; the last never started"
+
+
+def test_a_cancelled_recognition_frees_the_worker_for_the_next_utterance():
+    # A recognition started at a pause, superseded because the caller spoke on.
+    service = Slow(grammars=None, thresholds=Thresholds(**DEFAULTS["thresholds"]), deadline=Deadline(5000, 8000))
+    service.seconds = 0.6  # stages of 0.2 s
+
+    async def main():
+        early = asyncio.ensure_future(service.recognize(np.zeros(8000, np.int16), "0229"))
+        await asyncio.sleep(0.05)
+        early.cancel()
+        return await service.recognize(np.zeros(9000, np.int16), "0229")
+
+    result = asyncio.run(main())
+    service.close()
+    assert result.timings["queued_ms"] < 400, "it waited for one stage of the abandoned one, not all three"
+    assert service.stages == 1 + 3
 
 
 def test_under_load_utterances_get_the_unprimed_recognition():
