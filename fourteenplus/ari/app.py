@@ -10,7 +10,7 @@ and an externalMedia channel share a mixing bridge, so Asterisk streams the call
 as μ-law RTP to a UDP socket of this call. The caller's own channel stays out of any
 bridge, so prompts play to it normally and the caller can speak over them (barge-in).
 The frames feed a `speech.vad.Endpointer`; each utterance goes to the `SpeechService`,
-which recognises it in a worker thread, starting at the caller's first pause (0.3 s of
+which recognises it in a worker thread, starting at the caller's first pause (0.2 s of
 quiet) rather than at the end (0.5 s) when the worker is free.
 
 A call never gets lost here: when anything in a call fails, the call leaves Stasis

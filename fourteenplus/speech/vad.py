@@ -7,7 +7,7 @@ floor follows the quietest recent frames: it drops at once and rises slowly, and
 no one speaks, so a long name does not raise it.
 
 `Endpointer` is the streaming form the ARI adapter feeds (barge-in at speech start, end of
-utterance after ~0.5 s of quiet, and a "pause" at ~0.3 s of quiet so that recognition can
+utterance after ~0.5 s of quiet, and a "pause" at ~0.2 s of quiet so that recognition can
 start before the end is certain); `speech_span` is the whole-clip form the recogniser uses
 to trim a clip and to refuse one with no speech in it.
 """
@@ -30,10 +30,12 @@ class Settings:
     voicing: float = 0.6  # normalised autocorrelation peak: white noise stays under 0.4 at 40 ms
     start_frames: int = 4  # voiced frames in the last 6 that open an utterance (≈80 ms)
     end_frames: int = 25  # quiet frames that close it (0.5 s)
-    # Quiet frames after which the utterance so far is very likely the whole one (0.3 s):
-    # recognising it from here hides most of the wait for the end. It must stay above the
-    # 5 frames of quiet `utterance()` keeps, so the audio at the pause is the audio at the end.
-    pause_frames: int = 15
+    # Quiet frames after which the utterance so far may be the whole one (0.2 s): recognising
+    # it from here hides the wait for the end. A caller who speaks on after it costs little:
+    # that recognition is abandoned before its next stage (speech.service). It must stay
+    # above the 5 frames of quiet `utterance()` keeps, so the audio at the pause is the audio
+    # at the end.
+    pause_frames: int = 10
     preroll_frames: int = 15  # audio kept from before the start, so the first syllable is not cut
     max_frames: int = 500  # 10 s: a caller who never stops still gets an answer
     floor_rise_db: float = 0.25  # per frame without speech (12.5 dB/s), so a noisy line is learnt in ~2 s
