@@ -69,6 +69,9 @@ class Outcome:
     questions: int = 0  # "Bedoelt u …?" questions heard
     keys: int = 0  # keys pressed
     compute_ms: list[float] = field(default_factory=list)
+    # Per utterance, from the end of the caller's words to the recognition's answer, by what
+    # was heard (callflow.NAME, callflow.REPLY): the wait for quiet and the compute it did not hide.
+    answer_waits_ms: dict[str, list[float]] = field(default_factory=dict)
     keypad_menu_s: float | None = None  # the same caller on the keypad-only menu
     # Where the recogniser ranked the caller's municipality on their first take (1: first;
     # 0: not among the candidates, or no name heard).
@@ -307,6 +310,8 @@ class Simulation:
         self.outcome.compute_ms.append(self.speech.last_ms)
         # Recognition starts at the first pause when the utterance there is the whole one.
         ready = max(heard.ended, heard.early + compute) if heard.early is not None else heard.ended + compute
+        words_ended = heard.ended - vad.Settings().end_frames * vad.FRAME / vad.RATE
+        self.outcome.answer_waits_ms.setdefault(mode, []).append(round((ready - words_ended) * 1000, 1))
         self._at(start + ready, event, self._turn)
 
 

@@ -148,6 +148,10 @@ def figures(outcomes: list[Outcome]) -> dict:
         "time_to_transfer_s": speech,
         "keypad_menu_s": keypad,
         "compute_ms": spread(compute),
+        # End of the caller's words → the answer ready, per utterance: what the caller waits
+        # in silence before the transfer or the next prompt (the transfer's own ms not included).
+        "speech_end_to_answer_ms": {mode: spread([ms for o in outcomes for ms in o.answer_waits_ms.get(mode, [])])
+                                    for mode in (NAME, REPLY)},
     }
     if names:
         result["right_first_answer_share"] = round(right_first / len(names), 4)

@@ -100,6 +100,9 @@ def test_a_name_accepted_at_once_is_transferred_after_the_question_and_the_answe
     assert outcome.first_answer and outcome.by_speech and not outcome.wrong
     assert outcome.seconds == pytest.approx(QUESTION_S + answered(FIRST), abs=0.001)
     assert outcome.compute_ms == [COMPUTE_MS]
+    # Started at the pause, the 0.1 s of compute is hidden in the wait for the end: the caller
+    # waits the endpointer's 0.5 s of quiet, not a millisecond more.
+    assert outcome.answer_waits_ms == {"name": [pytest.approx(500.0, abs=20.1)]}
 
 
 def test_ja_to_the_question_is_a_first_answer():
