@@ -13,8 +13,8 @@ transcript is only one voice here; the decision rests on scoring the area's clos
    set of non-answers such as "ik weet het niet" separated negatives no better on the tune
    split than the text evidence does, and each costs an align: see bench/recognition.md.)
 4. Each candidate phrase is scored with `Whisper.align` (its per-token probabilities): official
-   names in a short (" Koggenland.") and a carrier-sentence form, villages and aliases in the
-   short form. Raw log-probabilities favour short, common texts; we subtract a share of each
+   names in a short (" Koggenland.") and, when the speech is long enough to hold one, a
+   carrier-sentence form; villages and aliases in the short form. Raw log-probabilities favour short, common texts; we subtract a share of each
    text's log-probability under a null window (line noise), which measures how much the
    *audio* raised it: a pointwise mutual information.
 5. Only when that leaves doubt (the speech service decides; a `Clip` keeps the encoded
@@ -65,6 +65,9 @@ class Tuning:
     # Whisper reads at most this much previous text (half its 448-token context); a longer
     # prompt keeps its end, as whisper's own decoding does.
     prompt_limit: int = 223
+    # Speech shorter than this holds no carrier sentence: its names are scored alone. On the
+    # tune callers the carrier form never scored best below 1.5 s, and it is the longer text.
+    carrier_min_s: float = 1.5
 
 
 @dataclass
@@ -87,6 +90,7 @@ class Clip:
 
     started: float  # perf_counter at the start: `total_ms` counts from here
     timings: dict[str, float]
+    seconds: float = 0.0  # of speech
     encoded: object = None
     frames: int = 0
     bucket: int = 0
@@ -197,7 +201,8 @@ class Recognizer:
         mark = time.perf_counter()
         transcript, no_speech = self.transcribe(encoded)
         timings["transcribe_ms"] = (time.perf_counter() - mark) * 1000
-        return Clip(started, timings, encoded, frames, bucket, transcript, no_speech)
+        return Clip(started, timings, (span[1] - span[0]) / audio.TELEPHONE_RATE, encoded, frames, bucket, transcript,
+                    no_speech)
 
     def prime(self, clip: Clip, prompt: str) -> None:
         """The primed transcription of a clip with speech (`prompt`: the area's phrases)."""
@@ -217,7 +222,8 @@ class Recognizer:
             return Heard("", False, {}, 1.0, clip.timings)
         mark = time.perf_counter()
         phrases = shortlist(clip.transcript, clip.prompted)
-        forms = {p: [form.format(p) for form in templates] for p, templates in phrases}
+        carrier = clip.seconds >= self.tuning.carrier_min_s
+        forms = {p: [form.format(p) for form in templates if carrier or form != CARRIER] for p, templates in phrases}
         missing = [t for ts in forms.values() for t in ts if t not in clip.scores]
         clip.scores.update(self._score(clip.encoded, clip.frames, clip.bucket, missing))
         clip.timings["score_ms"] = clip.timings.get("score_ms", 0.0) + (time.perf_counter() - mark) * 1000

@@ -83,6 +83,21 @@ def test_only_doubt_pays_for_the_primed_transcription(service):
     assert settled and escalated, "the test corpus has clips of both kinds"
 
 
+def test_only_speech_long_enough_for_a_carrier_sentence_has_its_names_scored_in_one(service):
+    from fourteenplus.speech import audio
+    from fourteenplus.speech.recognizer import CARRIER
+
+    matcher = service.matcher("0229", primed=False)
+    scored = {}
+    for name in ("koggenland", "drechterland-carrier"):
+        clip = service.recognizer.listen(audio.read_telephone(CORPUS / f"{name}.wav"))
+        service.recognizer.heard(clip, matcher.shortlist)
+        scored[name] = (clip.seconds, CARRIER.format("Hoorn") in clip.scores, " Hoorn." in clip.scores)
+    limit = service.recognizer.tuning.carrier_min_s
+    assert scored["koggenland"][0] < limit and scored["koggenland"][1:] == (False, True)
+    assert scored["drechterland-carrier"][0] >= limit and scored["drechterland-carrier"][1:] == (True, True)
+
+
 def test_unprimed_as_under_load_routes_right_or_not_at_all(service):
     from fourteenplus.speech import audio
 
