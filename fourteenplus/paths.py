@@ -34,7 +34,7 @@ def asterisk_root() -> Path:
 
 
 def grammars_dir() -> Path:
-    return Path(os.environ.get("FOURTEENPLUS_GRAMMARS") or REPO / "grammars")
+    return Path(os.environ.get("FOURTEENPLUS_GRAMMARS") or REPO / "fourteenplus" / "data" / "grammars")
 
 
 def recordings_dir() -> Path:

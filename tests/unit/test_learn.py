@@ -37,7 +37,7 @@ def missed(n: int, caller: str, transcript: str = PHRASE, digit: str = HOORN) ->
 @pytest.fixture
 def grammars_dir(tmp_path, monkeypatch):
     folder = tmp_path / "grammars"
-    shutil.copytree(REPO / "grammars", folder)
+    shutil.copytree(REPO / "fourteenplus" / "data" / "grammars", folder)
     (folder / "learned.yaml").write_text("# Phrases learned from calls.\n# Written by learn.\nlearned: []\n")
     monkeypatch.setenv("FOURTEENPLUS_GRAMMARS", str(folder))
     return folder
