@@ -29,7 +29,7 @@ from . import paths, prompts
 from .asterisk_config import ARI_URL, AsteriskError, Credentials, credential_files, credentials, render_dialplan
 from .config import Service
 
-CONF_DIRS = (paths.REPO / "asterisk", paths.REPO / "dialplan")
+CONF_DIRS = (paths.REPO / "fourteenplus" / "data" / "asterisk", paths.REPO / "dialplan")
 # Our own files: the only ones written into an operator's existing Asterisk.
 OWN_FILES = ("fourteenplus.conf", "fourteenplus-generated.conf",
              "fourteenplus-ari-users.conf", "fourteenplus-manager-users.conf")

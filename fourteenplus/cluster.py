@@ -1,7 +1,7 @@
 """Kamailio in front of Asterisk nodes, and such a cluster on one machine's loopback.
 
 The layout: Kamailio on its own address is the only SIP entry; it admits calls from the
-carriers' addresses only and spreads them over the nodes (asterisk/kamailio/kamailio.cfg.in).
+carriers' addresses only and spreads them over the nodes (data/asterisk/kamailio/kamailio.cfg.in).
 Each node is an Asterisk with a fourteenplus app; all nodes write their records into one
 PostgreSQL.
 
@@ -35,7 +35,7 @@ from . import asterisk, asterisk_config, paths, pgserver, sipp
 from .ami import ari_app_registered
 from .records.privacy import SECRET_FILE
 
-TEMPLATE = paths.REPO / "asterisk" / "kamailio" / "kamailio.cfg.in"
+TEMPLATE = paths.REPO / "fourteenplus" / "data" / "asterisk" / "kamailio" / "kamailio.cfg.in"
 SIP_PORT = 5060
 ARI_PORT = 8088
 NODE_SET = 1        # the dispatcher set of the nodes
