@@ -25,7 +25,7 @@ def _dialplan_lines(text: str) -> list[str]:
 
 def test_dialplan_lines_survive_asterisks_config_parser(service):
     # ';' starts a comment even inside an application's arguments; parentheses must balance.
-    texts = [asterisk_config.render_dialplan(service)] + [p.read_text() for p in (REPO / "dialplan").glob("*.conf")]
+    texts = [asterisk_config.render_dialplan(service)] + [p.read_text() for p in (REPO / "fourteenplus" / "data" / "dialplan").glob("*.conf")]
     for text in texts:
         for line in _dialplan_lines(text):
             assert ";" not in line, line
