@@ -36,7 +36,7 @@ from . import paths, prompts, rtp
 from .speech import audio
 from .speech.vad import frame_level_db
 
-SCENARIOS = paths.REPO / "tests" / "sipp"
+SCENARIOS = paths.REPO / "fourteenplus" / "data" / "sipp"
 ASTERISK_SIP = ("127.0.0.1", 5060)
 TRUNK_PORT = 5070
 TRUNK_MEDIA_PORT = 5072  # outside Asterisk's RTP range (rtp.conf)
