@@ -1,6 +1,6 @@
 """The systemd units for `run` (ARI) and `agi` (FastAGI), rendered for an operator's paths.
 
-One template, systemd/fourteenplus.service.in, and a row per unit in UNITS: the two services
+One template, data/systemd/fourteenplus.service.in, and a row per unit in UNITS: the two services
 differ only in their command and what they may write, so they cannot drift apart.
 """
 
@@ -11,7 +11,7 @@ from pathlib import Path
 
 from . import paths
 
-TEMPLATE = paths.REPO / "systemd" / "fourteenplus.service.in"
+TEMPLATE = paths.REPO / "fourteenplus" / "data" / "systemd" / "fourteenplus.service.in"
 STATE_DIR = Path("/var/lib/fourteenplus")  # what StateDirectory=fourteenplus makes
 DEFAULT_USER = "fourteenplus"
 DEFAULT_CONFIG = Path("/etc/fourteenplus/fourteenplus.yaml")
