@@ -22,7 +22,7 @@ from .numberplan import NumberRejected, digits_of
 from .paths import REPO, recording, recordings_dir
 from .speech.deadline import Deadline
 
-EXAMPLE = REPO / "fourteenplus.example.yaml"
+EXAMPLE = REPO / "fourteenplus" / "data" / "fourteenplus.example.yaml"
 
 # A dial string reaches one trunk: technology/resource, nothing Dial() would read as
 # options, a second destination (&) or an argument separator (,).

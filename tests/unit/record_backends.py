@@ -52,7 +52,7 @@ def configuration_with_store(tmp_path, monkeypatch, retention_days: int = 90) ->
     from fourteenplus.paths import REPO
 
     db, config = tmp_path / "records.db", tmp_path / "config.yaml"
-    config.write_text((REPO / "fourteenplus.example.yaml").read_text()
+    config.write_text((REPO / "fourteenplus" / "data" / "fourteenplus.example.yaml").read_text()
                       .replace("path: null", f"path: {db}")
                       .replace("retention_days: 90", f"retention_days: {retention_days}"))
     monkeypatch.setenv("FOURTEENPLUS_STATE", str(tmp_path / "state"))

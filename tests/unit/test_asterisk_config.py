@@ -16,7 +16,7 @@ from fourteenplus.paths import REPO
 
 @pytest.fixture(scope="module")
 def service():
-    return load_service(REPO / "fourteenplus.example.yaml")
+    return load_service(REPO / "fourteenplus" / "data" / "fourteenplus.example.yaml")
 
 
 def _dialplan_lines(text: str) -> list[str]:
