@@ -25,11 +25,11 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from . import paths, prompts
+from . import paths, prompts, resources
 from .asterisk_config import ARI_URL, AsteriskError, Credentials, credential_files, credentials, render_dialplan
 from .config import Service
 
-CONF_DIRS = (paths.REPO / "fourteenplus" / "data" / "asterisk", paths.REPO / "fourteenplus" / "data" / "dialplan")
+CONF_DIRS = (resources.ASTERISK_CONF, resources.DIALPLAN)
 # Our own files: the only ones written into an operator's existing Asterisk.
 OWN_FILES = ("fourteenplus.conf", "fourteenplus-generated.conf",
              "fourteenplus-ari-users.conf", "fourteenplus-manager-users.conf")

@@ -31,11 +31,11 @@ from pathlib import Path
 
 import yaml
 
-from . import asterisk, asterisk_config, paths, pgserver, sipp
+from . import asterisk, asterisk_config, paths, pgserver, resources, sipp
 from .ami import ari_app_registered
 from .records.privacy import SECRET_FILE
 
-TEMPLATE = paths.REPO / "fourteenplus" / "data" / "asterisk" / "kamailio" / "kamailio.cfg.in"
+TEMPLATE = resources.KAMAILIO_TEMPLATE
 SIP_PORT = 5060
 ARI_PORT = 8088
 NODE_SET = 1        # the dispatcher set of the nodes

@@ -30,7 +30,9 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-PATH = Path(__file__).with_name("policy.yaml")
+from .. import resources
+
+PATH = resources.POLICY
 # The evidence each model weighs, in this order (the matcher computes it, `fit` learns a weight for each).
 FEATURES = {
     "names": ("margin", "score", "text_top", "text_elsewhere", "no_speech", "prompt_agree", "prompt_other", "prompt_copy"),

@@ -13,7 +13,7 @@ from fourteenplus.callflow import Play, Reply, Transfer, Utterance
 from fourteenplus.cli import main
 from fourteenplus.errors import ConfigErrors
 from fourteenplus.grammar import load_grammars
-from fourteenplus.paths import REPO
+from fourteenplus.resources import GRAMMARS
 from fourteenplus.records import CallerHasher, Row, StoredCall, open_store
 from fourteenplus.speech.matcher import Matcher
 
@@ -37,7 +37,7 @@ def missed(n: int, caller: str, transcript: str = PHRASE, digit: str = HOORN) ->
 @pytest.fixture
 def grammars_dir(tmp_path, monkeypatch):
     folder = tmp_path / "grammars"
-    shutil.copytree(REPO / "fourteenplus" / "data" / "grammars", folder)
+    shutil.copytree(GRAMMARS, folder)
     (folder / "learned.yaml").write_text("# Phrases learned from calls.\n# Written by learn.\nlearned: []\n")
     monkeypatch.setenv("FOURTEENPLUS_GRAMMARS", str(folder))
     return folder
