@@ -26,10 +26,7 @@ from ..config import DEFAULTS, Thresholds
 from ..speech import Candidate, Recognition
 from ..speech.service import Answer
 from ..stats import spread
-
-# A manifest row's area code for an answer to "Bedoelt u …?" (`corpus --replies`, and a
-# callers corpus's ja's and nee's as `fit` reads them); its expected is yes, no or none.
-REPLY_AREA = "reply"
+from .recognize import REPLY_AREA
 _SIDES = {True: "yes", False: "no"}
 
 

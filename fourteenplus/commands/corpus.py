@@ -280,7 +280,7 @@ def build_replies(out: Path, split_name: str, count: int, areas: tuple[str, ...]
     from ..directory import load_directory
     from ..grammar import load_grammars
     from ..speech import audio
-    from .bench import REPLY_AREA
+    from .recognize import REPLY_AREA
 
     split = SPLITS[split_name]
     grammars = load_grammars(load_directory())
