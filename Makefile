@@ -38,10 +38,11 @@ system-packages:
 
 # Every dependency, direct or not, is pinned with its hashes in requirements.lock
 # (`make lock` regenerates it from pyproject.toml); pip refuses anything else.
-$(VENV)/.installed: pyproject.toml requirements.lock
+$(VENV)/.installed: pyproject.toml dev/pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --require-hashes -r requirements.lock
 	$(PY) -m pip install -q --no-deps -e .
+	$(PY) -m pip install -q --no-deps -e dev
 	touch $@
 
 lock:

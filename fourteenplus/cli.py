@@ -21,8 +21,6 @@ COMMANDS = {
     "check": "validate the directory, the operator configuration and the grammars",
     "area": "list the municipalities behind an area code",
     "recognize": "recognise a municipality name in an audio file",
-    "bench": "measure recognition (and calls) against a corpus",
-    "corpus": "generate a telephone-quality test corpus",
     "asterisk": "build, configure, start or stop the bundled Asterisk 22",
     "prompts": "generate the prompt audio from the prompt texts",
     "run": "run the ARI application",
@@ -34,7 +32,6 @@ COMMANDS = {
     "status": "health of Asterisk, the call handling and the trunks, through AMI",
     "cluster": "Kamailio in front of two nodes and one PostgreSQL, on loopback (Ctrl-C stops it)",
     "install": "write the systemd units or the example configuration for this installation",
-    "soak": "load benchmark: a thousand real SIP calls, mixed, many at once; lost calls, latency, CPU, memory",
 }
 PLUGINS = "fourteenplus.commands"  # the entry-point group other distributions add commands to
 

@@ -76,7 +76,7 @@ def test_unprimed_as_under_load_routes_right_or_not_at_all(service):
 
 
 def test_bench_fit_writes_both_names_models_from_several_corpora(tmp_path):
-    from fourteenplus.commands.bench import fit_policy
+    from fourteenplus_dev.commands.bench import fit_policy
     from fourteenplus.speech.policy import Policy
 
     out = tmp_path / "policy.yaml"

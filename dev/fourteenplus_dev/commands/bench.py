@@ -22,11 +22,11 @@ from typing import Any
 import numpy as np
 
 from ..benchfile import write_block
-from ..config import DEFAULTS, Thresholds
-from ..speech import Candidate, Recognition
-from ..speech.service import Answer
+from fourteenplus.config import DEFAULTS, Thresholds
+from fourteenplus.speech import Candidate, Recognition
+from fourteenplus.speech.service import Answer
 from ..stats import spread
-from .recognize import REPLY_AREA
+from fourteenplus.commands.recognize import REPLY_AREA
 _SIDES = {True: "yes", False: "no"}
 
 
@@ -162,10 +162,10 @@ def run(corpus: Path, thresholds: Thresholds, plain: bool, primed: bool = True) 
     import dataclasses
     import time
 
-    from ..directory import load_directory
-    from ..grammar import load_grammars
-    from ..speech import audio
-    from ..speech.service import SpeechService
+    from fourteenplus.directory import load_directory
+    from fourteenplus.grammar import load_grammars
+    from fourteenplus.speech import audio
+    from fourteenplus.speech.service import SpeechService
 
     rows = list(csv.DictReader((corpus / "manifest.csv").open()))
     service = SpeechService(load_grammars(load_directory()), thresholds)
@@ -291,10 +291,10 @@ def fit_policy(corpora: list[Path], out: Path | None, models: tuple[str, ...] = 
     The thresholds it suggests come from 5-fold held-out predictions on the same corpora, so
     they are not read off the fit's own training rows.
     """
-    from ..directory import load_directory
-    from ..grammar import load_grammars
-    from ..speech import policy
-    from ..speech.service import SpeechService
+    from fourteenplus.directory import load_directory
+    from fourteenplus.grammar import load_grammars
+    from fourteenplus.speech import policy
+    from fourteenplus.speech.service import SpeechService
 
     every = [row for corpus in corpora for row in fit_rows(corpus)]
     service = SpeechService(load_grammars(load_directory()), Thresholds(**DEFAULTS["thresholds"]))
@@ -327,7 +327,7 @@ def _evidence(service, rows: list[dict], primed: bool) -> tuple[list[dict], list
     """Each clip's top candidate's evidence, whether routing there is right, whether the clip
     is a negative; clips with nothing to decide are left out (rejected before any policy)."""
     from ..simulation import endpoint
-    from ..speech import audio
+    from fourteenplus.speech import audio
 
     evidence, labels, negative = [], [], []
     matchers: dict = {}
@@ -403,7 +403,7 @@ CALL_SENTENCES = (("Koggenland", "Koggenland"), ("ik wil graag de gemeente Kogge
 
 def bench_calls(count: int, path: Path | None) -> int:
     """Real SIP calls (SIPp) against the running Asterisk and app: the issue's two latencies."""
-    from .. import sipp
+    from fourteenplus import sipp
 
     answer_ms, speech_ms, ended = [], [], []
     with sipp.Trunk() as trunk:
