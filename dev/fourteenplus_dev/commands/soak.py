@@ -681,7 +681,7 @@ def code_version() -> str:
     """The commit measured, and whether the working tree (shared with others' work) differed."""
     def git(*argv: str) -> str:
         return subprocess.run(["git", *argv], cwd=paths.REPO, capture_output=True, text=True).stdout.strip()
-    dirty = git("status", "--porcelain", "--untracked-files=no", "--", "fourteenplus")
+    dirty = git("status", "--porcelain", "--untracked-files=no", "--", "fourteenplus", "dev")
     return git("rev-parse", "--short", "HEAD") + (" with uncommitted changes in " + ", ".join(
         sorted({line.split(maxsplit=1)[1] for line in dirty.splitlines()})) if dirty else "")
 
