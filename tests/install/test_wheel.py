@@ -52,7 +52,7 @@ def _pypi_unreachable() -> str | None:
     return None
 
 
-def _pip(python: Path | str, *argv: str, cwd: Path) -> None:
+def _pip(python: Path, *argv: str, cwd: Path) -> None:
     # pip's own cache is used (no --no-cache-dir): a second run downloads nothing.
     result = subprocess.run([str(python), "-m", "pip", "-q", *argv], cwd=cwd, capture_output=True, text=True,
                             timeout=1200)
@@ -80,13 +80,13 @@ def installed(tmp_path_factory) -> Installed:
         pytest.skip(reason)
     base = tmp_path_factory.mktemp("wheel")
     source = _clean_copy(base / "source")
-    _pip(sys.executable, "wheel", "--no-deps", "-w", str(base / "dist"), str(source), cwd=base)
-    (wheel,) = (base / "dist").glob("fourteenplus-*.whl")
     venv = base / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=300)
     python = venv / "bin" / "python"
-    _pip(python, "install", "--require-hashes", "-r", str(CHECKOUT / "requirements.lock"), cwd=base)
-    _pip(python, "install", "--no-deps", str(wheel), cwd=base)
+    _pip(python, "wheel", "--no-deps", "-w", str(base / "dist"), ".", cwd=source)
+    (wheel,) = (base / "dist").glob("fourteenplus-*.whl")
+    _pip(python, "install", "--require-hashes", "-r", "requirements.lock", cwd=source)
+    _pip(python, "install", "--no-deps", str(wheel), cwd=source)
     home = base / "elsewhere"
     home.mkdir()
     # Only the model's cache is moved off /var/cache (nothing of this machine's is written);
