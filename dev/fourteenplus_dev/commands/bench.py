@@ -28,6 +28,7 @@ from fourteenplus.speech import Candidate, Recognition
 from fourteenplus.speech.service import Answer
 from ..stats import spread
 from fourteenplus.commands.recognize import REPLY_AREA
+
 _SIDES = {True: "yes", False: "no"}
 
 
