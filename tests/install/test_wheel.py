@@ -1,8 +1,9 @@
-"""The wheel stands alone: built from this checkout, installed with its pinned dependencies into
-a fresh virtualenv, it works from a directory outside the checkout, the way the README's
-"Deploying" section installs it. What it must do there: check the configuration it writes,
-list an area code, recognise a clip with the whisper model from its pinned packages, write
-systemd units that systemd accepts; and it must not carry the development commands.
+"""The wheel stands alone: built from this checkout, installed with its pinned dependencies
+(requirements-run.lock) into a fresh virtualenv, it works from a directory outside the
+checkout, the way the README's "Deploying" section installs it. What it must do there: check
+the configuration it writes, list an area code, recognise a clip with the whisper model from
+its pinned packages, write systemd units that systemd accepts; and it must not carry the
+development commands.
 
 Slow (a wheel build, a virtualenv, the model assembled): marked `processes`, so `make test`
 runs it and `make unit` does not. pip's cache makes a second run download nothing.
@@ -85,7 +86,7 @@ def installed(tmp_path_factory) -> Installed:
     python = venv / "bin" / "python"
     _pip(python, "wheel", "--no-deps", "-w", str(base / "dist"), ".", cwd=source)
     (wheel,) = (base / "dist").glob("fourteenplus-*.whl")
-    _pip(python, "install", "--require-hashes", "-r", "requirements.lock", cwd=source)
+    _pip(python, "install", "--require-hashes", "-r", "requirements-run.lock", cwd=source)
     _pip(python, "install", "--no-deps", str(wheel), cwd=source)
     home = base / "elsewhere"
     home.mkdir()
