@@ -13,7 +13,7 @@ import datetime as dt
 import getpass
 import sys
 
-from .. import learn, report
+from .. import learn, paths, report, resources
 from ..errors import ConfigError, ConfigErrors
 from ._common import add_config_option, print_errors
 from ._common import configured
@@ -33,6 +33,13 @@ def configure(parser) -> None:
 
 
 def main(args) -> int:
+    if args.accept and paths.CHECKOUT is None and paths.grammars_dir() == resources.GRAMMARS:
+        # An installed package's own files: the next upgrade would replace what was learned.
+        print(f"error: the grammars in force are the installed package's ({resources.GRAMMARS}); copy them "
+              f"to a directory of your own (cp -r {resources.GRAMMARS} /etc/fourteenplus/grammars), set "
+              "FOURTEENPLUS_GRAMMARS to it here and for the units (systemctl edit fourteenplus), then accept again",
+              file=sys.stderr)
+        return 1
     loaded = configured(args, grammars=True)
     if loaded is None:
         return 1

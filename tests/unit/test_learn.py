@@ -8,7 +8,7 @@ import shutil
 
 import pytest
 
-from fourteenplus import learn
+from fourteenplus import learn, paths
 from fourteenplus.callflow import Play, Reply, Transfer, Utterance
 from fourteenplus.cli import main
 from fourteenplus.errors import ConfigErrors
@@ -158,3 +158,12 @@ def test_learn_command_lists_accepts_and_rejects(grammars_dir, tmp_path, monkeyp
     assert "no proposals" in capsys.readouterr().out  # one accepted (now in the grammar), one rejected
     assert main(["learn", "--config", str(config), "--accept", "deadbeef"]) == 1
     assert "no proposal 'deadbeef'" in capsys.readouterr().err
+
+
+def test_an_installation_does_not_learn_into_its_packages_own_grammars(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(paths, "CHECKOUT", None)
+    config, _ = configuration_with_store(tmp_path, monkeypatch)
+    before = (GRAMMARS / "learned.yaml").read_text()
+    assert main(["learn", "--config", str(config), "--accept", "any", "--by", "j.jansen"]) == 1
+    assert "set FOURTEENPLUS_GRAMMARS" in capsys.readouterr().err
+    assert (GRAMMARS / "learned.yaml").read_text() == before
