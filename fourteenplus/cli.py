@@ -3,8 +3,8 @@
 Each command module has `configure(parser)` and `main(args) -> int`; importing it lazily
 keeps `fourteenplus check` fast (no whisper, no ARI client loaded). Other distributions add
 commands of the same shape through the entry-point group `fourteenplus.commands`: the
-development package (dev/) adds `bench`, `corpus` and `soak`, which an operator's wheel
-does not carry.
+development package (dev/) adds `bench`, `cluster`, `corpus` and `soak`, which an
+operator's wheel does not carry.
 """
 
 from __future__ import annotations
@@ -30,7 +30,6 @@ COMMANDS = {
     "learn": "propose aliases from calls the recogniser missed; accept or reject them",
     "agi": "run the FastAGI server (the same call flow for operators who use AGI)",
     "status": "health of Asterisk, the call handling and the trunks, through AMI",
-    "cluster": "Kamailio in front of two nodes and one PostgreSQL, on loopback (Ctrl-C stops it)",
     "install": "write the systemd units or the example configuration for this installation",
 }
 PLUGINS = "fourteenplus.commands"  # the entry-point group other distributions add commands to
