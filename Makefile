@@ -38,10 +38,13 @@ system-packages:
 
 # Every dependency, direct or not, is pinned with its hashes in requirements.lock
 # (`make lock` regenerates it from pyproject.toml); pip refuses anything else.
-$(VENV)/.installed: pyproject.toml requirements.lock
+# requirements-run.lock is what an installation runs (README, Deploying): the same pins without
+# the test tools, with PostgreSQL's driver.
+$(VENV)/.installed: pyproject.toml dev/pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --require-hashes -r requirements.lock
 	$(PY) -m pip install -q --no-deps -e .
+	$(PY) -m pip install -q --no-deps -e dev
 	touch $@
 
 lock:
@@ -49,6 +52,8 @@ lock:
 	build/lock-venv/bin/pip install -q pip-tools
 	build/lock-venv/bin/pip-compile -q --generate-hashes --extra test --strip-extras \
 	  --no-emit-index-url --no-emit-find-links -o requirements.lock pyproject.toml
+	build/lock-venv/bin/pip-compile -q --generate-hashes --extra postgres --strip-extras \
+	  --no-emit-index-url --no-emit-find-links -c requirements.lock -o requirements-run.lock pyproject.toml
 
 check: setup
 	$(FP) check

@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 AMI_PORT = 5038
 ARI_URL = "http://127.0.0.1:8088/ari/"
 AGI_PORT = 4573
-DIAL_EVENT = "FourteenplusDial"  # dialplan/fourteenplus.conf, [fourteenplus-dial] h extension
+DIAL_EVENT = "FourteenplusDial"  # data/dialplan/fourteenplus.conf, [fourteenplus-dial] h extension
 MAX_BACKOFF_S = 30.0
 # Channels of ours: the contexts our dialplan defines, or parked in our Stasis app.
 OUR_CONTEXTS = ("fourteenplus-",)

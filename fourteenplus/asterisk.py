@@ -5,8 +5,8 @@ unstable root into the cache (`paths.asterisk_root()`) and run Asterisk chrooted
 The root is built into a temporary directory and renamed when complete, so a half-built
 root is never mistaken for a usable one.
 
-`install` puts our configuration into ROOT/etc/asterisk: the files in `asterisk/` and
-`dialplan/`, the credentials and the dialplan generated from the operator's YAML (what an
+`install` puts our configuration into ROOT/etc/asterisk: the files in `data/asterisk/` and
+`data/dialplan/`, the credentials and the dialplan generated from the operator's YAML (what an
 Asterisk in production needs; `asterisk_config`), and the prompts. With `host=True` it
 writes only our own files into an existing Asterisk (root "/").
 """
@@ -25,11 +25,11 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from . import paths, prompts
+from . import paths, prompts, resources
 from .asterisk_config import ARI_URL, AsteriskError, Credentials, credential_files, credentials, render_dialplan
 from .config import Service
 
-CONF_DIRS = (paths.REPO / "asterisk", paths.REPO / "dialplan")
+CONF_DIRS = (resources.ASTERISK_CONF, resources.DIALPLAN)
 # Our own files: the only ones written into an operator's existing Asterisk.
 OWN_FILES = ("fourteenplus.conf", "fourteenplus-generated.conf",
              "fourteenplus-ari-users.conf", "fourteenplus-manager-users.conf")

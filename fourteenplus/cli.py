@@ -1,7 +1,10 @@
 """`fourteenplus <command>`: one module per command under fourteenplus/commands/.
 
 Each command module has `configure(parser)` and `main(args) -> int`; importing it lazily
-keeps `fourteenplus check` fast (no whisper, no ARI client loaded).
+keeps `fourteenplus check` fast (no whisper, no ARI client loaded). Other distributions add
+commands of the same shape through the entry-point group `fourteenplus.commands`: the
+development package (dev/) adds `bench`, `cluster`, `corpus` and `soak`, which an
+operator's wheel does not carry.
 """
 
 from __future__ import annotations
@@ -9,6 +12,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+from importlib.metadata import EntryPoint, entry_points
 
 from . import __version__
 
@@ -17,8 +21,6 @@ COMMANDS = {
     "check": "validate the directory, the operator configuration and the grammars",
     "area": "list the municipalities behind an area code",
     "recognize": "recognise a municipality name in an audio file",
-    "bench": "measure recognition (and calls) against a corpus",
-    "corpus": "generate a telephone-quality test corpus",
     "asterisk": "build, configure, start or stop the bundled Asterisk 22",
     "prompts": "generate the prompt audio from the prompt texts",
     "run": "run the ARI application",
@@ -28,30 +30,46 @@ COMMANDS = {
     "learn": "propose aliases from calls the recogniser missed; accept or reject them",
     "agi": "run the FastAGI server (the same call flow for operators who use AGI)",
     "status": "health of Asterisk, the call handling and the trunks, through AMI",
-    "cluster": "Kamailio in front of two nodes and one PostgreSQL, on loopback (Ctrl-C stops it)",
-    "install": "write the systemd units for this installation (`install systemd`)",
-    "soak": "load benchmark: a thousand real SIP calls, mixed, many at once; lost calls, latency, CPU, memory",
+    "install": "write the systemd units or the example configuration for this installation",
 }
+PLUGINS = "fourteenplus.commands"  # the entry-point group other distributions add commands to
 
 
-def build_parser() -> argparse.ArgumentParser:
+def plugins() -> dict[str, EntryPoint]:
+    """The installed distributions' commands (name → entry point naming a command module)."""
+    return {point.name: point for point in entry_points(group=PLUGINS) if point.name not in COMMANDS}
+
+
+def _summary(module) -> str:
+    """A command module's help line: the first line of its docstring."""
+    return next(iter((module.__doc__ or "").strip().splitlines()), "")
+
+
+def build_parser(extra: dict[str, EntryPoint]) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="fourteenplus", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"fourteenplus {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, help_text in COMMANDS.items():
         sub.add_parser(name, help=help_text, add_help=False)
+    for name, point in extra.items():
+        sub.add_parser(name, help=_summary(point.load()), add_help=False)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    parser = build_parser()
-    if not argv or argv[0] not in COMMANDS:
-        parser.parse_args(argv or ["--help"])
+    extra = plugins()
+    if not argv or argv[0] not in COMMANDS and argv[0] not in extra:
+        build_parser(extra).parse_args(argv or ["--help"])
         return 2
     name = argv[0]
-    module = importlib.import_module(f"fourteenplus.commands.{name.replace('-', '_')}")
-    command_parser = argparse.ArgumentParser(prog=f"fourteenplus {name}", description=COMMANDS[name])
+    if name in COMMANDS:
+        module = importlib.import_module(f"fourteenplus.commands.{name.replace('-', '_')}")
+        description = COMMANDS[name]
+    else:
+        module = extra[name].load()
+        description = _summary(module)
+    command_parser = argparse.ArgumentParser(prog=f"fourteenplus {name}", description=description)
     module.configure(command_parser)
     args = command_parser.parse_args(argv[1:])
     try:

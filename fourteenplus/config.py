@@ -14,15 +14,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import yamlfile
+from . import paths, resources, yamlfile
 from .directory import Directory, load_directory
 from .errors import ConfigError, ConfigErrors
 from .hours import HoursError, OpeningHours, parse_week
 from .numberplan import NumberRejected, digits_of
-from .paths import REPO, recording, recordings_dir
+from .paths import recording, recordings_dir
 from .speech.deadline import Deadline
 
-EXAMPLE = REPO / "fourteenplus.example.yaml"
+EXAMPLE = resources.EXAMPLE_CONFIG
 
 # A dial string reaches one trunk: technology/resource, nothing Dial() would read as
 # options, a second destination (&) or an argument separator (,).
@@ -145,8 +145,9 @@ class Service:
 
 
 def config_path(explicit: str | None = None) -> Path:
-    """--config, else $FOURTEENPLUS_CONFIG, else the shipped example."""
-    return Path(explicit or os.environ.get("FOURTEENPLUS_CONFIG") or EXAMPLE)
+    """--config, else $FOURTEENPLUS_CONFIG, else the shipped example in a checkout (what `make
+    run` and the tests use) and the operator's /etc/fourteenplus/fourteenplus.yaml anywhere else."""
+    return Path(explicit or os.environ.get("FOURTEENPLUS_CONFIG") or (EXAMPLE if paths.CHECKOUT else paths.OPERATOR_CONFIG))
 
 
 DEFAULTS: dict[str, Any] = {

@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from . import yamlfile
+from . import resources, yamlfile
 from .errors import ConfigError, ConfigErrors
 
-DEFAULT_PATH = Path(__file__).with_name("data") / "directory.yaml"
+DEFAULT_PATH = resources.DIRECTORY
 _AREA_CODE = re.compile(r"^0[1-57][0-9]{1,2}$")
 
 

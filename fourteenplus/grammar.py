@@ -1,9 +1,9 @@
-"""What a caller may say per area code: `grammars/*.yaml` checked against the national directory.
+"""What a caller may say per area code: `fourteenplus/data/grammars/*.yaml` checked against the national directory.
 
 Every official name in the directory is always a phrase of kind "name". The YAML files add,
 per municipality, other ways callers say it: `aliases` (Den Bosch), `villages` (kernen: Zwaag
 → Hoorn), `frisian` (Ljouwert → Leeuwarden); and `learned` entries, reviewed phrases from the
-calls themselves (grammars/learned.yaml). grammars/README.md describes the file format.
+calls themselves (data/grammars/learned.yaml). data/grammars/README.md describes the file format.
 
 A phrase item is a text, or `{name: Velp, areas: ["026"]}` to restrict it to some of the
 municipality's area codes: homonyms across areas are normal (Velp in 026 is Rheden, Velp in

@@ -10,7 +10,7 @@ Not proposed: a phrase the area's grammar already routes (to the same municipali
 recogniser missed it for other reasons; to another: it would make the grammar ambiguous, which
 `fourteenplus check` refuses), and a proposal a person already decided on.
 
-`accept` writes the phrase into `grammars/learned.yaml` in the format grammars/README.md
+`accept` writes the phrase into `data/grammars/learned.yaml` in the format data/grammars/README.md
 describes, then loads all grammars again; if they do not validate, the file is put back and
 the errors are raised, so an accepted alias can never break `fourteenplus check`.
 """
@@ -137,7 +137,7 @@ def _header(text: str) -> str:
 
 
 def _dump(entries: list[dict]) -> str:
-    """learned.yaml as a person would write it (grammars/README.md); strings as JSON, which YAML reads."""
+    """learned.yaml as a person would write it (data/grammars/README.md); strings as JSON, which YAML reads."""
     if not entries:
         return "learned: []\n"
     out = ["learned:\n"]

@@ -1,7 +1,14 @@
-"""Where fourteenplus keeps things that are not in the repo.
+"""Where fourteenplus keeps the operator's files, which the package does not ship (`resources`
+names what it does).
 
+config: the operator's configuration.
 cache: rebuildable and large (the Asterisk root, the assembled whisper model).
 state: per-installation and private (generated credentials, the hashing secret, records).
+
+A developer's checkout keeps them where it always has (the shipped example configuration, the
+XDG cache and state directories in the home directory); an installed package uses the
+operator's places, /etc/fourteenplus and what the systemd units' StateDirectory and
+CacheDirectory make. `--config` and the $FOURTEENPLUS_* variables override either.
 """
 
 from __future__ import annotations
@@ -9,20 +16,35 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from . import resources
+
+# The directory the package is imported from: a checkout's root, or site-packages. A child
+# process given it as PYTHONPATH runs this same code (sipp.AppProcess).
 REPO = Path(__file__).resolve().parent.parent
+# The source checkout this package runs from (an editable install), or None when installed.
+CHECKOUT = REPO if (REPO / "pyproject.toml").is_file() else None
+OPERATOR_CONFIG = Path("/etc/fourteenplus/fourteenplus.yaml")
+OPERATOR_STATE = Path("/var/lib/fourteenplus")   # StateDirectory=fourteenplus
+OPERATOR_CACHE = Path("/var/cache/fourteenplus")  # CacheDirectory=fourteenplus
 # Where Asterisk's RECORD FILE puts the FastAGI utterances, as Asterisk sees it (under the
 # bundled root when there is one); the agi unit may write there and nowhere else of Asterisk's.
 AGI_RECORDINGS = "/var/spool/asterisk/tmp/fourteenplus-agi"
 
 
 def cache_dir() -> Path:
-    base = os.environ.get("FOURTEENPLUS_CACHE") or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "fourteenplus"
-    return Path(base)
+    if os.environ.get("FOURTEENPLUS_CACHE"):
+        return Path(os.environ["FOURTEENPLUS_CACHE"])
+    if not CHECKOUT:
+        return OPERATOR_CACHE
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "fourteenplus"
 
 
 def state_dir() -> Path:
-    base = os.environ.get("FOURTEENPLUS_STATE") or Path(os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state") / "fourteenplus"
-    return Path(base)
+    if os.environ.get("FOURTEENPLUS_STATE"):
+        return Path(os.environ["FOURTEENPLUS_STATE"])
+    if not CHECKOUT:
+        return OPERATOR_STATE
+    return Path(os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state") / "fourteenplus"
 
 
 def model_dir() -> Path:
@@ -34,7 +56,7 @@ def asterisk_root() -> Path:
 
 
 def grammars_dir() -> Path:
-    return Path(os.environ.get("FOURTEENPLUS_GRAMMARS") or REPO / "grammars")
+    return Path(os.environ.get("FOURTEENPLUS_GRAMMARS") or resources.GRAMMARS)
 
 
 def recordings_dir() -> Path:

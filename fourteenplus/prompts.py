@@ -29,11 +29,10 @@ from pathlib import Path
 
 import yaml
 
-from . import paths
+from . import paths, resources
 from .config import LANGUAGES, RECORDED_LANGUAGES, Service
 from .numberplan import REASONS
 
-TEXTS = Path(__file__).with_name("data") / "prompts.yaml"
 SOUNDS_SUBDIR = "fourteenplus"
 VOICES = {"nl": "nl", "en": "en-gb"}
 SPEED = 165  # words per minute: a little brisker than espeak's default, still clear on a phone line
@@ -44,7 +43,7 @@ NUMBER_REASONS = (*REASONS, "not_served")
 
 @cache
 def _all_texts() -> dict:
-    return yaml.safe_load(TEXTS.read_text())
+    return yaml.safe_load(resources.PROMPT_TEXTS.read_text())
 
 
 def prompt_texts(service: Service, language: str) -> dict[str, str]:

@@ -32,11 +32,11 @@ from dataclasses import dataclass, field
 from itertools import count
 from pathlib import Path
 
-from . import paths, prompts, rtp
+from . import paths, prompts, resources, rtp
 from .speech import audio
 from .speech.vad import frame_level_db
 
-SCENARIOS = paths.REPO / "tests" / "sipp"
+SCENARIOS = resources.SIPP_SCENARIOS
 ASTERISK_SIP = ("127.0.0.1", 5060)
 TRUNK_PORT = 5070
 TRUNK_MEDIA_PORT = 5072  # outside Asterisk's RTP range (rtp.conf)

@@ -1,6 +1,6 @@
 """The systemd units for `run` (ARI) and `agi` (FastAGI), rendered for an operator's paths.
 
-One template, systemd/fourteenplus.service.in, and a row per unit in UNITS: the two services
+One template, data/systemd/fourteenplus.service.in, and a row per unit in UNITS: the two services
 differ only in their command and what they may write, so they cannot drift apart.
 """
 
@@ -9,12 +9,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import paths
+from . import paths, resources
 
-TEMPLATE = paths.REPO / "systemd" / "fourteenplus.service.in"
-STATE_DIR = Path("/var/lib/fourteenplus")  # what StateDirectory=fourteenplus makes
+TEMPLATE = resources.UNIT_TEMPLATE
+STATE_DIR = paths.OPERATOR_STATE  # what StateDirectory=fourteenplus makes
 DEFAULT_USER = "fourteenplus"
-DEFAULT_CONFIG = Path("/etc/fourteenplus/fourteenplus.yaml")
+DEFAULT_CONFIG = paths.OPERATOR_CONFIG
 # The 30 s drain (commands/_serving.DRAIN_S) plus the model and record writer shutting down.
 STOP_TIMEOUT_S = 45
 

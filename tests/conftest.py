@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from fourteenplus import pgserver
+from fourteenplus_dev import pgserver
 
 OURS = "FOURTEENPLUS_"
 FOR_TESTS = "FOURTEENPLUS_TEST_"  # the tests' own settings (a PostgreSQL to test against) stay

@@ -21,7 +21,8 @@ def configured(args, grammars: bool = False):
 
 def add_config_option(parser) -> None:
     parser.add_argument("--config", metavar="FILE",
-                        help="operator configuration (default: $FOURTEENPLUS_CONFIG, else fourteenplus.example.yaml)")
+                        help="operator configuration (default: $FOURTEENPLUS_CONFIG, else the shipped example in a checkout, "
+                             "/etc/fourteenplus/fourteenplus.yaml when installed)")
 
 
 def print_errors(exc: ConfigError | ConfigErrors, stream=None) -> None:

@@ -7,7 +7,7 @@ stop     stop the Asterisk we started, by its pid
 status   whether it runs and ARI answers (exit 1 when not)
 
 On a machine that already runs Asterisk: `install --host` writes only our own files into
-/etc/asterisk and the sounds directory, and says what to #include (asterisk/README.md).
+/etc/asterisk and the sounds directory, and says what to #include (data/asterisk/README.md).
 """
 
 from __future__ import annotations

@@ -1,10 +1,14 @@
-"""`fourteenplus install systemd`: write the systemd units for this installation.
+"""`fourteenplus install systemd`: write the systemd units for this installation;
+`fourteenplus install config`: the shipped example configuration, as the operator's to edit.
 
 fourteenplus.service runs the ARI application (`run`), fourteenplus-agi.service the FastAGI
 server (`agi`); enable the one your dialplan uses. Both run as --user, read --config, and
 execute --bin (default: the fourteenplus of this virtualenv). The record store's directory
 comes from the configuration's records.path (else the state directory) unless --records-dir
 says otherwise. The README's deployment section has the steps around it.
+
+`install config` writes the example (its trunks point at the test endpoint: edit them) to
+--out's fourteenplus.yaml, /etc/fourteenplus by default, and never over an existing file.
 """
 
 from __future__ import annotations
@@ -12,8 +16,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from .. import units
-from ..config import load_service
+from .. import paths, units
+from ..config import EXAMPLE, load_service
 from ..errors import ConfigError, ConfigErrors
 from ._common import print_errors
 
@@ -21,7 +25,7 @@ SYSTEM_UNITS = Path("/etc/systemd/system")
 
 
 def configure(parser) -> None:
-    parser.add_argument("what", choices=("systemd",))
+    parser.add_argument("what", choices=("systemd", "config"))
     parser.add_argument("--user", default=units.DEFAULT_USER,
                         help=f"the system user the services run as (default {units.DEFAULT_USER})")
     parser.add_argument("--config", type=Path, default=units.DEFAULT_CONFIG, metavar="FILE",
@@ -30,19 +34,36 @@ def configure(parser) -> None:
                         help="the fourteenplus executable (default: this virtualenv's)")
     parser.add_argument("--records-dir", type=Path, metavar="DIR",
                         help="the directory the record store writes in (default: from the configuration)")
-    parser.add_argument("--out", type=Path, default=SYSTEM_UNITS, metavar="DIR",
-                        help=f"where to write the units (default {SYSTEM_UNITS})")
+    parser.add_argument("--out", type=Path, metavar="DIR",
+                        help=f"where to write the units (default {SYSTEM_UNITS}) or the configuration "
+                             f"(default {paths.OPERATOR_CONFIG.parent})")
 
 
 def main(args) -> int:
+    return install_config(args.out or paths.OPERATOR_CONFIG.parent) if args.what == "config" else install_units(args)
+
+
+def install_config(directory: Path) -> int:
+    target = directory / paths.OPERATOR_CONFIG.name
+    if target.exists():
+        print(f"error: {target} exists; it is left as it is", file=sys.stderr)
+        return 1
+    directory.mkdir(parents=True, exist_ok=True)
+    target.write_text(EXAMPLE.read_text(encoding="utf-8"), encoding="utf-8")
+    print(f"wrote {target}; edit its trunks, then: fourteenplus check --config {target}")
+    return 0
+
+
+def install_units(args) -> int:
+    out = args.out or SYSTEM_UNITS
     records_dir = args.records_dir or _records_dir(args.config)
     if records_dir is None:
         return 1
     settings = units.Settings(bin=args.bin.absolute(), user=args.user, config=args.config.absolute(),
                               records_dir=records_dir.absolute())
-    args.out.mkdir(parents=True, exist_ok=True)
+    out.mkdir(parents=True, exist_ok=True)
     for unit in units.UNITS:
-        path = args.out / unit.name
+        path = out / unit.name
         path.write_text(units.render(unit, settings), encoding="utf-8")
         print(f"wrote {path}")
     if not settings.bin.exists():

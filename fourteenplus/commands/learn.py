@@ -1,7 +1,7 @@
 """`fourteenplus learn`: aliases proposed from the calls, for a person to accept or reject.
 
     fourteenplus learn [--since YYYY-MM-DD] [--min-seen 3] [--min-callers 2]
-    fourteenplus learn --accept ID [--by NAME]      # writes grammars/learned.yaml
+    fourteenplus learn --accept ID [--by NAME]      # writes the grammars' learned.yaml
     fourteenplus learn --reject ID [--by NAME]      # never proposed again
 
 The recogniser and matcher use an accepted alias from their next reload (restart the app).
@@ -13,7 +13,7 @@ import datetime as dt
 import getpass
 import sys
 
-from .. import learn, report
+from .. import learn, paths, report, resources
 from ..errors import ConfigError, ConfigErrors
 from ._common import add_config_option, print_errors
 from ._common import configured
@@ -23,7 +23,7 @@ from ._records import store_of
 def configure(parser) -> None:
     add_config_option(parser)
     decide = parser.add_mutually_exclusive_group()
-    decide.add_argument("--accept", metavar="ID", help="write this proposal into grammars/learned.yaml")
+    decide.add_argument("--accept", metavar="ID", help="write this proposal into the grammars' learned.yaml")
     decide.add_argument("--reject", metavar="ID", help="drop this proposal for good")
     parser.add_argument("--by", default=None, metavar="NAME", help="the reviewer (default: your user name)")
     parser.add_argument("--since", type=dt.date.fromisoformat, metavar="YYYY-MM-DD",
@@ -33,6 +33,13 @@ def configure(parser) -> None:
 
 
 def main(args) -> int:
+    if args.accept and paths.CHECKOUT is None and paths.grammars_dir() == resources.GRAMMARS:
+        # An installed package's own files: the next upgrade would replace what was learned.
+        print(f"error: the grammars in force are the installed package's ({resources.GRAMMARS}); copy them "
+              f"to a directory of your own (cp -r {resources.GRAMMARS} /etc/fourteenplus/grammars), set "
+              "FOURTEENPLUS_GRAMMARS to it here and for the units (systemctl edit fourteenplus), then accept again",
+              file=sys.stderr)
+        return 1
     loaded = configured(args, grammars=True)
     if loaded is None:
         return 1

@@ -9,6 +9,11 @@ from pathlib import Path
 
 from ..config import DEFAULTS, Thresholds
 
+# `--area reply`: the clip is an answer to "Bedoelt u …?". Also a corpus manifest row's area
+# code for such an answer (`corpus --replies`, and a callers corpus's ja's and nee's as
+# `bench fit` reads them); its expected is yes, no or none.
+REPLY_AREA = "reply"
+
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("file", type=Path, help="8 kHz WAV (PCM, μ-law, A-law) or raw .ul/.al/.sln")
@@ -29,7 +34,6 @@ def main(args: argparse.Namespace) -> int:
     from ..speech import audio
     from ..speech.model import ModelError
     from ..speech.service import Answer, SpeechService
-    from .bench import REPLY_AREA
 
     directory = load_directory()
     reply = args.area == REPLY_AREA

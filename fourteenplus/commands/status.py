@@ -6,10 +6,10 @@ Exit 0 when healthy, 1 when something needed is down, so it serves as a health c
 from __future__ import annotations
 
 import asyncio
+import json
 import sys
 
-from .. import ami, asterisk_config
-from .cluster import show_status as show_cluster_status
+from .. import ami, asterisk_config, cluster
 
 
 def configure(parser) -> None:
@@ -45,3 +45,21 @@ def main(args) -> int:
         print(f"problem: {problem}", file=sys.stderr)
     print("ok" if health.ok else "DOWN")
     return 0 if health.ok else 1
+
+
+def show_cluster_status(as_json: bool) -> int | None:
+    """`fourteenplus status` on a cluster: each node, whether Kamailio's dispatcher has it up
+    and whether its app serves; exit 1 when a node is down. None when no cluster runs here."""
+    view = cluster.status()
+    if view is None:
+        return None
+    healthy = "error" not in view and all(n["up"] and n["app"] for n in view["nodes"])
+    if as_json:
+        print(json.dumps({**view, "ok": healthy}))
+        return 0 if healthy else 1
+    print(f"Kamailio on {view['proxy']}" + (f": {view['error']}" if "error" in view else ""))
+    for node in view["nodes"]:
+        print(f"node {node['name']} ({node['address']}): {'up' if node['up'] else 'DOWN'} in the dispatcher "
+              f"({node['dispatcher'] or 'not listed'}), app {'serving' if node['app'] else 'NOT serving'}")
+    print("ok" if healthy else "DOWN")
+    return 0 if healthy else 1

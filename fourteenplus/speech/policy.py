@@ -9,8 +9,10 @@ turns them into one number with a meaning: the probability that routing to the t
 municipality is correct. The operator's thresholds (`service.thresholds.accept/confirm`) are
 compared with that probability.
 
-The coefficients live in `policy.yaml` beside this file with the corpus they came from;
-`fourteenplus bench fit DIR` rewrites the model its corpus is for. Fitting is plain Newton
+The coefficients live in `policy.yaml` beside this file with the corpus they came from (the
+package ships it), or in the file `$FOURTEENPLUS_POLICY` names; `fourteenplus bench fit DIR
+--out FILE` (the development package) writes a policy file with the model its corpus is for
+refitted, to be shipped here or pointed at, never the installed package's. Fitting is plain Newton
 iterations in numpy. The file holds three models:
 - `names`: a municipality's name, with the primed transcription's evidence;
 - `unprimed`: the same clips heard without the primed transcription (the service's
@@ -24,13 +26,16 @@ iterations in numpy. The file holds three models:
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import yaml
 
-PATH = Path(__file__).with_name("policy.yaml")
+from .. import resources
+
+PATH = resources.POLICY  # the policy the package ships
 # The evidence each model weighs, in this order (the matcher computes it, `fit` learns a weight for each).
 FEATURES = {
     "names": ("margin", "score", "text_top", "text_elsewhere", "no_speech", "prompt_agree", "prompt_other", "prompt_copy"),
@@ -57,12 +62,18 @@ class Policy:
         return cls((0.0,) * len(FEATURES[kind]), 0.0, FEATURES[kind])
 
     @classmethod
-    def load(cls, kind: str = "names", path: Path = PATH) -> "Policy":
+    def load(cls, kind: str = "names", path: Path | None = None) -> "Policy":
+        path = path or policy_path()
         data = (yaml.safe_load(path.read_text()) or {}).get(kind) or {}
         if tuple(data.get("features", ())) != FEATURES[kind]:
             raise ValueError(f"{path}: {kind}: features {data.get('features')} do not match the matcher's "
                              f"{list(FEATURES[kind])}; refit with `fourteenplus bench fit`")
         return cls(tuple(float(w) for w in data["weights"]), float(data["bias"]), FEATURES[kind])
+
+
+def policy_path() -> Path:
+    """The policy in force: the file $FOURTEENPLUS_POLICY names, else the shipped one."""
+    return Path(os.environ.get("FOURTEENPLUS_POLICY") or PATH)
 
 
 def fit(rows: list[dict[str, float]], labels: list[bool], l2: float = 1.0, iterations: int = 30,
@@ -87,7 +98,7 @@ def fit(rows: list[dict[str, float]], labels: list[bool], l2: float = 1.0, itera
     return Policy(tuple(float(v) for v in weights), float(w[-1] - np.sum(weights * mean)), tuple(features))
 
 
-def save(kind: str, policy: Policy, provenance: dict, path: Path = PATH) -> None:
+def save(kind: str, policy: Policy, provenance: dict, path: Path) -> None:
     """Write one model (with where it came from); the other model in the file is kept."""
     data = (yaml.safe_load(path.read_text()) or {}) if path.exists() else {}
     data[kind] = {"features": list(policy.features), "weights": [round(w, 6) for w in policy.weights],

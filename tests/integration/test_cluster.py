@@ -21,7 +21,9 @@ from pathlib import Path
 import pytest
 
 from fourteenplus import cluster as clustering
-from fourteenplus import pgserver, sipp
+from fourteenplus import sipp
+from fourteenplus_dev import cluster as harness
+from fourteenplus_dev import pgserver
 from fourteenplus.config import RecordSettings
 from fourteenplus.records import open_store
 
@@ -48,7 +50,7 @@ def cluster(trunk, service_yaml, tmp_path_factory):
     reason = pgserver.available()
     if reason:
         pytest.skip(f"PostgreSQL: {reason}")
-    with clustering.Cluster(service_yaml, tmp_path_factory.mktemp("cluster"), log=lambda *_: None) as running:
+    with harness.Cluster(service_yaml, tmp_path_factory.mktemp("cluster"), log=lambda *_: None) as running:
         yield running
 
 
@@ -88,7 +90,7 @@ def up(cluster, node) -> bool:
 
 def status(cluster, tmp_path) -> dict[str, tuple[bool, bool]]:
     """What `fourteenplus status` reads of the cluster: node → (up in the dispatcher, app serving)."""
-    clustering.write_layout(cluster, tmp_path / "cluster.json")
+    harness.write_layout(cluster, tmp_path / "cluster.json")
     return {n["name"]: (n["up"], n["app"]) for n in clustering.status(tmp_path / "cluster.json")["nodes"]}
 
 

@@ -8,7 +8,7 @@ import pytest
 
 from fourteenplus import sipp
 
-HOORN_PBX = "127.0.0.2"  # asterisk/test-trunks.conf: [hoorn-pbx], context fourteenplus-out-hoorn
+HOORN_PBX = "127.0.0.2"  # fourteenplus/data/asterisk/test-trunks.conf: [hoorn-pbx], context fourteenplus-out-hoorn
 
 
 @pytest.fixture

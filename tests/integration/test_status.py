@@ -12,7 +12,7 @@ import time
 import urllib.request
 
 from fourteenplus import asterisk, asterisk_config, sipp
-from fourteenplus.paths import REPO
+from fourteenplus.paths import CHECKOUT
 from fourteenplus.sipp import Say, WaitPrompt
 
 from .conftest import in_background
@@ -20,7 +20,7 @@ from .conftest import in_background
 
 def status(*args):
     return subprocess.run([sys.executable, "-m", "fourteenplus.cli", "status", *args],
-                          capture_output=True, text=True, cwd=REPO, timeout=60)
+                          capture_output=True, text=True, cwd=CHECKOUT, timeout=60)
 
 
 def test_status_healthy_with_asterisk_and_the_ari_app(app):

@@ -49,10 +49,10 @@ def database_url(url: str, name: str) -> str:
 
 def configuration_with_store(tmp_path, monkeypatch, retention_days: int = 90) -> tuple:
     """The example configuration with its records in tmp_path, for command tests: (config file, settings)."""
-    from fourteenplus.paths import REPO
+    from fourteenplus.config import EXAMPLE
 
     db, config = tmp_path / "records.db", tmp_path / "config.yaml"
-    config.write_text((REPO / "fourteenplus.example.yaml").read_text()
+    config.write_text(EXAMPLE.read_text()
                       .replace("path: null", f"path: {db}")
                       .replace("retention_days: 90", f"retention_days: {retention_days}"))
     monkeypatch.setenv("FOURTEENPLUS_STATE", str(tmp_path / "state"))

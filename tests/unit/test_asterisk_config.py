@@ -11,12 +11,12 @@ import pytest
 from fourteenplus import asterisk, asterisk_config, prompts, sipp
 from fourteenplus.config import LANGUAGES, load_service
 from fourteenplus.numberplan import REASONS
-from fourteenplus.paths import REPO
+from fourteenplus.resources import DIALPLAN, EXAMPLE_CONFIG
 
 
 @pytest.fixture(scope="module")
 def service():
-    return load_service(REPO / "fourteenplus.example.yaml")
+    return load_service(EXAMPLE_CONFIG)
 
 
 def _dialplan_lines(text: str) -> list[str]:
@@ -25,7 +25,7 @@ def _dialplan_lines(text: str) -> list[str]:
 
 def test_dialplan_lines_survive_asterisks_config_parser(service):
     # ';' starts a comment even inside an application's arguments; parentheses must balance.
-    texts = [asterisk_config.render_dialplan(service)] + [p.read_text() for p in (REPO / "dialplan").glob("*.conf")]
+    texts = [asterisk_config.render_dialplan(service)] + [p.read_text() for p in DIALPLAN.glob("*.conf")]
     for text in texts:
         for line in _dialplan_lines(text):
             assert ";" not in line, line

@@ -5,7 +5,7 @@ import argparse
 
 import pytest
 
-from fourteenplus.commands.bench import Tally, marker, second_take, settings, voice_family
+from fourteenplus_dev.commands.bench import Tally, marker, second_take, settings, voice_family
 from fourteenplus.config import DEFAULTS, Thresholds
 from fourteenplus.speech import Candidate, Recognition
 from fourteenplus.speech.service import Answer
@@ -58,7 +58,7 @@ def test_a_reply_needs_more_certainty_for_ja_than_for_nee():
 
 
 def test_names_and_replies_keep_their_own_blocks_in_one_results_file(tmp_path):
-    from fourteenplus.commands.bench import report
+    from fourteenplus_dev.commands.bench import report
 
     path = tmp_path / "recognition.md"
     path.write_text("# Recognition bench\n\nProse a person wrote.\n")

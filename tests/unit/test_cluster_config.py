@@ -10,6 +10,7 @@ import yaml
 
 from fourteenplus import cluster
 from fourteenplus.asterisk import CONF_DIRS
+from fourteenplus_dev import cluster as harness
 
 LAYOUT = cluster.Layout(proxy="10.0.0.10", nodes=(cluster.Node("a", "10.0.0.11"), cluster.Node("b", "10.0.0.12")),
                         carriers=("192.0.2.1", "192.0.2.2"))
@@ -34,7 +35,7 @@ def test_kamailio_accepts_the_generated_configuration(tmp_path):
 
 def test_a_node_takes_sip_media_ari_and_ami_on_its_own_address_and_callers_from_the_proxy_only():
     shipped = {p.name: p.read_text() for d in CONF_DIRS for p in d.glob("*.conf")}
-    files = cluster._node_conf({n: shipped[n] for n in cluster.NODE_SPECIFIC}, LAYOUT.node("b"), LAYOUT, 1)
+    files = harness._node_conf({n: shipped[n] for n in harness.NODE_SPECIFIC}, LAYOUT.node("b"), LAYOUT, 1)
     pjsip = files["pjsip.conf"]
     assert "bind=10.0.0.12:5060" in pjsip and "media_address=10.0.0.12" in pjsip
     assert "match=10.0.0.10\n" in pjsip and "match=127.0.0.1\n" not in pjsip
@@ -45,7 +46,7 @@ def test_a_node_takes_sip_media_ari_and_ami_on_its_own_address_and_callers_from_
 def test_the_cluster_configuration_puts_the_records_in_postgresql_and_keeps_the_rest(tmp_path):
     source = tmp_path / "service.yaml"
     source.write_text("language: nl\nrecords:\n  path: /tmp/x.db\n  retention_days: 30\n")
-    data = yaml.safe_load(cluster.cluster_config(source, "postgresql://u@/db", tmp_path / "c.yaml").read_text())
+    data = yaml.safe_load(harness.cluster_config(source, "postgresql://u@/db", tmp_path / "c.yaml").read_text())
     assert data == {"language": "nl", "records": {"path": None, "retention_days": 30, "url": "postgresql://u@/db"}}
 
 

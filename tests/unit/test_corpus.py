@@ -8,7 +8,7 @@ from argparse import Namespace
 import numpy as np
 import pytest
 
-from fourteenplus.commands import corpus
+from fourteenplus_dev.commands import corpus
 from fourteenplus.speech import audio
 
 pytestmark = [pytest.mark.voices,

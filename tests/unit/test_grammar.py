@@ -1,4 +1,4 @@
-"""Grammars: phrases per area from grammars/*.yaml, validated against the directory."""
+"""Grammars: phrases per area from fourteenplus/data/grammars/*.yaml, validated against the directory."""
 
 from __future__ import annotations
 

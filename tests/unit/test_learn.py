@@ -8,12 +8,12 @@ import shutil
 
 import pytest
 
-from fourteenplus import learn
+from fourteenplus import learn, paths
 from fourteenplus.callflow import Play, Reply, Transfer, Utterance
 from fourteenplus.cli import main
 from fourteenplus.errors import ConfigErrors
 from fourteenplus.grammar import load_grammars
-from fourteenplus.paths import REPO
+from fourteenplus.resources import GRAMMARS
 from fourteenplus.records import CallerHasher, Row, StoredCall, open_store
 from fourteenplus.speech.matcher import Matcher
 
@@ -37,7 +37,7 @@ def missed(n: int, caller: str, transcript: str = PHRASE, digit: str = HOORN) ->
 @pytest.fixture
 def grammars_dir(tmp_path, monkeypatch):
     folder = tmp_path / "grammars"
-    shutil.copytree(REPO / "grammars", folder)
+    shutil.copytree(GRAMMARS, folder)
     (folder / "learned.yaml").write_text("# Phrases learned from calls.\n# Written by learn.\nlearned: []\n")
     monkeypatch.setenv("FOURTEENPLUS_GRAMMARS", str(folder))
     return folder
@@ -158,3 +158,12 @@ def test_learn_command_lists_accepts_and_rejects(grammars_dir, tmp_path, monkeyp
     assert "no proposals" in capsys.readouterr().out  # one accepted (now in the grammar), one rejected
     assert main(["learn", "--config", str(config), "--accept", "deadbeef"]) == 1
     assert "no proposal 'deadbeef'" in capsys.readouterr().err
+
+
+def test_an_installation_does_not_learn_into_its_packages_own_grammars(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(paths, "CHECKOUT", None)
+    config, _ = configuration_with_store(tmp_path, monkeypatch)
+    before = (GRAMMARS / "learned.yaml").read_text()
+    assert main(["learn", "--config", str(config), "--accept", "any", "--by", "j.jansen"]) == 1
+    assert "set FOURTEENPLUS_GRAMMARS" in capsys.readouterr().err
+    assert (GRAMMARS / "learned.yaml").read_text() == before

@@ -208,3 +208,13 @@ def test_the_shipped_policy_has_both_models_with_the_matchers_features():
 
 def test_an_unprimed_matcher_has_no_prompt():
     assert Matcher(AREA_0229, ELSEWHERE, policy=POLICY, primed=False).prompt == ""
+
+
+def test_the_policy_in_force_is_the_file_fourteenplus_policy_names_else_the_shipped_one(tmp_path, monkeypatch):
+    shipped = Policy.load("names")
+    path = tmp_path / "policy.yaml"
+    policy.save("names", Policy.neutral("names"), {"corpus": "the operator's"}, path)
+    monkeypatch.setenv("FOURTEENPLUS_POLICY", str(path))
+    assert Policy.load("names") == Policy.neutral("names") != shipped
+    monkeypatch.delenv("FOURTEENPLUS_POLICY")
+    assert Policy.load("names") == shipped

@@ -10,7 +10,7 @@ import pytest
 
 from fourteenplus import asterisk_config
 from fourteenplus.config import EXAMPLE, load_service
-from fourteenplus.paths import REPO
+from fourteenplus.resources import DIALPLAN
 
 from .test_config import errors_of
 
@@ -73,7 +73,7 @@ def _context(text: str, name: str) -> list[str]:
 
 def test_outbound_dials_exten_only_where_its_pattern_allows_nothing_but_digits():
     # A pattern with . or ! lets through & , / …: such an extension may only refuse.
-    for line in _context((REPO / "dialplan/fourteenplus.conf").read_text(), "fourteenplus-out"):
+    for line in _context((DIALPLAN / "fourteenplus.conf").read_text(), "fourteenplus-out"):
         pattern = re.match(r"exten => ([^,]+),", line).group(1)
         if "." in pattern or "!" in pattern:
             assert "${EXTEN" not in line and "Goto(fourteenplus-out-refused," in line, line

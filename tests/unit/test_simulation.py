@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 
 from fourteenplus.callflow import CallFlow
-from fourteenplus.commands._bench_dialogue import figures
+from fourteenplus_dev.commands._bench_dialogue import figures
 from fourteenplus.config import load_service
-from fourteenplus.simulation import KEY_REACTION_S, Caller, PromptAudio, Simulation, endpoint, keypad_menu_seconds
+from fourteenplus_dev.simulation import KEY_REACTION_S, Caller, PromptAudio, Simulation, endpoint, keypad_menu_seconds
 from fourteenplus.speech import Candidate, Recognition
 from fourteenplus.speech.service import Answer
 

@@ -7,7 +7,7 @@ from collections import Counter
 
 import pytest
 
-from fourteenplus.commands import soak
+from fourteenplus_dev.commands import soak
 from fourteenplus.config import load_service
 from fourteenplus.sipp import CallResult, PressKeys, Say, TrunkInvite
 

@@ -110,8 +110,8 @@ def test_unprimed_as_under_load_routes_right_or_not_at_all(service):
             assert result.decision == "reject" or result.municipality == row["expected"], (row["file"], result)
 
 
-def test_bench_fit_writes_both_names_models_from_several_corpora(tmp_path):
-    from fourteenplus.commands.bench import fit_policy
+def test_bench_fit_writes_both_names_models_from_several_corpora_into_a_file_of_its_own(tmp_path):
+    from fourteenplus_dev.commands.bench import fit_policy
     from fourteenplus.speech.policy import Policy
 
     out = tmp_path / "policy.yaml"
@@ -122,6 +122,7 @@ def test_bench_fit_writes_both_names_models_from_several_corpora(tmp_path):
         assert fitted[kind]["clips"] == 2 * len(clips()) and fitted[kind]["right"] <= 2 * names
         assert str(CORPUS) in fitted[kind]["corpus"]
         assert Policy.load(kind, out).features == Policy.neutral(kind).features
+    assert Policy.load("reply", out) == Policy.load("reply")  # the policy in force's, not refitted
 
 
 def test_async_recognize_runs_off_the_loop(service):

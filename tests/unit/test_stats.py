@@ -1,6 +1,6 @@
 """The one summary of a sample that the soak and the call benchmark write into bench/."""
 
-from fourteenplus.stats import spread
+from fourteenplus_dev.stats import spread
 
 
 def test_spread_gives_percentiles():

@@ -1,6 +1,6 @@
-"""The systemd units `fourteenplus install systemd` writes: what each must say (user, restart,
+"""`fourteenplus install`: the systemd units it writes, what each must say (user, restart,
 reload, a stop timeout past the drain, the hardening, the writable record store), and that
-systemd itself accepts them."""
+systemd itself accepts them; the configuration it writes for the operator to edit."""
 
 import shutil
 import subprocess
@@ -68,3 +68,12 @@ def test_a_broken_configuration_writes_no_units(tmp_path, capsys):
     assert cli.main(["install", "systemd", "--out", str(tmp_path / "units"), "--config", str(config)]) == 1
     assert not (tmp_path / "units").exists()
     assert "error" in capsys.readouterr().err
+
+
+def test_install_config_writes_the_example_once_and_never_over_the_operators(tmp_path, capsys):
+    assert cli.main(["install", "config", "--out", str(tmp_path)]) == 0
+    written = tmp_path / "fourteenplus.yaml"
+    assert written.read_text(encoding="utf-8") == EXAMPLE.read_text(encoding="utf-8")
+    written.write_text("# the operator's own\n", encoding="utf-8")
+    assert cli.main(["install", "config", "--out", str(tmp_path)]) == 1
+    assert written.read_text(encoding="utf-8") == "# the operator's own\n"

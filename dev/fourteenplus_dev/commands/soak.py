@@ -33,14 +33,14 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .. import asterisk, numberplan, paths, sipp
-from .. import callflow as cf
+from fourteenplus import asterisk, numberplan, paths, sipp
+from fourteenplus import callflow as cf
 from ..benchfile import write_block
-from ..records import CallRecord
-from ..session import SPEECH_END_TO_TRANSFER
-from ..sipp import PressKeys, Say, Silence, WaitPrompt
+from fourteenplus.records import CallRecord
+from fourteenplus.session import SPEECH_END_TO_TRANSFER
+from fourteenplus.sipp import PressKeys, Say, Silence, WaitPrompt
 from ..stats import spread
-from ._common import add_config_option, configured
+from fourteenplus.commands._common import add_config_option, configured
 from .bench import machine
 
 TEST_SERVICE = paths.REPO / "tests" / "integration" / "service.yaml"
@@ -409,7 +409,7 @@ def app_view(record) -> str:
 def attach_records(outcomes: list[Outcome], settings, since: float) -> None:
     """Match the app's stored records to the calls by the caller's keyed hash (the store keeps
     no number)."""
-    from ..records import CallerHasher, open_store
+    from fourteenplus.records import CallerHasher, open_store
 
     hasher = CallerHasher.from_state()
     store = open_store(settings)
@@ -584,7 +584,7 @@ def run_against_running(args, steps: list[int], workdir: Path) -> dict | None:
 
 
 def run_started(args, steps: list[int], workdir: Path) -> dict:
-    from ..config import load_service
+    from fourteenplus.config import load_service
 
     if asterisk.running_pid():
         raise RuntimeError("an Asterisk started by fourteenplus is already running; stop it first "
@@ -681,7 +681,7 @@ def code_version() -> str:
     """The commit measured, and whether the working tree (shared with others' work) differed."""
     def git(*argv: str) -> str:
         return subprocess.run(["git", *argv], cwd=paths.REPO, capture_output=True, text=True).stdout.strip()
-    dirty = git("status", "--porcelain", "--untracked-files=no", "--", "fourteenplus", "asterisk", "dialplan", "tests/sipp")
+    dirty = git("status", "--porcelain", "--untracked-files=no", "--", "fourteenplus", "dev")
     return git("rev-parse", "--short", "HEAD") + (" with uncommitted changes in " + ", ".join(
         sorted({line.split(maxsplit=1)[1] for line in dirty.splitlines()})) if dirty else "")
 

@@ -166,7 +166,7 @@ class Maker:
 
     def render(self, speech: np.ndarray | None, snr_db: float | None) -> np.ndarray:
         """Lead-in and tail quiet, noise `snr_db` below the speech (or at a line level of its own), G.711."""
-        from ..speech import audio
+        from fourteenplus.speech import audio
 
         lead, tail = (int(8000 * self.rng.uniform(a, b)) for a, b in ((0.15, 0.6), (0.2, 0.7)))
         body: np.ndarray = np.zeros(8000, np.float32)
@@ -204,9 +204,9 @@ class Maker:
 
 def build(out: Path, split_name: str, count: int, areas: tuple[str, ...], repeats: bool = False,
           family: str = "espeak") -> int:
-    from ..directory import load_directory
-    from ..grammar import load_grammars
-    from ..speech import audio
+    from fourteenplus.directory import load_directory
+    from fourteenplus.grammar import load_grammars
+    from fourteenplus.speech import audio
 
     split = SPLITS[split_name]
     directory = load_directory()
@@ -277,10 +277,10 @@ def _repeat(maker: Maker, first: dict, said: str, take: Take | None, snr: float 
 def build_replies(out: Path, split_name: str, count: int, areas: tuple[str, ...], family: str = "espeak") -> int:
     """Answers to the confirmation question: the ja/nee recogniser's own corpus. Two in five
     are ja, two nee, one neither (a caller who did not hear the question)."""
-    from ..directory import load_directory
-    from ..grammar import load_grammars
-    from ..speech import audio
-    from .bench import REPLY_AREA
+    from fourteenplus.directory import load_directory
+    from fourteenplus.grammar import load_grammars
+    from fourteenplus.speech import audio
+    from fourteenplus.commands.recognize import REPLY_AREA
 
     split = SPLITS[split_name]
     grammars = load_grammars(load_directory())
@@ -318,9 +318,9 @@ def build_callers(out: Path, split_name: str, count: int, areas: tuple[str, ...]
     name from another area, "ik weet het niet", a cough. Families alternate caller by caller;
     a quarter of each family's callers speak with an accent (another language's voice).
     Seeded apart from the split's other corpora: these are other clips."""
-    from ..directory import load_directory
-    from ..grammar import load_grammars
-    from ..speech import audio
+    from fourteenplus.directory import load_directory
+    from fourteenplus.grammar import load_grammars
+    from fourteenplus.speech import audio
 
     split = SPLITS[split_name]
     grammars = load_grammars(load_directory())

@@ -16,20 +16,19 @@ import datetime as dt
 import json
 import os
 import platform
+import shutil
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from ..benchfile import write_block
-from ..config import DEFAULTS, Thresholds
-from ..speech import Candidate, Recognition
-from ..speech.service import SETTLED, Answer
+from fourteenplus.config import DEFAULTS, Thresholds
+from fourteenplus.speech import Candidate, Recognition
+from fourteenplus.speech.service import SETTLED, Answer
 from ..stats import spread
+from fourteenplus.commands.recognize import REPLY_AREA
 
-# A manifest row's area code for an answer to "Bedoelt u …?" (`corpus --replies`, and a
-# callers corpus's ja's and nee's as `fit` reads them); its expected is yes, no or none.
-REPLY_AREA = "reply"
 _SIDES = {True: "yes", False: "no"}
 
 
@@ -66,11 +65,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
     # The shipped thresholds, so `make bench` measures what an installation does by default.
     for name, value in DEFAULTS["thresholds"].items():
         recognition.add_argument(f"--{name}", type=float, default=value)
-    fit = sub.add_parser("fit", help="fit the decision policy (speech/policy.yaml) on tune corpora: the names and "
+    fit = sub.add_parser("fit", help="fit the decision policy on tune corpora into a policy file: the names and "
                                      "unprimed models on names, the reply model on answers (--replies, --callers)")
     fit.add_argument("dir", type=Path, nargs="+",
                      help="tune-split corpus directories with manifest.csv (never the eval split): one model over all")
-    fit.add_argument("--out", type=Path, help="where to write the policy (default: the one the matcher loads)")
+    fit.add_argument("--out", type=Path, required=True,
+                     help="the policy file to write: ship it (fourteenplus/speech/policy.yaml in the repository) or "
+                          "point $FOURTEENPLUS_POLICY at it; a new file starts from the policy in force, so the "
+                          "models not refitted come along")
     fit.add_argument("--model", action="append", choices=("names", "unprimed", "reply"),
                      help="fit only this model (repeatable; default: every model the corpora hold clips for)")
     dialogue = sub.add_parser("dialogue", help="whole callers (callers.csv, `corpus --callers`) through the real "
@@ -168,10 +170,10 @@ def run(corpus: Path, thresholds: Thresholds, plain: bool, primed: bool = True) 
     import dataclasses
     import time
 
-    from ..directory import load_directory
-    from ..grammar import load_grammars
-    from ..speech import audio
-    from ..speech.service import SpeechService
+    from fourteenplus.directory import load_directory
+    from fourteenplus.grammar import load_grammars
+    from fourteenplus.speech import audio
+    from fourteenplus.speech.service import SpeechService
 
     rows = list(csv.DictReader((corpus / "manifest.csv").open()))
     service = SpeechService(load_grammars(load_directory()), thresholds)
@@ -287,24 +289,27 @@ def fit_rows(corpus: Path) -> list[dict]:
             if not row.get("repeat_of")]
 
 
-def fit_policy(corpora: list[Path], out: Path | None, models: tuple[str, ...] = ("names", "unprimed", "reply")) -> dict:
+def fit_policy(corpora: list[Path], out: Path, models: tuple[str, ...] = ("names", "unprimed", "reply")) -> dict:
     """Hear every clip of the tune corpora (espeak-ng's and MBROLA's voices, say), label the
     top candidate's evidence right or wrong (a negative clip is always wrong), fit each of
     `models` that the corpora hold clips for (`reply` on answers to "Bedoelt u …?", `names`
     and `unprimed`, the same clips heard without the primed transcription, on names) and
-    write them with their provenance.
+    write them with their provenance into `out` (a new file starts as a copy of the policy in
+    force, so the models not refitted are kept).
 
     The thresholds it suggests come from 5-fold held-out predictions on the same corpora, so
     they are not read off the fit's own training rows.
     """
-    from ..directory import load_directory
-    from ..grammar import load_grammars
-    from ..speech import policy
-    from ..speech.service import SpeechService
+    from fourteenplus.directory import load_directory
+    from fourteenplus.grammar import load_grammars
+    from fourteenplus.speech import policy
+    from fourteenplus.speech.service import SpeechService
 
     every = [row for corpus in corpora for row in fit_rows(corpus)]
     service = SpeechService(load_grammars(load_directory()), Thresholds(**DEFAULTS["thresholds"]))
     service.load()
+    if not out.exists():
+        shutil.copyfile(policy.policy_path(), out)
     fitted = {}
     for kind in models:
         rows = [row for row in every if (row["area_code"] == REPLY_AREA) == (kind == "reply")]
@@ -324,7 +329,7 @@ def fit_policy(corpora: list[Path], out: Path | None, models: tuple[str, ...] = 
                       "right": int(sum(labels)), "negatives": int(sum(negative)),
                       "date": dt.date.today().isoformat(),
                       "held_out": suggest_thresholds(held_out, np.array(labels), np.array(negative))}
-        policy.save(kind, policy.fit(evidence, labels, features=names), provenance, out or policy.PATH)
+        policy.save(kind, policy.fit(evidence, labels, features=names), provenance, out)
         fitted[kind] = provenance
     return fitted
 
@@ -333,7 +338,7 @@ def _evidence(service, rows: list[dict], primed: bool) -> tuple[list[dict], list
     """Each clip's top candidate's evidence, whether routing there is right, whether the clip
     is a negative; clips with nothing to decide are left out (rejected before any policy)."""
     from ..simulation import endpoint
-    from ..speech import audio
+    from fourteenplus.speech import audio
 
     evidence, labels, negative = [], [], []
     matchers: dict = {}
@@ -409,7 +414,7 @@ CALL_SENTENCES = (("Koggenland", "Koggenland"), ("ik wil graag de gemeente Kogge
 
 def bench_calls(count: int, path: Path | None) -> int:
     """Real SIP calls (SIPp) against the running Asterisk and app: the issue's two latencies."""
-    from .. import sipp
+    from fourteenplus import sipp
 
     answer_ms: list[float] = []
     speech_ms: list[float] = []

@@ -27,12 +27,12 @@ from typing import Callable
 import numpy as np
 
 from ..benchfile import write_block
-from ..callflow import KEYPAD, NAME, REPLY
-from ..config import DEFAULTS, Service, Thresholds, load_service
-from ..paths import cache_dir
+from fourteenplus.callflow import KEYPAD, NAME, REPLY
+from fourteenplus.config import DEFAULTS, Service, Thresholds, load_service
+from fourteenplus.paths import cache_dir
 from ..simulation import Caller, Outcome, PromptAudio, Simulation, keypad_menu_seconds
-from ..speech import Recognition
-from ..speech.service import Answer, SpeechService
+from fourteenplus.speech import Recognition
+from fourteenplus.speech.service import Answer, SpeechService
 from ..stats import spread
 
 
@@ -80,7 +80,7 @@ class TimedSpeech:
 
 
 def read_callers(corpus: Path) -> list[Caller]:
-    from ..speech import audio
+    from fourteenplus.speech import audio
 
     callers = []
     for row in csv.DictReader((corpus / "callers.csv").open()):
@@ -92,7 +92,7 @@ def read_callers(corpus: Path) -> list[Caller]:
 
 def bench_service(areas: set[str], thresholds: Thresholds, questions: int) -> Service:
     """Every municipality of these areas connected, through the configuration's own loader."""
-    from ..directory import load_directory
+    from fourteenplus.directory import load_directory
 
     directory = load_directory()
     lines = ["municipalities:"]
@@ -111,7 +111,7 @@ def bench_service(areas: set[str], thresholds: Thresholds, questions: int) -> Se
 
 
 def run_callers(callers: list[Caller], service: Service, speech, audio: PromptAudio) -> list[Outcome]:
-    from ..callflow import CallFlow
+    from fourteenplus.callflow import CallFlow
 
     outcomes = []
     for caller in callers:
@@ -184,8 +184,8 @@ def write_outcomes(path: Path, outcomes: list[Outcome]) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    from ..directory import load_directory
-    from ..grammar import load_grammars
+    from fourteenplus.directory import load_directory
+    from fourteenplus.grammar import load_grammars
 
     if not (args.dir / "callers.csv").exists():
         print(f"{args.dir}/callers.csv not found: make a corpus with `fourteenplus corpus {args.dir} --callers`")

@@ -10,14 +10,15 @@ it started, by pid. `fourteenplus call --to 127.0.0.10 …` places a call throug
 
 from __future__ import annotations
 
-import json
 import signal
 import sys
 import threading
 
-from .. import cluster, paths
-from ..config import config_path
-from ._common import add_config_option
+from fourteenplus import paths
+from fourteenplus.commands._common import add_config_option
+from fourteenplus.config import config_path
+
+from .. import cluster
 
 
 def configure(parser) -> None:
@@ -42,21 +43,3 @@ def main(args) -> int:
         cluster.layout_file().unlink(missing_ok=True)
         running.stop()
     return 0
-
-
-def show_status(as_json: bool) -> int | None:
-    """`fourteenplus status` on a cluster: each node, whether Kamailio's dispatcher has it up
-    and whether its app serves; exit 1 when a node is down. None when no cluster runs here."""
-    view = cluster.status()
-    if view is None:
-        return None
-    healthy = "error" not in view and all(n["up"] and n["app"] for n in view["nodes"])
-    if as_json:
-        print(json.dumps({**view, "ok": healthy}))
-        return 0 if healthy else 1
-    print(f"Kamailio on {view['proxy']}" + (f": {view['error']}" if "error" in view else ""))
-    for node in view["nodes"]:
-        print(f"node {node['name']} ({node['address']}): {'up' if node['up'] else 'DOWN'} in the dispatcher "
-              f"({node['dispatcher'] or 'not listed'}), app {'serving' if node['app'] else 'NOT serving'}")
-    print("ok" if healthy else "DOWN")
-    return 0 if healthy else 1

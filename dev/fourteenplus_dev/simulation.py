@@ -33,8 +33,8 @@ from pathlib import Path
 
 import numpy as np
 
-from . import callflow as cf
-from .speech import vad
+from fourteenplus import callflow as cf
+from fourteenplus.speech import vad
 
 KEY_REACTION_S = 0.5  # from hearing what a key is for to pressing it
 # Callers in a phone queue give up; a simulated call that runs past this is counted as ended.
@@ -114,7 +114,7 @@ class PromptAudio:
     @classmethod
     def made(cls, service, sounds: Path) -> "PromptAudio":
         """Make (or reuse) the configuration's prompts under `sounds` and time them."""
-        from . import prompts
+        from fourteenplus import prompts
 
         prompts.install(service, sounds)
         seconds, menu_items = {}, {}
