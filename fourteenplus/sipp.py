@@ -2,11 +2,11 @@
 
 One harness for the integration tests and `fourteenplus call`:
 
-- `Trunk` runs tests/sipp/trunk.xml on 127.0.0.1:5070, the SIPp endpoint that plays every
-  municipality's contact centre and the carrier for staff calling out (asterisk/test-trunks.conf
+- `Trunk` runs data/sipp/trunk.xml on 127.0.0.1:5070, the SIPp endpoint that plays every
+  municipality's contact centre and the carrier for staff calling out (data/asterisk/test-trunks.conf
   sends all trunks there) and logs each INVITE it receives: Request-URI user, caller number,
   X-Fourteenplus-Municipality, P-Asserted-Identity.
-- `place_call` runs tests/sipp/caller.xml for one call and, on the RTP port it puts in the
+- `place_call` runs data/sipp/caller.xml for one call and, on the RTP port it puts in the
   SDP, plays a script: wait for a prompt to finish, say a sentence (espeak-ng → G.711),
   play a recording, press keys (RFC 4733), stay silent. The caller sends 20 ms packets all
   call long, as a phone does, and listens to what Asterisk plays.
@@ -45,7 +45,7 @@ FRAME_S = 0.020
 SILENCE = b"\xff" * FRAME_BYTES
 LOUD_DB = -40.0  # a received frame above this is prompt audio, not line silence
 PROMPT_END_S = 0.8  # longer than a pause between two sentences of one prompt
-# Trunk users that refuse the call (tests/sipp/trunk.xml); any other user answers.
+# Trunk users that refuse the call (data/sipp/trunk.xml); any other user answers.
 REFUSING = ("busy", "unavailable", "noanswer")
 _call_numbers = count(1)
 
@@ -488,7 +488,7 @@ def place_call(number: str, script: list, trunk: Trunk, hangup_after_ms: int = 0
 
     `hangup_after_ms` > 0: the caller hangs up that long after the answer. `source`: the
     address the call comes from, which is what Asterisk knows an endpoint by (127.0.0.1:
-    the carrier delivering 14+ calls; 127.0.0.2: Hoorn's PBX, asterisk/test-trunks.conf)."""
+    the carrier delivering 14+ calls; 127.0.0.2: Hoorn's PBX, data/asterisk/test-trunks.conf)."""
     if not _port_taken(target[1], target[0]):
         raise RuntimeError(f"nothing listens on {target[0]}:{target[1]}: start Asterisk first "
                            "(make asterisk, or make run)")
