@@ -31,20 +31,22 @@ OPERATOR_CACHE = Path("/var/cache/fourteenplus")  # CacheDirectory=fourteenplus
 AGI_RECORDINGS = "/var/spool/asterisk/tmp/fourteenplus-agi"
 
 
-def cache_dir() -> Path:
-    if os.environ.get("FOURTEENPLUS_CACHE"):
-        return Path(os.environ["FOURTEENPLUS_CACHE"])
+def _place(override: str, operator: Path, xdg: str, home: str) -> Path:
+    """$`override` if set; else the operator's place when installed; else the XDG directory
+    (`xdg`, defaulting to `home` under the home directory) of a developer's checkout."""
+    if os.environ.get(override):
+        return Path(os.environ[override])
     if not CHECKOUT:
-        return OPERATOR_CACHE
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "fourteenplus"
+        return operator
+    return Path(os.environ.get(xdg) or Path.home() / home) / "fourteenplus"
+
+
+def cache_dir() -> Path:
+    return _place("FOURTEENPLUS_CACHE", OPERATOR_CACHE, "XDG_CACHE_HOME", ".cache")
 
 
 def state_dir() -> Path:
-    if os.environ.get("FOURTEENPLUS_STATE"):
-        return Path(os.environ["FOURTEENPLUS_STATE"])
-    if not CHECKOUT:
-        return OPERATOR_STATE
-    return Path(os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state") / "fourteenplus"
+    return _place("FOURTEENPLUS_STATE", OPERATOR_STATE, "XDG_STATE_HOME", ".local/state")
 
 
 def model_dir() -> Path:

@@ -460,13 +460,16 @@ class CallResult:
         return None
 
     @property
+    def spoken_before_invite(self) -> tuple[float, ...]:
+        """The ends of what the caller said before the trunk was dialled (all of it, if never)."""
+        return tuple(end for end in self.speech_ends if not self.invites or end < self.invites[0].at)
+
+    @property
     def speech_end_to_invite_ms(self) -> float | None:
         """From the end of the caller's last words before the trunk was dialled (the name, or
         the ja to "Bedoelt u …?") to the INVITE."""
-        if not self.invites:
-            return None
-        before = [end for end in self.speech_ends if end < self.invites[0].at]
-        return (self.invites[0].at - before[-1]) * 1000 if before else None
+        before = self.spoken_before_invite
+        return (self.invites[0].at - before[-1]) * 1000 if self.invites and before else None
 
     def describe(self) -> str:
         """One line: where the call ended."""

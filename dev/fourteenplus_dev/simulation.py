@@ -150,6 +150,7 @@ class _Heard:
     ended: float
     early: float | None  # the pause at which the whole utterance was already there
     utterance: np.ndarray
+    words_ended: float  # the end of the speech itself: `ended` less the endpointer's wait for quiet
 
 
 def endpoint(clip: np.ndarray, listened_s: float = 2.0, settings: vad.Settings = vad.Settings()) -> _Heard:
@@ -171,6 +172,7 @@ def endpoint(clip: np.ndarray, listened_s: float = 2.0, settings: vad.Settings =
     frames = len(clip) // vad.FRAME
     audio = np.concatenate([before, clip[: frames * vad.FRAME], line(settings.end_frames * 2 * vad.FRAME / vad.RATE)])
     offset = len(before) / vad.RATE
+    quiet = settings.end_frames * vad.FRAME / vad.RATE
     started = pause = None
     pause_length = -1
     for index in range(len(audio) // vad.FRAME):
@@ -183,11 +185,12 @@ def endpoint(clip: np.ndarray, listened_s: float = 2.0, settings: vad.Settings =
         elif event == "end":
             utterance = endpointer.utterance()
             early = pause if pause_length == len(utterance) else None
-            return _Heard(started, at, early, utterance)
+            return _Heard(started, at, early, utterance, at - quiet)
     # Still speaking when the line went quiet for good: what was heard goes to recognition,
     # as the endpointer's cut-off would send it.
-    return _Heard(started, len(audio) / vad.RATE - offset, None, endpointer.utterance() if started is not None
-                  else np.zeros(0, np.int16))
+    ended = len(audio) / vad.RATE - offset
+    return _Heard(started, ended, None, endpointer.utterance() if started is not None else np.zeros(0, np.int16),
+                  ended - quiet)
 
 
 class Simulation:
@@ -310,8 +313,7 @@ class Simulation:
         self.outcome.compute_ms.append(self.speech.last_ms)
         # Recognition starts at the first pause when the utterance there is the whole one.
         ready = max(heard.ended, heard.early + compute) if heard.early is not None else heard.ended + compute
-        words_ended = heard.ended - vad.Settings().end_frames * vad.FRAME / vad.RATE
-        self.outcome.answer_waits_ms.setdefault(mode, []).append(round((ready - words_ended) * 1000, 1))
+        self.outcome.answer_waits_ms.setdefault(mode, []).append(round((ready - heard.words_ended) * 1000, 1))
         self._at(start + ready, event, self._turn)
 
 

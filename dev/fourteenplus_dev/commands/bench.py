@@ -437,8 +437,7 @@ def bench_calls(count: int, path: Path | None) -> int:
             # Only calls routed by what was said: a default after the menu is no recognition latency.
             if result.reached and result.reached.municipality == expected and result.speech_end_to_invite_ms:
                 speech_ms.append(result.speech_end_to_invite_ms)
-                (confirmed if len(result.speech_ends) > 1 and result.speech_ends[1] < result.invites[0].at
-                 else direct).append(result.speech_end_to_invite_ms)
+                (confirmed if len(result.spoken_before_invite) > 1 else direct).append(result.speech_end_to_invite_ms)
     figures = {
         "calls": count + 1,
         "answer_to_first_audio_ms": spread(answer_ms),
