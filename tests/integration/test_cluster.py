@@ -201,3 +201,17 @@ def test_cluster_security_a_scanner_flooding_invites_reaches_no_node(cluster, ca
     assert f"flood from {SCANNER}: dropped" in text
     result, _ = call()
     assert result.reached and result.reached.user == "amsterdam", "a carrier's call still goes through"
+
+
+def test_cluster_security_kamailio_refuses_a_request_uri_that_is_no_number(cluster, call):
+    """From a carrier's own address: a user with anything but digits (after a +) is refused
+    by Kamailio with 404 before dispatch; no node sees the INVITE, no trunk is dialled."""
+    before = {name: node.calls_processed() for name, node in cluster.asterisks.items()}
+    for dialled in ("1%3Afourteenplus-out-hoorn,0612345678,1,x", "140229,fourteenplus-out-hoorn",
+                    "140229%26PJSIP%2Fx", "fourteenplus-dial", "+31140229%24%7BSHELL%7D"):
+        result, node = call(dialled)
+        assert result.ended == "not answered: SIP/2.0 404 Not Found", (dialled, result.ended)
+        assert result.invites == () and node is None
+    assert {name: node.calls_processed() for name, node in cluster.asterisks.items()} == before
+    result, _ = call("+3114020")
+    assert result.reached and result.reached.user == "amsterdam", "a number in international form still goes through"

@@ -11,6 +11,8 @@ import pytest
 
 from fourteenplus import sipp
 
+from .crafted_uris import UNPARSED, assert_entry_refuses, attempt, crafted
+
 REFUSED = [
     "140229&PJSIP/regio-zeeland",     # a second channel for Dial
     "140229,,PJSIP/medemblik",        # commas: more arguments for any application
@@ -79,3 +81,20 @@ def test_security_fraud_a_call_from_an_unknown_address_is_not_taken(trunk, runni
     result = sipp.place_call("140229", [], trunk, workdir=tmp_path, source="127.0.0.9")
     assert result.answered_at is None and result.ended.startswith("not answered: SIP/2.0 40"), result.ended
     assert len(trunk.invites()) == before
+
+
+# ---- crafted Request-URIs: separators, raw and encoded (tests/integration/crafted_uris.py) ----
+
+HOORN_PBX = "127.0.0.2"  # test-trunks.conf: Hoorn's PBX, whose endpoint sits in [fourteenplus-out-hoorn]
+
+
+@pytest.mark.parametrize("dialled", crafted("140229", "fourteenplus-out-hoorn"))
+def test_security_crafted_request_uri_into_the_ari_entry_reaches_no_trunk(app, trunk, tmp_path, dialled):
+    assert_entry_refuses(attempt(trunk, tmp_path, dialled), dialled)
+
+
+@pytest.mark.parametrize("dialled", crafted("0612345678", "fourteenplus-out-hoorn"))
+def test_security_crafted_request_uri_into_the_staff_context_reaches_no_trunk(app, trunk, tmp_path, dialled):
+    ended = attempt(trunk, tmp_path, dialled, source=HOORN_PBX)
+    assert ended in {"not answered: SIP/2.0 484 Address Incomplete", "not answered: SIP/2.0 403 Forbidden",
+                     UNPARSED}, (dialled, ended)
