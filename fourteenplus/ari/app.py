@@ -36,7 +36,7 @@ from ..prompts import SOUNDS_SUBDIR
 from ..rtp import ULAW_PAYLOAD_TYPE, payload
 from ..session import CallServices, ChannelGone, Dialling, DialVariables, Session
 from ..speech.audio import decode
-from ..speech.vad import FRAME, Endpointer
+from ..speech.vad import FRAME, Endpointer, Settings
 from .client import Ari, AriError, Gone
 
 log = logging.getLogger(__name__)
@@ -73,7 +73,9 @@ class Call:
         self.channel_id: str = channel["id"]
         self.playback: tuple[str, str] | None = None  # (ARI playback id, callflow play id)
         self.listening: cf.Listen | None = None
-        self.endpointer = Endpointer()
+        # Cut off at the longest utterance, so that what was heard is recognised before the
+        # flow's backstop (speech/deadline.py) gives up on speech.
+        self.endpointer = Endpointer(Settings.cut_at(app.service.listen.max_speech_ms))
         self.media: dict[str, str] = {}  # "bridge", "snoop", "external" → ARI ids
         self.hearing = False  # the media path is set up (once per call, on the first Listen)
         self.session = Session(flow, app.services, lambda session: self, app.finished,

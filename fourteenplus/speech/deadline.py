@@ -9,9 +9,12 @@ From the end of an utterance its recognition has `recognition_ms`. What happens 
 2. Past it: the service gives up waiting and answers a rejected recognition (reason
    "timeout"): a name counts as not understood (the question again), a reply as unclear
    (the question again, with its keys named). The worker finishes the late one on its own.
-3. The call flow's backstop (`speech_ms` from the start of speech, the longest utterance
-   and its recognition): no answer came at all, the recogniser or the adapter is stuck, so
-   the flow stops relying on speech (`RecognitionFailed("deadline")`, the keypad menu).
+3. The call flow's backstop (`speech_ms` from the start of speech, the longest utterance,
+   its recognition and `slack_ms`): no answer came at all, the recogniser or the adapter is
+   stuck, so the flow stops relying on speech (`RecognitionFailed("deadline")`, the keypad
+   menu). A caller who never stops, or a line whose noise the endpointer cannot tell from
+   them, is cut off at `max_speech_ms` by the endpointer and what was heard is recognised;
+   the slack is what lets that answer, or its timeout, arrive before the backstop.
 """
 
 from __future__ import annotations
@@ -24,6 +27,9 @@ class Deadline:
     recognition_ms: int  # end of an utterance → its recognition (`listen.recognition_deadline_ms`)
     max_speech_ms: int   # an utterance is cut off here (`listen.max_speech_ms`)
     slow: float = 1.5    # a slow full recognition, in multiples of the measured average
+    # The adapter's part: frames arrive in packets, the flow starts its timer a moment after
+    # the endpointer's start, the service's timeout answers a moment after its deadline.
+    slack_ms: int = 500
 
     @property
     def seconds(self) -> float:
@@ -32,7 +38,7 @@ class Deadline:
     @property
     def speech_ms(self) -> int:
         """The call flow's backstop, from the start of speech."""
-        return self.max_speech_ms + self.recognition_ms
+        return self.max_speech_ms + self.recognition_ms + self.slack_ms
 
     def primed_fits(self, queued_s: float, full_s: float) -> bool:
         """Whether what is left after `queued_s` in the queue covers a slow full recognition,

@@ -1,19 +1,33 @@
 """Endpointing over 20 ms frames of 8 kHz telephone audio, with numpy only.
 
-A frame is speech when it is loud against the line's own noise floor *and* voiced (a pitch
-period between 2.5 and 16 ms shows in its autocorrelation). The voicing test is what keeps
-a cough, a door or hiss from opening an utterance: those are loud but aperiodic. The noise
-floor follows the quietest recent frames: it drops at once and rises slowly, and only while
-no one speaks, so a long name does not raise it.
+A frame is speech when it is loud against the line *and* voiced (a pitch period between 2.5
+and 16 ms shows in its autocorrelation). The voicing test is what keeps a cough, a door or
+hiss from opening an utterance: those are loud but aperiodic. An engine's rumble correlates
+over every pitch lag, so it passes for voiced: what keeps it out is that it is no louder
+than the line it has been all along.
 
-`Endpointer` is the streaming form the ARI adapter feeds (barge-in at speech start, end of
-utterance after ~0.5 s of quiet, and a "pause" at ~0.2 s of quiet so that recognition can
-start before the end is certain); `speech_span` is the whole-clip form the recogniser uses
-to trim a clip and to refuse one with no speech in it.
+Loud against the line means above three levels at once:
+- the noise floor: the quietest frame of the last 2 s (minimum statistics), so it follows a
+  noisy line up and down even while someone speaks;
+- the line's background: a high percentile of the frames heard while no one spoke (learnt
+  in the first moments of the call, while the question plays, and between answers). Voices
+  in the background are loud and voiced, but the caller is close to the microphone: only
+  what is louder than the background's loud moments is the caller;
+- within an utterance, the caller's own level less `caller_drop_db`: once the caller has
+  spoken, a frame far below their voice is no longer them.
+The last two are what end a turn in a street or beside other people talking; on a quiet
+line they lie below the floor's margin and change nothing.
+
+`Endpointer` is the streaming form the ARI adapter feeds (the start of speech for barge-in,
+the end of the utterance after ~0.5 s of quiet, and a "pause" at ~0.2 s of quiet so that
+recognition can start before the end is certain); `speech_span` is the whole-clip form the
+recogniser uses to trim a clip and to refuse one with no speech in it.
 """
 
 from __future__ import annotations
 
+from bisect import bisect_left, insort
+from collections import deque
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -37,9 +51,22 @@ class Settings:
     # at the end.
     pause_frames: int = 10
     preroll_frames: int = 15  # audio kept from before the start, so the first syllable is not cut
-    max_frames: int = 500  # 10 s: a caller who never stops still gets an answer
-    floor_rise_db: float = 0.25  # per frame without speech (12.5 dB/s), so a noisy line is learnt in ~2 s
-    initial_floor_db: float = -55.0  # a caller who speaks in the very first frame is not taken for the floor
+    max_frames: int = 400  # `listen.max_speech_ms`: a caller who never stops still gets an answer
+    floor_frames: int = 100  # the floor is the quietest frame of these (2 s): longer than a word
+    # The first frames a line is heard only teach the endpointer the line (0.5 s, at the start
+    # of the question): noise there from the answer on must not open an utterance.
+    learn_frames: int = 25
+    background_frames: int = 150  # frames without speech the background is judged on (3 s)
+    onset_frames: int = 25  # frames before a start that are kept out of the background (0.5 s)
+    background_percentile: float = 90.0  # the background's loud moments, not its average
+    background_margin_db: float = 3.0  # the caller above them
+    caller_drop_db: float = 20.0  # below the caller's own loud frames, a frame is not the caller
+    unvoiced_margin_db: float = 6.0  # above the line, an unvoiced frame is still the caller
+
+    @classmethod
+    def cut_at(cls, max_speech_ms: int) -> Settings:
+        """The defaults, cut off at `listen.max_speech_ms`."""
+        return cls(max_frames=max_speech_ms * RATE // 1000 // FRAME)
 
 
 def frame_level_db(frame: np.ndarray) -> float:
@@ -68,8 +95,9 @@ class Endpointer:
     """Feed 20 ms frames (160 int16 samples); `feed` returns "start", "pause", "end" or None.
 
     After "end", `utterance()` holds the audio from just before the start to the end, and
-    `feed` returns None until `reset()` readies it for the next utterance. The noise floor
-    survives a reset: it belongs to the line, not to the utterance.
+    `feed` returns None until `reset()` readies it for the next utterance. What it learnt of
+    the line (floor, background) survives a reset: it belongs to the line, not to the
+    utterance. `speaking` is true from "start" to "end": the caller's onset, for barge-in.
 
     "pause" comes once per quiet stretch inside an utterance, `pause_frames` into it. If the
     stretch runs on to "end", `utterance()` is then exactly what it was at the pause (the same
@@ -80,21 +108,43 @@ class Endpointer:
     settings: Settings = field(default_factory=Settings)
 
     def __post_init__(self) -> None:
-        self._floor: float | None = None
+        self._levels: deque[float] = deque(maxlen=self.settings.floor_frames)
+        self._background: deque[float] = deque()
+        self._background_sorted: list[float] = []  # the same levels in order: percentiles per frame stay cheap
+        self._heard = 0  # frames of this line so far
         self.reset()
 
     def reset(self) -> None:
         self._previous = np.zeros(FRAME, np.int16)
         self._recent: list[bool] = []
+        # The levels of the last frames before a start may be the caller's onset, not the
+        # line: they join the background only once no start followed them for `onset_frames`
+        # (a start may need a few syllables in noise; the words must not teach the line).
+        self._onset: deque[float] = deque()
         self._ended = False
         self._frames: list[np.ndarray] = []
         self._speaking = False
         self._quiet = 0
         self._speech_frames = 0
+        self._caller: list[float] = []  # levels of the utterance's speech frames, in order
 
     @property
     def speaking(self) -> bool:
         return self._speaking
+
+    def _line_db(self) -> float:
+        """The level a frame must pass to be loud: above the floor, the background, the absolute."""
+        s = self.settings
+        line = max(min(self._levels) + s.margin_db, s.absolute_db)
+        if self._background_sorted:
+            line = max(line, _percentile(self._background_sorted, s.background_percentile) + s.background_margin_db)
+        return line
+
+    def _learn_background(self, level: float) -> None:
+        self._background.append(level)
+        insort(self._background_sorted, level)
+        if len(self._background) > self.settings.background_frames:
+            del self._background_sorted[bisect_left(self._background_sorted, self._background.popleft())]
 
     def feed(self, frame: np.ndarray) -> str | None:
         if self._ended:
@@ -102,22 +152,32 @@ class Endpointer:
         s = self.settings
         frame = np.asarray(frame, dtype=np.int16)
         level = frame_level_db(frame)
-        if self._floor is None:
-            self._floor = min(level, s.initial_floor_db)
-        self._floor = min(self._floor, level)
-        loud = level > max(self._floor + s.margin_db, s.absolute_db)
+        self._levels.append(level)
+        self._heard += 1
+        line = self._line_db()
+        loud = level > line
         speech = loud and is_voiced(np.concatenate([self._previous, frame]), s.voicing)
         self._previous = frame
         self._frames.append(frame)
         if not self._speaking:
-            if not speech:
-                self._floor += s.floor_rise_db
+            self._onset.append(level)
+            if len(self._onset) > s.onset_frames or self._heard <= s.learn_frames:
+                self._learn_background(self._onset.popleft())
             self._recent = (self._recent + [speech])[-6:]
             del self._frames[: -s.preroll_frames]
-            if sum(self._recent) >= s.start_frames:
+            if sum(self._recent) >= s.start_frames and self._heard > s.learn_frames:
                 self._speaking, self._quiet, self._speech_frames = True, 0, 0
+                self._caller = []
+                self._onset.clear()
                 return "start"
             return None
+        if speech:
+            insort(self._caller, level)
+        # What keeps a turn open: a voice, or a consonant well above the line (a rumble's or
+        # a street's loud moments are unvoiced and only just above it), and either near the
+        # caller's own level.
+        loud = (speech or level > line + s.unvoiced_margin_db) and \
+            level > _percentile(self._caller, s.background_percentile) - s.caller_drop_db if self._caller else loud
         self._quiet = 0 if loud else self._quiet + 1
         self._speech_frames += 1
         if self._quiet >= s.end_frames or self._speech_frames >= s.max_frames:
@@ -129,6 +189,11 @@ class Endpointer:
         """The audio of the last utterance (int16, 8 kHz), without its trailing quiet."""
         keep = len(self._frames) - max(self._quiet - 5, 0)
         return np.concatenate(self._frames[:keep]) if self._frames else np.zeros(0, np.int16)
+
+
+def _percentile(ordered: list[float], percent: float) -> float:
+    """The nearest-rank percentile of levels already in order."""
+    return ordered[round((len(ordered) - 1) * percent / 100)]
 
 
 def speech_span(samples: np.ndarray, settings: Settings = Settings()) -> tuple[int, int] | None:

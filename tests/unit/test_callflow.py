@@ -103,7 +103,7 @@ def test_barge_in_stops_the_question_and_sets_a_recognition_deadline():
     flow, actions = asked()
     barge = flow.handle(SpeechStarted())
     assert StopPlayback() in barge
-    assert timer(barge).ms == SERVICE.listen.max_speech_ms + SERVICE.listen.recognition_deadline_ms
+    assert timer(barge).ms > SERVICE.listen.max_speech_ms + SERVICE.listen.recognition_deadline_ms
     # The stopped question reports done late: that must not start a no-input timer.
     assert finish_prompt(flow, actions) == []
     result = flow.handle(heard("accept", "Hoorn"))

@@ -133,7 +133,8 @@ def test_one_deadline_policy_for_the_service_and_the_flow():
     # A full recognition averaging 0.45 s fits while 1.5 × that is left of the 1.5 s.
     assert deadline.primed_fits(queued_s=0.8, full_s=0.45)
     assert not deadline.primed_fits(queued_s=0.9, full_s=0.45)
-    # The flow's backstop from the start of speech: the longest utterance and its recognition.
-    assert deadline.speech_ms == 9500
+    # The flow's backstop from the start of speech: the longest utterance, its recognition
+    # and the slack for the cut-off utterance's answer to arrive first.
+    assert deadline.speech_ms == 10000
     listen = load_service(EXAMPLE).listen
     assert listen.deadline == Deadline(listen.recognition_deadline_ms, listen.max_speech_ms)
