@@ -167,6 +167,10 @@ def judge(found, first: float, last: float) -> tuple[str, float | None]:
     return "ended", end - last
 
 
+def _at(settings: vad.Settings) -> Callable[[], vad.Endpointer]:
+    return lambda: vad.Endpointer(settings)
+
+
 def main(args: argparse.Namespace) -> int:
     lines = _module("_line_conditions", path=args.lines)
     babble = lines.Babble(random.Random(34))
@@ -174,7 +178,7 @@ def main(args: argparse.Namespace) -> int:
     endpointers: dict[str, Callable[[], Any]] = {"new": lambda: vad.Endpointer(vad.Settings(max_frames=max_frames))}
     for variant in args.settings:
         changed = {k: type(getattr(vad.Settings(), k))(float(v)) for k, v in (kv.split("=") for kv in variant.split(","))}
-        endpointers[f"new {variant}"] = lambda changed=changed: vad.Endpointer(vad.Settings(max_frames=max_frames, **changed))
+        endpointers[f"new {variant}"] = _at(vad.Settings(max_frames=max_frames, **changed))
     old = old_vad(args.against)
     endpointers[f"old ({args.against})"] = lambda: old.Endpointer(old.Settings(max_frames=max_frames))
     conditions = args.conditions.split(",")
