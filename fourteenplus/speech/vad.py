@@ -1,10 +1,9 @@
 """Endpointing over 20 ms frames of 8 kHz telephone audio, with numpy only.
 
 A frame is speech when it is loud against the line *and* voiced (a pitch period between 2.5
-and 16 ms shows in its autocorrelation). The voicing test is what keeps a cough, a door or
-hiss from opening an utterance: those are loud but aperiodic. An engine's rumble correlates
-over every pitch lag, so it passes for voiced: what keeps it out is that it is no louder
-than the line it has been all along.
+and 16 ms shows in its autocorrelation above the rumble band). The voicing test is what
+keeps a cough, a door, hiss or an engine from opening an utterance: those are loud but
+aperiodic, or periodic only below a voice's pitch.
 
 Loud against the line means above three levels at once:
 - the noise floor: the quietest frame of the last 2 s (minimum statistics), so it follows a
@@ -35,6 +34,7 @@ import numpy as np
 RATE = 8000
 FRAME = 160  # 20 ms
 _MIN_LAG, _MAX_LAG = 20, 128  # pitch 62–400 Hz at 8 kHz
+_RUMBLE = np.ones(24) / 24
 
 
 @dataclass(frozen=True)
@@ -76,9 +76,11 @@ def frame_level_db(frame: np.ndarray) -> float:
 
 def is_voiced(window: np.ndarray, threshold: float) -> bool:
     """Normalised autocorrelation peak over the pitch lags; `window` is 40 ms (this frame and
-    the one before), so even the longest pitch period overlaps itself by 24 ms."""
+    the one before), so even the longest pitch period overlaps itself by 24 ms. Less its
+    moving average over 3 ms (`_RUMBLE`), which takes out what lies below a voice's pitch: an
+    engine's rumble there correlates at every pitch lag, a voice keeps its harmonics."""
     x = np.asarray(window, dtype=np.float64)
-    x = x - x.mean()
+    x = x - np.convolve(x, _RUMBLE, "same")
     n = len(x)
     if n <= _MAX_LAG or not np.any(x):
         return False
