@@ -5,17 +5,15 @@ and 16 ms shows in its autocorrelation above the rumble band). The voicing test 
 keeps a cough, a door, hiss or an engine from opening an utterance: those are loud but
 aperiodic, or periodic only below a voice's pitch.
 
-Loud against the line means above three levels at once:
-- the noise floor: the quietest frame of the last 2 s (minimum statistics), so it follows a
-  noisy line up and down even while someone speaks;
+Loud against the line means above two levels at once:
+- the noise floor: the quietest frame of the last 10 s (minimum statistics), so it follows
+  the line even while someone speaks;
 - the line's background: a high percentile of the frames heard while no one spoke (learnt
   in the first moments of the call, while the question plays, and between answers). Voices
   in the background are loud and voiced, but the caller is close to the microphone: only
-  what is louder than the background's loud moments is the caller;
-- within an utterance, the caller's own level less `caller_drop_db`: once the caller has
-  spoken, a frame far below their voice is no longer them.
-The last two are what end a turn in a street or beside other people talking; on a quiet
-line they lie below the floor's margin and change nothing.
+  what is louder than the background's loud moments is the caller.
+The background is what ends a turn in a street or beside other people talking; on a quiet
+line it lies below the floor's margin and changes nothing.
 
 `Endpointer` is the streaming form the ARI adapter feeds (the start of speech for barge-in,
 the end of the utterance after ~0.5 s of quiet, and a "pause" at ~0.2 s of quiet so that
@@ -52,7 +50,9 @@ class Settings:
     pause_frames: int = 10
     preroll_frames: int = 15  # audio kept from before the start, so the first syllable is not cut
     max_frames: int = 400  # `listen.max_speech_ms`: a caller who never stops still gets an answer
-    floor_frames: int = 100  # the floor is the quietest frame of these (2 s): longer than a word
+    # The floor is the quietest frame of these (10 s): a line that grows quieter or louder is
+    # followed, a sentence's soft words are not taken for the line.
+    floor_frames: int = 500
     # The first frames a line is heard only teach the endpointer the line (0.5 s, at the start
     # of the question): noise there from the answer on must not open an utterance.
     learn_frames: int = 25
@@ -60,8 +60,6 @@ class Settings:
     onset_frames: int = 25  # frames before a start that are kept out of the background (0.5 s)
     background_percentile: float = 90.0  # the background's loud moments, not its average
     background_margin_db: float = 3.0  # the caller above them
-    caller_drop_db: float = 20.0  # below the caller's own loud frames, a frame is not the caller
-    unvoiced_margin_db: float = 6.0  # above the line, an unvoiced frame is still the caller
 
     @classmethod
     def cut_at(cls, max_speech_ms: int) -> Settings:
@@ -128,7 +126,6 @@ class Endpointer:
         self._speaking = False
         self._quiet = 0
         self._speech_frames = 0
-        self._caller: list[float] = []  # levels of the utterance's speech frames, in order
 
     @property
     def speaking(self) -> bool:
@@ -169,17 +166,9 @@ class Endpointer:
             del self._frames[: -s.preroll_frames]
             if sum(self._recent) >= s.start_frames and self._heard > s.learn_frames:
                 self._speaking, self._quiet, self._speech_frames = True, 0, 0
-                self._caller = []
                 self._onset.clear()
                 return "start"
             return None
-        if speech:
-            insort(self._caller, level)
-        # What keeps a turn open: a voice, or a consonant well above the line (a rumble's or
-        # a street's loud moments are unvoiced and only just above it), and either near the
-        # caller's own level.
-        loud = (speech or level > line + s.unvoiced_margin_db) and \
-            level > _percentile(self._caller, s.background_percentile) - s.caller_drop_db if self._caller else loud
         self._quiet = 0 if loud else self._quiet + 1
         self._speech_frames += 1
         if self._quiet >= s.end_frames or self._speech_frames >= s.max_frames:
