@@ -5,13 +5,12 @@ and 16 ms shows in its autocorrelation above the rumble band). The voicing test 
 keeps a cough, a door, hiss or an engine from opening an utterance: those are loud but
 aperiodic, or periodic only below a voice's pitch.
 
-Loud against the line means above two levels at once:
-- the noise floor: the quietest frame of the last 10 s (minimum statistics), so it follows
-  the line even while someone speaks;
-- the line's background: a high percentile of the frames heard while no one spoke (learnt
-  in the first moments of the call, while the question plays, and between answers). Voices
-  in the background are loud and voiced, but the caller is close to the microphone: only
-  what is louder than the background's loud moments is the caller.
+Loud against the line means above two levels of the last 3 s heard while no one spoke
+(learnt in the first moments of the call, while the question plays, and between answers):
+- the noise floor, the quietest of those frames, plus a margin;
+- the line's background, a high percentile of them: voices in the background are loud and
+  voiced, but the caller is close to the microphone, so only what is louder than the
+  background's loud moments is the caller.
 The background is what ends a turn in a street or beside other people talking; on a quiet
 line it lies below the floor's margin and changes nothing.
 
@@ -50,13 +49,13 @@ class Settings:
     pause_frames: int = 10
     preroll_frames: int = 15  # audio kept from before the start, so the first syllable is not cut
     max_frames: int = 400  # `listen.max_speech_ms`: a caller who never stops still gets an answer
-    # The floor is the quietest frame of these (10 s): a line that grows quieter or louder is
-    # followed, a sentence's soft words are not taken for the line.
-    floor_frames: int = 500
     # The first frames a line is heard only teach the endpointer the line (0.5 s, at the start
     # of the question): noise there from the answer on must not open an utterance.
     learn_frames: int = 25
-    background_frames: int = 150  # frames without speech the background is judged on (3 s)
+    # Frames without speech the line is judged on (3 s): its floor (the quietest of them) and
+    # its background. A line that grows louder is followed within them; while someone speaks
+    # they stand still, so a sentence's soft words are not taken for the line.
+    background_frames: int = 150
     onset_frames: int = 25  # frames before a start that are kept out of the background (0.5 s)
     background_percentile: float = 90.0  # the background's loud moments, not its average
     background_margin_db: float = 3.0  # the caller above them
@@ -108,7 +107,6 @@ class Endpointer:
     settings: Settings = field(default_factory=Settings)
 
     def __post_init__(self) -> None:
-        self._levels: deque[float] = deque(maxlen=self.settings.floor_frames)
         self._background: deque[float] = deque()
         self._background_sorted: list[float] = []  # the same levels in order: percentiles per frame stay cheap
         self._heard = 0  # frames of this line so far
@@ -134,10 +132,11 @@ class Endpointer:
     def _line_db(self) -> float:
         """The level a frame must pass to be loud: above the floor, the background, the absolute."""
         s = self.settings
-        line = max(min(self._levels) + s.margin_db, s.absolute_db)
-        if self._background_sorted:
-            line = max(line, _percentile(self._background_sorted, s.background_percentile) + s.background_margin_db)
-        return line
+        heard = self._background_sorted
+        if not heard:
+            return s.absolute_db
+        return max(heard[0] + s.margin_db, _percentile(heard, s.background_percentile) + s.background_margin_db,
+                   s.absolute_db)
 
     def _learn_background(self, level: float) -> None:
         self._background.append(level)
@@ -151,7 +150,6 @@ class Endpointer:
         s = self.settings
         frame = np.asarray(frame, dtype=np.int16)
         level = frame_level_db(frame)
-        self._levels.append(level)
         self._heard += 1
         line = self._line_db()
         loud = level > line
