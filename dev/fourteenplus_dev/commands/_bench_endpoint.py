@@ -111,6 +111,16 @@ def words(samples: np.ndarray) -> tuple[float, float]:
     return float(loud[0] * vad.FRAME / vad.RATE), float((loud[-1] + 1) * vad.FRAME / vad.RATE)
 
 
+def line_level(clean: np.ndarray, first: float, last: float) -> float:
+    """The rms of the clip's own line: its frames before and after the words (so "clean"
+    pads the clip with the line it already has, not a quieter one)."""
+    frames = clean[: len(clean) // vad.FRAME * vad.FRAME].reshape(-1, vad.FRAME)
+    power = np.mean(frames ** 2, axis=1)
+    times = np.arange(len(frames)) * vad.FRAME / vad.RATE
+    outside = power[(times < first - 0.1) | (times > last + 0.1)]
+    return float(np.sqrt(np.median(outside) if len(outside) else np.percentile(power, 10)))
+
+
 def line(condition: str, padded: np.ndarray, hiss: float, lines: types.ModuleType, babble, seed: int) -> np.ndarray:
     """The words on the line (float samples), the noise at its SNR against them."""
     rng = np.random.default_rng(seed)
@@ -191,8 +201,7 @@ def main(args: argparse.Namespace) -> int:
             first, last = words(clean.astype(np.int16))
             before, after = int(args.pad_before * vad.RATE), int(args.pad_after * vad.RATE)
             padded = np.concatenate([np.zeros(before), clean, np.zeros(after)])
-            frames = clean[: len(clean) // vad.FRAME * vad.FRAME].reshape(-1, vad.FRAME)
-            hiss = float(np.sqrt(np.percentile(np.mean(frames ** 2, axis=1), 10)))  # the clip's own line
+            hiss = line_level(clean, first, last)
             for condition in conditions:
                 seed += 1
                 mixed = line(condition, padded, hiss, lines, babble, seed)
