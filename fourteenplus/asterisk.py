@@ -14,6 +14,7 @@ writes only our own files into an existing Asterisk (root "/").
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import os
 import re
@@ -109,24 +110,111 @@ def install(service: Service, root: Path | None = None, host: bool = False, agi:
     if agi:
         files["pjsip.conf"] = files["pjsip.conf"].replace(CALLERS_CONTEXT, "context=fourteenplus-in-agi\n")
     files.update(credential_files(credentials(create=True)))
-    files["fourteenplus-generated.conf"] = render_dialplan(service)
     if host:
         files = {name: text for name, text in files.items() if name in OWN_FILES}
     for name, text in files.items():
-        target = etc / name
-        tmp = target.with_name(f".{name}.tmp")
-        tmp.write_text(text)
-        # Readable by Asterisk (it reads its configuration after dropping root), by no one else.
-        os.chown(tmp, 0, gid)
-        tmp.chmod(0o640)
-        tmp.rename(target)
-    written = prompts.install(service, prompts.sounds_dir(root), owner=(uid, gid))
-    log(f"installed {len(files)} configuration files into {etc}; {written} prompts (re)generated")
+        _write_conf(etc / name, text, gid)
+    written = _install_generated(service, root, (uid, gid))
+    log(f"installed {len(files) + 1} configuration files into {etc}; {written} prompts (re)generated")
     if host:
         log("add to extensions.conf: #include fourteenplus.conf and #include fourteenplus-generated.conf;\n"
             "add to ari.conf: #include fourteenplus-ari-users.conf; to manager.conf: "
             "#include fourteenplus-manager-users.conf; then `asterisk -rx 'core reload'`")
     return etc
+
+
+def _write_conf(target: Path, text: str, gid: int) -> None:
+    tmp = target.with_name(f".{target.name}.tmp")
+    tmp.write_text(text)
+    # Readable by Asterisk (it reads its configuration after dropping root), by no one else.
+    os.chown(tmp, 0, gid)
+    tmp.chmod(0o640)
+    tmp.rename(target)
+
+
+# ---- keeping what the configuration generates in step with it ----
+# The keypad menu's prompt names the municipalities in the configuration's order, and the app
+# and the dialplan's fallback map the keys in that order: a reordered list with the old prompt
+# sends a key to another municipality than the caller heard. So whatever configuration the app
+# puts in force, the generated dialplan and the prompts must say the same first.
+
+_DIALPLAN_STAMP = ".dialplan.sha256"  # beside the prompts, readable by the app's user
+
+
+def _dialplan_digest(service: Service) -> str:
+    # The first line names the source file, which says nothing about what the dialplan does.
+    return hashlib.sha256(render_dialplan(service).split("\n", 1)[1].encode()).hexdigest()
+
+
+def _install_generated(service: Service, root: Path, owner: tuple[int, int] | None) -> int:
+    """The dialplan and the prompts generated from `service`, with the dialplan's stamp
+    written last, so an interrupted install reads as out of step. Returns the prompts made."""
+    gid = owner[1] if owner else os.getgid()
+    _write_conf(root / "etc/asterisk/fourteenplus-generated.conf", render_dialplan(service), gid)
+    sounds = prompts.sounds_dir(root)
+    made = prompts.install(service, sounds, owner=owner)
+    stamp = sounds / prompts.SOUNDS_SUBDIR / _DIALPLAN_STAMP
+    stamp.write_text(_dialplan_digest(service) + "\n")
+    if owner:
+        os.chown(stamp, *owner)
+    return made
+
+
+def out_of_step(service: Service, root: Path) -> list[str]:
+    """What of the Asterisk in `root` ("/" for the operator's own) does not yet say what
+    `service` needs: `dialplan` and the prompts by language/id; [] when in step."""
+    stamp = prompts.sounds_dir(root) / prompts.SOUNDS_SUBDIR / _DIALPLAN_STAMP
+    try:
+        dialplan_ok = stamp.read_text().strip() == _dialplan_digest(service)
+    except OSError:
+        dialplan_ok = False
+    return ([] if dialplan_ok else ["dialplan"]) + prompts.out_of_step(service, prompts.sounds_dir(root))
+
+
+def generated_differs(old: Service, new: Service) -> bool:
+    """Whether the dialplan or the prompts generated from the two configurations differ."""
+    return _dialplan_digest(old) != _dialplan_digest(new) or prompts.sources(old) != prompts.sources(new)
+
+
+def ours(root: Path) -> bool:
+    """Whether `root` holds an Asterisk with our configuration installed."""
+    return (root / "etc/asterisk/fourteenplus.conf").exists()
+
+
+def bring_in_step(service: Service, root: Path, log=print) -> list[str]:
+    """Regenerate what is out of step with `service` in `root` and make the running Asterisk
+    read its dialplan again (ARI's module reload: no root or AMI rights needed). Returns what
+    was out of step. Raises AsteriskError when that cannot be done (files not writable by
+    this user, Asterisk not answering): the caller keeps the configuration it had."""
+    stale = out_of_step(service, root)
+    if not stale:
+        return []
+    try:
+        owner = asterisk_ids(root) if os.geteuid() == 0 else None
+        _install_generated(service, root, owner)
+    except (OSError, subprocess.CalledProcessError) as exc:
+        raise AsteriskError(f"cannot write the generated dialplan and prompts into {root} ({exc}); "
+                            f"as root run `fourteenplus asterisk install{' --host' if root == Path('/') else ''}` "
+                            "with this configuration, then reload again") from exc
+    reload_dialplan()
+    log(f"{len(stale)} generated files brought in step in {root}: {', '.join(stale[:8])}"
+        f"{' …' if len(stale) > 8 else ''}")
+    return stale
+
+
+def reload_dialplan(timeout: float = 10.0) -> None:
+    """`module reload pbx_config.so` over ARI, with this installation's credentials."""
+    from .ari.client import AriSettings
+
+    settings = AriSettings.installed()
+    request = urllib.request.Request(settings.url.rstrip("/") + "/ari/asterisk/modules/pbx_config.so", method="PUT")
+    token = base64.b64encode(f"{settings.user}:{settings.password}".encode()).decode()
+    request.add_header("Authorization", f"Basic {token}")
+    try:
+        with urllib.request.urlopen(request, timeout=timeout):
+            pass
+    except (urllib.error.URLError, OSError) as exc:
+        raise AsteriskError(f"Asterisk did not reload its dialplan over ARI at {settings.url} ({exc})") from exc
 
 
 # ---- running ----

@@ -103,8 +103,7 @@ def install(service: Service, sounds: Path, owner: tuple[int, int] | None = None
     """Make every prompt the configuration needs under sounds/fourteenplus/<language>/, for
     every language and every recorded-only set an area uses (fy); returns how many were
     (re)made. Prompts no longer needed are removed."""
-    recorded = sorted({plan.language for plan in service.areas.values() if plan.language} & set(RECORDED_LANGUAGES))
-    made = sum(_install_language(service, language, sounds) for language in (*LANGUAGES, *recorded))
+    made = sum(_install_language(service, language, sounds) for language in languages(service))
     if owner:
         for path in [sounds / SOUNDS_SUBDIR, *(sounds / SOUNDS_SUBDIR).rglob("*")]:
             os.chown(path, *owner)
@@ -118,6 +117,36 @@ def _texts(service: Service, language: str) -> dict[str, str]:
         return prompt_texts(service, language)
     return {pid: "" for code, plan in service.areas.items() if plan.language == language
             for pid in service.prompt_ids(code)}
+
+
+def languages(service: Service) -> tuple[str, ...]:
+    """Every prompt set the configuration needs: the spoken ones, and the recorded-only sets its areas use."""
+    recorded = sorted({plan.language for plan in service.areas.values() if plan.language} & set(RECORDED_LANGUAGES))
+    return (*LANGUAGES, *recorded)
+
+
+def sources(service: Service) -> dict[str, str]:
+    """`<language>/<prompt id>` → the digest of what that prompt is made from (text or recording)."""
+    return {f"{language}/{pid}": _source(pid, text, language)[0]
+            for language in languages(service) for pid, text in _texts(service, language).items()}
+
+
+def out_of_step(service: Service, sounds: Path) -> list[str]:
+    """The prompts (`<language>/<prompt id>`) that the files under `sounds` do not say as
+    `service` needs them: missing, or made from another text or recording. Reads only the
+    manifests, so it is cheap enough for every reload."""
+    manifests: dict[str, dict] = {}
+    for language in languages(service):
+        try:
+            manifests[language] = json.loads((sounds / SOUNDS_SUBDIR / language / _MANIFEST).read_text())
+        except (OSError, ValueError):
+            manifests[language] = {}
+    stale = []
+    for key, digest in sources(service).items():
+        language, pid = key.split("/", 1)
+        if manifests[language].get(pid) != digest or not (sounds / SOUNDS_SUBDIR / language / f"{pid}.ulaw").exists():
+            stale.append(key)
+    return stale
 
 
 def _install_language(service: Service, language: str, sounds: Path) -> int:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
 
 import anyio
 
@@ -24,14 +23,9 @@ STABLE_S = 10.0  # a connection that lasted this long resets the back-off
 
 
 class ReconnectingApp:
-    """`reinstall(service)`, when given, runs (in a thread) on every configuration put in
-    force: the bundled Asterisk's keypad fallback is generated from the same file."""
-
-    def __init__(self, service: Service, services: CallServices,
-                 reinstall: Callable[[Service], None] | None = None):
+    def __init__(self, service: Service, services: CallServices):
         self.service = service
         self.services = services
-        self.reinstall = reinstall
         self.app: App | None = None
         self.draining = False
 
@@ -47,8 +41,6 @@ class ReconnectingApp:
         self.service = service
         if self.app:
             self.app.service = service
-        if self.reinstall is not None:
-            await anyio.to_thread.run_sync(self.reinstall, service)
 
     async def serve(self) -> None:
         settings = AriSettings.installed()

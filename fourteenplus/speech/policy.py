@@ -71,6 +71,23 @@ class Policy:
         return cls(tuple(float(w) for w in data["weights"]), float(data["bias"]), FEATURES[kind])
 
 
+class PolicyError(ValueError):
+    """A policy file that cannot be put in force; the message names the file and why."""
+
+
+def check(path: Path | None = None) -> None:
+    """Every model of the policy file loads (a reload checks this before it takes a call,
+    rather than a caller's recognition failing on it)."""
+    path = path or policy_path()
+    for kind in FEATURES:
+        try:
+            Policy.load(kind, path)
+        except PolicyError:
+            raise
+        except (OSError, ValueError, KeyError, TypeError, AttributeError, yaml.YAMLError) as exc:
+            raise PolicyError(f"{path}: {kind}: {exc}") from exc
+
+
 def policy_path() -> Path:
     """The policy in force: the file $FOURTEENPLUS_POLICY names, else the shipped one."""
     return Path(os.environ.get("FOURTEENPLUS_POLICY") or PATH)

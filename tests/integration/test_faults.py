@@ -10,7 +10,7 @@ import subprocess
 import threading
 import time
 
-from fourteenplus import asterisk, sipp
+from fourteenplus import asterisk, prompts, sipp
 from fourteenplus.config import load_service
 from fourteenplus.sipp import PressKeys, Say, WaitPrompt
 
@@ -144,3 +144,45 @@ def test_fault_websocket_drop_mid_call_the_caller_still_reaches_a_municipality(a
     wait_for_log(app, "reconnected to ARI", since)
     thread.join(120)
     assert users(placed["result"]) == ["medemblik"]
+
+
+REORDERED = ("municipalities: [Hoorn, Medemblik, Drechterland, Opmeer, Koggenland]",
+             "municipalities: [Koggenland, Hoorn, Medemblik, Drechterland, Opmeer]")
+TO_THE_MENU = [WaitPrompt(), WaitPrompt(), WaitPrompt(), PressKeys("1")]  # silent until the keypad menu
+
+
+def menu_prompt() -> bytes:
+    return (prompts.sounds_dir(asterisk.paths.asterisk_root()) / prompts.SOUNDS_SUBDIR / "nl/menu/0229.ulaw").read_bytes()
+
+
+def in_step(config) -> bool:
+    return asterisk.out_of_step(load_service(config), asterisk.paths.asterisk_root()) == []
+
+
+def reorder_and_reload(process, service_yaml) -> None:
+    """The issue's own steps on the file `process` runs on: 0229's list reordered, SIGHUP,
+    until the reload is in force."""
+    since = log_size(process)
+    process.config.write_text(service_yaml.read_text().replace(*REORDERED))
+    process.process.send_signal(signal.SIGHUP)
+    log = wait_for_log(process, "in force for new calls", since)
+    assert "brought in step" in log and "nl/menu/0229" in log, log
+
+
+def test_fault_reload_reordered_menu_key_1_reaches_the_municipality_the_menu_names(app, call, service_yaml, tmp_path):
+    """Production mode (Asterisk started on its own, `run` without --asterisk): a reload that
+    reorders 0229's list regenerates the menu prompt and the fallback before it takes a call;
+    key 1 reaches Koggenland, and the menu the caller heard is the one that names it first."""
+    before = menu_prompt()
+    config = tmp_path / "reordered.yaml"
+    config.write_text(service_yaml.read_text())
+    with app.running(config):
+        reorder_and_reload(app, service_yaml)
+        after = menu_prompt()
+        assert after != before, "the menu prompt was regenerated"
+        result = call("140229", TO_THE_MENU)
+        assert users(result) == ["koggenland"]
+        assert after[800:2400] in result.heard, "the caller heard the regenerated menu"
+        with app.stopped():  # the dialplan's own keypad menu follows the same order
+            assert users(call("140229", [WaitPrompt(), PressKeys("1")])) == ["koggenland"]
+    assert in_step(service_yaml), "started again on the old file, the app put its menu back"
