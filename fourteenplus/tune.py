@@ -320,7 +320,6 @@ def _rows(outcome: Outcome) -> tuple[list[list[str]], list[list[str]]]:
     labels = [["label", "tune", "held out"]] + [
         [label, str(counts[(label, "tune")]), str(counts[(label, "held out")])]
         for label in sorted({label for label, _ in counts})]
-    labels += [[f"left out: {why}", str(n), ""] for why, n in sorted(corpus.left_out.items())]
     now, new = outcome.now, outcome.candidate
     compare = [["held-out takes", "policy in force", "candidate"]]
     for title, a, b in (
@@ -370,6 +369,9 @@ def report_markdown(outcome: Outcome) -> str:
              "the menu); a caller who ended at the default or chose nothing gives negatives; a reply is ja when it "
              "answered the question about the chosen municipality, else nee.", "",
              *table(labels), ""]
+    if outcome.corpus.left_out:
+        lines += ["Left out (utterances): " + "; ".join(
+            f"{why}: {n}" for why, n in sorted(outcome.corpus.left_out.items())) + ".", ""]
     return "\n".join(lines)
 
 

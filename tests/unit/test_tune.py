@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import json
 import time
+from collections import Counter
 from argparse import Namespace
 from pathlib import Path
 
@@ -22,7 +23,9 @@ from fourteenplus.cli import main as cli
 from fourteenplus.config import RecordSettings, load_service
 from fourteenplus.records import AudioArchive, CallerHasher, RecordWriter, Row, open_store
 from fourteenplus.speech import fitting, policy
-from fourteenplus.tune import NO, YES, label_calls
+from fourteenplus.speech import Candidate, Recognition
+from fourteenplus.tune import NO, YES, Corpus, Judged, Outcome, Take, first_answer, label_calls, report_html, \
+    report_markdown
 
 from .scripted_calls import SERVICE, Caller
 
@@ -76,6 +79,46 @@ def test_tune_leaves_out_what_nothing_confirms(tmp_path):
     corpus = label_calls(calls, archive)
     assert corpus.takes == [] and corpus.labelled_calls == 0
     assert corpus.left_out == {"a name accepted without a question": 1, "no choice made (hung up, …)": 1}
+
+
+def judged(label: str, *recognitions: Recognition) -> Judged:
+    result = Judged()
+    for recognition in recognitions:
+        first_answer(SERVICE, Take("call", 0, "0229", Path("x.wav"), label, False), recognition, result)
+    return result
+
+
+def heard(*scores, decision="confirm") -> Recognition:
+    candidates = tuple(Candidate(m, p, m) for m, p in scores)
+    return Recognition("", candidates, decision, scores[0][0] if decision != "reject" else None,
+                       "match" if decision != "reject" else "low_confidence")
+
+
+def test_tune_judges_a_take_as_the_call_flow_decides_it_answered_as_its_label_says():
+    # asked about Opmeer (nee), then about Medemblik (ja): right at the first answer, two questions
+    two = judged("Medemblik", heard(("Opmeer", 0.5), ("Medemblik", 0.3)))
+    assert (two.names, two.right_first, two.wrong, two.questions) == (1, 1, 0, 2)
+    # put through at once, to the wrong one; and a take that only asks for the name again
+    assert (judged("Opmeer", heard(("Hoorn", 0.999), decision="accept")).wrong,
+            judged("Opmeer", heard(("Hoorn", 0.01), decision="reject")).right_first) == (1, 0)
+    negative = judged(fitting.NEGATIVE, heard(("Hoorn", 0.5)))
+    assert (negative.negatives, negative.negatives_asked, negative.wrong, negative.names) == (1, 1, 0, 0)
+
+
+def test_tune_report_says_what_was_decided_and_why_in_markdown_and_html(tmp_path):
+    now, new = Judged(names=10, right_first=5, wrong=1), Judged(names=10, right_first=7, wrong=1)
+    corpus = Corpus([Take("a", 0, "0229", Path("a-0.wav"), "Hoorn", False),
+                     Take("a", 1, "0229", Path("a-1.wav"), YES, True)], 3, 1,
+                    left_out=Counter({"a name accepted without a question": 2}))
+    outcome = Outcome(corpus, 1, 0, policy.PATH, {"names": {}}, {"reply": "its 1 tune takes were all right"},
+                      now, new, True, "better", written=tmp_path / "new.yaml")
+    page = report_markdown(outcome)
+    assert "| right at the first answer | 5 | 7 |" in page and "| name: Hoorn |" in page
+    assert "Environment=FOURTEENPLUS_POLICY=" in page and "a name accepted without a question: 2" in page
+    assert "kept as in force: reply (its 1 tune takes were all right)" in page
+    html_page = report_html(outcome)
+    assert "<td>right at the first answer</td><td>5</td><td>7</td>" in html_page
+    assert "<strong>Written:" in html_page and "<script" not in html_page
 
 
 def config(tmp_path, areas: tuple[str, ...] = ("0229",), keep_audio: bool = True) -> Path:
