@@ -24,6 +24,7 @@ from fourteenplus.session import CallServices, Session
 from fourteenplus.speech import Candidate, Recognition
 from fourteenplus.speech.service import Answer
 
+from .record_backends import backend  # noqa: F401  (a fixture)
 from .scripted_calls import DAY, SERVICE, Caller, StandIn
 
 NAME = (np.arange(8000) % 200 - 100).astype(np.int16) * 50  # a second of a sawtooth: "Medemblik"
@@ -131,3 +132,15 @@ def test_a_row_spooled_before_attempts_named_their_audio_is_still_stored(tmp_pat
         del attempt["audio"]
     assert store.insert(Row.from_json(old.to_json()))
     assert [a.audio for a in store.calls()[0].record.attempts] == [None, None]
+
+
+def test_each_store_keeps_the_audio_an_attempt_names_and_gives_it_up_with_the_call(backend):
+    record = Caller().say("Medemblik", decision="confirm").reply(True).record
+    for seq, attempt in enumerate(record.attempts):
+        attempt.audio = AudioArchive.name(record.call_id, seq)
+    store = open_store(backend)
+    store.insert(Row.of(record, None))
+    names = [f"{record.call_id}-0.wav", f"{record.call_id}-1.wav"]
+    assert [a.audio for a in store.calls()[0].record.attempts] == names
+    assert store.audio_before(record.started_at) == []
+    assert sorted(store.audio_before(record.started_at + 1)) == names
