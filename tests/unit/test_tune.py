@@ -8,7 +8,6 @@ through the real SQLite store, with stand-in audio files; they need no model.
 from __future__ import annotations
 
 import csv
-import json
 import time
 import uuid
 from collections import Counter
@@ -272,4 +271,3 @@ def test_tune_end_to_end_writes_a_better_policy_and_refuses_a_worse_one(callers,
     page_html = html_page.read_text()
     assert page_html.startswith("<!doctype html>") and "<strong>Not written:" in page_html
     assert "no more than the policy in force" in page_html
-    print(json.dumps({"report": report}))
