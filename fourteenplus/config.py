@@ -104,6 +104,7 @@ class RecordSettings:
     retention_days: int        # records and transcripts older than this are purged
     keep_audio: bool           # utterance audio is kept only when asked for, for tuning
     audio_retention_days: int
+    audio_dir: str | None = None  # kept audio; None: `audio/` beside the SQLite file (PostgreSQL: the state dir)
 
 
 @dataclass(frozen=True)
@@ -156,7 +157,7 @@ DEFAULTS: dict[str, Any] = {
     "listen": {"attempts": 2, "no_input_ms": 5000, "max_speech_ms": 8000, "menu_attempts": 2,
                "menu_timeout_ms": 6000, "recognition_deadline_ms": 1500, "questions": 3},
     "records": {"path": None, "url": None, "retention_days": 90, "keep_audio": False,
-                "audio_retention_days": 7},
+                "audio_retention_days": 7, "audio_dir": None},
 }
 _COUNTS = ("attempts", "menu_attempts", "questions")  # listen settings that count, not milliseconds
 TOP_KEYS = ("language", "thresholds", "listen", "records", "municipalities", "areas", "numbers", "outbound")
@@ -262,7 +263,7 @@ def _records(c: _Collector, data: yamlfile.Node) -> RecordSettings:
         return RecordSettings(**defaults)
     c.keys(rec, tuple(defaults), "records")
     values = dict(defaults)
-    for key in ("path", "url"):
+    for key in ("path", "url", "audio_dir"):
         if rec.get(key) is not None and not isinstance(rec[key], str):
             c.errors.append(rec.error(f"'{key}' must be text", key))
         else:

@@ -64,7 +64,7 @@ def setup_logging(verbose: bool, log_format: str = "text") -> None:
 async def call_services(service, metrics_port: int) -> AsyncIterator[CallServices]:
     from ..grammar import load_grammars
     from ..metrics import Metrics
-    from ..records import RecordWriter
+    from ..records import AudioArchive, RecordWriter
     from ..speech.service import SpeechService
 
     metrics = Metrics()
@@ -74,7 +74,7 @@ async def call_services(service, metrics_port: int) -> AsyncIterator[CallService
     records = RecordWriter(service.records, on_failure=metrics.record_write_failed)
     server = await metrics.serve(METRICS_HOST, metrics_port) if metrics_port else None
     try:
-        yield CallServices(speech, records, metrics, records.hasher)
+        yield CallServices(speech, records, metrics, records.hasher, AudioArchive(service.records))
     finally:
         if server is not None:
             server.close()

@@ -16,6 +16,9 @@ from .store import Purged, Store
 def purge(settings: RecordSettings, store: Store, archive: AudioArchive | None = None,
           now: float | None = None) -> Purged:
     now = time.time() if now is None else now
-    purged = store.purge(now - settings.retention_days * 86400)
+    before = now - settings.retention_days * 86400
+    # A kept utterance goes with its record (and on its own after audio_retention_days).
+    kept = store.audio_before(before)
+    purged = store.purge(before)
     archive = archive or AudioArchive(settings)
-    return Purged(purged.calls, purged.attempts, purged.transcripts, archive.purge(now))
+    return Purged(purged.calls, purged.attempts, purged.transcripts, archive.remove(kept) + archive.purge(now))

@@ -8,7 +8,7 @@ The schema is versioned: `MIGRATIONS` lists every change in order, and opening a
 the ones it has not seen, under a lock, so two processes starting together migrate once. A
 store written by a newer fourteenplus is refused rather than misread.
 
-Rows are keyed by `call_id` (a uuid the writer gives each call), so writing a row again after
+Rows are keyed by `call_id` (a uuid each call record gets when it starts), so writing a row again after
 a lost acknowledgement is harmless: the second insert is ignored.
 
 Each row names the node that took the call (`$FOURTEENPLUS_NODE`, else the host name), so
@@ -22,7 +22,6 @@ import os
 import socket
 import sqlite3
 import time
-import uuid
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -74,13 +73,16 @@ MIGRATIONS: tuple[tuple[int, str, tuple[str, ...]], ...] = (
         "ALTER TABLE calls ADD COLUMN node TEXT",
         "CREATE INDEX calls_node_started_at ON calls (node, started_at)",
     )),
+    (3, "kept audio of each utterance", (
+        "ALTER TABLE attempts ADD COLUMN audio TEXT",
+    )),
 )
 
 CALL_COLUMNS = ("call_id", "started_at", "dialled", "caller_hash", "area_code", "path", "municipality",
                 "trunk", "outcome", "language", "abandoned_at", "reason", "dial_status", "overflow_status", "timings",
                 "node")
 ATTEMPT_COLUMNS = ("call_id", "seq", "kind", "decision", "municipality", "score", "transcript",
-                   "candidates", "reason")
+                   "candidates", "reason", "audio")
 
 
 class StoreError(Exception):
@@ -101,7 +103,7 @@ class Row:
     @classmethod
     def of(cls, record: CallRecord, hasher: CallerHasher | None, call_id: str | None = None,
            now: float | None = None, node: str | None = None) -> "Row":
-        call_id = call_id or uuid.uuid4().hex
+        call_id = call_id or record.call_id
         call = {
             "call_id": call_id,
             "started_at": record.started_at if record.started_at is not None else (now or time.time()),
@@ -117,7 +119,7 @@ class Row:
         attempts = [{
             "call_id": call_id, "seq": seq, "kind": a.kind, "decision": a.decision,
             "municipality": a.municipality, "score": a.score, "transcript": a.transcript,
-            "candidates": json.dumps([list(c) for c in a.candidates]), "reason": a.reason,
+            "candidates": json.dumps([list(c) for c in a.candidates]), "reason": a.reason, "audio": a.audio,
         } for seq, a in enumerate(record.attempts)]
         return cls(call, attempts)
 
@@ -264,7 +266,8 @@ class Store:
                 cur.executemany(self._sql(
                     f"INSERT INTO attempts ({', '.join(ATTEMPT_COLUMNS)}) "
                     f"VALUES ({', '.join('?' * len(ATTEMPT_COLUMNS))})"),
-                    [[a[c] for c in ATTEMPT_COLUMNS] for a in row.attempts])
+                    # .get: a row spooled by an older fourteenplus has no audio
+                    [[a.get(c) for c in ATTEMPT_COLUMNS] for a in row.attempts])
         return True
 
     def calls(self, since: float | None = None, until: float | None = None,
@@ -298,13 +301,21 @@ class Store:
             a = dict(zip(ATTEMPT_COLUMNS, values))
             attempts[a["call_id"]].append(Attempt(
                 a["kind"], a["decision"], a["municipality"], a["score"], a["transcript"],
-                tuple(tuple(c) for c in json.loads(a["candidates"])), a["reason"]))
+                tuple(tuple(c) for c in json.loads(a["candidates"])), a["reason"], a["audio"]))
         return [StoredCall(c["call_id"], c["caller_hash"], CallRecord(
             dialled=c["dialled"], caller=None, area_code=c["area_code"], path=c["path"],
             municipality=c["municipality"], trunk=c["trunk"], outcome=c["outcome"],
             language=c["language"], abandoned_at=c["abandoned_at"], reason=c["reason"], dial_status=c["dial_status"],
             overflow_status=c["overflow_status"], attempts=attempts[c["call_id"]],
-            started_at=c["started_at"], timings=json.loads(c["timings"])), c["node"]) for c in calls]
+            started_at=c["started_at"], timings=json.loads(c["timings"]), call_id=c["call_id"]), c["node"])
+            for c in calls]
+
+    def audio_before(self, before: float) -> list[str]:
+        """The kept audio of the calls started before `before`: what goes with them when they are purged."""
+        cur = self._db.cursor()
+        cur.execute(self._sql("SELECT a.audio FROM attempts a JOIN calls c ON c.call_id = a.call_id "
+                              "WHERE c.started_at < ? AND a.audio IS NOT NULL"), (before,))
+        return [name for (name,) in cur.fetchall()]
 
     def purge(self, before: float) -> Purged:
         """Remove every call (with its attempts and transcripts) started before `before`."""

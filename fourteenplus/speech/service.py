@@ -99,17 +99,20 @@ class SpeechService:
 
     def __init__(self, grammars: Grammars, thresholds: Thresholds, deadline: Deadline | None = None,
                  model_path: Path | None = None, on_shed: Callable[[], None] | None = None,
-                 settled: float = SETTLED):
+                 settled: float = SETTLED, policy: Path | None = None, recognizer: Recognizer | None = None):
         self.reconfigure(grammars, thresholds, deadline)
         self.settled = settled  # above 1: every name is primed (the benches' A/B)
         self.model_path = model_path
+        # The policy file its matchers are judged by (None: the one in force, `policy.policy_path()`),
+        # and a recogniser already loaded (`fourteenplus tune` judges the same clips by two policies).
+        self.policy = policy
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="speech")
         self._pending = 0  # utterances submitted to the worker and not finished
         self._count_lock = threading.Lock()  # the loop counts them on, the worker off
         # Seconds a full recognition takes here, as the worker measures it (a moving average).
         self._full_seconds = 0.5
         self.on_shed = on_shed  # called (in the worker) per utterance given the unprimed recognition
-        self._recognizer: Recognizer | None = None
+        self._recognizer: Recognizer | None = recognizer
         self.startup_seconds: float | None = None
 
     def reconfigure(self, grammars: Grammars, thresholds: Thresholds, deadline: Deadline | None) -> None:
@@ -167,7 +170,7 @@ class SpeechService:
         if neutral:
             return build(Policy.neutral(kind))
         if key not in self._matchers:
-            self._matchers[key] = build(Policy.load(kind))
+            self._matchers[key] = build(Policy.load(kind, self.policy))
         return self._matchers[key]
 
     def _decide(self, matcher: Matcher, heard: Heard) -> Recognition:

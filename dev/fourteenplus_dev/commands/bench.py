@@ -24,7 +24,7 @@ import numpy as np
 
 from ..benchfile import write_block
 from fourteenplus.config import DEFAULTS, Thresholds
-from fourteenplus.speech import Candidate, Recognition
+from fourteenplus.speech import Candidate, Recognition, fitting
 from fourteenplus.speech.service import SETTLED, Answer
 from ..stats import spread
 from fourteenplus.commands.recognize import REPLY_AREA
@@ -315,32 +315,23 @@ def fit_policy(corpora: list[Path], out: Path, models: tuple[str, ...] = ("names
         rows = [row for row in every if (row["area_code"] == REPLY_AREA) == (kind == "reply")]
         if not rows:
             continue
-        evidence, labels, negative = _evidence(service, rows, primed=kind != "unprimed")
-        names = policy.FEATURES[kind]
-        held_out = np.zeros(len(labels))
-        order = np.random.default_rng(0).permutation(len(labels))
-        for fold in range(5):
-            test = set(order[fold::5].tolist())
-            train = [i for i in range(len(labels)) if i not in test]
-            model = policy.fit([evidence[i] for i in train], [labels[i] for i in train], features=names)
-            for i in test:
-                held_out[i] = model.probability(evidence[i])
-        provenance = {"corpus": ", ".join(map(str, corpora)), "clips": len(rows), "decided": len(labels),
-                      "right": int(sum(labels)), "negatives": int(sum(negative)),
-                      "date": dt.date.today().isoformat(),
-                      "held_out": suggest_thresholds(held_out, np.array(labels), np.array(negative))}
-        policy.save(kind, policy.fit(evidence, labels, features=names), provenance, out)
+        clips = _evidence(service, rows, primed=kind != "unprimed")
+        model, suggested = fitting.fit_model(kind, clips)
+        provenance = {"corpus": ", ".join(map(str, corpora)), "clips": len(rows), "decided": len(clips),
+                      "right": sum(c.right for c in clips), "negatives": sum(c.negative for c in clips),
+                      "date": dt.date.today().isoformat(), "held_out": suggested}
+        policy.save(kind, model, provenance, out)
         fitted[kind] = provenance
     return fitted
 
 
-def _evidence(service, rows: list[dict], primed: bool) -> tuple[list[dict], list[bool], list[bool]]:
-    """Each clip's top candidate's evidence, whether routing there is right, whether the clip
-    is a negative; clips with nothing to decide are left out (rejected before any policy)."""
+def _evidence(service, rows: list[dict], primed: bool) -> list[fitting.Labelled]:
+    """Each clip's top candidate's evidence, labelled; clips with nothing to decide are left
+    out (rejected before any policy)."""
     from ..simulation import endpoint
     from fourteenplus.speech import audio
 
-    evidence, labels, negative = [], [], []
+    clips = []
     matchers: dict = {}
     for row in rows:
         if row["area_code"] not in matchers:
@@ -350,30 +341,10 @@ def _evidence(service, rows: list[dict], primed: bool) -> tuple[list[dict], list
         # As the call flow hears it: the endpointer's utterance of the clip.
         heard = service.recognizer.hear(endpoint(audio.read_telephone(Path(row["file"]))).utterance,
                                         matcher.shortlist, matcher.prompt)
-        features = matcher.evidence(heard) if heard.speech else {}
-        if features:
-            top = max(features, key=lambda m: features[m]["margin"])
-            evidence.append(features[top])
-            labels.append(row["expected"] == top)
-            negative.append(row["expected"] == "none")
-    return evidence, labels, negative
-
-
-def suggest_thresholds(p: np.ndarray, right: np.ndarray, negative: np.ndarray) -> dict:
-    """Accept: the lowest probability at which held-out accepts are still ≥ 99.5 % right.
-    Confirm: just above every held-out negative, so none would have been routed."""
-    accept = 1.0
-    for t in np.sort(np.unique(p))[::-1]:
-        if np.mean(right[p >= t]) < 0.995:
-            break
-        accept = float(t)
-    confirm = min(float(p[negative].max()) + 0.005 if negative.any() else 0.5, accept)
-    # What lower confirm thresholds would trade: names routed right against negatives routed.
-    trade = {f"{t:.2f}": {"right": int(np.sum(right & (p >= t))), "negatives": int(np.sum(negative & (p >= t)))}
-             for t in (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.97)}
-    return {"accept": round(accept, 3), "confirm": round(confirm, 3),
-            "right_above_confirm": int(np.sum(right & (p >= confirm))), "accepted": int(np.sum(p >= accept)),
-            "trade_off": trade}
+        clip = fitting.labelled(matcher.evidence(heard) if heard.speech else {}, row["expected"])
+        if clip is not None:
+            clips.append(clip)
+    return clips
 
 
 def main(args: argparse.Namespace) -> int:
