@@ -10,9 +10,12 @@ import subprocess
 import threading
 import time
 
+import numpy as np
+
 from fourteenplus import asterisk, prompts, sipp
 from fourteenplus.config import load_service
 from fourteenplus.sipp import PressKeys, Say, WaitPrompt
+from fourteenplus.speech.audio import decode
 
 from .conftest import AT_THE_QUESTION, in_background, log_size, stop_mid_call, stored, stored_calls, wait_for_log
 
@@ -36,6 +39,14 @@ def test_fault_trunk_never_answers_and_no_overflow_the_caller_hears_a_message(ca
     assert result.first_audio_at is not None, "the caller hears that the municipality was not reached"
     assert result.ended == "Asterisk hung up"
     assert stored(service_yaml, "140114").dial_status == "NOANSWER"
+    assert 420 <= ringback_hz(result.heard) <= 430, "Dutch ringback (425 Hz), not the American 440 + 480 Hz"
+
+
+def ringback_hz(heard: bytes) -> float:
+    """The strongest frequency in the first 4 s the caller heard: the ringback while it rang."""
+    samples = decode(heard[:4 * 8000], "ulaw")
+    spectrum = np.abs(np.fft.rfft(samples * np.hanning(len(samples))))
+    return float(np.fft.rfftfreq(len(samples), 1 / 8000)[np.argmax(spectrum)])
 
 
 def test_fault_app_killed_mid_call_the_caller_reaches_the_keypad_menu(app, trunk, tmp_path):
