@@ -2,7 +2,12 @@
 
 SQLite runs in WAL mode with a busy timeout, so the ARI app, a FastAGI server, `report` and
 `purge` can use one file at the same time. PostgreSQL (`records.url: postgresql://…`) needs
-the optional extra `pip install 'fourteenplus[postgres]'`.
+the optional extra `pip install 'fourteenplus[postgres]'`. A PostgreSQL that stops answering
+(a host gone, packets dropped) fails a write within seconds instead of holding the writer for
+TCP's many minutes of retransmissions: a connect timeout, TCP keepalives and a user timeout,
+a server-side statement timeout, and a client-side deadline on every transaction that cuts
+the connection when even the server's own timeout cannot reach us. The writer then spools.
+Each libpq bound can be changed in the URL (`?connect_timeout=…&keepalives_idle=…`).
 
 The schema is versioned: `MIGRATIONS` lists every change in order, and opening a store applies
 the ones it has not seen, under a lock, so two processes starting together migrate once. A
@@ -21,6 +26,7 @@ import json
 import os
 import socket
 import sqlite3
+import threading
 import time
 import uuid
 from contextlib import contextmanager
@@ -184,6 +190,19 @@ class _Sqlite:
         self.conn.close()
 
 
+# libpq's bounds on a server that stops answering, unless the URL names its own: connecting,
+# an idle connection (keepalives: probes after 10 s, 3 lost 5 s apart), and data sent but never
+# acknowledged (tcp_user_timeout, ms).
+PG_CONNECTION = {"connect_timeout": "5", "keepalives": "1", "keepalives_idle": "10",
+                 "keepalives_interval": "5", "keepalives_count": "3", "tcp_user_timeout": "15000"}
+# The server ends a statement that runs (or waits on a lock) longer than this.
+PG_STATEMENT_TIMEOUT_S = 10.0
+# The client's own deadline on a transaction: later than the server's timeout, which gives the
+# clearer error while the server can still send it; past it the connection is cut, which is
+# what ends the wait when nothing comes back at all.
+PG_TRANSACTION_DEADLINE_S = PG_STATEMENT_TIMEOUT_S + 5
+
+
 class _Postgres:
     placeholder = "%s"
     _MIGRATION_LOCK = 140229  # any constant: an advisory lock id for migrations only
@@ -191,18 +210,43 @@ class _Postgres:
     def __init__(self, url: str):
         try:
             import psycopg
+            from psycopg.conninfo import conninfo_to_dict, make_conninfo
         except ImportError:
             raise StoreError("records.url is a PostgreSQL URL but psycopg is not installed: "
                              "pip install 'fourteenplus[postgres]'") from None
-        self.conn = psycopg.connect(url, autocommit=True, connect_timeout=10)
+        params = {**PG_CONNECTION, **conninfo_to_dict(url)}
+        timeout = f"-c statement_timeout={int(PG_STATEMENT_TIMEOUT_S * 1000)}"
+        params["options"] = f"{timeout} {params['options']}" if params.get("options") else timeout
+        self.conn = psycopg.connect(make_conninfo("", **params), autocommit=True)
+        self._cut = False
 
     @contextmanager
     def transaction(self, migrating: bool = False):
-        with self.conn.transaction():
-            cur = self.conn.cursor()
-            if migrating:
-                cur.execute("SELECT pg_advisory_xact_lock(%s)", (self._MIGRATION_LOCK,))
-            yield cur
+        deadline = threading.Timer(PG_TRANSACTION_DEADLINE_S, self._cut_connection)
+        deadline.daemon = True
+        deadline.start()
+        try:
+            with self.conn.transaction():
+                cur = self.conn.cursor()
+                if migrating:
+                    cur.execute("SELECT pg_advisory_xact_lock(%s)", (self._MIGRATION_LOCK,))
+                yield cur
+        except Exception as exc:
+            if self._cut:
+                raise StoreError(f"PostgreSQL did not answer within {PG_TRANSACTION_DEADLINE_S:g} s; "
+                                 "the connection was cut") from exc
+            raise
+        finally:
+            deadline.cancel()
+
+    def _cut_connection(self) -> None:
+        """Past the deadline: shut the socket down under the waiting call, which then fails."""
+        self._cut = True
+        try:
+            with socket.socket(fileno=os.dup(self.conn.pgconn.socket)) as sock:
+                sock.shutdown(socket.SHUT_RDWR)
+        except Exception:
+            pass  # the connection is closed already: the waiting call has ended anyway
 
     def cursor(self):
         return self.conn.cursor()
