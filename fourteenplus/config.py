@@ -104,6 +104,7 @@ class RecordSettings:
     retention_days: int        # records and transcripts older than this are purged
     keep_audio: bool           # utterance audio is kept only when asked for, for tuning
     audio_retention_days: int
+    spool_max: int = 50000     # calls the spool holds while the store is down; past it they are lost, loudly
 
 
 @dataclass(frozen=True)
@@ -156,7 +157,7 @@ DEFAULTS: dict[str, Any] = {
     "listen": {"attempts": 2, "no_input_ms": 5000, "max_speech_ms": 8000, "menu_attempts": 2,
                "menu_timeout_ms": 6000, "recognition_deadline_ms": 1500, "questions": 3},
     "records": {"path": None, "url": None, "retention_days": 90, "keep_audio": False,
-                "audio_retention_days": 7},
+                "audio_retention_days": 7, "spool_max": 50000},
 }
 _COUNTS = ("attempts", "menu_attempts", "questions")  # listen settings that count, not milliseconds
 TOP_KEYS = ("language", "thresholds", "listen", "records", "municipalities", "areas", "numbers", "outbound")
@@ -277,6 +278,7 @@ def _records(c: _Collector, data: yamlfile.Node) -> RecordSettings:
         values["keep_audio"] = rec.get("keep_audio", False)
     for key in ("retention_days", "audio_retention_days"):
         values[key] = _number(c, rec, key, defaults[key], int, 1, 3650)
+    values["spool_max"] = _number(c, rec, "spool_max", defaults["spool_max"], int, 1, 10_000_000)
     return RecordSettings(**values)
 
 

@@ -5,14 +5,20 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import multiprocessing
+import os
+import pathlib
+import signal
 import socket
+import sqlite3
 import threading
 import time
 
 import pytest
 
 from fourteenplus.config import RecordSettings
-from fourteenplus.records import CallerHasher, RecordWriter, open_store
+from fourteenplus.metrics import Metrics
+from fourteenplus.records import CallerHasher, CallRecord, RecordWriter, open_store
 from fourteenplus.records import store as store_module
 
 from .record_backends import fresh_database
@@ -111,3 +117,117 @@ def test_fault_postgres_that_stops_answering_spools_the_call_within_seconds(prox
     stored = open_store(dataclasses.replace(settings, url=direct_url)).calls()
     assert sorted(c.record.municipality for c in stored) == ["Hoorn", "Koggenland", "Medemblik", "Opmeer"]
     logging.getLogger(__name__).info("2 calls spooled %.1f s after PostgreSQL stopped answering", elapsed)
+
+
+# ---- the spool ----
+
+def settings(tmp_path, **changes) -> RecordSettings:
+    return dataclasses.replace(RecordSettings(str(tmp_path / "records.db"), None, 90, False, 7), **changes)
+
+
+def down(records: RecordSettings):
+    raise sqlite3.OperationalError("disk I/O error")
+
+
+def writer(tmp_path, opener=down, records=None, **options) -> RecordWriter:
+    return RecordWriter(records or settings(tmp_path), hasher=HASHER, spool=tmp_path / "spool", retries=1,
+                        retry_delay_s=0.001, down_s=0.0, purge_every_s=None, opener=opener, **options)
+
+
+def stored(tmp_path) -> list[str | None]:
+    return sorted(c.record.municipality or "" for c in open_store(settings(tmp_path)).calls())
+
+
+def _killed_while_spooling(spool: str) -> None:
+    """An adapter process killed (SIGKILL) in the middle of writing a call into the spool."""
+    os.fsync = lambda fd: os.kill(os.getpid(), signal.SIGKILL)  # after the write, before the rename
+    w = RecordWriter(RecordSettings(None, None, 90, False, 7), hasher=HASHER, spool=pathlib.Path(spool),
+                     retries=1, retry_delay_s=0.001, purge_every_s=None, opener=down)
+    w.write(CallRecord("140229", municipality="Hoorn"))
+    w.flush(30)
+
+
+def test_fault_a_process_killed_while_spooling_leaves_nothing_that_replay_stores_or_trips_on(tmp_path, caplog):
+    spool = tmp_path / "spool"
+    killed = multiprocessing.get_context("spawn").Process(target=_killed_while_spooling, args=(str(spool),))
+    killed.start()
+    killed.join(60)
+    assert killed.exitcode == -signal.SIGKILL, "the writer was not killed mid-write"
+    [left] = list(spool.iterdir())
+    assert left.name.endswith(".tmp")  # the whole row written, never renamed: it does not count
+    left.write_text(left.read_text()[:40])  # and torn, as a power cut may leave it
+    w = writer(tmp_path)
+    w.write(CallRecord("140229", municipality="Opmeer"))
+    assert w.flush(10) and w.spooled == 1
+    w.close()
+    w = writer(tmp_path, opener=open_store)
+    w.write(CallRecord("140229", municipality="Koggenland"))  # the store is back: the spool is replayed
+    assert w.flush(10)
+    assert stored(tmp_path) == ["Koggenland", "Opmeer"]
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert [p.name for p in spool.iterdir()] == [left.name]  # a write in progress, for all replay knows
+    os.utime(left, (time.time() - 7200, time.time() - 7200))  # until it is clearly a crash's leftover
+    w.write(CallRecord("140229", municipality="Medemblik"))
+    w.close()
+    assert not list(spool.iterdir()) and "a crash cut short" in caplog.text
+
+
+def test_fault_a_full_spool_loses_the_call_counted_and_logged(tmp_path, caplog):
+    metrics = Metrics()
+    w = writer(tmp_path, records=settings(tmp_path, spool_max=2), on_lost=metrics.record_lost)
+    for name in ("Hoorn", "Opmeer", "Medemblik"):
+        w.write(CallRecord("140229", municipality=name))
+    w.close()
+    assert (w.spooled, w.lost) == (2, 1)
+    assert "fourteenplus_records_lost_total 1.0" in metrics.render()
+    [error] = [r for r in caplog.records if r.levelno == logging.ERROR]
+    assert "is lost" in error.getMessage() and "the spool is full (2 calls, records.spool_max 2)" in error.getMessage()
+
+
+def test_fault_two_adapters_on_one_spool_keep_each_others_calls(tmp_path):
+    """`run` replays the spool while `agi`, on the same state directory, spools a call."""
+    replaying, go_on = threading.Event(), threading.Event()
+
+    class HeldStore:
+        """The real store, whose insert of the replayed call waits until told to go on."""
+
+        def __init__(self, records):
+            self.store = open_store(records)
+
+        def insert(self, row):
+            if row.call["municipality"] == "Hoorn":
+                replaying.set()
+                assert go_on.wait(10)
+            return self.store.insert(row)
+
+        def close(self):
+            self.store.close()
+
+    up = threading.Event()
+    run = writer(tmp_path, opener=lambda records: HeldStore(records) if up.is_set() else down(records))
+    agi = writer(tmp_path)
+    run.write(CallRecord("140229", municipality="Hoorn"))
+    assert run.flush(10) and run.spooled == 1
+    up.set()
+    run.write(CallRecord("140229", municipality="Opmeer"))  # stored; then the spool is replayed
+    assert replaying.wait(10)
+    agi.write(CallRecord("140229", municipality="Medemblik"))  # spooled while run replays
+    assert agi.flush(10) and agi.spooled == 1
+    go_on.set()
+    assert run.flush(10)
+    run.write(CallRecord("140229", municipality="Koggenland"))  # the next replay stores agi's call
+    run.close()
+    agi.close()
+    assert stored(tmp_path) == ["Hoorn", "Koggenland", "Medemblik", "Opmeer"]
+
+
+def test_calls_an_older_fourteenplus_spooled_into_one_file_are_stored(tmp_path, caplog):
+    from fourteenplus.records import Row
+
+    rows = [Row.of(CallRecord("140229", municipality=name), HASHER).to_json() for name in ("Hoorn", "Opmeer")]
+    (tmp_path / "records-spool.jsonl").write_text("\n".join(rows) + '\n{"call": {"call_id": "to')  # torn
+    w = writer(tmp_path, opener=open_store)
+    w.write(CallRecord("140229", municipality="Koggenland"))
+    w.close()
+    assert stored(tmp_path) == ["Hoorn", "Koggenland", "Opmeer"]
+    assert not (tmp_path / "records-spool.jsonl").exists() and "unreadable line" in caplog.text
