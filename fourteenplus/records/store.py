@@ -350,6 +350,12 @@ class Store:
             overflow_status=c["overflow_status"], attempts=attempts[c["call_id"]],
             started_at=c["started_at"], timings=json.loads(c["timings"])), c["node"]) for c in calls]
 
+    def newest(self) -> float | None:
+        """When the most recent call started; None for an empty store."""
+        cur = self._db.cursor()
+        cur.execute("SELECT MAX(started_at) FROM calls")
+        return cur.fetchone()[0]
+
     def purge(self, before: float) -> Purged:
         """Remove every call (with its attempts and transcripts) started before `before`."""
         with self._db.transaction() as cur:

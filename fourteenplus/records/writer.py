@@ -35,7 +35,7 @@ from typing import Callable
 from .. import paths
 from ..config import RecordSettings
 from .privacy import CallerHasher
-from .retention import purge
+from .retention import PurgeRefused, purge
 from .schema import CallRecord
 from .store import Row, Store, open_store
 
@@ -177,6 +177,8 @@ class RecordWriter:
     def _purge(self) -> None:
         try:
             log.info("record retention: %s", purge(self.settings, self._connected()))
+        except PurgeRefused as exc:
+            log.error("record retention: %s", exc)
         except Exception as exc:
             log.warning("record retention: purge failed, will try again on schedule: %s", exc)
             self._disconnect()

@@ -18,11 +18,12 @@ import pytest
 
 from fourteenplus.config import RecordSettings
 from fourteenplus.metrics import Metrics
-from fourteenplus.records import CallerHasher, CallRecord, RecordWriter, open_store
+from fourteenplus.cli import main
+from fourteenplus.records import AudioArchive, CallerHasher, CallRecord, PurgeRefused, RecordWriter, Row, open_store, purge
 from fourteenplus.records import store as store_module
 
-from .record_backends import fresh_database
-from .scripted_calls import Caller
+from .record_backends import configuration_with_store, fresh_database
+from .scripted_calls import DAY, Caller
 
 HASHER = CallerHasher(b"f" * 32)
 
@@ -222,8 +223,6 @@ def test_fault_two_adapters_on_one_spool_keep_each_others_calls(tmp_path):
 
 
 def test_calls_an_older_fourteenplus_spooled_into_one_file_are_stored(tmp_path, caplog):
-    from fourteenplus.records import Row
-
     rows = [Row.of(CallRecord("140229", municipality=name), HASHER).to_json() for name in ("Hoorn", "Opmeer")]
     (tmp_path / "records-spool.jsonl").write_text("\n".join(rows) + '\n{"call": {"call_id": "to')  # torn
     w = writer(tmp_path, opener=open_store)
@@ -231,3 +230,46 @@ def test_calls_an_older_fourteenplus_spooled_into_one_file_are_stored(tmp_path, 
     w.close()
     assert stored(tmp_path) == ["Hoorn", "Koggenland", "Opmeer"]
     assert not (tmp_path / "records-spool.jsonl").exists() and "unreadable line" in caplog.text
+
+
+# ---- a clock ahead at boot ----
+
+def calls_aged(records: RecordSettings, *days: float) -> None:
+    store = open_store(records)
+    for age in days:
+        store.insert(Row.of(Caller(started_at=time.time() - age * DAY).say("Hoorn").record, HASHER))
+    store.close()
+
+
+def test_fault_a_clock_years_ahead_purges_nothing_and_says_why(tmp_path):
+    records = settings(tmp_path)  # 90 days
+    calls_aged(records, 100, 1)
+    store, archive, now = open_store(records), AudioArchive(records, tmp_path / "audio"), time.time()
+    with pytest.raises(PurgeRefused, match=r"the clock says .*more than the retention \(90 days\) after the newest"):
+        purge(records, store, archive, now + 365 * DAY)
+    assert len(store.calls()) == 2
+    assert purge(records, store, archive, now).calls == 1  # the right clock removes what is too old
+    assert purge(records, store, archive, now + 365 * DAY, force=True).calls == 1
+
+
+def test_fault_the_running_app_refuses_a_purge_of_every_record_with_an_error_line(tmp_path, caplog):
+    records = settings(tmp_path)
+    calls_aged(records, 200, 100)  # as a clock 10 days and more ahead sees yesterday's calls
+    w = RecordWriter(records, hasher=HASHER, spool=tmp_path / "spool", purge_every_s=3600)
+    deadline = time.monotonic() + 10
+    while "record retention" not in caplog.text and time.monotonic() < deadline:
+        time.sleep(0.02)
+    w.close()
+    [line] = [r for r in caplog.records if "record retention" in r.getMessage()]
+    assert line.levelno == logging.ERROR and "nothing removed" in line.getMessage()
+    assert len(open_store(records).calls()) == 2
+
+
+def test_fault_the_purge_command_refuses_to_remove_every_record_and_says_so(tmp_path, monkeypatch, capsys):
+    config, records = configuration_with_store(tmp_path, monkeypatch, retention_days=30)
+    calls_aged(records, 100, 40)
+    assert main(["purge", "--config", str(config)]) == 1
+    assert "purge: refused, nothing removed: the clock says" in capsys.readouterr().err
+    assert len(open_store(records).calls()) == 2
+    assert main(["purge", "--config", str(config), "--force"]) == 0
+    assert "removed 2 calls" in capsys.readouterr().out
