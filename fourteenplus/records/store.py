@@ -162,15 +162,16 @@ class _Sqlite:
 
     def __init__(self, path: Path):
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        new = not path.exists()
+        # Transcripts are personal data: a new file is private from its first byte, whatever the
+        # umask, and SQLite gives its -wal and -shm files the database's mode. Someone else's
+        # existing file keeps its mode.
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
         # isolation_level=None: we open transactions ourselves, with BEGIN IMMEDIATE, so a writer
         # takes the write lock up front instead of failing to upgrade a read lock mid-way.
         self.conn = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
         self.conn.execute("PRAGMA journal_mode=WAL")
         self.conn.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: durable across app crashes
         self.conn.execute("PRAGMA foreign_keys=ON")
-        if new:  # transcripts are personal data; someone else's existing file keeps its mode
-            path.chmod(0o600)
 
     @contextmanager
     def transaction(self, migrating: bool = False):

@@ -57,7 +57,7 @@ class RecordWriter:
                  on_failure: Callable[[], None] | None = None, on_lost: Callable[[], None] | None = None,
                  opener: Callable[[RecordSettings], Store] = open_store):
         self.settings = settings
-        self.hasher = hasher or _hasher_or_none()  # the session logs its calls with it too
+        self.hasher = hasher or _hasher_or_none(settings)  # the session logs its calls with it too
         self._spool_dir = spool or paths.state_dir() / SPOOL_DIR
         self._spool_lock = threading.Lock()
         self._retries, self._retry_delay_s, self._down_s = retries, retry_delay_s, down_s
@@ -288,10 +288,10 @@ def _write_atomically(path: Path, text: str) -> None:
         os.close(folder)
 
 
-def _hasher_or_none() -> CallerHasher | None:
+def _hasher_or_none(settings: RecordSettings) -> CallerHasher | None:
     """Without a secret callers are stored as unknown, never in clear, and calls still flow."""
     try:
-        return CallerHasher.from_state()
+        return CallerHasher.configured(settings)
     except (OSError, ValueError) as exc:
         log.error("caller hashing secret unavailable, caller numbers will not be recorded: %s", exc)
         return None
