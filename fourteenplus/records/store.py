@@ -29,7 +29,7 @@ import sqlite3
 import threading
 import time
 import uuid
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -87,6 +87,9 @@ CALL_COLUMNS = ("call_id", "started_at", "dialled", "caller_hash", "area_code", 
                 "node")
 ATTEMPT_COLUMNS = ("call_id", "seq", "kind", "decision", "municipality", "score", "transcript",
                    "candidates", "reason")
+
+
+PURGE_BATCH = 2000  # calls removed per transaction
 
 
 class StoreError(Exception):
@@ -165,7 +168,8 @@ class _Sqlite:
         # Transcripts are personal data: a new file is private from its first byte, whatever the
         # umask, and SQLite gives its -wal and -shm files the database's mode. Someone else's
         # existing file keeps its mode.
-        os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+        with suppress(FileExistsError):
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
         # isolation_level=None: we open transactions ourselves, with BEGIN IMMEDIATE, so a writer
         # takes the write lock up front instead of failing to upgrade a read lock mid-way.
         self.conn = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
@@ -196,7 +200,8 @@ class _Sqlite:
 # acknowledged (tcp_user_timeout, ms).
 PG_CONNECTION = {"connect_timeout": "5", "keepalives": "1", "keepalives_idle": "10",
                  "keepalives_interval": "5", "keepalives_count": "3", "tcp_user_timeout": "15000"}
-# The server ends a statement that runs (or waits on a lock) longer than this.
+# In a write, the server ends a statement that runs (or waits on a lock) longer than this.
+# Reads (`report`, `learn`) are not bounded: a year of calls may take longer.
 PG_STATEMENT_TIMEOUT_S = 10.0
 # The client's own deadline on a transaction: later than the server's timeout, which gives the
 # clearer error while the server can still send it; past it the connection is cut, which is
@@ -215,10 +220,7 @@ class _Postgres:
         except ImportError:
             raise StoreError("records.url is a PostgreSQL URL but psycopg is not installed: "
                              "pip install 'fourteenplus[postgres]'") from None
-        params = {**PG_CONNECTION, **conninfo_to_dict(url)}
-        timeout = f"-c statement_timeout={int(PG_STATEMENT_TIMEOUT_S * 1000)}"
-        params["options"] = f"{timeout} {params['options']}" if params.get("options") else timeout
-        self.conn = psycopg.connect(make_conninfo("", **params), autocommit=True)
+        self.conn = psycopg.connect(make_conninfo("", **{**PG_CONNECTION, **conninfo_to_dict(url)}), autocommit=True)
         self._cut = False
 
     @contextmanager
@@ -229,6 +231,7 @@ class _Postgres:
         try:
             with self.conn.transaction():
                 cur = self.conn.cursor()
+                cur.execute(f"SET LOCAL statement_timeout = {int(PG_STATEMENT_TIMEOUT_S * 1000)}")
                 if migrating:
                     cur.execute("SELECT pg_advisory_xact_lock(%s)", (self._MIGRATION_LOCK,))
                 yield cur
@@ -358,15 +361,26 @@ class Store:
         return cur.fetchone()[0]
 
     def purge(self, before: float) -> Purged:
-        """Remove every call (with its attempts and transcripts) started before `before`."""
-        with self._db.transaction() as cur:
-            cur.execute(self._sql(
-                "SELECT COUNT(*), COALESCE(SUM(CASE WHEN a.transcript <> '' THEN 1 ELSE 0 END), 0) "
-                "FROM attempts a JOIN calls c ON c.call_id = a.call_id WHERE c.started_at < ?"), (before,))
-            attempts, transcripts = cur.fetchone()
-            cur.execute(self._sql("DELETE FROM calls WHERE started_at < ?"), (before,))
-            calls = cur.rowcount
-        return Purged(calls, int(attempts), int(transcripts))
+        """Remove every call (with its attempts and transcripts) started before `before`, in
+        batches: each transaction stays well inside a write's time bound, and the writers of
+        new calls wait for one batch at most, even when a year is purged at once."""
+        calls = attempts = transcripts = 0
+        while True:
+            with self._db.transaction() as cur:
+                cur.execute(self._sql("SELECT call_id FROM calls WHERE started_at < ? LIMIT ?"),
+                            (before, PURGE_BATCH))
+                batch = [row[0] for row in cur.fetchall()]
+                if batch:
+                    ids = ", ".join("?" * len(batch))
+                    cur.execute(self._sql(
+                        "SELECT COUNT(*), COALESCE(SUM(CASE WHEN transcript <> '' THEN 1 ELSE 0 END), 0) "
+                        f"FROM attempts WHERE call_id IN ({ids})"), batch)
+                    counted = cur.fetchone()
+                    cur.execute(self._sql(f"DELETE FROM calls WHERE call_id IN ({ids})"), batch)
+                    calls, attempts, transcripts = (calls + cur.rowcount, attempts + int(counted[0]),
+                                                    transcripts + int(counted[1]))
+            if len(batch) < PURGE_BATCH:
+                return Purged(calls, attempts, transcripts)
 
     # ---- learning reviews ----
 

@@ -205,33 +205,34 @@ class RecordWriter:
             _write_atomically(self._spool_dir / f"{row.call['call_id']}.json", row.to_json())
 
     def _replay_spool(self) -> None:
-        """Store every spooled call; when the store fails, that call and the rest stay for later."""
-        with self._spool_lock:
-            if not self._spool_dir.is_dir():
-                return
-            stored = 0
-            for path in sorted(self._spool_dir.iterdir()):
-                if path.name.endswith(_TEMP):  # a write in progress, or one a crash cut short
-                    with contextlib.suppress(FileNotFoundError):  # renamed meanwhile: a finished write
-                        if time.time() - path.stat().st_mtime > _STALE_TEMP_S:
-                            log.warning("record spool: removing %s, a write a crash cut short", path.name)
-                            path.unlink(missing_ok=True)
-                    continue
-                if not path.name.endswith(".json"):
-                    continue
-                try:
-                    row = Row.from_json(path.read_text(encoding="utf-8"))
-                except FileNotFoundError:
-                    continue  # the other adapter on this state directory replayed it
-                except (ValueError, KeyError) as exc:  # whole files only: a damaged disk
-                    log.error("record spool: %s is unreadable, moved aside: %s", path.name, exc)
-                    path.rename(path.with_suffix(".unreadable"))
-                    continue
-                self._connected().insert(row)
-                path.unlink(missing_ok=True)
-                stored += 1
-            if stored:
-                log.info("record spool: %d spooled calls stored", stored)
+        """Store every spooled call; when the store fails, that call and the rest stay for later.
+        Without the spool lock: each file is whole and its own, so a call spooled meanwhile (by
+        a caller's thread, or the other adapter) is simply left for the next replay."""
+        if not self._spool_dir.is_dir():
+            return
+        stored = 0
+        for path in sorted(self._spool_dir.iterdir()):
+            if path.name.endswith(_TEMP):  # a write in progress, or one a crash cut short
+                with contextlib.suppress(FileNotFoundError):  # renamed meanwhile: a finished write
+                    if time.time() - path.stat().st_mtime > _STALE_TEMP_S:
+                        log.warning("record spool: removing %s, a write a crash cut short", path.name)
+                        path.unlink(missing_ok=True)
+                continue
+            if not path.name.endswith(".json"):
+                continue
+            try:
+                row = Row.from_json(path.read_text(encoding="utf-8"))
+            except FileNotFoundError:
+                continue  # the other adapter on this state directory replayed it
+            except (ValueError, KeyError) as exc:  # whole files only: a damaged disk
+                log.error("record spool: %s is unreadable, moved aside: %s", path.name, exc)
+                path.rename(path.with_suffix(".unreadable"))
+                continue
+            self._connected().insert(row)
+            path.unlink(missing_ok=True)
+            stored += 1
+        if stored:
+            log.info("record spool: %d spooled calls stored", stored)
 
     def _adopt_legacy_spool(self) -> None:
         """Calls an older fourteenplus spooled into one file move into the spool directory."""

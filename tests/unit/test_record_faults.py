@@ -19,10 +19,12 @@ import pytest
 from fourteenplus.config import RecordSettings
 from fourteenplus.metrics import Metrics
 from fourteenplus.cli import main
-from fourteenplus.records import AudioArchive, CallerHasher, CallRecord, PurgeRefused, RecordWriter, Row, open_store, purge
+from fourteenplus.records import (
+    AudioArchive, CallerHasher, CallRecord, PurgeRefused, RecordWriter, Row, open_store, purge,
+)
 from fourteenplus.records import store as store_module
 
-from .record_backends import configuration_with_store, fresh_database
+from .record_backends import backend, configuration_with_store, fresh_database  # noqa: F401  (backend: a fixture)
 from .scripted_calls import DAY, Caller
 
 HASHER = CallerHasher(b"f" * 32)
@@ -273,3 +275,13 @@ def test_fault_the_purge_command_refuses_to_remove_every_record_and_says_so(tmp_
     assert len(open_store(records).calls()) == 2
     assert main(["purge", "--config", str(config), "--force"]) == 0
     assert "removed 2 calls" in capsys.readouterr().out
+
+
+def test_a_purge_in_batches_removes_and_counts_exactly_the_old_calls(backend, monkeypatch):
+    monkeypatch.setattr(store_module, "PURGE_BATCH", 2)
+    store = open_store(backend)
+    for age in (100, 99, 98, 97, 96, 1):
+        store.insert(Row.of(Caller(started_at=time.time() - age * DAY).silence().say("Hoorn", "hoorn").record, HASHER))
+    purged = store.purge(time.time() - 90 * DAY)
+    assert (purged.calls, purged.attempts, purged.transcripts) == (5, 10, 5)
+    assert len(store.calls()) == 1
