@@ -175,6 +175,28 @@ def test_fault_a_process_killed_while_spooling_leaves_nothing_that_replay_stores
     assert not list(spool.iterdir()) and "a crash cut short" in caplog.text
 
 
+def _killed_mid_outage(spool: str, calls: int) -> None:
+    """An adapter process whose store is down, killed (SIGKILL) once its calls are spooled."""
+    w = RecordWriter(RecordSettings(None, None, 90, False, 7), hasher=HASHER, spool=pathlib.Path(spool),
+                     retries=1, retry_delay_s=0.001, down_s=60, purge_every_s=None, opener=down)
+    for i in range(calls):
+        w.write(CallRecord("140229", municipality=f"call {i}"))
+    w.flush(30)
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+def test_fault_an_app_killed_mid_outage_loses_none_of_its_spooled_calls(tmp_path):
+    killed = multiprocessing.get_context("spawn").Process(target=_killed_mid_outage,
+                                                          args=(str(tmp_path / "spool"), 5))
+    killed.start()
+    killed.join(60)
+    assert killed.exitcode == -signal.SIGKILL
+    w = writer(tmp_path, opener=open_store)  # the app started again, its store back
+    w.write(CallRecord("140229", municipality="after"))
+    w.close()
+    assert stored(tmp_path) == ["after", *(f"call {i}" for i in range(5))]
+
+
 def test_fault_a_full_spool_loses_the_call_counted_and_logged(tmp_path, caplog):
     metrics = Metrics()
     w = writer(tmp_path, records=settings(tmp_path, spool_max=2), on_lost=metrics.record_lost)
