@@ -105,6 +105,8 @@ class RecordSettings:
     keep_audio: bool           # utterance audio is kept only when asked for, for tuning
     audio_retention_days: int
     audio_dir: str | None = None  # kept audio; None: `audio/` beside the SQLite file (PostgreSQL: the state dir)
+    spool_max: int = 50000     # calls the spool holds while the store is down; past it they are lost, loudly
+    caller_key: str | None = None  # the caller-hashing secret kept elsewhere; None: <state dir>/caller.key
 
 
 @dataclass(frozen=True)
@@ -157,7 +159,7 @@ DEFAULTS: dict[str, Any] = {
     "listen": {"attempts": 2, "no_input_ms": 5000, "max_speech_ms": 8000, "menu_attempts": 2,
                "menu_timeout_ms": 6000, "recognition_deadline_ms": 1500, "questions": 3},
     "records": {"path": None, "url": None, "retention_days": 90, "keep_audio": False,
-                "audio_retention_days": 7, "audio_dir": None},
+                "audio_retention_days": 7, "audio_dir": None, "spool_max": 50000, "caller_key": None},
 }
 _COUNTS = ("attempts", "menu_attempts", "questions")  # listen settings that count, not milliseconds
 TOP_KEYS = ("language", "thresholds", "listen", "records", "municipalities", "areas", "numbers", "outbound")
@@ -263,11 +265,14 @@ def _records(c: _Collector, data: yamlfile.Node) -> RecordSettings:
         return RecordSettings(**defaults)
     c.keys(rec, tuple(defaults), "records")
     values = dict(defaults)
-    for key in ("path", "url", "audio_dir"):
+    for key in ("path", "url", "audio_dir", "caller_key"):
         if rec.get(key) is not None and not isinstance(rec[key], str):
             c.errors.append(rec.error(f"'{key}' must be text", key))
         else:
             values[key] = rec.get(key)
+    if values["caller_key"] and not os.path.isabs(values["caller_key"]):
+        c.errors.append(rec.error("'caller_key' must be an absolute path", "caller_key"))
+        values["caller_key"] = None
     if values["url"] and not values["url"].startswith(("postgresql://", "postgres://", "sqlite:///")):
         c.errors.append(rec.error("'url' must start with postgresql:// or sqlite:///", "url"))
     if values["url"] and values["path"]:
@@ -278,6 +283,7 @@ def _records(c: _Collector, data: yamlfile.Node) -> RecordSettings:
         values["keep_audio"] = rec.get("keep_audio", False)
     for key in ("retention_days", "audio_retention_days"):
         values[key] = _number(c, rec, key, defaults[key], int, 1, 3650)
+    values["spool_max"] = _number(c, rec, "spool_max", defaults["spool_max"], int, 1, 10_000_000)
     return RecordSettings(**values)
 
 

@@ -15,7 +15,7 @@ thread-safe and cheap (never raises on odd input):
     SpeechService(..., on_shed=metrics.recognition_shed)  # a name heard unprimed under load
     metrics.call_ended(flow.record)                      # once per call, when it is done (after
                                                          # the DialResult if there is one)
-    RecordWriter(..., on_failure=metrics.record_write_failed)
+    RecordWriter(..., on_failure=metrics.record_write_failed, on_lost=metrics.record_lost)
     metrics.config_reloaded(ok)                          # per SIGHUP
 
 Series (all prefixed `fourteenplus_`):
@@ -29,6 +29,8 @@ Series (all prefixed `fourteenplus_`):
 - `trunk_failures_total{municipality,status}`: a trunk (or its overflow, municipality
   "<name> overflow") answered BUSY, NOANSWER, CONGESTION or CHANUNAVAIL.
 - `record_write_failures_total`: call records the store did not take (spooled or lost).
+- `records_lost_total`: call records neither the store nor the spool took (the spool full
+  at `records.spool_max`, or unwritable): alert on any.
 - `config_reloads_total{result}`: SIGHUP reloads, `ok` or `failed` (a broken file: the
   configuration in force stayed; alert on it, or the next restart fails).
 
@@ -80,6 +82,8 @@ class Metrics:
                                        ("municipality", "status"), namespace=PREFIX, registry=registry)
         self._record_write_failures = Counter("record_write_failures", "Call records the store did not take.",
                                               namespace=PREFIX, registry=registry)
+        self._records_lost = Counter("records_lost", "Call records neither the store nor the spool took.",
+                                     namespace=PREFIX, registry=registry)
         self._reloads = Counter("config_reloads", "Configuration reloads (SIGHUP), by result.", ("result",),
                                 namespace=PREFIX, registry=registry)
         for result in ("ok", "failed"):  # a zero to alert on before the first reload
@@ -120,6 +124,9 @@ class Metrics:
 
     def record_write_failed(self) -> None:
         self._record_write_failures.inc()
+
+    def record_lost(self) -> None:
+        self._records_lost.inc()
 
     def config_reloaded(self, ok: bool) -> None:
         self._reloads.labels("ok" if ok else "failed").inc()

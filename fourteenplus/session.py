@@ -125,6 +125,7 @@ class Session:
         self.record_pending = False
         audio = services.audio
         self.audio = audio.call(flow.record) if audio is not None and audio.enabled else None
+        self._recorded = False  # the record is written once, whichever end of the call comes first
         self.channel = channel(self)
 
     @property
@@ -177,7 +178,12 @@ class Session:
 
     def record_done(self) -> None:
         """The record is complete: log the decision, store it (never raises, never blocks) and
-        count the call."""
+        count the call. Once per call: when the caller hangs up during the transfer, the
+        session's end and the adapter's dial result (or its shutdown) both come here, in
+        either order."""
+        if self._recorded:
+            return
+        self._recorded = True
         record = self.flow.record
         decisions.info("call decision", extra={FIELDS: decision_fields(self.name, record, self.services.hasher)})
         if self.services.records is not None:

@@ -37,7 +37,7 @@ from ..rtp import ULAW_PAYLOAD_TYPE, payload
 from ..session import CallServices, ChannelGone, Dialling, DialVariables, Session
 from ..speech.audio import decode
 from ..speech.vad import FRAME, Endpointer
-from .client import Ari, AriError, Gone
+from .client import Ari, AriError, Gone, event_summary
 
 log = logging.getLogger(__name__)
 
@@ -240,7 +240,7 @@ class App:
             if channel_id in self.calls:
                 return
             if not isinstance(channel_id, str) or not channel_id:
-                log.warning("StasisStart without a channel id ignored: %.200r", event)
+                log.warning("StasisStart without a channel id ignored: %s", event_summary(event))
                 return
             if self.draining:
                 tasks.start_soon(self._to_fallback, channel_id, "arrived while stopping")

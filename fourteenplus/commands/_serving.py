@@ -71,7 +71,7 @@ async def call_services(service, metrics_port: int) -> AsyncIterator[CallService
     speech = SpeechService(load_grammars(service.directory), service.thresholds, service.listen.deadline,
                            on_shed=metrics.recognition_shed)
     await speech.start()  # seconds: done before the first call, never during one
-    records = RecordWriter(service.records, on_failure=metrics.record_write_failed)
+    records = RecordWriter(service.records, on_failure=metrics.record_write_failed, on_lost=metrics.record_lost)
     server = await metrics.serve(METRICS_HOST, metrics_port) if metrics_port else None
     try:
         yield CallServices(speech, records, metrics, records.hasher, AudioArchive(service.records))

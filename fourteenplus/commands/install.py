@@ -13,6 +13,8 @@ says otherwise. The README's deployment section has the steps around it.
 
 from __future__ import annotations
 
+import grp
+import os
 import sys
 from pathlib import Path
 
@@ -40,17 +42,34 @@ def configure(parser) -> None:
 
 
 def main(args) -> int:
-    return install_config(args.out or paths.OPERATOR_CONFIG.parent) if args.what == "config" else install_units(args)
+    if args.what == "config":
+        return install_config(args.out or paths.OPERATOR_CONFIG.parent, args.user)
+    return install_units(args)
 
 
-def install_config(directory: Path) -> int:
+def install_config(directory: Path, user: str = units.DEFAULT_USER) -> int:
+    """The example, mode 0640 whatever the umask (it will hold trunks and perhaps a records.url
+    with a password): readable by the services' group, which is the user's, never by everyone."""
     target = directory / paths.OPERATOR_CONFIG.name
-    if target.exists():
+    directory.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o640)
+    except FileExistsError:
         print(f"error: {target} exists; it is left as it is", file=sys.stderr)
         return 1
-    directory.mkdir(parents=True, exist_ok=True)
-    target.write_text(EXAMPLE.read_text(encoding="utf-8"), encoding="utf-8")
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        os.fchmod(fd, 0o640)
+        try:
+            group = grp.getgrnam(user).gr_gid
+        except KeyError:
+            group = None
+        if group is not None and os.geteuid() == 0:
+            os.fchown(fd, -1, group)
+        out.write(EXAMPLE.read_text(encoding="utf-8"))
     print(f"wrote {target}; edit its trunks, then: fourteenplus check --config {target}")
+    if group is None:
+        print(f"note: there is no group {user} yet; the services can read {target} once it belongs to "
+              f"theirs: chgrp {user} {target}", file=sys.stderr)
     return 0
 
 

@@ -5,6 +5,8 @@ HMAC-SHA256 under a secret that exists only on this installation (`<state dir>/c
 created at first use with mode 0600): the same caller gives the same hash, so reports and
 learning can count distinct callers, but without the secret nobody can test a guessed number
 against the records, which a plain hash of a 10-digit number would allow in seconds.
+`records.caller_key` keeps the secret elsewhere than the records it protects (another disk,
+the systemd unit's credentials): that file is only read, never created or loosened.
 
 Audio of utterances is kept only when `records.keep_audio` is true, for tuning, and is
 removed after `records.audio_retention_days` by `purge`.
@@ -51,6 +53,11 @@ class CallerHasher:
         self._secret = secret
 
     @classmethod
+    def configured(cls, settings: RecordSettings) -> "CallerHasher":
+        """The installation's hasher: the secret `records.caller_key` names, else the state dir's."""
+        return cls(read_secret(Path(settings.caller_key))) if settings.caller_key else cls.from_state()
+
+    @classmethod
     def from_state(cls, state: Path | None = None) -> "CallerHasher":
         return cls(load_or_create_secret((state or paths.state_dir()) / SECRET_FILE))
 
@@ -68,15 +75,21 @@ def load_or_create_secret(path: Path) -> bytes:
         # O_EXCL: two processes starting at once must not each write their own secret.
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
-        secret = path.read_bytes()
-        if len(secret) < 16:
-            raise ValueError(f"{path}: the caller hashing secret is damaged (under 16 bytes)") from None
         if path.stat().st_mode & 0o077:
             os.chmod(path, 0o600)  # somebody loosened it; the secret is only useful while private
-        return secret
+        return read_secret(path)
     with os.fdopen(fd, "wb") as out:
         out.write(secrets.token_bytes(32))
     return path.read_bytes()
+
+
+def read_secret(path: Path) -> bytes:
+    secret = path.read_bytes()
+    if len(secret) < 16:
+        raise ValueError(f"{path}: the caller hashing secret is damaged (under 16 bytes)")
+    if path.stat().st_mode & 0o004:
+        raise ValueError(f"{path}: the caller hashing secret is readable by every user (chmod o-r)")
+    return secret
 
 
 class AudioArchive:
