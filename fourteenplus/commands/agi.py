@@ -14,7 +14,7 @@ from pathlib import Path
 
 import anyio
 
-from .. import agi, asterisk, asterisk_config, paths
+from .. import agi, asterisk, asterisk_config, paths, sdnotify
 from ._common import add_config_option
 from ._serving import Adapter, add_serving_options, call_services, handle_signals, prepare
 
@@ -51,16 +51,19 @@ def main(args) -> int:
 
 
 async def _serve(service, recordings, port: int, metrics_port: int) -> int:
-    async with call_services(service, metrics_port) as services:
+    async with call_services(service, metrics_port, "agi") as services:
         agi_server = agi.AgiServer(service, services, recordings)
         try:
             server = await agi_server.serve(port=port)
         except OSError as exc:
             print(f"error: cannot listen on {agi.AGI_HOST}:{port}: {exc}", file=sys.stderr)
             return 1
-        print("ready", flush=True)
+        if services.metrics:
+            services.metrics.ready_when("agi", server.is_serving)
+        sdnotify.ready()
         try:
             async with anyio.create_task_group() as tasks:
+                tasks.start_soon(sdnotify.watchdog)
                 tasks.start_soon(handle_signals, tasks, service, services,
                                  Adapter(agi_server.stop_taking_calls, agi_server.calls_in_progress, agi_server.use))
                 try:

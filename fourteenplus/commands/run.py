@@ -16,7 +16,7 @@ import sys
 
 import anyio
 
-from .. import asterisk
+from .. import asterisk, sdnotify
 from ._common import add_config_option
 from ._serving import Adapter, add_serving_options, call_services, handle_signals, prepare
 
@@ -53,9 +53,10 @@ def main(args) -> int:
 async def _serve(service, metrics_port: int, bundled_asterisk: bool) -> int:
     from ..ari.reconnecting import ReconnectingApp
 
-    async with call_services(service, metrics_port) as services:
+    async with call_services(service, metrics_port, "ari") as services:
         ari = ReconnectingApp(service, services, _reinstall if bundled_asterisk else None)
         async with anyio.create_task_group() as tasks:
+            tasks.start_soon(sdnotify.watchdog)
             tasks.start_soon(handle_signals, tasks, service, services,
                              Adapter(ari.stop_taking_calls, ari.calls_in_progress, ari.use))
             await ari.serve()

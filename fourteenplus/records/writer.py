@@ -60,6 +60,7 @@ class RecordWriter:
         self._store: Store | None = None
         self._down_until = 0.0
         self.written = self.spooled = self.lost = 0
+        self.losing = False  # the last row went neither to the store nor to the spool: not ready
         self._thread = threading.Thread(target=self._run, name="record-writer", daemon=True)
         self._thread.start()
 
@@ -133,6 +134,7 @@ class RecordWriter:
             self._spool(row)
             return
         self.written += 1
+        self.losing = False
         try:
             self._replay_spool()
         except Exception as exc:
@@ -181,11 +183,22 @@ class RecordWriter:
                 with open(self._spool_path, "a", encoding="utf-8", opener=_private) as out:
                     out.write(row.to_json() + "\n")
             self.spooled += 1
+            self.losing = False
         except OSError as exc:
             self.lost += 1
+            self.losing = True
             log.error("call %s (%s, outcome %s) is lost: neither the store nor the spool %s took it: %s",
                       row.call["call_id"], row.call["dialled"], row.call["outcome"], self._spool_path, exc)
         self._failed()
+
+    def spool_depth(self) -> int:
+        """Rows waiting in the spool for the store (a gauge): read without the lock, so a row
+        being written or replayed may be counted or not."""
+        try:
+            with open(self._spool_path, "rb") as spool:
+                return sum(1 for _ in spool)
+        except FileNotFoundError:
+            return 0
 
     def _replay_spool(self) -> None:
         with self._spool_lock:
