@@ -35,6 +35,8 @@ Series (all prefixed `fourteenplus_`):
 - `record_write_failures_total`: call records the store did not take (spooled or lost).
 - `config_reloads_total{result}`: SIGHUP reloads, `ok` or `failed` (a broken file: the
   configuration in force stayed; alert on it, or the next restart fails).
+- `config_last_reload_successful`: 0 from a failed reload until one succeeds (1 at start: the
+  configuration loaded then was good).
 - `ari_connected`: 1 while the ARI app holds its connection; 0 while it reconnects, when every
   caller meets the dialplan's keypad menu. Only `run` has it: the FastAGI server has no ARI.
 - `record_spool_depth`: call records waiting in the spool for the record store.
@@ -100,6 +102,10 @@ class Metrics:
                                 namespace=PREFIX, registry=registry)
         for result in ("ok", "failed"):  # a zero to alert on before the first reload
             self._reloads.labels(result)
+        self._last_reload_ok = Gauge("config_last_reload_successful",
+                                     "0 from a failed reload until one succeeds: the file on disk would not start.",
+                                     namespace=PREFIX, registry=registry)
+        self._last_reload_ok.set(1)
         self._spool_depth = Gauge("record_spool_depth", "Call records waiting in the spool for the record store.",
                                   namespace=PREFIX, registry=registry)
         self._ari: Gauge | None = None  # made by the first ari_connected(): a FastAGI server has none
@@ -143,6 +149,7 @@ class Metrics:
 
     def config_reloaded(self, ok: bool) -> None:
         self._reloads.labels("ok" if ok else "failed").inc()
+        self._last_reload_ok.set(1 if ok else 0)
 
     def ari_connected(self, up: bool) -> None:
         if self._ari is None:
