@@ -12,6 +12,7 @@ import time
 
 import anyio
 
+from .. import sdnotify
 from ..config import Service
 from ..session import CallServices
 from .app import App
@@ -42,8 +43,15 @@ class ReconnectingApp:
         if self.app:
             self.app.service = service
 
+    def connected(self) -> bool:
+        return self.app is not None
+
     async def serve(self) -> None:
         settings = AriSettings.installed()
+        metrics = self.services.metrics
+        if metrics:
+            metrics.ari_connected(False)
+            metrics.ready_when("ari", self.connected)
         announced = False
         failures = 0
         while True:
@@ -51,18 +59,22 @@ class ReconnectingApp:
             try:
                 async with connect(settings) as ari:
                     connected_at = time.monotonic()
-                    if not announced:
-                        print("ready", flush=True)
-                        announced = True
-                    else:
-                        log.info("reconnected to ARI")
                     self.app = App(self.service, self.services, ari)
                     if self.draining:
                         self.app.stop_taking_calls()
+                    if metrics:
+                        metrics.ari_connected(True)
+                    if not announced:
+                        sdnotify.ready()
+                        announced = True
+                    else:
+                        log.info("reconnected to ARI")
                     try:
                         await self.app.run()
                     finally:
                         self.app = None
+                        if metrics:
+                            metrics.ari_connected(False)
                 log.warning("ARI connection closed")
             except (AriError, OSError) as exc:
                 log.warning("ARI not reachable (%s)", exc, exc_info=log.isEnabledFor(logging.DEBUG))

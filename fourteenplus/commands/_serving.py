@@ -61,7 +61,8 @@ def setup_logging(verbose: bool, log_format: str = "text") -> None:
 
 
 @asynccontextmanager
-async def call_services(service, metrics_port: int) -> AsyncIterator[CallServices]:
+async def call_services(service, metrics_port: int, listener: str) -> AsyncIterator[CallServices]:
+    """`listener` names the readiness check the adapter gives once it takes calls ("ari", "agi")."""
     from ..grammar import load_grammars
     from ..metrics import Metrics
     from ..records import AudioArchive, RecordWriter
@@ -72,6 +73,10 @@ async def call_services(service, metrics_port: int) -> AsyncIterator[CallService
                            on_shed=metrics.recognition_shed)
     await speech.start()  # seconds: done before the first call, never during one
     records = RecordWriter(service.records, on_failure=metrics.record_write_failed, on_lost=metrics.record_lost)
+    metrics.watch_spool(records.spool_depth)
+    metrics.ready_when("model", lambda: speech.startup_seconds is not None)
+    metrics.ready_when("records", lambda: not records.losing)
+    metrics.ready_when(listener, None)
     server = await metrics.serve(METRICS_HOST, metrics_port) if metrics_port else None
     try:
         yield CallServices(speech, records, metrics, records.hasher, AudioArchive(service.records))

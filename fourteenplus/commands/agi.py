@@ -14,7 +14,7 @@ from pathlib import Path
 
 import anyio
 
-from .. import agi, asterisk, asterisk_config
+from .. import agi, asterisk, asterisk_config, sdnotify
 from ._common import add_config_option
 from ._serving import (Adapter, add_asterisk_root_option, add_serving_options, asterisk_root, call_services,
                        handle_signals, in_step_at_start, prepare)
@@ -53,19 +53,23 @@ def main(args) -> int:
 
 
 async def _serve(service, recordings, port: int, metrics_port: int, generated_root: Path | None) -> int:
-    async with call_services(service, metrics_port) as services:
+    async with call_services(service, metrics_port, "agi") as services:
         agi_server = agi.AgiServer(service, services, recordings)
         try:
             server = await agi_server.serve(port=port)
         except OSError as exc:
             print(f"error: cannot listen on {agi.AGI_HOST}:{port}: {exc}", file=sys.stderr)
             return 1
+        if services.metrics:
+            services.metrics.ready_when("agi", server.is_serving)
         try:
             async with anyio.create_task_group() as tasks:
                 await tasks.start(handle_signals, tasks, service, services,
                                   Adapter(agi_server.stop_taking_calls, agi_server.calls_in_progress, agi_server.use,
                                           generated_root))
+                tasks.start_soon(sdnotify.watchdog)
                 print("ready", flush=True)  # a SIGHUP from now on reloads
+                sdnotify.ready()
                 try:
                     tasks.start_soon(agi_server.watch_dials, asterisk_config.credentials())
                 except asterisk.AsteriskError as exc:

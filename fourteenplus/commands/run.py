@@ -17,7 +17,7 @@ from pathlib import Path
 
 import anyio
 
-from .. import asterisk, paths
+from .. import asterisk, paths, sdnotify
 from ._common import add_config_option
 from ._serving import (Adapter, add_asterisk_root_option, add_serving_options, asterisk_root, call_services,
                        handle_signals, in_step_at_start, prepare)
@@ -55,9 +55,10 @@ def main(args) -> int:
 async def _serve(service, metrics_port: int, root: Path | None) -> int:
     from ..ari.reconnecting import ReconnectingApp
 
-    async with call_services(service, metrics_port) as services:
+    async with call_services(service, metrics_port, "ari") as services:
         ari = ReconnectingApp(service, services)
         async with anyio.create_task_group() as tasks:
+            tasks.start_soon(sdnotify.watchdog)
             await tasks.start(handle_signals, tasks, service, services,
                               Adapter(ari.stop_taking_calls, ari.calls_in_progress, ari.use, root))
             await ari.serve()

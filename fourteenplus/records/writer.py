@@ -68,6 +68,7 @@ class RecordWriter:
         self._store: Store | None = None
         self._down_until = 0.0
         self.written = self.spooled = self.lost = 0
+        self.losing = False  # the last row went neither to the store nor to the spool: not ready
         self._thread = threading.Thread(target=self._run, name="record-writer", daemon=True)
         self._thread.start()
 
@@ -142,6 +143,7 @@ class RecordWriter:
             self._spool(row)
             return
         self.written += 1
+        self.losing = False
         try:
             self._replay_spool()
         except Exception as exc:
@@ -189,12 +191,22 @@ class RecordWriter:
         try:
             self._into_spool(row)
             self.spooled += 1
+            self.losing = False
         except OSError as exc:
             self.lost += 1
+            self.losing = True
             log.error("call %s (%s, outcome %s) is lost: neither the store nor the spool %s took it: %s",
                       row.call["call_id"], row.call["dialled"], row.call["outcome"], self._spool_dir, exc)
             self._call(self._on_lost)
         self._failed()
+
+    def spool_depth(self) -> int:
+        """Calls waiting in the spool for the store (a gauge): read without the lock, so a call
+        being spooled or replayed may be counted or not."""
+        try:
+            return sum(1 for entry in os.scandir(self._spool_dir) if entry.name.endswith(".json"))
+        except FileNotFoundError:
+            return 0
 
     def _into_spool(self, row: Row) -> None:
         with self._spool_lock:
