@@ -5,6 +5,12 @@ unstable root into the cache (`paths.asterisk_root()`) and run Asterisk chrooted
 The root is built into a temporary directory and renamed when complete, so a half-built
 root is never mistaken for a usable one.
 
+Inside the root Debian gives the asterisk user the next free system id, which on the host
+is usually another service's (PostgreSQL's, say): a compromised Asterisk could signal or
+trace it. So the root's asterisk user and group take the ids of a host account of their own,
+`fourteenplus-asterisk` (`own_account`: made by `build`, `install` and `start`, which also fix
+up a root built before).
+
 `install` puts our configuration into ROOT/etc/asterisk: the files in `data/asterisk/` and
 `data/dialplan/`, the credentials and the dialplan generated from the operator's YAML (what an
 Asterisk in production needs; `asterisk_config`), and the prompts. With `host=True` it
@@ -17,6 +23,7 @@ import base64
 import hashlib
 import json
 import os
+import pwd
 import re
 import shutil
 import signal
@@ -35,6 +42,7 @@ CONF_DIRS = (resources.ASTERISK_CONF, resources.DIALPLAN)
 OWN_FILES = ("fourteenplus.conf", "fourteenplus-generated.conf",
              "fourteenplus-ari-users.conf", "fourteenplus-manager-users.conf")
 DEFAULT_MIRROR = "http://deb.debian.org/debian"
+HOST_ACCOUNT = "fourteenplus-asterisk"  # the host's system user and group the bundled Asterisk runs as
 _APT_SOURCES = Path("/etc/apt")
 
 
@@ -75,6 +83,7 @@ def build(root: Path | None = None, mirror: str | None = None, log=print) -> Pat
         partial.rename(root)
     except subprocess.CalledProcessError as exc:
         raise AsteriskError(f"debootstrap failed ({exc.returncode}); see {partial}/debootstrap/debootstrap.log") from exc
+    own_account(root)
     return root
 
 
@@ -85,6 +94,87 @@ def asterisk_ids(root: Path) -> tuple[int, int]:
         if fields[0] == "asterisk":
             return int(fields[2]), int(fields[3])
     raise AsteriskError(f"{root}/etc/passwd has no asterisk user; is {root} an Asterisk root?")
+
+
+def host_account() -> tuple[int, int]:
+    """uid and gid of the host's account for the bundled Asterisk: a system user with a group
+    of its own, no home and no login, made when missing (needs root)."""
+    try:
+        entry = pwd.getpwnam(HOST_ACCOUNT)
+    except KeyError:
+        if os.geteuid() != 0:
+            raise AsteriskError(f"the host has no {HOST_ACCOUNT} account, and making it needs root") from None
+        result = subprocess.run(["useradd", "--system", "--user-group", "--no-create-home", "--home-dir", "/nonexistent",
+                                 "--shell", "/usr/sbin/nologin", "--comment", "fourteenplus bundled Asterisk",
+                                 HOST_ACCOUNT], capture_output=True, text=True)
+        if result.returncode != 0:
+            raise AsteriskError(f"useradd {HOST_ACCOUNT} failed: {result.stderr.strip()}") from None
+        entry = pwd.getpwnam(HOST_ACCOUNT)
+    return entry.pw_uid, entry.pw_gid
+
+
+def own_account(root: Path) -> None:
+    """Run the root's Asterisk as the host's own account for it (`host_account`)."""
+    give_ids(root, *host_account())
+
+
+def give_ids(root: Path, uid: int, gid: int) -> bool:
+    """Make the root's asterisk user `uid` and its group `gid`, hand it what the old ids owned
+    in the root, and take it out of every other group (Debian puts it in dialout and audio,
+    which on the host are the host's groups); True when anything changed.
+
+    Ownership changes first and the account last: a fix-up cut short is finished by the next,
+    which still finds the old ids in the root's passwd."""
+    old_uid, old_gid = asterisk_ids(root)
+    passwd = _table(root / "etc/passwd")
+    groups = _table(root / "etc/group")
+    for table, wanted, what in ((passwd, uid, "user"), (groups, gid, "group")):
+        taken = [fields[0] for fields in table if fields[0] != "asterisk" and int(fields[2]) == wanted]
+        if taken:
+            raise AsteriskError(f"{root}: id {wanted} of the host's {HOST_ACCOUNT} {what} is {taken[0]}'s in the root")
+    changed = (old_uid, old_gid) != (uid, gid)
+    if changed:
+        _chown_tree(root, old_uid, old_gid, uid, gid)
+    for fields in passwd:
+        if fields[0] == "asterisk":
+            fields[2:4] = [str(uid), str(gid)]
+    for fields in groups:
+        members = fields[3].split(",") if fields[3] else []
+        if fields[0] == "asterisk":
+            fields[2] = str(gid)
+        elif "asterisk" in members:
+            fields[3] = ",".join(m for m in members if m != "asterisk")
+            changed = True
+    if changed:
+        _write_table(root / "etc/passwd", passwd)
+        _write_table(root / "etc/group", groups)
+    return changed
+
+
+def _table(path: Path) -> list[list[str]]:
+    return [line.split(":") for line in path.read_text().splitlines() if line]
+
+
+def _write_table(path: Path, table: list[list[str]]) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text("".join(":".join(fields) + "\n" for fields in table))
+    tmp.chmod(path.stat().st_mode & 0o7777)
+    tmp.rename(path)
+
+
+def _chown_tree(root: Path, old_uid: int, old_gid: int, uid: int, gid: int) -> None:
+    """Whatever in the root the old ids own, the new ones own (links themselves, not their
+    targets; nothing mounted inside the root)."""
+    def chown(path: str) -> None:
+        st = os.lstat(path)
+        if st.st_uid == old_uid or st.st_gid == old_gid:
+            os.lchown(path, uid if st.st_uid == old_uid else -1, gid if st.st_gid == old_gid else -1)
+
+    chown(str(root))
+    for top, dirs, files in os.walk(root):
+        dirs[:] = [d for d in dirs if not os.path.ismount(os.path.join(top, d))]
+        for name in (*dirs, *files):
+            chown(os.path.join(top, name))
 
 
 # ---- installing ----
@@ -102,6 +192,8 @@ def install(service: Service, root: Path | None = None, host: bool = False, agi:
     etc = root / "etc/asterisk"
     if not etc.is_dir():
         raise AsteriskError(f"{etc} does not exist; build the root first (`fourteenplus asterisk build`)")
+    if not host:
+        own_account(root)
     uid, gid = asterisk_ids(root)
     files: dict[str, str] = {}
     for conf_dir in CONF_DIRS:
@@ -260,6 +352,7 @@ def start(root: Path | None = None, timeout: float = 60.0, log=print) -> int:
     if not (root / "etc/asterisk/fourteenplus.conf").exists():
         raise AsteriskError(f"no fourteenplus configuration in {root}; run `fourteenplus asterisk install` first")
     creds = credentials()
+    own_account(root)
     uid, gid = asterisk_ids(root)
     # /run is not mounted in the root: make Asterisk's run dir (control socket, pid) by hand.
     rundir = root / "run/asterisk"

@@ -140,6 +140,10 @@ DIRECT, SPOKEN, SPOKEN_REPEAT, CONFIRMED, KEYPAD, DEFAULT = (
 # answer a question, added when a spoken answer was not understood.
 QUESTION, AGAIN, CONFIRM, CONFIRM_OR, REPLY_KEYS = "question", "again", "confirm", "confirm-or", "reply-keys"
 CONFIRM_PROMPTS = (CONFIRM, CONFIRM_OR)
+# Before the menu, when the recognisers cannot keep up, "it is busy, choose with the keys"
+# (its id is also the reason of that call's failure attempt); and before the area's default,
+# "you are put through to X" (default/<slug>), so a caller never reaches it without a word.
+BUSY, PUT_THROUGH_TO_DEFAULT = "busy", "default"
 
 
 # What became of a call (`CallRecord.outcome`): transferred to a trunk, sent to the
@@ -213,7 +217,9 @@ class CallFlow:
 
     # ---- entry points ----
 
-    def start(self) -> list[Action]:
+    def start(self, busy: bool = False) -> list[Action]:
+        """`busy`: the recognisers cannot keep up (`SpeechService.busy`); a caller who would be
+        asked to speak gets the keypad menu at once, with an apology, instead of a long wait."""
         try:
             kind, target = self.service.numbers[digits_of(self.record.dialled)]
         except (NumberRejected, KeyError):
@@ -222,20 +228,23 @@ class CallFlow:
             if kind == "municipality":
                 self._enter_area(next(p for p in self.service.areas.values() if target in p.connected))
                 return self._transfer(target, DIRECT)
-            return self._start_area(target)
+            return self._start_area(target, busy)
         try:
             code = parse(self.record.dialled, self.service.directory.areas)
         except NumberRejected as exc:
             self.record.reason = exc.reason
             return self._end(OUTCOME_REJECTED_NUMBER, ("number/" + exc.reason,))
-        return self._start_area(code)
+        return self._start_area(code, busy)
 
-    def _start_area(self, code: str) -> list[Action]:
+    def _start_area(self, code: str, busy: bool) -> list[Action]:
         self._enter_area(self.service.plan(code))
         if not self._area.connected:
             return self._end(OUTCOME_NOT_SERVED, ("number/" + OUTCOME_NOT_SERVED,))
         if len(self._area.connected) == 1:
             return self._transfer(self._area.connected[0], DIRECT)
+        if busy:
+            self.record.attempts.append(Attempt(KIND_FAILURE, FAILED, reason=BUSY))
+            return self._menu((BUSY,))
         return self._ask(QUESTION)
 
     def _enter_area(self, plan: AreaPlan) -> None:
@@ -481,10 +490,13 @@ class CallFlow:
                                  then=[Transfer(municipality, connection.after_hours, None)])
             return self._end(OUTCOME_CLOSED, closed)
         trunk = connection.english if self.record.language == "en" and connection.english else connection.trunk
-        self.state = TRANSFERRED
         self.record.trunk = trunk
+        transfer = Transfer(municipality, trunk, connection.overflow)
+        if path == DEFAULT:  # chosen for the caller: they hear where to, then the trunk rings
+            return self._end(OUTCOME_TRANSFERRED, (f"{PUT_THROUGH_TO_DEFAULT}/{connection.slug}",), then=[transfer])
+        self.state = TRANSFERRED
         self.record.outcome = OUTCOME_TRANSFERRED
-        return self._quiet() + [Transfer(municipality, trunk, connection.overflow)]
+        return self._quiet() + [transfer]
 
     def _end(self, outcome: str, prompts: tuple[str, ...], then: list[Action] | None = None) -> list[Action]:
         self.state = ENDING

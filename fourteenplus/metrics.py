@@ -30,6 +30,9 @@ Series (all prefixed `fourteenplus_`):
 - `asr_failures_total{reason}`: recognitions that errored or missed their deadline.
 - `recognitions_shed_total`: names heard without the primed transcription because others
   queued behind them or their deadline was near (load: a rising rate comes before timeouts).
+- `calls_busy_total`: callers sent straight to the keypad menu, with an apology, because
+  the recogniser could not keep up (admission control, `listen.busy_wait_ms`); counted when
+  the call ends.
 - `trunk_failures_total{municipality,status}`: a trunk (or its overflow, municipality
   "<name> overflow") answered BUSY, NOANSWER, CONGESTION or CHANUNAVAIL.
 - `record_write_failures_total`: call records the store did not take (spooled or lost).
@@ -65,6 +68,7 @@ from prometheus_client import (
 )
 from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 
+from . import callflow as cf
 from .records import CallRecord
 from .report import TRUNK_FAILURES, outcome
 
@@ -95,6 +99,8 @@ class Metrics:
                                      ("reason",), namespace=PREFIX, registry=registry)
         self._shed = Counter("recognitions_shed",
                              "Names heard without the primed transcription under load (a queue, or a near deadline).",
+                             namespace=PREFIX, registry=registry)
+        self._busy = Counter("calls_busy", "Callers sent to the keypad menu because the recogniser could not keep up.",
                              namespace=PREFIX, registry=registry)
         self._trunk_failures = Counter("trunk_failures", "Trunks that did not take a call, by municipality and status.",
                                        ("municipality", "status"), namespace=PREFIX, registry=registry)
@@ -127,6 +133,8 @@ class Metrics:
         area = record.area_code or "none"
         self._count_active(area, -1)
         self._calls.labels(area, outcome(record)).inc()
+        if any(a.kind == cf.KIND_FAILURE and a.reason == cf.BUSY for a in record.attempts):
+            self._busy.inc()
         failures = [(record.municipality, record.dial_status)]
         if record.overflow_status is not None:
             failures.append((f"{record.municipality} overflow", record.overflow_status))

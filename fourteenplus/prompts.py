@@ -3,7 +3,8 @@
 Prompts land in <sounds>/fourteenplus/<language>/<prompt id>.ulaw, where the prompt id is
 what the call flow plays: `question`, `again`, `confirm/<slug>`, `confirm-or/<slug>`,
 `reply-keys`, `menu/<area code>`,
-`menu-again`, `number/<reason>`, `not-connected`, `goodbye`, `trunk-failed`, and
+`menu-again`, `busy` (before the menu when the recognisers cannot keep up), `default/<slug>`
+(before an area's default municipality, so a caller always hears where they are put through), `number/<reason>`, `not-connected`, `goodbye`, `trunk-failed`, and
 `closed/<slug>` for municipalities with opening hours. Every language is made, whatever the
 configured one: a caller can switch to English at the question (key 9).
 
@@ -50,12 +51,14 @@ def prompt_texts(service: Service, language: str) -> dict[str, str]:
     """Every prompt id this configuration can play in `language` → its text."""
     t = _all_texts()[language]
     out = {key: t[key] for key in ("question", "again", "menu-again", "not-connected", "goodbye", "trunk-failed",
-                                   "reply-keys")}
+                                   "reply-keys", "busy")}
     out.update({f"number/{reason}": t["number"][reason] for reason in NUMBER_REASONS})
     for code, plan in service.areas.items():
         if len(plan.connected) < 2:
             continue  # a single municipality is dialled at once: no question, no menu
         out[f"menu/{code}"] = " ".join(menu_items(plan.connected, language))
+        if plan.default:
+            out[f"default/{service.municipality(plan.default).slug}"] = t["default"].format(name=plan.default)
         for name in plan.connected:
             for kind in ("confirm", "confirm-or"):
                 out[f"{kind}/{service.municipality(name).slug}"] = t[kind].format(name=name)

@@ -142,7 +142,7 @@ class Session:
     async def run(self) -> None:
         try:
             async with anyio.create_task_group() as self._tasks:
-                actions = self.flow.start()
+                actions = self.flow.start(busy=self.speech.busy)
                 if self.services.metrics:
                     self.services.metrics.call_started(self.flow.record.area_code)
                 await self._perform(actions)

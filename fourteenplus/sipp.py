@@ -315,6 +315,7 @@ class _Media:
     # The end of each sentence or recording the caller played, in script order.
     speech_ends: dict[int, float] = field(default_factory=dict)
     heard: bytearray = field(default_factory=bytearray)
+    loud: list[list[float]] = field(default_factory=list)  # [start, end] of each stretch of prompt heard
     error: BaseException | None = None
 
     def __post_init__(self) -> None:
@@ -358,6 +359,10 @@ class _Media:
                 continue
             self.heard += payload
             if _level_db(payload) > LOUD_DB:
+                if self.loud and now - self.loud[-1][1] < PROMPT_END_S:
+                    self.loud[-1][1] = now
+                else:
+                    self.loud.append([now, now])
                 self._last_loud = now
                 self.first_audio_at = self.first_audio_at or now
 
@@ -447,6 +452,7 @@ class CallResult:
     speech_ends: tuple[float, ...]   # the end of each sentence or recording the caller played
     ended_at: float
     heard: bytes = b""               # every μ-law payload Asterisk played to the caller
+    loud: tuple[tuple[float, float], ...] = ()  # (start, end) of each stretch of prompt the caller heard
 
     @property
     def reached(self) -> TrunkInvite | None:
@@ -521,7 +527,8 @@ def place_call(number: str, script: list, trunk: Trunk, hangup_after_ms: int = 0
         ended = _how_it_ended(events, errors, result)
     # Asterisk dials the overflow only after the trunk refused: both are logged by now.
     return CallResult(number, caller, tuple(trunk.invites(caller)), ended, events.get("ANSWERED"),
-                      media.first_audio_at, tuple(media.speech_ends[i] for i in sorted(media.speech_ends)), time.time(), bytes(media.heard))
+                      media.first_audio_at, tuple(media.speech_ends[i] for i in sorted(media.speech_ends)), time.time(),
+                      bytes(media.heard), tuple((start, end) for start, end in media.loud))
 
 
 def _log_events(log: Path) -> dict[str, float]:

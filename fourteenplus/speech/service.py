@@ -3,8 +3,10 @@
 Whisper calls hold the GIL only briefly (CTranslate2 releases it), so one worker thread
 keeps the loop responsive; a single worker also serialises calls into the model, which is
 not safe to share between threads and would only contend for the two cores anyway. Every
-utterance has a deadline (`speech.deadline`): past it the caller is asked again rather than
-kept waiting.
+utterance has a deadline (`speech.deadline`) from when the worker takes it: past it the caller
+is asked again rather than kept waiting. The wait in the queue before that is not the
+caller's doing and costs them nothing; when it grows too long, new callers are turned to the
+keypad instead (`busy`).
 
 A name is heard unprimed first and primed only in doubt (`SpeechService.recognize_now`).
 Under load utterances queue for the worker. One that starts with others waiting behind it,
@@ -111,6 +113,8 @@ class SpeechService:
         self._count_lock = threading.Lock()  # the loop counts them on, the worker off
         # Seconds a full recognition takes here, as the worker measures it (a moving average).
         self._full_seconds = 0.5
+        # Seconds any utterance keeps the worker, name or reply, shed or not (a moving average).
+        self._work_seconds = 0.5
         self.on_shed = on_shed  # called (in the worker) per utterance given the unprimed recognition
         self._recognizer: Recognizer | None = recognizer
         self.startup_seconds: float | None = None
@@ -231,12 +235,16 @@ class SpeechService:
             samples = audio.decode(bytes(samples), encoding)
 
         abandoned = threading.Event()
+        loop = asyncio.get_running_loop()
+        taken = asyncio.Event()  # the worker has taken the utterance: its deadline runs from here
 
         def timed(submitted: float) -> _Result:
-            queued = time.monotonic() - submitted
+            started = time.monotonic()
+            loop.call_soon_threadsafe(taken.set)
             _go_on(abandoned)
-            result = work(samples, queued, abandoned)
-            result.timings["queued_ms"] = queued * 1000
+            result = work(samples, started - submitted, abandoned)
+            result.timings["queued_ms"] = (started - submitted) * 1000
+            self._work_seconds += 0.2 * (time.monotonic() - started - self._work_seconds)
             return result
 
         # Counted before the worker can start it (it reads the count), and off when the worker
@@ -250,15 +258,23 @@ class SpeechService:
             self._count(-1)
             raise
         job.add_done_callback(lambda _: self._count(-1))
+        done = asyncio.wrap_future(job)
+        waiting = asyncio.ensure_future(taken.wait())
         try:
+            # Queued behind other callers: no deadline yet (speech/deadline.py).
+            await asyncio.wait((done, waiting), return_when=asyncio.FIRST_COMPLETED)
             seconds = None if self.deadline is None else self.deadline.seconds
-            return await asyncio.wait_for(asyncio.wrap_future(job), seconds)
+            return await asyncio.wait_for(done, seconds)
         except asyncio.TimeoutError:
             abandoned.set()
             return late
         except asyncio.CancelledError:
+            # The caller has gone (or spoke on): a queued utterance is never started.
             abandoned.set()
+            done.cancel()
             raise
+        finally:
+            waiting.cancel()
 
     def _count(self, step: int) -> None:
         with self._count_lock:
@@ -268,6 +284,18 @@ class SpeechService:
     def idle(self) -> bool:
         """Nothing in the worker: an utterance submitted now starts at once."""
         return self._pending == 0
+
+    @property
+    def expected_wait_s(self) -> float:
+        """How long an utterance submitted now would wait for the worker: those before it, each
+        as long as the worker has lately taken per utterance."""
+        return self._pending * self._work_seconds
+
+    @property
+    def busy(self) -> bool:
+        """The recogniser cannot keep up: a new caller is better served by the keypad
+        (`Deadline.admits`)."""
+        return self.deadline is not None and not self.deadline.admits(self.expected_wait_s)
 
     def _timed_out(self) -> Recognition:
         """What a caller gets past the deadline (speech/deadline.py, outcome 2)."""

@@ -25,6 +25,8 @@ SERVICE = dataclasses.replace(_EXAMPLE, listen=dataclasses.replace(
 
 
 class FakeSpeech:
+    busy = False
+
     def __init__(self, municipality):
         self.municipality = municipality
         self.heard = []

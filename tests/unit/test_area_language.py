@@ -38,7 +38,7 @@ def record(recordings, prompt_ids):
 
 
 FRISIAN_IDS = ("trunk-failed", "goodbye", "question", "again", "menu-again", "not-connected", "menu/058",
-               "reply-keys", *(f"{kind}/{slug}" for slug in ("leeuwarden", "tytsjerksteradiel", "dantumadiel",
+               "reply-keys", "busy", "default/leeuwarden", *(f"{kind}/{slug}" for slug in ("leeuwarden", "tytsjerksteradiel", "dantumadiel",
                                                              "noardeast-fryslan", "waadhoeke")
                                for kind in ("confirm", "confirm-or")))
 

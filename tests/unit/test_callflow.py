@@ -103,7 +103,8 @@ def test_barge_in_stops_the_question_and_sets_a_recognition_deadline():
     flow, actions = asked()
     barge = flow.handle(SpeechStarted())
     assert StopPlayback() in barge
-    assert timer(barge).ms == SERVICE.listen.max_speech_ms + SERVICE.listen.recognition_deadline_ms
+    listen = SERVICE.listen
+    assert timer(barge).ms == listen.max_speech_ms + listen.busy_wait_ms + listen.recognition_deadline_ms
     # The stopped question reports done late: that must not start a no-input timer.
     assert finish_prompt(flow, actions) == []
     result = flow.handle(heard("accept", "Hoorn"))
@@ -302,7 +303,38 @@ def test_no_choice_goes_to_the_area_default():
     menu = to_menu(flow, actions)
     for _ in range(SERVICE.listen.menu_attempts):
         menu = flow.handle(Timeout(timer(finish_prompt(flow, menu)).timer_id))
-    assert menu[-1].municipality == "Hoorn" and flow.record.path == "default"
+    # Never without a word: the caller hears where they are put through, then the trunk rings.
+    assert play(menu).prompts == ("default/hoorn",) and not play(menu).barge_in and not of(menu, Transfer)
+    assert flow.handle(Dtmf("2")) == [] and flow.record.path == "default"
+    hoorn = SERVICE.municipality("Hoorn")
+    assert finish_prompt(flow, menu) == [Transfer("Hoorn", hoorn.trunk, hoorn.overflow)]
+    assert flow.done and flow.record.outcome == "transferred" and flow.record.municipality == "Hoorn"
+
+
+def test_a_caller_who_hangs_up_during_the_default_s_announcement_abandoned_the_call():
+    flow, actions = asked()
+    menu = to_menu(flow, actions)
+    for _ in range(SERVICE.listen.menu_attempts):
+        menu = flow.handle(Timeout(timer(finish_prompt(flow, menu)).timer_id))
+    assert flow.handle(HungUp()) == [] and finish_prompt(flow, menu) == []
+    assert (flow.record.outcome, flow.record.abandoned_at) == ("abandoned", "ending")
+
+
+def test_busy_recognisers_send_a_new_caller_to_the_keypad_with_an_apology():
+    flow = CallFlow(SERVICE, "140229", caller="0612345678")
+    actions = flow.start(busy=True)
+    assert play(actions).prompts == ("busy", "menu/0229") and not of(actions, Listen)
+    [attempt] = flow.record.attempts
+    assert (attempt.kind, attempt.decision, attempt.reason) == ("failure", "error", "busy")
+    # The menu works as ever: a key puts them through.
+    result = flow.handle(Dtmf("2"))
+    assert result[-1].municipality == "Medemblik" and flow.record.path == "keypad"
+
+
+def test_busy_recognisers_change_nothing_for_an_area_of_one_municipality():
+    flow = CallFlow(SERVICE, "14020")
+    assert flow.start(busy=True) == [Transfer("Amsterdam", "PJSIP/amsterdam@fourteenplus-trunks", None)]
+    assert not flow.record.attempts
 
 
 def test_no_choice_and_no_default_ends_with_goodbye(tmp_path):

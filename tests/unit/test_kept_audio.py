@@ -35,6 +35,7 @@ class Speech:
     """Medemblik asked about, then ja; what it was given, by length."""
 
     idle = False  # no early recognitions at pauses: one recognition per utterance
+    busy = False  # callers are admitted to the conversation
 
     async def recognize(self, audio, area_code):
         assert len(audio) == len(NAME)

@@ -11,6 +11,7 @@ import urllib.request
 
 import pytest
 
+from fourteenplus.callflow import CallFlow, HungUp
 from fourteenplus.metrics import Metrics
 
 from .scripted_calls import every_path
@@ -93,6 +94,19 @@ def test_shed_recognitions_are_counted_from_the_speech_worker():
     for worker in workers:
         worker.join()
     assert parse(metrics.render())["fourteenplus_recognitions_shed_total"] == 3
+
+
+def test_callers_sent_to_the_keypad_because_the_recogniser_is_busy_are_counted():
+    from .scripted_calls import SERVICE
+
+    metrics = Metrics()
+    for busy in (True, False, True):
+        flow = CallFlow(SERVICE, "140229")
+        flow.start(busy=busy)
+        flow.handle(HungUp())
+        metrics.call_started(flow.record.area_code)
+        metrics.call_ended(flow.record)
+    assert parse(metrics.render())["fourteenplus_calls_busy_total"] == 2
 
 
 def test_label_values_are_escaped():

@@ -25,7 +25,7 @@ COMPUTE_MS = 100.0
 
 def audio() -> PromptAudio:
     seconds = {("nl", "question"): QUESTION_S, ("nl", "again"): AGAIN_S, ("nl", "reply-keys"): KEYS_S,
-               ("nl", "menu/0229"): MENU_S, ("nl", "goodbye"): 1.0}
+               ("nl", "menu/0229"): MENU_S, ("nl", "goodbye"): 1.0, ("nl", "default/hoorn"): 1.5}
     for name in PLAN.connected:
         slug = SERVICE.municipality(name).slug
         seconds[("nl", f"confirm/{slug}")] = seconds[("nl", f"confirm-or/{slug}")] = CONFIRM_S
