@@ -17,6 +17,7 @@ timeouts for the last ones of a burst.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -27,6 +28,7 @@ from typing import TYPE_CHECKING, Callable, TypeVar
 import numpy as np
 
 from ..grammar import AreaGrammar, Grammars, Phrase
+from ..text import answer_of
 from . import Recognition
 from .deadline import Deadline
 
@@ -34,18 +36,25 @@ if TYPE_CHECKING:
     from ..config import Thresholds
     from .matcher import Matcher
     from .policy import Policy
-    from .recognizer import Heard, Recognizer
+    from .recognizer import Clip, Heard, Recognizer
 
 # What a caller answers to "Bedoelt u Kapelle?". Scored like municipality names, so a
 # mumbled "jawel" still counts and a cough counts as no answer. Kept short: each phrase is
-# scored against the audio, and costs time. "ja hoor", "nee hoor" and "klopt niet" were
-# chosen on the tune replies (nee understood 121 of 140 instead of 106, no ja lost).
-SAID_YES = ("ja", "jawel", "klopt", "ja hoor")
+# scored against the audio, and costs time. "nee hoor" and "klopt niet" were chosen on the
+# tune replies (nee understood 121 of 140 instead of 106, no ja lost); "natuurlijk" took
+# the place of "ja hoor" once people were in the tune split (bench/recognition.md): a
+# person's "Natuurlijk, …" scored against nothing of its own, and "ja hoor" is read in the
+# transcript (`text.SAYS_YES`) as well as it was scored.
+SAID_YES = ("ja", "jawel", "klopt", "natuurlijk")
 SAID_NO = ("nee", "neen", "nee hoor", "klopt niet")
 # The unprimed model's P(right) from which its top municipality is the answer without the
 # primed transcription. Chosen on the tune callers (bench/recognition.md, sixth pass): from
 # 0.7 the unprimed ranking is as right as the primed one, and nearly half the names stop there.
 SETTLED = 0.70
+# How close (rapidfuzz, 0..1) the words after a ja must come to another municipality's
+# phrase than the one asked about for the ja to be a correction ("ja, Opmeer" to "Bedoelt u
+# Hoorn?"): a spelling whisper garbles a little, not a word that only shares letters.
+NAMED = 0.75
 # The two sides as the matcher ranks them, like two municipalities of an area of their own.
 _YES, _NO = "yes", "no"
 REPLIES = AreaGrammar("reply", (_YES, _NO), tuple(Phrase(t, _YES, "name") for t in SAID_YES)
@@ -55,23 +64,29 @@ REPLIES = AreaGrammar("reply", (_YES, _NO), tuple(Phrase(t, _YES, "name") for t 
 @dataclass(frozen=True)
 class Answer:
     """What a caller answered to "Bedoelt u …?": ja (True), nee (False), or neither heard
-    surely enough (None: ask again, or use the keypad)."""
+    surely enough (None: ask again, or use the keypad). `correction`: a name said with the
+    answer ("nee, Koggenland"; "ja, Opmeer" to "Bedoelt u Hoorn?", which is then no ja), as
+    the area's name recognition heard it: the call flow takes it as it takes a name."""
 
     yes: bool | None
     likelier: bool | None  # the side the reply model found likelier, however unsure; None: nothing heard
     probability: float  # the reply model's P(right) for that side; 0 when nothing was heard
     transcript: str = ""
     timings: dict[str, float] = field(default_factory=dict)  # milliseconds per stage
+    correction: Recognition | None = None
 
     @classmethod
     def of(cls, heard: Recognition, thresholds: Thresholds) -> Answer:
         """The reply matcher ranks ja against nee; each side has its threshold (a ja
-        transfers, so it is strict; a nee only asks again)."""
+        transfers, so it is strict; a nee only asks again). Whatever the audio scores, a
+        transcript that starts with a nee is never a ja."""
         if not heard.candidates:
             return cls(None, None, 0.0, heard.transcript, heard.timings)
         top = heard.candidates[0]
         yes = top.municipality == _YES
         sure = top.score >= (thresholds.reply_yes if yes else thresholds.reply_no)
+        if yes and answer_of(heard.transcript)[0] is False:
+            sure = False
         return cls(yes if sure else None, yes, top.score, heard.transcript, heard.timings)
 
 
@@ -152,14 +167,15 @@ class SpeechService:
             self.grammars.area(area_code), self.grammars.elsewhere(area_code), policy=policy, primed=primed))
 
     def reply_matcher(self, neutral: bool = False) -> Matcher:
-        """The matcher for ja/nee, judged by the `reply` model. No villages to pick and too short
+        """The matcher for ja/nee (with the transcript's answer as evidence: speech/reply.py),
+        judged by the `reply` model. No villages to pick and too short
         for whisper to spell better when primed (measured on tests/data/corpus), so no primed
         transcription, ~0.1 s saved; no carrier sentence either (it never scored best on the
         tune replies)."""
-        from .matcher import Matcher
+        from .reply import ReplyMatcher
 
         return self._built("reply", "reply", neutral,
-                           lambda policy: Matcher(REPLIES, policy=policy, primed=False, carrier=False))
+                           lambda policy: ReplyMatcher(REPLIES, policy=policy, primed=False, carrier=False))
 
     def _built(self, key: str, kind: str, neutral: bool, build: Callable[[Policy], Matcher]) -> Matcher:
         from .policy import Policy
@@ -183,8 +199,10 @@ class SpeechService:
         transcription runs on the same encoded clip, and only its villages not yet scored
         are. `primed=False` (under load) stops at the first step. Once `abandoned` is set,
         the next stage raises `Abandoned` instead of starting."""
+        return self._name(self.recognizer.listen(np.asarray(samples, dtype=np.int16)), area_code, primed, abandoned)
+
+    def _name(self, clip: Clip, area_code: str, primed: bool, abandoned: threading.Event | None) -> Recognition:
         recognizer = self.recognizer
-        clip = recognizer.listen(np.asarray(samples, dtype=np.int16))
         unprimed = self.matcher(area_code, primed=False)
         _go_on(abandoned)
         first = self._decide(unprimed, recognizer.heard(clip, unprimed.shortlist))
@@ -196,12 +214,33 @@ class SpeechService:
         _go_on(abandoned)
         return self._decide(named, recognizer.heard(clip, named.shortlist))
 
-    def reply_now(self, samples: np.ndarray, abandoned: threading.Event | None = None) -> Answer:
-        """An answer to "Bedoelt u …?", synchronously in the calling thread."""
+    def reply_now(self, samples: np.ndarray, abandoned: threading.Event | None = None,
+                  area_code: str | None = None, asked: str | None = None) -> Answer:
+        """An answer to "Bedoelt u `asked`?", synchronously in the calling thread.
+
+        With the area, a name said with the answer (`reply.said_name`) is heard as a name
+        is, on the same encoded clip, and only then (few answers hold one): after a nee it is
+        the caller's correction; after a ja only when its words name another of the area's
+        municipalities than `asked` ("ja, Opmeer" to "Bedoelt u Hoorn?"), and unless the
+        recognition then ranks `asked` first, the ja is no ja."""
+        from .reply import said_name
+
         matcher = self.reply_matcher()
         clip = self.recognizer.listen(np.asarray(samples, dtype=np.int16))
         _go_on(abandoned)
-        return Answer.of(self._decide(matcher, self.recognizer.heard(clip, matcher.shortlist)), self.thresholds)
+        answer = Answer.of(self._decide(matcher, self.recognizer.heard(clip, matcher.shortlist)), self.thresholds)
+        said, name = said_name(clip.transcript)
+        if area_code is None or said is None or not name:
+            return answer
+        if said:
+            named = self.matcher(area_code, primed=False).text_match(name)[0]
+            if not named or named[0].municipality == asked or named[0].score < NAMED:
+                return answer
+        _go_on(abandoned)
+        correction = self._name(dataclasses.replace(clip, transcript=name), area_code, True, abandoned)
+        if said and correction.ranked[:1] == (asked,):
+            return answer
+        return dataclasses.replace(answer, yes=None if said else answer.yes, correction=correction)
 
     def _name_in_worker(self, samples: np.ndarray, area_code: str, queued: float,
                         abandoned: threading.Event) -> Recognition:
@@ -276,9 +315,12 @@ class SpeechService:
                                lambda s, queued, abandoned: self._name_in_worker(s, area_code, queued, abandoned),
                                self._timed_out())
 
-    async def reply(self, samples: np.ndarray | bytes, encoding: str = "ulaw") -> Answer:
-        """A reply is never shed: it has no primed transcription to shed."""
-        return await self._run(samples, encoding, lambda s, _, abandoned: self.reply_now(s, abandoned),
+    async def reply(self, samples: np.ndarray | bytes, encoding: str = "ulaw", area_code: str | None = None,
+                    asked: str | None = None) -> Answer:
+        """A reply is never shed: it has no primed transcription to shed (a name said with it
+        is heard in full: it saves the caller a turn)."""
+        return await self._run(samples, encoding,
+                               lambda s, _, abandoned: self.reply_now(s, abandoned, area_code, asked),
                                Answer.of(self._timed_out(), self.thresholds))
 
     def close(self) -> None:

@@ -173,6 +173,23 @@ def test_reply_hears_ja_and_nee_and_nothing_in_silence(service):
     assert "prompted_ms" not in ja.timings
 
 
+def test_a_name_said_with_the_answer_is_heard_as_the_callers_correction(service):
+    from fourteenplus.speech import audio
+
+    def reply(name, asked="Hoorn"):
+        return service.reply_now(audio.read_telephone(CORPUS / name), area_code="0229", asked=asked)
+
+    corrected = reply("nee-koggenland.wav")
+    assert corrected.yes is not True and corrected.correction is not None
+    assert corrected.correction.ranked[0] == "Koggenland"
+    # "Ja, Opmeer" to "Bedoelt u Hoorn?" is no ja: never a transfer to Hoorn.
+    assert reply("ja-opmeer.wav").yes is not True
+    plain = reply("ja-hoor.wav", asked="Koggenland")
+    assert plain.yes in (True, None) and plain.correction is None
+    # Without the area (the CLI, the reply bench) nothing but ja or nee is heard.
+    assert service.reply_now(audio.read_telephone(CORPUS / "nee-koggenland.wav")).correction is None
+
+
 def test_recognize_command_judges_a_reply_as_the_call_flow_does(capsys):
     from argparse import Namespace
 
