@@ -152,7 +152,7 @@ def config_path(explicit: str | None = None) -> Path:
 
 DEFAULTS: dict[str, Any] = {
     "language": "nl",
-    "thresholds": {"accept": 0.99, "confirm": 0.10, "reply_yes": 0.75, "reply_no": 0.50, "runner_up": 0.05},
+    "thresholds": {"accept": 0.99, "confirm": 0.10, "reply_yes": 0.80, "reply_no": 0.50, "runner_up": 0.05},
     "listen": {"attempts": 2, "no_input_ms": 5000, "max_speech_ms": 8000, "menu_attempts": 2,
                "menu_timeout_ms": 6000, "recognition_deadline_ms": 1500, "questions": 3},
     "records": {"path": None, "url": None, "retention_days": 90, "keep_audio": False,

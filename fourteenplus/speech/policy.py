@@ -18,7 +18,7 @@ iterations in numpy. The file holds three models:
 - `unprimed`: the same clips heard without the primed transcription (the service's
   recognition under load: others queued behind a name, or its deadline near);
 - `reply`: ja or nee to "Bedoelt u Hoorn?", with no prompt (nothing to prime whisper with)
-  and no other area's names, and what the free transcript's answer starts with (speech/reply.py). Judged by the names model, 76 of 152 held-out replies were
+  and no other area's names. Judged by the names model, 76 of 152 held-out replies were
   understood (ja 43 of 66, nee 33 of 86; bench/recognition.md): one short word says less
   than a name.
 """
@@ -42,8 +42,7 @@ FEATURES = {
     # The names without the primed transcription (its three flags): the speech service's
     # recognition under load.
     "unprimed": ("margin", "score", "text_top", "text_elsewhere", "no_speech"),
-    # The names' evidence that a reply has, and what the transcript's answer says (speech/reply.py).
-    "reply": ("margin", "score", "text_top", "no_speech", "said", "words"),
+    "reply": ("margin", "score", "text_top", "no_speech"),
 }
 
 

@@ -1,13 +1,11 @@
-"""The evidence an answer to "Bedoelt u Hoorn?" is judged on, beside a name's.
+"""What the words of an answer to "Bedoelt u Hoorn?" say, beside the audio's scores.
 
 The reply matcher scores the few phrases of `service.SAID_YES`/`SAID_NO` against the audio, as
 a name's are (each scored phrase costs an align, so they stay few). What people say is
 broader: "natuurlijk", "graag", "nee dank u", "ja, maar …", and in a whole sentence the
-audio's best phrase says little. Whisper's free transcript (already paid for) says it in
-words: `text.answer_of` reads the everyday forms of ja and nee off its start. Two features
-carry that into the `reply` model: `said` (+1 the transcript starts with this side's answer,
--1 with the other side's, 0 with neither) and `words` (how many words follow the answer: a
-plain "ja" against a sentence that only starts with one).
+audio's best phrase says less. Whisper's free transcript (already paid for) says it in
+words: `text.answer_of` reads the everyday forms of ja and nee off its start, and
+`service.Answer.of` weighs that with the reply model's probability.
 
 The words after the answer may hold a name: "nee, Koggenland" corrects us, "ja, Hoorn" to
 "Bedoelt u Hoorn?" confirms, "ja, Opmeer" does not. `said_name` finds them; the speech
@@ -17,11 +15,8 @@ service hears a correction with the area's name recognition (service.reply_now).
 from __future__ import annotations
 
 from ..text import SAYS_NO, SAYS_YES, answer_of
-from .matcher import FILLERS, Matcher, content
-from .recognizer import Heard
+from .matcher import FILLERS, content
 
-# Words after the answer counted up to here: past it a sentence is a sentence.
-WORDS_CAP = 8
 # Around a name said with the answer, besides a name's own fillers: the rest of the answer
 # ("ja hoor, dank u", "nee, ik bedoel …", "nee, dat klopt niet, …").
 AROUND_A_NAME = FILLERS | frozenset(word for form in SAYS_YES | SAYS_NO for word in form.split()) | frozenset(
@@ -37,15 +32,3 @@ def said_name(transcript: str) -> tuple[bool | None, str]:
     said, rest = answer_of(transcript)
     words = content(rest, AROUND_A_NAME)
     return said, words if len(words.split()) <= NAME_WORDS else ""
-
-
-class ReplyMatcher(Matcher):
-    """The matcher of ja against nee (`service.REPLIES`), with the transcript's answer as evidence."""
-
-    def evidence(self, heard: Heard) -> dict[str, dict[str, float]]:
-        said, rest = answer_of(heard.transcript)
-        features = super().evidence(heard)
-        for side, evidence in features.items():
-            evidence["said"] = 0.0 if said is None else 1.0 if said == (side == "yes") else -1.0
-            evidence["words"] = float(min(len(rest.split()), WORDS_CAP))
-        return features

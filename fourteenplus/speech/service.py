@@ -43,14 +43,19 @@ if TYPE_CHECKING:
 # scored against the audio, and costs time. "nee hoor" and "klopt niet" were chosen on the
 # tune replies (nee understood 121 of 140 instead of 106, no ja lost); "natuurlijk" took
 # the place of "ja hoor" once people were in the tune split (bench/recognition.md): a
-# person's "Natuurlijk, …" scored against nothing of its own, and "ja hoor" is read in the
-# transcript (`text.SAYS_YES`) as well as it was scored.
+# person's "Natuurlijk, …" scored against nothing of its own, "ja hoor" is read in the
+# transcript (`text.SAYS_YES`), and the number of scored texts, the compute, stays.
 SAID_YES = ("ja", "jawel", "klopt", "natuurlijk")
 SAID_NO = ("nee", "neen", "nee hoor", "klopt niet")
 # The unprimed model's P(right) from which its top municipality is the answer without the
 # primed transcription. Chosen on the tune callers (bench/recognition.md, sixth pass): from
 # 0.7 the unprimed ranking is as right as the primed one, and nearly half the names stop there.
 SETTLED = 0.70
+# A ja the free transcript starts with ("Ja, …", "Natuurlijk, …") and the reply model finds
+# at least this likely is a ja: the words and the sound agree. Chosen on the tune replies,
+# people's and espeak-ng's (bench/recognition.md): the ja's of people this lets through
+# are sentences that start with one, whose sound the short phrases explain only in part.
+SAID_SURE = 0.5
 # How close (rapidfuzz, 0..1) the words after a ja must come to another municipality's
 # phrase than the one asked about for the ja to be a correction ("ja, Opmeer" to "Bedoelt u
 # Hoorn?"): a spelling whisper garbles a little, not a word that only shares letters.
@@ -78,15 +83,18 @@ class Answer:
     @classmethod
     def of(cls, heard: Recognition, thresholds: Thresholds) -> Answer:
         """The reply matcher ranks ja against nee; each side has its threshold (a ja
-        transfers, so it is strict; a nee only asks again). Whatever the audio scores, a
-        transcript that starts with a nee is never a ja."""
+        transfers, so it is strict; a nee only asks again). The words weigh in too
+        (`text.answer_of`): a ja the transcript starts with needs the audio to find ja only
+        likelier than not (`SAID_SURE`), and whatever the audio scores, a transcript that
+        starts with a nee is never a ja."""
         if not heard.candidates:
             return cls(None, None, 0.0, heard.transcript, heard.timings)
         top = heard.candidates[0]
         yes = top.municipality == _YES
-        sure = top.score >= (thresholds.reply_yes if yes else thresholds.reply_no)
-        if yes and answer_of(heard.transcript)[0] is False:
-            sure = False
+        said = answer_of(heard.transcript)[0]
+        threshold = (min(thresholds.reply_yes, SAID_SURE) if said else thresholds.reply_yes) if yes \
+            else thresholds.reply_no
+        sure = top.score >= threshold and not (yes and said is False)
         return cls(yes if sure else None, yes, top.score, heard.transcript, heard.timings)
 
 
@@ -167,15 +175,14 @@ class SpeechService:
             self.grammars.area(area_code), self.grammars.elsewhere(area_code), policy=policy, primed=primed))
 
     def reply_matcher(self, neutral: bool = False) -> Matcher:
-        """The matcher for ja/nee (with the transcript's answer as evidence: speech/reply.py),
-        judged by the `reply` model. No villages to pick and too short
+        """The matcher for ja/nee, judged by the `reply` model. No villages to pick and too short
         for whisper to spell better when primed (measured on tests/data/corpus), so no primed
         transcription, ~0.1 s saved; no carrier sentence either (it never scored best on the
         tune replies)."""
-        from .reply import ReplyMatcher
+        from .matcher import Matcher
 
         return self._built("reply", "reply", neutral,
-                           lambda policy: ReplyMatcher(REPLIES, policy=policy, primed=False, carrier=False))
+                           lambda policy: Matcher(REPLIES, policy=policy, primed=False, carrier=False))
 
     def _built(self, key: str, kind: str, neutral: bool, build: Callable[[Policy], Matcher]) -> Matcher:
         from .policy import Policy

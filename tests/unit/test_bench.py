@@ -66,6 +66,16 @@ def test_a_transcript_that_starts_with_nee_is_never_a_ja():
     assert answer("Ja hoor.") is True and answer("Jamel") is True  # whisper's spelling of espeak-ng's "jawel"
 
 
+def test_a_ja_the_words_say_needs_the_sound_only_to_lean_to_ja():
+    def answer(transcript, score):
+        return Answer.of(Recognition(transcript, (Candidate("yes", score, "yes"),), "reject", None, "low_confidence"),
+                         THRESHOLDS).yes
+
+    assert answer("Natuurlijk, dat is hem.", 0.6) is True
+    assert answer("Natuurlijk, dat is hem.", 0.4) is None
+    assert answer("Big start Big start", 0.6) is None  # no ja in the words: the strict reply_yes
+
+
 def test_names_and_replies_keep_their_own_blocks_in_one_results_file(tmp_path):
     from fourteenplus_dev.commands.bench import report
 

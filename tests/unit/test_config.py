@@ -85,7 +85,7 @@ def test_unknown_municipality_and_area(write_yaml):
 
 
 def test_reply_thresholds_default_and_load(write_yaml):
-    assert (load_service(write_yaml(GOOD)).thresholds.reply_yes, load_service(write_yaml(GOOD)).thresholds.reply_no) == (0.75, 0.5)
+    assert (load_service(write_yaml(GOOD)).thresholds.reply_yes, load_service(write_yaml(GOOD)).thresholds.reply_no) == (0.8, 0.5)
     service = load_service(write_yaml(GOOD.replace("confirm: 0.5}", "confirm: 0.5, reply_yes: 0.9, reply_no: 0.6}")))
     assert (service.thresholds.reply_yes, service.thresholds.reply_no) == (0.9, 0.6)
 

@@ -164,9 +164,8 @@ def test_reply_hears_ja_and_nee_and_nothing_in_silence(service):
     assert reply("ja.wav") in (True, None)
     assert reply("nee.wav") in (False, None)
     assert reply("silence.wav") is None
-    # Each answer is heard as itself, if not always surely: with the reply model of its own
-    # (policy.yaml `reply`) espeak-ng's "ja" scores 0.70, below the strict reply_yes (0.80),
-    # and its "nee" 0.66, above reply_no (0.50); on the names model both were below 0.55.
+    # Each answer is heard as itself, if not always surely (the reply model of its own,
+    # policy.yaml `reply`, against the strict reply_yes and the lenient reply_no).
     ja, nee = (service.reply_now(audio.read_telephone(CORPUS / name)) for name in ("ja.wav", "nee.wav"))
     assert (ja.likelier, nee.likelier) == (True, False)
     # A reply is not primed with a prompt (nothing to pick, see service.py): no second transcription.
