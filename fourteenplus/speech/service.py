@@ -56,6 +56,11 @@ SETTLED = 0.70
 # people's and espeak-ng's (bench/recognition.md): the ja's of people this lets through
 # are sentences that start with one, whose sound the short phrases explain only in part.
 SAID_SURE = 0.5
+# More different words than this, none of them a ja at the start, are a sentence, not a ja:
+# whisper spells a short ja it mishears in a word or two ("Jamel", "Ila. Ila!"), and a person
+# who says something else says more (bench/recognition.md: on the tune replies it kept 2 of
+# people's 4 other sentences from a transfer, for 1 of 166 espeak-ng ja's).
+SENTENCE_WORDS = 3
 # How close (rapidfuzz, 0..1) the words after a ja must come to another municipality's
 # phrase than the one asked about for the ja to be a correction ("ja, Opmeer" to "Bedoelt u
 # Hoorn?"): a spelling whisper garbles a little, not a word that only shares letters.
@@ -86,15 +91,17 @@ class Answer:
         transfers, so it is strict; a nee only asks again). The words weigh in too
         (`text.answer_of`): a ja the transcript starts with needs the audio to find ja only
         likelier than not (`SAID_SURE`), and whatever the audio scores, a transcript that
-        starts with a nee is never a ja."""
+        starts with a nee, or a sentence that does not start with a ja, is never a ja."""
         if not heard.candidates:
             return cls(None, None, 0.0, heard.transcript, heard.timings)
         top = heard.candidates[0]
         yes = top.municipality == _YES
-        said = answer_of(heard.transcript)[0]
+        said, words = answer_of(heard.transcript)
         threshold = (min(thresholds.reply_yes, SAID_SURE) if said else thresholds.reply_yes) if yes \
             else thresholds.reply_no
-        sure = top.score >= threshold and not (yes and said is False)
+        # A sentence that does not start with a ja says something else ("Hij is goed, zeg.").
+        sentence = said is None and len(set(words.split())) > SENTENCE_WORDS
+        sure = top.score >= threshold and not (yes and (said is False or sentence))
         return cls(yes if sure else None, yes, top.score, heard.transcript, heard.timings)
 
 

@@ -74,6 +74,8 @@ def test_a_ja_the_words_say_needs_the_sound_only_to_lean_to_ja():
     assert answer("Natuurlijk, dat is hem.", 0.6) is True
     assert answer("Natuurlijk, dat is hem.", 0.4) is None
     assert answer("Big start Big start", 0.6) is None  # no ja in the words: the strict reply_yes
+    assert answer("Big start Big start", 0.9) is True  # two words whisper may have misspelt a ja as
+    assert answer("Ah, hier is de pinoe", 0.99) is None  # a sentence that says something else
 
 
 def test_names_and_replies_keep_their_own_blocks_in_one_results_file(tmp_path):
