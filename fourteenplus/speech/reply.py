@@ -26,9 +26,13 @@ AROUND_A_NAME = FILLERS | frozenset(word for form in SAYS_YES | SAYS_NO for word
 NAME_WORDS = 4
 
 
-def said_name(transcript: str) -> tuple[bool | None, str]:
+def said_name(transcript: str, heard: bool | None = None) -> tuple[bool | None, str]:
     """The side the answer starts with and the words after it that may be a name ("" when
-    none, or more than a name's worth)."""
+    none, or more than a name's worth). When the words start with no answer whisper knows
+    but the audio heard one (`heard`, the reply model's likelier side), the first word is
+    taken for whisper's spelling of it: espeak-ng's "nee, Koggenland" is "Lij, Kogenland."."""
     said, rest = answer_of(transcript)
+    if said is None and heard is not None:
+        said, rest = heard, " ".join(rest.split()[1:])
     words = content(rest, AROUND_A_NAME)
     return said, words if len(words.split()) <= NAME_WORDS else ""

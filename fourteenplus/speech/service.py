@@ -243,7 +243,7 @@ class SpeechService:
         clip = self.recognizer.listen(np.asarray(samples, dtype=np.int16))
         _go_on(abandoned)
         answer = Answer.of(self._decide(matcher, self.recognizer.heard(clip, matcher.shortlist)), self.thresholds)
-        said, name = said_name(clip.transcript)
+        said, name = said_name(clip.transcript, answer.likelier)
         if area_code is None or said is None or not name:
             return answer
         if said:
