@@ -35,4 +35,4 @@ def said_name(transcript: str, heard: bool | None = None) -> tuple[bool | None, 
     if said is None and heard is not None:
         said, rest = heard, " ".join(rest.split()[1:])
     words = content(rest, AROUND_A_NAME)
-    return said, words if len(words.split()) <= NAME_WORDS else ""
+    return said, words if said is not None and len(words.split()) <= NAME_WORDS else ""

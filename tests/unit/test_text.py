@@ -73,3 +73,15 @@ def test_no_name_in_any_grammar_sounds_like_asking_for_english():
 ])
 def test_an_answer_is_read_off_the_start_of_the_transcript(transcript, side, rest):
     assert answer_of(transcript) == (side, rest)
+
+
+def test_the_words_after_an_answer_that_may_be_a_name():
+    from fourteenplus.speech.reply import said_name
+
+    assert said_name("Nee, ik bedoel Opmeer.") == (False, "opmeer")
+    assert said_name("Nee, dat klopt niet.") == (False, "")
+    assert said_name("Ja hoor, dank u wel.") == (True, "")
+    assert said_name("Ja, maar we moeten eerst die vis naar links duwen.") == (True, "")  # a sentence, no name
+    # Whisper's spelling of espeak-ng's "nee": the audio heard a nee, the first word is it.
+    assert said_name("Lij, Kogenland.", heard=False) == (False, "kogenland")
+    assert said_name("Lij, Kogenland.") == (None, "")
