@@ -251,7 +251,9 @@ class SpeechService:
             if not named or named[0].municipality == asked or named[0].score < NAMED:
                 return answer
         _go_on(abandoned)
-        correction = self._name(dataclasses.replace(clip, transcript=name), area_code, True, abandoned)
+        # Unprimed, as a name under load: the cost of one more scoring of the area's names on
+        # the clip already encoded, and the flow asks about what it is not sure of.
+        correction = self._name(dataclasses.replace(clip, transcript=name), area_code, False, abandoned)
         if said and correction.ranked[:1] == (asked,):
             return answer
         return dataclasses.replace(answer, yes=None if said else answer.yes, correction=correction)
@@ -331,8 +333,8 @@ class SpeechService:
 
     async def reply(self, samples: np.ndarray | bytes, encoding: str = "ulaw", area_code: str | None = None,
                     asked: str | None = None) -> Answer:
-        """A reply is never shed: it has no primed transcription to shed (a name said with it
-        is heard in full: it saves the caller a turn)."""
+        """A reply is never shed: it has no primed transcription to shed (nor has a name said
+        with it: see `reply_now`)."""
         return await self._run(samples, encoding,
                                lambda s, _, abandoned: self.reply_now(s, abandoned, area_code, asked),
                                Answer.of(self._timed_out(), self.thresholds))
