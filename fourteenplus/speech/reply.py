@@ -5,7 +5,7 @@ a name's are (each scored phrase costs an align, so they stay few). What people 
 broader: "natuurlijk", "graag", "nee dank u", "ja, maar …", and in a whole sentence the
 audio's best phrase says less. Whisper's free transcript (already paid for) says it in
 words: `text.answer_of` reads the everyday forms of ja and nee off its start, and
-`service.Answer.of` weighs that with the reply model's probability.
+`service.Answer.of` lets them veto a ja the audio alone would take.
 
 The words after the answer may hold a name: "nee, Koggenland" corrects us, "ja, Hoorn" to
 "Bedoelt u Hoorn?" confirms, "ja, Opmeer" does not. `said_name` finds them; the speech

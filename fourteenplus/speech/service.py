@@ -41,25 +41,18 @@ if TYPE_CHECKING:
 # What a caller answers to "Bedoelt u Kapelle?". Scored like municipality names, so a
 # mumbled "jawel" still counts and a cough counts as no answer. Kept short: each phrase is
 # scored against the audio, and costs time. "nee hoor" and "klopt niet" were chosen on the
-# tune replies (nee understood 121 of 140 instead of 106, no ja lost); "natuurlijk" took
-# the place of "ja hoor" once people were in the tune split (bench/recognition.md): a
-# person's "Natuurlijk, …" scored against nothing of its own, "ja hoor" is read in the
-# transcript (`text.SAYS_YES`), and the number of scored texts, the compute, stays.
-SAID_YES = ("ja", "jawel", "klopt", "natuurlijk")
+# tune replies (nee understood 121 of 140 instead of 106, no ja lost); "natuurlijk" once
+# people were in the tune split (bench/recognition.md): a person's "Natuurlijk, …" scored
+# against nothing of its own. (In place of "ja hoor" it cost espeak-ng's ja's.)
+SAID_YES = ("ja", "jawel", "klopt", "ja hoor", "natuurlijk")
 SAID_NO = ("nee", "neen", "nee hoor", "klopt niet")
 # The unprimed model's P(right) from which its top municipality is the answer without the
 # primed transcription. Chosen on the tune callers (bench/recognition.md, sixth pass): from
 # 0.7 the unprimed ranking is as right as the primed one, and nearly half the names stop there.
 SETTLED = 0.70
-# A ja the free transcript starts with ("Ja, …", "Natuurlijk, …") and the reply model finds
-# at least this likely is a ja: the words and the sound agree. Chosen on the tune replies,
-# people's and espeak-ng's (bench/recognition.md): the ja's of people this lets through
-# are sentences that start with one, whose sound the short phrases explain only in part.
-SAID_SURE = 0.5
 # More different words than this, none of them a ja at the start, are a sentence, not a ja:
 # whisper spells a short ja it mishears in a word or two ("Jamel", "Ila. Ila!"), and a person
-# who says something else says more (bench/recognition.md: on the tune replies it kept 2 of
-# people's 4 other sentences from a transfer, for 1 of 166 espeak-ng ja's).
+# who says something else says more (chosen on the tune replies: bench/recognition.md).
 SENTENCE_WORDS = 3
 # How close (rapidfuzz, 0..1) the words after a ja must come to another municipality's
 # phrase than the one asked about for the ja to be a correction ("ja, Opmeer" to "Bedoelt u
@@ -88,17 +81,15 @@ class Answer:
     @classmethod
     def of(cls, heard: Recognition, thresholds: Thresholds) -> Answer:
         """The reply matcher ranks ja against nee; each side has its threshold (a ja
-        transfers, so it is strict; a nee only asks again). The words weigh in too
-        (`text.answer_of`): a ja the transcript starts with needs the audio to find ja only
-        likelier than not (`SAID_SURE`), and whatever the audio scores, a transcript that
-        starts with a nee, or a sentence that does not start with a ja, is never a ja."""
+        transfers, so it is strict; a nee only asks again). The words have a veto
+        (`text.answer_of`): whatever the audio scores, a transcript that starts with a nee,
+        or a sentence that does not start with a ja, is never a ja."""
         if not heard.candidates:
             return cls(None, None, 0.0, heard.transcript, heard.timings)
         top = heard.candidates[0]
         yes = top.municipality == _YES
         said, words = answer_of(heard.transcript)
-        threshold = (min(thresholds.reply_yes, SAID_SURE) if said else thresholds.reply_yes) if yes \
-            else thresholds.reply_no
+        threshold = thresholds.reply_yes if yes else thresholds.reply_no
         # A sentence that does not start with a ja says something else ("Hij is goed, zeg.").
         sentence = said is None and len(set(words.split())) > SENTENCE_WORDS
         sure = top.score >= threshold and not (yes and (said is False or sentence))
