@@ -47,6 +47,8 @@ class RecognitionFailed:
 @dataclass(frozen=True)
 class Reply:
     yes: bool | None  # None: neither ja nor nee was understood
+    # A name said with the answer ("nee, Koggenland"), heard as a name is: taken as one.
+    correction: Recognition | None = None
 
 
 @dataclass(frozen=True)
@@ -92,6 +94,7 @@ NAME, REPLY = "name", "reply"
 class Listen:
     mode: str  # NAME or REPLY
     area_code: str
+    asked: str | None = None  # REPLY: the municipality of "Bedoelt u …?"
 
 
 @dataclass(frozen=True)
@@ -274,7 +277,7 @@ class CallFlow:
         if isinstance(event, Utterance) and self.state == ASKING:
             return self._utterance(event.recognition)
         if isinstance(event, Reply) and self.state == CONFIRMING:
-            return self._reply(event.yes)
+            return self._reply(event.yes, correction=event.correction)
         if isinstance(event, RecognitionFailed) and self.state in (ASKING, CONFIRMING):
             return self._recognition_failed(event.reason)
         return []
@@ -404,7 +407,7 @@ class CallFlow:
         self._confirming = municipality
         self._confirm_plays = 0
         self.state = CONFIRMING
-        return self._listen(REPLY) + self._play("confirm", (f"{prompt}/{self._slug(municipality)}",), True)
+        return self._listen(REPLY, municipality) + self._play("confirm", (f"{prompt}/{self._slug(municipality)}",), True)
 
     def _english(self, attempt: Attempt) -> list[Action]:
         """The rest of the call in English: the question again, the Dutch names still heard."""
@@ -413,7 +416,7 @@ class CallFlow:
         self.record.attempts.append(attempt)
         return self._cancel_timer() + self._ask(QUESTION)
 
-    def _reply(self, yes: bool | None, keyed: bool = False) -> list[Action]:
+    def _reply(self, yes: bool | None, keyed: bool = False, correction: Recognition | None = None) -> list[Action]:
         self._speaking = False
         actions = self._cancel_timer()
         kind = KIND_KEYPAD if keyed else KIND_REPLY
@@ -422,6 +425,12 @@ class CallFlow:
             return actions + self._transfer(self._asked, CONFIRMED)
         if yes is False:
             self._denied.add(self._asked)
+        # A name said with the answer is the caller's next take, weighed with the others as
+        # any name is: put through when sure, else asked about. A nee whose name ranks
+        # nothing is a plain nee.
+        if correction is not None and correction.ranked:
+            return actions + self._utterance(correction)
+        if yes is False:
             if self._to_ask:
                 return actions + self._confirm(self._to_ask.pop(0), CONFIRM_OR)
             return actions + self._failed_name_attempt()
@@ -467,9 +476,9 @@ class CallFlow:
         self._menu_plays += 1
         return self._stop_listening() + self._play("menu", (*before, "menu/" + self._area.code), True)
 
-    def _listen(self, mode: str) -> list[Action]:
+    def _listen(self, mode: str, asked: str | None = None) -> list[Action]:
         self._listening = True
-        return [Listen(mode, self._area.code)]
+        return [Listen(mode, self._area.code, asked)]
 
     def _stop_listening(self) -> list[Action]:
         if not self._listening:

@@ -275,7 +275,8 @@ class Session:
         with recognition.scope:  # cancelled when abandoned: nothing is delivered then
             try:
                 if listen.mode == cf.REPLY:
-                    recognition.event = cf.Reply((await self.speech.reply(utterance)).yes)
+                    answer = await self.speech.reply(utterance, area_code=listen.area_code, asked=listen.asked)
+                    recognition.event = cf.Reply(answer.yes, answer.correction)
                 else:
                     result = await self.speech.recognize(utterance, listen.area_code)
                     if result.reason in ("timeout", "error"):

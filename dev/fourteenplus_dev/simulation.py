@@ -197,7 +197,7 @@ class Simulation:
     """One caller through one `CallFlow`: `run()` → `Outcome`.
 
     `speech` has `recognize_now(samples, area_code) -> Recognition` and
-    `reply_now(samples) -> speech.service.Answer`, and reports each one's compute in milliseconds
+    `reply_now(samples, area_code, asked) -> speech.service.Answer`, and reports each one's compute in milliseconds
     through `last_ms`.
     """
 
@@ -211,6 +211,7 @@ class Simulation:
         self._order = itertools.count()
         self._turn = 0  # a caller's answer belongs to the turn it was given in
         self._mode: str | None = None  # what the flow listens for: cf.NAME, cf.REPLY or None
+        self._asked: str | None = None  # the municipality of "Bedoelt u …?" while it listens for a reply
         self._playing: str | None = None
         self._cancelled: set[str] = set()  # timers and plays whose events are void
         self._ended: float | None = None  # when the flow transferred or hung up
@@ -241,7 +242,7 @@ class Simulation:
     def _apply(self, actions: list[cf.Action], now: float) -> None:
         for action in actions:
             if isinstance(action, cf.Listen):
-                self._mode = action.mode
+                self._mode, self._asked = action.mode, action.asked
             elif isinstance(action, cf.StopListening):
                 self._mode = None
             elif isinstance(action, cf.StartTimer):
@@ -308,7 +309,8 @@ class Simulation:
                 self.outcome.first_take_rank = ranked.index(self.caller.expected) + 1 \
                     if self.caller.expected in ranked else 0
         else:
-            event = cf.Reply(self.speech.reply_now(heard.utterance).yes)
+            answer = self.speech.reply_now(heard.utterance, self.caller.area_code, self._asked)
+            event = cf.Reply(answer.yes, answer.correction)
         compute = self.speech.last_ms / 1000
         self.outcome.compute_ms.append(self.speech.last_ms)
         # Recognition starts at the first pause when the utterance there is the whole one.

@@ -19,6 +19,7 @@ timeouts for the last ones of a burst.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -29,6 +30,7 @@ from typing import TYPE_CHECKING, Callable, TypeVar
 import numpy as np
 
 from ..grammar import AreaGrammar, Grammars, Phrase
+from ..text import answer_of
 from . import Recognition
 from .deadline import Deadline
 
@@ -36,18 +38,28 @@ if TYPE_CHECKING:
     from ..config import Thresholds
     from .matcher import Matcher
     from .policy import Policy
-    from .recognizer import Heard, Recognizer
+    from .recognizer import Clip, Heard, Recognizer
 
 # What a caller answers to "Bedoelt u Kapelle?". Scored like municipality names, so a
 # mumbled "jawel" still counts and a cough counts as no answer. Kept short: each phrase is
-# scored against the audio, and costs time. "ja hoor", "nee hoor" and "klopt niet" were
-# chosen on the tune replies (nee understood 121 of 140 instead of 106, no ja lost).
-SAID_YES = ("ja", "jawel", "klopt", "ja hoor")
+# scored against the audio, and costs time. "nee hoor" and "klopt niet" were chosen on the
+# tune replies (nee understood 121 of 140 instead of 106, no ja lost); "natuurlijk" once
+# people were in the tune split (bench/recognition.md): a person's "Natuurlijk, …" scored
+# against nothing of its own. (In place of "ja hoor" it cost espeak-ng's ja's.)
+SAID_YES = ("ja", "jawel", "klopt", "ja hoor", "natuurlijk")
 SAID_NO = ("nee", "neen", "nee hoor", "klopt niet")
 # The unprimed model's P(right) from which its top municipality is the answer without the
 # primed transcription. Chosen on the tune callers (bench/recognition.md, sixth pass): from
 # 0.7 the unprimed ranking is as right as the primed one, and nearly half the names stop there.
 SETTLED = 0.70
+# More different words than this, none of them a ja at the start, are a sentence, not a ja:
+# whisper spells a short ja it mishears in a word or two ("Jamel", "Ila. Ila!"), and a person
+# who says something else says more (chosen on the tune replies: bench/recognition.md).
+SENTENCE_WORDS = 3
+# How close (rapidfuzz, 0..1) the words after a ja must come to another municipality's
+# phrase than the one asked about for the ja to be a correction ("ja, Opmeer" to "Bedoelt u
+# Hoorn?"): a spelling whisper garbles a little, not a word that only shares letters.
+NAMED = 0.75
 # The two sides as the matcher ranks them, like two municipalities of an area of their own.
 _YES, _NO = "yes", "no"
 REPLIES = AreaGrammar("reply", (_YES, _NO), tuple(Phrase(t, _YES, "name") for t in SAID_YES)
@@ -57,23 +69,32 @@ REPLIES = AreaGrammar("reply", (_YES, _NO), tuple(Phrase(t, _YES, "name") for t 
 @dataclass(frozen=True)
 class Answer:
     """What a caller answered to "Bedoelt u …?": ja (True), nee (False), or neither heard
-    surely enough (None: ask again, or use the keypad)."""
+    surely enough (None: ask again, or use the keypad). `correction`: a name said with the
+    answer ("nee, Koggenland"; "ja, Opmeer" to "Bedoelt u Hoorn?", which is then no ja), as
+    the area's name recognition heard it: the call flow takes it as it takes a name."""
 
     yes: bool | None
     likelier: bool | None  # the side the reply model found likelier, however unsure; None: nothing heard
     probability: float  # the reply model's P(right) for that side; 0 when nothing was heard
     transcript: str = ""
     timings: dict[str, float] = field(default_factory=dict)  # milliseconds per stage
+    correction: Recognition | None = None
 
     @classmethod
     def of(cls, heard: Recognition, thresholds: Thresholds) -> Answer:
         """The reply matcher ranks ja against nee; each side has its threshold (a ja
-        transfers, so it is strict; a nee only asks again)."""
+        transfers, so it is strict; a nee only asks again). The words have a veto
+        (`text.answer_of`): whatever the audio scores, a transcript that starts with a nee,
+        or a sentence that does not start with a ja, is never a ja."""
         if not heard.candidates:
             return cls(None, None, 0.0, heard.transcript, heard.timings)
         top = heard.candidates[0]
         yes = top.municipality == _YES
-        sure = top.score >= (thresholds.reply_yes if yes else thresholds.reply_no)
+        said, words = answer_of(heard.transcript)
+        threshold = thresholds.reply_yes if yes else thresholds.reply_no
+        # A sentence that does not start with a ja says something else ("Hij is goed, zeg.").
+        sentence = said is None and len(set(words.split())) > SENTENCE_WORDS
+        sure = top.score >= threshold and not (yes and (said is False or sentence))
         return cls(yes if sure else None, yes, top.score, heard.transcript, heard.timings)
 
 
@@ -190,8 +211,10 @@ class SpeechService:
         transcription runs on the same encoded clip, and only its villages not yet scored
         are. `primed=False` (under load) stops at the first step. Once `abandoned` is set,
         the next stage raises `Abandoned` instead of starting."""
+        return self._name(self.recognizer.listen(np.asarray(samples, dtype=np.int16)), area_code, primed, abandoned)
+
+    def _name(self, clip: Clip, area_code: str, primed: bool, abandoned: threading.Event | None) -> Recognition:
         recognizer = self.recognizer
-        clip = recognizer.listen(np.asarray(samples, dtype=np.int16))
         unprimed = self.matcher(area_code, primed=False)
         _go_on(abandoned)
         first = self._decide(unprimed, recognizer.heard(clip, unprimed.shortlist))
@@ -203,12 +226,35 @@ class SpeechService:
         _go_on(abandoned)
         return self._decide(named, recognizer.heard(clip, named.shortlist))
 
-    def reply_now(self, samples: np.ndarray, abandoned: threading.Event | None = None) -> Answer:
-        """An answer to "Bedoelt u …?", synchronously in the calling thread."""
+    def reply_now(self, samples: np.ndarray, abandoned: threading.Event | None = None,
+                  area_code: str | None = None, asked: str | None = None) -> Answer:
+        """An answer to "Bedoelt u `asked`?", synchronously in the calling thread.
+
+        With the area, a name said with the answer (`reply.said_name`) is heard as a name
+        is, on the same encoded clip, and only then (few answers hold one): after a nee it is
+        the caller's correction; after a ja only when its words name another of the area's
+        municipalities than `asked` ("ja, Opmeer" to "Bedoelt u Hoorn?"), and unless the
+        recognition then ranks `asked` first, the ja is no ja."""
+        from .reply import said_name
+
         matcher = self.reply_matcher()
         clip = self.recognizer.listen(np.asarray(samples, dtype=np.int16))
         _go_on(abandoned)
-        return Answer.of(self._decide(matcher, self.recognizer.heard(clip, matcher.shortlist)), self.thresholds)
+        answer = Answer.of(self._decide(matcher, self.recognizer.heard(clip, matcher.shortlist)), self.thresholds)
+        said, name = said_name(clip.transcript, answer.likelier)
+        if area_code is None or said is None or not name:
+            return answer
+        if said:
+            named = self.matcher(area_code, primed=False).text_match(name)[0]
+            if not named or named[0].municipality == asked or named[0].score < NAMED:
+                return answer
+        _go_on(abandoned)
+        # Unprimed, as a name under load: the cost of one more scoring of the area's names on
+        # the clip already encoded, and the flow asks about what it is not sure of.
+        correction = self._name(dataclasses.replace(clip, transcript=name), area_code, False, abandoned)
+        if said and correction.ranked[:1] == (asked,):
+            return answer
+        return dataclasses.replace(answer, yes=None if said else answer.yes, correction=correction)
 
     def _name_in_worker(self, samples: np.ndarray, area_code: str, queued: float,
                         abandoned: threading.Event) -> Recognition:
@@ -307,9 +353,12 @@ class SpeechService:
                                lambda s, queued, abandoned: self._name_in_worker(s, area_code, queued, abandoned),
                                self._timed_out())
 
-    async def reply(self, samples: np.ndarray | bytes, encoding: str = "ulaw") -> Answer:
-        """A reply is never shed: it has no primed transcription to shed."""
-        return await self._run(samples, encoding, lambda s, _, abandoned: self.reply_now(s, abandoned),
+    async def reply(self, samples: np.ndarray | bytes, encoding: str = "ulaw", area_code: str | None = None,
+                    asked: str | None = None) -> Answer:
+        """A reply is never shed: it has no primed transcription to shed (nor has a name said
+        with it: see `reply_now`)."""
+        return await self._run(samples, encoding,
+                               lambda s, _, abandoned: self.reply_now(s, abandoned, area_code, asked),
                                Answer.of(self._timed_out(), self.thresholds))
 
     def close(self) -> None:

@@ -36,7 +36,7 @@ class FakeSpeech:
         return Recognition("x", (Candidate(self.municipality, 0.95, self.municipality),), "accept",
                            self.municipality, "match")
 
-    async def reply(self, audio):
+    async def reply(self, audio, area_code=None, asked=None):
         return Answer(True, True, 0.99)
 
 

@@ -57,6 +57,25 @@ def test_a_reply_needs_more_certainty_for_ja_than_for_nee():
     assert answer(Recognition.rejected("no_speech")) is None
 
 
+def test_a_transcript_that_starts_with_nee_is_never_a_ja():
+    def answer(transcript, score=0.99):
+        return Answer.of(Recognition(transcript, (Candidate("yes", score, "yes"),), "reject", None, "low_confidence"),
+                         THRESHOLDS).yes
+
+    assert answer("Nee, ik bedoel Hoorn.") is None and answer("Natuurlijk niet.") is None
+    assert answer("Ja hoor.") is True and answer("Jamel") is True  # whisper's spelling of espeak-ng's "jawel"
+
+
+def test_a_sentence_that_does_not_start_with_ja_is_never_a_ja():
+    def answer(transcript, score):
+        return Answer.of(Recognition(transcript, (Candidate("yes", score, "yes"),), "reject", None, "low_confidence"),
+                         THRESHOLDS).yes
+
+    assert answer("Ah, hier is de pinoe", 0.99) is None  # a person saying something else
+    assert answer("Big start Big start", 0.9) is True  # two words whisper may have misspelt a ja as
+    assert answer("Ja, maar we moeten eerst die vis verplaatsen.", 0.9) is True
+
+
 def test_names_and_replies_keep_their_own_blocks_in_one_results_file(tmp_path):
     from fourteenplus_dev.commands.bench import report
 

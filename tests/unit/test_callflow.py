@@ -155,7 +155,7 @@ def test_a_municipality_behind_the_code_but_not_connected_hears_so(tmp_path):
 def confirming():
     flow, _ = asked()
     actions = flow.handle(heard("confirm", "Medemblik"))
-    assert Listen("reply", "0229") in actions and play(actions).prompts == ("confirm/medemblik",)
+    assert Listen("reply", "0229", "Medemblik") in actions and play(actions).prompts == ("confirm/medemblik",)
     return flow, actions
 
 
@@ -201,10 +201,64 @@ def test_nee_offers_the_runner_up_and_its_ja_transfers():
     flow, _ = asked()
     flow.handle(ranked(("Hoorn", 0.8), ("Koggenland", 0.75), ("Opmeer", 0.74)))
     runner_up = flow.handle(Reply(False))
-    assert play(runner_up).prompts == ("confirm-or/koggenland",) and Listen("reply", "0229") in runner_up
+    assert play(runner_up).prompts == ("confirm-or/koggenland",) and Listen("reply", "0229", "Koggenland") in runner_up
     assert flow.handle(Reply(True))[-1].municipality == "Koggenland"
     assert flow.record.path == "confirmed"
     assert [a.decision for a in flow.record.attempts] == ["confirm", "no", "yes"]
+
+
+def correction(*scores, decision="confirm"):
+    """The name heard with an answer ("nee, Koggenland"): (name, probability)…"""
+    return ranked(*scores, decision=decision).recognition
+
+
+def test_nee_with_a_name_asks_about_that_name_next():
+    flow, _ = asked()
+    flow.handle(ranked(("Hoorn", 0.8), ("Opmeer", 0.5)))  # "Bedoelt u Hoorn?" "Nee, Koggenland."
+    actions = flow.handle(Reply(False, correction(("Koggenland", 0.9), ("Hoorn", 0.3))))
+    assert play(actions).prompts == ("confirm/koggenland",) and Listen("reply", "0229", "Koggenland") in actions
+    assert flow.handle(Reply(True))[-1].municipality == "Koggenland"
+    assert [(a.kind, a.decision) for a in flow.record.attempts] == [
+        ("name", "confirm"), ("reply", "no"), ("name", "confirm"), ("reply", "yes")]
+
+
+def test_nee_with_a_name_heard_surely_transfers_there_by_the_names_rules():
+    flow, _ = asked()
+    flow.handle(ranked(("Hoorn", 0.8)))
+    actions = flow.handle(Reply(False, correction(("Koggenland", 0.999), decision="accept")))
+    assert of(actions, Transfer)[-1].municipality == "Koggenland"
+
+
+def test_a_weak_correction_is_asked_about_never_transferred():
+    flow, _ = asked()
+    flow.handle(ranked(("Hoorn", 0.8)))
+    # Sure of its name, but a village heard (not the municipality's own name): asked about.
+    weak = Recognition("zwaag", (Candidate("Opmeer", 0.999, "Zwaag"),), "accept", "Opmeer", "match")
+    actions = flow.handle(Reply(False, weak))
+    assert not of(actions, Transfer) and play(actions).prompts == ("confirm/opmeer",)
+
+
+def test_a_correction_never_brings_back_the_municipality_denied():
+    flow, _ = asked()
+    flow.handle(ranked(("Hoorn", 0.8), ("Koggenland", 0.3)))
+    actions = flow.handle(Reply(False, correction(("Hoorn", 0.999), ("Koggenland", 0.2), decision="accept")))
+    assert not of(actions, Transfer) and play(actions).prompts == ("confirm/koggenland",)
+
+
+def test_nee_with_no_name_ranked_is_a_plain_nee():
+    flow, _ = asked()
+    flow.handle(ranked(("Hoorn", 0.8), ("Koggenland", 0.75)))
+    actions = flow.handle(Reply(False, Recognition.rejected("no_speech")))
+    assert play(actions).prompts == ("confirm-or/koggenland",)
+
+
+def test_a_ja_with_another_name_is_no_ja_but_that_name_is_weighed():
+    """"Ja, Opmeer" to "Bedoelt u Hoorn?": the service sends no ja, only the name."""
+    flow, _ = asked()
+    flow.handle(ranked(("Hoorn", 0.5), ("Opmeer", 0.3)))
+    actions = flow.handle(Reply(None, correction(("Opmeer", 0.9), ("Hoorn", 0.05))))
+    assert not of(actions, Transfer) and play(actions).prompts == ("confirm/opmeer",)
+    assert [a.decision for a in flow.record.attempts] == ["confirm", "unclear", "confirm"]
 
 
 def test_keys_answer_the_runner_up_question_too():

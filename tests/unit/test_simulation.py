@@ -60,7 +60,7 @@ class Scripted:
         assert area_code == "0229" and len(samples) > 0
         return self.names.pop(0)
 
-    def reply_now(self, samples):
+    def reply_now(self, samples, area_code=None, asked=None):
         yes = self.replies.pop(0)
         return Answer(yes, yes, 1.0)
 

@@ -30,7 +30,7 @@ class Slow(SpeechService):
         self._stages(self.seconds if primed else self.seconds * 0.4, abandoned)
         return Recognition("", (), "reject", None, "low_confidence", {"primed": float(primed), "score_ms": 1.0})
 
-    def reply_now(self, samples, abandoned=None):
+    def reply_now(self, samples, abandoned=None, area_code=None, asked=None):
         self._stages(self.seconds, abandoned)
         return Answer(None, None, 0.0, timings={"score_ms": 1.0})
 

@@ -46,9 +46,9 @@ class TimedSpeech:
     def __init__(self, service: SpeechService):
         self.service = service
         self.last_ms = 0.0
-        self._cache: dict[tuple[str, str, str | Thresholds], tuple[Recognition | Answer, float]] = {}
+        self._cache: dict[tuple[str, str, object], tuple[Recognition | Answer, float]] = {}
 
-    def _timed(self, samples: np.ndarray, mode: str, context: str | Thresholds,
+    def _timed(self, samples: np.ndarray, mode: str, context: object,
                hear: Callable[[], Recognition | Answer]) -> Recognition | Answer:
         key = (hashlib.sha1(samples.tobytes()).hexdigest(), mode, context)
         if key in self._cache:
@@ -65,8 +65,10 @@ class TimedSpeech:
         assert isinstance(result, Recognition)
         return result
 
-    def reply_now(self, samples: np.ndarray) -> Answer:
-        result = self._timed(samples, REPLY, self.service.thresholds, lambda: self.service.reply_now(samples))
+    def reply_now(self, samples: np.ndarray, area_code: str | None = None, asked: str | None = None) -> Answer:
+        # Per question too: a name said with the answer is judged against the one asked about.
+        result = self._timed(samples, REPLY, (self.service.thresholds, area_code, asked),
+                             lambda: self.service.reply_now(samples, area_code=area_code, asked=asked))
         assert isinstance(result, Answer)
         return result
 
