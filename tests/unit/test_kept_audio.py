@@ -41,7 +41,7 @@ class Speech:
         assert len(audio) == len(NAME)
         return Recognition("medemblik", (Candidate("Medemblik", 0.5, "Medemblik"),), "confirm", "Medemblik", "match")
 
-    async def reply(self, audio):
+    async def reply(self, audio, area_code=None, asked=None):
         assert len(audio) == len(JA)
         return Answer(True, True, 0.99, "ja")
 
