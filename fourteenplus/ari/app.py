@@ -36,6 +36,7 @@ from ..prompts import SOUNDS_SUBDIR
 from ..rtp import ULAW_PAYLOAD_TYPE, payload
 from ..session import CallServices, ChannelGone, Dialling, DialVariables, Session
 from ..speech.audio import decode
+from ..speech.bargein import Turn
 from ..speech.vad import FRAME, Endpointer
 from .client import Ari, AriError, Gone
 
@@ -74,6 +75,7 @@ class Call:
         self.playback: tuple[str, str] | None = None  # (ARI playback id, callflow play id)
         self.listening: cf.Listen | None = None
         self.endpointer = Endpointer()
+        self.turn = Turn(self.endpointer)  # when the caller's speech stops a prompt
         self.media: dict[str, str] = {}  # "bridge", "snoop", "external" → ARI ids
         self.hearing = False  # the media path is set up (once per call, on the first Listen)
         self.session = Session(flow, app.services, lambda session: self, app.finished,
@@ -179,8 +181,11 @@ class Call:
         samples = decode(audio, "ulaw")
         for start in range(0, len(samples) - FRAME + 1, FRAME):
             state = self.endpointer.feed(samples[start:start + FRAME])
-            if state == "start":
-                self.session.post(cf.SpeechStarted())
+            if self.turn.update(state, self.playback is not None):
+                self.session.post(cf.SpeechStarted())  # over a prompt: the flow stops it (barge-in)
+            if not self.turn.taken:
+                if state == "end":  # noise too short to take the turn from a prompt: no answer
+                    self.endpointer.reset()
             elif state == "pause":
                 self.session.paused(self.listening, self.endpointer.utterance())
             elif state == "end":
