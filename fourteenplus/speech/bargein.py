@@ -14,9 +14,11 @@ from __future__ import annotations
 
 from .vad import Endpointer
 
-# Frames of speech (20 ms each) before a prompt is stopped: a cough or a door is shorter
-# than this, a word is not, and the prompt still stops within 300 ms of the first voiced frame.
-TAKE_FRAMES = 10
+# Frames of voiced speech (20 ms each) before a prompt is stopped: more than a cough or a
+# door holds, few enough that a word with unvoiced sounds in it (the k and the g of
+# "Koggenland") still stops the prompt within about 300 ms of its first voiced frame
+# (bench/dialogue.md has how often it does, and at other counts).
+TAKE_FRAMES = 8
 
 
 class Turn:
