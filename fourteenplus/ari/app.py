@@ -8,7 +8,8 @@ dispatches.
 How the caller is heard: a snoop channel (spy=in: the caller's voice, never our prompts)
 and an externalMedia channel share a mixing bridge, so Asterisk streams the caller's audio
 as μ-law RTP to a UDP socket of this call. The caller's own channel stays out of any
-bridge, so prompts play to it normally and the caller can speak over them (barge-in).
+bridge, so prompts play to it normally and the caller can speak over them (barge-in:
+`speech.bargein.Turn` says when an utterance over a prompt is speech enough to stop it).
 The frames feed a `speech.vad.Endpointer`; each utterance goes to the `SpeechService`,
 which recognises it in a worker thread, starting at the caller's first pause (0.2 s of
 quiet) rather than at the end (0.5 s) when the worker is free.
