@@ -91,7 +91,7 @@ bench: setup bench-voices
 	test -f $(BENCH_REPLIES)/manifest.csv || $(FP) corpus $(BENCH_REPLIES) --split eval --count 200 --replies
 	test -f $(BENCH_MBROLA)/manifest.csv || $(FP) corpus $(BENCH_MBROLA) --split eval --count 300 --repeats --voices mbrola
 	test -f $(BENCH_CALLERS)/callers.csv || $(FP) corpus $(BENCH_CALLERS) --split eval --count 300 --callers
-	$(FP) bench dialogue $(BENCH_CALLERS) --against confirm=0.70,runner_up=1.0,questions=1 --report bench/dialogue.md --json
+	$(FP) bench dialogue $(BENCH_CALLERS) --against barge_in=0.5 --report bench/dialogue.md --json
 	$(FP) bench recognition $(BENCH_CORPUS) --report bench/recognition.md --json
 	$(FP) bench recognition $(BENCH_REPLIES) --no-plain --report bench/recognition.md --json
 	$(FP) bench recognition $(BENCH_MBROLA) --report bench/recognition.md --json

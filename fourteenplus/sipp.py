@@ -243,8 +243,10 @@ class Trunk:
 
 @dataclass(frozen=True)
 class WaitPrompt:
-    """Stay silent until a prompt has played and ended (or `timeout_s` passed)."""
+    """Stay silent until a prompt has played and ended (or `timeout_s` passed); with
+    `into_ms`, only until it has played that long, so the next step talks over it."""
     timeout_s: float = 20.0
+    into_ms: int | None = None
 
 
 @dataclass(frozen=True)
@@ -372,10 +374,15 @@ class _Media:
         for index, step in enumerate(self.script):
             if isinstance(step, WaitPrompt):
                 start = time.time()
+                began = None  # when the prompt's first sound came
                 while time.time() - start < step.timeout_s:
                     loud = self._last_loud
-                    if loud is not None and loud > start and time.time() - loud >= PROMPT_END_S:
-                        break
+                    if loud is not None and loud > start:
+                        began = began or loud
+                        if step.into_ms is None and time.time() - loud >= PROMPT_END_S:
+                            break
+                        if step.into_ms is not None and time.time() - began >= step.into_ms / 1000:
+                            break
                     yield SILENCE, 0, False, None
             elif isinstance(step, Silence):
                 for _ in range(step.ms // 20):

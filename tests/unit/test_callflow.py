@@ -268,6 +268,57 @@ def test_keys_answer_the_runner_up_question_too():
     assert flow.handle(Dtmf("1"))[-1].municipality == "Koggenland"
 
 
+def test_barge_in_over_bedoelt_u_stops_it_and_the_reply_is_heard():
+    flow, actions = confirming()
+    barge = flow.handle(SpeechStarted())
+    assert StopPlayback() in barge and not of(barge, Play)
+    assert finish_prompt(flow, actions) == []  # the stopped question ends late: no no-input timer
+    result = flow.handle(Reply(True))
+    assert CancelTimer(timer(barge).timer_id) in result and result[-1].municipality == "Medemblik"
+    assert flow.record.path == "confirmed"
+
+
+def test_barge_in_over_the_runner_up_question_stops_it_too():
+    flow, _ = asked()
+    flow.handle(ranked(("Hoorn", 0.8), ("Koggenland", 0.75)))
+    runner_up = flow.handle(Reply(False))
+    assert play(runner_up).prompts == ("confirm-or/koggenland",)
+    assert StopPlayback() in flow.handle(SpeechStarted())
+    assert flow.handle(Reply(True))[-1].municipality == "Koggenland"
+
+
+def test_speech_after_the_prompt_has_ended_stops_nothing():
+    flow, actions = asked()
+    finish_prompt(flow, actions)
+    assert not of(flow.handle(SpeechStarted()), StopPlayback)
+
+
+@pytest.mark.parametrize("prompt", ["question", "again", "confirm", "confirm-keys", "confirm-or", "menu"])
+def test_a_key_is_taken_while_any_question_plays(prompt):
+    """Keys work at every prompt that asks something, without waiting for its end, and the
+    prompt stops for what the key chose."""
+    flow, actions = asked()
+    if prompt == "again":
+        actions = flow.handle(heard("reject"))
+    elif prompt in ("confirm", "confirm-keys"):
+        actions = flow.handle(heard("confirm", "Medemblik"))
+        if prompt == "confirm-keys":
+            actions = flow.handle(Reply(None))
+    elif prompt == "confirm-or":
+        flow.handle(ranked(("Hoorn", 0.8), ("Medemblik", 0.75)))
+        actions = flow.handle(Reply(False))
+    elif prompt == "menu":
+        actions = flow.handle(Dtmf("0"))
+    assert play(actions).barge_in
+    key = "2" if prompt == "menu" else "1" if prompt.startswith("confirm") else "0"
+    result = flow.handle(Dtmf(key))
+    if key == "0":  # at the question: the menu at once
+        assert StopPlayback() in result and play(result).prompts == ("menu/0229",)
+    else:
+        assert StopPlayback() in result and result[-1] == Transfer(
+            "Medemblik", "PJSIP/medemblik@fourteenplus-trunks", "PJSIP/regio-westfriesland@fourteenplus-trunks")
+
+
 def test_after_as_many_nees_as_questions_the_name_is_asked_again():
     flow, _ = asked()
     flow.handle(ranked(("Hoorn", 0.8), ("Koggenland", 0.75), ("Opmeer", 0.74), ("Medemblik", 0.7)))

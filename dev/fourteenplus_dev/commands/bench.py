@@ -33,9 +33,10 @@ _SIDES = {True: "yes", False: "no"}
 
 
 
-# What `--against` may change: the flow's own settings. (The reply thresholds are the speech
-# service's: its answers are heard once per run.)
-FLOW_SETTINGS = ("accept", "confirm", "runner_up", "questions")
+# What `--against` may change: the flow's own settings, and the share of callers who talk
+# over the prompts. (The reply thresholds are the speech service's: its answers are heard
+# once per run.)
+FLOW_SETTINGS = ("accept", "confirm", "runner_up", "questions", "barge_in")
 
 
 def settings(text: str) -> dict[str, float]:
@@ -89,8 +90,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
     dialogue.add_argument("--settled", type=float, default=SETTLED,
                           help="the unprimed P(right) from which a name skips the primed transcription "
                                "(above 1: every name primed, as before the sixth pass)")
+    dialogue.add_argument("--barge-in", type=float, default=0.0, metavar="SHARE",
+                          help="the share of callers (0–1) who talk over the question and over "
+                               '"Bedoelt u …?" (default 0: every caller waits for each prompt to end)')
+    dialogue.add_argument("--seed", type=int, default=0, help="which callers barge in, and when (default 0)")
     dialogue.add_argument("--against", type=settings, metavar="NAME=VALUE,…",
-                          help="also play the same callers at other settings (thresholds, questions), "
+                          help="also play the same callers at other settings (thresholds, questions, barge_in), "
                                "in the same run on the same recognitions: an A/B, e.g. confirm=0.7,questions=1")
     calls = sub.add_parser("calls", help="answer → first audio and end of speech → INVITE over real calls "
                                          "(needs `make run` in another terminal)")
