@@ -138,7 +138,7 @@ class Service:
         plan = self.plan(code)
         ids = ["trunk-failed", "goodbye"]
         if len(plan.connected) > 1:
-            ids += ["question", "again", "menu-again", "not-connected", f"menu/{code}", "reply-keys"]
+            ids += ["question", "again", "no-name", "menu-again", "not-connected", f"menu/{code}", "reply-keys"]
             ids += [f"{kind}/{self.municipality(name).slug}" for name in plan.connected for kind in ("confirm", "confirm-or")]
         ids += [f"closed/{self.municipality(name).slug}" for name in plan.connected if self.municipality(name).hours]
         return tuple(ids)

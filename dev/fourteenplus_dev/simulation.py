@@ -276,7 +276,7 @@ class Simulation:
                 self._speak(self.caller.yes if yes else self.caller.no,
                             now + self.audio.start_of(play, asked + 1), cf.REPLY)
             return
-        if self._mode == cf.NAME and play.prompts and play.prompts[-1] in (cf.QUESTION, cf.AGAIN):
+        if self._mode == cf.NAME and play.prompts and play.prompts[-1] in (cf.QUESTION, cf.AGAIN, cf.NO_NAME):
             take = self.caller.first if self.outcome.name_takes == 0 else self.caller.second
             self.outcome.name_takes += 1
             self._speak(take, now + self.audio.duration(play), cf.NAME)
