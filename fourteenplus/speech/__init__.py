@@ -12,7 +12,7 @@ from typing import Literal
 Decision = Literal["accept", "confirm", "reject"]
 
 # Why a recognition was rejected (or, for accept/confirm, "match"); "no_name": speech, but
-# about something else (no word of it comes near a name).
+# about something else (a sentence that no name of the area covers much of).
 REASONS = ("match", "no_speech", "out_of_area", "low_confidence", "ambiguous", "no_name", "timeout", "error")
 
 
