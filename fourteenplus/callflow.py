@@ -140,8 +140,11 @@ DIRECT, SPOKEN, SPOKEN_REPEAT, CONFIRMED, KEYPAD, DEFAULT = (
 # Prompt ids the flow plays (besides menu/<area>, number/<reason>, closed/<slug> and the
 # end messages): the question, the question again, "Bedoelt u X?" (confirm/<slug>), "Of
 # bedoelt u Y?" for the next likeliest after a nee (confirm-or/<slug>), and the keys that
-# answer a question, added when a spoken answer was not understood.
+# answer a question, added when a spoken answer was not understood. A caller who said
+# something that names no municipality at all hears the question with a hint (no-name),
+# not "Dat verstond ik niet": they were understood, they just did not say a name.
 QUESTION, AGAIN, CONFIRM, CONFIRM_OR, REPLY_KEYS = "question", "again", "confirm", "confirm-or", "reply-keys"
+NO_NAME = "no-name"
 CONFIRM_PROMPTS = (CONFIRM, CONFIRM_OR)
 # Before the menu, when the recognisers cannot keep up, "it is busy, choose with the keys"
 # (its id is also the reason of that call's failure attempt); and before the area's default,
@@ -383,9 +386,10 @@ class CallFlow:
             if top not in self._area.connected:
                 return actions + self._end(OUTCOME_NOT_CONNECTED, ("not-connected", "goodbye"))
             return actions + self._transfer(top, SPOKEN if self._name_attempts == 0 else SPOKEN_REPEAT)
+        again = NO_NAME if recognition.reason == "no_name" else AGAIN
         ranked = self._ranked()
         if not ranked:
-            return actions + self._failed_name_attempt()
+            return actions + self._failed_name_attempt(again)
         top, confidence = ranked[0]
         if confidence >= thresholds.confirm and top not in self._area.connected:
             return actions + self._end(OUTCOME_NOT_CONNECTED, ("not-connected", "goodbye"))
@@ -394,7 +398,7 @@ class CallFlow:
         self._to_ask = [m for i, (m, p) in enumerate(ranked[: self.service.listen.questions])
                         if m in self._area.connected and p >= (thresholds.confirm if i == 0 else thresholds.runner_up)]
         if not self._to_ask or self._to_ask[0] != top:
-            return actions + self._failed_name_attempt()
+            return actions + self._failed_name_attempt(again)
         return actions + self._confirm(self._to_ask.pop(0), CONFIRM)
 
     def _ranked(self) -> list[tuple[str, float]]:
@@ -443,10 +447,10 @@ class CallFlow:
             return self._play("confirm", (f"{CONFIRM}/{self._slug(self._asked)}", REPLY_KEYS), True)
         return self._menu_or_default(())
 
-    def _failed_name_attempt(self) -> list[Action]:
+    def _failed_name_attempt(self, prompt: str = AGAIN) -> list[Action]:
         self._name_attempts += 1
         if self._name_attempts < self.service.listen.attempts:
-            return self._ask(AGAIN)
+            return self._ask(prompt)
         return self._menu_or_default(())
 
     def _menu_choice(self, digit: str) -> list[Action]:

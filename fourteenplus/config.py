@@ -143,7 +143,7 @@ class Service:
         plan = self.plan(code)
         ids = ["trunk-failed", "goodbye"]
         if len(plan.connected) > 1:
-            ids += ["question", "again", "menu-again", "not-connected", f"menu/{code}", "reply-keys", "busy"]
+            ids += ["question", "again", "no-name", "menu-again", "not-connected", f"menu/{code}", "reply-keys", "busy"]
             ids += [f"default/{self.municipality(plan.default).slug}"] if plan.default else []
             ids += [f"{kind}/{self.municipality(name).slug}" for name in plan.connected for kind in ("confirm", "confirm-or")]
         ids += [f"closed/{self.municipality(name).slug}" for name in plan.connected if self.municipality(name).hours]

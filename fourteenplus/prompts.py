@@ -1,7 +1,7 @@
 """Prompt texts (fourteenplus/data/prompts.yaml, nl and en) → 8 kHz μ-law files for Asterisk.
 
 Prompts land in <sounds>/fourteenplus/<language>/<prompt id>.ulaw, where the prompt id is
-what the call flow plays: `question`, `again`, `confirm/<slug>`, `confirm-or/<slug>`,
+what the call flow plays: `question`, `again`, `no-name`, `confirm/<slug>`, `confirm-or/<slug>`,
 `reply-keys`, `menu/<area code>`,
 `menu-again`, `busy` (before the menu when the recognisers cannot keep up), `default/<slug>`
 (before an area's default municipality, so a caller always hears where they are put through), `number/<reason>`, `not-connected`, `goodbye`, `trunk-failed`, and
@@ -50,7 +50,7 @@ def _all_texts() -> dict:
 def prompt_texts(service: Service, language: str) -> dict[str, str]:
     """Every prompt id this configuration can play in `language` → its text."""
     t = _all_texts()[language]
-    out = {key: t[key] for key in ("question", "again", "menu-again", "not-connected", "goodbye", "trunk-failed",
+    out = {key: t[key] for key in ("question", "again", "no-name", "menu-again", "not-connected", "goodbye", "trunk-failed",
                                    "reply-keys", "busy")}
     out.update({f"number/{reason}": t["number"][reason] for reason in NUMBER_REASONS})
     for code, plan in service.areas.items():

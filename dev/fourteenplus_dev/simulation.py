@@ -335,7 +335,7 @@ class Simulation:
                 self._speak(self.caller.yes if yes else self.caller.no, now + start, cf.REPLY,
                             now + self.audio.duration(play))
             return
-        if self._mode == cf.NAME and play.prompts and play.prompts[-1] in (cf.QUESTION, cf.AGAIN):
+        if self._mode == cf.NAME and play.prompts and play.prompts[-1] in (cf.QUESTION, cf.AGAIN, cf.NO_NAME):
             take = self.caller.first if self.outcome.name_takes == 0 else self.caller.second
             self.outcome.name_takes += 1
             # Over the question, not over "Dat verstond ik niet …": a caller told they were

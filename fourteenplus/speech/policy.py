@@ -37,11 +37,16 @@ from .. import resources
 
 PATH = resources.POLICY  # the policy the package ships
 # The evidence each model weighs, in this order (the matcher computes it, `fit` learns a weight for each).
+# The names models also weigh how much of what was heard is a name (`Matcher.name_share`,
+# content words, seconds of speech, how clearly the words that are no name were heard): fitted on synthetic voices alone they learned what a
+# robot sounds like when it says no name, and asked people about a town for anything they said.
 FEATURES = {
-    "names": ("margin", "score", "text_top", "text_elsewhere", "no_speech", "prompt_agree", "prompt_other", "prompt_copy"),
+    "names": ("margin", "score", "text_top", "text_elsewhere", "no_speech", "prompt_agree", "prompt_other", "prompt_copy",
+              "name_share", "words", "seconds", "clear_other"),
     # The names without the primed transcription (its three flags): the speech service's
     # recognition under load.
-    "unprimed": ("margin", "score", "text_top", "text_elsewhere", "no_speech"),
+    "unprimed": ("margin", "score", "text_top", "text_elsewhere", "no_speech", "name_share", "words", "seconds",
+                 "clear_other"),
     "reply": ("margin", "score", "text_top", "no_speech"),
 }
 

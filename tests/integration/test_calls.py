@@ -7,7 +7,7 @@ import time
 
 from fourteenplus.sipp import PressKeys, Say, WaitPrompt
 
-from .conftest import stored
+from .conftest import log_size, stored, wait_for_log
 
 # A spoken name that lands this quickly after the caller stops was recognised, not a
 # fallback to the area's default (that takes the attempts and the menu: many seconds).
@@ -35,6 +35,19 @@ def test_carrier_phrase(call):
     result = call("140229", [WaitPrompt(), Say("ik wil graag de gemeente Hoorn bellen")])
     assert users(result) == ["hoorn"]
     assert result.speech_end_to_invite_ms < RECOGNISED_WITHIN_MS
+
+
+def test_a_caller_who_names_no_municipality_is_asked_for_one(call, app):
+    """A sentence about something else is asked for a name ("Welke gemeente wilt u bellen? U
+    kunt ook uw woonplaats noemen"), not "Bedoelt u …?" about a town picked from it, and never
+    put through; the name said then is."""
+    since = log_size(app)
+    result = call("140229", [WaitPrompt(), Say("ik heb een vraag over mijn paspoort"), WaitPrompt(),
+                             Say("Koggenland")])
+    log = wait_for_log(app, "prompts=('no-name',)", since)
+    assert "prompts=('confirm/" not in log
+    assert users(result) == ["koggenland"]
+    assert len(result.spoken_before_invite) == 2, "put through on the name, the second thing said"
 
 
 def test_silence_twice_then_keypad_menu(call):

@@ -37,7 +37,7 @@ def record(recordings, prompt_ids):
             out.writeframes(b"\0\0" * 800)
 
 
-FRISIAN_IDS = ("trunk-failed", "goodbye", "question", "again", "menu-again", "not-connected", "menu/058",
+FRISIAN_IDS = ("trunk-failed", "goodbye", "question", "again", "no-name", "menu-again", "not-connected", "menu/058",
                "reply-keys", "busy", "default/leeuwarden", *(f"{kind}/{slug}" for slug in ("leeuwarden", "tytsjerksteradiel", "dantumadiel",
                                                              "noardeast-fryslan", "waadhoeke")
                                for kind in ("confirm", "confirm-or")))

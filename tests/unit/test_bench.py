@@ -96,6 +96,29 @@ def test_names_and_replies_keep_their_own_blocks_in_one_results_file(tmp_path):
     assert '"correct": 1' not in text
 
 
+def test_people_are_a_voice_family_of_their_own(tmp_path):
+    """The layout of shared/tools/human_corpus.py: transcripts.csv beside the corpus names its clips."""
+    from fourteenplus_dev.commands.bench import read_manifest
+
+    (tmp_path / "negatives").mkdir()
+    (tmp_path / "negatives" / "manifest.csv").write_text("file,area_code,expected\na.wav,0229,none\nb.wav,0229,none\n")
+    (tmp_path / "transcripts.csv").write_text("file,text,seconds\nnegatives/a.wav,Waar is die vis?,1.20\n")
+    rows = read_manifest(tmp_path / "negatives")
+    assert [row["file"] for row in rows] == [str(tmp_path / "negatives" / "a.wav"), str(tmp_path / "negatives" / "b.wav")]
+    assert voice_family(rows[:1]) == "human" and voice_family(rows) == "human"  # b: the manifest does not say
+    assert voice_family([rows[0], {"voice": "nl+f3"}]) == "mixed"
+    assert marker({"ours": {}, "voices": "human"}) == "bench-human"
+    assert marker({"ours": {"confusion": {}}, "voices": "human"}) == "bench-replies-human"
+
+
+def test_negatives_asked_about_a_town_and_put_through_are_counted_apart():
+    tally = Tally()
+    for result in (said("confirm", "Hoorn"), said("reject"), said("accept", "Hoorn")):
+        tally.add("none", result, 100.0)
+    figures = tally.figures()
+    assert (figures["negatives"], figures["negatives_confirmed"], figures["negatives_accepted"]) == (3, 1, 1)
+
+
 def test_the_voice_family_is_read_from_the_manifest():
     assert voice_family([{"voice": "nl+f3"}, {"voice": ""}, {"voice": "en-gb"}]) == "espeak"
     assert voice_family([{"voice": "mb-nl1"}, {"voice": "mb-fr1"}, {"voice": ""}]) == "mbrola"

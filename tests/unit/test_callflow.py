@@ -133,6 +133,27 @@ def test_rejected_then_accepted_counts_as_a_repeat():
     assert flow.record.path == "spoken_repeat"
 
 
+def test_a_caller_who_named_no_municipality_is_asked_for_one_not_about_a_town():
+    """Speech about something else ("ik heb een vraag over mijn paspoort") is no name: the
+    caller hears the question with a hint, never "Bedoelt u …?" about a town picked from it,
+    and a name said then is still a repeat that can be put through."""
+    flow, _ = asked()
+    noise = Recognition("ik heb een vraag over mijn paspoort", (Candidate("Hoorn", 0.3, "Hoorn"),), "reject", None,
+                        "no_name")
+    actions = flow.handle(Utterance(noise))
+    assert play(actions).prompts == ("no-name",) and Listen("name", "0229") in actions
+    assert flow.record.attempts[-1].reason == "no_name"
+    # The town picked from that sentence is no evidence for the next take.
+    actions = flow.handle(heard("reject", "Hoorn", 0.08))
+    assert play(actions).prompts == ("menu/0229",) and not of(actions, Transfer)
+
+
+def test_a_name_not_understood_is_still_told_so():
+    flow, _ = asked()
+    actions = flow.handle(heard("reject", "Hoorn", 0.05))
+    assert play(actions).prompts == ("again",)
+
+
 def test_a_name_from_another_area_is_never_routed():
     flow, _ = asked()
     actions = flow.handle(heard("accept", "Amsterdam"))

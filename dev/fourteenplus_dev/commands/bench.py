@@ -2,7 +2,8 @@
 `fourteenplus bench calls`: latencies of real SIP calls through the running system.
 
 DIR holds audio files and manifest.csv (file,area_code,expected; expected "none" for a clip
-that must not be routed). Ours and the plain pipeline (whisper's 30 s window, free
+that must not be routed). Several DIRs are one run: the synthetic corpora beside the human
+ones, each figure also per voice family (`families`). Ours and the plain pipeline (whisper's 30 s window, free
 transcription, rapidfuzz, no biasing) run on every clip in the same run, so the gain is a
 ratio measured on one machine on one day. Latency is compute per clip with the model
 loaded; the model's start-up is reported on its own.
@@ -57,7 +58,8 @@ def settings(text: str) -> dict[str, float]:
 def configure(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="what", required=True)
     recognition = sub.add_parser("recognition", help="spoken names → municipalities")
-    recognition.add_argument("dir", type=Path, help="corpus directory with manifest.csv")
+    recognition.add_argument("dir", type=Path, nargs="+",
+                             help="corpus directories with manifest.csv: one run, its figures also per voice family")
     recognition.add_argument("--json", action="store_true", help="print the figures as JSON")
     recognition.add_argument("--no-plain", action="store_true", help="skip the plain pipeline (it is slow)")
     recognition.add_argument("--unprimed", action="store_true",
@@ -168,10 +170,11 @@ def machine() -> str:
     return f"{cpu}, {os.cpu_count()} cores, {platform.system()} {platform.release()}, Python {platform.python_version()}"
 
 
-def run(corpus: Path, thresholds: Thresholds, plain: bool, primed: bool = True) -> dict:
+def run(corpora: list[Path], thresholds: Thresholds, plain: bool, primed: bool = True) -> dict:
     """Every first take through ours (and the plain pipeline); with repeats in the corpus, also
     what a second take does for the callers the first one did not route. `primed=False`:
-    ours as under load, without the primed transcription."""
+    ours as under load, without the primed transcription. Ours is also tallied per voice
+    family (`families`: espeak, mbrola, human), so people are never averaged into robots."""
     import dataclasses
     import time
 
@@ -180,13 +183,14 @@ def run(corpus: Path, thresholds: Thresholds, plain: bool, primed: bool = True) 
     from fourteenplus.speech import audio
     from fourteenplus.speech.service import SpeechService
 
-    rows = list(csv.DictReader((corpus / "manifest.csv").open()))
+    rows = [row for corpus in corpora for row in read_manifest(corpus)]
     service = SpeechService(load_grammars(load_directory()), thresholds)
     service.load()
     ours, baseline = Tally(), Tally()
+    by_family: dict[str, Tally] = {}
     results = {}
     for row in rows:
-        samples = audio.read_telephone(corpus / row["file"])
+        samples = audio.read_telephone(Path(row["file"]))
         started = time.perf_counter()
         reply = row["area_code"] == REPLY_AREA
         result = as_recognition(service.reply_now(samples)) if reply else service.recognize_now(
@@ -196,6 +200,7 @@ def run(corpus: Path, thresholds: Thresholds, plain: bool, primed: bool = True) 
         if row.get("repeat_of"):
             continue
         ours.add(row["expected"], result, ms)
+        by_family.setdefault(family(row) or "unknown", Tally()).add(row["expected"], result, ms)
         if plain:
             text, timings = service.recognizer.transcribe_plain(samples)
             matcher = service.reply_matcher() if reply else service.matcher(row["area_code"])
@@ -203,12 +208,15 @@ def run(corpus: Path, thresholds: Thresholds, plain: bool, primed: bool = True) 
                 text, thresholds.accept, thresholds.confirm), timings["total_ms"])
     replies = _is_replies(rows)
     figures: dict[str, Any] = {"ours": ours.figures() | ({"confusion": ours.confusion()} if replies else {}),
+               "families": {name: tally.figures() | ({"confusion": tally.confusion()} if replies else {})
+                            for name, tally in sorted(by_family.items())},
                "model_startup_s": round(service.startup_seconds or 0.0, 2),
-               "corpus": str(corpus), "voices": voice_family(rows), "machine": machine(),
+               "corpus": ", ".join(map(str, corpora)), "voices": voice_family(rows), "machine": machine(),
                "date": dt.date.today().isoformat(), "thresholds": dataclasses.asdict(thresholds)}
     if not primed:
         figures["unprimed"] = True
-    repeats = [(results[row["repeat_of"]], row["expected"], results[row["file"]]) for row in rows if row.get("repeat_of")]
+    repeats = [(results[str(Path(row["file"]).parent / row["repeat_of"])], row["expected"], results[row["file"]])
+               for row in rows if row.get("repeat_of")]
     if repeats:
         figures["second_take"] = second_take(repeats)
     if plain:
@@ -218,17 +226,43 @@ def run(corpus: Path, thresholds: Thresholds, plain: bool, primed: bool = True) 
     return figures
 
 
+HUMAN = "human"
+
+
+def read_manifest(corpus: Path) -> list[dict]:
+    """A corpus's manifest rows, each file as a path, each clip of people (the layout of
+    `shared/tools/human_corpus.py`: a transcripts.csv beside the corpus that names its clips,
+    `<corpus>/<file>`) marked with the human family."""
+    rows = list(csv.DictReader((corpus / "manifest.csv").open()))
+    human: set[str] = set()
+    for listing in (corpus / "transcripts.csv", corpus.parent / "transcripts.csv"):
+        if listing.exists():
+            human |= {str(listing.parent / row["file"]) for row in csv.DictReader(listing.open())}
+    return [row | {"file": str(corpus / row["file"])} | ({"family": HUMAN} if str(corpus / row["file"]) in human else {})
+            for row in rows]
+
+
+def family(row: dict) -> str | None:
+    """Who said a clip: people (`human`), MBROLA's diphone voices or espeak-ng's own (the
+    manifest's voice column, `corpus --voices`); None when the manifest does not say."""
+    if row.get("family"):
+        return row["family"]
+    return None if not row.get("voice") else "mbrola" if row["voice"].startswith("mb-") else "espeak"
+
+
 def voice_family(rows: list[dict]) -> str | None:
-    """Who spoke the corpus (`corpus --voices`): "espeak", "mbrola", "mixed", or None for a
-    manifest that does not say (the voice column is optional)."""
-    families = {"mbrola" if row["voice"].startswith("mb-") else "espeak" for row in rows if row.get("voice")}
+    """Who spoke the corpus: "espeak", "mbrola", "human", "mixed", or None for a manifest that
+    does not say (the voice column is optional)."""
+    families = {family(row) for row in rows} - {None}
     return None if not families else families.pop() if len(families) == 1 else "mixed"
 
 
 def marker(figures: dict) -> str:
-    """The results file holds a block per kind of corpus: names or replies, by voice family."""
+    """The results file holds a block per kind of corpus: names or replies, by voice family
+    (espeak-ng's has the plain name)."""
+    voices = figures.get("voices")
     return "bench" + ("-replies" if "confusion" in figures["ours"] else "") + \
-        ("-mbrola" if figures.get("voices") == "mbrola" else "") + ("-unprimed" if figures.get("unprimed") else "")
+        (f"-{voices}" if voices in ("mbrola", HUMAN, "mixed") else "") + ("-unprimed" if figures.get("unprimed") else "")
 
 
 def second_take(pairs) -> dict:
@@ -290,8 +324,7 @@ def fit_rows(corpus: Path) -> list[dict]:
             rows.append({"file": str(corpus / row["first"]), "area_code": row["area_code"], "expected": row["expected"]})
             rows += [{"file": str(corpus / row[side]), "area_code": REPLY_AREA, "expected": side} for side in ("yes", "no")]
         return rows
-    return [row | {"file": str(corpus / row["file"])} for row in csv.DictReader((corpus / "manifest.csv").open())
-            if not row.get("repeat_of")]
+    return [row for row in read_manifest(corpus) if not row.get("repeat_of")]
 
 
 def fit_policy(corpora: list[Path], out: Path, models: tuple[str, ...] = ("names", "unprimed", "reply")) -> dict:
@@ -358,7 +391,7 @@ def main(args: argparse.Namespace) -> int:
     if args.what == "dialogue":
         from ._bench_dialogue import main as dialogue_main
         return dialogue_main(args)
-    for corpus in args.dir if args.what == "fit" else [args.dir]:
+    for corpus in args.dir:
         if not (corpus / "manifest.csv").exists() and not (args.what == "fit" and (corpus / "callers.csv").exists()):
             print(f"{corpus}/manifest.csv not found: make a corpus with `fourteenplus corpus {corpus}`")
             return 2
@@ -378,6 +411,10 @@ def main(args: argparse.Namespace) -> int:
                 print(f"{name:6} accuracy {f['accuracy']:.1%}  misrouted {f['misrouted']}  confirmed {f['confirmed']}  "
                       f"rejected {f['rejected']}  negatives routed {f['negatives_routed']}/{f['negatives']}  "
                       f"p50 {f['latency_p50_ms']} ms  p95 {f['latency_p95_ms']} ms")
+        for name, f in figures["families"].items():
+            print(f"{name:8} right {f['correct']}/{f['total'] - f['negatives']}  misrouted {f['misrouted']}  "
+                  f"negatives asked about a town {f['negatives_confirmed']}/{f['negatives']}, "
+                  f"put through {f['negatives_accepted']}")
         print(f"model start-up {figures['model_startup_s']} s; {figures['machine']}")
     return 0
 
