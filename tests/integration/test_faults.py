@@ -180,20 +180,26 @@ def reorder_and_reload(process, service_yaml) -> None:
     assert "brought in step" in log and "nl/menu/0229" in log, log
 
 
+def reordered_menu_routes_key_1_as_it_names(process, place, service_yaml, tmp_path) -> None:
+    """The app `process` on a copy of the configuration: 0229 reordered and reloaded, then a
+    caller silent until the menu presses 1, in the app's menu and in the dialplan's."""
+    before = menu_prompt()
+    config = tmp_path / "reordered.yaml"
+    config.write_text(service_yaml.read_text())
+    with process.running(config):
+        reorder_and_reload(process, service_yaml)
+        after = menu_prompt()
+        assert after != before, "the menu prompt was regenerated"
+        result = place("140229", TO_THE_MENU)
+        assert users(result) == ["koggenland"]
+        assert after[800:2400] in result.heard, "the caller heard the regenerated menu"
+        with process.stopped():  # the dialplan's own keypad menu follows the same order
+            assert users(place("140229", [WaitPrompt(), PressKeys("1")])) == ["koggenland"]
+    assert in_step(service_yaml), "started again on the old file, the app put its menu back"
+
+
 def test_fault_reload_reordered_menu_key_1_reaches_the_municipality_the_menu_names(app, call, service_yaml, tmp_path):
     """Production mode (Asterisk started on its own, `run` without --asterisk): a reload that
     reorders 0229's list regenerates the menu prompt and the fallback before it takes a call;
     key 1 reaches Koggenland, and the menu the caller heard is the one that names it first."""
-    before = menu_prompt()
-    config = tmp_path / "reordered.yaml"
-    config.write_text(service_yaml.read_text())
-    with app.running(config):
-        reorder_and_reload(app, service_yaml)
-        after = menu_prompt()
-        assert after != before, "the menu prompt was regenerated"
-        result = call("140229", TO_THE_MENU)
-        assert users(result) == ["koggenland"]
-        assert after[800:2400] in result.heard, "the caller heard the regenerated menu"
-        with app.stopped():  # the dialplan's own keypad menu follows the same order
-            assert users(call("140229", [WaitPrompt(), PressKeys("1")])) == ["koggenland"]
-    assert in_step(service_yaml), "started again on the old file, the app put its menu back"
+    reordered_menu_routes_key_1_as_it_names(app, call, service_yaml, tmp_path)
