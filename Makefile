@@ -5,10 +5,11 @@ VENV := .venv
 PY := $(VENV)/bin/python
 FP := $(VENV)/bin/fourteenplus
 # postgresql: a private server for the store tests and the cluster (never the system one);
-# kamailio: the cluster's SIP entry (dispatcher, permissions, pike are in the base package).
+# kamailio: the cluster's SIP entry (dispatcher, permissions, pike are in the base package);
+# prometheus: its promtool checks the shipped alert rules.
 # Their system services, which Debian starts on install, are disabled: the system Kamailio
-# would take port 5060 on every address, Asterisk's too.
-DEBIAN_PACKAGES := sip-tester espeak-ng sox debootstrap chromium iproute2 postgresql kamailio
+# would take port 5060 on every address, Asterisk's too, and a Prometheus server is not ours to run.
+DEBIAN_PACKAGES := sip-tester espeak-ng sox debootstrap chromium iproute2 postgresql kamailio prometheus
 
 .PHONY: setup lock system-packages bench-voices test unit run cluster call asterisk asterisk-stop check status bench bench-calls soak clean
 
@@ -32,7 +33,7 @@ system-packages:
 	  if [ "$$(id -u)" = 0 ]; then \
 	    echo "installing Debian packages:$$missing"; \
 	    apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing >/dev/null; \
-	    if [ -d /run/systemd/system ]; then systemctl disable --now -q kamailio postgresql 2>/dev/null || true; fi; \
+	    if [ -d /run/systemd/system ]; then systemctl disable --now -q kamailio postgresql prometheus 2>/dev/null || true; fi; \
 	  else echo "missing Debian packages:$$missing; install them with: sudo apt-get install$$missing" >&2; exit 1; fi; \
 	fi
 
@@ -90,7 +91,7 @@ bench: setup bench-voices
 	test -f $(BENCH_REPLIES)/manifest.csv || $(FP) corpus $(BENCH_REPLIES) --split eval --count 200 --replies
 	test -f $(BENCH_MBROLA)/manifest.csv || $(FP) corpus $(BENCH_MBROLA) --split eval --count 300 --repeats --voices mbrola
 	test -f $(BENCH_CALLERS)/callers.csv || $(FP) corpus $(BENCH_CALLERS) --split eval --count 300 --callers
-	$(FP) bench dialogue $(BENCH_CALLERS) --against confirm=0.70,runner_up=1.0,questions=1 --report bench/dialogue.md --json
+	$(FP) bench dialogue $(BENCH_CALLERS) --against barge_in=0.5 --report bench/dialogue.md --json
 	$(FP) bench recognition $(BENCH_CORPUS) --report bench/recognition.md --json
 	$(FP) bench recognition $(BENCH_REPLIES) --no-plain --report bench/recognition.md --json
 	$(FP) bench recognition $(BENCH_MBROLA) --report bench/recognition.md --json

@@ -5,6 +5,12 @@ unstable root into the cache (`paths.asterisk_root()`) and run Asterisk chrooted
 The root is built into a temporary directory and renamed when complete, so a half-built
 root is never mistaken for a usable one.
 
+Inside the root Debian gives the asterisk user the next free system id, which on the host
+is usually another service's (PostgreSQL's, say): a compromised Asterisk could signal or
+trace it. So the root's asterisk user and group take the ids of a host account of their own,
+`fourteenplus-asterisk` (`own_account`: made by `build`, `install` and `start`, which also fix
+up a root built before).
+
 `install` puts our configuration into ROOT/etc/asterisk: the files in `data/asterisk/` and
 `data/dialplan/`, the credentials and the dialplan generated from the operator's YAML (what an
 Asterisk in production needs; `asterisk_config`), and the prompts. With `host=True` it
@@ -14,8 +20,10 @@ writes only our own files into an existing Asterisk (root "/").
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import os
+import pwd
 import re
 import shutil
 import signal
@@ -34,6 +42,7 @@ CONF_DIRS = (resources.ASTERISK_CONF, resources.DIALPLAN)
 OWN_FILES = ("fourteenplus.conf", "fourteenplus-generated.conf",
              "fourteenplus-ari-users.conf", "fourteenplus-manager-users.conf")
 DEFAULT_MIRROR = "http://deb.debian.org/debian"
+HOST_ACCOUNT = "fourteenplus-asterisk"  # the host's system user and group the bundled Asterisk runs as
 _APT_SOURCES = Path("/etc/apt")
 
 
@@ -74,6 +83,7 @@ def build(root: Path | None = None, mirror: str | None = None, log=print) -> Pat
         partial.rename(root)
     except subprocess.CalledProcessError as exc:
         raise AsteriskError(f"debootstrap failed ({exc.returncode}); see {partial}/debootstrap/debootstrap.log") from exc
+    own_account(root)
     return root
 
 
@@ -84,6 +94,87 @@ def asterisk_ids(root: Path) -> tuple[int, int]:
         if fields[0] == "asterisk":
             return int(fields[2]), int(fields[3])
     raise AsteriskError(f"{root}/etc/passwd has no asterisk user; is {root} an Asterisk root?")
+
+
+def host_account() -> tuple[int, int]:
+    """uid and gid of the host's account for the bundled Asterisk: a system user with a group
+    of its own, no home and no login, made when missing (needs root)."""
+    try:
+        entry = pwd.getpwnam(HOST_ACCOUNT)
+    except KeyError:
+        if os.geteuid() != 0:
+            raise AsteriskError(f"the host has no {HOST_ACCOUNT} account, and making it needs root") from None
+        result = subprocess.run(["useradd", "--system", "--user-group", "--no-create-home", "--home-dir", "/nonexistent",
+                                 "--shell", "/usr/sbin/nologin", "--comment", "fourteenplus bundled Asterisk",
+                                 HOST_ACCOUNT], capture_output=True, text=True)
+        if result.returncode != 0:
+            raise AsteriskError(f"useradd {HOST_ACCOUNT} failed: {result.stderr.strip()}") from None
+        entry = pwd.getpwnam(HOST_ACCOUNT)
+    return entry.pw_uid, entry.pw_gid
+
+
+def own_account(root: Path) -> None:
+    """Run the root's Asterisk as the host's own account for it (`host_account`)."""
+    give_ids(root, *host_account())
+
+
+def give_ids(root: Path, uid: int, gid: int) -> bool:
+    """Make the root's asterisk user `uid` and its group `gid`, hand it what the old ids owned
+    in the root, and take it out of every other group (Debian puts it in dialout and audio,
+    which on the host are the host's groups); True when anything changed.
+
+    Ownership changes first and the account last: a fix-up cut short is finished by the next,
+    which still finds the old ids in the root's passwd."""
+    old_uid, old_gid = asterisk_ids(root)
+    passwd = _table(root / "etc/passwd")
+    groups = _table(root / "etc/group")
+    for table, wanted, what in ((passwd, uid, "user"), (groups, gid, "group")):
+        taken = [fields[0] for fields in table if fields[0] != "asterisk" and int(fields[2]) == wanted]
+        if taken:
+            raise AsteriskError(f"{root}: id {wanted} of the host's {HOST_ACCOUNT} {what} is {taken[0]}'s in the root")
+    changed = (old_uid, old_gid) != (uid, gid)
+    if changed:
+        _chown_tree(root, old_uid, old_gid, uid, gid)
+    for fields in passwd:
+        if fields[0] == "asterisk":
+            fields[2:4] = [str(uid), str(gid)]
+    for fields in groups:
+        members = fields[3].split(",") if fields[3] else []
+        if fields[0] == "asterisk":
+            fields[2] = str(gid)
+        elif "asterisk" in members:
+            fields[3] = ",".join(m for m in members if m != "asterisk")
+            changed = True
+    if changed:
+        _write_table(root / "etc/passwd", passwd)
+        _write_table(root / "etc/group", groups)
+    return changed
+
+
+def _table(path: Path) -> list[list[str]]:
+    return [line.split(":") for line in path.read_text().splitlines() if line]
+
+
+def _write_table(path: Path, table: list[list[str]]) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text("".join(":".join(fields) + "\n" for fields in table))
+    tmp.chmod(path.stat().st_mode & 0o7777)
+    tmp.rename(path)
+
+
+def _chown_tree(root: Path, old_uid: int, old_gid: int, uid: int, gid: int) -> None:
+    """Whatever in the root the old ids own, the new ones own (links themselves, not their
+    targets; nothing mounted inside the root)."""
+    def chown(path: str) -> None:
+        st = os.lstat(path)
+        if st.st_uid == old_uid or st.st_gid == old_gid:
+            os.lchown(path, uid if st.st_uid == old_uid else -1, gid if st.st_gid == old_gid else -1)
+
+    chown(str(root))
+    for top, dirs, files in os.walk(root):
+        dirs[:] = [d for d in dirs if not os.path.ismount(os.path.join(top, d))]
+        for name in (*dirs, *files):
+            chown(os.path.join(top, name))
 
 
 # ---- installing ----
@@ -101,6 +192,8 @@ def install(service: Service, root: Path | None = None, host: bool = False, agi:
     etc = root / "etc/asterisk"
     if not etc.is_dir():
         raise AsteriskError(f"{etc} does not exist; build the root first (`fourteenplus asterisk build`)")
+    if not host:
+        own_account(root)
     uid, gid = asterisk_ids(root)
     files: dict[str, str] = {}
     for conf_dir in CONF_DIRS:
@@ -109,24 +202,111 @@ def install(service: Service, root: Path | None = None, host: bool = False, agi:
     if agi:
         files["pjsip.conf"] = files["pjsip.conf"].replace(CALLERS_CONTEXT, "context=fourteenplus-in-agi\n")
     files.update(credential_files(credentials(create=True)))
-    files["fourteenplus-generated.conf"] = render_dialplan(service)
     if host:
         files = {name: text for name, text in files.items() if name in OWN_FILES}
     for name, text in files.items():
-        target = etc / name
-        tmp = target.with_name(f".{name}.tmp")
-        tmp.write_text(text)
-        # Readable by Asterisk (it reads its configuration after dropping root), by no one else.
-        os.chown(tmp, 0, gid)
-        tmp.chmod(0o640)
-        tmp.rename(target)
-    written = prompts.install(service, prompts.sounds_dir(root), owner=(uid, gid))
-    log(f"installed {len(files)} configuration files into {etc}; {written} prompts (re)generated")
+        _write_conf(etc / name, text, gid)
+    written = _install_generated(service, root, (uid, gid))
+    log(f"installed {len(files) + 1} configuration files into {etc}; {written} prompts (re)generated")
     if host:
         log("add to extensions.conf: #include fourteenplus.conf and #include fourteenplus-generated.conf;\n"
             "add to ari.conf: #include fourteenplus-ari-users.conf; to manager.conf: "
             "#include fourteenplus-manager-users.conf; then `asterisk -rx 'core reload'`")
     return etc
+
+
+def _write_conf(target: Path, text: str, gid: int) -> None:
+    tmp = target.with_name(f".{target.name}.tmp")
+    tmp.write_text(text)
+    # Readable by Asterisk (it reads its configuration after dropping root), by no one else.
+    os.chown(tmp, 0, gid)
+    tmp.chmod(0o640)
+    tmp.rename(target)
+
+
+# ---- keeping what the configuration generates in step with it ----
+# The keypad menu's prompt names the municipalities in the configuration's order, and the app
+# and the dialplan's fallback map the keys in that order: a reordered list with the old prompt
+# sends a key to another municipality than the caller heard. So whatever configuration the app
+# puts in force, the generated dialplan and the prompts must say the same first.
+
+_DIALPLAN_STAMP = ".dialplan.sha256"  # beside the prompts, readable by the app's user
+
+
+def _dialplan_digest(service: Service) -> str:
+    # The first line names the source file, which says nothing about what the dialplan does.
+    return hashlib.sha256(render_dialplan(service).split("\n", 1)[1].encode()).hexdigest()
+
+
+def _install_generated(service: Service, root: Path, owner: tuple[int, int] | None) -> int:
+    """The dialplan and the prompts generated from `service`, with the dialplan's stamp
+    written last, so an interrupted install reads as out of step. Returns the prompts made."""
+    gid = owner[1] if owner else os.getgid()
+    _write_conf(root / "etc/asterisk/fourteenplus-generated.conf", render_dialplan(service), gid)
+    sounds = prompts.sounds_dir(root)
+    made = prompts.install(service, sounds, owner=owner)
+    stamp = sounds / prompts.SOUNDS_SUBDIR / _DIALPLAN_STAMP
+    stamp.write_text(_dialplan_digest(service) + "\n")
+    if owner:
+        os.chown(stamp, *owner)
+    return made
+
+
+def out_of_step(service: Service, root: Path) -> list[str]:
+    """What of the Asterisk in `root` ("/" for the operator's own) does not yet say what
+    `service` needs: `dialplan` and the prompts by language/id; [] when in step."""
+    stamp = prompts.sounds_dir(root) / prompts.SOUNDS_SUBDIR / _DIALPLAN_STAMP
+    try:
+        dialplan_ok = stamp.read_text().strip() == _dialplan_digest(service)
+    except OSError:
+        dialplan_ok = False
+    return ([] if dialplan_ok else ["dialplan"]) + prompts.out_of_step(service, prompts.sounds_dir(root))
+
+
+def generated_differs(old: Service, new: Service) -> bool:
+    """Whether the dialplan or the prompts generated from the two configurations differ."""
+    return _dialplan_digest(old) != _dialplan_digest(new) or prompts.sources(old) != prompts.sources(new)
+
+
+def ours(root: Path) -> bool:
+    """Whether `root` holds an Asterisk with our configuration installed."""
+    return (root / "etc/asterisk/fourteenplus.conf").exists()
+
+
+def bring_in_step(service: Service, root: Path, log=print) -> list[str]:
+    """Regenerate what is out of step with `service` in `root` and make the running Asterisk
+    read its dialplan again (ARI's module reload: no root or AMI rights needed). Returns what
+    was out of step. Raises AsteriskError when that cannot be done (files not writable by
+    this user, Asterisk not answering): the caller keeps the configuration it had."""
+    stale = out_of_step(service, root)
+    if not stale:
+        return []
+    try:
+        owner = asterisk_ids(root) if os.geteuid() == 0 else None
+        _install_generated(service, root, owner)
+    except (OSError, subprocess.CalledProcessError) as exc:
+        raise AsteriskError(f"cannot write the generated dialplan and prompts into {root} ({exc}); "
+                            f"as root run `fourteenplus asterisk install{' --host' if root == Path('/') else ''}` "
+                            "with this configuration, then reload again") from exc
+    reload_dialplan()
+    log(f"{len(stale)} generated files brought in step in {root}: {', '.join(stale[:8])}"
+        f"{' …' if len(stale) > 8 else ''}")
+    return stale
+
+
+def reload_dialplan(timeout: float = 10.0) -> None:
+    """`module reload pbx_config.so` over ARI, with this installation's credentials."""
+    from .ari.client import AriSettings
+
+    settings = AriSettings.installed()
+    request = urllib.request.Request(settings.url.rstrip("/") + "/ari/asterisk/modules/pbx_config.so", method="PUT")
+    token = base64.b64encode(f"{settings.user}:{settings.password}".encode()).decode()
+    request.add_header("Authorization", f"Basic {token}")
+    try:
+        with urllib.request.urlopen(request, timeout=timeout):
+            pass
+    except (urllib.error.URLError, OSError) as exc:
+        raise AsteriskError(f"Asterisk did not reload its dialplan over ARI at {settings.url} ({exc})") from exc
 
 
 # ---- running ----
@@ -172,6 +352,7 @@ def start(root: Path | None = None, timeout: float = 60.0, log=print) -> int:
     if not (root / "etc/asterisk/fourteenplus.conf").exists():
         raise AsteriskError(f"no fourteenplus configuration in {root}; run `fourteenplus asterisk install` first")
     creds = credentials()
+    own_account(root)
     uid, gid = asterisk_ids(root)
     # /run is not mounted in the root: make Asterisk's run dir (control socket, pid) by hand.
     rundir = root / "run/asterisk"

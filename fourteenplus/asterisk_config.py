@@ -120,8 +120,10 @@ def _menu_context(service: Service, code: str, connected: tuple[str, ...], defau
     timeout = listen.menu_timeout_ms / 1000
     choose = [f'GotoIf($["${{FOURTEENPLUS_CHOICE}}" = "{i}"]?fourteenplus-to-{service.municipality(name).slug},s,1)'
               for i, name in enumerate(connected, 1)]
-    last = (f"Goto(fourteenplus-to-{service.municipality(default).slug},s,1)" if default
-            else "Goto(nochoice)")
+    # the default is never reached without a word: the caller hears where they are put through
+    last = ((f"Playback(${{FOURTEENPLUS_PROMPTS}}/default/{service.municipality(default).slug})",
+             f"Goto(fourteenplus-to-{service.municipality(default).slug},s,1)") if default
+            else ("Goto(nochoice)",))
     return [f"[fourteenplus-menu-{code}]",
             *_ext("s", "Set(FOURTEENPLUS_TRIES=0)",
                   "Set(FOURTEENPLUS_TRIES=$[${FOURTEENPLUS_TRIES} + 1])",
@@ -130,6 +132,6 @@ def _menu_context(service: Service, code: str, connected: tuple[str, ...], defau
                   # a wrong key hears why; no key just hears the menu again
                   'ExecIf($["${FOURTEENPLUS_CHOICE}" != ""]?Playback(${FOURTEENPLUS_PROMPTS}/menu-again))',
                   f"GotoIf($[${{FOURTEENPLUS_TRIES}} < {listen.menu_attempts}]?2)",
-                  last),
+                  *last),
             " same => n(nochoice),Playback(${FOURTEENPLUS_PROMPTS}/goodbye)",
             " same => n,Hangup()", ""]

@@ -47,6 +47,8 @@ class RecognitionFailed:
 @dataclass(frozen=True)
 class Reply:
     yes: bool | None  # None: neither ja nor nee was understood
+    # A name said with the answer ("nee, Koggenland"), heard as a name is: taken as one.
+    correction: Recognition | None = None
 
 
 @dataclass(frozen=True)
@@ -92,6 +94,7 @@ NAME, REPLY = "name", "reply"
 class Listen:
     mode: str  # NAME or REPLY
     area_code: str
+    asked: str | None = None  # REPLY: the municipality of "Bedoelt u …?"
 
 
 @dataclass(frozen=True)
@@ -137,9 +140,16 @@ DIRECT, SPOKEN, SPOKEN_REPEAT, CONFIRMED, KEYPAD, DEFAULT = (
 # Prompt ids the flow plays (besides menu/<area>, number/<reason>, closed/<slug> and the
 # end messages): the question, the question again, "Bedoelt u X?" (confirm/<slug>), "Of
 # bedoelt u Y?" for the next likeliest after a nee (confirm-or/<slug>), and the keys that
-# answer a question, added when a spoken answer was not understood.
+# answer a question, added when a spoken answer was not understood. A caller who said
+# something that names no municipality at all hears the question with a hint (no-name),
+# not "Dat verstond ik niet": they were understood, they just did not say a name.
 QUESTION, AGAIN, CONFIRM, CONFIRM_OR, REPLY_KEYS = "question", "again", "confirm", "confirm-or", "reply-keys"
+NO_NAME = "no-name"
 CONFIRM_PROMPTS = (CONFIRM, CONFIRM_OR)
+# Before the menu, when the recognisers cannot keep up, "it is busy, choose with the keys"
+# (its id is also the reason of that call's failure attempt); and before the area's default,
+# "you are put through to X" (default/<slug>), so a caller never reaches it without a word.
+BUSY, PUT_THROUGH_TO_DEFAULT = "busy", "default"
 
 
 # What became of a call (`CallRecord.outcome`): transferred to a trunk, sent to the
@@ -213,7 +223,9 @@ class CallFlow:
 
     # ---- entry points ----
 
-    def start(self) -> list[Action]:
+    def start(self, busy: bool = False) -> list[Action]:
+        """`busy`: the recognisers cannot keep up (`SpeechService.busy`); a caller who would be
+        asked to speak gets the keypad menu at once, with an apology, instead of a long wait."""
         try:
             kind, target = self.service.numbers[digits_of(self.record.dialled)]
         except (NumberRejected, KeyError):
@@ -222,20 +234,23 @@ class CallFlow:
             if kind == "municipality":
                 self._enter_area(next(p for p in self.service.areas.values() if target in p.connected))
                 return self._transfer(target, DIRECT)
-            return self._start_area(target)
+            return self._start_area(target, busy)
         try:
             code = parse(self.record.dialled, self.service.directory.areas)
         except NumberRejected as exc:
             self.record.reason = exc.reason
             return self._end(OUTCOME_REJECTED_NUMBER, ("number/" + exc.reason,))
-        return self._start_area(code)
+        return self._start_area(code, busy)
 
-    def _start_area(self, code: str) -> list[Action]:
+    def _start_area(self, code: str, busy: bool) -> list[Action]:
         self._enter_area(self.service.plan(code))
         if not self._area.connected:
             return self._end(OUTCOME_NOT_SERVED, ("number/" + OUTCOME_NOT_SERVED,))
         if len(self._area.connected) == 1:
             return self._transfer(self._area.connected[0], DIRECT)
+        if busy:
+            self.record.attempts.append(Attempt(KIND_FAILURE, FAILED, reason=BUSY))
+            return self._menu((BUSY,))
         return self._ask(QUESTION)
 
     def _enter_area(self, plan: AreaPlan) -> None:
@@ -265,7 +280,7 @@ class CallFlow:
         if isinstance(event, Utterance) and self.state == ASKING:
             return self._utterance(event.recognition)
         if isinstance(event, Reply) and self.state == CONFIRMING:
-            return self._reply(event.yes)
+            return self._reply(event.yes, correction=event.correction)
         if isinstance(event, RecognitionFailed) and self.state in (ASKING, CONFIRMING):
             return self._recognition_failed(event.reason)
         return []
@@ -371,9 +386,10 @@ class CallFlow:
             if top not in self._area.connected:
                 return actions + self._end(OUTCOME_NOT_CONNECTED, ("not-connected", "goodbye"))
             return actions + self._transfer(top, SPOKEN if self._name_attempts == 0 else SPOKEN_REPEAT)
+        again = NO_NAME if recognition.reason == "no_name" else AGAIN
         ranked = self._ranked()
         if not ranked:
-            return actions + self._failed_name_attempt()
+            return actions + self._failed_name_attempt(again)
         top, confidence = ranked[0]
         if confidence >= thresholds.confirm and top not in self._area.connected:
             return actions + self._end(OUTCOME_NOT_CONNECTED, ("not-connected", "goodbye"))
@@ -382,7 +398,7 @@ class CallFlow:
         self._to_ask = [m for i, (m, p) in enumerate(ranked[: self.service.listen.questions])
                         if m in self._area.connected and p >= (thresholds.confirm if i == 0 else thresholds.runner_up)]
         if not self._to_ask or self._to_ask[0] != top:
-            return actions + self._failed_name_attempt()
+            return actions + self._failed_name_attempt(again)
         return actions + self._confirm(self._to_ask.pop(0), CONFIRM)
 
     def _ranked(self) -> list[tuple[str, float]]:
@@ -395,7 +411,7 @@ class CallFlow:
         self._confirming = municipality
         self._confirm_plays = 0
         self.state = CONFIRMING
-        return self._listen(REPLY) + self._play("confirm", (f"{prompt}/{self._slug(municipality)}",), True)
+        return self._listen(REPLY, municipality) + self._play("confirm", (f"{prompt}/{self._slug(municipality)}",), True)
 
     def _english(self, attempt: Attempt) -> list[Action]:
         """The rest of the call in English: the question again, the Dutch names still heard."""
@@ -404,7 +420,7 @@ class CallFlow:
         self.record.attempts.append(attempt)
         return self._cancel_timer() + self._ask(QUESTION)
 
-    def _reply(self, yes: bool | None, keyed: bool = False) -> list[Action]:
+    def _reply(self, yes: bool | None, keyed: bool = False, correction: Recognition | None = None) -> list[Action]:
         self._speaking = False
         actions = self._cancel_timer()
         kind = KIND_KEYPAD if keyed else KIND_REPLY
@@ -413,6 +429,12 @@ class CallFlow:
             return actions + self._transfer(self._asked, CONFIRMED)
         if yes is False:
             self._denied.add(self._asked)
+        # A name said with the answer is the caller's next take, weighed with the others as
+        # any name is: put through when sure, else asked about. A nee whose name ranks
+        # nothing is a plain nee.
+        if correction is not None and correction.ranked:
+            return actions + self._utterance(correction)
+        if yes is False:
             if self._to_ask:
                 return actions + self._confirm(self._to_ask.pop(0), CONFIRM_OR)
             return actions + self._failed_name_attempt()
@@ -425,10 +447,10 @@ class CallFlow:
             return self._play("confirm", (f"{CONFIRM}/{self._slug(self._asked)}", REPLY_KEYS), True)
         return self._menu_or_default(())
 
-    def _failed_name_attempt(self) -> list[Action]:
+    def _failed_name_attempt(self, prompt: str = AGAIN) -> list[Action]:
         self._name_attempts += 1
         if self._name_attempts < self.service.listen.attempts:
-            return self._ask(AGAIN)
+            return self._ask(prompt)
         return self._menu_or_default(())
 
     def _menu_choice(self, digit: str) -> list[Action]:
@@ -458,9 +480,9 @@ class CallFlow:
         self._menu_plays += 1
         return self._stop_listening() + self._play("menu", (*before, "menu/" + self._area.code), True)
 
-    def _listen(self, mode: str) -> list[Action]:
+    def _listen(self, mode: str, asked: str | None = None) -> list[Action]:
         self._listening = True
-        return [Listen(mode, self._area.code)]
+        return [Listen(mode, self._area.code, asked)]
 
     def _stop_listening(self) -> list[Action]:
         if not self._listening:
@@ -481,10 +503,13 @@ class CallFlow:
                                  then=[Transfer(municipality, connection.after_hours, None)])
             return self._end(OUTCOME_CLOSED, closed)
         trunk = connection.english if self.record.language == "en" and connection.english else connection.trunk
-        self.state = TRANSFERRED
         self.record.trunk = trunk
+        transfer = Transfer(municipality, trunk, connection.overflow)
+        if path == DEFAULT:  # chosen for the caller: they hear where to, then the trunk rings
+            return self._end(OUTCOME_TRANSFERRED, (f"{PUT_THROUGH_TO_DEFAULT}/{connection.slug}",), then=[transfer])
+        self.state = TRANSFERRED
         self.record.outcome = OUTCOME_TRANSFERRED
-        return self._quiet() + [Transfer(municipality, trunk, connection.overflow)]
+        return self._quiet() + [transfer]
 
     def _end(self, outcome: str, prompts: tuple[str, ...], then: list[Action] | None = None) -> list[Action]:
         self.state = ENDING

@@ -28,6 +28,7 @@ COMMANDS = {
     "report": "figures per area and municipality, comparable with the 2020 national evaluation",
     "purge": "remove records, transcripts and audio older than their retention",
     "learn": "propose aliases from calls the recogniser missed; accept or reject them",
+    "tune": "refit the recogniser's policy on the operator's kept calls; written only when better",
     "agi": "run the FastAGI server (the same call flow for operators who use AGI)",
     "status": "health of Asterisk, the call handling and the trunks, through AMI",
     "install": "write the systemd units or the example configuration for this installation",

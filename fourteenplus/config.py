@@ -90,11 +90,12 @@ class ListenSettings:
     menu_timeout_ms: int
     recognition_deadline_ms: int   # a slower recognition counts as not understood (speech/deadline.py)
     questions: int                 # "Bedoelt u …?" questions per name said, at most
+    busy_wait_ms: int              # new callers go to the keypad when recognition would wait longer
 
     @property
     def deadline(self) -> Deadline:
         """What the call flow and the speech service do as time runs out (`speech.deadline`)."""
-        return Deadline(self.recognition_deadline_ms, self.max_speech_ms)
+        return Deadline(self.recognition_deadline_ms, self.max_speech_ms, busy_wait_ms=self.busy_wait_ms)
 
 
 @dataclass(frozen=True)
@@ -104,6 +105,9 @@ class RecordSettings:
     retention_days: int        # records and transcripts older than this are purged
     keep_audio: bool           # utterance audio is kept only when asked for, for tuning
     audio_retention_days: int
+    audio_dir: str | None = None  # kept audio; None: `audio/` beside the SQLite file (PostgreSQL: the state dir)
+    spool_max: int = 50000     # calls the spool holds while the store is down; past it they are lost, loudly
+    caller_key: str | None = None  # the caller-hashing secret kept elsewhere; None: <state dir>/caller.key
 
 
 @dataclass(frozen=True)
@@ -133,12 +137,14 @@ class Service:
 
     def prompt_ids(self, code: str) -> tuple[str, ...]:
         """Every prompt a caller of this area can hear once the area code is known: the
-        question and the menu (shared areas), the confirmations and closed messages of its
-        municipalities, and the dialplan's trunk-failed message."""
+        question and the menu (shared areas, with the busy apology and the default's
+        announcement), the confirmations and closed messages of its municipalities, and the
+        dialplan's trunk-failed message."""
         plan = self.plan(code)
         ids = ["trunk-failed", "goodbye"]
         if len(plan.connected) > 1:
-            ids += ["question", "again", "menu-again", "not-connected", f"menu/{code}", "reply-keys"]
+            ids += ["question", "again", "no-name", "menu-again", "not-connected", f"menu/{code}", "reply-keys", "busy"]
+            ids += [f"default/{self.municipality(plan.default).slug}"] if plan.default else []
             ids += [f"{kind}/{self.municipality(name).slug}" for name in plan.connected for kind in ("confirm", "confirm-or")]
         ids += [f"closed/{self.municipality(name).slug}" for name in plan.connected if self.municipality(name).hours]
         return tuple(ids)
@@ -154,9 +160,9 @@ DEFAULTS: dict[str, Any] = {
     "language": "nl",
     "thresholds": {"accept": 0.99, "confirm": 0.10, "reply_yes": 0.80, "reply_no": 0.50, "runner_up": 0.05},
     "listen": {"attempts": 2, "no_input_ms": 5000, "max_speech_ms": 8000, "menu_attempts": 2,
-               "menu_timeout_ms": 6000, "recognition_deadline_ms": 1500, "questions": 3},
+               "menu_timeout_ms": 6000, "recognition_deadline_ms": 1500, "questions": 3, "busy_wait_ms": 3000},
     "records": {"path": None, "url": None, "retention_days": 90, "keep_audio": False,
-                "audio_retention_days": 7},
+                "audio_retention_days": 7, "audio_dir": None, "spool_max": 50000, "caller_key": None},
 }
 _COUNTS = ("attempts", "menu_attempts", "questions")  # listen settings that count, not milliseconds
 TOP_KEYS = ("language", "thresholds", "listen", "records", "municipalities", "areas", "numbers", "outbound")
@@ -262,11 +268,14 @@ def _records(c: _Collector, data: yamlfile.Node) -> RecordSettings:
         return RecordSettings(**defaults)
     c.keys(rec, tuple(defaults), "records")
     values = dict(defaults)
-    for key in ("path", "url"):
+    for key in ("path", "url", "audio_dir", "caller_key"):
         if rec.get(key) is not None and not isinstance(rec[key], str):
             c.errors.append(rec.error(f"'{key}' must be text", key))
         else:
             values[key] = rec.get(key)
+    if values["caller_key"] and not os.path.isabs(values["caller_key"]):
+        c.errors.append(rec.error("'caller_key' must be an absolute path", "caller_key"))
+        values["caller_key"] = None
     if values["url"] and not values["url"].startswith(("postgresql://", "postgres://", "sqlite:///")):
         c.errors.append(rec.error("'url' must start with postgresql:// or sqlite:///", "url"))
     if values["url"] and values["path"]:
@@ -277,6 +286,7 @@ def _records(c: _Collector, data: yamlfile.Node) -> RecordSettings:
         values["keep_audio"] = rec.get("keep_audio", False)
     for key in ("retention_days", "audio_retention_days"):
         values[key] = _number(c, rec, key, defaults[key], int, 1, 3650)
+    values["spool_max"] = _number(c, rec, "spool_max", defaults["spool_max"], int, 1, 10_000_000)
     return RecordSettings(**values)
 
 

@@ -4,6 +4,10 @@ text is for a person at a terminal; logfmt and json are for a NOC's log pipeline
 Loki, Elasticsearch): each line parses on its own, a traceback included. Structured facts go
 in the record's `fields` (`logger.info("…", extra={FIELDS: {...}})`); every format prints
 them, as key=value after the text or as keys of the JSON object.
+
+Under systemd (stderr is the journal's stream, $JOURNAL_STREAM) every line starts with its
+syslog priority, `<3>` for an error to `<7>` for debug, which journald takes as the entry's
+priority (SyslogLevelPrefix=yes, its default): `journalctl -p err -u fourteenplus` finds the errors.
 """
 
 from __future__ import annotations
@@ -11,8 +15,10 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import os
 import re
-from typing import Any
+import sys
+from typing import IO, Any
 
 FIELDS = "fields"
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -68,8 +74,42 @@ FORMATTERS: dict[str, type[logging.Formatter]] = {
 }
 
 
+# sd-daemon(3)'s priorities, from the highest level down (CRITICAL and above: crit)
+_PRIORITIES = ((logging.CRITICAL, 2), (logging.ERROR, 3), (logging.WARNING, 4), (logging.INFO, 6))
+_DEBUG_PRIORITY = 7
+
+
+def priority(level: int) -> int:
+    return next((number for threshold, number in _PRIORITIES if level >= threshold), _DEBUG_PRIORITY)
+
+
+class JournalFormatter(logging.Formatter):
+    """Another formatter's lines, each prefixed with the record's priority (a text traceback
+    spans lines, and journald reads the prefix per line)."""
+
+    def __init__(self, inner: logging.Formatter) -> None:
+        super().__init__()
+        self.inner = inner
+
+    def format(self, record: logging.LogRecord) -> str:
+        prefix = f"<{priority(record.levelno)}>"
+        return "\n".join(prefix + line for line in self.inner.format(record).split("\n"))
+
+
+def to_journal(stream: IO) -> bool:
+    """Whether `stream` is the journal's: systemd names its device and inode in $JOURNAL_STREAM."""
+    expected = os.environ.get("JOURNAL_STREAM", "")
+    try:
+        stat = os.fstat(stream.fileno())
+    except (OSError, ValueError, AttributeError):
+        return False
+    return bool(expected) and expected == f"{stat.st_dev}:{stat.st_ino}"
+
+
 def setup(log_format: str, level: int = logging.INFO) -> None:
-    """The root logger writes `log_format` lines to stderr (journald keeps them under systemd)."""
-    handler = logging.StreamHandler()
-    handler.setFormatter(FORMATTERS[log_format]())
+    """The root logger writes `log_format` lines to stderr (journald keeps them under systemd,
+    with each line's priority)."""
+    handler = logging.StreamHandler(sys.stderr)
+    formatter = FORMATTERS[log_format]()
+    handler.setFormatter(JournalFormatter(formatter) if to_journal(sys.stderr) else formatter)
     logging.basicConfig(level=level, handlers=[handler])

@@ -1,4 +1,5 @@
-"""Prometheus metrics of the running app, served as text on `/metrics` (loopback by default).
+"""Prometheus metrics of the running app, served as text on `/metrics` (loopback by default),
+and beside them `/healthz` (the event loop answers) and `/readyz` (it can take calls).
 
 Outages went unreported before; these are the numbers an engineer alerts on. The series are
 kept and written by the reference client, `prometheus_client`, which adds the process's own
@@ -15,8 +16,11 @@ thread-safe and cheap (never raises on odd input):
     SpeechService(..., on_shed=metrics.recognition_shed)  # a name heard unprimed under load
     metrics.call_ended(flow.record)                      # once per call, when it is done (after
                                                          # the DialResult if there is one)
-    RecordWriter(..., on_failure=metrics.record_write_failed)
+    RecordWriter(..., on_failure=metrics.record_write_failed, on_lost=metrics.record_lost)
     metrics.config_reloaded(ok)                          # per SIGHUP
+    metrics.ari_connected(up)                            # the ARI app, per connection made or lost
+    metrics.watch_spool(writer.spool_depth)              # read at each scrape
+    metrics.ready_when("model", check)                   # a readiness check (None: failing for now)
 
 Series (all prefixed `fourteenplus_`):
 - `calls_total{area,outcome}`: ended calls; outcome as in the report (`report.outcome`):
@@ -26,11 +30,25 @@ Series (all prefixed `fourteenplus_`):
 - `asr_failures_total{reason}`: recognitions that errored or missed their deadline.
 - `recognitions_shed_total`: names heard without the primed transcription because others
   queued behind them or their deadline was near (load: a rising rate comes before timeouts).
+- `calls_busy_total`: callers sent straight to the keypad menu, with an apology, because
+  the recogniser could not keep up (admission control, `listen.busy_wait_ms`); counted when
+  the call ends.
 - `trunk_failures_total{municipality,status}`: a trunk (or its overflow, municipality
   "<name> overflow") answered BUSY, NOANSWER, CONGESTION or CHANUNAVAIL.
 - `record_write_failures_total`: call records the store did not take (spooled or lost).
+- `records_lost_total`: call records neither the store nor the spool took (the spool full
+  at `records.spool_max`, or unwritable): alert on any.
 - `config_reloads_total{result}`: SIGHUP reloads, `ok` or `failed` (a broken file: the
   configuration in force stayed; alert on it, or the next restart fails).
+- `config_last_reload_successful`: 0 from a failed reload until one succeeds (1 at start: the
+  configuration loaded then was good).
+- `ari_connected`: 1 while the ARI app holds its connection; 0 while it reconnects, when every
+  caller meets the dialplan's keypad menu. Only `run` has it: the FastAGI server has no ARI.
+- `record_spool_depth`: call records waiting in the spool for the record store.
+
+`/readyz` answers 200 when every readiness check passes, else 503; its JSON body names each
+check and whether it passed (`{"ready": false, "checks": {"ari": false, "model": true, …}}`).
+`/healthz` answers 200 whenever the event loop does: a wedged loop answers nothing.
 
 Each counter also has its `_created` series (when it started counting), as the client writes them.
 """
@@ -38,14 +56,19 @@ Each counter also has its `_created` series (when it started counting), as the c
 from __future__ import annotations
 
 import asyncio
+import json
+import logging
+import math
 import threading
 from collections import Counter as Tally
+from collections.abc import Callable
 
 from prometheus_client import (
     CollectorRegistry, Counter, Gauge, GCCollector, Histogram, PlatformCollector, ProcessCollector, generate_latest,
 )
 from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 
+from . import callflow as cf
 from .records import CallRecord
 from .report import TRUNK_FAILURES, outcome
 
@@ -54,6 +77,7 @@ LATENCY_BUCKETS = (0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0)
 CONTENT_TYPE = CONTENT_TYPE_PLAIN_0_0_4  # what generate_latest writes
 DEFAULT_PORT = 9464  # the port Prometheus' own exporters conventionally leave to applications
 PREFIX = "fourteenplus"
+log = logging.getLogger("fourteenplus")
 
 
 class Metrics:
@@ -76,14 +100,26 @@ class Metrics:
         self._shed = Counter("recognitions_shed",
                              "Names heard without the primed transcription under load (a queue, or a near deadline).",
                              namespace=PREFIX, registry=registry)
+        self._busy = Counter("calls_busy", "Callers sent to the keypad menu because the recogniser could not keep up.",
+                             namespace=PREFIX, registry=registry)
         self._trunk_failures = Counter("trunk_failures", "Trunks that did not take a call, by municipality and status.",
                                        ("municipality", "status"), namespace=PREFIX, registry=registry)
         self._record_write_failures = Counter("record_write_failures", "Call records the store did not take.",
                                               namespace=PREFIX, registry=registry)
+        self._records_lost = Counter("records_lost", "Call records neither the store nor the spool took.",
+                                     namespace=PREFIX, registry=registry)
         self._reloads = Counter("config_reloads", "Configuration reloads (SIGHUP), by result.", ("result",),
                                 namespace=PREFIX, registry=registry)
         for result in ("ok", "failed"):  # a zero to alert on before the first reload
             self._reloads.labels(result)
+        self._last_reload_ok = Gauge("config_last_reload_successful",
+                                     "0 from a failed reload until one succeeds: the file on disk would not start.",
+                                     namespace=PREFIX, registry=registry)
+        self._last_reload_ok.set(1)
+        self._spool_depth = Gauge("record_spool_depth", "Call records waiting in the spool for the record store.",
+                                  namespace=PREFIX, registry=registry)
+        self._ari: Gauge | None = None  # made by the first ari_connected(): a FastAGI server has none
+        self._checks: dict[str, Callable[[], bool] | None] = {}
         # An area's calls in progress never go below zero, whatever order odd input comes in.
         self._lock = threading.Lock()
         self._active: Tally[str] = Tally()
@@ -97,6 +133,8 @@ class Metrics:
         area = record.area_code or "none"
         self._count_active(area, -1)
         self._calls.labels(area, outcome(record)).inc()
+        if any(a.kind == cf.KIND_FAILURE and a.reason == cf.BUSY for a in record.attempts):
+            self._busy.inc()
         failures = [(record.municipality, record.dial_status)]
         if record.overflow_status is not None:
             failures.append((f"{record.municipality} overflow", record.overflow_status))
@@ -121,8 +159,30 @@ class Metrics:
     def record_write_failed(self) -> None:
         self._record_write_failures.inc()
 
+    def record_lost(self) -> None:
+        self._records_lost.inc()
+
     def config_reloaded(self, ok: bool) -> None:
         self._reloads.labels("ok" if ok else "failed").inc()
+        self._last_reload_ok.set(1 if ok else 0)
+
+    def ari_connected(self, up: bool) -> None:
+        if self._ari is None:
+            self._ari = Gauge("ari_connected", "1 while the app holds its ARI connection (0: callers get the keypad menu).",
+                              namespace=PREFIX, registry=self.registry)
+        self._ari.set(1 if up else 0)
+
+    def watch_spool(self, depth: Callable[[], int]) -> None:
+        self._spool_depth.set_function(lambda: _or_nan(depth))
+
+    # ---- readiness ----
+
+    def ready_when(self, name: str, check: Callable[[], bool] | None) -> None:
+        """`/readyz` passes only while `check()` is true; None fails until a check is given."""
+        self._checks[name] = check
+
+    def readiness(self) -> dict[str, bool]:
+        return {name: bool(check and _or_false(check)) for name, check in sorted(self._checks.items())}
 
     # ---- exposition ----
 
@@ -137,10 +197,20 @@ class Metrics:
         try:
             request = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
             method, target = (request.split(b"\r\n", 1)[0].decode("latin-1").split(" ") + ["", ""])[:2]
-            if method in ("GET", "HEAD") and target.split("?")[0] == "/metrics":
+            path = target.split("?")[0]
+            if method not in ("GET", "HEAD"):
+                status, body, kind = "405 Method Not Allowed", b"GET or HEAD\n", "text/plain"
+            elif path == "/metrics":
                 status, body, kind = "200 OK", self.render().encode(), CONTENT_TYPE
+            elif path == "/healthz":
+                status, body, kind = "200 OK", b'{"alive": true}\n', "application/json"
+            elif path == "/readyz":
+                checks = self.readiness()
+                ready = all(checks.values())
+                status = "200 OK" if ready else "503 Service Unavailable"
+                body, kind = (json.dumps({"ready": ready, "checks": checks}) + "\n").encode(), "application/json"
             else:
-                status, body, kind = "404 Not Found", b"only /metrics lives here\n", "text/plain"
+                status, body, kind = "404 Not Found", b"/metrics, /healthz and /readyz live here\n", "text/plain"
             head = (f"HTTP/1.1 {status}\r\nContent-Type: {kind}\r\nContent-Length: {len(body)}\r\n"
                     "Connection: close\r\n\r\n").encode()
             writer.write(head + (body if method != "HEAD" else b""))
@@ -149,3 +219,20 @@ class Metrics:
             pass  # a scraper that went away or spoke nonsense; nothing to answer
         finally:
             writer.close()
+
+
+def _or_nan(depth: Callable[[], int]) -> float:
+    """A gauge read at scrape time: NaN (and a log line) rather than a failed scrape."""
+    try:
+        return float(depth())
+    except Exception as exc:
+        log.warning("metrics: %s", exc)
+        return math.nan
+
+
+def _or_false(check: Callable[[], bool]) -> bool:
+    try:
+        return bool(check())
+    except Exception as exc:
+        log.warning("readiness check failed: %s", exc)
+        return False

@@ -1,9 +1,10 @@
 """Prompt texts (fourteenplus/data/prompts.yaml, nl and en) → 8 kHz μ-law files for Asterisk.
 
 Prompts land in <sounds>/fourteenplus/<language>/<prompt id>.ulaw, where the prompt id is
-what the call flow plays: `question`, `again`, `confirm/<slug>`, `confirm-or/<slug>`,
+what the call flow plays: `question`, `again`, `no-name`, `confirm/<slug>`, `confirm-or/<slug>`,
 `reply-keys`, `menu/<area code>`,
-`menu-again`, `number/<reason>`, `not-connected`, `goodbye`, `trunk-failed`, and
+`menu-again`, `busy` (before the menu when the recognisers cannot keep up), `default/<slug>`
+(before an area's default municipality, so a caller always hears where they are put through), `number/<reason>`, `not-connected`, `goodbye`, `trunk-failed`, and
 `closed/<slug>` for municipalities with opening hours. Every language is made, whatever the
 configured one: a caller can switch to English at the question (key 9).
 
@@ -49,13 +50,15 @@ def _all_texts() -> dict:
 def prompt_texts(service: Service, language: str) -> dict[str, str]:
     """Every prompt id this configuration can play in `language` → its text."""
     t = _all_texts()[language]
-    out = {key: t[key] for key in ("question", "again", "menu-again", "not-connected", "goodbye", "trunk-failed",
-                                   "reply-keys")}
+    out = {key: t[key] for key in ("question", "again", "no-name", "menu-again", "not-connected", "goodbye", "trunk-failed",
+                                   "reply-keys", "busy")}
     out.update({f"number/{reason}": t["number"][reason] for reason in NUMBER_REASONS})
     for code, plan in service.areas.items():
         if len(plan.connected) < 2:
             continue  # a single municipality is dialled at once: no question, no menu
         out[f"menu/{code}"] = " ".join(menu_items(plan.connected, language))
+        if plan.default:
+            out[f"default/{service.municipality(plan.default).slug}"] = t["default"].format(name=plan.default)
         for name in plan.connected:
             for kind in ("confirm", "confirm-or"):
                 out[f"{kind}/{service.municipality(name).slug}"] = t[kind].format(name=name)
@@ -103,8 +106,7 @@ def install(service: Service, sounds: Path, owner: tuple[int, int] | None = None
     """Make every prompt the configuration needs under sounds/fourteenplus/<language>/, for
     every language and every recorded-only set an area uses (fy); returns how many were
     (re)made. Prompts no longer needed are removed."""
-    recorded = sorted({plan.language for plan in service.areas.values() if plan.language} & set(RECORDED_LANGUAGES))
-    made = sum(_install_language(service, language, sounds) for language in (*LANGUAGES, *recorded))
+    made = sum(_install_language(service, language, sounds) for language in languages(service))
     if owner:
         for path in [sounds / SOUNDS_SUBDIR, *(sounds / SOUNDS_SUBDIR).rglob("*")]:
             os.chown(path, *owner)
@@ -118,6 +120,36 @@ def _texts(service: Service, language: str) -> dict[str, str]:
         return prompt_texts(service, language)
     return {pid: "" for code, plan in service.areas.items() if plan.language == language
             for pid in service.prompt_ids(code)}
+
+
+def languages(service: Service) -> tuple[str, ...]:
+    """Every prompt set the configuration needs: the spoken ones, and the recorded-only sets its areas use."""
+    recorded = sorted({plan.language for plan in service.areas.values() if plan.language} & set(RECORDED_LANGUAGES))
+    return (*LANGUAGES, *recorded)
+
+
+def sources(service: Service) -> dict[str, str]:
+    """`<language>/<prompt id>` → the digest of what that prompt is made from (text or recording)."""
+    return {f"{language}/{pid}": _source(pid, text, language)[0]
+            for language in languages(service) for pid, text in _texts(service, language).items()}
+
+
+def out_of_step(service: Service, sounds: Path) -> list[str]:
+    """The prompts (`<language>/<prompt id>`) that the files under `sounds` do not say as
+    `service` needs them: missing, or made from another text or recording. Reads only the
+    manifests, so it is cheap enough for every reload."""
+    manifests: dict[str, dict] = {}
+    for language in languages(service):
+        try:
+            manifests[language] = json.loads((sounds / SOUNDS_SUBDIR / language / _MANIFEST).read_text())
+        except (OSError, ValueError):
+            manifests[language] = {}
+    stale = []
+    for key, digest in sources(service).items():
+        language, pid = key.split("/", 1)
+        if manifests[language].get(pid) != digest or not (sounds / SOUNDS_SUBDIR / language / f"{pid}.ulaw").exists():
+            stale.append(key)
+    return stale
 
 
 def _install_language(service: Service, language: str, sounds: Path) -> int:

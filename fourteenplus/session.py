@@ -30,7 +30,7 @@ from .speech.service import SpeechService
 
 if TYPE_CHECKING:
     from .metrics import Metrics
-    from .records import CallerHasher, RecordWriter
+    from .records import AudioArchive, CallerHasher, RecordWriter
 
 log = logging.getLogger(__name__)
 # One INFO line per finished call, under its own name so a NOC can route or filter it.
@@ -78,21 +78,24 @@ class Channel(Protocol):
 
 @dataclass(frozen=True)
 class CallServices:
-    """What every call shares at run time: the recogniser, the record writer, the metrics, and
-    the keyed caller hash (the records' own) that is all the log ever shows of a caller."""
+    """What every call shares at run time: the recogniser, the record writer, the metrics, the
+    keyed caller hash (the records' own) that is all the log ever shows of a caller, and where
+    utterances are kept when the operator keeps them (`records.keep_audio`)."""
     speech: SpeechService
     records: RecordWriter | None = None
     metrics: Metrics | None = None
     hasher: CallerHasher | None = None
+    audio: AudioArchive | None = None
 
 
 class _Recognition:
     """One utterance's recognition in the background: the event it ends in, once done. One
     started at a pause (`Session.paused`) is kept for the end if the utterance did not grow."""
 
-    def __init__(self, listen: cf.Listen, length: int):
+    def __init__(self, listen: cf.Listen, utterance: np.ndarray):
         self.listen = listen
-        self.length = length  # samples: the same at the end means the same audio
+        self.utterance = utterance
+        self.length = len(utterance)  # samples: the same at the end means the same audio
         self.done = anyio.Event()
         self.event: cf.Event | None = None
         self.scope = anyio.CancelScope()
@@ -120,6 +123,9 @@ class Session:
         self._tasks: anyio.abc.TaskGroup | None = None
         # The adapter learns the dial result after the session ends: it calls dial_result then.
         self.record_pending = False
+        audio = services.audio
+        self.audio = audio.call(flow.record) if audio is not None and audio.enabled else None
+        self._recorded = False  # the record is written once, whichever end of the call comes first
         self.channel = channel(self)
 
     @property
@@ -136,14 +142,18 @@ class Session:
     async def run(self) -> None:
         try:
             async with anyio.create_task_group() as self._tasks:
-                actions = self.flow.start()
+                actions = self.flow.start(busy=self.speech.busy)
                 if self.services.metrics:
                     self.services.metrics.call_started(self.flow.record.area_code)
                 await self._perform(actions)
                 while not self.flow.done:
                     event = await self._inbox.receive()
                     log.debug("%s: %s", self.name, event)
-                    await self._perform(self.flow.handle(event))
+                    before = len(self.flow.record.attempts)
+                    actions = self.flow.handle(event)
+                    if self.audio is not None:
+                        self.audio.handled(event, before)
+                    await self._perform(actions)
                 self._tasks.cancel_scope.cancel()
         except Exception:
             log.exception("%s failed; handing the call to the dialplan fallback", self.name)
@@ -152,6 +162,8 @@ class Session:
         finally:
             with anyio.CancelScope(shield=True):
                 await self.channel.close()
+                if self.audio is not None:  # before the record that names the files
+                    await anyio.to_thread.run_sync(self.audio.save)
             if not self.record_pending:
                 self.record_done()
             self.finished(self)
@@ -166,7 +178,12 @@ class Session:
 
     def record_done(self) -> None:
         """The record is complete: log the decision, store it (never raises, never blocks) and
-        count the call."""
+        count the call. Once per call: when the caller hangs up during the transfer, the
+        session's end and the adapter's dial result (or its shutdown) both come here, in
+        either order."""
+        if self._recorded:
+            return
+        self._recorded = True
         record = self.flow.record
         decisions.info("call decision", extra={FIELDS: decision_fields(self.name, record, self.services.hasher)})
         if self.services.records is not None:
@@ -240,13 +257,15 @@ class Session:
         self.tasks.start_soon(self._deliver, self._recognition(listen, utterance))
 
     def _recognition(self, listen: cf.Listen, utterance: np.ndarray) -> _Recognition:
-        recognition = _Recognition(listen, len(utterance))
+        recognition = _Recognition(listen, utterance)
         self.tasks.start_soon(self._recognise, recognition, utterance)
         return recognition
 
     async def _deliver(self, recognition: _Recognition) -> None:
         await recognition.done.wait()
         assert recognition.event is not None  # `_recognise` sets it before `done`
+        if self.audio is not None:
+            self.audio.heard(recognition.event, recognition.utterance)
         self.post(recognition.event)
 
     async def _recognise(self, recognition: _Recognition, utterance: np.ndarray) -> None:
@@ -256,7 +275,8 @@ class Session:
         with recognition.scope:  # cancelled when abandoned: nothing is delivered then
             try:
                 if listen.mode == cf.REPLY:
-                    recognition.event = cf.Reply((await self.speech.reply(utterance)).yes)
+                    answer = await self.speech.reply(utterance, area_code=listen.area_code, asked=listen.asked)
+                    recognition.event = cf.Reply(answer.yes, answer.correction)
                 else:
                     result = await self.speech.recognize(utterance, listen.area_code)
                     if result.reason in ("timeout", "error"):

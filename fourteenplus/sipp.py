@@ -245,8 +245,10 @@ class Trunk:
 
 @dataclass(frozen=True)
 class WaitPrompt:
-    """Stay silent until a prompt has played and ended (or `timeout_s` passed)."""
+    """Stay silent until a prompt has played and ended (or `timeout_s` passed); with
+    `into_ms`, only until it has played that long, so the next step talks over it."""
     timeout_s: float = 20.0
+    into_ms: int | None = None
 
 
 @dataclass(frozen=True)
@@ -317,6 +319,7 @@ class _Media:
     # The end of each sentence or recording the caller played, in script order.
     speech_ends: dict[int, float] = field(default_factory=dict)
     heard: bytearray = field(default_factory=bytearray)
+    loud: list[list[float]] = field(default_factory=list)  # [start, end] of each stretch of prompt heard
     error: BaseException | None = None
     # The caller's surroundings (8 kHz int16, looped): under everything they send, from the
     # answer on, as a street or a room with others talking is under a real caller's words.
@@ -363,6 +366,10 @@ class _Media:
                 continue
             self.heard += payload
             if _level_db(payload) > LOUD_DB:
+                if self.loud and now - self.loud[-1][1] < PROMPT_END_S:
+                    self.loud[-1][1] = now
+                else:
+                    self.loud.append([now, now])
                 self._last_loud = now
                 self.first_audio_at = self.first_audio_at or now
 
@@ -372,10 +379,15 @@ class _Media:
         for index, step in enumerate(self.script):
             if isinstance(step, WaitPrompt):
                 start = time.time()
+                began = None  # when the prompt's first sound came
                 while time.time() - start < step.timeout_s:
                     loud = self._last_loud
-                    if loud is not None and loud > start and time.time() - loud >= PROMPT_END_S:
-                        break
+                    if loud is not None and loud > start:
+                        began = began or loud
+                        if step.into_ms is None and time.time() - loud >= PROMPT_END_S:
+                            break
+                        if step.into_ms is not None and time.time() - began >= step.into_ms / 1000:
+                            break
                     yield SILENCE, 0, False, None
             elif isinstance(step, Silence):
                 for _ in range(step.ms // 20):
@@ -461,6 +473,7 @@ class CallResult:
     speech_ends: tuple[float, ...]   # the end of each sentence or recording the caller played
     ended_at: float
     heard: bytes = b""               # every μ-law payload Asterisk played to the caller
+    loud: tuple[tuple[float, float], ...] = ()  # (start, end) of each stretch of prompt the caller heard
 
     @property
     def reached(self) -> TrunkInvite | None:
@@ -536,7 +549,8 @@ def place_call(number: str, script: list, trunk: Trunk, hangup_after_ms: int = 0
         ended = _how_it_ended(events, errors, result)
     # Asterisk dials the overflow only after the trunk refused: both are logged by now.
     return CallResult(number, caller, tuple(trunk.invites(caller)), ended, events.get("ANSWERED"),
-                      media.first_audio_at, tuple(media.speech_ends[i] for i in sorted(media.speech_ends)), time.time(), bytes(media.heard))
+                      media.first_audio_at, tuple(media.speech_ends[i] for i in sorted(media.speech_ends)), time.time(),
+                      bytes(media.heard), tuple((start, end) for start, end in media.loud))
 
 
 def _log_events(log: Path) -> dict[str, float]:

@@ -57,3 +57,38 @@ def asks_for_english(transcript: str) -> bool:
     return any(word.startswith(ENGLISH_STARTS)
                or difflib.SequenceMatcher(None, word, ENGLISH_DUTCH).ratio() >= ENGLISH_SIMILARITY
                for word in fold(transcript).split())
+
+
+# What a caller answers to "Bedoelt u Hoorn?", read off the start of the free transcript:
+# the everyday forms of ja and nee, folded. Read as the words the answer starts with (after
+# a filler), the longest form first, so "natuurlijk niet" is a nee and "dat klopt niet" no
+# "dat klopt". Whisper writes a drawn-out ja as "Jaa" or "Jah" and nee as "Nee" or "Neej".
+SAYS_YES = frozenset({
+    "ja", "jaa", "jah", "jaja", "jawel", "jazeker", "ja hoor", "ja graag", "ja zeker", "ja dat klopt",
+    "klopt", "dat klopt", "klopt helemaal", "graag", "natuurlijk", "zeker", "correct", "goed", "prima",
+    "inderdaad", "precies", "juist", "dat is goed", "dat is het", "oke", "okay", "ok", "yes",
+})
+SAYS_NO = frozenset({
+    "nee", "neej", "neen", "nee hoor", "nee dank u", "nee dank je", "nee bedankt", "niet", "o nee", "oh nee",
+    "natuurlijk niet", "zeker niet", "helemaal niet", "klopt niet", "dat klopt niet", "niet die", "no",
+})
+# Heard before the answer and no part of it.
+_ANSWER_FILLERS = frozenset("eh ehm uh uhm hm hmm nou ah".split())
+_ANSWER_LONGEST = max(len(form.split()) for form in SAYS_YES | SAYS_NO)
+
+
+def answer_of(transcript: str) -> tuple[bool | None, str]:
+    """The side a transcript's answer starts with (True: ja, False: nee, None: neither, or
+    "ja, nee") and the folded words after it, where a correction ("nee,
+    Koggenland") or a name ("ja, Hoorn") would be."""
+    words = fold(transcript).split()
+    while words and words[0] in _ANSWER_FILLERS:
+        words = words[1:]
+    for size in range(min(_ANSWER_LONGEST, len(words)), 0, -1):
+        lead = " ".join(words[:size])
+        if lead in SAYS_YES or lead in SAYS_NO:
+            side, rest = lead in SAYS_YES, words[size:]
+            # "Ja, nee": the caller changed their mind; which way is not for us to guess.
+            turned = side and bool(rest) and rest[0] in SAYS_NO
+            return (None if turned else side), " ".join(rest)
+    return None, " ".join(words)

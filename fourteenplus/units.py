@@ -17,6 +17,9 @@ DEFAULT_USER = "fourteenplus"
 DEFAULT_CONFIG = paths.OPERATOR_CONFIG
 # The 30 s drain (commands/_serving.DRAIN_S) plus the model and record writer shutting down.
 STOP_TIMEOUT_S = 45
+# No step of a call holds the event loop for seconds (recognition and the record store run in
+# threads); one this long is a wedged app, better restarted than leaving callers in silence.
+WATCHDOG_S = 30
 
 
 @dataclass(frozen=True)
@@ -49,6 +52,7 @@ def render(unit: Unit, settings: Settings) -> str:
     return TEMPLATE.read_text(encoding="utf-8").format(
         unit=unit.name, description=unit.description, command=unit.command,
         user=settings.user, config=settings.config, bin=settings.bin, stop_timeout=STOP_TIMEOUT_S,
+        watchdog=WATCHDOG_S, watchdog_half=WATCHDOG_S // 2,
         writable=" ".join([str(settings.records_dir), *unit.writable]),
         extra="".join(line + "\n" for line in unit.extra),
     )

@@ -10,7 +10,11 @@ the phone:
 - a recognition lasts its measured compute, started at the caller's first pause when the
   utterance there is the whole one (as `Session` does), else at the end;
 - a key is pressed `KEY_REACTION_S` after the caller heard what it is for; a caller can
-  press it over a menu still playing (barge-in), as the flow allows.
+  press it over a menu still playing (barge-in), as the flow allows;
+- a caller who talks over prompts (`barge_in_s`) starts their name that far into the
+  question, and their ja or nee as the name in "Bedoelt u X?" ends (where the prompt's speech
+  ends); the prompt stops where the flow stops it, once the speech takes the turn
+  (`speech.bargein.Turn`, as the ARI adapter decides it).
 
 The caller (`Caller`) is scripted the way the issue that asked for this bench describes:
 asked for the name they play their first take, asked again their second (and the second
@@ -35,8 +39,13 @@ import numpy as np
 
 from fourteenplus import callflow as cf
 from fourteenplus.speech import vad
+from fourteenplus.speech.audio import decode
+from fourteenplus.speech.bargein import Turn
 
 KEY_REACTION_S = 0.5  # from hearing what a key is for to pressing it
+# A caller who talks over the question starts somewhere in this window (seconds into it):
+# once they have heard "Welke gemeente".
+BARGE_IN_S = (0.6, 1.0)
 # Callers in a phone queue give up; a simulated call that runs past this is counted as ended.
 GIVE_UP_S = 120.0
 
@@ -76,6 +85,7 @@ class Outcome:
     # Where the recogniser ranked the caller's municipality on their first take (1: first;
     # 0: not among the candidates, or no name heard).
     first_take_rank: int = 0
+    prompts_stopped: int = 0  # prompts the caller's speech stopped (barge-in)
 
     @property
     def right(self) -> bool:
@@ -107,9 +117,11 @@ class PromptAudio:
     (`prompts.install` into a directory of the bench's), and where in a keypad menu each
     item ends, so a caller presses their key as soon as they heard it."""
 
-    def __init__(self, seconds: dict[tuple[str, str], float], menu_items: dict[tuple[str, str], tuple[float, ...]]):
+    def __init__(self, seconds: dict[tuple[str, str], float], menu_items: dict[tuple[str, str], tuple[float, ...]],
+                 spoken: dict[tuple[str, str], float] | None = None):
         self.seconds = seconds  # (language, prompt id) → seconds
         self.menu_items = menu_items  # (language, menu prompt id) → end of each item, seconds into it
+        self.spoken = spoken or {}  # (language, prompt id) → where its last word ends (else: its end)
 
     @classmethod
     def made(cls, service, sounds: Path) -> "PromptAudio":
@@ -117,23 +129,51 @@ class PromptAudio:
         from fourteenplus import prompts
 
         prompts.install(service, sounds)
-        seconds, menu_items = {}, {}
+        seconds, menu_items, spoken = {}, {}, {}
         for language in prompts.LANGUAGES:
             base = sounds / prompts.SOUNDS_SUBDIR / language
             for file in base.rglob("*.ulaw"):
-                seconds[(language, str(file.relative_to(base).with_suffix("")))] = file.stat().st_size / vad.RATE
+                key = (language, str(file.relative_to(base).with_suffix("")))
+                seconds[key] = file.stat().st_size / vad.RATE
+                spoken[key] = _spoken_end(decode(file.read_bytes(), "ulaw"))
             for code, plan in service.areas.items():
                 menu = f"menu/{code}"
                 if (language, menu) in seconds:
                     menu_items[(language, menu)] = _item_ends(
                         prompts.menu_items(plan.connected, language), seconds[(language, menu)])
-        return cls(seconds, menu_items)
+        return cls(seconds, menu_items, spoken)
 
     def duration(self, play: cf.Play) -> float:
         return sum(self.seconds[(play.language, prompt)] for prompt in play.prompts)
 
     def start_of(self, play: cf.Play, index: int) -> float:
         return sum(self.seconds[(play.language, prompt)] for prompt in play.prompts[:index])
+
+    def summary(self, language: str = "nl") -> dict[str, float]:
+        """How long the prompts of a spoken answer last: the question, the question again, the
+        keys named, and the median "Bedoelt u X?" and "Of bedoelt u X?" over the area's names."""
+        out = {prompt: round(self.seconds[(language, prompt)], 2) for prompt in (cf.QUESTION, cf.AGAIN, cf.REPLY_KEYS)
+               if (language, prompt) in self.seconds}
+        for kind in cf.CONFIRM_PROMPTS:
+            times = [s for (lang, prompt), s in self.seconds.items() if lang == language and prompt.startswith(kind + "/")]
+            if times:
+                out[kind] = round(float(np.median(times)), 2)
+        return out
+
+    def spoken_end(self, play: cf.Play, index: int) -> float:
+        """Where the last word of the play's `index`-th prompt ends, seconds into the play."""
+        key = (play.language, play.prompts[index])
+        return self.start_of(play, index) + self.spoken.get(key, self.seconds[key])
+
+
+def _spoken_end(samples: np.ndarray) -> float:
+    """The end of the last frame within 30 dB of the prompt's loudest: its trailing quiet left out."""
+    count = len(samples) // vad.FRAME
+    levels = [vad.frame_level_db(samples[i * vad.FRAME:(i + 1) * vad.FRAME]) for i in range(count)]
+    if not levels:
+        return 0.0
+    loud = [i for i, level in enumerate(levels) if level > max(levels) - 30.0]
+    return (loud[-1] + 1) * vad.FRAME / vad.RATE
 
 
 def _item_ends(items: list[str], total: float) -> tuple[float, ...]:
@@ -146,19 +186,25 @@ def _item_ends(items: list[str], total: float) -> tuple[float, ...]:
 class _Heard:
     """What the endpointer made of a clip: when speech started and when the answer is ready."""
 
-    started: float | None  # seconds into the clip; None: the endpointer heard no speech
+    started: float | None  # seconds into the clip where it took the turn; None: no speech was heard
     ended: float
     early: float | None  # the pause at which the whole utterance was already there
     utterance: np.ndarray
     words_ended: float  # the end of the speech itself: `ended` less the endpointer's wait for quiet
 
 
-def endpoint(clip: np.ndarray, listened_s: float = 2.0, settings: vad.Settings = vad.Settings()) -> _Heard:
+def endpoint(clip: np.ndarray, listened_s: float = 2.0, settings: vad.Settings = vad.Settings(),
+             playing_s: float = 0.0) -> _Heard:
     """Feed a clip to the production endpointer as the ARI adapter does: the caller's line is
     heard from the moment the flow listens, so the endpointer has learnt the line's noise
     while the question played (`listened_s` of it, before the clip), and after the clip the
-    line stays as quiet as it was until the endpointer decides. Times are into the clip."""
+    line stays as quiet as it was until the endpointer decides. Times are into the clip.
+
+    A prompt that still plays for `playing_s` into the clip is stopped only by speech that
+    takes the turn (`speech.bargein.Turn`); an utterance that does not is no answer, and the
+    endpointer listens on, as the adapter does."""
     endpointer = vad.Endpointer(settings)
+    turn = Turn(endpointer)
     # The line without the caller: hiss at the level of the clip's lead-in (its first 100 ms,
     # before anyone speaks). Hiss, not that lead-in repeated: a loop of 100 ms of background
     # talk is periodic, and the endpointer would rightly take it for a voice.
@@ -178,8 +224,11 @@ def endpoint(clip: np.ndarray, listened_s: float = 2.0, settings: vad.Settings =
     for index in range(len(audio) // vad.FRAME):
         event = endpointer.feed(audio[index * vad.FRAME : (index + 1) * vad.FRAME])
         at = (index + 1) * vad.FRAME / vad.RATE - offset
-        if event == "start":
+        if turn.update(event, at < playing_s):
             started = at
+        if not turn.taken:
+            if event == "end":
+                endpointer.reset()
         elif event == "pause":
             pause, pause_length = at, len(endpointer.utterance())
         elif event == "end":
@@ -197,20 +246,24 @@ class Simulation:
     """One caller through one `CallFlow`: `run()` → `Outcome`.
 
     `speech` has `recognize_now(samples, area_code) -> Recognition` and
-    `reply_now(samples) -> speech.service.Answer`, and reports each one's compute in milliseconds
-    through `last_ms`.
+    `reply_now(samples, area_code, asked) -> speech.service.Answer`, and reports each one's compute in milliseconds
+    through `last_ms`. `barge_in_s`: this caller talks over the prompts, starting their name
+    that far into the question (None: they wait for the end of every prompt).
     """
 
-    def __init__(self, flow: cf.CallFlow, caller: Caller, speech, audio: PromptAudio):
+    def __init__(self, flow: cf.CallFlow, caller: Caller, speech, audio: PromptAudio,
+                 barge_in_s: float | None = None):
         self.flow = flow
         self.caller = caller
         self.speech = speech
         self.audio = audio
+        self.barge_in_s = barge_in_s
         self.outcome = Outcome(caller.caller, caller.expected, caller.voice_family, None, None, 0.0)
         self._queue: list[tuple[float, int, cf.Event, int]] = []
         self._order = itertools.count()
         self._turn = 0  # a caller's answer belongs to the turn it was given in
         self._mode: str | None = None  # what the flow listens for: cf.NAME, cf.REPLY or None
+        self._asked: str | None = None  # the municipality of "Bedoelt u …?" while it listens for a reply
         self._playing: str | None = None
         self._cancelled: set[str] = set()  # timers and plays whose events are void
         self._ended: float | None = None  # when the flow transferred or hung up
@@ -227,7 +280,10 @@ class Simulation:
                 continue
             if isinstance(event, cf.PromptDone) and event.play_id in self._cancelled:
                 continue
-            self._apply(self.flow.handle(event), now)
+            actions = self.flow.handle(event)
+            if isinstance(event, cf.SpeechStarted) and cf.StopPlayback() in actions:
+                self.outcome.prompts_stopped += 1
+            self._apply(actions, now)
         record = self.flow.record
         if self.flow.state == cf.TRANSFERRED:
             self.outcome.municipality = record.municipality
@@ -241,7 +297,7 @@ class Simulation:
     def _apply(self, actions: list[cf.Action], now: float) -> None:
         for action in actions:
             if isinstance(action, cf.Listen):
-                self._mode = action.mode
+                self._mode, self._asked = action.mode, action.asked
             elif isinstance(action, cf.StopListening):
                 self._mode = None
             elif isinstance(action, cf.StartTimer):
@@ -273,13 +329,20 @@ class Simulation:
                 self._press(now + self.audio.duration(play) + KEY_REACTION_S, "1" if yes else "2")
             else:
                 self.outcome.questions += 1
-                self._speak(self.caller.yes if yes else self.caller.no,
-                            now + self.audio.start_of(play, asked + 1), cf.REPLY)
+                # After the name, as soon as it is heard, when the caller talks over prompts.
+                start = self.audio.spoken_end(play, asked) if self.barge_in_s is not None \
+                    else self.audio.start_of(play, asked + 1)
+                self._speak(self.caller.yes if yes else self.caller.no, now + start, cf.REPLY,
+                            now + self.audio.duration(play))
             return
-        if self._mode == cf.NAME and play.prompts and play.prompts[-1] in (cf.QUESTION, cf.AGAIN):
+        if self._mode == cf.NAME and play.prompts and play.prompts[-1] in (cf.QUESTION, cf.AGAIN, cf.NO_NAME):
             take = self.caller.first if self.outcome.name_takes == 0 else self.caller.second
             self.outcome.name_takes += 1
-            self._speak(take, now + self.audio.duration(play), cf.NAME)
+            # Over the question, not over "Dat verstond ik niet …": a caller told they were
+            # not understood hears it out.
+            start = self.barge_in_s if self.barge_in_s is not None and play.prompts == (cf.QUESTION,) \
+                else self.audio.duration(play)
+            self._speak(take, now + min(start, self.audio.duration(play)), cf.NAME, now + self.audio.duration(play))
 
     def _press_menu_key(self, play: cf.Play, index: int, now: float) -> None:
         if self.caller.expected is None:
@@ -295,8 +358,9 @@ class Simulation:
         self.outcome.keys += 1
         self._at(when, cf.Dtmf(digit), self._turn)
 
-    def _speak(self, clip: np.ndarray, start: float, mode: str) -> None:
-        heard = endpoint(clip)
+    def _speak(self, clip: np.ndarray, start: float, mode: str, prompt_ends: float) -> None:
+        """The caller says `clip` from `start`, over the prompt that plays until `prompt_ends`."""
+        heard = endpoint(clip, playing_s=prompt_ends - start)
         if heard.started is None:
             return  # the endpointer heard nothing: the flow's no-input timer decides
         self._at(start + heard.started, cf.SpeechStarted(), self._turn)
@@ -308,7 +372,8 @@ class Simulation:
                 self.outcome.first_take_rank = ranked.index(self.caller.expected) + 1 \
                     if self.caller.expected in ranked else 0
         else:
-            event = cf.Reply(self.speech.reply_now(heard.utterance).yes)
+            answer = self.speech.reply_now(heard.utterance, self.caller.area_code, self._asked)
+            event = cf.Reply(answer.yes, answer.correction)
         compute = self.speech.last_ms / 1000
         self.outcome.compute_ms.append(self.speech.last_ms)
         # Recognition starts at the first pause when the utterance there is the whole one.

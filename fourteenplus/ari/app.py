@@ -8,7 +8,8 @@ dispatches.
 How the caller is heard: a snoop channel (spy=in: the caller's voice, never our prompts)
 and an externalMedia channel share a mixing bridge, so Asterisk streams the caller's audio
 as μ-law RTP to a UDP socket of this call. The caller's own channel stays out of any
-bridge, so prompts play to it normally and the caller can speak over them (barge-in).
+bridge, so prompts play to it normally and the caller can speak over them (barge-in:
+`speech.bargein.Turn` says when an utterance over a prompt is speech enough to stop it).
 The frames feed a `speech.vad.Endpointer`; each utterance goes to the `SpeechService`,
 which recognises it in a worker thread, starting at the caller's first pause (0.2 s of
 quiet) rather than at the end (0.5 s) when the worker is free.
@@ -36,8 +37,9 @@ from ..prompts import SOUNDS_SUBDIR
 from ..rtp import ULAW_PAYLOAD_TYPE, payload
 from ..session import CallServices, ChannelGone, Dialling, DialVariables, Session
 from ..speech.audio import decode
+from ..speech.bargein import Turn
 from ..speech.vad import FRAME, Endpointer, Settings
-from .client import Ari, AriError, Gone
+from .client import Ari, AriError, Gone, event_summary
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +78,7 @@ class Call:
         # Cut off at the longest utterance, so that what was heard is recognised before the
         # flow's backstop (speech/deadline.py) gives up on speech.
         self.endpointer = Endpointer(Settings.cut_at(app.service.listen.max_speech_ms))
+        self.turn = Turn(self.endpointer)  # when the caller's speech stops a prompt
         self.media: dict[str, str] = {}  # "bridge", "snoop", "external" → ARI ids
         self.hearing = False  # the media path is set up (once per call, on the first Listen)
         self.session = Session(flow, app.services, lambda session: self, app.finished,
@@ -181,8 +184,11 @@ class Call:
         samples = decode(audio, "ulaw")
         for start in range(0, len(samples) - FRAME + 1, FRAME):
             state = self.endpointer.feed(samples[start:start + FRAME])
-            if state == "start":
-                self.session.post(cf.SpeechStarted())
+            if self.turn.update(state, self.playback is not None):
+                self.session.post(cf.SpeechStarted())  # over a prompt: the flow stops it (barge-in)
+            if not self.turn.taken:
+                if state == "end":  # noise too short to take the turn from a prompt: no answer
+                    self.endpointer.reset()
             elif state == "pause":
                 self.session.paused(self.listening, self.endpointer.utterance())
             elif state == "end":
@@ -242,7 +248,7 @@ class App:
             if channel_id in self.calls:
                 return
             if not isinstance(channel_id, str) or not channel_id:
-                log.warning("StasisStart without a channel id ignored: %.200r", event)
+                log.warning("StasisStart without a channel id ignored: %s", event_summary(event))
                 return
             if self.draining:
                 tasks.start_soon(self._to_fallback, channel_id, "arrived while stopping")

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import os
+import traceback
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -51,6 +52,25 @@ class AriSettings:
         return cls(os.environ.get("FOURTEENPLUS_ARI_URL") or asterisk_config.ARI_URL, creds.ari_user, creds.ari_password)
 
 
+def event_summary(event: object) -> str:
+    """What a log may show of an ARI event: its type and channel id. Events carry the caller's
+    number (and name), which must never reach a log, so nothing else of them does."""
+    if not isinstance(event, dict):
+        return f"a {type(event).__name__}, not an event"
+    channel = event.get("channel")
+    channel_id = channel.get("id") if isinstance(channel, dict) else None
+    kind = event.get("type")
+    return (f"{kind[:40] if isinstance(kind, str) else None!r} on channel "
+            f"{channel_id[:80] if isinstance(channel_id, str) else None!r}")
+
+
+def unhandled(event: object, exc: BaseException) -> str:
+    """The error line for an event the app failed on: where it failed, without the exception's
+    message, which may quote the event's values (the caller's number)."""
+    where = "".join(traceback.format_tb(exc.__traceback__)).rstrip()
+    return f"ARI event {event_summary(event)} not handled: {type(exc).__name__}\n{where}"
+
+
 class Ari:
     def __init__(self, client, app: str):
         self._client = client
@@ -71,8 +91,8 @@ class Ari:
             event = message._orig_msg
             try:
                 handler(event)
-            except Exception:  # one malformed event must not end every call's connection
-                log.exception("ARI event not handled: %.500r", event)
+            except Exception as exc:  # one malformed event must not end every call's connection
+                log.error("%s", unhandled(event, exc))
 
     async def _call(self, resource: str, operation: str, **params):
         try:

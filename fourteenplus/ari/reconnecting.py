@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
 
 import anyio
 
+from .. import sdnotify
 from ..config import Service
 from ..session import CallServices
 from .app import App
@@ -24,14 +24,9 @@ STABLE_S = 10.0  # a connection that lasted this long resets the back-off
 
 
 class ReconnectingApp:
-    """`reinstall(service)`, when given, runs (in a thread) on every configuration put in
-    force: the bundled Asterisk's keypad fallback is generated from the same file."""
-
-    def __init__(self, service: Service, services: CallServices,
-                 reinstall: Callable[[Service], None] | None = None):
+    def __init__(self, service: Service, services: CallServices):
         self.service = service
         self.services = services
-        self.reinstall = reinstall
         self.app: App | None = None
         self.draining = False
 
@@ -47,11 +42,16 @@ class ReconnectingApp:
         self.service = service
         if self.app:
             self.app.service = service
-        if self.reinstall is not None:
-            await anyio.to_thread.run_sync(self.reinstall, service)
+
+    def connected(self) -> bool:
+        return self.app is not None
 
     async def serve(self) -> None:
         settings = AriSettings.installed()
+        metrics = self.services.metrics
+        if metrics:
+            metrics.ari_connected(False)
+            metrics.ready_when("ari", self.connected)
         announced = False
         failures = 0
         while True:
@@ -59,18 +59,22 @@ class ReconnectingApp:
             try:
                 async with connect(settings) as ari:
                     connected_at = time.monotonic()
-                    if not announced:
-                        print("ready", flush=True)
-                        announced = True
-                    else:
-                        log.info("reconnected to ARI")
                     self.app = App(self.service, self.services, ari)
                     if self.draining:
                         self.app.stop_taking_calls()
+                    if metrics:
+                        metrics.ari_connected(True)
+                    if not announced:
+                        sdnotify.ready()
+                        announced = True
+                    else:
+                        log.info("reconnected to ARI")
                     try:
                         await self.app.run()
                     finally:
                         self.app = None
+                        if metrics:
+                            metrics.ari_connected(False)
                 log.warning("ARI connection closed")
             except (AriError, OSError) as exc:
                 log.warning("ARI not reachable (%s)", exc, exc_info=log.isEnabledFor(logging.DEBUG))

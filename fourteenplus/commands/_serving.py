@@ -17,13 +17,16 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
 
 import anyio
 
-from .. import logformat
+from .. import asterisk, logformat, paths
 from ..config import Service, load_service
 from ..errors import ConfigError, ConfigErrors
 from ..session import CallServices
+from ..speech import policy
 from ._common import configured
 
 log = logging.getLogger("fourteenplus")
@@ -58,20 +61,25 @@ def setup_logging(verbose: bool, log_format: str = "text") -> None:
 
 
 @asynccontextmanager
-async def call_services(service, metrics_port: int) -> AsyncIterator[CallServices]:
+async def call_services(service, metrics_port: int, listener: str) -> AsyncIterator[CallServices]:
+    """`listener` names the readiness check the adapter gives once it takes calls ("ari", "agi")."""
     from ..grammar import load_grammars
     from ..metrics import Metrics
-    from ..records import RecordWriter
+    from ..records import AudioArchive, RecordWriter
     from ..speech.service import SpeechService
 
     metrics = Metrics()
     speech = SpeechService(load_grammars(service.directory), service.thresholds, service.listen.deadline,
                            on_shed=metrics.recognition_shed)
     await speech.start()  # seconds: done before the first call, never during one
-    records = RecordWriter(service.records, on_failure=metrics.record_write_failed)
+    records = RecordWriter(service.records, on_failure=metrics.record_write_failed, on_lost=metrics.record_lost)
+    metrics.watch_spool(records.spool_depth)
+    metrics.ready_when("model", lambda: speech.startup_seconds is not None)
+    metrics.ready_when("records", lambda: not records.losing)
+    metrics.ready_when(listener, None)
     server = await metrics.serve(METRICS_HOST, metrics_port) if metrics_port else None
     try:
-        yield CallServices(speech, records, metrics, records.hasher)
+        yield CallServices(speech, records, metrics, records.hasher, AudioArchive(service.records))
     finally:
         if server is not None:
             server.close()
@@ -85,13 +93,51 @@ class Adapter:
     stop_taking_calls: Callable[[], None]
     calls_in_progress: Callable[[], int]
     use: Callable[[Service], Awaitable[None]]  # the configuration for calls from now on
+    # The Asterisk whose generated dialplan and prompts follow the configuration ("/" for the
+    # operator's own); None when this app does not know one (see `asterisk_root`).
+    asterisk_root: Path | None = None
+
+
+def add_asterisk_root_option(parser) -> None:
+    parser.add_argument("--asterisk-root", metavar="DIR",
+                        help="the root the Asterisk serving these calls runs in, whose generated dialplan and "
+                             "prompts every reload keeps in step (default: the bundled root if built, else /)")
+
+
+def asterisk_root(args) -> Path:
+    if args.asterisk_root:
+        return Path(args.asterisk_root)
+    bundled = paths.asterisk_root()
+    return bundled if (bundled / "usr/sbin/asterisk").exists() else Path("/")
+
+
+def in_step_at_start(service: Service, root: Path) -> Path | None:
+    """Before the first call: the Asterisk in `root` generated from this configuration. Returns
+    the root when it holds our configuration (None: not ours, nothing to keep in step). Raises
+    AsteriskError when its files cannot be written; an Asterisk that does not answer yet reads
+    them when it starts."""
+    if not asterisk.ours(root):
+        log.warning("no fourteenplus configuration in the Asterisk at %s: a reload that changes the keypad menus "
+                    "or prompts will be refused (--asterisk-root names it)", root)
+        return None
+    try:
+        asterisk.bring_in_step(service, root, log=log.info)
+    except asterisk.AsteriskError as exc:
+        if asterisk.out_of_step(service, root):
+            raise
+        log.warning("the generated dialplan is written, but %s; Asterisk reads it when it starts", exc)
+    return root
 
 
 async def handle_signals(tasks: anyio.abc.TaskGroup, service: Service, services: CallServices,
-                         adapter: Adapter, drain_s: float = DRAIN_S) -> None:
-    """Runs in `tasks` until a stop signal has drained the calls; then cancels `tasks`."""
+                         adapter: Adapter, drain_s: float = DRAIN_S,
+                         *, task_status: anyio.abc.TaskStatus = anyio.TASK_STATUS_IGNORED) -> None:
+    """Runs in `tasks` until a stop signal has drained the calls; then cancels `tasks`. Start
+    it with `tasks.start` before saying "ready": until its receiver is installed a SIGHUP
+    would end the process (its default action)."""
     draining = False
     with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM, signal.SIGHUP) as signals:
+        task_status.started()
         async for signum in signals:
             name = signal.Signals(signum).name
             if signum == signal.SIGHUP:
@@ -125,14 +171,19 @@ async def reload(service: Service, services: CallServices, adapter: Adapter) -> 
 
     def load():
         new = load_service(service.source)
+        policy.check()  # $FOURTEENPLUS_POLICY's file may have been replaced since the start
         return new, load_grammars(new.directory)
 
     try:
         new, grammars = await anyio.to_thread.run_sync(load)
-    except (ConfigError, ConfigErrors) as exc:
+    except (ConfigError, ConfigErrors, policy.PolicyError) as exc:
         for error in exc.errors if isinstance(exc, ConfigErrors) else [exc]:
             log.error("reload: %s", error)
         log.error("reload: the configuration is broken; the one loaded before stays in force")
+        if services.metrics:
+            services.metrics.config_reloaded(ok=False)
+        return None
+    if not await _generated_in_step(service, new, adapter.asterisk_root):
         if services.metrics:
             services.metrics.config_reloaded(ok=False)
         return None
@@ -144,3 +195,26 @@ async def reload(service: Service, services: CallServices, adapter: Adapter) -> 
         services.metrics.config_reloaded(ok=True)
     log.info("reload: %s in force for new calls (%d area codes answered)", new.source, len(new.areas))
     return new
+
+
+async def _generated_in_step(old: Service, new: Service, root: Path | None) -> bool:
+    """Bring the Asterisk's generated dialplan and prompts in step with `new` before it takes a
+    call (the menu's prompt, the app's keys and the fallback's keys must name the same
+    municipalities); False, logged, when that cannot be done, with `old`'s files put back."""
+    if root is None:
+        if not asterisk.generated_differs(old, new):
+            return True
+        log.error("reload: the keypad menus, prompts or fallback dialplan change, and this app knows no Asterisk "
+                  "of ours to regenerate them in (--asterisk-root); the configuration loaded before stays in force")
+        return False
+    try:
+        await anyio.to_thread.run_sync(partial(asterisk.bring_in_step, new, root, log=log.info))
+        return True
+    except asterisk.AsteriskError as exc:
+        log.error("reload: %s; the configuration loaded before stays in force", exc)
+    try:
+        await anyio.to_thread.run_sync(partial(asterisk.bring_in_step, old, root, log=log.info))
+    except asterisk.AsteriskError as exc:
+        log.error("reload: the generated files could not be put back either (%s): run `fourteenplus asterisk "
+                  "install` with the configuration in force", exc)
+    return False

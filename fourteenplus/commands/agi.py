@@ -14,9 +14,10 @@ from pathlib import Path
 
 import anyio
 
-from .. import agi, asterisk, asterisk_config, paths
+from .. import agi, asterisk, asterisk_config, sdnotify
 from ._common import add_config_option
-from ._serving import Adapter, add_serving_options, call_services, handle_signals, prepare
+from ._serving import (Adapter, add_asterisk_root_option, add_serving_options, asterisk_root, call_services,
+                       handle_signals, in_step_at_start, prepare)
 
 log = logging.getLogger("fourteenplus.agi")
 
@@ -24,9 +25,7 @@ log = logging.getLogger("fourteenplus.agi")
 def configure(parser) -> None:
     add_config_option(parser)
     parser.add_argument("--port", type=int, default=agi.AGI_PORT, help="TCP port on 127.0.0.1 (default 4573)")
-    parser.add_argument("--asterisk-root", metavar="DIR",
-                        help="the root Asterisk runs in, to find its recordings "
-                             "(default: the bundled root if built, else /)")
+    add_asterisk_root_option(parser)  # also where Asterisk records the callers' answers
     add_serving_options(parser, metrics_port=9465)  # beside a running ARI app
 
 
@@ -34,9 +33,12 @@ def main(args) -> int:
     service = prepare(args)
     if service is None:
         return 1
-    root = Path(args.asterisk_root) if args.asterisk_root else paths.asterisk_root()
-    if not (root / "usr/sbin/asterisk").exists() and not args.asterisk_root:
-        root = Path("/")
+    root = asterisk_root(args)
+    try:
+        generated_root = in_step_at_start(service, root)
+    except asterisk.AsteriskError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     recordings = agi.recordings_for(root)
     try:
         owner = asterisk.asterisk_ids(root)
@@ -47,22 +49,27 @@ def main(args) -> int:
     except OSError as exc:
         print(f"error: cannot prepare {recordings.local_dir} for Asterisk's recordings: {exc}", file=sys.stderr)
         return 1
-    return anyio.run(_serve, service, recordings, args.port, args.metrics_port)
+    return anyio.run(_serve, service, recordings, args.port, args.metrics_port, generated_root)
 
 
-async def _serve(service, recordings, port: int, metrics_port: int) -> int:
-    async with call_services(service, metrics_port) as services:
+async def _serve(service, recordings, port: int, metrics_port: int, generated_root: Path | None) -> int:
+    async with call_services(service, metrics_port, "agi") as services:
         agi_server = agi.AgiServer(service, services, recordings)
         try:
             server = await agi_server.serve(port=port)
         except OSError as exc:
             print(f"error: cannot listen on {agi.AGI_HOST}:{port}: {exc}", file=sys.stderr)
             return 1
-        print("ready", flush=True)
+        if services.metrics:
+            services.metrics.ready_when("agi", server.is_serving)
         try:
             async with anyio.create_task_group() as tasks:
-                tasks.start_soon(handle_signals, tasks, service, services,
-                                 Adapter(agi_server.stop_taking_calls, agi_server.calls_in_progress, agi_server.use))
+                await tasks.start(handle_signals, tasks, service, services,
+                                  Adapter(agi_server.stop_taking_calls, agi_server.calls_in_progress, agi_server.use,
+                                          generated_root))
+                tasks.start_soon(sdnotify.watchdog)
+                print("ready", flush=True)  # a SIGHUP from now on reloads
+                sdnotify.ready()
                 try:
                     tasks.start_soon(agi_server.watch_dials, asterisk_config.credentials())
                 except asterisk.AsteriskError as exc:

@@ -1,5 +1,6 @@
 """`fourteenplus install systemd`: write the systemd units for this installation;
-`fourteenplus install config`: the shipped example configuration, as the operator's to edit.
+`fourteenplus install config`: the shipped example configuration, as the operator's to edit;
+`fourteenplus install kamailio`: Kamailio's configuration in front of real nodes.
 
 fourteenplus.service runs the ARI application (`run`), fourteenplus-agi.service the FastAGI
 server (`agi`); enable the one your dialplan uses. Both run as --user, read --config, and
@@ -9,23 +10,31 @@ says otherwise. The README's deployment section has the steps around it.
 
 `install config` writes the example (its trunks point at the test endpoint: edit them) to
 --out's fourteenplus.yaml, /etc/fourteenplus by default, and never over an existing file.
+
+`install kamailio --proxy ADDR --node NAME=ADDR ... --carrier ADDR ...` writes kamailio.cfg,
+the dispatcher's node list and the carriers' addresses (`cluster.kamailio_files`) to --out,
+/etc/kamailio by default; run it again when a node or carrier changes.
 """
 
 from __future__ import annotations
 
+import grp
+import ipaddress
+import os
 import sys
 from pathlib import Path
 
-from .. import paths, units
+from .. import cluster, paths, units
 from ..config import EXAMPLE, load_service
 from ..errors import ConfigError, ConfigErrors
 from ._common import print_errors
 
 SYSTEM_UNITS = Path("/etc/systemd/system")
+KAMAILIO_DIR = Path("/etc/kamailio")
 
 
 def configure(parser) -> None:
-    parser.add_argument("what", choices=("systemd", "config"))
+    parser.add_argument("what", choices=("systemd", "config", "kamailio"))
     parser.add_argument("--user", default=units.DEFAULT_USER,
                         help=f"the system user the services run as (default {units.DEFAULT_USER})")
     parser.add_argument("--config", type=Path, default=units.DEFAULT_CONFIG, metavar="FILE",
@@ -36,21 +45,46 @@ def configure(parser) -> None:
                         help="the directory the record store writes in (default: from the configuration)")
     parser.add_argument("--out", type=Path, metavar="DIR",
                         help=f"where to write the units (default {SYSTEM_UNITS}) or the configuration "
-                             f"(default {paths.OPERATOR_CONFIG.parent})")
+                             f"(default {paths.OPERATOR_CONFIG.parent}) or Kamailio's files (default {KAMAILIO_DIR})")
+    kamailio = parser.add_argument_group("install kamailio")
+    kamailio.add_argument("--proxy", metavar="ADDR", help="the address Kamailio listens on (SIP, UDP 5060)")
+    kamailio.add_argument("--node", action="append", default=[], metavar="NAME=ADDR",
+                          help="a node: its name (FOURTEENPLUS_NODE) and its Asterisk's SIP address; repeat per node")
+    kamailio.add_argument("--carrier", action="append", default=[], metavar="ADDR",
+                          help="an address a carrier sends calls from; repeat per address")
 
 
 def main(args) -> int:
-    return install_config(args.out or paths.OPERATOR_CONFIG.parent) if args.what == "config" else install_units(args)
+    if args.what == "config":
+        return install_config(args.out or paths.OPERATOR_CONFIG.parent, args.user)
+    if args.what == "kamailio":
+        return install_kamailio(args)
+    return install_units(args)
 
 
-def install_config(directory: Path) -> int:
+def install_config(directory: Path, user: str = units.DEFAULT_USER) -> int:
+    """The example, mode 0640 whatever the umask (it will hold trunks and perhaps a records.url
+    with a password): readable by the services' group, which is the user's, never by everyone."""
     target = directory / paths.OPERATOR_CONFIG.name
-    if target.exists():
+    directory.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o640)
+    except FileExistsError:
         print(f"error: {target} exists; it is left as it is", file=sys.stderr)
         return 1
-    directory.mkdir(parents=True, exist_ok=True)
-    target.write_text(EXAMPLE.read_text(encoding="utf-8"), encoding="utf-8")
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        os.fchmod(fd, 0o640)
+        try:
+            group = grp.getgrnam(user).gr_gid
+        except KeyError:
+            group = None
+        if group is not None and os.geteuid() == 0:
+            os.fchown(fd, -1, group)
+        out.write(EXAMPLE.read_text(encoding="utf-8"))
     print(f"wrote {target}; edit its trunks, then: fourteenplus check --config {target}")
+    if group is None:
+        print(f"note: there is no group {user} yet; the services can read {target} once it belongs to "
+              f"theirs: chgrp {user} {target}", file=sys.stderr)
     return 0
 
 
@@ -83,3 +117,43 @@ def _records_dir(config: Path) -> Path | None:
     except (ConfigError, ConfigErrors) as exc:
         print_errors(exc)
         return None
+
+
+def install_kamailio(args) -> int:
+    try:
+        layout = kamailio_layout(args.proxy, args.node, args.carrier)
+        out = (args.out or KAMAILIO_DIR).absolute()
+        files = cluster.kamailio_files(layout, out)
+    except (ValueError, cluster.ClusterError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    out.mkdir(parents=True, exist_ok=True)
+    for name, text in files.items():
+        (out / name).write_text(text, encoding="utf-8")
+        print(f"wrote {out / name}")
+    print(f"then: kamailio -c -f {out / 'kamailio.cfg'} && systemctl restart kamailio")
+    return 0
+
+
+def kamailio_layout(proxy: str | None, nodes: list[str], carriers: list[str]) -> cluster.Layout:
+    """The layout the options describe; ValueError saying which option is wrong."""
+    if not proxy or not nodes or not carriers:
+        raise ValueError("install kamailio needs --proxy, at least one --node NAME=ADDR and one --carrier")
+    named = []
+    for option in nodes:
+        name, equals, address = option.partition("=")
+        if not equals or not name:
+            raise ValueError(f"--node {option}: expected NAME=ADDR")
+        named.append(cluster.Node(name, _address("--node", address)))
+    names = [node.name for node in named]
+    if len(set(names)) < len(names):
+        raise ValueError(f"--node: a name given twice in {', '.join(names)}")
+    return cluster.Layout(proxy=_address("--proxy", proxy), nodes=tuple(named),
+                          carriers=tuple(_address("--carrier", carrier) for carrier in carriers))
+
+
+def _address(option: str, text: str) -> str:
+    try:
+        return str(ipaddress.ip_address(text))
+    except ValueError:
+        raise ValueError(f"{option} {text}: not an IP address") from None

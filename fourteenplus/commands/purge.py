@@ -6,9 +6,10 @@ run only the FastAGI mode, or right after lowering `retention_days`.
 
 from __future__ import annotations
 
+import sys
 import time
 
-from ..records import AudioArchive, purge
+from ..records import AudioArchive, PurgeRefused, purge
 from ._common import add_config_option
 from ._common import configured
 from ._records import store_of
@@ -16,6 +17,8 @@ from ._records import store_of
 
 def configure(parser) -> None:
     add_config_option(parser)
+    parser.add_argument("--force", action="store_true",
+                        help="purge even when that removes every record (refused otherwise: the clock may be ahead)")
 
 
 def main(args) -> int:
@@ -24,7 +27,11 @@ def main(args) -> int:
         return 1
     settings = loaded[0].records
     with store_of(loaded[0]) as store:
-        purged = purge(settings, store, AudioArchive(settings), time.time())
+        try:
+            purged = purge(settings, store, AudioArchive(settings), time.time(), force=args.force)
+        except PurgeRefused as exc:
+            print(f"purge: refused, {exc}", file=sys.stderr)
+            return 1
     print(f"purge: {purged} (records older than {settings.retention_days} days, "
           f"audio older than {settings.audio_retention_days} days)")
     return 0

@@ -2,8 +2,9 @@
 
 Loads the configuration and the speech model, connects to ARI (reconnecting with back-off
 when Asterisk goes away) and prints `ready` once it takes calls. SIGHUP reloads the
-configuration; Ctrl-C or SIGTERM stops it cleanly (see `_serving`): calls in progress finish,
-new ones and any left at the end go to the dialplan's keypad fallback.
+configuration, and first brings the Asterisk's generated dialplan and prompts in step with it
+(see `_serving`); Ctrl-C or SIGTERM stops it cleanly: calls in progress finish, new ones and any
+left at the end go to the dialplan's keypad fallback.
 
 With --asterisk it first builds (once), configures and starts the bundled Asterisk, and
 stops that Asterisk again (by its pid) when it exits: what `make run` uses.
@@ -11,22 +12,22 @@ stops that Asterisk again (by its pid) when it exits: what `make run` uses.
 
 from __future__ import annotations
 
-import logging
 import sys
+from pathlib import Path
 
 import anyio
 
-from .. import asterisk
+from .. import asterisk, paths, sdnotify
 from ._common import add_config_option
-from ._serving import Adapter, add_serving_options, call_services, handle_signals, prepare
-
-log = logging.getLogger("fourteenplus.run")
+from ._serving import (Adapter, add_asterisk_root_option, add_serving_options, asterisk_root, call_services,
+                       handle_signals, in_step_at_start, prepare)
 
 
 def configure(parser) -> None:
     add_config_option(parser)
     parser.add_argument("--asterisk", action="store_true",
                         help="build, install and start the bundled Asterisk first; stop it on exit")
+    add_asterisk_root_option(parser)
     add_serving_options(parser, metrics_port=9464)
 
 
@@ -41,7 +42,8 @@ def main(args) -> int:
             asterisk.install(service)
             started_asterisk = asterisk.running_pid() is None
             asterisk.start()
-        return anyio.run(_serve, service, args.metrics_port, args.asterisk)
+        root = in_step_at_start(service, paths.asterisk_root() if args.asterisk else asterisk_root(args))
+        return anyio.run(_serve, service, args.metrics_port, root)
     except asterisk.AsteriskError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
@@ -50,22 +52,14 @@ def main(args) -> int:
             asterisk.stop()
 
 
-async def _serve(service, metrics_port: int, bundled_asterisk: bool) -> int:
+async def _serve(service, metrics_port: int, root: Path | None) -> int:
     from ..ari.reconnecting import ReconnectingApp
 
-    async with call_services(service, metrics_port) as services:
-        ari = ReconnectingApp(service, services, _reinstall if bundled_asterisk else None)
+    async with call_services(service, metrics_port, "ari") as services:
+        ari = ReconnectingApp(service, services)
         async with anyio.create_task_group() as tasks:
-            tasks.start_soon(handle_signals, tasks, service, services,
-                             Adapter(ari.stop_taking_calls, ari.calls_in_progress, ari.use))
+            tasks.start_soon(sdnotify.watchdog)
+            await tasks.start(handle_signals, tasks, service, services,
+                              Adapter(ari.stop_taking_calls, ari.calls_in_progress, ari.use, root))
             await ari.serve()
     return 0
-
-
-def _reinstall(service) -> None:
-    """The bundled Asterisk's keypad fallback follows the configuration; a failure keeps the old one."""
-    try:
-        asterisk.install(service, log=log.info)
-        asterisk.reload()
-    except asterisk.AsteriskError as exc:
-        log.error("reload: the bundled Asterisk keeps its fallback menus: %s", exc)

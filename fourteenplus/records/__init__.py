@@ -13,11 +13,11 @@ Adapters (ARI and FastAGI) do, once at start-up and once per call:
     writer.close()                                  # at shutdown: flushes the queue
 """
 
-from .privacy import AudioArchive, CallerHasher
-from .retention import purge
+from .privacy import AudioArchive, CallAudio, CallerHasher
+from .retention import PurgeRefused, purge
 from .schema import Attempt, CallRecord
 from .store import Purged, Row, Store, StoredCall, StoreError, open_store
 from .writer import RecordWriter
 
-__all__ = ["Attempt", "AudioArchive", "CallRecord", "CallerHasher", "Purged", "RecordWriter", "Row", "Store",
-           "StoreError", "StoredCall", "open_store", "purge"]
+__all__ = ["Attempt", "AudioArchive", "CallAudio", "CallRecord", "CallerHasher", "PurgeRefused", "Purged", "RecordWriter",
+           "Row", "Store", "StoreError", "StoredCall", "open_store", "purge"]

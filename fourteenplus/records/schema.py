@@ -7,6 +7,7 @@ strings: rows written by earlier versions hold the same ones.
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, field
 
 
@@ -20,6 +21,9 @@ class Attempt:
     transcript: str = ""
     candidates: tuple[tuple[str, float], ...] = ()  # (municipality, probability), likeliest first
     reason: str = ""
+    # The utterance as heard, kept (`records.keep_audio`) under this file name in the audio
+    # folder (`privacy.AudioArchive`); None: not kept, or no utterance (a key, a silence).
+    audio: str | None = None
 
 
 @dataclass
@@ -42,3 +46,5 @@ class CallRecord:
     # in ms under the keys of `session.TIMINGS`.
     started_at: float | None = None
     timings: dict[str, float] = field(default_factory=dict)
+    # The call's id in the store, from the start: kept audio is named by it before the row exists.
+    call_id: str = field(default_factory=lambda: uuid.uuid4().hex)

@@ -2,13 +2,18 @@
 
 SQLite runs in WAL mode with a busy timeout, so the ARI app, a FastAGI server, `report` and
 `purge` can use one file at the same time. PostgreSQL (`records.url: postgresql://…`) needs
-the optional extra `pip install 'fourteenplus[postgres]'`.
+the optional extra `pip install 'fourteenplus[postgres]'`. A PostgreSQL that stops answering
+(a host gone, packets dropped) fails a write within seconds instead of holding the writer for
+TCP's many minutes of retransmissions: a connect timeout, TCP keepalives and a user timeout,
+a server-side statement timeout, and a client-side deadline on every transaction that cuts
+the connection when even the server's own timeout cannot reach us. The writer then spools.
+Each libpq bound can be changed in the URL (`?connect_timeout=…&keepalives_idle=…`).
 
 The schema is versioned: `MIGRATIONS` lists every change in order, and opening a store applies
 the ones it has not seen, under a lock, so two processes starting together migrate once. A
 store written by a newer fourteenplus is refused rather than misread.
 
-Rows are keyed by `call_id` (a uuid the writer gives each call), so writing a row again after
+Rows are keyed by `call_id` (a uuid each call record gets when it starts), so writing a row again after
 a lost acknowledgement is harmless: the second insert is ignored.
 
 Each row names the node that took the call (`$FOURTEENPLUS_NODE`, else the host name), so
@@ -21,9 +26,9 @@ import json
 import os
 import socket
 import sqlite3
+import threading
 import time
-import uuid
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -74,13 +79,19 @@ MIGRATIONS: tuple[tuple[int, str, tuple[str, ...]], ...] = (
         "ALTER TABLE calls ADD COLUMN node TEXT",
         "CREATE INDEX calls_node_started_at ON calls (node, started_at)",
     )),
+    (3, "kept audio of each utterance", (
+        "ALTER TABLE attempts ADD COLUMN audio TEXT",
+    )),
 )
 
 CALL_COLUMNS = ("call_id", "started_at", "dialled", "caller_hash", "area_code", "path", "municipality",
                 "trunk", "outcome", "language", "abandoned_at", "reason", "dial_status", "overflow_status", "timings",
                 "node")
 ATTEMPT_COLUMNS = ("call_id", "seq", "kind", "decision", "municipality", "score", "transcript",
-                   "candidates", "reason")
+                   "candidates", "reason", "audio")
+
+
+PURGE_BATCH = 2000  # calls removed per transaction
 
 
 class StoreError(Exception):
@@ -101,7 +112,7 @@ class Row:
     @classmethod
     def of(cls, record: CallRecord, hasher: CallerHasher | None, call_id: str | None = None,
            now: float | None = None, node: str | None = None) -> "Row":
-        call_id = call_id or uuid.uuid4().hex
+        call_id = call_id or record.call_id
         call = {
             "call_id": call_id,
             "started_at": record.started_at if record.started_at is not None else (now or time.time()),
@@ -117,7 +128,7 @@ class Row:
         attempts = [{
             "call_id": call_id, "seq": seq, "kind": a.kind, "decision": a.decision,
             "municipality": a.municipality, "score": a.score, "transcript": a.transcript,
-            "candidates": json.dumps([list(c) for c in a.candidates]), "reason": a.reason,
+            "candidates": json.dumps([list(c) for c in a.candidates]), "reason": a.reason, "audio": a.audio,
         } for seq, a in enumerate(record.attempts)]
         return cls(call, attempts)
 
@@ -156,15 +167,17 @@ class _Sqlite:
 
     def __init__(self, path: Path):
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        new = not path.exists()
+        # Transcripts are personal data: a new file is private from its first byte, whatever the
+        # umask, and SQLite gives its -wal and -shm files the database's mode. Someone else's
+        # existing file keeps its mode.
+        with suppress(FileExistsError):
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
         # isolation_level=None: we open transactions ourselves, with BEGIN IMMEDIATE, so a writer
         # takes the write lock up front instead of failing to upgrade a read lock mid-way.
         self.conn = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
         self.conn.execute("PRAGMA journal_mode=WAL")
         self.conn.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: durable across app crashes
         self.conn.execute("PRAGMA foreign_keys=ON")
-        if new:  # transcripts are personal data; someone else's existing file keeps its mode
-            path.chmod(0o600)
 
     @contextmanager
     def transaction(self, migrating: bool = False):
@@ -184,6 +197,20 @@ class _Sqlite:
         self.conn.close()
 
 
+# libpq's bounds on a server that stops answering, unless the URL names its own: connecting,
+# an idle connection (keepalives: probes after 10 s, 3 lost 5 s apart), and data sent but never
+# acknowledged (tcp_user_timeout, ms).
+PG_CONNECTION = {"connect_timeout": "5", "keepalives": "1", "keepalives_idle": "10",
+                 "keepalives_interval": "5", "keepalives_count": "3", "tcp_user_timeout": "15000"}
+# In a write, the server ends a statement that runs (or waits on a lock) longer than this.
+# Reads (`report`, `learn`) are not bounded: a year of calls may take longer.
+PG_STATEMENT_TIMEOUT_S = 10.0
+# The client's own deadline on a transaction: later than the server's timeout, which gives the
+# clearer error while the server can still send it; past it the connection is cut, which is
+# what ends the wait when nothing comes back at all.
+PG_TRANSACTION_DEADLINE_S = PG_STATEMENT_TIMEOUT_S + 5
+
+
 class _Postgres:
     placeholder = "%s"
     _MIGRATION_LOCK = 140229  # any constant: an advisory lock id for migrations only
@@ -191,18 +218,41 @@ class _Postgres:
     def __init__(self, url: str):
         try:
             import psycopg
+            from psycopg.conninfo import conninfo_to_dict, make_conninfo
         except ImportError:
             raise StoreError("records.url is a PostgreSQL URL but psycopg is not installed: "
                              "pip install 'fourteenplus[postgres]'") from None
-        self.conn = psycopg.connect(url, autocommit=True, connect_timeout=10)
+        self.conn = psycopg.connect(make_conninfo("", **{**PG_CONNECTION, **conninfo_to_dict(url)}), autocommit=True)
+        self._cut = False
 
     @contextmanager
     def transaction(self, migrating: bool = False):
-        with self.conn.transaction():
-            cur = self.conn.cursor()
-            if migrating:
-                cur.execute("SELECT pg_advisory_xact_lock(%s)", (self._MIGRATION_LOCK,))
-            yield cur
+        deadline = threading.Timer(PG_TRANSACTION_DEADLINE_S, self._cut_connection)
+        deadline.daemon = True
+        deadline.start()
+        try:
+            with self.conn.transaction():
+                cur = self.conn.cursor()
+                cur.execute(f"SET LOCAL statement_timeout = {int(PG_STATEMENT_TIMEOUT_S * 1000)}")
+                if migrating:
+                    cur.execute("SELECT pg_advisory_xact_lock(%s)", (self._MIGRATION_LOCK,))
+                yield cur
+        except Exception as exc:
+            if self._cut:
+                raise StoreError(f"PostgreSQL did not answer within {PG_TRANSACTION_DEADLINE_S:g} s; "
+                                 "the connection was cut") from exc
+            raise
+        finally:
+            deadline.cancel()
+
+    def _cut_connection(self) -> None:
+        """Past the deadline: shut the socket down under the waiting call, which then fails."""
+        self._cut = True
+        try:
+            with socket.socket(fileno=os.dup(self.conn.pgconn.socket)) as sock:
+                sock.shutdown(socket.SHUT_RDWR)
+        except Exception:
+            pass  # the connection is closed already: the waiting call has ended anyway
 
     def cursor(self):
         return self.conn.cursor()
@@ -264,7 +314,8 @@ class Store:
                 cur.executemany(self._sql(
                     f"INSERT INTO attempts ({', '.join(ATTEMPT_COLUMNS)}) "
                     f"VALUES ({', '.join('?' * len(ATTEMPT_COLUMNS))})"),
-                    [[a[c] for c in ATTEMPT_COLUMNS] for a in row.attempts])
+                    # .get: a row spooled by an older fourteenplus has no audio
+                    [[a.get(c) for c in ATTEMPT_COLUMNS] for a in row.attempts])
         return True
 
     def calls(self, since: float | None = None, until: float | None = None,
@@ -298,24 +349,49 @@ class Store:
             a = dict(zip(ATTEMPT_COLUMNS, values))
             attempts[a["call_id"]].append(Attempt(
                 a["kind"], a["decision"], a["municipality"], a["score"], a["transcript"],
-                tuple(tuple(c) for c in json.loads(a["candidates"])), a["reason"]))
+                tuple(tuple(c) for c in json.loads(a["candidates"])), a["reason"], a["audio"]))
         return [StoredCall(c["call_id"], c["caller_hash"], CallRecord(
             dialled=c["dialled"], caller=None, area_code=c["area_code"], path=c["path"],
             municipality=c["municipality"], trunk=c["trunk"], outcome=c["outcome"],
             language=c["language"], abandoned_at=c["abandoned_at"], reason=c["reason"], dial_status=c["dial_status"],
             overflow_status=c["overflow_status"], attempts=attempts[c["call_id"]],
-            started_at=c["started_at"], timings=json.loads(c["timings"])), c["node"]) for c in calls]
+            started_at=c["started_at"], timings=json.loads(c["timings"]), call_id=c["call_id"]), c["node"])
+            for c in calls]
+
+    def audio_before(self, before: float) -> list[str]:
+        """The kept audio of the calls started before `before`: what goes with them when they are purged."""
+        cur = self._db.cursor()
+        cur.execute(self._sql("SELECT a.audio FROM attempts a JOIN calls c ON c.call_id = a.call_id "
+                              "WHERE c.started_at < ? AND a.audio IS NOT NULL"), (before,))
+        return [name for (name,) in cur.fetchall()]
+
+    def newest(self) -> float | None:
+        """When the most recent call started; None for an empty store."""
+        cur = self._db.cursor()
+        cur.execute("SELECT MAX(started_at) FROM calls")
+        return cur.fetchone()[0]
 
     def purge(self, before: float) -> Purged:
-        """Remove every call (with its attempts and transcripts) started before `before`."""
-        with self._db.transaction() as cur:
-            cur.execute(self._sql(
-                "SELECT COUNT(*), COALESCE(SUM(CASE WHEN a.transcript <> '' THEN 1 ELSE 0 END), 0) "
-                "FROM attempts a JOIN calls c ON c.call_id = a.call_id WHERE c.started_at < ?"), (before,))
-            attempts, transcripts = cur.fetchone()
-            cur.execute(self._sql("DELETE FROM calls WHERE started_at < ?"), (before,))
-            calls = cur.rowcount
-        return Purged(calls, int(attempts), int(transcripts))
+        """Remove every call (with its attempts and transcripts) started before `before`, in
+        batches: each transaction stays well inside a write's time bound, and the writers of
+        new calls wait for one batch at most, even when a year is purged at once."""
+        calls = attempts = transcripts = 0
+        while True:
+            with self._db.transaction() as cur:
+                cur.execute(self._sql("SELECT call_id FROM calls WHERE started_at < ? LIMIT ?"),
+                            (before, PURGE_BATCH))
+                batch = [row[0] for row in cur.fetchall()]
+                if batch:
+                    ids = ", ".join("?" * len(batch))
+                    cur.execute(self._sql(
+                        "SELECT COUNT(*), COALESCE(SUM(CASE WHEN transcript <> '' THEN 1 ELSE 0 END), 0) "
+                        f"FROM attempts WHERE call_id IN ({ids})"), batch)
+                    counted = cur.fetchone()
+                    cur.execute(self._sql(f"DELETE FROM calls WHERE call_id IN ({ids})"), batch)
+                    calls, attempts, transcripts = (calls + cur.rowcount, attempts + int(counted[0]),
+                                                    transcripts + int(counted[1]))
+            if len(batch) < PURGE_BATCH:
+                return Purged(calls, attempts, transcripts)
 
     # ---- learning reviews ----
 

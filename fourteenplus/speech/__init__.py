@@ -11,8 +11,9 @@ from typing import Literal
 
 Decision = Literal["accept", "confirm", "reject"]
 
-# Why a recognition was rejected (or, for accept/confirm, "match").
-REASONS = ("match", "no_speech", "out_of_area", "low_confidence", "ambiguous", "timeout", "error")
+# Why a recognition was rejected (or, for accept/confirm, "match"); "no_name": speech, but
+# about something else (a sentence that no name of the area covers much of).
+REASONS = ("match", "no_speech", "out_of_area", "low_confidence", "ambiguous", "no_name", "timeout", "error")
 
 
 @dataclass(frozen=True)
@@ -41,8 +42,8 @@ class Recognition:
     @property
     def ranked(self) -> tuple[str, ...]:
         """The municipalities the candidates name, likeliest first, when they are evidence at
-        all: none when nothing was said or the name was another area's."""
-        if self.reason in ("out_of_area", "no_speech"):
+        all: none when nothing was said, no name was said or the name was another area's."""
+        if self.reason in ("out_of_area", "no_speech", "no_name"):
             return ()
         return tuple(c.municipality for c in self.candidates)
 

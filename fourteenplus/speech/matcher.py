@@ -19,6 +19,7 @@ there is right, and the operator's thresholds apply to that.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from rapidfuzz import fuzz, process
@@ -48,6 +49,11 @@ class Calibration:
     named: float = 80.0  # ratio at which the primed transcription names a phrase
     out_of_area: float = 88.0  # ratio at which the transcript names another area's municipality
     ambiguous: float = 0.25  # a runner-up this likely makes a rejection "ambiguous"
+    # A rejected utterance of at least `no_name_words` content words of which a name covers
+    # less than `no_name_share` (`Matcher.name_share`) is speech about something else
+    # ("no_name"): the caller is asked for a name, not told they were not understood.
+    no_name_words: int = 2
+    no_name_share: float = 0.3
 
 
 def content(transcript: str, fillers: frozenset[str] = FILLERS) -> str:
@@ -142,12 +148,33 @@ class Matcher:
                 best[self.by_text[text].municipality] = (score, text)
         return best
 
+    def name_share(self, transcript: str) -> tuple[float, int]:
+        """How much of what whisper heard is a name of this area, and how many content words it
+        heard. The share: the best phrase's likeness to some stretch of the content words
+        (rapidfuzz's partial ratio), times the part of them that phrase's length covers. A
+        caller who names a municipality says little else (the words around a name are
+        dropped as fillers); one with a question about a passport says a sentence of other
+        words, which a town's name covers little of."""
+        words = self._content(transcript)
+        if not words:
+            return 0.0, 0
+        share = max((fuzz.partial_ratio(key, words) / 100 * min(1.0, len(key) / len(words)) for key in self._keys),
+                    default=0.0)
+        return share, len(words.split())
+
     def evidence(self, heard: Heard) -> dict[str, dict[str, float]]:
         """Per municipality with a scored phrase: the policy's features if it were the answer."""
         words = self._content(heard.transcript)
         best = self._by_municipality(heard)
         elsewhere = self._best(words, self._elsewhere_keys)[1] / 100
         named = self.named(heard.prompted)
+        share, count = self.name_share(heard.transcript)
+        # How much was said, on a log scale: people who talk about something else say more
+        # words for longer. And how clearly whisper heard words that are no name of the area
+        # (its confidence in the transcript, times the part no name covers): only as a product,
+        # so a name said clearly, which whisper is just as sure of, is not held against anyone.
+        about = {"name_share": share, "words": math.log1p(count), "seconds": math.log1p(heard.seconds),
+                 "clear_other": math.exp(heard.clarity) * (1.0 - share)}
         features = {}
         for municipality, (score, _) in best.items():
             others = max((s for m, (s, _) in best.items() if m != municipality), default=score - UNSCORED)
@@ -158,7 +185,7 @@ class Matcher:
                                       "no_speech": heard.no_speech_prob,
                                       "prompt_agree": float(named == {municipality}),
                                       "prompt_other": float(len(named) == 1 and municipality not in named),
-                                      "prompt_copy": float(len(named) > 1)}
+                                      "prompt_copy": float(len(named) > 1)} | about
         return features
 
     def decide(self, heard: Heard, accept: float, confirm: float) -> Recognition:
@@ -175,6 +202,12 @@ class Matcher:
                                         (), heard.timings)
         runner_up = candidates[1].score if len(candidates) > 1 else 0.0
         unsure = "ambiguous" if runner_up >= self.calibration.ambiguous else "low_confidence"
+        # Only once the primed transcription had its say (a name whisper garbled in the free
+        # transcript may still be one), and never for ja/nee (no primed matcher).
+        if self.prompt:
+            share, count = self.name_share(heard.transcript)
+            if share < self.calibration.no_name_share and count >= self.calibration.no_name_words:
+                unsure = "no_name"
         return banded(heard.transcript, candidates, outside, accept, confirm, unsure, heard.timings)
 
     def decide_text(self, transcript: str, accept: float, confirm: float,

@@ -37,11 +37,16 @@ from .. import resources
 
 PATH = resources.POLICY  # the policy the package ships
 # The evidence each model weighs, in this order (the matcher computes it, `fit` learns a weight for each).
+# The names models also weigh how much of what was heard is a name (`Matcher.name_share`,
+# content words, seconds of speech, how clearly the words that are no name were heard): fitted on synthetic voices alone they learned what a
+# robot sounds like when it says no name, and asked people about a town for anything they said.
 FEATURES = {
-    "names": ("margin", "score", "text_top", "text_elsewhere", "no_speech", "prompt_agree", "prompt_other", "prompt_copy"),
+    "names": ("margin", "score", "text_top", "text_elsewhere", "no_speech", "prompt_agree", "prompt_other", "prompt_copy",
+              "name_share", "words", "seconds", "clear_other"),
     # The names without the primed transcription (its three flags): the speech service's
     # recognition under load.
-    "unprimed": ("margin", "score", "text_top", "text_elsewhere", "no_speech"),
+    "unprimed": ("margin", "score", "text_top", "text_elsewhere", "no_speech", "name_share", "words", "seconds",
+                 "clear_other"),
     "reply": ("margin", "score", "text_top", "no_speech"),
 }
 
@@ -69,6 +74,23 @@ class Policy:
             raise ValueError(f"{path}: {kind}: features {data.get('features')} do not match the matcher's "
                              f"{list(FEATURES[kind])}; refit with `fourteenplus bench fit`")
         return cls(tuple(float(w) for w in data["weights"]), float(data["bias"]), FEATURES[kind])
+
+
+class PolicyError(ValueError):
+    """A policy file that cannot be put in force; the message names the file and why."""
+
+
+def check(path: Path | None = None) -> None:
+    """Every model of the policy file loads (a reload checks this before it takes a call,
+    rather than a caller's recognition failing on it)."""
+    path = path or policy_path()
+    for kind in FEATURES:
+        try:
+            Policy.load(kind, path)
+        except PolicyError:
+            raise
+        except (OSError, ValueError, KeyError, TypeError, AttributeError, yaml.YAMLError) as exc:
+            raise PolicyError(f"{path}: {kind}: {exc}") from exc
 
 
 def policy_path() -> Path:

@@ -80,6 +80,11 @@ class Heard:
     no_speech_prob: float = 0.0
     timings: dict[str, float] = field(default_factory=dict)
     prompted: str = ""  # the transcription with the area's phrases as prompt (biased: see above)
+    seconds: float = 0.0  # of speech: a name is short, a sentence about something else is not
+    # How sure whisper is of its own free transcript: the mean log-probability of its tokens.
+    # People who talk about something else are heard as clear words; a name whisper does not
+    # know comes out garbled and unsure.
+    clarity: float = 0.0
 
 
 @dataclass
@@ -96,6 +101,7 @@ class Clip:
     bucket: int = 0
     transcript: str = ""
     no_speech_prob: float = 1.0
+    clarity: float = 0.0  # the free transcript's mean token log-probability (`Heard.clarity`)
     prompted: str = ""
     scores: dict[str, float] = field(default_factory=dict)  # scored text → calibrated log-score
 
@@ -167,12 +173,14 @@ class Recognizer:
         weight = self.tuning.prior_weight
         return {t: float(r - weight * self._priors[(t, bucket)]) for t, r in zip(texts, values[: len(texts)])}
 
-    def transcribe(self, encoded) -> tuple[str, float]:
+    def transcribe(self, encoded) -> tuple[str, float, float]:
+        """The free transcript, whisper's no-speech probability and its mean token log-probability."""
         result = self.whisper.generate(
             encoded, [self._start], beam_size=1, max_length=self.tuning.max_tokens,
-            no_repeat_ngram_size=3, return_no_speech_prob=True,
+            no_repeat_ngram_size=3, return_no_speech_prob=True, return_scores=True,
         )[0]
-        return self.tokenizer.decode(result.sequences_ids[0]).strip(), float(result.no_speech_prob)
+        return (self.tokenizer.decode(result.sequences_ids[0]).strip(), float(result.no_speech_prob),
+                float(result.scores[0]))
 
     def transcribe_prompted(self, encoded, prompt: str) -> str:
         """Greedy transcription after `prompt` as previous text (whisper's hotword trick)."""
@@ -199,10 +207,10 @@ class Recognizer:
         encoded, frames = self._encode(speech, bucket)
         timings["encode_ms"] = (time.perf_counter() - mark) * 1000
         mark = time.perf_counter()
-        transcript, no_speech = self.transcribe(encoded)
+        transcript, no_speech, clarity = self.transcribe(encoded)
         timings["transcribe_ms"] = (time.perf_counter() - mark) * 1000
         return Clip(started, timings, (span[1] - span[0]) / audio.TELEPHONE_RATE, encoded, frames, bucket, transcript,
-                    no_speech)
+                    no_speech, clarity)
 
     def prime(self, clip: Clip, prompt: str) -> None:
         """The primed transcription of a clip with speech (`prompt`: the area's phrases)."""
@@ -229,7 +237,7 @@ class Recognizer:
         clip.timings["score_ms"] = clip.timings.get("score_ms", 0.0) + (time.perf_counter() - mark) * 1000
         clip.timings["total_ms"] = (time.perf_counter() - clip.started) * 1000
         return Heard(clip.transcript, True, {p: max(clip.scores[t] for t in ts) for p, ts in forms.items()},
-                     clip.no_speech_prob, clip.timings, clip.prompted)
+                     clip.no_speech_prob, clip.timings, clip.prompted, clip.seconds, clip.clarity)
 
     def hear(self, samples8k: np.ndarray, shortlist, prompt: str = "") -> Heard:
         """Every stage at once: `prompt` (the area's phrases) primes the second transcription;

@@ -3,8 +3,10 @@
 Whisper calls hold the GIL only briefly (CTranslate2 releases it), so one worker thread
 keeps the loop responsive; a single worker also serialises calls into the model, which is
 not safe to share between threads and would only contend for the two cores anyway. Every
-utterance has a deadline (`speech.deadline`): past it the caller is asked again rather than
-kept waiting.
+utterance has a deadline (`speech.deadline`) from when the worker takes it: past it the caller
+is asked again rather than kept waiting. The wait in the queue before that is not the
+caller's doing and costs them nothing; when it grows too long, new callers are turned to the
+keypad instead (`busy`).
 
 A name is heard unprimed first and primed only in doubt (`SpeechService.recognize_now`).
 Under load utterances queue for the worker. One that starts with others waiting behind it,
@@ -17,6 +19,7 @@ timeouts for the last ones of a burst.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -27,6 +30,7 @@ from typing import TYPE_CHECKING, Callable, TypeVar
 import numpy as np
 
 from ..grammar import AreaGrammar, Grammars, Phrase
+from ..text import answer_of
 from . import Recognition
 from .deadline import Deadline
 
@@ -34,18 +38,28 @@ if TYPE_CHECKING:
     from ..config import Thresholds
     from .matcher import Matcher
     from .policy import Policy
-    from .recognizer import Heard, Recognizer
+    from .recognizer import Clip, Heard, Recognizer
 
 # What a caller answers to "Bedoelt u Kapelle?". Scored like municipality names, so a
 # mumbled "jawel" still counts and a cough counts as no answer. Kept short: each phrase is
-# scored against the audio, and costs time. "ja hoor", "nee hoor" and "klopt niet" were
-# chosen on the tune replies (nee understood 121 of 140 instead of 106, no ja lost).
-SAID_YES = ("ja", "jawel", "klopt", "ja hoor")
+# scored against the audio, and costs time. "nee hoor" and "klopt niet" were chosen on the
+# tune replies (nee understood 121 of 140 instead of 106, no ja lost); "natuurlijk" once
+# people were in the tune split (bench/recognition.md): a person's "Natuurlijk, …" scored
+# against nothing of its own. (In place of "ja hoor" it cost espeak-ng's ja's.)
+SAID_YES = ("ja", "jawel", "klopt", "ja hoor", "natuurlijk")
 SAID_NO = ("nee", "neen", "nee hoor", "klopt niet")
 # The unprimed model's P(right) from which its top municipality is the answer without the
 # primed transcription. Chosen on the tune callers (bench/recognition.md, sixth pass): from
 # 0.7 the unprimed ranking is as right as the primed one, and nearly half the names stop there.
 SETTLED = 0.70
+# More different words than this, none of them a ja at the start, are a sentence, not a ja:
+# whisper spells a short ja it mishears in a word or two ("Jamel", "Ila. Ila!"), and a person
+# who says something else says more (chosen on the tune replies: bench/recognition.md).
+SENTENCE_WORDS = 3
+# How close (rapidfuzz, 0..1) the words after a ja must come to another municipality's
+# phrase than the one asked about for the ja to be a correction ("ja, Opmeer" to "Bedoelt u
+# Hoorn?"): a spelling whisper garbles a little, not a word that only shares letters.
+NAMED = 0.75
 # The two sides as the matcher ranks them, like two municipalities of an area of their own.
 _YES, _NO = "yes", "no"
 REPLIES = AreaGrammar("reply", (_YES, _NO), tuple(Phrase(t, _YES, "name") for t in SAID_YES)
@@ -55,23 +69,32 @@ REPLIES = AreaGrammar("reply", (_YES, _NO), tuple(Phrase(t, _YES, "name") for t 
 @dataclass(frozen=True)
 class Answer:
     """What a caller answered to "Bedoelt u …?": ja (True), nee (False), or neither heard
-    surely enough (None: ask again, or use the keypad)."""
+    surely enough (None: ask again, or use the keypad). `correction`: a name said with the
+    answer ("nee, Koggenland"; "ja, Opmeer" to "Bedoelt u Hoorn?", which is then no ja), as
+    the area's name recognition heard it: the call flow takes it as it takes a name."""
 
     yes: bool | None
     likelier: bool | None  # the side the reply model found likelier, however unsure; None: nothing heard
     probability: float  # the reply model's P(right) for that side; 0 when nothing was heard
     transcript: str = ""
     timings: dict[str, float] = field(default_factory=dict)  # milliseconds per stage
+    correction: Recognition | None = None
 
     @classmethod
     def of(cls, heard: Recognition, thresholds: Thresholds) -> Answer:
         """The reply matcher ranks ja against nee; each side has its threshold (a ja
-        transfers, so it is strict; a nee only asks again)."""
+        transfers, so it is strict; a nee only asks again). The words have a veto
+        (`text.answer_of`): whatever the audio scores, a transcript that starts with a nee,
+        or a sentence that does not start with a ja, is never a ja."""
         if not heard.candidates:
             return cls(None, None, 0.0, heard.transcript, heard.timings)
         top = heard.candidates[0]
         yes = top.municipality == _YES
-        sure = top.score >= (thresholds.reply_yes if yes else thresholds.reply_no)
+        said, words = answer_of(heard.transcript)
+        threshold = thresholds.reply_yes if yes else thresholds.reply_no
+        # A sentence that does not start with a ja says something else ("Hij is goed, zeg.").
+        sentence = said is None and len(set(words.split())) > SENTENCE_WORDS
+        sure = top.score >= threshold and not (yes and (said is False or sentence))
         return cls(yes if sure else None, yes, top.score, heard.transcript, heard.timings)
 
 
@@ -99,17 +122,22 @@ class SpeechService:
 
     def __init__(self, grammars: Grammars, thresholds: Thresholds, deadline: Deadline | None = None,
                  model_path: Path | None = None, on_shed: Callable[[], None] | None = None,
-                 settled: float = SETTLED):
+                 settled: float = SETTLED, policy: Path | None = None, recognizer: Recognizer | None = None):
         self.reconfigure(grammars, thresholds, deadline)
         self.settled = settled  # above 1: every name is primed (the benches' A/B)
         self.model_path = model_path
+        # The policy file its matchers are judged by (None: the one in force, `policy.policy_path()`),
+        # and a recogniser already loaded (`fourteenplus tune` judges the same clips by two policies).
+        self.policy = policy
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="speech")
         self._pending = 0  # utterances submitted to the worker and not finished
         self._count_lock = threading.Lock()  # the loop counts them on, the worker off
         # Seconds a full recognition takes here, as the worker measures it (a moving average).
         self._full_seconds = 0.5
+        # Seconds any utterance keeps the worker, name or reply, shed or not (a moving average).
+        self._work_seconds = 0.5
         self.on_shed = on_shed  # called (in the worker) per utterance given the unprimed recognition
-        self._recognizer: Recognizer | None = None
+        self._recognizer: Recognizer | None = recognizer
         self.startup_seconds: float | None = None
 
     def reconfigure(self, grammars: Grammars, thresholds: Thresholds, deadline: Deadline | None) -> None:
@@ -167,7 +195,7 @@ class SpeechService:
         if neutral:
             return build(Policy.neutral(kind))
         if key not in self._matchers:
-            self._matchers[key] = build(Policy.load(kind))
+            self._matchers[key] = build(Policy.load(kind, self.policy))
         return self._matchers[key]
 
     def _decide(self, matcher: Matcher, heard: Heard) -> Recognition:
@@ -183,8 +211,10 @@ class SpeechService:
         transcription runs on the same encoded clip, and only its villages not yet scored
         are. `primed=False` (under load) stops at the first step. Once `abandoned` is set,
         the next stage raises `Abandoned` instead of starting."""
+        return self._name(self.recognizer.listen(np.asarray(samples, dtype=np.int16)), area_code, primed, abandoned)
+
+    def _name(self, clip: Clip, area_code: str, primed: bool, abandoned: threading.Event | None) -> Recognition:
         recognizer = self.recognizer
-        clip = recognizer.listen(np.asarray(samples, dtype=np.int16))
         unprimed = self.matcher(area_code, primed=False)
         _go_on(abandoned)
         first = self._decide(unprimed, recognizer.heard(clip, unprimed.shortlist))
@@ -196,12 +226,35 @@ class SpeechService:
         _go_on(abandoned)
         return self._decide(named, recognizer.heard(clip, named.shortlist))
 
-    def reply_now(self, samples: np.ndarray, abandoned: threading.Event | None = None) -> Answer:
-        """An answer to "Bedoelt u …?", synchronously in the calling thread."""
+    def reply_now(self, samples: np.ndarray, abandoned: threading.Event | None = None,
+                  area_code: str | None = None, asked: str | None = None) -> Answer:
+        """An answer to "Bedoelt u `asked`?", synchronously in the calling thread.
+
+        With the area, a name said with the answer (`reply.said_name`) is heard as a name
+        is, on the same encoded clip, and only then (few answers hold one): after a nee it is
+        the caller's correction; after a ja only when its words name another of the area's
+        municipalities than `asked` ("ja, Opmeer" to "Bedoelt u Hoorn?"), and unless the
+        recognition then ranks `asked` first, the ja is no ja."""
+        from .reply import said_name
+
         matcher = self.reply_matcher()
         clip = self.recognizer.listen(np.asarray(samples, dtype=np.int16))
         _go_on(abandoned)
-        return Answer.of(self._decide(matcher, self.recognizer.heard(clip, matcher.shortlist)), self.thresholds)
+        answer = Answer.of(self._decide(matcher, self.recognizer.heard(clip, matcher.shortlist)), self.thresholds)
+        said, name = said_name(clip.transcript, answer.likelier)
+        if area_code is None or said is None or not name:
+            return answer
+        if said:
+            named = self.matcher(area_code, primed=False).text_match(name)[0]
+            if not named or named[0].municipality == asked or named[0].score < NAMED:
+                return answer
+        _go_on(abandoned)
+        # Unprimed, as a name under load: the cost of one more scoring of the area's names on
+        # the clip already encoded, and the flow asks about what it is not sure of.
+        correction = self._name(dataclasses.replace(clip, transcript=name), area_code, False, abandoned)
+        if said and correction.ranked[:1] == (asked,):
+            return answer
+        return dataclasses.replace(answer, yes=None if said else answer.yes, correction=correction)
 
     def _name_in_worker(self, samples: np.ndarray, area_code: str, queued: float,
                         abandoned: threading.Event) -> Recognition:
@@ -228,12 +281,16 @@ class SpeechService:
             samples = audio.decode(bytes(samples), encoding)
 
         abandoned = threading.Event()
+        loop = asyncio.get_running_loop()
+        taken = asyncio.Event()  # the worker has taken the utterance: its deadline runs from here
 
         def timed(submitted: float) -> _Result:
-            queued = time.monotonic() - submitted
+            started = time.monotonic()
+            loop.call_soon_threadsafe(taken.set)
             _go_on(abandoned)
-            result = work(samples, queued, abandoned)
-            result.timings["queued_ms"] = queued * 1000
+            result = work(samples, started - submitted, abandoned)
+            result.timings["queued_ms"] = (started - submitted) * 1000
+            self._work_seconds += 0.2 * (time.monotonic() - started - self._work_seconds)
             return result
 
         # Counted before the worker can start it (it reads the count), and off when the worker
@@ -247,15 +304,23 @@ class SpeechService:
             self._count(-1)
             raise
         job.add_done_callback(lambda _: self._count(-1))
+        done = asyncio.wrap_future(job)
+        waiting = asyncio.ensure_future(taken.wait())
         try:
+            # Queued behind other callers: no deadline yet (speech/deadline.py).
+            await asyncio.wait((done, waiting), return_when=asyncio.FIRST_COMPLETED)
             seconds = None if self.deadline is None else self.deadline.seconds
-            return await asyncio.wait_for(asyncio.wrap_future(job), seconds)
+            return await asyncio.wait_for(done, seconds)
         except asyncio.TimeoutError:
             abandoned.set()
             return late
         except asyncio.CancelledError:
+            # The caller has gone (or spoke on): a queued utterance is never started.
             abandoned.set()
+            done.cancel()
             raise
+        finally:
+            waiting.cancel()
 
     def _count(self, step: int) -> None:
         with self._count_lock:
@@ -265,6 +330,18 @@ class SpeechService:
     def idle(self) -> bool:
         """Nothing in the worker: an utterance submitted now starts at once."""
         return self._pending == 0
+
+    @property
+    def expected_wait_s(self) -> float:
+        """How long an utterance submitted now would wait for the worker: those before it, each
+        as long as the worker has lately taken per utterance."""
+        return self._pending * self._work_seconds
+
+    @property
+    def busy(self) -> bool:
+        """The recogniser cannot keep up: a new caller is better served by the keypad
+        (`Deadline.admits`)."""
+        return self.deadline is not None and not self.deadline.admits(self.expected_wait_s)
 
     def _timed_out(self) -> Recognition:
         """What a caller gets past the deadline (speech/deadline.py, outcome 2)."""
@@ -276,9 +353,12 @@ class SpeechService:
                                lambda s, queued, abandoned: self._name_in_worker(s, area_code, queued, abandoned),
                                self._timed_out())
 
-    async def reply(self, samples: np.ndarray | bytes, encoding: str = "ulaw") -> Answer:
-        """A reply is never shed: it has no primed transcription to shed."""
-        return await self._run(samples, encoding, lambda s, _, abandoned: self.reply_now(s, abandoned),
+    async def reply(self, samples: np.ndarray | bytes, encoding: str = "ulaw", area_code: str | None = None,
+                    asked: str | None = None) -> Answer:
+        """A reply is never shed: it has no primed transcription to shed (nor has a name said
+        with it: see `reply_now`)."""
+        return await self._run(samples, encoding,
+                               lambda s, _, abandoned: self.reply_now(s, abandoned, area_code, asked),
                                Answer.of(self._timed_out(), self.thresholds))
 
     def close(self) -> None:

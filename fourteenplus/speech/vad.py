@@ -124,10 +124,17 @@ class Endpointer:
         self._speaking = False
         self._quiet = 0
         self._speech_frames = 0
+        self._voiced = 0
 
     @property
     def speaking(self) -> bool:
         return self._speaking
+
+    @property
+    def voiced_frames(self) -> int:
+        """Frames judged speech in the utterance so far, those that opened it included: how
+        sure it is a voice and not a cough or a door (a barge-in waits for enough of them)."""
+        return self._voiced
 
     def _line_db(self) -> float:
         """The level a frame must pass to be loud: above the floor, the background, the absolute."""
@@ -165,8 +172,10 @@ class Endpointer:
             if sum(self._recent) >= s.start_frames and self._heard > s.learn_frames:
                 self._speaking, self._quiet, self._speech_frames = True, 0, 0
                 self._onset.clear()
+                self._voiced = sum(self._recent)
                 return "start"
             return None
+        self._voiced += speech
         self._quiet = 0 if loud else self._quiet + 1
         self._speech_frames += 1
         if self._quiet >= s.end_frames or self._speech_frames >= s.max_frames:

@@ -8,6 +8,7 @@ import time
 from fourteenplus.sipp import PressKeys, Say, WaitPrompt
 
 from .conftest import stop_mid_call, stored
+from .test_faults import reordered_menu_routes_key_1_as_it_names
 
 
 def users(result) -> list[str]:
@@ -58,3 +59,8 @@ def test_agi_fault_trunk_503_overflow_and_the_record_has_both_dial_results(agi_c
     assert users(result) == ["unavailable-schouwen", "regio-zeeland"]
     record = stored(service_yaml, "140111", since)
     assert record is not None and record.dial_status == "CONGESTION" and record.overflow_status == "ANSWER", record
+
+
+def test_agi_fault_reload_reordered_menu_key_1_reaches_the_municipality_the_menu_names(agi_app, agi_call, service_yaml, tmp_path):
+    """The same reload as test_faults.py's, in FastAGI mode."""
+    reordered_menu_routes_key_1_as_it_names(agi_app, agi_call, service_yaml, tmp_path)

@@ -3,7 +3,11 @@ trunk the SIPp trunk endpoint saw the INVITE on (or that it saw none)."""
 
 from __future__ import annotations
 
+import time
+
 from fourteenplus.sipp import PressKeys, Say, WaitPrompt
+
+from .conftest import log_size, stored, wait_for_log
 
 # A spoken name that lands this quickly after the caller stops was recognised, not a
 # fallback to the area's default (that takes the attempts and the menu: many seconds).
@@ -33,6 +37,19 @@ def test_carrier_phrase(call):
     assert result.speech_end_to_invite_ms < RECOGNISED_WITHIN_MS
 
 
+def test_a_caller_who_names_no_municipality_is_asked_for_one(call, app):
+    """A sentence about something else is asked for a name ("Welke gemeente wilt u bellen? U
+    kunt ook uw woonplaats noemen"), not "Bedoelt u …?" about a town picked from it, and never
+    put through; the name said then is."""
+    since = log_size(app)
+    result = call("140229", [WaitPrompt(), Say("ik heb een vraag over mijn paspoort"), WaitPrompt(),
+                             Say("Koggenland")])
+    log = wait_for_log(app, "prompts=('no-name',)", since)
+    assert "prompts=('confirm/" not in log
+    assert users(result) == ["koggenland"]
+    assert len(result.spoken_before_invite) == 2, "put through on the name, the second thing said"
+
+
 def test_silence_twice_then_keypad_menu(call):
     # question, silence, "again", silence, the menu (Hoorn 1, Medemblik 2, Drechterland 3 …)
     result = call("140229", [WaitPrompt(), WaitPrompt(), WaitPrompt(), PressKeys("3")])
@@ -54,6 +71,27 @@ def test_nee_then_ja_to_the_runner_up(call, app, unsure_yaml):
     with app.running(unsure_yaml):  # "Bedoelt u Koggenland?" nee, "Of bedoelt u …?" ja
         result = call("140229", [WaitPrompt(), Say("Koggenland"), WaitPrompt(), Say("nee"), WaitPrompt(), Say("ja")])
     assert len(users(result)) == 1 and users(result)[0] in RUNNERS_UP
+
+
+def test_ja_hoor_to_the_question_is_put_through_to_the_municipality_asked_about(call, app, unsure_yaml):
+    with app.running(unsure_yaml):  # "Bedoelt u Koggenland?" "Ja hoor."
+        result = call("140229", [WaitPrompt(), Say("Koggenland"), WaitPrompt(), Say("ja hoor")])
+    assert users(result) == ["koggenland"]
+    assert result.speech_end_to_invite_ms > 0, "transferred before the caller confirmed"
+
+
+def test_nee_with_a_name_is_taken_as_the_callers_correction(call, app, unsure_yaml, service_yaml):
+    since = time.time()
+    # "Bedoelt u Medemblik?" "Nee, Koggenland." "Bedoelt u Koggenland?" "Ja."
+    with app.running(unsure_yaml):
+        result = call("140229", [WaitPrompt(), Say("Medemblik"), WaitPrompt(), Say("nee, Koggenland"),
+                                 WaitPrompt(), Say("ja")])
+    assert users(result) == ["koggenland"]
+    record = stored(service_yaml, "140229", since)
+    # The correction was heard with the nee (a name take of its own), not a runner-up asked by chance.
+    assert [(a.kind, a.decision if a.kind == "reply" else "", a.municipality if a.kind == "reply" else "")
+            for a in record.attempts][1:] == [
+        ("reply", "no", "Medemblik"), ("name", "", ""), ("reply", "yes", "Koggenland")], record.attempts
 
 
 def test_keys_1_and_2_answer_the_questions(call, app, unsure_yaml):

@@ -10,9 +10,12 @@ import subprocess
 import threading
 import time
 
-from fourteenplus import asterisk, sipp
+import numpy as np
+
+from fourteenplus import asterisk, prompts, sipp
 from fourteenplus.config import load_service
 from fourteenplus.sipp import PressKeys, Say, WaitPrompt
+from fourteenplus.speech.audio import decode
 
 from .conftest import AT_THE_QUESTION, in_background, log_size, stop_mid_call, stored, stored_calls, wait_for_log
 
@@ -36,6 +39,14 @@ def test_fault_trunk_never_answers_and_no_overflow_the_caller_hears_a_message(ca
     assert result.first_audio_at is not None, "the caller hears that the municipality was not reached"
     assert result.ended == "Asterisk hung up"
     assert stored(service_yaml, "140114").dial_status == "NOANSWER"
+    assert 420 <= ringback_hz(result.heard) <= 430, "Dutch ringback (425 Hz), not the American 440 + 480 Hz"
+
+
+def ringback_hz(heard: bytes) -> float:
+    """The strongest frequency in the first 4 s the caller heard: the ringback while it rang."""
+    samples = decode(heard[:4 * 8000], "ulaw")
+    spectrum = np.abs(np.fft.rfft(samples * np.hanning(len(samples))))
+    return float(np.fft.rfftfreq(len(samples), 1 / 8000)[np.argmax(spectrum)])
 
 
 def test_fault_app_killed_mid_call_the_caller_reaches_the_keypad_menu(app, trunk, tmp_path):
@@ -144,3 +155,51 @@ def test_fault_websocket_drop_mid_call_the_caller_still_reaches_a_municipality(a
     wait_for_log(app, "reconnected to ARI", since)
     thread.join(120)
     assert users(placed["result"]) == ["medemblik"]
+
+
+REORDERED = ("municipalities: [Hoorn, Medemblik, Drechterland, Opmeer, Koggenland]",
+             "municipalities: [Koggenland, Hoorn, Medemblik, Drechterland, Opmeer]")
+TO_THE_MENU = [WaitPrompt(), WaitPrompt(), WaitPrompt(), PressKeys("1")]  # silent until the keypad menu
+
+
+def menu_prompt() -> bytes:
+    return (prompts.sounds_dir(asterisk.paths.asterisk_root()) / prompts.SOUNDS_SUBDIR / "nl/menu/0229.ulaw").read_bytes()
+
+
+def in_step(config) -> bool:
+    return asterisk.out_of_step(load_service(config), asterisk.paths.asterisk_root()) == []
+
+
+def reorder_and_reload(process, service_yaml) -> None:
+    """The issue's own steps on the file `process` runs on: 0229's list reordered, SIGHUP,
+    until the reload is in force."""
+    since = log_size(process)
+    process.config.write_text(service_yaml.read_text().replace(*REORDERED))
+    process.process.send_signal(signal.SIGHUP)
+    log = wait_for_log(process, "in force for new calls", since)
+    assert "brought in step" in log and "nl/menu/0229" in log, log
+
+
+def reordered_menu_routes_key_1_as_it_names(process, place, service_yaml, tmp_path) -> None:
+    """The app `process` on a copy of the configuration: 0229 reordered and reloaded, then a
+    caller silent until the menu presses 1, in the app's menu and in the dialplan's."""
+    before = menu_prompt()
+    config = tmp_path / "reordered.yaml"
+    config.write_text(service_yaml.read_text())
+    with process.running(config):
+        reorder_and_reload(process, service_yaml)
+        after = menu_prompt()
+        assert after != before, "the menu prompt was regenerated"
+        result = place("140229", TO_THE_MENU)
+        assert users(result) == ["koggenland"]
+        assert after[800:2400] in result.heard, "the caller heard the regenerated menu"
+        with process.stopped():  # the dialplan's own keypad menu follows the same order
+            assert users(place("140229", [WaitPrompt(), PressKeys("1")])) == ["koggenland"]
+    assert in_step(service_yaml), "started again on the old file, the app put its menu back"
+
+
+def test_fault_reload_reordered_menu_key_1_reaches_the_municipality_the_menu_names(app, call, service_yaml, tmp_path):
+    """Production mode (Asterisk started on its own, `run` without --asterisk): a reload that
+    reorders 0229's list regenerates the menu prompt and the fallback before it takes a call;
+    key 1 reaches Koggenland, and the menu the caller heard is the one that names it first."""
+    reordered_menu_routes_key_1_as_it_names(app, call, service_yaml, tmp_path)

@@ -98,3 +98,24 @@ def test_security_crafted_request_uri_into_the_staff_context_reaches_no_trunk(ap
     ended = attempt(trunk, tmp_path, dialled, source=HOORN_PBX)
     assert ended in {"not answered: SIP/2.0 484 Address Incomplete", "not answered: SIP/2.0 403 Forbidden",
                      UNPARSED}, (dialled, ended)
+
+
+def test_security_the_bundled_asterisk_runs_as_no_other_host_account(running_asterisk):
+    # Debian gives the asterisk user in the root the next free system id, which on a host is
+    # another service's (uid 101 is PostgreSQL's on Debian 12 with it installed): every id the
+    # running process holds must be the host's fourteenplus-asterisk's alone.
+    from pathlib import Path
+
+    from fourteenplus import asterisk
+
+    pid = asterisk.running_pid()
+    assert pid, "the bundled Asterisk is not running"
+    status = dict(line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines() if ":" in line)
+    uids = {int(x) for x in status["Uid"].split()}
+    gids = {int(x) for x in status["Gid"].split()} | {int(x) for x in status["Groups"].split()}
+    users = {line.split(":")[0] for line in Path("/etc/passwd").read_text().splitlines()
+             if line and int(line.split(":")[2]) in uids}
+    groups = {line.split(":")[0] for line in Path("/etc/group").read_text().splitlines()
+              if line and int(line.split(":")[2]) in gids}
+    assert users == {asterisk.HOST_ACCOUNT}, (uids, users)
+    assert groups == {asterisk.HOST_ACCOUNT}, (gids, groups)

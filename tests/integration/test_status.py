@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import base64
 import json
+import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 
 from fourteenplus import asterisk, asterisk_config, sipp
@@ -81,12 +83,53 @@ def test_metrics_served_by_the_running_app_count_the_calls_made(app, call):
     assert metric('fourteenplus_active_calls{area="020"}') == 0
 
 
+def readyz() -> tuple[int, dict]:
+    try:
+        with urllib.request.urlopen("http://127.0.0.1:9464/readyz", timeout=5) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read())
+
+
+def wait_until_ready(expected: int, timeout_s: float = 30.0) -> dict:
+    """/readyz's checks once it answers `expected` (fails after `timeout_s`)."""
+    deadline = time.monotonic() + timeout_s
+    while (answer := readyz())[0] != expected:
+        assert time.monotonic() < deadline, f"/readyz still says {answer}"
+        time.sleep(0.1)
+    return answer[1]["checks"]
+
+
+def test_agi_tells_systemd_it_is_ready_and_feeds_the_watchdog(service_yaml, tmp_path):
+    notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    notify.bind(str(tmp_path / "notify"))
+    notify.settimeout(60)
+    agi = sipp.AppProcess(service_yaml, tmp_path / "agi.log", command="agi",
+                          env={"NOTIFY_SOCKET": str(tmp_path / "notify"), "WATCHDOG_USEC": "1000000"},
+                          options=("--port", "0", "--metrics-port", "0"))
+    agi.start()
+    try:
+        assert [notify.recv(256) for _ in range(3)] == [b"READY=1", b"WATCHDOG=1", b"WATCHDOG=1"]
+    finally:
+        agi.stop()
+        notify.close()
+
+
 def test_status_with_asterisk_stopped_exits_1_and_says_why(app):
+    assert wait_until_ready(200) == {"ari": True, "model": True, "records": True}
+    assert metric("fourteenplus_ari_connected") == 1
     asterisk.stop()
     try:
         result = status()
         assert result.returncode == 1
         assert "Asterisk is down or unreachable" in result.stderr
         assert result.stdout.strip().endswith("DOWN")
+        # the app lives on without ARI: alive, not ready, and the gauge an alert pages on says so
+        assert wait_until_ready(503) == {"ari": False, "model": True, "records": True}
+        assert metric("fourteenplus_ari_connected") == 0
+        with urllib.request.urlopen("http://127.0.0.1:9464/healthz", timeout=5) as response:
+            assert response.status == 200
     finally:
         asterisk.start()
+    wait_until_ready(200)  # reconnected within its back-off (at most 10 s)
+    assert metric("fourteenplus_ari_connected") == 1

@@ -140,9 +140,10 @@ class RecordSink:
 class FakeSpeech:
     """Answers by the utterance's length, so a test can tell which audio an answer came from."""
 
-    def __init__(self, answers: dict[int, str], idle: bool = True):
+    def __init__(self, answers: dict[int, str], idle: bool = True, busy: bool = False):
         self.answers = answers
         self.idle = idle
+        self.busy = busy
         self.heard: list[int] = []
         self.finished: list[int] = []  # heard and not abandoned on the way
 

@@ -25,6 +25,8 @@ SERVICE = dataclasses.replace(_EXAMPLE, listen=dataclasses.replace(
 
 
 class FakeSpeech:
+    busy = False
+
     def __init__(self, municipality):
         self.municipality = municipality
         self.heard = []
@@ -34,7 +36,7 @@ class FakeSpeech:
         return Recognition("x", (Candidate(self.municipality, 0.95, self.municipality),), "accept",
                            self.municipality, "match")
 
-    async def reply(self, audio):
+    async def reply(self, audio, area_code=None, asked=None):
         return Answer(True, True, 0.99)
 
 

@@ -37,8 +37,8 @@ def record(recordings, prompt_ids):
             out.writeframes(b"\0\0" * 800)
 
 
-FRISIAN_IDS = ("trunk-failed", "goodbye", "question", "again", "menu-again", "not-connected", "menu/058",
-               "reply-keys", *(f"{kind}/{slug}" for slug in ("leeuwarden", "tytsjerksteradiel", "dantumadiel",
+FRISIAN_IDS = ("trunk-failed", "goodbye", "question", "again", "no-name", "menu-again", "not-connected", "menu/058",
+               "reply-keys", "busy", "default/leeuwarden", *(f"{kind}/{slug}" for slug in ("leeuwarden", "tytsjerksteradiel", "dantumadiel",
                                                              "noardeast-fryslan", "waadhoeke")
                                for kind in ("confirm", "confirm-or")))
 

@@ -50,6 +50,7 @@ def test_fallback_routes_every_directory_area(service):
     order = re.findall(r'= "(\d+)"\]\?fourteenplus-to-([a-z-]+),', menu)
     assert [slug for _, slug in order] == [service.municipality(n).slug for n in service.areas["0229"].connected]
     assert "Goto(fourteenplus-to-hoorn,s,1)" in menu.splitlines()[-3]  # no choice: the default
+    assert "Playback(${FOURTEENPLUS_PROMPTS}/default/hoorn)" in menu.splitlines()[-4]  # never without a word
 
 
 def test_prompts_cover_what_the_call_flow_plays(service):
@@ -61,7 +62,12 @@ def test_prompts_cover_what_the_call_flow_plays(service):
                 assert texts[f"menu/{code}"].count(plan.connected[0]) == 1
                 for name in plan.connected:
                     assert f"confirm/{service.municipality(name).slug}" in texts
+                if plan.default:  # the default is announced by name, in every language
+                    assert plan.default in texts[f"default/{service.municipality(plan.default).slug}"]
+        assert texts["busy"]
     nl = prompts.prompt_texts(service, "nl")
+    assert nl["default/hoorn"] == "U wordt doorverbonden met Hoorn."
+    assert nl["busy"] == "Het is nu erg druk. Kies met de toetsen."
     assert nl["menu/0229"].startswith("Voor Hoorn, toets 1. Voor Medemblik, toets 2.")
     assert nl["confirm/kapelle"].startswith("Bedoelt u Kapelle?")
 

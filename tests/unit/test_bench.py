@@ -57,6 +57,25 @@ def test_a_reply_needs_more_certainty_for_ja_than_for_nee():
     assert answer(Recognition.rejected("no_speech")) is None
 
 
+def test_a_transcript_that_starts_with_nee_is_never_a_ja():
+    def answer(transcript, score=0.99):
+        return Answer.of(Recognition(transcript, (Candidate("yes", score, "yes"),), "reject", None, "low_confidence"),
+                         THRESHOLDS).yes
+
+    assert answer("Nee, ik bedoel Hoorn.") is None and answer("Natuurlijk niet.") is None
+    assert answer("Ja hoor.") is True and answer("Jamel") is True  # whisper's spelling of espeak-ng's "jawel"
+
+
+def test_a_sentence_that_does_not_start_with_ja_is_never_a_ja():
+    def answer(transcript, score):
+        return Answer.of(Recognition(transcript, (Candidate("yes", score, "yes"),), "reject", None, "low_confidence"),
+                         THRESHOLDS).yes
+
+    assert answer("Ah, hier is de pinoe", 0.99) is None  # a person saying something else
+    assert answer("Big start Big start", 0.9) is True  # two words whisper may have misspelt a ja as
+    assert answer("Ja, maar we moeten eerst die vis verplaatsen.", 0.9) is True
+
+
 def test_names_and_replies_keep_their_own_blocks_in_one_results_file(tmp_path):
     from fourteenplus_dev.commands.bench import report
 
@@ -75,6 +94,29 @@ def test_names_and_replies_keep_their_own_blocks_in_one_results_file(tmp_path):
     assert '"correct": 3' in block("bench") and '"correct": 2' in block("bench-replies")
     assert '"correct": 4' in block("bench-mbrola") and '"correct": 5' in block("bench-unprimed")
     assert '"correct": 1' not in text
+
+
+def test_people_are_a_voice_family_of_their_own(tmp_path):
+    """The layout of shared/tools/human_corpus.py: transcripts.csv beside the corpus names its clips."""
+    from fourteenplus_dev.commands.bench import read_manifest
+
+    (tmp_path / "negatives").mkdir()
+    (tmp_path / "negatives" / "manifest.csv").write_text("file,area_code,expected\na.wav,0229,none\nb.wav,0229,none\n")
+    (tmp_path / "transcripts.csv").write_text("file,text,seconds\nnegatives/a.wav,Waar is die vis?,1.20\n")
+    rows = read_manifest(tmp_path / "negatives")
+    assert [row["file"] for row in rows] == [str(tmp_path / "negatives" / "a.wav"), str(tmp_path / "negatives" / "b.wav")]
+    assert voice_family(rows[:1]) == "human" and voice_family(rows) == "human"  # b: the manifest does not say
+    assert voice_family([rows[0], {"voice": "nl+f3"}]) == "mixed"
+    assert marker({"ours": {}, "voices": "human"}) == "bench-human"
+    assert marker({"ours": {"confusion": {}}, "voices": "human"}) == "bench-replies-human"
+
+
+def test_negatives_asked_about_a_town_and_put_through_are_counted_apart():
+    tally = Tally()
+    for result in (said("confirm", "Hoorn"), said("reject"), said("accept", "Hoorn")):
+        tally.add("none", result, 100.0)
+    figures = tally.figures()
+    assert (figures["negatives"], figures["negatives_confirmed"], figures["negatives_accepted"]) == (3, 1, 1)
 
 
 def test_the_voice_family_is_read_from_the_manifest():

@@ -103,7 +103,9 @@ def test_barge_in_stops_the_question_and_sets_a_recognition_deadline():
     flow, actions = asked()
     barge = flow.handle(SpeechStarted())
     assert StopPlayback() in barge
-    assert timer(barge).ms > SERVICE.listen.max_speech_ms + SERVICE.listen.recognition_deadline_ms
+    listen = SERVICE.listen
+    assert timer(barge).ms == (listen.max_speech_ms + listen.busy_wait_ms + listen.recognition_deadline_ms
+                               + listen.deadline.slack_ms)
     # The stopped question reports done late: that must not start a no-input timer.
     assert finish_prompt(flow, actions) == []
     result = flow.handle(heard("accept", "Hoorn"))
@@ -132,6 +134,27 @@ def test_rejected_then_accepted_counts_as_a_repeat():
     assert flow.record.path == "spoken_repeat"
 
 
+def test_a_caller_who_named_no_municipality_is_asked_for_one_not_about_a_town():
+    """Speech about something else ("ik heb een vraag over mijn paspoort") is no name: the
+    caller hears the question with a hint, never "Bedoelt u …?" about a town picked from it,
+    and a name said then is still a repeat that can be put through."""
+    flow, _ = asked()
+    noise = Recognition("ik heb een vraag over mijn paspoort", (Candidate("Hoorn", 0.3, "Hoorn"),), "reject", None,
+                        "no_name")
+    actions = flow.handle(Utterance(noise))
+    assert play(actions).prompts == ("no-name",) and Listen("name", "0229") in actions
+    assert flow.record.attempts[-1].reason == "no_name"
+    # The town picked from that sentence is no evidence for the next take.
+    actions = flow.handle(heard("reject", "Hoorn", 0.08))
+    assert play(actions).prompts == ("menu/0229",) and not of(actions, Transfer)
+
+
+def test_a_name_not_understood_is_still_told_so():
+    flow, _ = asked()
+    actions = flow.handle(heard("reject", "Hoorn", 0.05))
+    assert play(actions).prompts == ("again",)
+
+
 def test_a_name_from_another_area_is_never_routed():
     flow, _ = asked()
     actions = flow.handle(heard("accept", "Amsterdam"))
@@ -154,7 +177,7 @@ def test_a_municipality_behind_the_code_but_not_connected_hears_so(tmp_path):
 def confirming():
     flow, _ = asked()
     actions = flow.handle(heard("confirm", "Medemblik"))
-    assert Listen("reply", "0229") in actions and play(actions).prompts == ("confirm/medemblik",)
+    assert Listen("reply", "0229", "Medemblik") in actions and play(actions).prompts == ("confirm/medemblik",)
     return flow, actions
 
 
@@ -200,10 +223,64 @@ def test_nee_offers_the_runner_up_and_its_ja_transfers():
     flow, _ = asked()
     flow.handle(ranked(("Hoorn", 0.8), ("Koggenland", 0.75), ("Opmeer", 0.74)))
     runner_up = flow.handle(Reply(False))
-    assert play(runner_up).prompts == ("confirm-or/koggenland",) and Listen("reply", "0229") in runner_up
+    assert play(runner_up).prompts == ("confirm-or/koggenland",) and Listen("reply", "0229", "Koggenland") in runner_up
     assert flow.handle(Reply(True))[-1].municipality == "Koggenland"
     assert flow.record.path == "confirmed"
     assert [a.decision for a in flow.record.attempts] == ["confirm", "no", "yes"]
+
+
+def correction(*scores, decision="confirm"):
+    """The name heard with an answer ("nee, Koggenland"): (name, probability)…"""
+    return ranked(*scores, decision=decision).recognition
+
+
+def test_nee_with_a_name_asks_about_that_name_next():
+    flow, _ = asked()
+    flow.handle(ranked(("Hoorn", 0.8), ("Opmeer", 0.5)))  # "Bedoelt u Hoorn?" "Nee, Koggenland."
+    actions = flow.handle(Reply(False, correction(("Koggenland", 0.9), ("Hoorn", 0.3))))
+    assert play(actions).prompts == ("confirm/koggenland",) and Listen("reply", "0229", "Koggenland") in actions
+    assert flow.handle(Reply(True))[-1].municipality == "Koggenland"
+    assert [(a.kind, a.decision) for a in flow.record.attempts] == [
+        ("name", "confirm"), ("reply", "no"), ("name", "confirm"), ("reply", "yes")]
+
+
+def test_nee_with_a_name_heard_surely_transfers_there_by_the_names_rules():
+    flow, _ = asked()
+    flow.handle(ranked(("Hoorn", 0.8)))
+    actions = flow.handle(Reply(False, correction(("Koggenland", 0.999), decision="accept")))
+    assert of(actions, Transfer)[-1].municipality == "Koggenland"
+
+
+def test_a_weak_correction_is_asked_about_never_transferred():
+    flow, _ = asked()
+    flow.handle(ranked(("Hoorn", 0.8)))
+    # Sure of its name, but a village heard (not the municipality's own name): asked about.
+    weak = Recognition("zwaag", (Candidate("Opmeer", 0.999, "Zwaag"),), "accept", "Opmeer", "match")
+    actions = flow.handle(Reply(False, weak))
+    assert not of(actions, Transfer) and play(actions).prompts == ("confirm/opmeer",)
+
+
+def test_a_correction_never_brings_back_the_municipality_denied():
+    flow, _ = asked()
+    flow.handle(ranked(("Hoorn", 0.8), ("Koggenland", 0.3)))
+    actions = flow.handle(Reply(False, correction(("Hoorn", 0.999), ("Koggenland", 0.2), decision="accept")))
+    assert not of(actions, Transfer) and play(actions).prompts == ("confirm/koggenland",)
+
+
+def test_nee_with_no_name_ranked_is_a_plain_nee():
+    flow, _ = asked()
+    flow.handle(ranked(("Hoorn", 0.8), ("Koggenland", 0.75)))
+    actions = flow.handle(Reply(False, Recognition.rejected("no_speech")))
+    assert play(actions).prompts == ("confirm-or/koggenland",)
+
+
+def test_a_ja_with_another_name_is_no_ja_but_that_name_is_weighed():
+    """"Ja, Opmeer" to "Bedoelt u Hoorn?": the service sends no ja, only the name."""
+    flow, _ = asked()
+    flow.handle(ranked(("Hoorn", 0.5), ("Opmeer", 0.3)))
+    actions = flow.handle(Reply(None, correction(("Opmeer", 0.9), ("Hoorn", 0.05))))
+    assert not of(actions, Transfer) and play(actions).prompts == ("confirm/opmeer",)
+    assert [a.decision for a in flow.record.attempts] == ["confirm", "unclear", "confirm"]
 
 
 def test_keys_answer_the_runner_up_question_too():
@@ -211,6 +288,57 @@ def test_keys_answer_the_runner_up_question_too():
     flow.handle(ranked(("Hoorn", 0.8), ("Koggenland", 0.75)))
     assert play(flow.handle(Dtmf("2"))).prompts == ("confirm-or/koggenland",)
     assert flow.handle(Dtmf("1"))[-1].municipality == "Koggenland"
+
+
+def test_barge_in_over_bedoelt_u_stops_it_and_the_reply_is_heard():
+    flow, actions = confirming()
+    barge = flow.handle(SpeechStarted())
+    assert StopPlayback() in barge and not of(barge, Play)
+    assert finish_prompt(flow, actions) == []  # the stopped question ends late: no no-input timer
+    result = flow.handle(Reply(True))
+    assert CancelTimer(timer(barge).timer_id) in result and result[-1].municipality == "Medemblik"
+    assert flow.record.path == "confirmed"
+
+
+def test_barge_in_over_the_runner_up_question_stops_it_too():
+    flow, _ = asked()
+    flow.handle(ranked(("Hoorn", 0.8), ("Koggenland", 0.75)))
+    runner_up = flow.handle(Reply(False))
+    assert play(runner_up).prompts == ("confirm-or/koggenland",)
+    assert StopPlayback() in flow.handle(SpeechStarted())
+    assert flow.handle(Reply(True))[-1].municipality == "Koggenland"
+
+
+def test_speech_after_the_prompt_has_ended_stops_nothing():
+    flow, actions = asked()
+    finish_prompt(flow, actions)
+    assert not of(flow.handle(SpeechStarted()), StopPlayback)
+
+
+@pytest.mark.parametrize("prompt", ["question", "again", "confirm", "confirm-keys", "confirm-or", "menu"])
+def test_a_key_is_taken_while_any_question_plays(prompt):
+    """Keys work at every prompt that asks something, without waiting for its end, and the
+    prompt stops for what the key chose."""
+    flow, actions = asked()
+    if prompt == "again":
+        actions = flow.handle(heard("reject"))
+    elif prompt in ("confirm", "confirm-keys"):
+        actions = flow.handle(heard("confirm", "Medemblik"))
+        if prompt == "confirm-keys":
+            actions = flow.handle(Reply(None))
+    elif prompt == "confirm-or":
+        flow.handle(ranked(("Hoorn", 0.8), ("Medemblik", 0.75)))
+        actions = flow.handle(Reply(False))
+    elif prompt == "menu":
+        actions = flow.handle(Dtmf("0"))
+    assert play(actions).barge_in
+    key = "2" if prompt == "menu" else "1" if prompt.startswith("confirm") else "0"
+    result = flow.handle(Dtmf(key))
+    if key == "0":  # at the question: the menu at once
+        assert StopPlayback() in result and play(result).prompts == ("menu/0229",)
+    else:
+        assert StopPlayback() in result and result[-1] == Transfer(
+            "Medemblik", "PJSIP/medemblik@fourteenplus-trunks", "PJSIP/regio-westfriesland@fourteenplus-trunks")
 
 
 def test_after_as_many_nees_as_questions_the_name_is_asked_again():
@@ -302,7 +430,38 @@ def test_no_choice_goes_to_the_area_default():
     menu = to_menu(flow, actions)
     for _ in range(SERVICE.listen.menu_attempts):
         menu = flow.handle(Timeout(timer(finish_prompt(flow, menu)).timer_id))
-    assert menu[-1].municipality == "Hoorn" and flow.record.path == "default"
+    # Never without a word: the caller hears where they are put through, then the trunk rings.
+    assert play(menu).prompts == ("default/hoorn",) and not play(menu).barge_in and not of(menu, Transfer)
+    assert flow.handle(Dtmf("2")) == [] and flow.record.path == "default"
+    hoorn = SERVICE.municipality("Hoorn")
+    assert finish_prompt(flow, menu) == [Transfer("Hoorn", hoorn.trunk, hoorn.overflow)]
+    assert flow.done and flow.record.outcome == "transferred" and flow.record.municipality == "Hoorn"
+
+
+def test_a_caller_who_hangs_up_during_the_default_s_announcement_abandoned_the_call():
+    flow, actions = asked()
+    menu = to_menu(flow, actions)
+    for _ in range(SERVICE.listen.menu_attempts):
+        menu = flow.handle(Timeout(timer(finish_prompt(flow, menu)).timer_id))
+    assert flow.handle(HungUp()) == [] and finish_prompt(flow, menu) == []
+    assert (flow.record.outcome, flow.record.abandoned_at) == ("abandoned", "ending")
+
+
+def test_busy_recognisers_send_a_new_caller_to_the_keypad_with_an_apology():
+    flow = CallFlow(SERVICE, "140229", caller="0612345678")
+    actions = flow.start(busy=True)
+    assert play(actions).prompts == ("busy", "menu/0229") and not of(actions, Listen)
+    [attempt] = flow.record.attempts
+    assert (attempt.kind, attempt.decision, attempt.reason) == ("failure", "error", "busy")
+    # The menu works as ever: a key puts them through.
+    result = flow.handle(Dtmf("2"))
+    assert result[-1].municipality == "Medemblik" and flow.record.path == "keypad"
+
+
+def test_busy_recognisers_change_nothing_for_an_area_of_one_municipality():
+    flow = CallFlow(SERVICE, "14020")
+    assert flow.start(busy=True) == [Transfer("Amsterdam", "PJSIP/amsterdam@fourteenplus-trunks", None)]
+    assert not flow.record.attempts
 
 
 def test_no_choice_and_no_default_ends_with_goodbye(tmp_path):

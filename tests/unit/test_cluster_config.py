@@ -74,3 +74,38 @@ def test_status_without_a_running_cluster_is_none(tmp_path):
     (tmp_path / "cluster.json").write_text('{"control": "%s", "proxy": "127.0.0.10", "nodes": []}'
                                            % (tmp_path / "gone.ctl"))
     assert cluster.status(tmp_path / "cluster.json") is None
+
+
+def _install_kamailio(out, *options):
+    from fourteenplus import cli
+    return cli.main(["install", "kamailio", "--out", str(out), *options])
+
+
+REAL_NODES = ("--proxy", "10.0.0.10", "--node", "a=10.0.0.11", "--node", "b=10.0.0.12",
+              "--carrier", "192.0.2.1", "--carrier", "192.0.2.2")
+
+
+def test_install_kamailio_writes_the_files_of_the_layout_its_options_name(tmp_path, capsys):
+    assert _install_kamailio(tmp_path, *REAL_NODES) == 0
+    expected = cluster.kamailio_files(LAYOUT, tmp_path)
+    assert {path.name: path.read_text() for path in tmp_path.iterdir()} == expected
+    assert '"ds_probing_threshold", 2' in expected["kamailio.cfg"]  # one lost OPTIONS does not flap a node
+
+
+@pytest.mark.skipif(not shutil.which("kamailio"), reason="kamailio is not installed (make system-packages)")
+def test_kamailio_accepts_what_install_kamailio_writes(tmp_path, capsys):
+    assert _install_kamailio(tmp_path, *REAL_NODES) == 0
+    done = subprocess.run(["kamailio", "-c", "-f", str(tmp_path / "kamailio.cfg")], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
+
+
+@pytest.mark.parametrize("options, says", [
+    (("--proxy", "10.0.0.10", "--carrier", "192.0.2.1"), "at least one --node"),
+    (("--proxy", "10.0.0.10", "--node", "10.0.0.11", "--carrier", "192.0.2.1"), "NAME=ADDR"),
+    (("--proxy", "kamailio.example", "--node", "a=10.0.0.11", "--carrier", "192.0.2.1"), "--proxy kamailio.example"),
+    (("--proxy", "10.0.0.10", "--node", "a=10.0.0.11", "--node", "a=10.0.0.12", "--carrier", "192.0.2.1"), "twice"),
+])
+def test_install_kamailio_refuses_a_wrong_layout_and_writes_nothing(tmp_path, capsys, options, says):
+    assert _install_kamailio(tmp_path / "out", *options) == 1
+    assert says in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()

@@ -5,6 +5,8 @@ Also: anything a recogniser could hear never routes outside the dialled area."""
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import anyio
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -87,7 +89,7 @@ def start_event():
 def test_fuzz_ari_malformed_events_are_survived_and_the_call_goes_on(batch):
     batch = [e for e in batch if not hangs_up_the_caller(e)]
     fake, records = FakeAri(), RecordSink()
-    app = App(SERVICE, CallServices(speech=None, records=records), fake)
+    app = App(SERVICE, CallServices(speech=SimpleNamespace(busy=False), records=records), fake)
 
     async def main():
         async with anyio.create_task_group() as tasks:

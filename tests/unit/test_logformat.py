@@ -4,7 +4,9 @@ hash. A traceback stays on its line."""
 
 import json
 import logging
+import os
 import shlex
+import sys
 
 import pytest
 
@@ -87,3 +89,30 @@ def test_a_traceback_stays_on_the_line_of_its_message(log_format, parse):
     fields = parse(capture(log_format, fail))
     assert fields["level"] == "error" and fields["msg"] == "it failed"
     assert "RuntimeError: boom" in fields["exc"]
+
+
+@pytest.mark.parametrize("log_format", sorted(logformat.FORMATTERS))
+def test_under_journald_every_line_carries_its_priority(log_format):
+    formatter = logformat.JournalFormatter(logformat.FORMATTERS[log_format]())
+
+    def line(level, exc_info=None):
+        return formatter.format(logging.LogRecord("fourteenplus", level, __file__, 1, "m", None, exc_info))
+
+    assert [line(level)[:3] for level in (logging.CRITICAL, logging.ERROR, logging.WARNING, logging.INFO,
+                                          logging.DEBUG)] == ["<2>", "<3>", "<4>", "<6>", "<7>"]
+    try:
+        raise RuntimeError("boom")
+    except RuntimeError:
+        traceback = line(logging.ERROR, sys.exc_info())
+    assert all(each.startswith("<3>") for each in traceback.split("\n")) and "boom" in traceback
+
+
+def test_lines_are_prefixed_only_when_stderr_is_the_journal_stream_systemd_names(tmp_path, monkeypatch):
+    with open(tmp_path / "stream", "w") as stream:
+        stat = os.fstat(stream.fileno())
+        monkeypatch.delenv("JOURNAL_STREAM", raising=False)
+        assert not logformat.to_journal(stream)
+        monkeypatch.setenv("JOURNAL_STREAM", f"{stat.st_dev}:{stat.st_ino + 1}")  # a stream since redirected
+        assert not logformat.to_journal(stream)
+        monkeypatch.setenv("JOURNAL_STREAM", f"{stat.st_dev}:{stat.st_ino}")
+        assert logformat.to_journal(stream)

@@ -40,11 +40,13 @@ AREA_0486 = G("0486", ("Land van Cuijk",), (P("Land van Cuijk", "Land van Cuijk"
 # A hand-set policy, so the bands below do not move when the fitted one is refitted: the lead
 # over the runner-up in nats, the transcript's likeness to the name, and the primed
 # transcription naming it (alone) raise confidence.
-POLICY = Policy(weights=(1.0, 0.0, 4.0, -4.0, -2.0, 1.0, -1.0, 0.0), bias=-3.0)
+# How much of the speech is a name weighs nothing here; the tests of that evidence set it.
+POLICY = Policy(weights=(1.0, 0.0, 4.0, -4.0, -2.0, 1.0, -1.0, 0.0, 0.0, 0.0, 0.0, 0.0), bias=-3.0)
 
 
-def heard(transcript="", scores=None, speech=True, no_speech=0.0, prompted=""):
-    return Heard(transcript, speech, dict(scores or {}), no_speech, prompted=prompted)
+def heard(transcript="", scores=None, speech=True, no_speech=0.0, prompted="", seconds=0.0, clarity=0.0):
+    return Heard(transcript, speech, dict(scores or {}), no_speech, prompted=prompted, seconds=seconds,
+                 clarity=clarity)
 
 
 @pytest.fixture
@@ -153,6 +155,48 @@ def test_unlike_transcript_and_no_speech_lower_confidence(matcher):
     assert unlike < like and quiet < like
 
 
+def test_how_much_of_the_transcript_is_a_name(matcher):
+    # The words around a name are fillers: the name is all of what was said.
+    assert matcher.name_share("Eh, ik wil graag de gemeente Koggenland bellen.") == (1.0, 1)
+    assert matcher.name_share("Opmeer graag") == (1.0, 1)
+    garbled, _ = matcher.name_share("Gohrenland")
+    sentence, words = matcher.name_share("ik heb een vraag over mijn paspoort")
+    assert sentence < 0.3 < garbled < 1.0 and words == 5
+    assert matcher.name_share("") == (0.0, 0)
+
+
+def test_the_evidence_says_how_much_was_said_and_how_clearly_it_was_no_name(matcher):
+    scores = {"Hoorn": 1.0, "Opmeer": 0.0}
+    name = matcher.evidence(heard("Hoorn", scores, seconds=0.6, clarity=-0.3))["Hoorn"]
+    sentence = matcher.evidence(heard("ik heb een vraag over mijn paspoort", scores, seconds=2.5, clarity=-0.3))["Hoorn"]
+    assert name["name_share"] == 1.0 and name["clear_other"] == 0.0  # a clear name costs nothing
+    assert sentence["words"] > name["words"] and sentence["seconds"] > name["seconds"]
+    garbled = matcher.evidence(heard("ik heb een vraag over mijn paspoort", scores, seconds=2.5, clarity=-2.5))["Hoorn"]
+    assert 0.0 < garbled["clear_other"] < sentence["clear_other"]
+
+
+def test_a_policy_that_weighs_the_name_share_doubts_a_sentence_about_something_else():
+    weighing = Policy(weights=(1.0, 0.0, 4.0, -4.0, -2.0, 1.0, -1.0, 0.0, 0.0, 0.0, 0.0, -6.0), bias=-3.0)
+    matcher = Matcher(AREA_0229, ELSEWHERE, policy=weighing)
+    scores = {"Hoorn": 3.0, "Opmeer": 0.0}
+    name = matcher.decide(heard("Hoorn", scores, clarity=-0.2), 0.99, 0.10)
+    sentence = matcher.decide(heard("ik heb een vraag over mijn paspoort", scores, clarity=-0.2), 0.99, 0.10)
+    assert sentence.candidates[0].score < name.candidates[0].score
+
+
+def test_speech_that_names_nothing_is_no_name_and_no_evidence(matcher):
+    said = matcher.decide(heard("ik heb een vraag over mijn paspoort", {"Hoorn": 0.0, "Opmeer": -0.5}), 0.99, 0.99)
+    assert (said.decision, said.reason, said.ranked) == ("reject", "no_name", ())
+    # A name whisper garbled, one word, or a name in a sentence is not understood, not no name.
+    for transcript in ("Gohrenland", "hallo", "Opmeer graag"):
+        result = matcher.decide(heard(transcript, {"Hoorn": 0.0, "Opmeer": -0.5}), 0.99, 0.99)
+        assert result.reason != "no_name" and result.ranked, transcript
+    # Without the primed transcription (under load) a name whisper garbled may still be one.
+    unprimed = Matcher(AREA_0229, ELSEWHERE, policy=POLICY, primed=False)
+    assert unprimed.decide(heard("ik heb een vraag over mijn paspoort", {"Hoorn": 0.0, "Opmeer": -0.5}),
+                           0.99, 0.99).reason != "no_name"
+
+
 def test_out_of_area_name_heard_clearly_is_rejected_with_that_reason(matcher):
     result = matcher.decide(heard("Amsterdam", {"Hoorn": 5.0, "Opmeer": -6.0}), 0.5, 0.3)
     assert (result.decision, result.reason) == ("reject", "out_of_area")
@@ -178,7 +222,8 @@ def test_policy_fit_learns_the_direction_and_round_trips(tmp_path):
         rows.append({"margin": margin, "score": float(rng.normal()), "text_top": float(rng.random()),
                      "text_elsewhere": float(rng.random()), "no_speech": float(rng.random()),
                      "prompt_agree": float(rng.random() < 0.3), "prompt_other": float(rng.random() < 0.2),
-                     "prompt_copy": float(rng.random() < 0.2)})
+                     "prompt_copy": float(rng.random() < 0.2), "name_share": float(rng.random()),
+                     "words": float(rng.random()), "seconds": float(rng.random()), "clear_other": float(rng.random())})
         labels.append(margin + float(rng.normal(0, 1)) > 0)
     fitted = policy.fit(rows, labels)
     assert fitted.weights[NAMES.index("margin")] > 1.0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 import threading
 import urllib.error
@@ -10,6 +11,7 @@ import urllib.request
 
 import pytest
 
+from fourteenplus.callflow import CallFlow, HungUp
 from fourteenplus.metrics import Metrics
 
 from .scripted_calls import every_path
@@ -94,6 +96,19 @@ def test_shed_recognitions_are_counted_from_the_speech_worker():
     assert parse(metrics.render())["fourteenplus_recognitions_shed_total"] == 3
 
 
+def test_callers_sent_to_the_keypad_because_the_recogniser_is_busy_are_counted():
+    from .scripted_calls import SERVICE
+
+    metrics = Metrics()
+    for busy in (True, False, True):
+        flow = CallFlow(SERVICE, "140229")
+        flow.start(busy=busy)
+        flow.handle(HungUp())
+        metrics.call_started(flow.record.area_code)
+        metrics.call_ended(flow.record)
+    assert parse(metrics.render())["fourteenplus_calls_busy_total"] == 2
+
+
 def test_label_values_are_escaped():
     metrics = Metrics()
     record = every_path()["overflow"]
@@ -136,3 +151,90 @@ def test_metrics_are_served_over_http_on_loopback():
     assert status == 200 and kind.startswith("text/plain; version=0.0.4")
     assert parse(body)["fourteenplus_record_write_failures_total"] == 1
     assert missing == 404
+
+
+def _get_all(metrics: Metrics, *paths: str) -> list[tuple[int, str]]:
+    """(status, body) per path, from the real server on an ephemeral loopback port."""
+    async def scrape():
+        server = await metrics.serve(port=0)
+        host, port = server.sockets[0].getsockname()[:2]
+
+        def get(path):
+            try:
+                with urllib.request.urlopen(f"http://{host}:{port}{path}", timeout=5) as response:
+                    return response.status, response.read().decode()
+            except urllib.error.HTTPError as exc:
+                return exc.code, exc.read().decode()
+        try:
+            return [await asyncio.to_thread(get, path) for path in paths]
+        finally:
+            server.close()
+            await server.wait_closed()
+    return asyncio.run(scrape())
+
+
+def test_healthz_answers_while_the_loop_does_and_readyz_names_the_check_that_fails():
+    metrics = Metrics()
+    connected = threading.Event()
+    metrics.ready_when("model", lambda: True)
+    metrics.ready_when("ari", connected.is_set)
+    (alive, body), (status, why) = _get_all(metrics, "/healthz", "/readyz")
+    assert alive == 200 and json.loads(body) == {"alive": True}
+    assert status == 503 and json.loads(why) == {"ready": False, "checks": {"ari": False, "model": True}}
+    connected.set()
+    ((status, why),) = _get_all(metrics, "/readyz")
+    assert status == 200 and json.loads(why) == {"ready": True, "checks": {"ari": True, "model": True}}
+
+
+def test_a_check_not_yet_given_or_one_that_raises_is_not_ready(caplog):
+    metrics = Metrics()
+    metrics.ready_when("agi", None)  # the listener is not up yet
+    metrics.ready_when("records", lambda: 1 / 0)
+    assert metrics.readiness() == {"agi": False, "records": False}
+    assert "readiness check failed" in caplog.text
+
+
+def test_the_ari_gauge_follows_the_connection_and_only_the_ari_app_has_one():
+    metrics = Metrics()
+    assert "fourteenplus_ari_connected" not in metrics.render()  # a FastAGI server would page for nothing
+    metrics.ari_connected(True)
+    assert parse(metrics.render())["fourteenplus_ari_connected"] == 1
+    metrics.ari_connected(False)
+    assert parse(metrics.render())["fourteenplus_ari_connected"] == 0
+
+
+def test_fault_spool_depth_and_readiness_follow_a_store_that_is_down_and_a_spool_that_fails(tmp_path):
+    from fourteenplus.records import RecordWriter
+
+    from .scripted_calls import Caller
+    from .test_records import FlakyStore, settings
+
+    def watched(spool):
+        metrics = Metrics()
+        writer = RecordWriter(settings(tmp_path), spool=spool, opener=flaky, retry_delay_s=0.001, down_s=0,
+                              purge_every_s=None)
+        metrics.watch_spool(writer.spool_depth)
+        metrics.ready_when("records", lambda: not writer.losing)
+        return metrics, writer
+
+    flaky = FlakyStore(settings(tmp_path))
+    metrics, writer = watched(tmp_path / "records-spool.jsonl")
+    assert parse(metrics.render())["fourteenplus_record_spool_depth"] == 0
+    writer.write(Caller().say("Hoorn").record)
+    writer.write(Caller().say("Opmeer").record)
+    assert writer.flush(5)
+    assert parse(metrics.render())["fourteenplus_record_spool_depth"] == 2
+    assert metrics.readiness() == {"records": True}  # the store is down, the spool takes the calls
+    flaky.up.set()
+    writer.write(Caller().say("Koggenland").record)
+    assert writer.flush(5)
+    assert parse(metrics.render())["fourteenplus_record_spool_depth"] == 0  # replayed with the next call
+    writer.close()
+
+    flaky.up.clear()
+    blocked = tmp_path / "not-a-dir"
+    blocked.write_text("")
+    metrics, writer = watched(blocked / "records-spool.jsonl")
+    writer.write(Caller().say("Hoorn").record)
+    writer.close()
+    assert writer.lost == 1 and metrics.readiness() == {"records": False}

@@ -57,7 +57,7 @@ def test_a_withheld_number_has_no_hash(withheld):
 
 def test_no_caller_number_in_clear_anywhere_in_the_store(tmp_path):
     records = RecordSettings(str(tmp_path / "records.db"), None, 90, False, 7)
-    w = RecordWriter(records, hasher=CallerHasher.from_state(tmp_path), spool=tmp_path / "spool.jsonl",
+    w = RecordWriter(records, hasher=CallerHasher.from_state(tmp_path), spool=tmp_path / "spool",
                      purge_every_s=None)
     for _ in range(3):
         w.write(Caller(caller="+31 6 12345678").mumble("eh").say("Hoorn").record)

@@ -43,7 +43,7 @@ def test_the_purge_command_reports_what_it_removed(tmp_path, monkeypatch, capsys
 def test_the_running_writer_purges_on_its_schedule(tmp_path):
     settings = RecordSettings(str(tmp_path / "records.db"), None, 90, False, 7)
     fill(open_store(settings), time.time())
-    w = RecordWriter(settings, hasher=HASHER, spool=tmp_path / "spool.jsonl", purge_every_s=0.05)
+    w = RecordWriter(settings, hasher=HASHER, spool=tmp_path / "spool", purge_every_s=0.05)
     deadline = time.time() + 5
     while len(open_store(settings).calls()) != 2 and time.time() < deadline:
         time.sleep(0.02)

@@ -32,7 +32,7 @@ def settings(tmp_path, **changes) -> RecordSettings:
 
 def writer(tmp_path, **options) -> RecordWriter:
     options.setdefault("hasher", HASHER)
-    options.setdefault("spool", tmp_path / "spool.jsonl")
+    options.setdefault("spool", tmp_path / "spool")
     options.setdefault("purge_every_s", None)
     return RecordWriter(options.pop("records", None) or settings(tmp_path), **options)
 
@@ -192,7 +192,7 @@ def _write_calls(records: RecordSettings, spool: str, prefix: int) -> float:
 
 @pytest.mark.processes
 def test_concurrent_writers_in_several_processes_lose_no_call(tmp_path, backend):
-    spool = str(tmp_path / "spool.jsonl")
+    spool = str(tmp_path / "spool")
     open_store(backend).close()
     context = multiprocessing.get_context("spawn")
     with context.Pool(3) as pool:
@@ -229,14 +229,14 @@ def test_calls_written_while_the_store_is_down_are_spooled_then_stored_once(tmp_
     assert w.flush(5)
     assert w.spooled == 2 and w.written == 0
     assert "disk I/O error" in caplog.text
-    spooled = (tmp_path / "spool.jsonl").read_text()
+    spooled = "".join(path.read_text() for path in (tmp_path / "spool").iterdir())
     assert "0612345678" not in spooled and HASHER.hash("0612345678") in spooled
     flaky.up.set()
     w.write(Caller().say("Koggenland").record)
     w.close()
     stored = open_store(settings(tmp_path)).calls()
     assert sorted(c.record.municipality for c in stored) == ["Hoorn", "Koggenland", "Opmeer"]
-    assert not (tmp_path / "spool.jsonl").exists()
+    assert not list((tmp_path / "spool").iterdir())
 
 
 def test_spooled_calls_are_stored_when_the_store_is_back_without_waiting_for_another_call(tmp_path):
@@ -246,7 +246,7 @@ def test_spooled_calls_are_stored_when_the_store_is_back_without_waiting_for_ano
     assert w.flush(5) and w.spooled == 1
     flaky.up.set()
     deadline = time.monotonic() + 10
-    while (tmp_path / "spool.jsonl").exists() and time.monotonic() < deadline:
+    while list((tmp_path / "spool").iterdir()) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert [c.record.municipality for c in open_store(settings(tmp_path)).calls()] == ["Hoorn"]
     w.close()
@@ -268,7 +268,7 @@ def test_a_row_neither_store_nor_spool_takes_is_logged_and_the_call_goes_on(tmp_
     blocked = tmp_path / "not-a-dir"
     blocked.write_text("")
     w = writer(tmp_path, opener=FlakyStore(settings(tmp_path)), retry_delay_s=0.001,
-               spool=blocked / "spool.jsonl", on_failure=lambda: failures.append(1))
+               spool=blocked / "spool", on_failure=lambda: failures.append(1))
     w.write(Caller().say("Hoorn").record)
     w.close()
     assert w.lost == 1 and failures == [1]
@@ -327,7 +327,7 @@ def test_fault_disk_full_calls_are_spooled_elsewhere_then_stored_when_space_retu
 
 def test_fault_disk_full_for_store_and_spool_loses_the_row_loudly_never_the_call(tmp_path, full_disk, caplog):
     w = writer(tmp_path, records=settings(tmp_path, path=str(full_disk / "records.db")),
-               spool=full_disk / "spool.jsonl", retry_delay_s=0.001)
+               spool=full_disk / "spool", retry_delay_s=0.001)
     w.write(Caller().say("Hoorn").record)  # never raises, never blocks
     w.close()
     assert w.lost == 1 and "is lost" in caplog.text

@@ -2,7 +2,13 @@
 end when the utterance did not grow, discarded when it did; never started for a busy
 recogniser. A real CallFlow runs; the channel is a stand-in that only notes transfers."""
 
-from .scripted_calls import FakeSpeech, converse, samples
+import anyio
+
+from fourteenplus import callflow as cf
+from fourteenplus.callflow import CallFlow
+from fourteenplus.session import CallServices, Session
+
+from .scripted_calls import SERVICE, FakeSpeech, StandIn, converse, samples
 
 
 def test_an_utterance_that_ended_at_its_pause_is_recognised_once():
@@ -54,3 +60,35 @@ def test_a_busy_recogniser_gets_no_early_work():
 
     channel = converse(speech, script)
     assert speech.heard == [8000] and channel.transfers == ["Koggenland"]
+
+
+def test_fault_a_caller_who_hangs_up_while_recognised_gets_nothing_delivered_and_no_transfer():
+    speech = FakeSpeech({8000: "Koggenland"})
+
+    def script(session, channel):
+        session.heard(channel.listening, samples(8000))
+        session.post(cf.HungUp())
+
+    channel = converse(speech, script)
+    assert speech.heard == [8000] and speech.finished == [], "the recognition was cancelled with the call"
+    assert channel.transfers == [] and channel.session.flow.record.outcome == "abandoned"
+
+
+def test_a_busy_recogniser_sends_a_new_caller_to_the_keypad_menu_with_an_apology():
+    speech = FakeSpeech({}, busy=True)
+    plays = []
+
+    class Heard(StandIn):
+        async def play(self, action):
+            plays.append(action.prompts)
+            self.session.post(cf.HungUp())  # the test is done once the first prompt plays
+
+    session = Session(CallFlow(SERVICE, "140229"), CallServices(speech), Heard, lambda _: None)
+
+    async def main():
+        with anyio.fail_after(5):
+            await session.run()
+
+    anyio.run(main)
+    assert plays == [("busy", "menu/0229")] and speech.heard == []
+    assert [a.reason for a in session.flow.record.attempts] == ["busy"]

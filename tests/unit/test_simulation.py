@@ -11,26 +11,30 @@ import numpy as np
 import pytest
 
 from fourteenplus.callflow import CallFlow
-from fourteenplus_dev.commands._bench_dialogue import figures
+from fourteenplus_dev.commands._bench_dialogue import barge_ins, figures
 from fourteenplus.config import load_service
-from fourteenplus_dev.simulation import KEY_REACTION_S, Caller, PromptAudio, Simulation, endpoint, keypad_menu_seconds
+from fourteenplus_dev.simulation import (
+    BARGE_IN_S, KEY_REACTION_S, Caller, PromptAudio, Simulation, endpoint, keypad_menu_seconds,
+)
 from fourteenplus.speech import Candidate, Recognition
 from fourteenplus.speech.service import Answer
 
 SERVICE = load_service()
 PLAN = SERVICE.plan("0229")  # Hoorn, Medemblik, Drechterland, Opmeer, Koggenland
 QUESTION_S, CONFIRM_S, KEYS_S, AGAIN_S, MENU_S = 2.0, 1.0, 1.5, 3.0, 10.0
+CONFIRM_SPOKEN_S = 0.7  # where the name in "Bedoelt u X?" ends: the rest is the prompt's trailing quiet
 COMPUTE_MS = 100.0
 
 
 def audio() -> PromptAudio:
     seconds = {("nl", "question"): QUESTION_S, ("nl", "again"): AGAIN_S, ("nl", "reply-keys"): KEYS_S,
-               ("nl", "menu/0229"): MENU_S, ("nl", "goodbye"): 1.0}
+               ("nl", "menu/0229"): MENU_S, ("nl", "goodbye"): 1.0, ("nl", "default/hoorn"): 1.5}
     for name in PLAN.connected:
         slug = SERVICE.municipality(name).slug
         seconds[("nl", f"confirm/{slug}")] = seconds[("nl", f"confirm-or/{slug}")] = CONFIRM_S
+    spoken = {key: CONFIRM_SPOKEN_S for key in seconds if key[1].startswith("confirm")}
     # Five items of two seconds each.
-    return PromptAudio(seconds, {("nl", "menu/0229"): (2.0, 4.0, 6.0, 8.0, 10.0)})
+    return PromptAudio(seconds, {("nl", "menu/0229"): (2.0, 4.0, 6.0, 8.0, 10.0)}, spoken)
 
 
 def voice(seconds: float, lead: float = 0.3, tail: float = 0.3) -> np.ndarray:
@@ -60,7 +64,7 @@ class Scripted:
         assert area_code == "0229" and len(samples) > 0
         return self.names.pop(0)
 
-    def reply_now(self, samples):
+    def reply_now(self, samples, area_code=None, asked=None):
         yes = self.replies.pop(0)
         return Answer(yes, yes, 1.0)
 
@@ -74,8 +78,8 @@ def nothing():
     return Recognition.rejected("low_confidence")
 
 
-def run(speech, who=None):
-    outcome = Simulation(CallFlow(SERVICE, "140229"), who or caller(), speech, audio()).run()
+def run(speech, who=None, barge_in_s=None):
+    outcome = Simulation(CallFlow(SERVICE, "140229"), who or caller(), speech, audio(), barge_in_s).run()
     assert not speech.names and not speech.replies, "the flow asked for fewer answers than scripted"
     return outcome
 
@@ -168,3 +172,40 @@ def test_the_figures_count_callers_by_where_they_ended():
     assert (result["first_take_top1"], result["first_take_top3"]) == (1, 2)  # a silent first take ranks nothing
     assert all(isinstance(result[k], int) for k in ("callers", "names", "right", "wrong", "right_first_answer"))
     assert result["questions_per_caller"] == pytest.approx(3 / 5)
+
+
+# ---- callers who talk over the prompts ----
+
+def test_a_caller_who_talks_over_the_question_stops_it_and_is_heard():
+    outcome = run(Scripted([ranked(("Opmeer", 0.995), decision="accept")]), barge_in_s=0.8)
+    assert (outcome.municipality, outcome.path, outcome.prompts_stopped) == ("Opmeer", "spoken", 1)
+    # The name counts from where the caller started it, not from the end of the question.
+    assert outcome.seconds == pytest.approx(0.8 + answered(FIRST), abs=0.001)
+    assert outcome.seconds < run(Scripted([ranked(("Opmeer", 0.995), decision="accept")])).seconds - 1.0
+
+
+def test_a_caller_who_barges_in_says_ja_as_the_name_in_bedoelt_u_ends():
+    outcome = run(Scripted([ranked(("Opmeer", 0.8))], [True]), barge_in_s=0.8)
+    assert (outcome.municipality, outcome.path, outcome.questions) == ("Opmeer", "confirmed", 1)
+    assert outcome.seconds == pytest.approx(0.8 + answered(FIRST) + CONFIRM_SPOKEN_S + answered(YES), abs=0.001)
+
+
+def test_a_cough_over_the_question_stops_nothing_and_is_no_answer():
+    cough = caller()
+    cough = Caller(cough.caller, cough.area_code, cough.expected, voice(0.12), SECOND, YES, NO, "test")
+    # The cough is not recognised (the scripted recogniser hears only the second take): the
+    # question plays on, nothing is heard, and the no-input timer asks again.
+    outcome = run(Scripted([ranked(("Opmeer", 0.995), decision="accept")]), cough, barge_in_s=0.5)
+    assert (outcome.municipality, outcome.path, outcome.prompts_stopped) == ("Opmeer", "spoken_repeat", 0)
+    no_input_s = SERVICE.listen.no_input_ms / 1000
+    assert outcome.seconds == pytest.approx(QUESTION_S + no_input_s + AGAIN_S + answered(SECOND), abs=0.001)
+
+
+def test_the_callers_who_barge_in_are_drawn_from_the_seed_alone():
+    half, third = barge_ins(400, 0.5, seed=3), barge_ins(400, 0.3, seed=3)
+    assert half == barge_ins(400, 0.5, seed=3) and half != barge_ins(400, 0.5, seed=4)
+    assert 160 < sum(at is not None for at in half) < 240
+    # The callers who barge in at a share are among those who do at a larger one, at the same moment.
+    assert all(half[i] == at for i, at in enumerate(third) if at is not None)
+    assert all(BARGE_IN_S[0] <= at <= BARGE_IN_S[1] for at in half if at is not None)
+    assert barge_ins(50, 0.0, seed=3) == [None] * 50

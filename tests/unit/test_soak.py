@@ -124,6 +124,36 @@ def test_a_call_that_fell_back_to_the_default_is_lost_and_says_where_it_went():
     assert problem and "Hoorn" in problem and "hoorn" in problem
 
 
+def heard_before_invite(seconds, *users, municipality):
+    """A call whose last prompt ended `seconds` before the first INVITE (at 100.0)."""
+    call = result(*users, municipality=municipality)
+    return CallResult(*(getattr(call, f) for f in ("number", "caller", "invites", "ended", "answered_at",
+                                                    "first_audio_at", "speech_ends", "ended_at", "heard")),
+                      loud=((90.2, 92.0), (96.0, 100.0 - seconds)))
+
+
+def test_a_call_put_through_to_the_default_after_hearing_so_is_not_lost_but_counted_apart(test_service):
+    sure, _ = test_service
+    koggenland = soak.expect(scenario("name"), sure)
+    assert koggenland.default == soak.Expected(("hoorn",), "Asterisk hung up", "Hoorn")
+    # The announcement "U wordt doorverbonden met Hoorn." ends, and the trunk is dialled.
+    assert soak.judge(koggenland, heard_before_invite(0.4, "hoorn", municipality="Hoorn")) == (None, True)
+    # The silent default of old: the menu ended a whole menu timeout before the INVITE.
+    problem, defaulted = soak.judge(koggenland, heard_before_invite(5.0, "hoorn", municipality="Hoorn"))
+    assert "without a word" in problem and not defaulted
+    # Anywhere else is lost, announced or not; where the caller asked is simply right.
+    assert soak.judge(koggenland, heard_before_invite(0.4, "opmeer", municipality="Opmeer"))[0]
+    assert soak.judge(koggenland, heard_before_invite(5.0, "koggenland", municipality="Koggenland")) == (None, False)
+    # Hoorn's own callers and the areas of one municipality have no default to fall to.
+    assert soak.expect(scenario("name in a sentence"), sure).default is None
+    assert soak.expect(scenario("direct"), sure).default is None
+
+
+def test_the_ceiling_breaks_where_callers_are_sent_to_the_keypad_because_busy():
+    c = soak.ceiling([step(5, 700), {**step(10, 710), "busy": 3}], idle_p95=700)
+    assert (c["held_up_to"], c["broke_at"]["why"], c["broke_at"]["busy"]) == (5, "callers sent to the keypad (busy)", 3)
+
+
 def test_a_missing_overflow_or_a_wrong_header_is_lost():
     rotterdam = soak.Expected(("busy-rotterdam", "regio-rijnmond"), "Asterisk hung up", "Rotterdam")
     assert soak.mismatch(rotterdam, result("busy-rotterdam", "regio-rijnmond", municipality="Rotterdam")) is None
@@ -243,7 +273,7 @@ def test_the_report_shows_the_figures_and_keeps_the_prose(tmp_path):
     assert text.startswith("# Soak\n\nHow it was measured.") and text.endswith("What it showed.\n")
     assert "old" not in text
     assert "**3 calls, 0 lost**" in text
-    assert ("| soak (sure) | 20 | 3 | 0 | 20 / 17.5 | 3.0 | 690 / 812 | 180 / 301 | 1 of 3 | – | 0.4 / 2.0 "
+    assert ("| soak (sure) | 20 | 3 | 0 | 0 | 0 | 20 / 17.5 | 3.0 | 690 / 812 | 180 / 301 | 1 of 3 | – | 0.4 / 2.0 "
             "| 120 / 20 / – / – / 3 |") in text
     assert "held up to 20 at once; no step broke it." in text
     assert "| 7 | 500.0 | 505.0 | 510.0 | 2 |" in text

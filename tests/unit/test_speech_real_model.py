@@ -164,13 +164,29 @@ def test_reply_hears_ja_and_nee_and_nothing_in_silence(service):
     assert reply("ja.wav") in (True, None)
     assert reply("nee.wav") in (False, None)
     assert reply("silence.wav") is None
-    # Each answer is heard as itself, if not always surely: with the reply model of its own
-    # (policy.yaml `reply`) espeak-ng's "ja" scores 0.70, below the strict reply_yes (0.80),
-    # and its "nee" 0.66, above reply_no (0.50); on the names model both were below 0.55.
+    # Each answer is heard as itself, if not always surely (the reply model of its own,
+    # policy.yaml `reply`, against the strict reply_yes and the lenient reply_no).
     ja, nee = (service.reply_now(audio.read_telephone(CORPUS / name)) for name in ("ja.wav", "nee.wav"))
     assert (ja.likelier, nee.likelier) == (True, False)
     # A reply is not primed with a prompt (nothing to pick, see service.py): no second transcription.
     assert "prompted_ms" not in ja.timings
+
+
+def test_a_name_said_with_the_answer_is_heard_as_the_callers_correction(service):
+    from fourteenplus.speech import audio
+
+    def reply(name, asked="Hoorn"):
+        return service.reply_now(audio.read_telephone(CORPUS / name), area_code="0229", asked=asked)
+
+    corrected = reply("nee-koggenland.wav")
+    assert corrected.yes is not True and corrected.correction is not None
+    assert corrected.correction.ranked[0] == "Koggenland"
+    # "Ja, Opmeer" to "Bedoelt u Hoorn?" is no ja: never a transfer to Hoorn.
+    assert reply("ja-opmeer.wav").yes is not True
+    plain = reply("ja-hoor.wav", asked="Koggenland")
+    assert plain.yes in (True, None) and plain.correction is None
+    # Without the area (the CLI, the reply bench) nothing but ja or nee is heard.
+    assert service.reply_now(audio.read_telephone(CORPUS / "nee-koggenland.wav")).correction is None
 
 
 def test_recognize_command_judges_a_reply_as_the_call_flow_does(capsys):

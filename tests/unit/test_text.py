@@ -4,7 +4,7 @@ import pytest
 
 from fourteenplus.directory import load_directory
 from fourteenplus.grammar import load_grammars
-from fourteenplus.text import asks_for_english, fold
+from fourteenplus.text import answer_of, asks_for_english, fold
 
 
 @pytest.mark.parametrize("written, key", [
@@ -58,3 +58,30 @@ def test_asks_for_english_on_measured_transcripts(transcript, english):
 def test_no_name_in_any_grammar_sounds_like_asking_for_english():
     grammars = load_grammars(load_directory())
     assert not [p.text for p in grammars.phrases if asks_for_english(p.text)]
+
+
+@pytest.mark.parametrize("transcript, side, rest", [
+    ("Ja.", True, ""), ("Ja hoor!", True, ""), ("Jazeker.", True, ""), ("Klopt.", True, ""),
+    ("Dat klopt.", True, ""), ("Graag.", True, ""), ("Natuurlijk.", True, ""), ("Correct.", True, ""),
+    ("Zeker.", True, ""), ("Ja graag.", True, ""), ("Eh, ja, Hoorn.", True, "hoorn"),
+    ("Nee.", False, ""), ("Nee hoor.", False, ""), ("Nee, dank u.", False, ""), ("Neen.", False, ""),
+    ("Niet.", False, ""), ("O, nee!", False, ""), ("Natuurlijk niet.", False, ""),
+    ("Dat klopt niet.", False, ""), ("Nee, Koggenland.", False, "koggenland"),
+    ("Nee, ik bedoel Opmeer.", False, "ik bedoel opmeer"),
+    ("Ja, nee.", None, "nee"),  # changed their mind: neither
+    ("Hij is goed, zeg.", None, "hij is goed zeg"), ("Jou.", None, "jou"), ("", None, ""),
+])
+def test_an_answer_is_read_off_the_start_of_the_transcript(transcript, side, rest):
+    assert answer_of(transcript) == (side, rest)
+
+
+def test_the_words_after_an_answer_that_may_be_a_name():
+    from fourteenplus.speech.reply import said_name
+
+    assert said_name("Nee, ik bedoel Opmeer.") == (False, "opmeer")
+    assert said_name("Nee, dat klopt niet.") == (False, "")
+    assert said_name("Ja hoor, dank u wel.") == (True, "")
+    assert said_name("Ja, maar we moeten eerst die vis naar links duwen.") == (True, "")  # a sentence, no name
+    # Whisper's spelling of espeak-ng's "nee": the audio heard a nee, the first word is it.
+    assert said_name("Lij, Kogenland.", heard=False) == (False, "kogenland")
+    assert said_name("Lij, Kogenland.") == (None, "")

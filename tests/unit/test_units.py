@@ -19,7 +19,8 @@ EVERY_UNIT = ("User=noc", "Group=noc", "Restart=on-failure", "ExecReload=/bin/ki
               f"TimeoutStopSec={units.STOP_TIMEOUT_S}", "NoNewPrivileges=yes", "ProtectSystem=strict",
               "ProtectHome=yes", "PrivateTmp=yes", "StateDirectory=fourteenplus", "CacheDirectory=fourteenplus",
               "Environment=FOURTEENPLUS_CONFIG=/etc/fp/fp.yaml", "Environment=FOURTEENPLUS_STATE=/var/lib/fourteenplus",
-              "Environment=FOURTEENPLUS_CACHE=/var/cache/fourteenplus")
+              "Environment=FOURTEENPLUS_CACHE=/var/cache/fourteenplus",
+              "Type=notify", "NotifyAccess=main", f"WatchdogSec={units.WATCHDOG_S}")
 
 
 @pytest.mark.parametrize("unit", units.UNITS, ids=lambda unit: unit.name)

@@ -30,7 +30,7 @@ from ..benchfile import write_block
 from fourteenplus.callflow import KEYPAD, NAME, REPLY
 from fourteenplus.config import DEFAULTS, Service, Thresholds, load_service
 from fourteenplus.paths import cache_dir
-from ..simulation import Caller, Outcome, PromptAudio, Simulation, keypad_menu_seconds
+from ..simulation import BARGE_IN_S, Caller, Outcome, PromptAudio, Simulation, keypad_menu_seconds
 from fourteenplus.speech import Recognition
 from fourteenplus.speech.service import Answer, SpeechService
 from ..stats import spread
@@ -46,9 +46,9 @@ class TimedSpeech:
     def __init__(self, service: SpeechService):
         self.service = service
         self.last_ms = 0.0
-        self._cache: dict[tuple[str, str, str | Thresholds], tuple[Recognition | Answer, float]] = {}
+        self._cache: dict[tuple[str, str, object], tuple[Recognition | Answer, float]] = {}
 
-    def _timed(self, samples: np.ndarray, mode: str, context: str | Thresholds,
+    def _timed(self, samples: np.ndarray, mode: str, context: object,
                hear: Callable[[], Recognition | Answer]) -> Recognition | Answer:
         key = (hashlib.sha1(samples.tobytes()).hexdigest(), mode, context)
         if key in self._cache:
@@ -65,8 +65,10 @@ class TimedSpeech:
         assert isinstance(result, Recognition)
         return result
 
-    def reply_now(self, samples: np.ndarray) -> Answer:
-        result = self._timed(samples, REPLY, self.service.thresholds, lambda: self.service.reply_now(samples))
+    def reply_now(self, samples: np.ndarray, area_code: str | None = None, asked: str | None = None) -> Answer:
+        # Per question too: a name said with the answer is judged against the one asked about.
+        result = self._timed(samples, REPLY, (self.service.thresholds, area_code, asked),
+                             lambda: self.service.reply_now(samples, area_code=area_code, asked=asked))
         assert isinstance(result, Answer)
         return result
 
@@ -110,12 +112,22 @@ def bench_service(areas: set[str], thresholds: Thresholds, questions: int) -> Se
     return dataclasses.replace(service, thresholds=thresholds, listen=listen)
 
 
-def run_callers(callers: list[Caller], service: Service, speech, audio: PromptAudio) -> list[Outcome]:
+def barge_ins(count: int, share: float, seed: int) -> list[float | None]:
+    """For each of `count` callers, how far into the question they start talking (None: they
+    wait for the end of every prompt). Drawn from `seed` alone, so the callers who barge in at
+    a share are among those who do at any larger share."""
+    draws = np.random.default_rng(seed).random((count, 2))
+    low, high = BARGE_IN_S
+    return [round(low + (high - low) * at, 3) if chosen < share else None for chosen, at in draws]
+
+
+def run_callers(callers: list[Caller], service: Service, speech, audio: PromptAudio,
+                barge_in: float = 0.0, seed: int = 0) -> list[Outcome]:
     from fourteenplus.callflow import CallFlow
 
     outcomes = []
-    for caller in callers:
-        outcome = Simulation(CallFlow(service, "14" + caller.area_code), caller, speech, audio).run()
+    for caller, barge_in_s in zip(callers, barge_ins(len(callers), barge_in, seed)):
+        outcome = Simulation(CallFlow(service, "14" + caller.area_code), caller, speech, audio, barge_in_s).run()
         outcome.keypad_menu_s = keypad_menu_seconds(caller, service.plan(caller.area_code), audio)
         outcomes.append(outcome)
     return outcomes
@@ -145,6 +157,7 @@ def figures(outcomes: list[Outcome]) -> dict:
         "asked_name_again": sum(o.name_takes > 1 for o in names),
         "reached_keypad_menu": sum(o.path == KEYPAD for o in names),
         "questions_per_caller": round(sum(o.questions for o in outcomes) / len(outcomes), 2) if outcomes else 0.0,
+        "prompts_stopped_by_speech": sum(o.prompts_stopped for o in outcomes),
         "time_to_transfer_s": speech,
         "keypad_menu_s": keypad,
         "compute_ms": spread(compute),
@@ -162,13 +175,14 @@ def figures(outcomes: list[Outcome]) -> dict:
 
 
 def report(outcomes: list[Outcome], thresholds: Thresholds, questions: int, corpus: Path,
-           speech: TimedSpeech | None = None) -> dict:
+           speech: TimedSpeech | None = None, barge_in: float = 0.0, seed: int = 0) -> dict:
     from .bench import machine
 
     families = sorted({o.voice_family for o in outcomes})
     return figures(outcomes) | ({"stages_ms": speech.stages()} if speech else {}) | {
         "by_voice_family": {family: figures([o for o in outcomes if o.voice_family == family]) for family in families},
         "thresholds": dataclasses.asdict(thresholds), "questions": questions, "settled": speech.service.settled if speech else None,
+        "barge_in": barge_in, "seed": seed,
         "corpus": str(corpus), "machine": machine(), "date": dt.date.today().isoformat(),
     }
 
@@ -197,17 +211,19 @@ def main(args: argparse.Namespace) -> int:
     speech.load()
     audio = PromptAudio.made(service, cache_dir() / "bench-prompts")
     timed = TimedSpeech(speech)
-    outcomes = run_callers(callers, service, timed, audio)
-    result = report(outcomes, thresholds, args.questions, args.dir, timed)
+    outcomes = run_callers(callers, service, timed, audio, args.barge_in, args.seed)
+    result = report(outcomes, thresholds, args.questions, args.dir, timed, args.barge_in, args.seed)
+    result["prompt_seconds"] = audio.summary()
     if args.against:
         # The same callers on the same recognitions (the cache), at the other settings.
         other = dict(args.against)
         questions = int(other.pop("questions", args.questions))
+        barge_in = other.pop("barge_in", args.barge_in)
         against = dataclasses.replace(thresholds, **other)
         other_outcomes = run_callers(callers, bench_service({c.area_code for c in callers}, against, questions),
-                                     timed, audio)
+                                     timed, audio, barge_in, args.seed)
         result["against"] = figures(other_outcomes) | {"thresholds": dataclasses.asdict(against),
-                                                       "questions": questions}
+                                                       "questions": questions, "barge_in": barge_in}
     if args.outcomes:
         write_outcomes(args.outcomes, outcomes)
     if args.report:

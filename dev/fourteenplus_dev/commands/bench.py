@@ -3,7 +3,8 @@
 `fourteenplus bench endpoint DIR`: where turns end on noisy lines (`_bench_endpoint`).
 
 DIR holds audio files and manifest.csv (file,area_code,expected; expected "none" for a clip
-that must not be routed). Ours and the plain pipeline (whisper's 30 s window, free
+that must not be routed). Several DIRs are one run: the synthetic corpora beside the human
+ones, each figure also per voice family (`families`). Ours and the plain pipeline (whisper's 30 s window, free
 transcription, rapidfuzz, no biasing) run on every clip in the same run, so the gain is a
 ratio measured on one machine on one day. Latency is compute per clip with the model
 loaded; the model's start-up is reported on its own.
@@ -25,7 +26,7 @@ import numpy as np
 
 from ..benchfile import write_block
 from fourteenplus.config import DEFAULTS, Thresholds
-from fourteenplus.speech import Candidate, Recognition
+from fourteenplus.speech import Candidate, Recognition, fitting
 from fourteenplus.speech.service import SETTLED, Answer
 from ..stats import spread
 from fourteenplus.commands.recognize import REPLY_AREA
@@ -34,9 +35,10 @@ _SIDES = {True: "yes", False: "no"}
 
 
 
-# What `--against` may change: the flow's own settings. (The reply thresholds are the speech
-# service's: its answers are heard once per run.)
-FLOW_SETTINGS = ("accept", "confirm", "runner_up", "questions")
+# What `--against` may change: the flow's own settings, and the share of callers who talk
+# over the prompts. (The reply thresholds are the speech service's: its answers are heard
+# once per run.)
+FLOW_SETTINGS = ("accept", "confirm", "runner_up", "questions", "barge_in")
 
 
 def settings(text: str) -> dict[str, float]:
@@ -57,7 +59,8 @@ def settings(text: str) -> dict[str, float]:
 def configure(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="what", required=True)
     recognition = sub.add_parser("recognition", help="spoken names → municipalities")
-    recognition.add_argument("dir", type=Path, help="corpus directory with manifest.csv")
+    recognition.add_argument("dir", type=Path, nargs="+",
+                             help="corpus directories with manifest.csv: one run, its figures also per voice family")
     recognition.add_argument("--json", action="store_true", help="print the figures as JSON")
     recognition.add_argument("--no-plain", action="store_true", help="skip the plain pipeline (it is slow)")
     recognition.add_argument("--unprimed", action="store_true",
@@ -90,8 +93,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
     dialogue.add_argument("--settled", type=float, default=SETTLED,
                           help="the unprimed P(right) from which a name skips the primed transcription "
                                "(above 1: every name primed, as before the sixth pass)")
+    dialogue.add_argument("--barge-in", type=float, default=0.0, metavar="SHARE",
+                          help="the share of callers (0–1) who talk over the question and over "
+                               '"Bedoelt u …?" (default 0: every caller waits for each prompt to end)')
+    dialogue.add_argument("--seed", type=int, default=0, help="which callers barge in, and when (default 0)")
     dialogue.add_argument("--against", type=settings, metavar="NAME=VALUE,…",
-                          help="also play the same callers at other settings (thresholds, questions), "
+                          help="also play the same callers at other settings (thresholds, questions, barge_in), "
                                "in the same run on the same recognitions: an A/B, e.g. confirm=0.7,questions=1")
     calls = sub.add_parser("calls", help="answer → first audio and end of speech → INVITE over real calls "
                                          "(needs `make run` in another terminal)")
@@ -166,10 +173,11 @@ def machine() -> str:
     return f"{cpu}, {os.cpu_count()} cores, {platform.system()} {platform.release()}, Python {platform.python_version()}"
 
 
-def run(corpus: Path, thresholds: Thresholds, plain: bool, primed: bool = True) -> dict:
+def run(corpora: list[Path], thresholds: Thresholds, plain: bool, primed: bool = True) -> dict:
     """Every first take through ours (and the plain pipeline); with repeats in the corpus, also
     what a second take does for the callers the first one did not route. `primed=False`:
-    ours as under load, without the primed transcription."""
+    ours as under load, without the primed transcription. Ours is also tallied per voice
+    family (`families`: espeak, mbrola, human), so people are never averaged into robots."""
     import dataclasses
     import time
 
@@ -178,13 +186,14 @@ def run(corpus: Path, thresholds: Thresholds, plain: bool, primed: bool = True) 
     from fourteenplus.speech import audio
     from fourteenplus.speech.service import SpeechService
 
-    rows = list(csv.DictReader((corpus / "manifest.csv").open()))
+    rows = [row for corpus in corpora for row in read_manifest(corpus)]
     service = SpeechService(load_grammars(load_directory()), thresholds)
     service.load()
     ours, baseline = Tally(), Tally()
+    by_family: dict[str, Tally] = {}
     results = {}
     for row in rows:
-        samples = audio.read_telephone(corpus / row["file"])
+        samples = audio.read_telephone(Path(row["file"]))
         started = time.perf_counter()
         reply = row["area_code"] == REPLY_AREA
         result = as_recognition(service.reply_now(samples)) if reply else service.recognize_now(
@@ -194,6 +203,7 @@ def run(corpus: Path, thresholds: Thresholds, plain: bool, primed: bool = True) 
         if row.get("repeat_of"):
             continue
         ours.add(row["expected"], result, ms)
+        by_family.setdefault(family(row) or "unknown", Tally()).add(row["expected"], result, ms)
         if plain:
             text, timings = service.recognizer.transcribe_plain(samples)
             matcher = service.reply_matcher() if reply else service.matcher(row["area_code"])
@@ -201,12 +211,15 @@ def run(corpus: Path, thresholds: Thresholds, plain: bool, primed: bool = True) 
                 text, thresholds.accept, thresholds.confirm), timings["total_ms"])
     replies = _is_replies(rows)
     figures: dict[str, Any] = {"ours": ours.figures() | ({"confusion": ours.confusion()} if replies else {}),
+               "families": {name: tally.figures() | ({"confusion": tally.confusion()} if replies else {})
+                            for name, tally in sorted(by_family.items())},
                "model_startup_s": round(service.startup_seconds or 0.0, 2),
-               "corpus": str(corpus), "voices": voice_family(rows), "machine": machine(),
+               "corpus": ", ".join(map(str, corpora)), "voices": voice_family(rows), "machine": machine(),
                "date": dt.date.today().isoformat(), "thresholds": dataclasses.asdict(thresholds)}
     if not primed:
         figures["unprimed"] = True
-    repeats = [(results[row["repeat_of"]], row["expected"], results[row["file"]]) for row in rows if row.get("repeat_of")]
+    repeats = [(results[str(Path(row["file"]).parent / row["repeat_of"])], row["expected"], results[row["file"]])
+               for row in rows if row.get("repeat_of")]
     if repeats:
         figures["second_take"] = second_take(repeats)
     if plain:
@@ -216,17 +229,43 @@ def run(corpus: Path, thresholds: Thresholds, plain: bool, primed: bool = True) 
     return figures
 
 
+HUMAN = "human"
+
+
+def read_manifest(corpus: Path) -> list[dict]:
+    """A corpus's manifest rows, each file as a path, each clip of people (the layout of
+    `shared/tools/human_corpus.py`: a transcripts.csv beside the corpus that names its clips,
+    `<corpus>/<file>`) marked with the human family."""
+    rows = list(csv.DictReader((corpus / "manifest.csv").open()))
+    human: set[str] = set()
+    for listing in (corpus / "transcripts.csv", corpus.parent / "transcripts.csv"):
+        if listing.exists():
+            human |= {str(listing.parent / row["file"]) for row in csv.DictReader(listing.open())}
+    return [row | {"file": str(corpus / row["file"])} | ({"family": HUMAN} if str(corpus / row["file"]) in human else {})
+            for row in rows]
+
+
+def family(row: dict) -> str | None:
+    """Who said a clip: people (`human`), MBROLA's diphone voices or espeak-ng's own (the
+    manifest's voice column, `corpus --voices`); None when the manifest does not say."""
+    if row.get("family"):
+        return row["family"]
+    return None if not row.get("voice") else "mbrola" if row["voice"].startswith("mb-") else "espeak"
+
+
 def voice_family(rows: list[dict]) -> str | None:
-    """Who spoke the corpus (`corpus --voices`): "espeak", "mbrola", "mixed", or None for a
-    manifest that does not say (the voice column is optional)."""
-    families = {"mbrola" if row["voice"].startswith("mb-") else "espeak" for row in rows if row.get("voice")}
+    """Who spoke the corpus: "espeak", "mbrola", "human", "mixed", or None for a manifest that
+    does not say (the voice column is optional)."""
+    families = {family(row) for row in rows} - {None}
     return None if not families else families.pop() if len(families) == 1 else "mixed"
 
 
 def marker(figures: dict) -> str:
-    """The results file holds a block per kind of corpus: names or replies, by voice family."""
+    """The results file holds a block per kind of corpus: names or replies, by voice family
+    (espeak-ng's has the plain name)."""
+    voices = figures.get("voices")
     return "bench" + ("-replies" if "confusion" in figures["ours"] else "") + \
-        ("-mbrola" if figures.get("voices") == "mbrola" else "") + ("-unprimed" if figures.get("unprimed") else "")
+        (f"-{voices}" if voices in ("mbrola", HUMAN, "mixed") else "") + ("-unprimed" if figures.get("unprimed") else "")
 
 
 def second_take(pairs) -> dict:
@@ -288,8 +327,7 @@ def fit_rows(corpus: Path) -> list[dict]:
             rows.append({"file": str(corpus / row["first"]), "area_code": row["area_code"], "expected": row["expected"]})
             rows += [{"file": str(corpus / row[side]), "area_code": REPLY_AREA, "expected": side} for side in ("yes", "no")]
         return rows
-    return [row | {"file": str(corpus / row["file"])} for row in csv.DictReader((corpus / "manifest.csv").open())
-            if not row.get("repeat_of")]
+    return [row for row in read_manifest(corpus) if not row.get("repeat_of")]
 
 
 def fit_policy(corpora: list[Path], out: Path, models: tuple[str, ...] = ("names", "unprimed", "reply")) -> dict:
@@ -318,32 +356,23 @@ def fit_policy(corpora: list[Path], out: Path, models: tuple[str, ...] = ("names
         rows = [row for row in every if (row["area_code"] == REPLY_AREA) == (kind == "reply")]
         if not rows:
             continue
-        evidence, labels, negative = _evidence(service, rows, primed=kind != "unprimed")
-        names = policy.FEATURES[kind]
-        held_out = np.zeros(len(labels))
-        order = np.random.default_rng(0).permutation(len(labels))
-        for fold in range(5):
-            test = set(order[fold::5].tolist())
-            train = [i for i in range(len(labels)) if i not in test]
-            model = policy.fit([evidence[i] for i in train], [labels[i] for i in train], features=names)
-            for i in test:
-                held_out[i] = model.probability(evidence[i])
-        provenance = {"corpus": ", ".join(map(str, corpora)), "clips": len(rows), "decided": len(labels),
-                      "right": int(sum(labels)), "negatives": int(sum(negative)),
-                      "date": dt.date.today().isoformat(),
-                      "held_out": suggest_thresholds(held_out, np.array(labels), np.array(negative))}
-        policy.save(kind, policy.fit(evidence, labels, features=names), provenance, out)
+        clips = _evidence(service, rows, primed=kind != "unprimed")
+        model, suggested = fitting.fit_model(kind, clips)
+        provenance = {"corpus": ", ".join(map(str, corpora)), "clips": len(rows), "decided": len(clips),
+                      "right": sum(c.right for c in clips), "negatives": sum(c.negative for c in clips),
+                      "date": dt.date.today().isoformat(), "held_out": suggested}
+        policy.save(kind, model, provenance, out)
         fitted[kind] = provenance
     return fitted
 
 
-def _evidence(service, rows: list[dict], primed: bool) -> tuple[list[dict], list[bool], list[bool]]:
-    """Each clip's top candidate's evidence, whether routing there is right, whether the clip
-    is a negative; clips with nothing to decide are left out (rejected before any policy)."""
+def _evidence(service, rows: list[dict], primed: bool) -> list[fitting.Labelled]:
+    """Each clip's top candidate's evidence, labelled; clips with nothing to decide are left
+    out (rejected before any policy)."""
     from ..simulation import endpoint
     from fourteenplus.speech import audio
 
-    evidence, labels, negative = [], [], []
+    clips = []
     matchers: dict = {}
     for row in rows:
         if row["area_code"] not in matchers:
@@ -353,30 +382,10 @@ def _evidence(service, rows: list[dict], primed: bool) -> tuple[list[dict], list
         # As the call flow hears it: the endpointer's utterance of the clip.
         heard = service.recognizer.hear(endpoint(audio.read_telephone(Path(row["file"]))).utterance,
                                         matcher.shortlist, matcher.prompt)
-        features = matcher.evidence(heard) if heard.speech else {}
-        if features:
-            top = max(features, key=lambda m: features[m]["margin"])
-            evidence.append(features[top])
-            labels.append(row["expected"] == top)
-            negative.append(row["expected"] == "none")
-    return evidence, labels, negative
-
-
-def suggest_thresholds(p: np.ndarray, right: np.ndarray, negative: np.ndarray) -> dict:
-    """Accept: the lowest probability at which held-out accepts are still ≥ 99.5 % right.
-    Confirm: just above every held-out negative, so none would have been routed."""
-    accept = 1.0
-    for t in np.sort(np.unique(p))[::-1]:
-        if np.mean(right[p >= t]) < 0.995:
-            break
-        accept = float(t)
-    confirm = min(float(p[negative].max()) + 0.005 if negative.any() else 0.5, accept)
-    # What lower confirm thresholds would trade: names routed right against negatives routed.
-    trade = {f"{t:.2f}": {"right": int(np.sum(right & (p >= t))), "negatives": int(np.sum(negative & (p >= t)))}
-             for t in (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.97)}
-    return {"accept": round(accept, 3), "confirm": round(confirm, 3),
-            "right_above_confirm": int(np.sum(right & (p >= confirm))), "accepted": int(np.sum(p >= accept)),
-            "trade_off": trade}
+        clip = fitting.labelled(matcher.evidence(heard) if heard.speech else {}, row["expected"])
+        if clip is not None:
+            clips.append(clip)
+    return clips
 
 
 def main(args: argparse.Namespace) -> int:
@@ -388,7 +397,7 @@ def main(args: argparse.Namespace) -> int:
     if args.what == "endpoint":
         from ._bench_endpoint import main as endpoint_main
         return endpoint_main(args)
-    for corpus in args.dir if args.what == "fit" else [args.dir]:
+    for corpus in args.dir:
         if not (corpus / "manifest.csv").exists() and not (args.what == "fit" and (corpus / "callers.csv").exists()):
             print(f"{corpus}/manifest.csv not found: make a corpus with `fourteenplus corpus {corpus}`")
             return 2
@@ -408,6 +417,10 @@ def main(args: argparse.Namespace) -> int:
                 print(f"{name:6} accuracy {f['accuracy']:.1%}  misrouted {f['misrouted']}  confirmed {f['confirmed']}  "
                       f"rejected {f['rejected']}  negatives routed {f['negatives_routed']}/{f['negatives']}  "
                       f"p50 {f['latency_p50_ms']} ms  p95 {f['latency_p95_ms']} ms")
+        for name, f in figures["families"].items():
+            print(f"{name:8} right {f['correct']}/{f['total'] - f['negatives']}  misrouted {f['misrouted']}  "
+                  f"negatives asked about a town {f['negatives_confirmed']}/{f['negatives']}, "
+                  f"put through {f['negatives_accepted']}")
         print(f"model start-up {figures['model_startup_s']} s; {figures['machine']}")
     return 0
 

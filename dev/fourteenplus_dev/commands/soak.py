@@ -3,7 +3,10 @@
 Hundreds of SIPp callers at once, mixed as callers are (`MIX`): areas with one municipality,
 spoken names, keys, confirmations, numbers that are not served, and callers hanging up at
 every step. Every call has an expected end (a municipality's trunk, a spoken message, or
-the caller's own hang-up); a call that ends anywhere else is lost, and listed.
+the caller's own hang-up); a call that ends anywhere else is lost, and listed. One exception:
+a caller put through to the area's default after hearing where (the announcement that comes
+right before its INVITE) ended somewhere deliberate, if not where they asked: counted apart
+("to the default"), not lost; reached without the announcement, it is lost.
 
 The run, in order: a few sequential spoken calls (the idle latency), concurrency steps (the
 ceiling: where p95 end of speech → INVITE passes twice idle, or calls are lost), then the
@@ -142,6 +145,7 @@ class Expected:
     users: tuple[str, ...]   # the trunk users the trunk endpoint must see, in order
     ended: str               # CallResult.ended
     municipality: str | None = None
+    default: Expected | None = None  # the end at the area's default, announced (a caller asked, not heard)
 
     def describe(self) -> str:
         where = f"{self.municipality} via {' then '.join(self.users)}" if self.municipality else (
@@ -179,7 +183,10 @@ def expect(scenario: Scenario, service) -> Expected | None:
         return Expected(_dialled(service, scenario.rings) if scenario.rings else (), "caller hung up")
     if scenario.to is None:
         raise ValueError(f"scenario {scenario.name} ends {scenario.ends!r} but names no municipality")
-    return Expected(_dialled(service, scenario.to), "Asterisk hung up", scenario.to)
+    plan = service.plan(numberplan.parse(scenario.number, service.directory.areas))
+    default = plan.default if len(plan.connected) > 1 and plan.default != scenario.to else None
+    return Expected(_dialled(service, scenario.to), "Asterisk hung up", scenario.to,
+                    Expected(_dialled(service, default), "Asterisk hung up", default) if default else None)
 
 
 def mismatch(expected: Expected, result: sipp.CallResult) -> str | None:
@@ -192,6 +199,27 @@ def mismatch(expected: Expected, result: sipp.CallResult) -> str | None:
     if not expected.users and expected.ended == "Asterisk hung up" and result.first_audio_at is None:
         return "hung up without a word: the caller never heard why"
     return None
+
+
+# The default's announcement ends right before its INVITE (the transfer follows the prompt);
+# a default reached without a word came a whole menu timeout (5 s here) after the menu.
+ANNOUNCED_WITHIN_S = 2.0
+
+
+def announced(result: sipp.CallResult) -> bool:
+    """Whether the caller heard a prompt end just before the first INVITE."""
+    at = result.invites[0].at if result.invites else None
+    return at is not None and any(at - ANNOUNCED_WITHIN_S <= end <= at for _, end in result.loud)
+
+
+def judge(expected: Expected, result: sipp.CallResult) -> tuple[str | None, bool]:
+    """(why the call is lost, or None; whether it went to the area's default, announced)."""
+    problem = mismatch(expected, result)
+    if problem and expected.default and mismatch(expected.default, result) is None:
+        if announced(result):
+            return None, True
+        problem += ": the area's default, reached without a word"
+    return problem, False
 
 
 def plan(mix: tuple[Scenario, ...], phase: str, calls: int, seed: int = 14) -> list[Scenario]:
@@ -244,14 +272,17 @@ def concurrency(intervals: list[tuple[float, float]]) -> tuple[int, float]:
 
 
 def ceiling(steps: list[dict], idle_p95: float | None) -> dict:
-    """The first step where p95 passes twice idle or a call is lost; the last step that held."""
+    """The first step where p95 passes twice idle, a call is lost or callers are sent to the
+    keypad because the recogniser cannot keep up; the last step that held."""
     held, broke = None, None
     for step in steps:
         p95 = step["latency"]["voice"].get("p95")
         slow = idle_p95 is not None and p95 is not None and p95 > 2 * idle_p95
-        if slow or step["lost"]:
-            broke = {"concurrency": step["concurrency"], "p95_ms": p95, "lost": step["lost"],
-                     "why": " and ".join(w for w, bad in (("p95 > 2× idle", slow), ("calls lost", step["lost"])) if bad)}
+        busy = step.get("busy", 0)
+        if slow or step["lost"] or busy:
+            broke = {"concurrency": step["concurrency"], "p95_ms": p95, "lost": step["lost"], "busy": busy,
+                     "why": " and ".join(w for w, bad in (("p95 > 2× idle", slow), ("calls lost", step["lost"]),
+                                                          ("callers sent to the keypad (busy)", busy)) if bad)}
             break
         held = step["concurrency"]
     return {"steps": [s["concurrency"] for s in steps], "limit_p95_ms": round(2 * idle_p95, 1) if idle_p95 else None,
@@ -381,6 +412,7 @@ class Outcome:
     result: sipp.CallResult | None
     problem: str | None  # why the call is lost, None when it ended where expected
     record: CallRecord | None = None  # the app's record of this call, once read back (attach_records)
+    defaulted: bool = False  # put through to the area's default after hearing so (`judge`)
 
     def timed(self, kind: str) -> bool:
         """Counts toward the `kind` latency: ended where expected, and for a name, put
@@ -433,6 +465,7 @@ class Phase:
 
     def figures(self) -> dict:
         lost = [o for o in self.outcomes if o.problem]
+        defaulted = [o for o in self.outcomes if o.defaulted]
         answered = [(o.result.answered_at, o.result.ended_at) for o in self.outcomes
                     if o.result and o.result.answered_at]
         peak, mean = concurrency(answered)
@@ -442,7 +475,11 @@ class Phase:
         recognised = [o.record.timings[SPEECH_END_TO_TRANSFER] for o in self.outcomes
                       if o.timed("voice") and o.record is not None and SPEECH_END_TO_TRANSFER in o.record.timings]
         return {"phase": self.name, "config": self.config, "concurrency": self.concurrency,
-                "calls": len(self.outcomes), "lost": len(lost), "peak_concurrency": peak,
+                "calls": len(self.outcomes), "lost": len(lost), "defaulted": len(defaulted),
+                # sent to the keypad menu at once: the recogniser could not keep up (admission)
+                "busy": sum(o.record is not None and any(a.reason == cf.BUSY for a in o.record.attempts)
+                            for o in self.outcomes),
+                "peak_concurrency": peak,
                 "mean_concurrency": mean, "wall_s": round(self.wall_s, 1),
                 "calls_per_minute": round(60 * len(self.outcomes) / self.wall_s, 1) if self.wall_s else None,
                 "latency": latency,
@@ -457,7 +494,10 @@ class Phase:
                 "tick_late_ms": spread(self.tick_late_ms), "cpu_percent": self.cpu,
                 "lost_calls": [{"call": o.index, "scenario": o.scenario.name, "number": o.scenario.number,
                                 "script": describe_script(o.scenario), "problem": o.problem,
-                                "app": app_view(o.record)} for o in lost]}
+                                "app": app_view(o.record)} for o in lost],
+                "defaulted_calls": [{"call": o.index, "scenario": o.scenario.name, "number": o.scenario.number,
+                                     "script": describe_script(o.scenario), "app": app_view(o.record)}
+                                    for o in defaulted]}
 
 
 class Runner:
@@ -502,6 +542,7 @@ class Runner:
         attach_records(phase.outcomes, service.records, self.sampler.started_at)
         f = phase.figures()
         print(f"{phase.name}: {f['calls']} calls at {phase.concurrency}, {f['lost']} lost, "
+              f"{f['defaulted']} to the default (announced), {f['busy']} to the keypad (busy), "
               f"voice p50/p95 {_ms(f['latency']['voice'])} ms, {phase.wall_s:.0f} s", file=sys.stderr, flush=True)
         return phase
 
@@ -513,14 +554,14 @@ class Runner:
         try:
             result = sipp.place_call(scenario.number, list(scenario.script), self.trunk,
                                      hangup_after_ms=scenario.hangup_after_ms, workdir=work)
-            problem = mismatch(expected, result)
+            problem, defaulted = judge(expected, result)
         except Exception as exc:  # a harness failure is reported as this call's, the soak goes on
-            result, problem = None, f"the harness failed: {exc!r}"
+            result, problem, defaulted = None, f"the harness failed: {exc!r}", False
         if problem:
             problem += f" (expected {expected.describe()}; logs in {work})"
         else:
             shutil.rmtree(work, ignore_errors=True)
-        return Outcome(index, scenario, result, problem)
+        return Outcome(index, scenario, result, problem, defaulted=defaulted)
 
 
 # ---- the command ----
@@ -710,15 +751,17 @@ def render(figures: dict) -> str:
              f"code {figures['code']}.", "",
              f"**{t['calls']} calls, {t['lost']} lost** (soak {t['soak_calls']} calls, {t['soak_lost']} lost); "
              f"peak {t['peak_concurrency']} calls up at once.", "",
-             "| phase | at once | calls | lost | peak / mean up | calls/min | voice p50 / p95 ms "
+             "| phase | at once | calls | lost | to the default, announced | keypad (busy) | peak / mean up "
+             "| calls/min | voice p50 / p95 ms "
              "| app: utterance → transfer p50 / p95 ms | names confirmed | reply p50 / p95 ms "
              "| tick late p95 / max ms | CPU % app / Asterisk / harness / trunk / others |",
-             "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+             "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for f in figures["phases"]:
         cpu = f["cpu_percent"]
         cpu_text = " / ".join(f"{cpu[k]:.0f}" if k in cpu else "–" for k in ("app", "asterisk", "harness", "trunk", "others"))
         tick = f["tick_late_ms"]
         lines.append(f"| {f['phase']} | {f['concurrency']} | {f['calls']} | {f['lost']} | "
+                     f"{f.get('defaulted', 0)} | {f.get('busy', 0)} | "
                      f"{f['peak_concurrency']} / {f['mean_concurrency']} | {f['calls_per_minute']} | "
                      f"{_ms(f['latency']['voice'])} | {_ms(f['app_utterance_to_transfer_ms'])} | "
                      f"{f['names_confirmed']} of {f['names']} | {_ms(f['latency']['reply'])} | "
@@ -745,6 +788,11 @@ def render(figures: dict) -> str:
         lines += ["", "Lost calls:", ""] + [f"- {c['phase']} call {c['call']}: {c['number']} "
                                             f"({c['scenario']}: {c['script']}): {c['problem']}; the app: {c['app']}"
                                             for c in lost]
+    defaulted = [dict(call, phase=f["phase"]) for f in figures["phases"] for call in f.get("defaulted_calls", [])]
+    if defaulted:
+        lines += ["", "Put through to the area's default, announced (not lost; where the script went unheard):", ""] + [
+            f"- {c['phase']} call {c['call']}: {c['number']} ({c['scenario']}: {c['script']}); the app: {c['app']}"
+            for c in defaulted]
     compact = {k: v for k, v in figures.items() if k not in ("samples", "mix")}  # tables above
     lines += ["", "```json", json.dumps(compact, indent=1, ensure_ascii=False), "```"]
     return "\n".join(lines)

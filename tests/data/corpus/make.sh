@@ -17,6 +17,9 @@ say weet-niet.wav nl+f3 "ik weet het niet"
 # Answers to "Bedoelt u …?": the reply test reads these by name, so they are not in the manifest.
 say ja.wav nl "ja"
 say nee.wav nl+m3 "nee"
+say ja-hoor.wav nl "ja hoor"
+say nee-koggenland.wav nl+m3 "nee, Koggenland"
+say ja-opmeer.wav nl "ja, Opmeer"
 sox -n -r 8000 -c 1 -e u-law silence.wav synth 2.0 pinknoise vol 0.003
 cat > manifest.csv <<CSV
 file,area_code,expected

@@ -1,0 +1,87 @@
+"""Exactly one record per call, in every order in which the session's end, the dial result
+and the adapter's shutdown can come, also when the caller hangs up during the transfer.
+A real Session and CallFlow, a real RecordWriter on SQLite; the channel is a stand-in."""
+
+from __future__ import annotations
+
+import anyio
+import pytest
+
+from fourteenplus import callflow as cf
+from fourteenplus.config import RecordSettings
+from fourteenplus.metrics import Metrics
+from fourteenplus.records import CallerHasher, RecordWriter, open_store
+from fourteenplus.session import CallServices, ChannelGone, Dialling, Session
+
+from .scripted_calls import SERVICE, FakeSpeech, StandIn, samples
+
+KEY = "channel-1"
+
+# What the adapter sees around the transfer: during it (the channel's `transfer`), and after
+# the session has ended. "gone": the caller hung up, so the transfer is cut short.
+ORDERS = {
+    "dial result after the session": ((), ("result ANSWER",)),
+    "dial result during the transfer": (("result ANSWER",), ()),
+    "dial result then the channel destroyed": ((), ("result ANSWER", "result None")),
+    "adapter stops before the dial result": ((), ("finish",)),
+    "hang-up during the transfer, then the channel destroyed": (("gone",), ("result None",)),
+    "hang-up during the transfer, then the adapter stops": (("gone",), ("finish",)),
+    "hang-up during the transfer, destroyed before the session ended": (("result None", "gone"), ("finish",)),
+}
+
+
+def act(steps, dialling: Dialling) -> None:
+    for step in steps:
+        if step == "finish":
+            dialling.finish()
+        elif step.startswith("result"):
+            status = step.split()[1]
+            dialling.result(KEY, None if status == "None" else status)
+
+
+class Transferring(StandIn):
+    """The adapter's side of a transfer: it expects the dial result, then `during` happens."""
+
+    def __init__(self, session, dialling: Dialling, during: tuple[str, ...]):
+        super().__init__(session)
+        self.dialling, self.during = dialling, during
+
+    async def transfer(self, action, variables):
+        self.transfers.append(action.municipality)
+        self.dialling.expect(KEY, self.session)
+        act([s for s in self.during if s != "gone"], self.dialling)
+        if "gone" in self.during:
+            self.session.post(cf.HungUp())  # the hang-up event is on its way
+            raise ChannelGone("the caller hung up")
+        return True
+
+
+@pytest.mark.parametrize("order", ORDERS)
+def test_fault_one_record_per_call_in_every_order_of_hang_up_dial_result_and_shutdown(tmp_path, order):
+    during, after = ORDERS[order]
+    settings = RecordSettings(str(tmp_path / "records.db"), None, 90, False, 7)
+    writer = RecordWriter(settings, hasher=CallerHasher(b"o" * 32), spool=tmp_path / "spool", purge_every_s=None)
+    metrics = Metrics()
+    dialling = Dialling()
+    session = Session(cf.CallFlow(SERVICE, "140229", "0612345678"),
+                      CallServices(FakeSpeech({8000: "Koggenland"}), writer, metrics),
+                      lambda s: Transferring(s, dialling, during), lambda _: None)
+
+    async def main():
+        with anyio.fail_after(5):
+            async with anyio.create_task_group() as tasks:
+                tasks.start_soon(session.run)
+                await session.channel.asked.wait()
+                session.heard(session.channel.listening, samples(8000))
+        act(after, dialling)
+
+    anyio.run(main)
+    writer.close()
+    assert session.channel.transfers == ["Koggenland"]
+    calls = open_store(settings).calls()
+    assert [c.record.municipality for c in calls] == ["Koggenland"], f"{len(calls)} rows for one call"
+    assert len({c.call_id for c in calls}) == 1
+    ended = [line for line in metrics.render().splitlines() if line.startswith("fourteenplus_calls_total{")]
+    assert [line.rsplit(" ", 1)[1] for line in ended] == ["1.0"]
+    if "result ANSWER" in during + after:
+        assert calls[0].record.dial_status == "ANSWER"
