@@ -32,6 +32,8 @@ from dataclasses import dataclass, field
 from itertools import count
 from pathlib import Path
 
+import numpy as np
+
 from . import paths, prompts, resources, rtp
 from .speech import audio
 from .speech.vad import frame_level_db
@@ -319,6 +321,9 @@ class _Media:
     heard: bytearray = field(default_factory=bytearray)
     loud: list[list[float]] = field(default_factory=list)  # [start, end] of each stretch of prompt heard
     error: BaseException | None = None
+    # The caller's surroundings (8 kHz int16, looped): under everything they send, from the
+    # answer on, as a street or a room with others talking is under a real caller's words.
+    line: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         self.sock.bind((self.address, 0))
@@ -412,6 +417,8 @@ class _Media:
                     self._find_remote()
                 if self.remote:
                     payload, pt, marker, spoken = next(steps)
+                    if pt == 0 and self.line is not None:
+                        payload = _mixed(payload, self.line, seq)
                     if pt == 101:
                         event_ts = timestamp if marker else event_ts  # one timestamp per key press
                     header = struct.pack("!BBHII", 0x80, (0x80 if marker else 0) | pt, seq & 0xFFFF,
@@ -425,6 +432,13 @@ class _Media:
                 time.sleep(max(0.0, next_tick - time.monotonic()))
         except BaseException as exc:  # surfaced by place_call, never lost in a thread
             self.error = exc
+
+
+def _mixed(payload: bytes, line: np.ndarray, seq: int) -> bytes:
+    """A μ-law frame with the caller's surroundings under it."""
+    start = seq * FRAME_BYTES % (len(line) - FRAME_BYTES)
+    samples = audio.decode(payload, "ulaw").astype("int32") + line[start:start + FRAME_BYTES]
+    return audio.encode(samples.clip(-32768, 32767).astype("int16"), "ulaw")
 
 
 def _clip(step: Say | Audio) -> bytes:
@@ -499,12 +513,13 @@ class CallResult:
 
 def place_call(number: str, script: list, trunk: Trunk, hangup_after_ms: int = 0,
                timeout_s: float = 120.0, workdir: Path | None = None, source: str = "127.0.0.1",
-               target: tuple[str, int] = ASTERISK_SIP) -> CallResult:
+               target: tuple[str, int] = ASTERISK_SIP, line: Path | None = None) -> CallResult:
     """Place one call through Asterisk (or `target`: a cluster's Kamailio) and return where it ended.
 
     `hangup_after_ms` > 0: the caller hangs up that long after the answer. `source`: the
     address the call comes from, which is what Asterisk knows an endpoint by (127.0.0.1:
-    the carrier delivering 14+ calls; 127.0.0.2: Hoorn's PBX, data/asterisk/test-trunks.conf)."""
+    the carrier delivering 14+ calls; 127.0.0.2: Hoorn's PBX, data/asterisk/test-trunks.conf).
+    `line`: a recording (8 kHz WAV) of the caller's surroundings, looped under all they send."""
     if not _port_taken(target[1], target[0]):
         raise RuntimeError(f"nothing listens on {target[0]}:{target[1]}: start Asterisk first "
                            "(make asterisk, or make run)")
@@ -515,7 +530,7 @@ def place_call(number: str, script: list, trunk: Trunk, hangup_after_ms: int = 0
         log, errors = work / "caller.log", work / "caller-errors.log"
         for stale in (log, errors):
             stale.unlink(missing_ok=True)
-        media = _Media(list(script), log, source)
+        media = _Media(list(script), log, source, line=None if line is None else audio.read_telephone(line))
         (work / "call.csv").write_text(f"SEQUENTIAL\n{number};{caller};{media.port};{hangup_after_ms}\n")
         media.start()
         try:

@@ -38,7 +38,7 @@ from ..rtp import ULAW_PAYLOAD_TYPE, payload
 from ..session import CallServices, ChannelGone, Dialling, DialVariables, Session
 from ..speech.audio import decode
 from ..speech.bargein import Turn
-from ..speech.vad import FRAME, Endpointer
+from ..speech.vad import FRAME, Endpointer, Settings
 from .client import Ari, AriError, Gone, event_summary
 
 log = logging.getLogger(__name__)
@@ -75,7 +75,9 @@ class Call:
         self.channel_id: str = channel["id"]
         self.playback: tuple[str, str] | None = None  # (ARI playback id, callflow play id)
         self.listening: cf.Listen | None = None
-        self.endpointer = Endpointer()
+        # Cut off at the longest utterance, so that what was heard is recognised before the
+        # flow's backstop (speech/deadline.py) gives up on speech.
+        self.endpointer = Endpointer(Settings.cut_at(app.service.listen.max_speech_ms))
         self.turn = Turn(self.endpointer)  # when the caller's speech stops a prompt
         self.media: dict[str, str] = {}  # "bridge", "snoop", "external" → ARI ids
         self.hearing = False  # the media path is set up (once per call, on the first Listen)

@@ -17,9 +17,12 @@ made the queue). From the moment the worker takes an utterance its recognition h
    (reason "timeout"): a name counts as not understood (the question again), a reply as
    unclear (the question again, with its keys named). The worker stops it at its next stage.
 3. The call flow's backstop (`speech_ms` from the start of speech: the longest utterance,
-   the longest wait a caller is admitted with, and the recognition): no answer came at all,
-   the recogniser or the adapter is stuck, so the flow stops relying on speech
-   (`RecognitionFailed("deadline")`, the keypad menu).
+   the longest wait a caller is admitted with, the recognition and `slack_ms`): no answer
+   came at all, the recogniser or the adapter is stuck, so the flow stops relying on speech
+   (`RecognitionFailed("deadline")`, the keypad menu). A caller who never stops, or a line
+   whose noise the endpointer cannot tell from them, is cut off at `max_speech_ms` by the
+   endpointer and what was heard is recognised; the slack is what lets that answer, or its
+   timeout, arrive before the backstop.
 """
 
 from __future__ import annotations
@@ -35,6 +38,9 @@ class Deadline:
     # New callers go to the keypad beyond this expected wait (`listen.busy_wait_ms`); None:
     # everyone is heard (the CLI and the benches).
     busy_wait_ms: int | None = None
+    # The adapter's part: frames arrive in packets, the flow starts its timer a moment after
+    # the endpointer's start, the service's timeout answers a moment after its deadline.
+    slack_ms: int = 500
 
     @property
     def seconds(self) -> float:
@@ -43,7 +49,7 @@ class Deadline:
     @property
     def speech_ms(self) -> int:
         """The call flow's backstop, from the start of speech."""
-        return self.max_speech_ms + (self.busy_wait_ms or 0) + self.recognition_ms
+        return self.max_speech_ms + (self.busy_wait_ms or 0) + self.recognition_ms + self.slack_ms
 
     def admits(self, wait_s: float) -> bool:
         """Whether a new caller is asked to speak while an utterance would wait `wait_s` for

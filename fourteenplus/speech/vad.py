@@ -1,19 +1,29 @@
 """Endpointing over 20 ms frames of 8 kHz telephone audio, with numpy only.
 
-A frame is speech when it is loud against the line's own noise floor *and* voiced (a pitch
-period between 2.5 and 16 ms shows in its autocorrelation). The voicing test is what keeps
-a cough, a door or hiss from opening an utterance: those are loud but aperiodic. The noise
-floor follows the quietest recent frames: it drops at once and rises slowly, and only while
-no one speaks, so a long name does not raise it.
+A frame is speech when it is loud against the line *and* voiced (a pitch period between 2.5
+and 16 ms shows in its autocorrelation above the rumble band). The voicing test is what
+keeps a cough, a door, hiss or an engine from opening an utterance: those are loud but
+aperiodic, or periodic only below a voice's pitch.
 
-`Endpointer` is the streaming form the ARI adapter feeds (barge-in at speech start, end of
-utterance after ~0.5 s of quiet, and a "pause" at ~0.2 s of quiet so that recognition can
-start before the end is certain); `speech_span` is the whole-clip form the recogniser uses
-to trim a clip and to refuse one with no speech in it.
+Loud against the line means above two levels of the last 3 s heard while no one spoke
+(learnt in the first moments of the call, while the question plays, and between answers):
+- the noise floor, the quietest of those frames, plus a margin;
+- the line's background, a high percentile of them: voices in the background are loud and
+  voiced, but the caller is close to the microphone, so only what is louder than the
+  background's loud moments is the caller.
+The background is what ends a turn in a street or beside other people talking; on a quiet
+line it lies below the floor's margin and changes nothing.
+
+`Endpointer` is the streaming form the ARI adapter feeds (the start of speech for barge-in,
+the end of the utterance after ~0.5 s of quiet, and a "pause" at ~0.2 s of quiet so that
+recognition can start before the end is certain); `speech_span` is the whole-clip form the
+recogniser uses to trim a clip and to refuse one with no speech in it.
 """
 
 from __future__ import annotations
 
+from bisect import bisect_left, insort
+from collections import deque
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -21,6 +31,7 @@ import numpy as np
 RATE = 8000
 FRAME = 160  # 20 ms
 _MIN_LAG, _MAX_LAG = 20, 128  # pitch 62–400 Hz at 8 kHz
+_RUMBLE = np.ones(24) / 24
 
 
 @dataclass(frozen=True)
@@ -37,9 +48,22 @@ class Settings:
     # at the end.
     pause_frames: int = 10
     preroll_frames: int = 15  # audio kept from before the start, so the first syllable is not cut
-    max_frames: int = 500  # 10 s: a caller who never stops still gets an answer
-    floor_rise_db: float = 0.25  # per frame without speech (12.5 dB/s), so a noisy line is learnt in ~2 s
-    initial_floor_db: float = -55.0  # a caller who speaks in the very first frame is not taken for the floor
+    max_frames: int = 400  # `listen.max_speech_ms`: a caller who never stops still gets an answer
+    # The first frames a line is heard only teach the endpointer the line (0.5 s, at the start
+    # of the question): noise there from the answer on must not open an utterance.
+    learn_frames: int = 25
+    # Frames without speech the line is judged on (3 s): its floor (the quietest of them) and
+    # its background. A line that grows louder is followed within them; while someone speaks
+    # they stand still, so a sentence's soft words are not taken for the line.
+    background_frames: int = 150
+    onset_frames: int = 25  # frames before a start that are kept out of the background (0.5 s)
+    background_percentile: float = 90.0  # the background's loud moments, not its average
+    background_margin_db: float = 3.0  # the caller above them
+
+    @classmethod
+    def cut_at(cls, max_speech_ms: int) -> Settings:
+        """The defaults, cut off at `listen.max_speech_ms`."""
+        return cls(max_frames=max_speech_ms * RATE // 1000 // FRAME)
 
 
 def frame_level_db(frame: np.ndarray) -> float:
@@ -49,9 +73,11 @@ def frame_level_db(frame: np.ndarray) -> float:
 
 def is_voiced(window: np.ndarray, threshold: float) -> bool:
     """Normalised autocorrelation peak over the pitch lags; `window` is 40 ms (this frame and
-    the one before), so even the longest pitch period overlaps itself by 24 ms."""
+    the one before), so even the longest pitch period overlaps itself by 24 ms. Less its
+    moving average over 3 ms (`_RUMBLE`), which takes out what lies below a voice's pitch: an
+    engine's rumble there correlates at every pitch lag, a voice keeps its harmonics."""
     x = np.asarray(window, dtype=np.float64)
-    x = x - x.mean()
+    x = x - np.convolve(x, _RUMBLE, "same")
     n = len(x)
     if n <= _MAX_LAG or not np.any(x):
         return False
@@ -68,8 +94,9 @@ class Endpointer:
     """Feed 20 ms frames (160 int16 samples); `feed` returns "start", "pause", "end" or None.
 
     After "end", `utterance()` holds the audio from just before the start to the end, and
-    `feed` returns None until `reset()` readies it for the next utterance. The noise floor
-    survives a reset: it belongs to the line, not to the utterance.
+    `feed` returns None until `reset()` readies it for the next utterance. What it learnt of
+    the line (floor, background) survives a reset: it belongs to the line, not to the
+    utterance. `speaking` is true from "start" to "end": the caller's onset, for barge-in.
 
     "pause" comes once per quiet stretch inside an utterance, `pause_frames` into it. If the
     stretch runs on to "end", `utterance()` is then exactly what it was at the pause (the same
@@ -80,12 +107,18 @@ class Endpointer:
     settings: Settings = field(default_factory=Settings)
 
     def __post_init__(self) -> None:
-        self._floor: float | None = None
+        self._background: deque[float] = deque()
+        self._background_sorted: list[float] = []  # the same levels in order: percentiles per frame stay cheap
+        self._heard = 0  # frames of this line so far
         self.reset()
 
     def reset(self) -> None:
         self._previous = np.zeros(FRAME, np.int16)
         self._recent: list[bool] = []
+        # The levels of the last frames before a start may be the caller's onset, not the
+        # line: they join the background only once no start followed them for `onset_frames`
+        # (a start may need a few syllables in noise; the words must not teach the line).
+        self._onset: deque[float] = deque()
         self._ended = False
         self._frames: list[np.ndarray] = []
         self._speaking = False
@@ -103,26 +136,42 @@ class Endpointer:
         sure it is a voice and not a cough or a door (a barge-in waits for enough of them)."""
         return self._voiced
 
+    def _line_db(self) -> float:
+        """The level a frame must pass to be loud: above the floor, the background, the absolute."""
+        s = self.settings
+        heard = self._background_sorted
+        if not heard:
+            return s.absolute_db
+        return max(heard[0] + s.margin_db, _percentile(heard, s.background_percentile) + s.background_margin_db,
+                   s.absolute_db)
+
+    def _learn_background(self, level: float) -> None:
+        self._background.append(level)
+        insort(self._background_sorted, level)
+        if len(self._background) > self.settings.background_frames:
+            del self._background_sorted[bisect_left(self._background_sorted, self._background.popleft())]
+
     def feed(self, frame: np.ndarray) -> str | None:
         if self._ended:
             return None
         s = self.settings
         frame = np.asarray(frame, dtype=np.int16)
         level = frame_level_db(frame)
-        if self._floor is None:
-            self._floor = min(level, s.initial_floor_db)
-        self._floor = min(self._floor, level)
-        loud = level > max(self._floor + s.margin_db, s.absolute_db)
+        self._heard += 1
+        line = self._line_db()
+        loud = level > line
         speech = loud and is_voiced(np.concatenate([self._previous, frame]), s.voicing)
         self._previous = frame
         self._frames.append(frame)
         if not self._speaking:
-            if not speech:
-                self._floor += s.floor_rise_db
+            self._onset.append(level)
+            if len(self._onset) > s.onset_frames or self._heard <= s.learn_frames:
+                self._learn_background(self._onset.popleft())
             self._recent = (self._recent + [speech])[-6:]
             del self._frames[: -s.preroll_frames]
-            if sum(self._recent) >= s.start_frames:
+            if sum(self._recent) >= s.start_frames and self._heard > s.learn_frames:
                 self._speaking, self._quiet, self._speech_frames = True, 0, 0
+                self._onset.clear()
                 self._voiced = sum(self._recent)
                 return "start"
             return None
@@ -138,6 +187,11 @@ class Endpointer:
         """The audio of the last utterance (int16, 8 kHz), without its trailing quiet."""
         keep = len(self._frames) - max(self._quiet - 5, 0)
         return np.concatenate(self._frames[:keep]) if self._frames else np.zeros(0, np.int16)
+
+
+def _percentile(ordered: list[float], percent: float) -> float:
+    """The nearest-rank percentile of levels already in order."""
+    return ordered[round((len(ordered) - 1) * percent / 100)]
 
 
 def speech_span(samples: np.ndarray, settings: Settings = Settings()) -> tuple[int, int] | None:

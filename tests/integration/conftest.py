@@ -83,9 +83,10 @@ def app(trunk, service_yaml):
 
 
 def placer(trunk, workdir: Path):
-    """call(number, script, hangup_after_ms=0) → CallResult, through the running Asterisk."""
-    def place(number: str, script=(), hangup_after_ms: int = 0):
-        return sipp.place_call(number, list(script), trunk, hangup_after_ms=hangup_after_ms, workdir=workdir)
+    """call(number, script, hangup_after_ms=0, line=None) → CallResult, through the running
+    Asterisk; `line`: a recording of the caller's surroundings under everything they send."""
+    def place(number: str, script=(), hangup_after_ms: int = 0, line=None):
+        return sipp.place_call(number, list(script), trunk, hangup_after_ms=hangup_after_ms, workdir=workdir, line=line)
     return place
 
 

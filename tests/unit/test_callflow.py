@@ -104,7 +104,8 @@ def test_barge_in_stops_the_question_and_sets_a_recognition_deadline():
     barge = flow.handle(SpeechStarted())
     assert StopPlayback() in barge
     listen = SERVICE.listen
-    assert timer(barge).ms == listen.max_speech_ms + listen.busy_wait_ms + listen.recognition_deadline_ms
+    assert timer(barge).ms == (listen.max_speech_ms + listen.busy_wait_ms + listen.recognition_deadline_ms
+                               + listen.deadline.slack_ms)
     # The stopped question reports done late: that must not start a no-input timer.
     assert finish_prompt(flow, actions) == []
     result = flow.handle(heard("accept", "Hoorn"))

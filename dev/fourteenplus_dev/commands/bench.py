@@ -1,5 +1,6 @@
 """`fourteenplus bench recognition DIR`: recognition measured on a corpus, beside the plain pipeline.
 `fourteenplus bench calls`: latencies of real SIP calls through the running system.
+`fourteenplus bench endpoint DIR`: where turns end on noisy lines (`_bench_endpoint`).
 
 DIR holds audio files and manifest.csv (file,area_code,expected; expected "none" for a clip
 that must not be routed). Several DIRs are one run: the synthetic corpora beside the human
@@ -103,6 +104,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
                                          "(needs `make run` in another terminal)")
     calls.add_argument("--count", type=int, default=10, help="spoken calls to place (default 10)")
     calls.add_argument("--report", type=Path, help="write the figures into this markdown file, between the bench markers")
+    from . import _bench_endpoint
+    _bench_endpoint.configure(sub)
 
 
 class Tally:
@@ -391,6 +394,9 @@ def main(args: argparse.Namespace) -> int:
     if args.what == "dialogue":
         from ._bench_dialogue import main as dialogue_main
         return dialogue_main(args)
+    if args.what == "endpoint":
+        from ._bench_endpoint import main as endpoint_main
+        return endpoint_main(args)
     for corpus in args.dir:
         if not (corpus / "manifest.csv").exists() and not (args.what == "fit" and (corpus / "callers.csv").exists()):
             print(f"{corpus}/manifest.csv not found: make a corpus with `fourteenplus corpus {corpus}`")
