@@ -52,6 +52,10 @@ class Settings:
     # The first frames a line is heard only teach the endpointer the line (0.5 s, at the start
     # of the question): noise there from the answer on must not open an utterance.
     learn_frames: int = 25
+    # ...but a caller who speaks at once (over the question's first syllables) must not teach
+    # it either, or their own voice becomes the line and they are never heard: while it
+    # learns, a voiced frame this far above the quietest so far waits with the onset frames.
+    learn_headroom_db: float = 15.0
     # Frames without speech the line is judged on (3 s): its floor (the quietest of them) and
     # its background. A line that grows louder is followed within them; while someone speaks
     # they stand still, so a sentence's soft words are not taken for the line.
@@ -165,10 +169,15 @@ class Endpointer:
         self._frames.append(frame)
         if not self._speaking:
             self._onset.append(level)
-            if len(self._onset) > s.onset_frames or self._heard <= s.learn_frames:
+            if self._heard <= s.learn_frames:
+                quietest = self._background_sorted[0] if self._background_sorted else level
+                if not (speech and level > quietest + s.learn_headroom_db):
+                    self._learn_background(self._onset.pop())  # this frame: the line
+            elif len(self._onset) > s.onset_frames:
                 self._learn_background(self._onset.popleft())
             self._recent = (self._recent + [speech])[-6:]
-            del self._frames[: -s.preroll_frames]
+            if self._heard > s.learn_frames:  # words said while it learnt belong to the utterance
+                del self._frames[: -s.preroll_frames]
             if sum(self._recent) >= s.start_frames and self._heard > s.learn_frames:
                 self._speaking, self._quiet, self._speech_frames = True, 0, 0
                 self._onset.clear()

@@ -40,6 +40,19 @@ def test_speech_start_and_end_within_half_a_second():
     assert 1.5 <= pause <= 1.75 < end <= 2.05  # speech stops at 1.5 s
 
 
+@pytest.mark.parametrize("lead_s", [0.1, 0.2, 0.3])
+def test_a_caller_who_speaks_as_soon_as_the_line_opens_is_heard_whole(lead_s):
+    """Over the question's first syllables, while the endpointer still learns the line: the
+    caller's voice must not become the line (they would never be heard), and the words said
+    then belong to the utterance."""
+    clip = np.concatenate([hiss(lead_s), voice(1.0) + hiss(1.0, seed=2), hiss(1.5, seed=3)])
+    endpointer = vad.Endpointer()
+    events = feed(endpointer, clip)
+    assert [e for e, _ in events] == ["start", "pause", "end"]
+    assert events[-1][1] <= lead_s + 1.0 + 0.55  # the end within ~0.5 s of the words'
+    assert len(endpointer.utterance()) >= 0.95 * RATE, "the words said while it learnt are kept"
+
+
 def test_the_utterance_at_a_pause_that_runs_on_to_the_end_is_the_end_utterance():
     endpointer = vad.Endpointer()
     clip = np.concatenate([hiss(0.5), voice(1.0), hiss(1.0)])
