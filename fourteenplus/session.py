@@ -223,6 +223,10 @@ class Session:
             timings[ANSWER_TO_INVITE] = (now - self.started_at) * 1000
             if self.speech_ended_at:
                 timings[SPEECH_END_TO_TRANSFER] = (now - self.speech_ended_at) * 1000
+            if self.record_pending and self.services.records is not None:
+                # Stored now, completed by the dial result: an app that dies while the trunk
+                # rings must not take the call's record with it.
+                self.services.records.write(self.flow.record, final=False)
         elif isinstance(action, cf.Hangup):
             await self.channel.hangup()
 

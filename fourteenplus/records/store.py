@@ -105,13 +105,19 @@ def this_node() -> str:
 
 @dataclass(frozen=True)
 class Row:
-    """A call as stored: plain values only (the caller already hashed), so it can wait in a spool."""
+    """A call as stored: plain values only (the caller already hashed), so it can wait in a spool.
+
+    `final` False: the call as it was put through, written before the dial result so that an
+    app that dies while the trunk rings still leaves its record; the final row, with the dial
+    result, replaces it (a provisional row never replaces anything, so a late replay of one
+    cannot undo the final). A provisional row names no kept audio: the files are written after."""
     call: dict
     attempts: list[dict] = field(default_factory=list)
+    final: bool = True
 
     @classmethod
     def of(cls, record: CallRecord, hasher: CallerHasher | None, call_id: str | None = None,
-           now: float | None = None, node: str | None = None) -> "Row":
+           now: float | None = None, node: str | None = None, final: bool = True) -> "Row":
         call_id = call_id or record.call_id
         call = {
             "call_id": call_id,
@@ -128,9 +134,10 @@ class Row:
         attempts = [{
             "call_id": call_id, "seq": seq, "kind": a.kind, "decision": a.decision,
             "municipality": a.municipality, "score": a.score, "transcript": a.transcript,
-            "candidates": json.dumps([list(c) for c in a.candidates]), "reason": a.reason, "audio": a.audio,
+            "candidates": json.dumps([list(c) for c in a.candidates]), "reason": a.reason,
+            "audio": a.audio if final else None,
         } for seq, a in enumerate(record.attempts)]
-        return cls(call, attempts)
+        return cls(call, attempts, final)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), sort_keys=True)
@@ -138,7 +145,7 @@ class Row:
     @classmethod
     def from_json(cls, text: str) -> "Row":
         data = json.loads(text)
-        return cls(data["call"], data["attempts"])
+        return cls(data["call"], data["attempts"], data.get("final", True))  # older spools: final rows only
 
 
 @dataclass(frozen=True)
@@ -301,15 +308,20 @@ class Store:
     # ---- calls ----
 
     def insert(self, row: Row) -> bool:
-        """Store a call; False if a call with its id is already there (a retried write)."""
+        """Store a call; False if nothing changed: a call with its id is already there and the
+        row is a provisional one (or a retried write of it). A final row replaces what is there,
+        its attempts too, so writing it again is harmless."""
+        replace = ", ".join(f"{c} = excluded.{c}" for c in CALL_COLUMNS if c != "call_id")
         with self._db.transaction() as cur:
             cur.execute(self._sql(
                 f"INSERT INTO calls ({', '.join(CALL_COLUMNS)}) VALUES ({', '.join('?' * len(CALL_COLUMNS))}) "
-                "ON CONFLICT (call_id) DO NOTHING"),
+                f"ON CONFLICT (call_id) DO {'UPDATE SET ' + replace if row.final else 'NOTHING'}"),
                 # .get: a row spooled by an older fourteenplus has no node
                 [row.call.get(c) for c in CALL_COLUMNS])
             if cur.rowcount == 0:
                 return False
+            if row.final:
+                cur.execute(self._sql("DELETE FROM attempts WHERE call_id = ?"), [row.call["call_id"]])
             if row.attempts:
                 cur.executemany(self._sql(
                     f"INSERT INTO attempts ({', '.join(ATTEMPT_COLUMNS)}) "

@@ -74,9 +74,10 @@ class RecordWriter:
 
     # ---- the call side: never raises, never blocks ----
 
-    def write(self, record: CallRecord) -> None:
+    def write(self, record: CallRecord, final: bool = True) -> None:
+        """`final` False: the record as it stands before the dial result (see `Row`)."""
         try:
-            row = Row.of(record, self.hasher)
+            row = Row.of(record, self.hasher, final=final)
         except Exception:
             log.exception("call record of %s could not be converted; it is not stored", record.dialled)
             self._failed()

@@ -72,6 +72,28 @@ def test_fault_app_killed_mid_call_the_caller_reaches_the_keypad_menu(app, trunk
     assert [i.user for i in placed["result"].invites] == ["medemblik"]
 
 
+def test_fault_app_killed_while_the_trunk_rings_the_record_is_kept(app, trunk, service_yaml, tmp_path):
+    """SIGKILL while the contact centre's phone rings (Hulst's trunk never answers): the
+    call's record, written at the transfer, is there once, its dial result unknown."""
+    since = time.time()
+    rang = len(trunk.invites(user="noanswer-hulst"))
+    thread, _ = in_background(lambda: sipp.place_call("140114", [], trunk, hangup_after_ms=6000, workdir=tmp_path))
+    deadline = time.monotonic() + 20
+    while not (len(trunk.invites(user="noanswer-hulst")) > rang and stored_calls(service_yaml, "140114", since)):
+        assert time.monotonic() < deadline, "the trunk did not ring with the record stored"
+        time.sleep(0.1)
+    config = app.config
+    app.process.kill()
+    app.process.wait()
+    app.closed()
+    try:
+        thread.join(60)
+    finally:
+        app.start(config)
+    [record] = stored_calls(service_yaml, "140114", since)
+    assert (record.municipality, record.outcome, record.dial_status) == ("Hulst", "transferred", None)
+
+
 def test_fault_sigterm_the_call_in_progress_finishes_new_calls_meet_the_fallback(app, trunk, tmp_path):
     first, second = stop_mid_call(app, trunk, tmp_path)
     assert users(first) == ["koggenland"]

@@ -10,9 +10,10 @@ import pytest
 from fourteenplus import callflow as cf
 from fourteenplus.config import RecordSettings
 from fourteenplus.metrics import Metrics
-from fourteenplus.records import CallerHasher, RecordWriter, open_store
+from fourteenplus.records import CallerHasher, CallRecord, RecordWriter, Row, open_store
 from fourteenplus.session import CallServices, ChannelGone, Dialling, Session
 
+from .record_backends import backend  # noqa: F401  (a fixture)
 from .scripted_calls import SERVICE, FakeSpeech, StandIn, samples
 
 KEY = "channel-1"
@@ -85,3 +86,48 @@ def test_fault_one_record_per_call_in_every_order_of_hang_up_dial_result_and_shu
     assert [line.rsplit(" ", 1)[1] for line in ended] == ["1.0"]
     if "result ANSWER" in during + after:
         assert calls[0].record.dial_status == "ANSWER"
+
+
+def test_fault_an_app_that_dies_while_the_trunk_rings_leaves_the_calls_record(tmp_path):
+    """The dial result never comes and the adapter never stops cleanly (SIGKILL): the record
+    written at the transfer is there, put through to Koggenland, its dial result unknown."""
+    settings = RecordSettings(str(tmp_path / "records.db"), None, 90, False, 7)
+    writer = RecordWriter(settings, hasher=CallerHasher(b"o" * 32), spool=tmp_path / "spool", purge_every_s=None)
+    dialling = Dialling()
+    session = Session(cf.CallFlow(SERVICE, "140229", "0612345678"),
+                      CallServices(FakeSpeech({8000: "Koggenland"}), writer),
+                      lambda s: Transferring(s, dialling, ()), lambda _: None)
+
+    async def main():
+        with anyio.fail_after(5):
+            async with anyio.create_task_group() as tasks:
+                tasks.start_soon(session.run)
+                await session.channel.asked.wait()
+                session.heard(session.channel.listening, samples(8000))
+
+    anyio.run(main)
+    assert writer.flush(5)  # no dial result, no finish: the process would die here
+    [stored] = open_store(settings).calls()
+    assert (stored.record.municipality, stored.record.outcome, stored.record.dial_status) == \
+        ("Koggenland", cf.OUTCOME_TRANSFERRED, None)
+    dialling.result(KEY, "ANSWER")  # had it lived: the same row, completed
+    writer.close()
+    [stored] = open_store(settings).calls()
+    assert stored.record.dial_status == "ANSWER"
+
+
+def test_fault_a_provisional_row_never_undoes_the_final_one(backend):
+    """A spool can replay the row written at the transfer after the final one was stored: the
+    final stays; the final written twice (a lost acknowledgement) is one row."""
+    store = open_store(backend)
+    record = CallRecord("140229", "0612345678", area_code="0229", municipality="Koggenland",
+                           outcome=cf.OUTCOME_TRANSFERRED, started_at=1_800_000_000.0)
+    provisional = Row.of(record, None, call_id="call-1", final=False)
+    record.dial_status = "BUSY"
+    final = Row.of(record, None, call_id="call-1")
+    assert store.insert(provisional) and store.insert(final)
+    assert not store.insert(provisional)
+    assert store.insert(final)
+    [stored] = store.calls()
+    store.close()
+    assert stored.record.dial_status == "BUSY"
