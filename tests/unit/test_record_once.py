@@ -57,13 +57,12 @@ class Transferring(StandIn):
         return True
 
 
-@pytest.mark.parametrize("order", ORDERS)
-def test_fault_one_record_per_call_in_every_order_of_hang_up_dial_result_and_shutdown(tmp_path, order):
-    during, after = ORDERS[order]
+def put_through(tmp_path, dialling: Dialling, during: tuple[str, ...], after: tuple[str, ...] = (),
+                metrics: Metrics | None = None):
+    """A caller says Koggenland and is put through (the adapter doing `during` at the transfer
+    and `after` once the session has ended): (the session, its writer, the record settings)."""
     settings = RecordSettings(str(tmp_path / "records.db"), None, 90, False, 7)
     writer = RecordWriter(settings, hasher=CallerHasher(b"o" * 32), spool=tmp_path / "spool", purge_every_s=None)
-    metrics = Metrics()
-    dialling = Dialling()
     session = Session(cf.CallFlow(SERVICE, "140229", "0612345678"),
                       CallServices(FakeSpeech({8000: "Koggenland"}), writer, metrics),
                       lambda s: Transferring(s, dialling, during), lambda _: None)
@@ -77,6 +76,14 @@ def test_fault_one_record_per_call_in_every_order_of_hang_up_dial_result_and_shu
         act(after, dialling)
 
     anyio.run(main)
+    return session, writer, settings
+
+
+@pytest.mark.parametrize("order", ORDERS)
+def test_fault_one_record_per_call_in_every_order_of_hang_up_dial_result_and_shutdown(tmp_path, order):
+    during, after = ORDERS[order]
+    metrics = Metrics()
+    session, writer, settings = put_through(tmp_path, Dialling(), during, after, metrics)
     writer.close()
     assert session.channel.transfers == ["Koggenland"]
     calls = open_store(settings).calls()
@@ -91,21 +98,8 @@ def test_fault_one_record_per_call_in_every_order_of_hang_up_dial_result_and_shu
 def test_fault_an_app_that_dies_while_the_trunk_rings_leaves_the_calls_record(tmp_path):
     """The dial result never comes and the adapter never stops cleanly (SIGKILL): the record
     written at the transfer is there, put through to Koggenland, its dial result unknown."""
-    settings = RecordSettings(str(tmp_path / "records.db"), None, 90, False, 7)
-    writer = RecordWriter(settings, hasher=CallerHasher(b"o" * 32), spool=tmp_path / "spool", purge_every_s=None)
     dialling = Dialling()
-    session = Session(cf.CallFlow(SERVICE, "140229", "0612345678"),
-                      CallServices(FakeSpeech({8000: "Koggenland"}), writer),
-                      lambda s: Transferring(s, dialling, ()), lambda _: None)
-
-    async def main():
-        with anyio.fail_after(5):
-            async with anyio.create_task_group() as tasks:
-                tasks.start_soon(session.run)
-                await session.channel.asked.wait()
-                session.heard(session.channel.listening, samples(8000))
-
-    anyio.run(main)
+    _, writer, settings = put_through(tmp_path, dialling, ())
     assert writer.flush(5)  # no dial result, no finish: the process would die here
     [stored] = open_store(settings).calls()
     assert (stored.record.municipality, stored.record.outcome, stored.record.dial_status) == \
