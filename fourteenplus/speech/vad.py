@@ -170,19 +170,23 @@ class Endpointer:
         if not self._speaking:
             self._onset.append(level)
             if self._heard <= s.learn_frames:
-                quietest = self._background_sorted[0] if self._background_sorted else level
+                # Until something quiet was heard, a voice at a talker's level is taken for the
+                # caller (the app's ears may open after the caller began), not for the line.
+                quietest = min(self._background_sorted[0] if self._background_sorted else level,
+                               s.absolute_db + s.learn_headroom_db)
                 if not (speech and level > quietest + s.learn_headroom_db):
                     self._learn_background(self._onset.pop())  # this frame: the line
-            elif len(self._onset) > s.onset_frames:
-                self._learn_background(self._onset.popleft())
             self._recent = (self._recent + [speech])[-6:]
-            if self._heard > s.learn_frames:  # words said while it learnt belong to the utterance
-                del self._frames[: -s.preroll_frames]
-            if sum(self._recent) >= s.start_frames and self._heard > s.learn_frames:
+            if self._heard <= s.learn_frames:
+                return None  # words said while it learns belong to the utterance: all kept
+            if sum(self._recent) >= s.start_frames:
                 self._speaking, self._quiet, self._speech_frames = True, 0, 0
                 self._onset.clear()
                 self._voiced = sum(self._recent)
                 return "start"
+            del self._frames[: -s.preroll_frames]
+            if len(self._onset) > s.onset_frames:
+                self._learn_background(self._onset.popleft())
             return None
         self._voiced += speech
         self._quiet = 0 if loud else self._quiet + 1

@@ -12,8 +12,8 @@ from fourteenplus.sipp import LOUD_DB, Say, WaitPrompt
 from fourteenplus.speech import audio
 from fourteenplus.speech.vad import FRAME, RATE, frame_level_db
 
-# How far into a prompt the caller starts talking: "Welke—", "Bedoelt u Kog—".
-INTO_QUESTION_MS = 200
+# How far into a prompt the caller starts talking: "Welke gem—", "Bedoelt u Kog—".
+INTO_QUESTION_MS = 500
 INTO_CONFIRM_MS = 500
 
 

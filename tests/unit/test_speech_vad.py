@@ -40,11 +40,12 @@ def test_speech_start_and_end_within_half_a_second():
     assert 1.5 <= pause <= 1.75 < end <= 2.05  # speech stops at 1.5 s
 
 
-@pytest.mark.parametrize("lead_s", [0.1, 0.2, 0.3])
+@pytest.mark.parametrize("lead_s", [0.0, 0.1, 0.2, 0.3])
 def test_a_caller_who_speaks_as_soon_as_the_line_opens_is_heard_whole(lead_s):
-    """Over the question's first syllables, while the endpointer still learns the line: the
-    caller's voice must not become the line (they would never be heard), and the words said
-    then belong to the utterance."""
+    """Over the question's first syllables, while the endpointer still learns the line, or
+    before the app's ears opened (0.0: the first frame is the voice): the caller's voice must
+    not become the line (they would never be heard), and the words said then belong to the
+    utterance."""
     clip = np.concatenate([hiss(lead_s), voice(1.0) + hiss(1.0, seed=2), hiss(1.5, seed=3)])
     endpointer = vad.Endpointer()
     events = feed(endpointer, clip)
