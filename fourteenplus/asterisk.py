@@ -299,9 +299,8 @@ def reload_dialplan(timeout: float = 10.0) -> None:
     from .ari.client import AriSettings
 
     settings = AriSettings.installed()
-    request = urllib.request.Request(settings.url.rstrip("/") + "/ari/asterisk/modules/pbx_config.so", method="PUT")
-    token = base64.b64encode(f"{settings.user}:{settings.password}".encode()).decode()
-    request.add_header("Authorization", f"Basic {token}")
+    request = _ari_request(settings.url.rstrip("/") + "/", "asterisk/modules/pbx_config.so",
+                           settings.user, settings.password, method="PUT")
     try:
         with urllib.request.urlopen(request, timeout=timeout):
             pass
@@ -331,14 +330,20 @@ def running_pid() -> int | None:
 
 def ari_info(creds: Credentials, timeout: float = 2.0, url: str = ARI_URL) -> dict | None:
     """GET /ari/asterisk/info, or None when ARI does not answer (`url`: another instance's ARI)."""
-    request = urllib.request.Request(url + "ari/asterisk/info")
-    token = base64.b64encode(f"{creds.ari_user}:{creds.ari_password}".encode()).decode()
-    request.add_header("Authorization", f"Basic {token}")
+    request = _ari_request(url, "asterisk/info", creds.ari_user, creds.ari_password)
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
             return json.loads(response.read())
     except (urllib.error.URLError, OSError, ValueError):
         return None
+
+
+def _ari_request(url: str, resource: str, user: str, password: str, method: str = "GET") -> urllib.request.Request:
+    """A request for `url`/ari/`resource` with ARI's basic authentication."""
+    request = urllib.request.Request(f"{url}ari/{resource}", method=method)
+    token = base64.b64encode(f"{user}:{password}".encode()).decode()
+    request.add_header("Authorization", f"Basic {token}")
+    return request
 
 
 def start(root: Path | None = None, timeout: float = 60.0, log=print) -> int:
