@@ -94,8 +94,7 @@ class _Recognition:
 
     def __init__(self, listen: cf.Listen, utterance: np.ndarray):
         self.listen = listen
-        self.utterance = utterance
-        self.length = len(utterance)  # samples: the same at the end means the same audio
+        self.utterance = utterance  # the same length at the end means the same audio
         self.done = anyio.Event()
         self.event: cf.Event | None = None
         self.scope = anyio.CancelScope()
@@ -253,7 +252,7 @@ class Session:
         """An utterance ended: recognise it in the background, the answer comes as an event."""
         self.speech_ended_at = time.time()
         early, self._early = self._early, None
-        if early is not None and early.listen is listen and early.length == len(utterance):
+        if early is not None and early.listen is listen and len(early.utterance) == len(utterance):
             self.tasks.start_soon(self._deliver, early)
             return
         if early is not None:
@@ -262,7 +261,7 @@ class Session:
 
     def _recognition(self, listen: cf.Listen, utterance: np.ndarray) -> _Recognition:
         recognition = _Recognition(listen, utterance)
-        self.tasks.start_soon(self._recognise, recognition, utterance)
+        self.tasks.start_soon(self._recognise, recognition)
         return recognition
 
     async def _deliver(self, recognition: _Recognition) -> None:
@@ -272,10 +271,10 @@ class Session:
             self.audio.heard(recognition.event, recognition.utterance)
         self.post(recognition.event)
 
-    async def _recognise(self, recognition: _Recognition, utterance: np.ndarray) -> None:
+    async def _recognise(self, recognition: _Recognition) -> None:
         started = time.perf_counter()
         failed = ""
-        listen = recognition.listen
+        listen, utterance = recognition.listen, recognition.utterance
         with recognition.scope:  # cancelled when abandoned: nothing is delivered then
             try:
                 if listen.mode == cf.REPLY:
