@@ -56,6 +56,10 @@ class Settings:
     # it either, or their own voice becomes the line and they are never heard: while it
     # learns, a voiced frame this far above the quietest so far waits with the onset frames.
     learn_headroom_db: float = 15.0
+    # On a line heard this quiet (no crowd dips so low), a loud frame that is not voiced (the
+    # k of "Koggenland") waits too: learnt as the line, the caller's consonants would lift
+    # it over their own softer vowels.
+    quiet_line_db: float = -62.0
     # Frames without speech the line is judged on (3 s): its floor (the quietest of them) and
     # its background. A line that grows louder is followed within them; while someone speaks
     # they stand still, so a sentence's soft words are not taken for the line.
@@ -125,6 +129,7 @@ class Endpointer:
         self._onset: deque[float] = deque()
         self._ended = False
         self._frames: list[np.ndarray] = []
+        self._voice: list[bool] = []  # per frame in `_frames`: speech
         self._speaking = False
         self._quiet = 0
         self._speech_frames = 0
@@ -167,24 +172,36 @@ class Endpointer:
         speech = loud and is_voiced(np.concatenate([self._previous, frame]), s.voicing)
         self._previous = frame
         self._frames.append(frame)
+        self._voice.append(speech)
         if not self._speaking:
             self._onset.append(level)
-            if self._heard <= s.learn_frames:
+            learning = self._heard <= s.learn_frames
+            quiet_line = False
+            if learning:
                 # Until something quiet was heard, a voice at a talker's level is taken for the
                 # caller (the app's ears may open after the caller began), not for the line.
                 quietest = min(self._background_sorted[0] if self._background_sorted else level,
                                s.absolute_db + s.learn_headroom_db)
-                if not (speech and level > quietest + s.learn_headroom_db):
+                quiet_line = quietest <= s.quiet_line_db
+                if not ((speech or quiet_line) and level > quietest + s.learn_headroom_db):
                     self._learn_background(self._onset.pop())  # this frame: the line
             self._recent = (self._recent + [speech])[-6:]
-            if self._heard <= s.learn_frames:
-                return None  # words said while it learns belong to the utterance: all kept
+            # Words said while it learns belong to the utterance (all kept). On a line heard
+            # quiet they open it at once, as after learning: no crowd there to take for a
+            # caller, and a caller who speaks over the question's first syllables stops it soon.
+            if learning and not quiet_line:
+                return None
             if sum(self._recent) >= s.start_frames:
                 self._speaking, self._quiet, self._speech_frames = True, 0, 0
                 self._onset.clear()
-                self._voiced = sum(self._recent)
+                # The speech kept from before the start counts too: a caller who began while
+                # it learnt has said more than the last few frames (a barge-in needs enough).
+                self._voiced = sum(self._voice)
                 return "start"
+            if learning:
+                return None
             del self._frames[: -s.preroll_frames]
+            del self._voice[: -s.preroll_frames]
             if len(self._onset) > s.onset_frames:
                 self._learn_background(self._onset.popleft())
             return None

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import struct
 import types
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -14,6 +15,7 @@ from fourteenplus import callflow as cf
 from fourteenplus.ari.app import Call
 from fourteenplus.config import load_service
 from fourteenplus.session import CallServices
+from fourteenplus.speech import audio
 from fourteenplus.speech.audio import encode
 from fourteenplus.speech.bargein import TAKE_FRAMES, Turn
 from fourteenplus.speech.vad import FRAME, RATE, Endpointer
@@ -90,6 +92,26 @@ def test_noise_over_a_prompt_does_not_take_the_turn(sound):
     else:
         taken, _ = turns({"cough": voice(0.12), "door": door()}[sound])
     assert taken == []
+
+
+@pytest.mark.parametrize("lead_s", [0.04, 0.12, 0.2, 0.28])
+def test_a_caller_who_speaks_at_once_takes_the_turn(lead_s):
+    """Ears open with the question: a caller who starts saying the name in its first syllables
+    speaks while the endpointer still learns the line. Their consonants must not become the
+    line (or too little of the name is left to stop the prompt), and all they said counts."""
+    endpointer = Endpointer()
+    turn = Turn(endpointer)
+    words = audio.read_telephone(Path(__file__).parent.parent / "data" / "corpus" / "koggenland.wav")
+    words = words[np.flatnonzero(np.abs(words) > 300)[0]:]  # from its first sound
+    signal = np.concatenate([np.zeros(int(lead_s * RATE), np.int16), words, np.zeros(RATE, np.int16)])
+    events = []
+    for index in range(len(signal) // FRAME):
+        state = endpointer.feed(signal[index * FRAME:(index + 1) * FRAME])
+        if turn.update(state, True):
+            events.append("taken")
+        if state in ("start", "end"):
+            events.append(state)
+    assert sorted(events[:2]) == ["start", "taken"] and events[2:] == ["end"]
 
 
 def test_a_word_after_a_cough_takes_the_turn_as_its_own_utterance():
