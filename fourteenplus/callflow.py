@@ -67,6 +67,13 @@ class HungUp:
 
 
 @dataclass(frozen=True)
+class Suggested:
+    """The caller's own history (`history:` in the configuration): the municipality this
+    caller was last put through to from this area. It may come at any time, or never."""
+    municipality: str
+
+
+@dataclass(frozen=True)
 class DialResult:
     status: str  # Asterisk DIALSTATUS: ANSWER, BUSY, CONGESTION, CHANUNAVAIL, NOANSWER, …
 
@@ -125,7 +132,8 @@ class Hangup:
     reason: str
 
 
-Event = PromptDone | SpeechStarted | Utterance | RecognitionFailed | Reply | Dtmf | Timeout | HungUp | DialResult
+Event = (PromptDone | SpeechStarted | Utterance | RecognitionFailed | Reply | Dtmf | Timeout | HungUp | DialResult
+         | Suggested)
 Action = Play | StopPlayback | Listen | StopListening | StartTimer | CancelTimer | Transfer | Hangup
 
 
@@ -198,6 +206,7 @@ class CallFlow:
         self._takes: list[dict[str, float]] = []
         self._denied: set[str] = set()
         self._to_ask: list[str] = []
+        self._suggested: str | None = None  # the caller's history's municipality, in this area
         self._counter = 0
         self._playing: str | None = None
         self._timer: str | None = None
@@ -269,6 +278,8 @@ class CallFlow:
             return []
         if self.state == TRANSFERRED:
             return []
+        if isinstance(event, Suggested):
+            return self._suggest(event.municipality)
         if isinstance(event, PromptDone):
             return self._prompt_done(event.play_id)
         if isinstance(event, Timeout):
@@ -295,6 +306,12 @@ class CallFlow:
             self.record.outcome = OUTCOME_ABANDONED
             self.record.abandoned_at = self.state
         self.state = DONE
+        return []
+
+    def _suggest(self, municipality: str) -> list[Action]:
+        # Only a municipality the caller can reach from here; one they said nee to stays denied.
+        if self.plan is not None and municipality in self._area.connected and len(self._area.connected) > 1:
+            self._suggested = self.record.suggested = municipality
         return []
 
     def _prompt_done(self, play_id: str) -> list[Action]:
@@ -403,8 +420,12 @@ class CallFlow:
 
     def _ranked(self) -> list[tuple[str, float]]:
         """The area's municipalities by how likely the caller means each, over every name take
-        so far (`combine`), without those they said nee to."""
+        so far (`combine`), without those they said nee to. The caller's history makes the
+        municipality it suggests likelier, but only one the takes heard at all: it changes
+        what is asked about, never what is put through without a question."""
         combined = combine(self._takes)
+        if self._suggested in combined:
+            combined[self._suggested] = suggest(combined[self._suggested], self.service.history.odds)
         return sorted(((m, p) for m, p in combined.items() if m not in self._denied), key=lambda item: -item[1])
 
     def _confirm(self, municipality: str, prompt: str) -> list[Action]:
@@ -543,6 +564,14 @@ class CallFlow:
 
     def _slug(self, municipality: str) -> str:
         return self.service.directory.municipalities[municipality].slug
+
+
+def suggest(probability: float, odds: float) -> float:
+    """`probability` with its odds multiplied by `odds` (Bayes with a likelihood ratio)."""
+    if probability >= 1.0:
+        return 1.0
+    ratio = probability / (1.0 - probability) * odds
+    return ratio / (1.0 + ratio)
 
 
 def combine(takes: list[dict[str, float]]) -> dict[str, float]:

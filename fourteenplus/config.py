@@ -111,6 +111,20 @@ class RecordSettings:
 
 
 @dataclass(frozen=True)
+class HistorySettings:
+    """A caller's own history as a suggestion (`history:`): the municipality this caller was
+    put through to from the same area within the last `days` (0: off, the default) is
+    `odds` times likelier in what the caller is asked about. It never puts a call through on
+    its own: a transfer without a question still rests on what the caller said."""
+    days: int
+    odds: float
+
+    @property
+    def on(self) -> bool:
+        return self.days > 0
+
+
+@dataclass(frozen=True)
 class Service:
     source: str
     directory: Directory
@@ -125,6 +139,7 @@ class Service:
     numbers: dict[str, tuple[str, str]] = field(default_factory=dict)
     outbound: dict[str, Outbound] = field(default_factory=dict)  # municipality → its CLIP
     warnings: tuple[ConfigError, ...] = field(default=())
+    history: HistorySettings = field(default=HistorySettings(0, 4.0))
 
     def plan(self, code: str) -> AreaPlan:
         """The plan for an area code from the directory; unconfigured areas have no connections."""
@@ -163,9 +178,10 @@ DEFAULTS: dict[str, Any] = {
                "menu_timeout_ms": 6000, "recognition_deadline_ms": 1500, "questions": 3, "busy_wait_ms": 3000},
     "records": {"path": None, "url": None, "retention_days": 90, "keep_audio": False,
                 "audio_retention_days": 7, "audio_dir": None, "spool_max": 50000, "caller_key": None},
+    "history": {"days": 0, "odds": 4.0},
 }
 _COUNTS = ("attempts", "menu_attempts", "questions")  # listen settings that count, not milliseconds
-TOP_KEYS = ("language", "thresholds", "listen", "records", "municipalities", "areas", "numbers", "outbound")
+TOP_KEYS = ("language", "thresholds", "listen", "records", "history", "municipalities", "areas", "numbers", "outbound")
 MUNICIPALITY_KEYS = ("trunk", "overflow", "hours", "closed", "holidays", "after_hours", "english")
 
 
@@ -241,6 +257,7 @@ def load_service(path: str | Path | None = None, directory: Directory | None = N
         for k, v in DEFAULTS["listen"].items()))
 
     records = _records(c, data)
+    history = _history(c, data, records)
 
     connections = _connections(c, data, directory)
     areas = _areas(c, data, directory, connections)
@@ -253,7 +270,7 @@ def load_service(path: str | Path | None = None, directory: Directory | None = N
     if c.errors:
         raise ConfigErrors(c.errors)
     service = Service(str(path), directory, language, thresholds, listen, areas, connections,
-                      records, numbers, outbound, tuple(c.warnings))
+                      records, numbers, outbound, tuple(c.warnings), history)
     _check_recordings(c, data, service)
     if c.errors:
         raise ConfigErrors(c.errors)
@@ -288,6 +305,19 @@ def _records(c: _Collector, data: yamlfile.Node) -> RecordSettings:
         values[key] = _number(c, rec, key, defaults[key], int, 1, 3650)
     values["spool_max"] = _number(c, rec, "spool_max", defaults["spool_max"], int, 1, 10_000_000)
     return RecordSettings(**values)
+
+
+def _history(c: _Collector, data: yamlfile.Node, records: RecordSettings) -> HistorySettings:
+    defaults = DEFAULTS["history"]
+    node = c.mapping(data, "history")
+    if node is None:
+        return HistorySettings(**defaults)
+    c.keys(node, tuple(defaults), "history")
+    days = _number(c, node, "days", defaults["days"], int, 0, 3650)
+    if days > records.retention_days:  # what is purged cannot be remembered
+        c.errors.append(node.error(f"'days' ({days}) must not be more than records.retention_days "
+                                   f"({records.retention_days}): a caller's history is what the records keep", "days"))
+    return HistorySettings(days, _number(c, node, "odds", defaults["odds"], float, 1.0, 100.0))
 
 
 def _dial_string(c: _Collector, node: yamlfile.Node, key: str) -> str | None:

@@ -31,6 +31,7 @@ from .speech.service import SpeechService
 if TYPE_CHECKING:
     from .metrics import Metrics
     from .records import AudioArchive, CallerHasher, RecordWriter
+    from .records.history import CallerHistory
 
 log = logging.getLogger(__name__)
 # One INFO line per finished call, under its own name so a NOC can route or filter it.
@@ -80,12 +81,14 @@ class Channel(Protocol):
 class CallServices:
     """What every call shares at run time: the recogniser, the record writer, the metrics, the
     keyed caller hash (the records' own) that is all the log ever shows of a caller, and where
-    utterances are kept when the operator keeps them (`records.keep_audio`)."""
+    utterances are kept when the operator keeps them (`records.keep_audio`), and the callers'
+    own history when the operator uses it (`history.days`)."""
     speech: SpeechService
     records: RecordWriter | None = None
     metrics: Metrics | None = None
     hasher: CallerHasher | None = None
     audio: AudioArchive | None = None
+    history: CallerHistory | None = None
 
 
 class _Recognition:
@@ -145,6 +148,9 @@ class Session:
                 if self.services.metrics:
                     self.services.metrics.call_started(self.flow.record.area_code)
                 await self._perform(actions)
+                if (self.services.history is not None and self.flow.service.history.on
+                        and self.flow.state in (cf.ASKING, cf.MENU)):
+                    self.tasks.start_soon(self._suggest, self.services.history)
                 while not self.flow.done:
                     event = await self._inbox.receive()
                     log.debug("%s: %s", self.name, event)
@@ -166,6 +172,13 @@ class Session:
             if not self.record_pending:
                 self.record_done()
             self.finished(self)
+
+    async def _suggest(self, history: CallerHistory) -> None:
+        record = self.flow.record
+        assert record.area_code is not None  # the flow asks only in an area
+        municipality = await history.last_chosen(record.caller, record.area_code, self.flow.service.history.days)
+        if municipality is not None:
+            self.post(cf.Suggested(municipality))
 
     def dial_result(self, status: str | None, overflow: str | None = None) -> None:
         """How the dial went, from the dialplan's FourteenplusDial event (None when the call

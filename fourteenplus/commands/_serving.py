@@ -66,6 +66,7 @@ async def call_services(service, metrics_port: int, listener: str) -> AsyncItera
     from ..grammar import load_grammars
     from ..metrics import Metrics
     from ..records import AudioArchive, RecordWriter
+    from ..records.history import CallerHistory
     from ..speech.service import SpeechService
 
     metrics = Metrics()
@@ -78,11 +79,14 @@ async def call_services(service, metrics_port: int, listener: str) -> AsyncItera
     metrics.ready_when("records", lambda: not records.losing)
     metrics.ready_when(listener, None)
     server = await metrics.serve(METRICS_HOST, metrics_port) if metrics_port else None
+    history = CallerHistory(service.records, records.hasher) if records.hasher else None
     try:
-        yield CallServices(speech, records, metrics, records.hasher, AudioArchive(service.records))
+        yield CallServices(speech, records, metrics, records.hasher, AudioArchive(service.records), history)
     finally:
         if server is not None:
             server.close()
+        if history is not None:
+            history.close()
         records.close()
         speech.close()
 

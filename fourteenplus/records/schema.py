@@ -42,6 +42,8 @@ class CallRecord:
     # DIALSTATUS of the overflow destination when the trunk failed and one was dialled.
     overflow_status: str | None = None
     attempts: list[Attempt] = field(default_factory=list)
+    # The municipality the caller's own history suggested (`history:`), None: none or off.
+    suggested: str | None = None
     # Filled by the session, which has the clock: call start (epoch seconds) and latencies
     # in ms under the keys of `session.TIMINGS`.
     started_at: float | None = None

@@ -82,11 +82,15 @@ MIGRATIONS: tuple[tuple[int, str, tuple[str, ...]], ...] = (
     (3, "kept audio of each utterance", (
         "ALTER TABLE attempts ADD COLUMN audio TEXT",
     )),
+    (4, "the municipality a caller's own history suggested, and finding a caller's last call", (
+        "ALTER TABLE calls ADD COLUMN suggested TEXT",
+        "CREATE INDEX calls_caller_area_started_at ON calls (caller_hash, area_code, started_at)",
+    )),
 )
 
 CALL_COLUMNS = ("call_id", "started_at", "dialled", "caller_hash", "area_code", "path", "municipality",
                 "trunk", "outcome", "language", "abandoned_at", "reason", "dial_status", "overflow_status", "timings",
-                "node")
+                "node", "suggested")
 ATTEMPT_COLUMNS = ("call_id", "seq", "kind", "decision", "municipality", "score", "transcript",
                    "candidates", "reason", "audio")
 
@@ -130,6 +134,7 @@ class Row:
             "overflow_status": record.overflow_status,
             "timings": json.dumps(record.timings, sort_keys=True),
             "node": node or this_node(),
+            "suggested": record.suggested,
         }
         attempts = [{
             "call_id": call_id, "seq": seq, "kind": a.kind, "decision": a.decision,
@@ -316,7 +321,7 @@ class Store:
             cur.execute(self._sql(
                 f"INSERT INTO calls ({', '.join(CALL_COLUMNS)}) VALUES ({', '.join('?' * len(CALL_COLUMNS))}) "
                 f"ON CONFLICT (call_id) DO {'UPDATE SET ' + replace if row.final else 'NOTHING'}"),
-                # .get: a row spooled by an older fourteenplus has no node
+                # .get: a row spooled by an older fourteenplus has no node (nor suggestion)
                 [row.call.get(c) for c in CALL_COLUMNS])
             if cur.rowcount == 0:
                 return False
@@ -366,9 +371,22 @@ class Store:
             dialled=c["dialled"], caller=None, area_code=c["area_code"], path=c["path"],
             municipality=c["municipality"], trunk=c["trunk"], outcome=c["outcome"],
             language=c["language"], abandoned_at=c["abandoned_at"], reason=c["reason"], dial_status=c["dial_status"],
-            overflow_status=c["overflow_status"], attempts=attempts[c["call_id"]],
+            overflow_status=c["overflow_status"], attempts=attempts[c["call_id"]], suggested=c["suggested"],
             started_at=c["started_at"], timings=json.loads(c["timings"]), call_id=c["call_id"]), c["node"])
             for c in calls]
+
+    def last_chosen(self, caller_hash: str, area_code: str, since: float) -> str | None:
+        """The municipality this caller was last put through to from this area since `since`,
+        by their own choice (said, confirmed or keyed: not the area's default, which nobody
+        chose); None if there is none."""
+        cur = self._db.cursor()
+        cur.execute(self._sql(
+            "SELECT municipality FROM calls WHERE caller_hash = ? AND area_code = ? AND started_at >= ? "
+            "AND outcome = ? AND municipality IS NOT NULL AND path IN (?, ?, ?, ?) "
+            "ORDER BY started_at DESC LIMIT 1"),
+            (caller_hash, area_code, since, "transferred", "spoken", "spoken_repeat", "confirmed", "keypad"))
+        row = cur.fetchone()
+        return row[0] if row else None
 
     def audio_before(self, before: float) -> list[str]:
         """The kept audio of the calls started before `before`: what goes with them when they are purged."""
