@@ -513,17 +513,19 @@ class CallResult:
 
 def place_call(number: str, script: list, trunk: Trunk, hangup_after_ms: int = 0,
                timeout_s: float = 120.0, workdir: Path | None = None, source: str = "127.0.0.1",
-               target: tuple[str, int] = ASTERISK_SIP, line: Path | None = None) -> CallResult:
+               target: tuple[str, int] = ASTERISK_SIP, line: Path | None = None,
+               caller: str | None = None) -> CallResult:
     """Place one call through Asterisk (or `target`: a cluster's Kamailio) and return where it ended.
 
     `hangup_after_ms` > 0: the caller hangs up that long after the answer. `source`: the
     address the call comes from, which is what Asterisk knows an endpoint by (127.0.0.1:
     the carrier delivering 14+ calls; 127.0.0.2: Hoorn's PBX, data/asterisk/test-trunks.conf).
-    `line`: a recording (8 kHz WAV) of the caller's surroundings, looped under all they send."""
+    `line`: a recording (8 kHz WAV) of the caller's surroundings, looped under all they send.
+    `caller`: the caller's number (a fresh one for every call unless given: a caller who calls again)."""
     if not _port_taken(target[1], target[0]):
         raise RuntimeError(f"nothing listens on {target[0]}:{target[1]}: start Asterisk first "
                            "(make asterisk, or make run)")
-    caller = f"06{os.getpid() % 10000:04d}{next(_call_numbers) % 10000:04d}"
+    caller = caller or f"06{os.getpid() % 10000:04d}{next(_call_numbers) % 10000:04d}"
     with tempfile.TemporaryDirectory(prefix="fourteenplus-call-") as tmp:
         work = Path(workdir or tmp)
         work.mkdir(parents=True, exist_ok=True)

@@ -248,12 +248,15 @@ class Simulation:
     `speech` has `recognize_now(samples, area_code) -> Recognition` and
     `reply_now(samples, area_code, asked) -> speech.service.Answer`, and reports each one's compute in milliseconds
     through `last_ms`. `barge_in_s`: this caller talks over the prompts, starting their name
-    that far into the question (None: they wait for the end of every prompt).
+    that far into the question (None: they wait for the end of every prompt). `suggested`: the
+    municipality this caller's history suggests (the configuration's `history:` on), known
+    from the start as a quick store answers it.
     """
 
     def __init__(self, flow: cf.CallFlow, caller: Caller, speech, audio: PromptAudio,
-                 barge_in_s: float | None = None):
+                 barge_in_s: float | None = None, suggested: str | None = None):
         self.flow = flow
+        self.suggested = suggested  # the caller's own history, as the session finds it at the start
         self.caller = caller
         self.speech = speech
         self.audio = audio
@@ -272,6 +275,8 @@ class Simulation:
     def run(self) -> Outcome:
         now = 0.0
         self._apply(self.flow.start(), now)
+        if self.suggested is not None:
+            self._apply(self.flow.handle(cf.Suggested(self.suggested)), now)
         while self._queue and not self.flow.done and now < GIVE_UP_S:
             now, _, event, turn = heapq.heappop(self._queue)
             if turn >= 0 and turn != self._turn:

@@ -83,10 +83,12 @@ def app(trunk, service_yaml):
 
 
 def placer(trunk, workdir: Path):
-    """call(number, script, hangup_after_ms=0, line=None) → CallResult, through the running
-    Asterisk; `line`: a recording of the caller's surroundings under everything they send."""
-    def place(number: str, script=(), hangup_after_ms: int = 0, line=None):
-        return sipp.place_call(number, list(script), trunk, hangup_after_ms=hangup_after_ms, workdir=workdir, line=line)
+    """call(number, script, hangup_after_ms=0, line=None, caller=None) → CallResult, through the
+    running Asterisk; `line`: a recording of the caller's surroundings under everything they
+    send; `caller`: the caller's number (default: a new one each call)."""
+    def place(number: str, script=(), hangup_after_ms: int = 0, line=None, caller=None):
+        return sipp.place_call(number, list(script), trunk, hangup_after_ms=hangup_after_ms, workdir=workdir, line=line,
+                               caller=caller)
     return place
 
 

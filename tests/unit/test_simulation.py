@@ -209,3 +209,36 @@ def test_the_callers_who_barge_in_are_drawn_from_the_seed_alone():
     assert all(half[i] == at for i, at in enumerate(third) if at is not None)
     assert all(BARGE_IN_S[0] <= at <= BARGE_IN_S[1] for at in half if at is not None)
     assert barge_ins(50, 0.0, seed=3) == [None] * 50
+
+
+# ---- repeat callers (the caller's own history) ----
+
+def test_a_suggested_municipality_the_caller_wants_saves_them_a_question():
+    import dataclasses
+
+    from fourteenplus.config import HistorySettings
+
+    remembering = dataclasses.replace(SERVICE, history=HistorySettings(30, 4.0))
+    heard = ranked(("Hoorn", 0.5), ("Opmeer", 0.3))
+    plain = Simulation(CallFlow(remembering, "140229"), caller("Opmeer"), Scripted([heard], [False, True]), audio()).run()
+    suggested = Simulation(CallFlow(remembering, "140229"), caller("Opmeer"), Scripted([heard], [True]), audio(),
+                           suggested="Opmeer").run()
+    assert plain.municipality == suggested.municipality == "Opmeer"
+    assert (plain.questions, suggested.questions) == (2, 1)
+    assert suggested.seconds < plain.seconds
+
+
+def test_repeat_callers_are_drawn_from_the_seed_alone():
+    from fourteenplus_dev.commands._bench_dialogue import repeat_callers
+
+    callers = [caller("Opmeer", f"c{i}") for i in range(40)] + [caller(None, f"n{i}") for i in range(10)]
+    assert repeat_callers(callers, SERVICE, 0.0, 1) == {}
+    everyone = repeat_callers(callers, SERVICE, 1.0, 1)
+    assert set(everyone) == {c.caller for c in callers}
+    assert everyone == repeat_callers(callers, SERVICE, 1.0, 1)
+    same = [name for name, (suggested, is_same) in everyone.items() if is_same]
+    assert all(everyone[name][0] == "Opmeer" for name in same) and 10 <= len(same) <= 30
+    # A caller who names no municipality, or wants another now, had chosen another of the area.
+    others = {everyone[f"c{i}"][0] for i in range(40) if not everyone[f"c{i}"][1]}
+    assert others and others <= set(PLAN.connected) - {"Opmeer"}
+    assert not any(everyone[f"n{i}"][1] for i in range(10))

@@ -27,8 +27,8 @@ from typing import Callable
 import numpy as np
 
 from ..benchfile import write_block
-from fourteenplus.callflow import KEYPAD, NAME, REPLY
-from fourteenplus.config import DEFAULTS, Service, Thresholds, load_service
+from fourteenplus.callflow import KEYPAD, NAME, REPLY, CallFlow
+from fourteenplus.config import DEFAULTS, HistorySettings, Service, Thresholds, load_service
 from fourteenplus.paths import cache_dir
 from ..simulation import BARGE_IN_S, Caller, Outcome, PromptAudio, Simulation, keypad_menu_seconds
 from fourteenplus.speech import Recognition
@@ -121,16 +121,65 @@ def barge_ins(count: int, share: float, seed: int) -> list[float | None]:
     return [round(low + (high - low) * at, 3) if chosen < share else None for chosen, at in draws]
 
 
+def play(caller: Caller, service: Service, speech, audio: PromptAudio, barge_in_s: float | None,
+         suggested: str | None = None) -> Outcome:
+    """One caller through the call flow, and the same caller's time on the keypad-only menu."""
+    outcome = Simulation(CallFlow(service, "14" + caller.area_code), caller, speech, audio, barge_in_s,
+                         suggested=suggested).run()
+    outcome.keypad_menu_s = keypad_menu_seconds(caller, service.plan(caller.area_code), audio)
+    return outcome
+
+
 def run_callers(callers: list[Caller], service: Service, speech, audio: PromptAudio,
                 barge_in: float = 0.0, seed: int = 0) -> list[Outcome]:
-    from fourteenplus.callflow import CallFlow
+    return [play(caller, service, speech, audio, barge_in_s)
+            for caller, barge_in_s in zip(callers, barge_ins(len(callers), barge_in, seed))]
 
-    outcomes = []
-    for caller, barge_in_s in zip(callers, barge_ins(len(callers), barge_in, seed)):
-        outcome = Simulation(CallFlow(service, "14" + caller.area_code), caller, speech, audio, barge_in_s).run()
-        outcome.keypad_menu_s = keypad_menu_seconds(caller, service.plan(caller.area_code), audio)
-        outcomes.append(outcome)
-    return outcomes
+
+def repeat_callers(callers: list[Caller], service: Service, share: float, seed: int) -> dict[str, tuple[str, bool]]:
+    """The callers who called before (`share` of them, drawn from `seed`): caller → (the
+    municipality their history suggests, whether it is the one they want now). Half of those
+    who name one last chose it; the others, and every caller who names none, chose another
+    municipality of the area."""
+    rng = np.random.default_rng(seed + 28)
+    out = {}
+    for caller in callers:
+        chosen, same, pick = rng.random(3)
+        if chosen >= share:
+            continue
+        connected = service.plan(caller.area_code).connected
+        others = [m for m in connected if m != caller.expected]
+        if caller.expected is not None and same < 0.5:
+            out[caller.caller] = (caller.expected, True)
+        elif others:
+            out[caller.caller] = (others[int(pick * len(others))], False)
+    return out
+
+
+HISTORY_FIGURES = ("callers", "right_first_answer", "right_by_speech", "wrong", "negatives_transferred_by_speech",
+                   "questions_per_caller", "time_to_transfer_s")
+
+
+def history_figures(callers: list[Caller], outcomes: list[Outcome], service: Service, speech, audio: PromptAudio,
+                    share: float, odds: list[float], barge_in: float, seed: int) -> dict:
+    """What the caller's history gains for those who want the same municipality again and costs
+    those who want another: the repeat callers played without their history (`outcomes`, the
+    bench's own run) and with it, at each of `odds`, on the same recognitions."""
+    repeats = repeat_callers(callers, service, share, seed)
+    barging = dict(zip((c.caller for c in callers), barge_ins(len(callers), barge_in, seed)))
+    without = {o.caller: o for o in outcomes}
+    result: dict[str, object] = {"share": share, "repeat_callers": len(repeats)}
+    for value in odds:
+        remembering = dataclasses.replace(service, history=HistorySettings(30, value))
+        groups: dict[str, dict] = {}
+        for label, same in (("same_municipality", True), ("another_municipality", False)):
+            chosen = [c for c in callers if c.caller in repeats and repeats[c.caller][1] == same]
+            played = [play(c, remembering, speech, audio, barging[c.caller], repeats[c.caller][0]) for c in chosen]
+            before, after = figures([without[c.caller] for c in chosen]), figures(played)
+            groups[label] = {"without": {k: before[k] for k in HISTORY_FIGURES if k in before},
+                             "with": {k: after[k] for k in HISTORY_FIGURES if k in after}}
+        result[f"odds {value:g}"] = groups
+    return result
 
 
 def figures(outcomes: list[Outcome]) -> dict:
@@ -214,6 +263,9 @@ def main(args: argparse.Namespace) -> int:
     outcomes = run_callers(callers, service, timed, audio, args.barge_in, args.seed)
     result = report(outcomes, thresholds, args.questions, args.dir, timed, args.barge_in, args.seed)
     result["prompt_seconds"] = audio.summary()
+    if args.history:
+        result["history"] = history_figures(callers, outcomes, service, timed, audio, args.history,
+                                            args.history_odds, args.barge_in, args.seed)
     if args.against:
         # The same callers on the same recognitions (the cache), at the other settings.
         other = dict(args.against)

@@ -97,6 +97,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
                           help="the share of callers (0–1) who talk over the question and over "
                                '"Bedoelt u …?" (default 0: every caller waits for each prompt to end)')
     dialogue.add_argument("--seed", type=int, default=0, help="which callers barge in, and when (default 0)")
+    dialogue.add_argument("--history", type=float, default=0.0, metavar="SHARE",
+                          help="the share of callers (0–1) who called before: half of them last chose the "
+                               "municipality they want now, half another; each is played without and with "
+                               "their history suggested (default 0: none)")
+    dialogue.add_argument("--history-odds", type=lambda text: [float(v) for v in text.split(",")],
+                          default=[DEFAULTS["history"]["odds"]], metavar="ODDS,…",
+                          help="the suggestion's odds to try (default: the shipped one)")
     dialogue.add_argument("--against", type=settings, metavar="NAME=VALUE,…",
                           help="also play the same callers at other settings (thresholds, questions, barge_in), "
                                "in the same run on the same recognitions: an A/B, e.g. confirm=0.7,questions=1")
