@@ -8,6 +8,7 @@ import time
 from fourteenplus.sipp import PressKeys, Say, WaitPrompt
 
 from .conftest import stop_mid_call, stored
+from .test_calls import calling_again_finds_the_last_choice
 from .test_faults import reordered_menu_routes_key_1_as_it_names
 
 
@@ -64,3 +65,7 @@ def test_agi_fault_trunk_503_overflow_and_the_record_has_both_dial_results(agi_c
 def test_agi_fault_reload_reordered_menu_key_1_reaches_the_municipality_the_menu_names(agi_app, agi_call, service_yaml, tmp_path):
     """The same reload as test_faults.py's, in FastAGI mode."""
     reordered_menu_routes_key_1_as_it_names(agi_app, agi_call, service_yaml, tmp_path)
+
+
+def test_agi_a_caller_who_calls_again_has_their_last_choice_suggested(agi_call, agi_app, unsure_yaml, service_yaml):
+    calling_again_finds_the_last_choice(agi_call, agi_app, unsure_yaml, service_yaml, "0612340230")

@@ -130,19 +130,24 @@ def test_app_down_the_dialplan_menu_still_routes(call, app):
 
 
 def test_a_caller_who_calls_again_has_their_last_choice_suggested(call, app, unsure_yaml, service_yaml):
+    calling_again_finds_the_last_choice(call, app, unsure_yaml, service_yaml, "0612340229")
+
+
+def calling_again_finds_the_last_choice(call, app, unsure_yaml, service_yaml, caller: str) -> None:
     """With `history:` on, the second call of a caller finds, through the keyed hash, the
     municipality they chose last time; it is only a suggestion: the caller who now asks for
     another municipality is asked about and put through to that one."""
     remembering = unsure_yaml.with_name("history.yaml")
     remembering.write_text(unsure_yaml.read_text() + "\nhistory:\n  days: 30\n")
-    caller = "0612340229"
     with app.running(remembering):
         since = time.time()
         first = call("140229", [WaitPrompt(), Say("Koggenland"), WaitPrompt(), Say("ja")], caller=caller)
         assert users(first) == ["koggenland"]
         assert stored(service_yaml, "140229", since).suggested is None, "a first call has no history"
         since = time.time()
-        again = call("140229", [WaitPrompt(), Say("Hoorn"), WaitPrompt(), Say("ja")], caller=caller)
-    assert users(again) == ["hoorn"]
+        # (espeak-ng's short "Hoorn" is heard as much like Koggenland as like Hoorn: a name it says clearly.)
+        again = call("140229", [WaitPrompt(), Say("Medemblik"), WaitPrompt(), Say("ja")], caller=caller)
+    # The trunk endpoint knows a caller by number: this caller's INVITEs, the first call's and this one's.
+    assert users(again) == ["koggenland", "medemblik"]
     record = stored(service_yaml, "140229", since)
-    assert record.suggested == "Koggenland" and record.municipality == "Hoorn" and record.path == "confirmed"
+    assert record.suggested == "Koggenland" and record.municipality == "Medemblik" and record.path == "confirmed"
