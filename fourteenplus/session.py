@@ -27,6 +27,7 @@ from . import callflow as cf
 from .logformat import FIELDS
 from .prompts import SOUNDS_SUBDIR
 from .speech.service import SpeechService
+from .vocabulary import ListenMode, Timing
 
 if TYPE_CHECKING:
     from .metrics import Metrics
@@ -35,12 +36,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 # One INFO line per finished call, under its own name so a NOC can route or filter it.
 decisions = logging.getLogger("fourteenplus.calls")
-
-# The timings (ms) a session writes into its call's record; the report reads these keys.
-ANSWER_TO_FIRST_PROMPT = "answer_to_first_prompt"
-ANSWER_TO_INVITE = "answer_to_invite"          # the whole wait before the trunk is dialled
-SPEECH_END_TO_TRANSFER = "speech_end_to_transfer"
-TIMINGS = (ANSWER_TO_FIRST_PROMPT, SPEECH_END_TO_TRANSFER, ANSWER_TO_INVITE)
 
 DialVariables = tuple[tuple[str, str], ...]
 
@@ -209,7 +204,7 @@ class Session:
                 scope.cancel()
         elif isinstance(action, cf.Play):
             await self.channel.play(action)
-            timings.setdefault(ANSWER_TO_FIRST_PROMPT, (time.time() - self.started_at) * 1000)
+            timings.setdefault(Timing.ANSWER_TO_FIRST_PROMPT, (time.time() - self.started_at) * 1000)
         elif isinstance(action, cf.StopPlayback):
             await self.channel.stop_playback()
         elif isinstance(action, cf.Listen):
@@ -219,9 +214,9 @@ class Session:
         elif isinstance(action, cf.Transfer):
             self.record_pending = await self.channel.transfer(action, self.dial_variables(action))
             now = time.time()
-            timings[ANSWER_TO_INVITE] = (now - self.started_at) * 1000
+            timings[Timing.ANSWER_TO_INVITE] = (now - self.started_at) * 1000
             if self.speech_ended_at:
-                timings[SPEECH_END_TO_TRANSFER] = (now - self.speech_ended_at) * 1000
+                timings[Timing.SPEECH_END_TO_TRANSFER] = (now - self.speech_ended_at) * 1000
             if self.record_pending and self.services.records is not None:
                 # Stored now, completed by the dial result: an app that dies while the trunk
                 # rings must not take the call's record with it.
@@ -277,7 +272,7 @@ class Session:
         listen, utterance = recognition.listen, recognition.utterance
         with recognition.scope:  # cancelled when abandoned: nothing is delivered then
             try:
-                if listen.mode == cf.REPLY:
+                if listen.mode == ListenMode.REPLY:
                     answer = await self.speech.reply(utterance, area_code=listen.area_code, asked=listen.asked)
                     recognition.event = cf.Reply(answer.yes, answer.correction)
                 else:
@@ -308,7 +303,7 @@ def decision_fields(name: str, record: cf.CallRecord, hasher: CallerHasher | Non
     return {
         "call": name, "area": record.area_code, "outcome": record.outcome, "path": record.path,
         "municipality": record.municipality, "dial_status": record.dial_status,
-        "latency_ms": record.timings.get(ANSWER_TO_INVITE),
+        "latency_ms": record.timings.get(Timing.ANSWER_TO_INVITE),
         "caller_hash": hasher.hash(record.caller) if hasher else None,
     }
 

@@ -9,7 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-Decision = Literal["accept", "confirm", "reject"]
+from ..vocabulary import Decision
+
+# A single take's verdict on a name (`Recognition.decision`).
+Verdict = Literal[Decision.ACCEPT, Decision.CONFIRM, Decision.REJECT]
 
 # Why a recognition was rejected (or, for accept/confirm, "match"); "no_name": speech, but
 # about something else (a sentence that no name of the area covers much of).
@@ -34,7 +37,7 @@ class Candidate:
 class Recognition:
     transcript: str
     candidates: tuple[Candidate, ...]
-    decision: Decision
+    decision: Verdict
     municipality: str | None
     reason: str
     timings: dict[str, float] = field(default_factory=dict)  # milliseconds per stage
@@ -50,7 +53,7 @@ class Recognition:
     @classmethod
     def rejected(cls, reason: str, transcript: str = "", candidates: tuple[Candidate, ...] = (),
                  timings: dict[str, float] | None = None) -> "Recognition":
-        return cls(transcript, candidates, "reject", None, reason, dict(timings or {}))
+        return cls(transcript, candidates, Decision.REJECT, None, reason, dict(timings or {}))
 
 
-__all__ = ["Candidate", "Decision", "Recognition", "REASONS"]
+__all__ = ["Candidate", "Recognition", "REASONS", "Verdict"]

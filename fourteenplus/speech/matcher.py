@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from rapidfuzz import fuzz, process
 
 from ..text import fold
+from ..vocabulary import Decision
 from . import Candidate, Recognition
 from .policy import Policy
 from .recognizer import CARRIER, SHORT, Heard, is_hallucination
@@ -227,7 +228,7 @@ def banded(transcript: str, candidates: tuple[Candidate, ...], outside: str | No
     if outside:
         return Recognition.rejected("out_of_area", transcript, candidates, timings)
     if top.score >= accept:
-        return Recognition(transcript, candidates, "accept", top.municipality, "match", timings)
+        return Recognition(transcript, candidates, Decision.ACCEPT, top.municipality, "match", timings)
     if top.score >= confirm:
-        return Recognition(transcript, candidates, "confirm", top.municipality, "match", timings)
+        return Recognition(transcript, candidates, Decision.CONFIRM, top.municipality, "match", timings)
     return Recognition.rejected(unsure, transcript, candidates, timings)

@@ -31,6 +31,7 @@ import numpy as np
 
 from ..grammar import AreaGrammar, Grammars, Phrase
 from ..text import answer_of
+from ..vocabulary import Decision
 from . import Recognition
 from .deadline import Deadline
 
@@ -61,9 +62,8 @@ SENTENCE_WORDS = 3
 # Hoorn?"): a spelling whisper garbles a little, not a word that only shares letters.
 NAMED = 0.75
 # The two sides as the matcher ranks them, like two municipalities of an area of their own.
-_YES, _NO = "yes", "no"
-REPLIES = AreaGrammar("reply", (_YES, _NO), tuple(Phrase(t, _YES, "name") for t in SAID_YES)
-                      + tuple(Phrase(t, _NO, "name") for t in SAID_NO))
+REPLIES = AreaGrammar("reply", (Decision.YES, Decision.NO), tuple(Phrase(t, Decision.YES, "name") for t in SAID_YES)
+                      + tuple(Phrase(t, Decision.NO, "name") for t in SAID_NO))
 
 
 @dataclass(frozen=True)
@@ -89,7 +89,7 @@ class Answer:
         if not heard.candidates:
             return cls(None, None, 0.0, heard.transcript, heard.timings)
         top = heard.candidates[0]
-        yes = top.municipality == _YES
+        yes = top.municipality == Decision.YES
         said, words = answer_of(heard.transcript)
         threshold = thresholds.reply_yes if yes else thresholds.reply_no
         # A sentence that does not start with a ja says something else ("Hij is goed, zeg.").

@@ -37,10 +37,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from fourteenplus import asterisk, numberplan, paths, sipp
-from fourteenplus import callflow as cf
+from fourteenplus.vocabulary import CallPath, Prompt, Timing
 from ..benchfile import write_block
 from fourteenplus.records import CallRecord
-from fourteenplus.session import SPEECH_END_TO_TRANSFER
 from fourteenplus.sipp import PressKeys, Say, Silence, WaitPrompt
 from ..stats import spread
 from fourteenplus.commands._common import add_config_option, configured
@@ -423,7 +422,7 @@ class Outcome:
         """End of speech → INVITE, as the caller measured it, when the call counts toward `kind`."""
         if self.scenario.latency != kind or self.problem or self.result is None:
             return None
-        if kind == "voice" and getattr(self.record, "path", None) not in (cf.SPOKEN, cf.SPOKEN_REPEAT):
+        if kind == "voice" and getattr(self.record, "path", None) not in (CallPath.SPOKEN, CallPath.SPOKEN_REPEAT):
             return None
         return self.result.speech_end_to_invite_ms
 
@@ -472,12 +471,13 @@ class Phase:
         latency = {kind: spread([ms for o in self.outcomes if (ms := o.latency_ms(kind)) is not None])
                    for kind in ("voice", "reply")}
         voice = [o for o in self.outcomes if o.scenario.latency == "voice"]
-        recognised = [o.record.timings[SPEECH_END_TO_TRANSFER] for o in self.outcomes
-                      if o.timed("voice") and o.record is not None and SPEECH_END_TO_TRANSFER in o.record.timings]
+        ended = Timing.SPEECH_END_TO_TRANSFER
+        recognised = [o.record.timings[ended] for o in self.outcomes
+                      if o.timed("voice") and o.record is not None and ended in o.record.timings]
         return {"phase": self.name, "config": self.config, "concurrency": self.concurrency,
                 "calls": len(self.outcomes), "lost": len(lost), "defaulted": len(defaulted),
                 # sent to the keypad menu at once: the recogniser could not keep up (admission)
-                "busy": sum(o.record is not None and any(a.reason == cf.BUSY for a in o.record.attempts)
+                "busy": sum(o.record is not None and any(a.reason == Prompt.BUSY for a in o.record.attempts)
                             for o in self.outcomes),
                 "peak_concurrency": peak,
                 "mean_concurrency": mean, "wall_s": round(self.wall_s, 1),
@@ -486,7 +486,7 @@ class Phase:
                 # the app's own clock, for the timed names: its endpointer's end of the utterance
                 # (after ~0.5 s of quiet) → the transfer: recognition, with any wait for the worker
                 "app_utterance_to_transfer_ms": spread(recognised),
-                "names_confirmed": sum(getattr(o.record, "path", None) == cf.CONFIRMED for o in voice),
+                "names_confirmed": sum(getattr(o.record, "path", None) == CallPath.CONFIRMED for o in voice),
                 "names": len(voice),
                 "records_found": sum(o.record is not None for o in self.outcomes),
                 "answer_to_first_audio_ms": spread(
