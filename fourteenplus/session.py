@@ -26,6 +26,7 @@ import numpy as np
 from . import callflow as cf
 from .logformat import FIELDS
 from .prompts import SOUNDS_SUBDIR
+from .speech.early import Early
 from .speech.service import SpeechService
 from .vocabulary import ListenMode, Timing
 
@@ -113,7 +114,7 @@ class Session:
         self._inbox_send, self._inbox = anyio.create_memory_object_stream[cf.Event](math.inf)
         self._timers: dict[str, anyio.CancelScope] = {}
         self.speech_ended_at: float | None = None
-        self._early: _Recognition | None = None  # started at the caller's last pause
+        self._early = Early[_Recognition]()  # the recognition started at the caller's last pause
         self._tasks: anyio.abc.TaskGroup | None = None
         # The adapter learns the dial result after the session ends: it calls dial_result then.
         self.record_pending = False
@@ -233,25 +234,22 @@ class Session:
 
     def paused(self, listen: cf.Listen, utterance: np.ndarray) -> None:
         """The caller has been quiet for a moment: start recognising what they said so far, so
-        that if it was all, the answer is (nearly) ready when the end is certain. Not when the
-        recogniser is busy with other calls: there it would only add work. One started at an
-        earlier pause is abandoned: the caller spoke on after it."""
-        if self._early is not None:
-            self._early.abandon()
-            self._early = None
-        if not self.speech.idle:
-            return
-        self._early = self._recognition(listen, utterance)
+        that if it was all, the answer is (nearly) ready when the end is certain (the rule:
+        `speech.early`)."""
+        void = self._early.paused(listen, len(utterance), self.speech.idle,
+                                  lambda: self._recognition(listen, utterance))
+        if void is not None:
+            void.abandon()
 
     def heard(self, listen: cf.Listen, utterance: np.ndarray) -> None:
         """An utterance ended: recognise it in the background, the answer comes as an event."""
         self.speech_ended_at = time.time()
-        early, self._early = self._early, None
-        if early is not None and early.listen is listen and len(early.utterance) == len(utterance):
-            self.tasks.start_soon(self._deliver, early)
+        answer, void = self._early.ended(listen, len(utterance))
+        if void is not None:
+            void.abandon()
+        if answer is not None:
+            self.tasks.start_soon(self._deliver, answer)
             return
-        if early is not None:
-            early.abandon()
         self.tasks.start_soon(self._deliver, self._recognition(listen, utterance))
 
     def _recognition(self, listen: cf.Listen, utterance: np.ndarray) -> _Recognition:

@@ -7,8 +7,8 @@ the phone:
 - a prompt lasts as long as its audio (`PromptAudio`: the project's own prompt files);
 - a caller's answer lasts as long as their clip, and ends where the production endpointer
   (`speech.vad.Endpointer`) decides it ends, frame by frame, on that clip;
-- a recognition lasts its measured compute, started at the caller's first pause when the
-  utterance there is the whole one (as `Session` does), else at the end;
+- a recognition lasts its measured compute, started at the caller's last pause when the
+  utterance there is the whole one (the session's rule, `speech.early`), else at the end;
 - a key is pressed `KEY_REACTION_S` after the caller heard what it is for; a caller can
   press it over a menu still playing (barge-in), as the flow allows;
 - a caller who talks over prompts (`barge_in_s`) starts their name that far into the
@@ -41,6 +41,7 @@ from fourteenplus import callflow as cf
 from fourteenplus.speech import vad
 from fourteenplus.speech.audio import decode
 from fourteenplus.speech.bargein import Turn
+from fourteenplus.speech.early import Early
 from fourteenplus.vocabulary import (
     CONFIRM_FAMILIES, SPOKEN_PATHS, CallPath, ListenMode, Prompt, PromptFamily, State, prompt_id,
 )
@@ -223,8 +224,8 @@ def endpoint(clip: np.ndarray, listened_s: float = 2.0, settings: vad.Settings =
     audio = np.concatenate([before, clip[: frames * vad.FRAME], line(settings.end_frames * 2 * vad.FRAME / vad.RATE)])
     offset = len(before) / vad.RATE
     quiet = settings.end_frames * vad.FRAME / vad.RATE
-    started = pause = None
-    pause_length = -1
+    started = None
+    early = Early[float]()  # the moment of the pause whose recognition is still the answer
     for index in range(len(audio) // vad.FRAME):
         event = endpointer.feed(audio[index * vad.FRAME : (index + 1) * vad.FRAME])
         at = (index + 1) * vad.FRAME / vad.RATE - offset
@@ -234,11 +235,12 @@ def endpoint(clip: np.ndarray, listened_s: float = 2.0, settings: vad.Settings =
             if event == "end":
                 endpointer.reset()
         elif event == "pause":
-            pause, pause_length = at, len(endpointer.utterance())
+            # One caller: the recogniser is idle at every pause.
+            early.paused(None, len(endpointer.utterance()), True, lambda: at)
         elif event == "end":
             utterance = endpointer.utterance()
-            early = pause if pause_length == len(utterance) else None
-            return _Heard(started, at, early, utterance, at - quiet)
+            answer, _ = early.ended(None, len(utterance))
+            return _Heard(started, at, answer, utterance, at - quiet)
     # Still speaking when the line went quiet for good: what was heard goes to recognition,
     # as the endpointer's cut-off would send it.
     ended = len(audio) / vad.RATE - offset
