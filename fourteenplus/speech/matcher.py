@@ -211,14 +211,6 @@ class Matcher:
                 unsure = "no_name"
         return banded(heard.transcript, candidates, outside, accept, confirm, unsure, heard.timings)
 
-    def decide_text(self, transcript: str, accept: float, confirm: float,
-                    timings: dict[str, float] | None = None) -> Recognition:
-        """The plain pipeline's decision: rapidfuzz similarity alone, as its confidence."""
-        candidates, outside = self.text_match(transcript)
-        if not candidates:
-            return Recognition.rejected("out_of_area" if outside else "no_speech", transcript, (), dict(timings or {}))
-        return banded(transcript, candidates, outside, accept, confirm, "low_confidence", dict(timings or {}))
-
 
 def banded(transcript: str, candidates: tuple[Candidate, ...], outside: str | None, accept: float, confirm: float,
            unsure: str, timings: dict[str, float]) -> Recognition:

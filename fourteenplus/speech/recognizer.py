@@ -239,14 +239,6 @@ class Recognizer:
         return Heard(clip.transcript, True, {p: max(clip.scores[t] for t in ts) for p, ts in forms.items()},
                      clip.no_speech_prob, clip.timings, clip.prompted, clip.seconds, clip.clarity)
 
-    def hear(self, samples8k: np.ndarray, shortlist, prompt: str = "") -> Heard:
-        """Every stage at once: `prompt` (the area's phrases) primes the second transcription;
-        without one it is skipped."""
-        clip = self.listen(samples8k)
-        if prompt and clip.speech:
-            self.prime(clip, prompt)
-        return self.heard(clip, shortlist)
-
     def transcribe_plain(self, samples8k: np.ndarray) -> tuple[str, dict[str, float]]:
         """The baseline: whisper's standard 30 s window, free transcription, no trimming, no biasing."""
         started = time.perf_counter()

@@ -114,17 +114,17 @@ class SpeechService:
     """`await start()` once, then `recognize(audio, area_code)` per name and `reply(audio)`
     per answer to "Bedoelt u …?".
 
-    `audio` is 8 kHz int16 samples (numpy) as the endpointer's `utterance()` returns, or bytes
-    with `encoding` ("ulaw", "alaw", "slin"). `thresholds` is the configuration's
-    (`config.Thresholds`): accept and confirm for names, reply_yes and reply_no for replies.
+    `audio` is 8 kHz int16 samples (numpy) as the endpointer's `utterance()` returns.
+    `thresholds` is the configuration's (`config.Thresholds`): accept and confirm for names,
+    reply_yes and reply_no for replies.
     `deadline` (`speech.deadline`; None: none, for the CLI and the benches) bounds the wait.
     """
 
     def __init__(self, grammars: Grammars, thresholds: Thresholds, deadline: Deadline | None = None,
                  model_path: Path | None = None, on_shed: Callable[[], None] | None = None,
-                 settled: float = SETTLED, policy: Path | None = None, recognizer: Recognizer | None = None):
+                 policy: Path | None = None, recognizer: Recognizer | None = None):
         self.reconfigure(grammars, thresholds, deadline)
-        self.settled = settled  # above 1: every name is primed (the benches' A/B)
+        self.settled = SETTLED  # from this unprimed P(right) a name is not primed
         self.model_path = model_path
         # The policy file its matchers are judged by (None: the one in force, `policy.policy_path()`),
         # and a recogniser already loaded (`fourteenplus tune` judges the same clips by two policies).
@@ -166,7 +166,7 @@ class SpeechService:
 
     @property
     def recognizer(self) -> Recognizer:
-        """The recogniser (loaded on first use): the bench runs the plain pipeline on it."""
+        """The recogniser (loaded on first use)."""
         return self.load()
 
     def matcher(self, area_code: str, neutral: bool = False, primed: bool = True) -> Matcher:
@@ -269,17 +269,12 @@ class SpeechService:
             self.on_shed()
         return result
 
-    async def _run(self, samples: np.ndarray | bytes, encoding: str,
+    async def _run(self, samples: np.ndarray,
                    work: Callable[[np.ndarray, float, threading.Event], _Result], late: _Result) -> _Result:
         """`work(samples, seconds queued, abandoned)` in the worker, or `late` past the deadline.
         Past the deadline, or when the caller's task is cancelled (a recognition started at a
         pause, superseded because the caller spoke on), the work is abandoned: it never
         starts, or stops at its next stage, and the worker is free for the next utterance."""
-        from . import audio
-
-        if isinstance(samples, (bytes, bytearray)):
-            samples = audio.decode(bytes(samples), encoding)
-
         abandoned = threading.Event()
         loop = asyncio.get_running_loop()
         taken = asyncio.Event()  # the worker has taken the utterance: its deadline runs from here
@@ -348,16 +343,15 @@ class SpeechService:
         waited = self.deadline.recognition_ms if self.deadline else 0.0
         return Recognition.rejected("timeout", timings={"deadline_ms": waited})
 
-    async def recognize(self, samples: np.ndarray | bytes, area_code: str, encoding: str = "ulaw") -> Recognition:
-        return await self._run(samples, encoding,
+    async def recognize(self, samples: np.ndarray, area_code: str) -> Recognition:
+        return await self._run(samples,
                                lambda s, queued, abandoned: self._name_in_worker(s, area_code, queued, abandoned),
                                self._timed_out())
 
-    async def reply(self, samples: np.ndarray | bytes, encoding: str = "ulaw", area_code: str | None = None,
-                    asked: str | None = None) -> Answer:
+    async def reply(self, samples: np.ndarray, area_code: str | None = None, asked: str | None = None) -> Answer:
         """A reply is never shed: it has no primed transcription to shed (nor has a name said
         with it: see `reply_now`)."""
-        return await self._run(samples, encoding,
+        return await self._run(samples,
                                lambda s, _, abandoned: self.reply_now(s, abandoned, area_code, asked),
                                Answer.of(self._timed_out(), self.thresholds))
 

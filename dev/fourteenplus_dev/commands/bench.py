@@ -28,6 +28,7 @@ from ..benchfile import write_block
 from fourteenplus.config import DEFAULTS, Thresholds
 from fourteenplus.speech import Candidate, Recognition, fitting
 from fourteenplus.speech.service import SETTLED, Answer
+from ..hearing import decide_text, hear
 from ..stats import spread
 from fourteenplus.commands.recognize import REPLY_AREA
 from fourteenplus.vocabulary import Decision, said
@@ -207,8 +208,8 @@ def run(corpora: list[Path], thresholds: Thresholds, plain: bool, primed: bool =
         if plain:
             text, timings = service.recognizer.transcribe_plain(samples)
             matcher = service.reply_matcher() if reply else service.matcher(row["area_code"])
-            baseline.add(row["expected"], matcher.decide_text(
-                text, thresholds.accept, thresholds.confirm), timings["total_ms"])
+            baseline.add(row["expected"], decide_text(
+                matcher, text, thresholds.accept, thresholds.confirm), timings["total_ms"])
     replies = _is_replies(rows)
     figures: dict[str, Any] = {"ours": ours.figures() | ({"confusion": ours.confusion()} if replies else {}),
                "families": {name: tally.figures() | ({"confusion": tally.confusion()} if replies else {})
@@ -381,8 +382,8 @@ def _evidence(service, rows: list[dict], primed: bool) -> list[fitting.Labelled]
                                           else service.matcher(row["area_code"], neutral=True, primed=primed))
         matcher = matchers[row["area_code"]]
         # As the call flow hears it: the endpointer's utterance of the clip.
-        heard = service.recognizer.hear(endpoint(audio.read_telephone(Path(row["file"]))).utterance,
-                                        matcher.shortlist, matcher.prompt)
+        heard = hear(service.recognizer, endpoint(audio.read_telephone(Path(row["file"]))).utterance,
+                     matcher.shortlist, matcher.prompt)
         clip = fitting.labelled(matcher.evidence(heard) if heard.speech else {}, row["expected"])
         if clip is not None:
             clips.append(clip)

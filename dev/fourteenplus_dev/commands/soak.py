@@ -36,8 +36,9 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from fourteenplus import asterisk, numberplan, paths, sipp
+from fourteenplus import asterisk, numberplan, sipp
 from fourteenplus.vocabulary import CallPath, Prompt, Timing
+from ..app import REPO, AppProcess
 from ..benchfile import write_block
 from fourteenplus.records import CallRecord
 from fourteenplus.sipp import PressKeys, Say, Silence, WaitPrompt
@@ -45,7 +46,7 @@ from ..stats import spread
 from fourteenplus.commands._common import add_config_option, configured
 from .bench import machine
 
-TEST_SERVICE = paths.REPO / "tests" / "integration" / "service.yaml"
+TEST_SERVICE = REPO / "tests" / "integration" / "service.yaml"
 READY_TIMEOUT_S = 180  # the app loads the whisper model before it says "ready"
 RECORD_GRACE_S = 3  # the app writes a record once the dial result is in, just after the call
 CLK_TCK = os.sysconf("SC_CLK_TCK")
@@ -642,14 +643,14 @@ def run_started(args, steps: list[int], workdir: Path) -> dict:
         with sipp.Trunk(workdir / "trunk") as trunk:
             sampler.pids = {"asterisk": asterisk.running_pid(), "trunk": trunk.pid, "harness": os.getpid()}
             runner = Runner(trunk, sampler, workdir)
-            app = sipp.AppProcess(sure, workdir / "app-sure.log", nice=args.app_nice)
+            app = AppProcess(sure, workdir / "app-sure.log", nice=args.app_nice)
             app.start()
             sampler.pids["app"] = app.pid
             sure_calls = round(args.calls * (1 - args.unsure_share))
             phases = _phases(runner, sure_service, SURE, args, steps, sure_calls)
             if args.calls > sure_calls:  # --unsure-share 0: the steps or a soak without confirmations
                 app.stop()
-                app = sipp.AppProcess(unsure, workdir / "app-unsure.log", nice=args.app_nice)
+                app = AppProcess(unsure, workdir / "app-unsure.log", nice=args.app_nice)
                 app.start()
                 sampler.pids["app"] = app.pid
                 phases += _phases(runner, unsure_service, UNSURE, args, [], args.calls - sure_calls)
@@ -659,7 +660,7 @@ def run_started(args, steps: list[int], workdir: Path) -> dict:
         asterisk.stop()
     # again, now that both apps have written everything they held when stopped
     attach_records([o for p in phases for o in p.outcomes], sure_service.records, sampler.started_at)
-    return assemble(phases, sampler, f"{TEST_SERVICE.relative_to(paths.REPO)} (and its unsure variant)", code,
+    return assemble(phases, sampler, f"{TEST_SERVICE.relative_to(REPO)} (and its unsure variant)", code,
                     sure_service)
 
 
@@ -721,7 +722,7 @@ def assemble(phases: list[Phase], sampler: Sampler, config: str, code: str, serv
 def code_version() -> str:
     """The commit measured, and whether the working tree (shared with others' work) differed."""
     def git(*argv: str) -> str:
-        return subprocess.run(["git", *argv], cwd=paths.REPO, capture_output=True, text=True).stdout.strip()
+        return subprocess.run(["git", *argv], cwd=REPO, capture_output=True, text=True).stdout.strip()
     dirty = git("status", "--porcelain", "--untracked-files=no", "--", "fourteenplus", "dev")
     return git("rev-parse", "--short", "HEAD") + (" with uncommitted changes in " + ", ".join(
         sorted({line.split(maxsplit=1)[1] for line in dirty.splitlines()})) if dirty else "")
