@@ -337,9 +337,9 @@ class CallFlow:
         thresholds = self.service.thresholds
         # A transfer without a question rests on this take alone, as sure as the policy was
         # fitted to be, and on the municipality's own name: a village or an alias heard
-        # (short, and many of them) is asked about, however sure (on the tune callers every
-        # transfer at accept level that went wrong was one). The takes together only choose
-        # what to ask about.
+        # (short, and many of them) is asked about, however sure: that is where wrong
+        # transfers at accept level came from (bench/recognition.md, fifth pass). The takes
+        # together only choose what to ask about.
         sure = [c for c in recognition.candidates if c.municipality in take and c.own_name
                 and c.municipality not in self._denied and c.score >= thresholds.accept]
         if sure:

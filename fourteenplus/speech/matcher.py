@@ -44,8 +44,8 @@ UNSCORED = 30.0
 @dataclass(frozen=True)
 class Calibration:
     # Villages and aliases scored against the audio: the ones nearest (WRatio) to the primed
-    # transcription, however far. A cut-off (90 before) let through 2 of 185 spoken villages
-    # on the tune split; the nearest 3 hold 105 of them (scoring all 40 is ~3× the align cost).
+    # transcription, however far. A cut-off let almost no spoken village through, and scoring
+    # every one costs several times the alignment (bench/recognition.md, second pass).
     near_limit: int = 3
     named: float = 80.0  # ratio at which the primed transcription names a phrase
     out_of_area: float = 88.0  # ratio at which the transcript names another area's municipality

@@ -58,15 +58,17 @@ class Tuning:
     # Set on the tune split (bench/recognition.md): see there before changing them.
     prior_weight: float = 0.8  # share of the null-window log-probability subtracted (PMI at 1.0)
     max_tokens: int = 16  # greedy transcription bound, start tokens included: a loop costs at most this
-    # Tokens the primed transcription may add after its prompt: 16, 12, 10 and 8 picked villages
-    # and named municipalities alike on the tune split (every step costs 5–7 ms); 12 leaves room
-    # for a long carrier sentence before the name.
+    # Tokens the primed transcription may add after its prompt: shorter bounds picked villages
+    # and named municipalities no worse on the tune split, and every token costs time
+    # (bench/recognition.md, second pass); this leaves room for a long carrier sentence before
+    # the name.
     prompted_tokens: int = 12
     # Whisper reads at most this much previous text (half its 448-token context); a longer
     # prompt keeps its end, as whisper's own decoding does.
     prompt_limit: int = 223
-    # Speech shorter than this holds no carrier sentence: its names are scored alone. On the
-    # tune callers the carrier form never scored best below 1.5 s, and it is the longer text.
+    # Speech shorter than this holds no carrier sentence: its names are scored alone, which
+    # saves the longer text (the carrier form never scored best below it on the tune callers:
+    # bench/recognition.md, sixth pass).
     carrier_min_s: float = 1.5
 
 

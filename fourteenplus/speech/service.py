@@ -44,14 +44,16 @@ if TYPE_CHECKING:
 # What a caller answers to "Bedoelt u Kapelle?". Scored like municipality names, so a
 # mumbled "jawel" still counts and a cough counts as no answer. Kept short: each phrase is
 # scored against the audio, and costs time. "nee hoor" and "klopt niet" were chosen on the
-# tune replies (nee understood 121 of 140 instead of 106, no ja lost); "natuurlijk" once
-# people were in the tune split (bench/recognition.md): a person's "Natuurlijk, …" scored
-# against nothing of its own. (In place of "ja hoor" it cost espeak-ng's ja's.)
+# tune replies, where they made more nee's understood and lost no ja (bench/recognition.md,
+# third pass); "natuurlijk" once people were in the tune split (seventh pass): a person's
+# "Natuurlijk, …" scored against nothing of its own. (In place of "ja hoor" it cost
+# espeak-ng's ja's.)
 SAID_YES = ("ja", "jawel", "klopt", "ja hoor", "natuurlijk")
 SAID_NO = ("nee", "neen", "nee hoor", "klopt niet")
 # The unprimed model's P(right) from which its top municipality is the answer without the
 # primed transcription. Chosen on the tune callers (bench/recognition.md, sixth pass): from
-# 0.7 the unprimed ranking is as right as the primed one, and nearly half the names stop there.
+# here the unprimed ranking is as right as the primed one, and the names that stop here save
+# the primed transcription's compute.
 SETTLED = 0.70
 # More different words than this, none of them a ja at the start, are a sentence, not a ja:
 # whisper spells a short ja it mishears in a word or two ("Jamel", "Ila. Ila!"), and a person
