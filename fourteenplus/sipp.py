@@ -34,13 +34,13 @@ import numpy as np
 
 from . import prompts, resources, rtp
 from .speech import audio
-from .speech.vad import frame_level_db
+from .speech.vad import FRAME, frame_level_db
 
 SCENARIOS = resources.SIPP_SCENARIOS
 ASTERISK_SIP = ("127.0.0.1", 5060)
 TRUNK_PORT = 5070
 TRUNK_MEDIA_PORT = 5072  # outside Asterisk's RTP range (rtp.conf)
-FRAME_BYTES = 160  # 20 ms of 8 kHz μ-law
+FRAME_BYTES = FRAME  # 20 ms of 8 kHz μ-law: a byte per sample
 FRAME_S = 0.020
 SILENCE = b"\xff" * FRAME_BYTES
 LOUD_DB = -40.0  # a received frame above this is prompt audio, not line silence
@@ -214,8 +214,8 @@ _DTMF_EVENTS = {**{str(d): d for d in range(10)}, "*": 10, "#": 11}
 def _dtmf_payloads(digit: str) -> list[tuple[bytes, bool]]:
     """(RFC 4733 payload, marker) per 20 ms: 6 tone packets, then the end packet three times."""
     event = _DTMF_EVENTS[digit]
-    packets = [(struct.pack("!BBH", event, 10, 160 * (i + 1)), i == 0) for i in range(6)]
-    end = struct.pack("!BBH", event, 0x80 | 10, 160 * 6)
+    packets = [(struct.pack("!BBH", event, 10, FRAME * (i + 1)), i == 0) for i in range(6)]
+    end = struct.pack("!BBH", event, 0x80 | 10, FRAME * 6)
     return packets + [(end, False)] * 3
 
 
@@ -340,7 +340,7 @@ class _Media:
                     if spoken is not None:
                         self.speech_ends[spoken] = now + FRAME_S
                     seq += 1
-                    timestamp += 160
+                    timestamp += FRAME  # the RTP clock runs at 8 kHz
                 next_tick += FRAME_S
                 time.sleep(max(0.0, next_tick - time.monotonic()))
         except BaseException as exc:  # surfaced by place_call, never lost in a thread

@@ -127,10 +127,10 @@ class _HeardOnce(Recognizer):
         self._last: tuple[bytes, Clip] | None = None  # takes are judged one after the other
         self._prompted: dict[str, str] = {}
 
-    def listen(self, samples8k: np.ndarray) -> Clip:
+    def clip(self, samples8k: np.ndarray) -> Clip:
         key = hashlib.sha1(np.ascontiguousarray(samples8k).tobytes()).digest()
         if self._last is None or self._last[0] != key:
-            self._last, self._prompted = (key, self._inner.listen(samples8k)), {}
+            self._last, self._prompted = (key, self._inner.clip(samples8k)), {}
         # Not yet primed, as a fresh clip is (the unprimed step's shortlist reads the primed
         # transcription); the encoded window and the phrase scores so far are shared.
         return dataclasses.replace(self._last[1], prompted="")
@@ -141,8 +141,8 @@ class _HeardOnce(Recognizer):
             self._prompted[prompt] = clip.prompted
         clip.prompted = self._prompted[prompt]
 
-    def heard(self, clip: Clip, shortlist):
-        return self._inner.heard(clip, shortlist)
+    def score(self, clip: Clip, shortlist):
+        return self._inner.score(clip, shortlist)
 
 
 @dataclass
@@ -274,9 +274,9 @@ def _evidence(service: SpeechService, ear: _HeardOnce, takes: list[Take], read) 
     neutral: dict[tuple[str, bool], Matcher] = {}
     reply = service.reply_matcher(neutral=True)
     for take in takes:
-        clip = ear.listen(read(take.audio))
+        clip = ear.clip(read(take.audio))
         if take.reply:
-            found = fitting.labelled(reply.evidence(ear.heard(clip, reply.shortlist)) if clip.speech else {}, take.label)
+            found = fitting.labelled(reply.evidence(ear.score(clip, reply.shortlist)) if clip.speech else {}, take.label)
             if found is not None:
                 rows["reply"].append(found)
             continue
@@ -286,7 +286,7 @@ def _evidence(service: SpeechService, ear: _HeardOnce, takes: list[Take], read) 
                 matcher = neutral[(take.area_code, primed)] = service.matcher(take.area_code, neutral=True, primed=primed)
             if primed and clip.speech:
                 ear.prime(clip, matcher.prompt)
-            found = fitting.labelled(matcher.evidence(ear.heard(clip, matcher.shortlist)) if clip.speech else {},
+            found = fitting.labelled(matcher.evidence(ear.score(clip, matcher.shortlist)) if clip.speech else {},
                                      take.label)
             if found is not None:
                 rows[kind].append(found)

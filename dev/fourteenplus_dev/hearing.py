@@ -15,10 +15,10 @@ from fourteenplus.speech.recognizer import Heard, Recognizer
 def hear(recognizer: Recognizer, samples8k: np.ndarray, shortlist, prompt: str = "") -> Heard:
     """Every stage at once: `prompt` (the area's phrases) primes the second transcription;
     without one it is skipped."""
-    clip = recognizer.listen(samples8k)
+    clip = recognizer.clip(samples8k)
     if prompt and clip.speech:
         recognizer.prime(clip, prompt)
-    return recognizer.heard(clip, shortlist)
+    return recognizer.score(clip, shortlist)
 
 
 def decide_text(matcher: Matcher, transcript: str, accept: float, confirm: float,

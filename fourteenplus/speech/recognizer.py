@@ -39,7 +39,8 @@ import numpy as np
 from . import audio, vad
 from .model import LoadedModel
 
-# Mel frames (10 ms each); a window never grows past the last. Both the encoder and every
+HOP = 160  # 16 kHz samples per mel frame (10 ms)
+# Mel frames; a window never grows past the last. Both the encoder and every
 # scored text cost in proportion to the window, so the steps are fine.
 BUCKETS = (200, 300, 400, 500, 650, 800)
 CARRIER = " Ik wil graag de gemeente {} bellen."
@@ -139,16 +140,16 @@ class Recognizer:
     @staticmethod
     def _null_audio(frames: int) -> np.ndarray:
         # Quiet line noise: the window a phrase is scored against when nobody says anything.
-        return np.random.default_rng(0).standard_normal(frames * 160).astype(np.float32) * 0.002
+        return np.random.default_rng(0).standard_normal(frames * HOP).astype(np.float32) * 0.002
 
     def _encode(self, pcm16k: np.ndarray, frames: int):
         import ctranslate2
 
-        window = np.zeros(frames * 160, np.float32)
+        window = np.zeros(frames * HOP, np.float32)
         used = min(len(pcm16k), len(window))
         window[:used] = pcm16k[:used]
         mel = self._mel(window, padding=0)[:, :frames]
-        return self.whisper.encode(ctranslate2.StorageView.from_array(np.ascontiguousarray(mel[None]))), max(used // 160, 1)
+        return self.whisper.encode(ctranslate2.StorageView.from_array(np.ascontiguousarray(mel[None]))), max(used // HOP, 1)
 
     def _tokens(self, text: str) -> list[int]:
         return self.tokenizer.encode(text) + [self.tokenizer.eot]
@@ -167,7 +168,7 @@ class Recognizer:
         results = self.whisper.align(batch, self._start, [self._tokens(t) for t in texts], [frames] * len(texts))
         return np.array([float(np.sum(np.log(np.maximum(r.text_token_probs, 1e-12)))) for r in results])
 
-    def _score(self, encoded, frames: int, bucket: int, texts: list[str]) -> dict[str, float]:
+    def _align(self, encoded, frames: int, bucket: int, texts: list[str]) -> dict[str, float]:
         """Calibrated scores of `texts` against `encoded`."""
         missing = [t for t in dict.fromkeys(texts) if (t, bucket) not in self._priors]
         values = self._logprobs([encoded] * len(texts) + [self._null[bucket]] * len(missing), frames, texts + missing)
@@ -195,7 +196,7 @@ class Recognizer:
                                        max_length=len(prefix) + self.tuning.prompted_tokens)[0]
         return self.tokenizer.decode(result.sequences_ids[0]).strip()
 
-    def listen(self, samples8k: np.ndarray) -> Clip:
+    def clip(self, samples8k: np.ndarray) -> Clip:
         """The stages every utterance pays for: the speech found, encoded, freely transcribed."""
         timings: dict[str, float] = {}
         started = time.perf_counter()
@@ -204,7 +205,7 @@ class Recognizer:
         if span is None:
             return Clip(started, timings)
         speech = audio.upsample_8k_to_16k(audio.to_float(samples8k[span[0] : span[1]]))
-        bucket = _bucket(len(speech) // 160 + 30)
+        bucket = _bucket(len(speech) // HOP + 30)
         mark = time.perf_counter()
         encoded, frames = self._encode(speech, bucket)
         timings["encode_ms"] = (time.perf_counter() - mark) * 1000
@@ -220,7 +221,7 @@ class Recognizer:
         clip.prompted = self.transcribe_prompted(clip.encoded, prompt)
         clip.timings["prompted_ms"] = (time.perf_counter() - mark) * 1000
 
-    def heard(self, clip: Clip, shortlist) -> Heard:
+    def score(self, clip: Clip, shortlist) -> Heard:
         """The clip's scores for the phrases `shortlist(transcript, prompted) -> list[tuple[str,
         tuple[str, ...]]]` picks, each with the forms to score it in (SHORT, CARRIER). Texts the
         clip was scored on before are not scored again.
@@ -235,7 +236,7 @@ class Recognizer:
         carrier = clip.seconds >= self.tuning.carrier_min_s
         forms = {p: [form.format(p) for form in templates if carrier or form != CARRIER] for p, templates in phrases}
         missing = [t for ts in forms.values() for t in ts if t not in clip.scores]
-        clip.scores.update(self._score(clip.encoded, clip.frames, clip.bucket, missing))
+        clip.scores.update(self._align(clip.encoded, clip.frames, clip.bucket, missing))
         clip.timings["score_ms"] = clip.timings.get("score_ms", 0.0) + (time.perf_counter() - mark) * 1000
         clip.timings["total_ms"] = (time.perf_counter() - clip.started) * 1000
         return Heard(clip.transcript, True, {p: max(clip.scores[t] for t in ts) for p, ts in forms.items()},

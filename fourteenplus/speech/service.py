@@ -213,20 +213,20 @@ class SpeechService:
         transcription runs on the same encoded clip, and only its villages not yet scored
         are. `primed=False` (under load) stops at the first step. Once `abandoned` is set,
         the next stage raises `Abandoned` instead of starting."""
-        return self._name(self.recognizer.listen(np.asarray(samples, dtype=np.int16)), area_code, primed, abandoned)
+        return self._name(self.recognizer.clip(np.asarray(samples, dtype=np.int16)), area_code, primed, abandoned)
 
     def _name(self, clip: Clip, area_code: str, primed: bool, abandoned: threading.Event | None) -> Recognition:
         recognizer = self.recognizer
         unprimed = self.matcher(area_code, primed=False)
         _go_on(abandoned)
-        first = self._decide(unprimed, recognizer.heard(clip, unprimed.shortlist))
+        first = self._decide(unprimed, recognizer.score(clip, unprimed.shortlist))
         if not primed or not first.ranked or first.candidates[0].score >= self.settled:
             return first
         named = self.matcher(area_code)
         _go_on(abandoned)
         recognizer.prime(clip, named.prompt)
         _go_on(abandoned)
-        return self._decide(named, recognizer.heard(clip, named.shortlist))
+        return self._decide(named, recognizer.score(clip, named.shortlist))
 
     def reply_now(self, samples: np.ndarray, abandoned: threading.Event | None = None,
                   area_code: str | None = None, asked: str | None = None) -> Answer:
@@ -240,9 +240,9 @@ class SpeechService:
         from .reply import said_name
 
         matcher = self.reply_matcher()
-        clip = self.recognizer.listen(np.asarray(samples, dtype=np.int16))
+        clip = self.recognizer.clip(np.asarray(samples, dtype=np.int16))
         _go_on(abandoned)
-        answer = Answer.of(self._decide(matcher, self.recognizer.heard(clip, matcher.shortlist)), self.thresholds)
+        answer = Answer.of(self._decide(matcher, self.recognizer.score(clip, matcher.shortlist)), self.thresholds)
         said, name = said_name(clip.transcript, answer.likelier)
         if area_code is None or said is None or not name:
             return answer
