@@ -20,7 +20,8 @@ from .records.schema import Attempt, CallRecord
 from .speech import Recognition
 from .text import asks_for_english
 from .vocabulary import (
-    AttemptKind, CallPath, Decision, ListenMode, Outcome, Prompt, PromptFamily, State, prompt_id, said,
+    AttemptKind, CallPath, Decision, ListenMode, Outcome, Prompt, PromptFamily, Reason, State, prompt_id,
+    said,
 )
 
 
@@ -44,7 +45,7 @@ class Utterance:
 
 @dataclass(frozen=True)
 class RecognitionFailed:
-    reason: str  # "error", "deadline", …
+    reason: str  # Reason.DEADLINE, or what failed (an exception's name)
 
 
 @dataclass(frozen=True)
@@ -272,7 +273,7 @@ class CallFlow:
     def _timeout(self, timer_id: str) -> list[Action]:
         self._timer = None
         if timer_id.startswith("speech"):
-            return self._recognition_failed("deadline")
+            return self._recognition_failed(Reason.DEADLINE)
         if self.state == State.ASKING:
             self.record.attempts.append(Attempt(AttemptKind.SILENCE, Decision.TIMED_OUT))
             return self._failed_name_attempt()
@@ -348,7 +349,7 @@ class CallFlow:
                 return actions + self._end(Outcome.NOT_CONNECTED, (Prompt.NOT_CONNECTED, Prompt.GOODBYE))
             path = CallPath.SPOKEN if self._name_attempts == 0 else CallPath.SPOKEN_REPEAT
             return actions + self._transfer(top, path)
-        again = Prompt.NO_NAME if recognition.reason == "no_name" else Prompt.AGAIN
+        again = Prompt.NO_NAME if recognition.reason == Reason.NO_NAME else Prompt.AGAIN
         ranked = self._ranked()
         if not ranked:
             return actions + self._failed_name_attempt(again)

@@ -69,7 +69,7 @@ from prometheus_client import (
 from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 
 from .records import CallRecord
-from .vocabulary import TRUNK_FAILURES, AttemptKind, Prompt
+from .vocabulary import TRUNK_FAILURES, AttemptKind, Prompt, Reason
 
 # Seconds; the recognition deadline defaults to 1.5 s, so the buckets are fine-grained below it.
 LATENCY_BUCKETS = (0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0)
@@ -146,7 +146,7 @@ class Metrics:
             self._active[area] = max(0, self._active[area] + change)
             self._active_calls.labels(area).set(self._active[area])
 
-    def recognition(self, latency_ms: float, failed: bool = False, reason: str = "error") -> None:
+    def recognition(self, latency_ms: float, failed: bool = False, reason: str = Reason.ERROR) -> None:
         if failed:
             self._asr_failures.labels(reason).inc()
         else:

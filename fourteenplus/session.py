@@ -28,7 +28,7 @@ from .logformat import FIELDS
 from .prompts import SOUNDS_SUBDIR
 from .speech.early import Early
 from .speech.service import SpeechService
-from .vocabulary import ListenMode, Timing
+from .vocabulary import ListenMode, Reason, Timing
 
 if TYPE_CHECKING:
     from .metrics import Metrics
@@ -275,17 +275,17 @@ class Session:
                     recognition.event = cf.Reply(answer.yes, answer.correction)
                 else:
                     result = await self.speech.recognize(utterance, listen.area_code)
-                    if result.reason in ("timeout", "error"):
+                    if result.reason in (Reason.TIMEOUT, Reason.ERROR):
                         failed = result.reason
                     recognition.event = cf.Utterance(result)
             except Exception as exc:
                 log.exception("%s: recognition failed", self.name)
-                failed = "error"
+                failed = Reason.ERROR
                 recognition.event = cf.RecognitionFailed(type(exc).__name__)
             recognition.done.set()
             if self.services.metrics:
                 self.services.metrics.recognition((time.perf_counter() - started) * 1000, bool(failed),
-                                                  failed or "error")
+                                                  failed or Reason.ERROR)
 
     def dial_variables(self, action: cf.Transfer) -> DialVariables:
         """What [fourteenplus-dial] reads: the prompt set for its own messages (a trunk that

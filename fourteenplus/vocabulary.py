@@ -93,6 +93,24 @@ def said(yes: bool) -> Decision:
     return Decision.YES if yes else Decision.NO
 
 
+class Reason(StrEnum):
+    """Why a name's recognition was rejected, or `MATCH` for one accepted or to be confirmed
+    (`speech.Recognition.reason`, kept as a name attempt's `Attempt.reason`)."""
+    MATCH = "match"
+    NO_SPEECH = "no_speech"
+    OUT_OF_AREA = "out_of_area"        # a name of another area: never routed
+    LOW_CONFIDENCE = "low_confidence"
+    AMBIGUOUS = "ambiguous"            # a runner-up close behind
+    NO_NAME = "no_name"                # speech, but about something else: no name covers much of it
+    TIMEOUT = "timeout"                # past the speech service's deadline
+    ERROR = "error"                    # the recogniser failed
+    # The call flow's backstop: no answer at all in time (a failure attempt's reason).
+    DEADLINE = "deadline"
+
+
+NOT_EVIDENCE = (Reason.OUT_OF_AREA, Reason.NO_SPEECH, Reason.NO_NAME)  # candidates that say nothing
+
+
 class State(StrEnum):
     """The call flow's states, named for what the caller is doing (`CallRecord.abandoned_at`)."""
     STARTING = "starting"

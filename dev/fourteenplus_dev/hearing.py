@@ -10,6 +10,7 @@ import numpy as np
 from fourteenplus.speech import Recognition
 from fourteenplus.speech.matcher import Matcher, banded
 from fourteenplus.speech.recognizer import Heard, Recognizer
+from fourteenplus.vocabulary import Reason
 
 
 def hear(recognizer: Recognizer, samples8k: np.ndarray, shortlist, prompt: str = "") -> Heard:
@@ -27,5 +28,5 @@ def decide_text(matcher: Matcher, transcript: str, accept: float, confirm: float
     by the same rule as ours (`matcher.banded`)."""
     candidates, outside = matcher.text_match(transcript)
     if not candidates:
-        return Recognition.rejected("out_of_area" if outside else "no_speech", transcript, (), dict(timings or {}))
-    return banded(transcript, candidates, outside, accept, confirm, "low_confidence", dict(timings or {}))
+        return Recognition.rejected(Reason.OUT_OF_AREA if outside else Reason.NO_SPEECH, transcript, (), dict(timings or {}))
+    return banded(transcript, candidates, outside, accept, confirm, Reason.LOW_CONFIDENCE, dict(timings or {}))

@@ -9,14 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-from ..vocabulary import Decision
+from ..vocabulary import NOT_EVIDENCE, Decision, Reason
 
 # A single take's verdict on a name (`Recognition.decision`).
 Verdict = Literal[Decision.ACCEPT, Decision.CONFIRM, Decision.REJECT]
 
-# Why a recognition was rejected (or, for accept/confirm, "match"); "no_name": speech, but
-# about something else (a sentence that no name of the area covers much of).
-REASONS = ("match", "no_speech", "out_of_area", "low_confidence", "ambiguous", "no_name", "timeout", "error")
 
 
 @dataclass(frozen=True)
@@ -46,7 +43,7 @@ class Recognition:
     def ranked(self) -> tuple[str, ...]:
         """The municipalities the candidates name, likeliest first, when they are evidence at
         all: none when nothing was said, no name was said or the name was another area's."""
-        if self.reason in ("out_of_area", "no_speech", "no_name"):
+        if self.reason in NOT_EVIDENCE:
             return ()
         return tuple(c.municipality for c in self.candidates)
 
@@ -56,4 +53,4 @@ class Recognition:
         return cls(transcript, candidates, Decision.REJECT, None, reason, dict(timings or {}))
 
 
-__all__ = ["Candidate", "Recognition", "REASONS", "Verdict"]
+__all__ = ["Candidate", "Recognition", "Verdict"]

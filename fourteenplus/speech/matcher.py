@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from rapidfuzz import fuzz, process
 
 from ..text import fold
-from ..vocabulary import Decision
+from ..vocabulary import Decision, Reason
 from . import Candidate, Recognition
 from .policy import Policy
 from .recognizer import CARRIER, SHORT, Heard, is_hallucination
@@ -192,23 +192,23 @@ class Matcher:
     def decide(self, heard: Heard, accept: float, confirm: float) -> Recognition:
         # A subtitle credit on a short window means whisper heard no speech worth the name.
         if not heard.speech or is_hallucination(heard.transcript):
-            return Recognition.rejected("no_speech", heard.transcript, timings=heard.timings)
+            return Recognition.rejected(Reason.NO_SPEECH, heard.transcript, timings=heard.timings)
         _, outside = self.text_match(heard.transcript)
         heard_as = self._by_municipality(heard)
         candidates = tuple(sorted(
             (Candidate(m, round(self.policy.probability(f), 4), heard_as[m][1]) for m, f in self.evidence(heard).items()),
             key=lambda c: -c.score))
         if not candidates:
-            return Recognition.rejected("out_of_area" if outside else "low_confidence", heard.transcript,
+            return Recognition.rejected(Reason.OUT_OF_AREA if outside else Reason.LOW_CONFIDENCE, heard.transcript,
                                         (), heard.timings)
         runner_up = candidates[1].score if len(candidates) > 1 else 0.0
-        unsure = "ambiguous" if runner_up >= self.calibration.ambiguous else "low_confidence"
+        unsure = Reason.AMBIGUOUS if runner_up >= self.calibration.ambiguous else Reason.LOW_CONFIDENCE
         # Only once the primed transcription had its say (a name whisper garbled in the free
         # transcript may still be one), and never for ja/nee (no primed matcher).
         if self.prompt:
             share, count = self.name_share(heard.transcript)
             if share < self.calibration.no_name_share and count >= self.calibration.no_name_words:
-                unsure = "no_name"
+                unsure = Reason.NO_NAME
         return banded(heard.transcript, candidates, outside, accept, confirm, unsure, heard.timings)
 
 
@@ -218,9 +218,9 @@ def banded(transcript: str, candidates: tuple[Candidate, ...], outside: str | No
     about at `confirm`, else rejected (`unsure` says why); never a name heard as another area's."""
     top = candidates[0]
     if outside:
-        return Recognition.rejected("out_of_area", transcript, candidates, timings)
+        return Recognition.rejected(Reason.OUT_OF_AREA, transcript, candidates, timings)
     if top.score >= accept:
-        return Recognition(transcript, candidates, Decision.ACCEPT, top.municipality, "match", timings)
+        return Recognition(transcript, candidates, Decision.ACCEPT, top.municipality, Reason.MATCH, timings)
     if top.score >= confirm:
-        return Recognition(transcript, candidates, Decision.CONFIRM, top.municipality, "match", timings)
+        return Recognition(transcript, candidates, Decision.CONFIRM, top.municipality, Reason.MATCH, timings)
     return Recognition.rejected(unsure, transcript, candidates, timings)

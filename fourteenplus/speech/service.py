@@ -31,7 +31,7 @@ import numpy as np
 
 from ..grammar import AreaGrammar, Grammars, Phrase
 from ..text import answer_of
-from ..vocabulary import Decision
+from ..vocabulary import Decision, Reason
 from . import Recognition
 from .deadline import Deadline
 
@@ -343,7 +343,7 @@ class SpeechService:
     def _timed_out(self) -> Recognition:
         """What a caller gets past the deadline (speech/deadline.py, outcome 2)."""
         waited = self.deadline.recognition_ms if self.deadline else 0.0
-        return Recognition.rejected("timeout", timings={"deadline_ms": waited})
+        return Recognition.rejected(Reason.TIMEOUT, timings={"deadline_ms": waited})
 
     async def recognize(self, samples: np.ndarray, area_code: str) -> Recognition:
         return await self._run(samples,

@@ -31,7 +31,7 @@ from fourteenplus.speech.service import SETTLED, Answer
 from ..hearing import decide_text, hear
 from ..stats import spread
 from fourteenplus.commands.recognize import REPLY_AREA
-from fourteenplus.vocabulary import Decision, said
+from fourteenplus.vocabulary import Decision, Reason, said
 
 
 
@@ -309,8 +309,8 @@ def as_recognition(answer: Answer) -> Recognition:
     side = None if answer.likelier is None else said(answer.likelier)
     ranked = () if side is None else (Candidate(side, answer.probability, side),)
     if answer.yes is None:
-        return Recognition.rejected("low_confidence", answer.transcript, ranked, answer.timings)
-    return Recognition(answer.transcript, ranked, Decision.ACCEPT, said(answer.yes), "match", answer.timings)
+        return Recognition.rejected(Reason.LOW_CONFIDENCE, answer.transcript, ranked, answer.timings)
+    return Recognition(answer.transcript, ranked, Decision.ACCEPT, said(answer.yes), Reason.MATCH, answer.timings)
 
 
 def _is_replies(rows: list[dict]) -> bool:
