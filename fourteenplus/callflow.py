@@ -19,6 +19,10 @@ from .numberplan import NumberRejected, digits_of, parse
 from .records.schema import Attempt, CallRecord
 from .speech import Recognition
 from .text import asks_for_english
+from .vocabulary import (
+    AttemptKind, CallPath, Decision, ListenMode, Outcome, Prompt, PromptFamily, Reason, State, prompt_id,
+    said,
+)
 
 
 # ---- events (what happened) ----
@@ -41,7 +45,7 @@ class Utterance:
 
 @dataclass(frozen=True)
 class RecognitionFailed:
-    reason: str  # "error", "deadline", …
+    reason: str  # Reason.DEADLINE, or what failed (an exception's name)
 
 
 @dataclass(frozen=True)
@@ -93,15 +97,11 @@ class StopPlayback:
     pass
 
 
-# What the caller is listened for (`Listen.mode`).
-NAME, REPLY = "name", "reply"
-
-
 @dataclass(frozen=True)
 class Listen:
-    mode: str  # NAME or REPLY
+    mode: ListenMode
     area_code: str
-    asked: str | None = None  # REPLY: the municipality of "Bedoelt u …?"
+    asked: str | None = None  # ListenMode.REPLY: the municipality of "Bedoelt u …?"
 
 
 @dataclass(frozen=True)
@@ -138,48 +138,8 @@ Action = Play | StopPlayback | Listen | StopListening | StartTimer | CancelTimer
 
 
 # ---- the record of a call ----
-
-# How a call reached its municipality (`CallRecord.path`): dialled for one (direct), the name
-# accepted at once (spoken, or spoken_repeat after "Dat verstond ik niet"), a ja or key 1 to
-# "Bedoelt u …?" (confirmed), the keypad menu, or the area's default.
-DIRECT, SPOKEN, SPOKEN_REPEAT, CONFIRMED, KEYPAD, DEFAULT = (
-    "direct", "spoken", "spoken_repeat", "confirmed", "keypad", "default")
-
-# Prompt ids the flow plays (besides menu/<area>, number/<reason>, closed/<slug> and the
-# end messages): the question, the question again, "Bedoelt u X?" (confirm/<slug>), "Of
-# bedoelt u Y?" for the next likeliest after a nee (confirm-or/<slug>), and the keys that
-# answer a question, added when a spoken answer was not understood. A caller who said
-# something that names no municipality at all hears the question with a hint (no-name),
-# not "Dat verstond ik niet": they were understood, they just did not say a name.
-QUESTION, AGAIN, CONFIRM, CONFIRM_OR, REPLY_KEYS = "question", "again", "confirm", "confirm-or", "reply-keys"
-NO_NAME = "no-name"
-CONFIRM_PROMPTS = (CONFIRM, CONFIRM_OR)
-# Before the menu, when the recognisers cannot keep up, "it is busy, choose with the keys"
-# (its id is also the reason of that call's failure attempt); and before the area's default,
-# "you are put through to X" (default/<slug>), so a caller never reaches it without a word.
-BUSY, PUT_THROUGH_TO_DEFAULT = "busy", "default"
-
-
-# What became of a call (`CallRecord.outcome`): transferred to a trunk, sent to the
-# after-hours number or told the municipality is closed, a number refused or an area not
-# served here, a municipality not connected, no choice made at the menu, or hung up first.
-(OUTCOME_TRANSFERRED, OUTCOME_AFTER_HOURS, OUTCOME_CLOSED, OUTCOME_REJECTED_NUMBER, OUTCOME_NOT_SERVED,
- OUTCOME_NOT_CONNECTED, OUTCOME_NO_CHOICE, OUTCOME_ABANDONED) = (
-    "transferred", "after_hours", "closed", "rejected_number", "not_served", "not_connected", "no_choice",
-    "abandoned")
-
-# What an attempt was (`Attempt.kind`): a name said, a ja/nee said, a key pressed, nothing
-# said in time, the recogniser failing, or English asked for.
-KIND_NAME, KIND_REPLY, KIND_KEYPAD, KIND_SILENCE, KIND_FAILURE, KIND_LANGUAGE = (
-    "name", "reply", "keypad", "silence", "failure", "language")
-# What we made of it (`Attempt.decision`), besides a name's `speech.Decision` (accept,
-# confirm, reject): ja, nee or neither, a key, no answer in time, a failure, English.
-YES, NO, UNCLEAR, PRESSED, TIMED_OUT, FAILED, ENGLISH = "yes", "no", "unclear", "digit", "timeout", "error", "en"
-
-# States, named for what the caller is doing (`CallRecord.abandoned_at` holds one).
-STARTING, ASKING, CONFIRMING, MENU, ENDING, TRANSFERRED, DONE = (
-    "starting", "asking", "confirming", "menu", "ending", "transferred", "done")
-
+# Its values (paths, outcomes, attempt kinds and decisions, states), the listen modes and the
+# prompt ids are the call's vocabulary (`vocabulary`).
 
 ENGLISH_KEY = "9"  # at the question (or saying "English"): the rest of the call in English
 
@@ -193,8 +153,8 @@ class CallFlow:
         self.service = service
         self.now = now
         self.record = CallRecord(dialled=dialled, caller=caller, language=service.language)
-        self.state = STARTING
-        self._final: list[Action] = []  # what follows the message played in ENDING
+        self.state: State = State.STARTING
+        self._final: list[Action] = []  # what follows the message played in State.ENDING
         self.plan: AreaPlan | None = None
         self._name_attempts = 0
         self._menu_plays = 0
@@ -222,13 +182,13 @@ class CallFlow:
 
     @property
     def _asked(self) -> str:
-        """The municipality the caller is asked about ("Bedoelt u …?"), while CONFIRMING."""
+        """The municipality the caller is asked about ("Bedoelt u …?"), while State.CONFIRMING."""
         assert self._confirming is not None
         return self._confirming
 
     @property
     def done(self) -> bool:
-        return self.state in (TRANSFERRED, DONE)
+        return self.state in (State.TRANSFERRED, State.DONE)
 
     # ---- entry points ----
 
@@ -242,25 +202,25 @@ class CallFlow:
         else:  # a geographic number, dialled from abroad where 14+ cannot be reached
             if kind == "municipality":
                 self._enter_area(next(p for p in self.service.areas.values() if target in p.connected))
-                return self._transfer(target, DIRECT)
+                return self._transfer(target, CallPath.DIRECT)
             return self._start_area(target, busy)
         try:
             code = parse(self.record.dialled, self.service.directory.areas)
         except NumberRejected as exc:
             self.record.reason = exc.reason
-            return self._end(OUTCOME_REJECTED_NUMBER, ("number/" + exc.reason,))
+            return self._end(Outcome.REJECTED_NUMBER, (prompt_id(PromptFamily.NUMBER, exc.reason),))
         return self._start_area(code, busy)
 
     def _start_area(self, code: str, busy: bool) -> list[Action]:
         self._enter_area(self.service.plan(code))
         if not self._area.connected:
-            return self._end(OUTCOME_NOT_SERVED, ("number/" + OUTCOME_NOT_SERVED,))
+            return self._end(Outcome.NOT_SERVED, (prompt_id(PromptFamily.NUMBER, Outcome.NOT_SERVED),))
         if len(self._area.connected) == 1:
-            return self._transfer(self._area.connected[0], DIRECT)
+            return self._transfer(self._area.connected[0], CallPath.DIRECT)
         if busy:
-            self.record.attempts.append(Attempt(KIND_FAILURE, FAILED, reason=BUSY))
-            return self._menu((BUSY,))
-        return self._ask(QUESTION)
+            self.record.attempts.append(Attempt(AttemptKind.FAILURE, Decision.FAILED, reason=Prompt.BUSY))
+            return self._menu((Prompt.BUSY,))
+        return self._ask(Prompt.QUESTION)
 
     def _enter_area(self, plan: AreaPlan) -> None:
         self.plan = plan
@@ -269,14 +229,14 @@ class CallFlow:
             self.record.language = plan.language
 
     def handle(self, event: Event) -> list[Action]:
-        if self.state == DONE:
+        if self.state == State.DONE:
             return []
         if isinstance(event, HungUp):
             return self._hung_up()
         if isinstance(event, DialResult):
             self.record.dial_status = event.status
             return []
-        if self.state == TRANSFERRED:
+        if self.state == State.TRANSFERRED:
             return []
         if isinstance(event, Suggested):
             return self._suggest(event.municipality)
@@ -288,11 +248,11 @@ class CallFlow:
             return self._speech_started()
         if isinstance(event, Dtmf):
             return self._dtmf(event.digit)
-        if isinstance(event, Utterance) and self.state == ASKING:
+        if isinstance(event, Utterance) and self.state == State.ASKING:
             return self._utterance(event.recognition)
-        if isinstance(event, Reply) and self.state == CONFIRMING:
+        if isinstance(event, Reply) and self.state == State.CONFIRMING:
             return self._reply(event.yes, correction=event.correction)
-        if isinstance(event, RecognitionFailed) and self.state in (ASKING, CONFIRMING):
+        if isinstance(event, RecognitionFailed) and self.state in (State.ASKING, State.CONFIRMING):
             return self._recognition_failed(event.reason)
         return []
 
@@ -301,11 +261,11 @@ class CallFlow:
     def _hung_up(self) -> list[Action]:
         # A caller who leaves during a final message got what we had to say; one who leaves
         # before a transfer that was still to come did not.
-        message_only = self.state == ENDING and isinstance(self._final[0], Hangup)
-        if self.state != TRANSFERRED and not message_only:
-            self.record.outcome = OUTCOME_ABANDONED
+        message_only = self.state == State.ENDING and isinstance(self._final[0], Hangup)
+        if self.state != State.TRANSFERRED and not message_only:
+            self.record.outcome = Outcome.ABANDONED
             self.record.abandoned_at = self.state
-        self.state = DONE
+        self.state = State.DONE
         return []
 
     def _suggest(self, municipality: str) -> list[Action]:
@@ -318,38 +278,38 @@ class CallFlow:
         if play_id != self._playing:
             return []
         self._playing = None
-        if self.state == ENDING:
-            self.state = TRANSFERRED if self._final and isinstance(self._final[0], Transfer) else DONE
+        if self.state == State.ENDING:
+            self.state = State.TRANSFERRED if self._final and isinstance(self._final[0], Transfer) else State.DONE
             return self._final
-        if self.state in (ASKING, CONFIRMING) and not self._speaking:
+        if self.state in (State.ASKING, State.CONFIRMING) and not self._speaking:
             return self._start_timer("no-input", self.service.listen.no_input_ms)
-        if self.state == MENU:
+        if self.state == State.MENU:
             return self._start_timer("menu", self.service.listen.menu_timeout_ms)
         return []
 
     def _timeout(self, timer_id: str) -> list[Action]:
         self._timer = None
         if timer_id.startswith("speech"):
-            return self._recognition_failed("deadline")
-        if self.state == ASKING:
-            self.record.attempts.append(Attempt(KIND_SILENCE, TIMED_OUT))
+            return self._recognition_failed(Reason.DEADLINE)
+        if self.state == State.ASKING:
+            self.record.attempts.append(Attempt(AttemptKind.SILENCE, Decision.TIMED_OUT))
             return self._failed_name_attempt()
-        if self.state == CONFIRMING:
-            self.record.attempts.append(Attempt(KIND_REPLY, TIMED_OUT))
+        if self.state == State.CONFIRMING:
+            self.record.attempts.append(Attempt(AttemptKind.REPLY, Decision.TIMED_OUT))
             return self._unclear_reply()
-        if self.state == MENU:
-            self.record.attempts.append(Attempt(KIND_KEYPAD, TIMED_OUT))
+        if self.state == State.MENU:
+            self.record.attempts.append(Attempt(AttemptKind.KEYPAD, Decision.TIMED_OUT))
             return self._menu_or_default(())
         return []
 
     def _recognition_failed(self, reason: str) -> list[Action]:
         # A recogniser that failed once will likely fail again; the keypad still works.
         self._speaking = False
-        self.record.attempts.append(Attempt(KIND_FAILURE, FAILED, reason=reason))
+        self.record.attempts.append(Attempt(AttemptKind.FAILURE, Decision.FAILED, reason=reason))
         return self._cancel_timer() + self._menu_or_default(())
 
     def _speech_started(self) -> list[Action]:
-        if self.state not in (ASKING, CONFIRMING):
+        if self.state not in (State.ASKING, State.CONFIRMING):
             return []
         self._speaking = True
         actions: list[Action] = [StopPlayback()] if self._playing else []
@@ -359,30 +319,32 @@ class CallFlow:
         return actions + self._start_timer("speech", self.service.listen.deadline.speech_ms)
 
     def _dtmf(self, digit: str) -> list[Action]:
-        if self.state == CONFIRMING and digit in ("1", "2"):
+        if self.state == State.CONFIRMING and digit in ("1", "2"):
             return self._reply(digit == "1", keyed=True)
-        if self.state == ASKING and digit == ENGLISH_KEY and self.record.language != "en":
-            return self._english(Attempt(KIND_LANGUAGE, ENGLISH, reason=f"pressed {digit!r}"))
-        if self.state in (ASKING, CONFIRMING):
+        if self.state == State.ASKING and digit == ENGLISH_KEY and self.record.language != "en":
+            return self._english(Attempt(AttemptKind.LANGUAGE, Decision.ENGLISH, reason=f"pressed {digit!r}"))
+        if self.state in (State.ASKING, State.CONFIRMING):
             # A caller who reaches for the keypad wants the keypad: give them the menu now.
             self._speaking = False
-            self.record.attempts.append(Attempt(KIND_KEYPAD, PRESSED, reason=f"pressed {digit!r} before the menu"))
+            self.record.attempts.append(Attempt(AttemptKind.KEYPAD, Decision.PRESSED,
+                                                reason=f"pressed {digit!r} before the menu"))
             return self._cancel_timer() + self._menu_or_default(())
-        if self.state == MENU:
+        if self.state == State.MENU:
             return self._menu_choice(digit)
         return []
 
     def _utterance(self, recognition: Recognition) -> list[Action]:
         # "English" is no municipality: the recogniser rejects it, but its transcript says it.
         # A name it accepted wins over a word that only sounds like one.
-        if (recognition.decision != "accept" and self.record.language != "en"
+        if (recognition.decision != Decision.ACCEPT and self.record.language != "en"
                 and asks_for_english(recognition.transcript)):
-            return self._english(Attempt(KIND_LANGUAGE, ENGLISH, transcript=recognition.transcript, reason="said"))
+            return self._english(Attempt(AttemptKind.LANGUAGE, Decision.ENGLISH, transcript=recognition.transcript,
+                                         reason="said"))
         self._speaking = False
         actions = self._cancel_timer()
         candidates = tuple((c.municipality, round(c.score, 3)) for c in recognition.candidates)
         self.record.attempts.append(Attempt(
-            KIND_NAME, recognition.decision, recognition.municipality, candidates[0][1] if candidates else None,
+            AttemptKind.NAME, recognition.decision, recognition.municipality, candidates[0][1] if candidates else None,
             recognition.transcript, candidates, recognition.reason))
         # A recogniser must never route outside the dialled area, nor on a name it heard as
         # another area's; the candidates it still ranked are no evidence then.
@@ -393,30 +355,31 @@ class CallFlow:
         thresholds = self.service.thresholds
         # A transfer without a question rests on this take alone, as sure as the policy was
         # fitted to be, and on the municipality's own name: a village or an alias heard
-        # (short, and many of them) is asked about, however sure (on the tune callers every
-        # transfer at accept level that went wrong was one). The takes together only choose
-        # what to ask about.
+        # (short, and many of them) is asked about, however sure: that is where wrong
+        # transfers at accept level came from (bench/recognition.md, fifth pass). The takes
+        # together only choose what to ask about.
         sure = [c for c in recognition.candidates if c.municipality in take and c.own_name
                 and c.municipality not in self._denied and c.score >= thresholds.accept]
         if sure:
             top = max(sure, key=lambda c: c.score).municipality
             if top not in self._area.connected:
-                return actions + self._end(OUTCOME_NOT_CONNECTED, ("not-connected", "goodbye"))
-            return actions + self._transfer(top, SPOKEN if self._name_attempts == 0 else SPOKEN_REPEAT)
-        again = NO_NAME if recognition.reason == "no_name" else AGAIN
+                return actions + self._end(Outcome.NOT_CONNECTED, (Prompt.NOT_CONNECTED, Prompt.GOODBYE))
+            path = CallPath.SPOKEN if self._name_attempts == 0 else CallPath.SPOKEN_REPEAT
+            return actions + self._transfer(top, path)
+        again = Prompt.NO_NAME if recognition.reason == Reason.NO_NAME else Prompt.AGAIN
         ranked = self._ranked()
         if not ranked:
             return actions + self._failed_name_attempt(again)
         top, confidence = ranked[0]
         if confidence >= thresholds.confirm and top not in self._area.connected:
-            return actions + self._end(OUTCOME_NOT_CONNECTED, ("not-connected", "goodbye"))
+            return actions + self._end(Outcome.NOT_CONNECTED, (Prompt.NOT_CONNECTED, Prompt.GOODBYE))
         # Ask about the likeliest, and after a nee about the next, while each is likely enough:
         # a "Bedoelt u …?" answered nee costs a short turn, saying the name again a long one.
         self._to_ask = [m for i, (m, p) in enumerate(ranked[: self.service.listen.questions])
                         if m in self._area.connected and p >= (thresholds.confirm if i == 0 else thresholds.runner_up)]
         if not self._to_ask or self._to_ask[0] != top:
             return actions + self._failed_name_attempt(again)
-        return actions + self._confirm(self._to_ask.pop(0), CONFIRM)
+        return actions + self._confirm(self._to_ask.pop(0), PromptFamily.CONFIRM)
 
     def _ranked(self) -> list[tuple[str, float]]:
         """The area's municipalities by how likely the caller means each, over every name take
@@ -428,26 +391,27 @@ class CallFlow:
             combined[self._suggested] = suggest(combined[self._suggested], self.service.history.odds)
         return sorted(((m, p) for m, p in combined.items() if m not in self._denied), key=lambda item: -item[1])
 
-    def _confirm(self, municipality: str, prompt: str) -> list[Action]:
+    def _confirm(self, municipality: str, family: PromptFamily) -> list[Action]:
         self._confirming = municipality
         self._confirm_plays = 0
-        self.state = CONFIRMING
-        return self._listen(REPLY, municipality) + self._play("confirm", (f"{prompt}/{self._slug(municipality)}",), True)
+        self.state = State.CONFIRMING
+        return (self._listen(ListenMode.REPLY, municipality)
+                + self._play("confirm", (prompt_id(family, self._slug(municipality)),), True))
 
     def _english(self, attempt: Attempt) -> list[Action]:
         """The rest of the call in English: the question again, the Dutch names still heard."""
         self._speaking = False
         self.record.language = "en"
         self.record.attempts.append(attempt)
-        return self._cancel_timer() + self._ask(QUESTION)
+        return self._cancel_timer() + self._ask(Prompt.QUESTION)
 
     def _reply(self, yes: bool | None, keyed: bool = False, correction: Recognition | None = None) -> list[Action]:
         self._speaking = False
         actions = self._cancel_timer()
-        kind = KIND_KEYPAD if keyed else KIND_REPLY
-        self.record.attempts.append(Attempt(kind, {True: YES, False: NO, None: UNCLEAR}[yes], self._confirming))
+        kind = AttemptKind.KEYPAD if keyed else AttemptKind.REPLY
+        self.record.attempts.append(Attempt(kind, Decision.UNCLEAR if yes is None else said(yes), self._confirming))
         if yes:
-            return actions + self._transfer(self._asked, CONFIRMED)
+            return actions + self._transfer(self._asked, CallPath.CONFIRMED)
         if yes is False:
             self._denied.add(self._asked)
         # A name said with the answer is the caller's next take, weighed with the others as
@@ -457,7 +421,7 @@ class CallFlow:
             return actions + self._utterance(correction)
         if yes is False:
             if self._to_ask:
-                return actions + self._confirm(self._to_ask.pop(0), CONFIRM_OR)
+                return actions + self._confirm(self._to_ask.pop(0), PromptFamily.CONFIRM_OR)
             return actions + self._failed_name_attempt()
         return actions + self._unclear_reply()
 
@@ -465,10 +429,11 @@ class CallFlow:
         """The same question once more, now naming the keys that answer it."""
         self._confirm_plays += 1
         if self._confirm_plays < 2:
-            return self._play("confirm", (f"{CONFIRM}/{self._slug(self._asked)}", REPLY_KEYS), True)
+            question = prompt_id(PromptFamily.CONFIRM, self._slug(self._asked))
+            return self._play("confirm", (question, Prompt.REPLY_KEYS), True)
         return self._menu_or_default(())
 
-    def _failed_name_attempt(self, prompt: str = AGAIN) -> list[Action]:
+    def _failed_name_attempt(self, prompt: Prompt = Prompt.AGAIN) -> list[Action]:
         self._name_attempts += 1
         if self._name_attempts < self.service.listen.attempts:
             return self._ask(prompt)
@@ -478,30 +443,32 @@ class CallFlow:
         connected = self._area.connected
         actions = self._cancel_timer()
         if digit.isdigit() and 1 <= int(digit) <= len(connected):
-            self.record.attempts.append(Attempt(KIND_KEYPAD, PRESSED, connected[int(digit) - 1], reason=digit))
-            return actions + self._transfer(connected[int(digit) - 1], KEYPAD)
-        self.record.attempts.append(Attempt(KIND_KEYPAD, PRESSED, reason=f"wrong key {digit!r}"))
-        return actions + self._menu_or_default(("menu-again",))
+            self.record.attempts.append(Attempt(AttemptKind.KEYPAD, Decision.PRESSED, connected[int(digit) - 1],
+                                                reason=digit))
+            return actions + self._transfer(connected[int(digit) - 1], CallPath.KEYPAD)
+        self.record.attempts.append(Attempt(AttemptKind.KEYPAD, Decision.PRESSED, reason=f"wrong key {digit!r}"))
+        return actions + self._menu_or_default((Prompt.MENU_AGAIN,))
 
     def _menu_or_default(self, before: tuple[str, ...]) -> list[Action]:
         if self._menu_plays < self.service.listen.menu_attempts:
             return self._menu(before)
         if self._area.default:
-            return self._transfer(self._area.default, DEFAULT)
-        return self._end(OUTCOME_NO_CHOICE, ("goodbye",))
+            return self._transfer(self._area.default, CallPath.DEFAULT)
+        return self._end(Outcome.NO_CHOICE, (Prompt.GOODBYE,))
 
     # ---- building blocks ----
 
-    def _ask(self, prompt: str) -> list[Action]:
-        self.state = ASKING
-        return self._listen(NAME) + self._play(prompt, (prompt,), True)
+    def _ask(self, prompt: Prompt) -> list[Action]:
+        self.state = State.ASKING
+        return self._listen(ListenMode.NAME) + self._play(prompt, (prompt,), True)
 
     def _menu(self, before: tuple[str, ...]) -> list[Action]:
-        self.state = MENU
+        self.state = State.MENU
         self._menu_plays += 1
-        return self._stop_listening() + self._play("menu", (*before, "menu/" + self._area.code), True)
+        menu = prompt_id(PromptFamily.MENU, self._area.code)
+        return self._stop_listening() + self._play("menu", (*before, menu), True)
 
-    def _listen(self, mode: str, asked: str | None = None) -> list[Action]:
+    def _listen(self, mode: ListenMode, asked: str | None = None) -> list[Action]:
         self._listening = True
         return [Listen(mode, self._area.code, asked)]
 
@@ -511,29 +478,29 @@ class CallFlow:
         self._listening = False
         return [StopListening()]
 
-    def _transfer(self, municipality: str, path: str) -> list[Action]:
+    def _transfer(self, municipality: str, path: CallPath) -> list[Action]:
         connection = self.service.municipality(municipality)
         self.record.path = path
         self.record.municipality = municipality
         # Hours are checked once the municipality is known, so the caller hears the right ones.
         if connection.hours and self.now and not connection.hours.is_open(self.now):
-            closed = ("closed/" + connection.slug,)
+            closed = (prompt_id(PromptFamily.CLOSED, connection.slug),)
             if connection.after_hours:
                 self.record.trunk = connection.after_hours
-                return self._end(OUTCOME_AFTER_HOURS, closed,
+                return self._end(Outcome.AFTER_HOURS, closed,
                                  then=[Transfer(municipality, connection.after_hours, None)])
-            return self._end(OUTCOME_CLOSED, closed)
+            return self._end(Outcome.CLOSED, closed)
         trunk = connection.english if self.record.language == "en" and connection.english else connection.trunk
         self.record.trunk = trunk
         transfer = Transfer(municipality, trunk, connection.overflow)
-        if path == DEFAULT:  # chosen for the caller: they hear where to, then the trunk rings
-            return self._end(OUTCOME_TRANSFERRED, (f"{PUT_THROUGH_TO_DEFAULT}/{connection.slug}",), then=[transfer])
-        self.state = TRANSFERRED
-        self.record.outcome = OUTCOME_TRANSFERRED
+        if path == CallPath.DEFAULT:  # chosen for the caller: they hear where to, then the trunk rings
+            return self._end(Outcome.TRANSFERRED, (prompt_id(PromptFamily.DEFAULT, connection.slug),), then=[transfer])
+        self.state = State.TRANSFERRED
+        self.record.outcome = Outcome.TRANSFERRED
         return self._quiet() + [transfer]
 
-    def _end(self, outcome: str, prompts: tuple[str, ...], then: list[Action] | None = None) -> list[Action]:
-        self.state = ENDING
+    def _end(self, outcome: Outcome, prompts: tuple[str, ...], then: list[Action] | None = None) -> list[Action]:
+        self.state = State.ENDING
         self.record.outcome = outcome
         self._final = then or [Hangup(outcome)]
         return self._quiet() + self._play("end", prompts, False)

@@ -21,6 +21,7 @@ from .hours import HoursError, OpeningHours, parse_week
 from .numberplan import NumberRejected, digits_of
 from .paths import recording, recordings_dir
 from .speech.deadline import Deadline
+from .vocabulary import CONFIRM_FAMILIES, Prompt, PromptFamily, prompt_id
 
 EXAMPLE = resources.EXAMPLE_CONFIG
 
@@ -156,12 +157,15 @@ class Service:
         announcement), the confirmations and closed messages of its municipalities, and the
         dialplan's trunk-failed message."""
         plan = self.plan(code)
-        ids = ["trunk-failed", "goodbye"]
+        ids: list[str] = [Prompt.TRUNK_FAILED, Prompt.GOODBYE]
         if len(plan.connected) > 1:
-            ids += ["question", "again", "no-name", "menu-again", "not-connected", f"menu/{code}", "reply-keys", "busy"]
-            ids += [f"default/{self.municipality(plan.default).slug}"] if plan.default else []
-            ids += [f"{kind}/{self.municipality(name).slug}" for name in plan.connected for kind in ("confirm", "confirm-or")]
-        ids += [f"closed/{self.municipality(name).slug}" for name in plan.connected if self.municipality(name).hours]
+            ids += [Prompt.QUESTION, Prompt.AGAIN, Prompt.NO_NAME, Prompt.MENU_AGAIN, Prompt.NOT_CONNECTED,
+                    prompt_id(PromptFamily.MENU, code), Prompt.REPLY_KEYS, Prompt.BUSY]
+            ids += [prompt_id(PromptFamily.DEFAULT, self.municipality(plan.default).slug)] if plan.default else []
+            ids += [prompt_id(family, self.municipality(name).slug)
+                    for name in plan.connected for family in CONFIRM_FAMILIES]
+        ids += [prompt_id(PromptFamily.CLOSED, self.municipality(name).slug)
+                for name in plan.connected if self.municipality(name).hours]
         return tuple(ids)
 
 

@@ -28,11 +28,11 @@ from typing import Iterable
 import yaml
 
 from . import paths
-from .callflow import KEYPAD, KIND_NAME
 from .grammar import Grammars, load_grammars
 from .records import StoredCall
 from .speech.matcher import content
 from .text import fold
+from .vocabulary import AttemptKind, CallPath
 
 LEARNED_FILE = "learned.yaml"
 
@@ -62,10 +62,10 @@ def propose(calls: Iterable[StoredCall], grammars: Grammars, decided: Iterable[s
     examples: dict[tuple, list[str]] = defaultdict(list)
     for call in calls:
         record = call.record
-        if record.path != KEYPAD or not record.municipality:
+        if record.path != CallPath.KEYPAD or not record.municipality:
             continue
         for attempt in record.attempts:
-            phrase = content(attempt.transcript) if attempt.kind == KIND_NAME else ""
+            phrase = content(attempt.transcript) if attempt.kind == AttemptKind.NAME else ""
             if not phrase:
                 continue
             key = (record.area_code, phrase, record.municipality)

@@ -23,7 +23,7 @@ thread-safe and cheap (never raises on odd input):
     metrics.ready_when("model", check)                   # a readiness check (None: failing for now)
 
 Series (all prefixed `fourteenplus_`):
-- `calls_total{area,outcome}`: ended calls; outcome as in the report (`report.outcome`):
+- `calls_total{area,outcome}`: ended calls; outcome as in the report (`CallRecord.ending`):
   transferred, overflow, failed, hung_up_transfer, abandoned, rejected_number, not_served, …
 - `active_calls{area}`: calls started and not yet ended.
 - `recognition_latency_seconds` histogram of successful recognitions.
@@ -68,9 +68,8 @@ from prometheus_client import (
 )
 from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 
-from . import callflow as cf
 from .records import CallRecord
-from .report import TRUNK_FAILURES, outcome
+from .vocabulary import TRUNK_FAILURES, AttemptKind, Prompt, Reason
 
 # Seconds; the recognition deadline defaults to 1.5 s, so the buckets are fine-grained below it.
 LATENCY_BUCKETS = (0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0)
@@ -132,8 +131,8 @@ class Metrics:
     def call_ended(self, record: CallRecord) -> None:
         area = record.area_code or "none"
         self._count_active(area, -1)
-        self._calls.labels(area, outcome(record)).inc()
-        if any(a.kind == cf.KIND_FAILURE and a.reason == cf.BUSY for a in record.attempts):
+        self._calls.labels(area, record.ending).inc()
+        if any(a.kind == AttemptKind.FAILURE and a.reason == Prompt.BUSY for a in record.attempts):
             self._busy.inc()
         failures = [(record.municipality, record.dial_status)]
         if record.overflow_status is not None:
@@ -147,7 +146,7 @@ class Metrics:
             self._active[area] = max(0, self._active[area] + change)
             self._active_calls.labels(area).set(self._active[area])
 
-    def recognition(self, latency_ms: float, failed: bool = False, reason: str = "error") -> None:
+    def recognition(self, latency_ms: float, failed: bool = False, reason: str = Reason.ERROR) -> None:
         if failed:
             self._asr_failures.labels(reason).inc()
         else:

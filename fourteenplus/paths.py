@@ -18,11 +18,10 @@ from pathlib import Path
 
 from . import resources
 
-# The directory the package is imported from: a checkout's root, or site-packages. A child
-# process given it as PYTHONPATH runs this same code (sipp.AppProcess).
-REPO = Path(__file__).resolve().parent.parent
-# The source checkout this package runs from (an editable install), or None when installed.
-CHECKOUT = REPO if (REPO / "pyproject.toml").is_file() else None
+# The source checkout this package runs from (an editable install), or None when installed
+# (the package's parent is then site-packages).
+_PARENT = Path(__file__).resolve().parent.parent
+CHECKOUT = _PARENT if (_PARENT / "pyproject.toml").is_file() else None
 OPERATOR_CONFIG = Path("/etc/fourteenplus/fourteenplus.yaml")
 OPERATOR_STATE = Path("/var/lib/fourteenplus")   # StateDirectory=fourteenplus
 OPERATOR_CACHE = Path("/var/cache/fourteenplus")  # CacheDirectory=fourteenplus

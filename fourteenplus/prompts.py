@@ -33,13 +33,14 @@ import yaml
 from . import paths, resources
 from .config import LANGUAGES, RECORDED_LANGUAGES, Service
 from .numberplan import REASONS
+from .vocabulary import CONFIRM_FAMILIES, Outcome, Prompt, PromptFamily, prompt_id
 
 SOUNDS_SUBDIR = "fourteenplus"
 VOICES = {"nl": "nl", "en": "en-gb"}
 SPEED = 165  # words per minute: a little brisker than espeak's default, still clear on a phone line
 _MANIFEST = ".sources.json"
 # Reasons that have a `number/<reason>` prompt: the number plan's, and the call flow's own.
-NUMBER_REASONS = (*REASONS, "not_served")
+NUMBER_REASONS = (*REASONS, Outcome.NOT_SERVED)
 
 
 @cache
@@ -50,21 +51,22 @@ def _all_texts() -> dict:
 def prompt_texts(service: Service, language: str) -> dict[str, str]:
     """Every prompt id this configuration can play in `language` → its text."""
     t = _all_texts()[language]
-    out = {key: t[key] for key in ("question", "again", "no-name", "menu-again", "not-connected", "goodbye", "trunk-failed",
-                                   "reply-keys", "busy")}
-    out.update({f"number/{reason}": t["number"][reason] for reason in NUMBER_REASONS})
+    out: dict[str, str] = {prompt: t[prompt] for prompt in Prompt}
+    out.update({prompt_id(PromptFamily.NUMBER, reason): t[PromptFamily.NUMBER][reason] for reason in NUMBER_REASONS})
     for code, plan in service.areas.items():
         if len(plan.connected) < 2:
             continue  # a single municipality is dialled at once: no question, no menu
-        out[f"menu/{code}"] = " ".join(menu_items(plan.connected, language))
+        out[prompt_id(PromptFamily.MENU, code)] = " ".join(menu_items(plan.connected, language))
         if plan.default:
-            out[f"default/{service.municipality(plan.default).slug}"] = t["default"].format(name=plan.default)
+            default = service.municipality(plan.default).slug
+            out[prompt_id(PromptFamily.DEFAULT, default)] = t[PromptFamily.DEFAULT].format(name=plan.default)
         for name in plan.connected:
-            for kind in ("confirm", "confirm-or"):
-                out[f"{kind}/{service.municipality(name).slug}"] = t[kind].format(name=name)
+            for family in CONFIRM_FAMILIES:
+                out[prompt_id(family, service.municipality(name).slug)] = t[family].format(name=name)
     for name, conn in service.connections.items():
         if conn.hours:
-            out[f"closed/{conn.slug}"] = t["closed"].format(name=name, hours=conn.hours.describe(language))
+            out[prompt_id(PromptFamily.CLOSED, conn.slug)] = t[PromptFamily.CLOSED].format(
+                name=name, hours=conn.hours.describe(language))
     return out
 
 

@@ -15,8 +15,8 @@ transfer. So:
 - counted by what the caller *said*: a silence before the first name is not a repeat.
 - *hung up during the transfer*: the trunk (or its overflow) was ringing when the caller gave
   up (DIALSTATUS CANCEL), as a share of the calls handed to a trunk.
-- *time to transfer*: answer → INVITE to the trunk (`session.ANSWER_TO_INVITE`), median; the
-  other timings a session writes (`session.TIMINGS`) are given as medians too.
+- *time to transfer*: answer → INVITE to the trunk (`Timing.ANSWER_TO_INVITE`), median; the
+  other timings a session writes (`vocabulary.Timing`) are given as medians too.
 
 Per municipality the figures cover the calls that reached it; a call abandoned before any
 municipality was chosen belongs to its area only. On a cluster the figures are also given
@@ -34,9 +34,8 @@ from itertools import zip_longest
 from typing import Iterable
 from zoneinfo import ZoneInfo
 
-from . import callflow as cf
 from .records import CallRecord
-from .session import ANSWER_TO_INVITE, TIMINGS
+from .vocabulary import SPOKEN_PATHS, AttemptKind, CallPath, Decision, Ending, Outcome, State, Timing
 
 TZ = ZoneInfo("Europe/Amsterdam")  # a municipality's day, not UTC's
 
@@ -45,45 +44,27 @@ NATIONAL_2020 = {"first": 0.85, "one_repeat": 0.10, "more_repeats": 0.03, "hung_
 NATIONAL_2020_SOURCE = ("Landelijke evaluatie 14+ netnummer 2020 (I&O Research voor VNG Realisatie): "
                         "callers who met speech recognition; hang-ups during the transfer from VNG Realisatie data")
 
-ROUTES = ("first", "one_repeat", "more_repeats", cf.KEYPAD, cf.DEFAULT, "hung_up_question", "hung_up_menu",
-          cf.OUTCOME_NOT_CONNECTED, cf.OUTCOME_NO_CHOICE)
-SPOKEN_PATHS = (cf.SPOKEN, cf.SPOKEN_REPEAT, cf.CONFIRMED)
-TRUNK_FAILURES = ("BUSY", "NOANSWER", "CONGESTION", "CHANUNAVAIL")
+ROUTES = ("first", "one_repeat", "more_repeats", CallPath.KEYPAD, CallPath.DEFAULT, "hung_up_question", "hung_up_menu",
+          Outcome.NOT_CONNECTED, Outcome.NO_CHOICE)
 NO_AREA = "-"  # the area key of a rejected number
 NO_NODE = "-"  # the node key of a call stored before records named their node
-LATENCIES = TIMINGS  # medians of what the session measured
+LATENCIES = tuple(Timing)  # medians of what the session measured
 
 
 def route(record: CallRecord) -> str | None:
     """How an asked call went (see the module docstring); None for a call that was never asked."""
     if record.path in SPOKEN_PATHS:
-        said = sum(1 for a in record.attempts if a.kind == cf.KIND_NAME)
+        said = sum(1 for a in record.attempts if a.kind == AttemptKind.NAME)
         return "first" if said <= 1 else "one_repeat" if said == 2 else "more_repeats"
-    if record.path in (cf.KEYPAD, cf.DEFAULT):
+    if record.path in (CallPath.KEYPAD, CallPath.DEFAULT):
         return record.path
-    if record.outcome == cf.OUTCOME_ABANDONED:
-        return {cf.ASKING: "hung_up_question", cf.CONFIRMING: "hung_up_question",
-                cf.MENU: "hung_up_menu"}.get(record.abandoned_at or "")
-    if record.outcome in (cf.OUTCOME_NOT_CONNECTED, cf.OUTCOME_NO_CHOICE):
+    if record.outcome == Outcome.ABANDONED:
+        left: dict[str, str] = {State.ASKING: "hung_up_question", State.CONFIRMING: "hung_up_question",
+                                State.MENU: "hung_up_menu"}
+        return left.get(record.abandoned_at or "")
+    if record.outcome in (Outcome.NOT_CONNECTED, Outcome.NO_CHOICE):
         return record.outcome
     return None
-
-
-def outcome(record: CallRecord) -> str:
-    """The end of the call, with the trunk's result: transferred (answered or unknown),
-    overflow, failed, hung_up_transfer, or the call flow's own outcome."""
-    if record.outcome != cf.OUTCOME_TRANSFERRED:
-        return record.outcome or "unknown"
-    status = record.dial_status
-    if status in TRUNK_FAILURES and record.overflow_status is not None:
-        status, overflowed = record.overflow_status, True
-    else:
-        overflowed = False
-    if status == "CANCEL":
-        return "hung_up_transfer"
-    if status in (None, "ANSWER"):
-        return "overflow" if overflowed else cf.OUTCOME_TRANSFERRED
-    return "failed"
 
 
 def _median(values: list[float]) -> float | None:
@@ -107,21 +88,21 @@ class Figures:
 
     def add(self, record: CallRecord) -> None:
         self.calls += 1
-        end = outcome(record)
+        end = record.ending
         self.outcomes[end] += 1
         way = route(record)
         if way is not None:
             self.asked += 1
             self.routes[way] += 1
-        self.confirmations += sum(1 for a in record.attempts if a.kind == cf.KIND_NAME and a.decision == "confirm")
+        self.confirmations += sum(1 for a in record.attempts if a.kind == AttemptKind.NAME and a.decision == Decision.CONFIRM)
         # "nee" said or keyed (2) to "Bedoelt u …?"
         self.confirmations_no += sum(1 for a in record.attempts
-                                     if a.kind in (cf.KIND_REPLY, cf.KIND_KEYPAD) and a.decision == cf.NO)
-        if record.outcome == cf.OUTCOME_TRANSFERRED:
+                                     if a.kind in (AttemptKind.REPLY, AttemptKind.KEYPAD) and a.decision == Decision.NO)
+        if record.outcome == Outcome.TRANSFERRED:
             self.transfers += 1
         for key in LATENCIES:
             value = record.timings.get(key)
-            if value is not None and (key != ANSWER_TO_INVITE or record.outcome == cf.OUTCOME_TRANSFERRED):
+            if value is not None and (key != Timing.ANSWER_TO_INVITE or record.outcome == Outcome.TRANSFERRED):
                 self.latencies[key].append(float(value))
 
     def summary(self) -> dict:
@@ -136,8 +117,8 @@ class Figures:
             "confirmations_no": self.confirmations_no,
             "confirmations_no_share": _share(self.confirmations_no, self.confirmations),
             "transfers": self.transfers,
-            "hung_up_transfer": self.outcomes["hung_up_transfer"],
-            "hung_up_transfer_share": _share(self.outcomes["hung_up_transfer"], self.transfers),
+            "hung_up_transfer": self.outcomes[Ending.HUNG_UP_TRANSFER],
+            "hung_up_transfer_share": _share(self.outcomes[Ending.HUNG_UP_TRANSFER], self.transfers),
             "median_ms": {k: _median(v) for k, v in self.latencies.items()},
         }
 
@@ -157,14 +138,14 @@ class Report:
         self.total.add(record)
         self.by_node.setdefault(node or NO_NODE, Figures()).add(record)
         self.by_area.setdefault(record.area_code or NO_AREA, Figures()).add(record)
-        if record.municipality and record.outcome == cf.OUTCOME_TRANSFERRED:
+        if record.municipality and record.outcome == Outcome.TRANSFERRED:
             self.by_municipality.setdefault(record.municipality, Figures()).add(record)
         if record.started_at is None:  # a record the session never started: no day to count it on
             return
         day = dt.datetime.fromtimestamp(record.started_at, TZ).date().isoformat()
         counts = self.days.setdefault(day, Counter())
         counts["calls"] += 1
-        counts["reached"] += outcome(record) in (cf.OUTCOME_TRANSFERRED, "overflow")
+        counts["reached"] += record.ending in (Outcome.TRANSFERRED, Ending.OVERFLOW)
 
     def to_dict(self) -> dict:
         return {
@@ -219,8 +200,8 @@ def row(f: dict) -> list[str]:
     return [str(f["calls"]), str(f["asked"]), percent(shares["first"]), percent(shares["one_repeat"]),
             percent(shares["more_repeats"]), percent(shares["keypad"]), percent(shares["default"]),
             percent(shares["hung_up_question"]), percent(f["confirmations_no_share"]),
-            percent(f["hung_up_transfer_share"]), str(f["outcomes"].get("overflow", 0)),
-            str(f["outcomes"].get("failed", 0)), seconds(f["median_ms"][ANSWER_TO_INVITE])]
+            percent(f["hung_up_transfer_share"]), str(f["outcomes"].get(Ending.OVERFLOW, 0)),
+            str(f["outcomes"].get(Ending.FAILED, 0)), seconds(f["median_ms"][Timing.ANSWER_TO_INVITE])]
 
 
 def national_row() -> list[str]:

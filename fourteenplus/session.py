@@ -26,7 +26,9 @@ import numpy as np
 from . import callflow as cf
 from .logformat import FIELDS
 from .prompts import SOUNDS_SUBDIR
+from .speech.early import Early
 from .speech.service import SpeechService
+from .vocabulary import ListenMode, Reason, State, Timing
 
 if TYPE_CHECKING:
     from .metrics import Metrics
@@ -36,12 +38,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 # One INFO line per finished call, under its own name so a NOC can route or filter it.
 decisions = logging.getLogger("fourteenplus.calls")
-
-# The timings (ms) a session writes into its call's record; the report reads these keys.
-ANSWER_TO_FIRST_PROMPT = "answer_to_first_prompt"
-ANSWER_TO_INVITE = "answer_to_invite"          # the whole wait before the trunk is dialled
-SPEECH_END_TO_TRANSFER = "speech_end_to_transfer"
-TIMINGS = (ANSWER_TO_FIRST_PROMPT, SPEECH_END_TO_TRANSFER, ANSWER_TO_INVITE)
 
 DialVariables = tuple[tuple[str, str], ...]
 
@@ -121,7 +117,7 @@ class Session:
         self._inbox_send, self._inbox = anyio.create_memory_object_stream[cf.Event](math.inf)
         self._timers: dict[str, anyio.CancelScope] = {}
         self.speech_ended_at: float | None = None
-        self._early: _Recognition | None = None  # started at the caller's last pause
+        self._early = Early[_Recognition]()  # the recognition started at the caller's last pause
         self._tasks: anyio.abc.TaskGroup | None = None
         # The adapter learns the dial result after the session ends: it calls dial_result then.
         self.record_pending = False
@@ -149,7 +145,7 @@ class Session:
                     self.services.metrics.call_started(self.flow.record.area_code)
                 await self._perform(actions)
                 if (self.services.history is not None and self.flow.service.history.on
-                        and self.flow.state in (cf.ASKING, cf.MENU)):
+                        and self.flow.state in (State.ASKING, State.MENU)):
                     self.tasks.start_soon(self._suggest, self.services.history)
                 while not self.flow.done:
                     event = await self._inbox.receive()
@@ -222,7 +218,7 @@ class Session:
                 scope.cancel()
         elif isinstance(action, cf.Play):
             await self.channel.play(action)
-            timings.setdefault(ANSWER_TO_FIRST_PROMPT, (time.time() - self.started_at) * 1000)
+            timings.setdefault(Timing.ANSWER_TO_FIRST_PROMPT, (time.time() - self.started_at) * 1000)
         elif isinstance(action, cf.StopPlayback):
             await self.channel.stop_playback()
         elif isinstance(action, cf.Listen):
@@ -232,9 +228,9 @@ class Session:
         elif isinstance(action, cf.Transfer):
             self.record_pending = await self.channel.transfer(action, self.dial_variables(action))
             now = time.time()
-            timings[ANSWER_TO_INVITE] = (now - self.started_at) * 1000
+            timings[Timing.ANSWER_TO_INVITE] = (now - self.started_at) * 1000
             if self.speech_ended_at:
-                timings[SPEECH_END_TO_TRANSFER] = (now - self.speech_ended_at) * 1000
+                timings[Timing.SPEECH_END_TO_TRANSFER] = (now - self.speech_ended_at) * 1000
             if self.record_pending and self.services.records is not None:
                 # Stored now, completed by the dial result: an app that dies while the trunk
                 # rings must not take the call's record with it.
@@ -251,25 +247,22 @@ class Session:
 
     def paused(self, listen: cf.Listen, utterance: np.ndarray) -> None:
         """The caller has been quiet for a moment: start recognising what they said so far, so
-        that if it was all, the answer is (nearly) ready when the end is certain. Not when the
-        recogniser is busy with other calls: there it would only add work. One started at an
-        earlier pause is abandoned: the caller spoke on after it."""
-        if self._early is not None:
-            self._early.abandon()
-            self._early = None
-        if not self.speech.idle:
-            return
-        self._early = self._recognition(listen, utterance)
+        that if it was all, the answer is (nearly) ready when the end is certain (the rule:
+        `speech.early`)."""
+        void = self._early.paused(listen, len(utterance), self.speech.idle,
+                                  lambda: self._recognition(listen, utterance))
+        if void is not None:
+            void.abandon()
 
     def heard(self, listen: cf.Listen, utterance: np.ndarray) -> None:
         """An utterance ended: recognise it in the background, the answer comes as an event."""
         self.speech_ended_at = time.time()
-        early, self._early = self._early, None
-        if early is not None and early.listen is listen and len(early.utterance) == len(utterance):
-            self.tasks.start_soon(self._deliver, early)
+        answer, void = self._early.ended(listen, len(utterance))
+        if void is not None:
+            void.abandon()
+        if answer is not None:
+            self.tasks.start_soon(self._deliver, answer)
             return
-        if early is not None:
-            early.abandon()
         self.tasks.start_soon(self._deliver, self._recognition(listen, utterance))
 
     def _recognition(self, listen: cf.Listen, utterance: np.ndarray) -> _Recognition:
@@ -290,22 +283,22 @@ class Session:
         listen, utterance = recognition.listen, recognition.utterance
         with recognition.scope:  # cancelled when abandoned: nothing is delivered then
             try:
-                if listen.mode == cf.REPLY:
+                if listen.mode == ListenMode.REPLY:
                     answer = await self.speech.reply(utterance, area_code=listen.area_code, asked=listen.asked)
                     recognition.event = cf.Reply(answer.yes, answer.correction)
                 else:
                     result = await self.speech.recognize(utterance, listen.area_code)
-                    if result.reason in ("timeout", "error"):
+                    if result.reason in (Reason.TIMEOUT, Reason.ERROR):
                         failed = result.reason
                     recognition.event = cf.Utterance(result)
             except Exception as exc:
                 log.exception("%s: recognition failed", self.name)
-                failed = "error"
+                failed = Reason.ERROR
                 recognition.event = cf.RecognitionFailed(type(exc).__name__)
             recognition.done.set()
             if self.services.metrics:
                 self.services.metrics.recognition((time.perf_counter() - started) * 1000, bool(failed),
-                                                  failed or "error")
+                                                  failed or Reason.ERROR)
 
     def dial_variables(self, action: cf.Transfer) -> DialVariables:
         """What [fourteenplus-dial] reads: the prompt set for its own messages (a trunk that
@@ -321,7 +314,7 @@ def decision_fields(name: str, record: cf.CallRecord, hasher: CallerHasher | Non
     return {
         "call": name, "area": record.area_code, "outcome": record.outcome, "path": record.path,
         "municipality": record.municipality, "dial_status": record.dial_status,
-        "latency_ms": record.timings.get(ANSWER_TO_INVITE),
+        "latency_ms": record.timings.get(Timing.ANSWER_TO_INVITE),
         "caller_hash": hasher.hash(record.caller) if hasher else None,
     }
 

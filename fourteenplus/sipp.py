@@ -23,26 +23,24 @@ import re
 import socket
 import struct
 import subprocess
-import sys
 import tempfile
 import threading
 import time
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from itertools import count
 from pathlib import Path
 
 import numpy as np
 
-from . import paths, prompts, resources, rtp
+from . import prompts, resources, rtp
 from .speech import audio
-from .speech.vad import frame_level_db
+from .speech.vad import FRAME, frame_level_db
 
 SCENARIOS = resources.SIPP_SCENARIOS
 ASTERISK_SIP = ("127.0.0.1", 5060)
 TRUNK_PORT = 5070
 TRUNK_MEDIA_PORT = 5072  # outside Asterisk's RTP range (rtp.conf)
-FRAME_BYTES = 160  # 20 ms of 8 kHz μ-law
+FRAME_BYTES = FRAME  # 20 ms of 8 kHz μ-law: a byte per sample
 FRAME_S = 0.020
 SILENCE = b"\xff" * FRAME_BYTES
 LOUD_DB = -40.0  # a received frame above this is prompt audio, not line silence
@@ -77,91 +75,6 @@ def stop_process(process: subprocess.Popen, timeout: float = 15.0) -> None:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
-
-
-# The app loads the whisper model before it says "ready".
-APP_READY_TIMEOUT_S = 180
-
-
-class AppProcess:
-    """`fourteenplus run` (or `agi`) `--config FILE -v [options]` as our child, started and
-    stopped by its pid; its log goes to `log`. `nice` > 0 runs it below Asterisk's CPU
-    priority (an experiment); `env` adds to the environment (a cluster node's name, ARI,
-    state directory)."""
-
-    def __init__(self, config: Path, log: Path, command: str = "run", nice: int = 0,
-                 ready_timeout_s: float = APP_READY_TIMEOUT_S, env: dict[str, str] | None = None,
-                 options: tuple[str, ...] = ()):
-        self.config, self.log, self.command, self.nice = config, log, command, nice
-        self.ready_timeout_s = ready_timeout_s
-        self.env, self.options = dict(env or {}), options
-        self.process: subprocess.Popen | None = None
-
-    def start(self, config: Path | None = None) -> None:
-        """Returns once the app prints `ready`. Raises RuntimeError, the child stopped, when it
-        does not become ready in time."""
-        self.config = config or self.config
-        env = {**os.environ, **self.env, "PYTHONPATH": str(paths.REPO)}
-        nice = self.nice
-        with open(self.log, "ab") as out:
-            process = subprocess.Popen(
-                [sys.executable, "-m", "fourteenplus.cli", self.command, "--config", str(self.config), "-v",
-                 *self.options],
-                stdout=subprocess.PIPE, stderr=out, stdin=subprocess.DEVNULL, env=env, cwd=paths.REPO,
-                preexec_fn=(lambda: os.nice(nice)) if nice else None)
-        assert process.stdout is not None  # stdout=PIPE
-        deadline = time.monotonic() + self.ready_timeout_s
-        while time.monotonic() < deadline:
-            line = process.stdout.readline()
-            if line.strip() == b"ready":
-                self.process = process
-                return
-            if not line and process.poll() is not None:
-                break
-        stop_process(process)
-        process.stdout.close()
-        raise RuntimeError(f"fourteenplus {self.command} did not become ready; see {self.log}")
-
-    @property
-    def pid(self) -> int:
-        if self.process is None:
-            raise RuntimeError(f"fourteenplus {self.command} is not running")
-        return self.process.pid
-
-    @property
-    def alive(self) -> bool:
-        return self.process is not None and self.process.poll() is None
-
-    def stop(self) -> None:
-        """SIGTERM (calls in the app go to the dialplan's fallback), SIGKILL if it lingers."""
-        if self.process:
-            stop_process(self.process)
-            self.closed()
-
-    def closed(self) -> None:
-        """The child has exited (stopped here, or killed or signalled by a test): let it go."""
-        if self.process is not None and self.process.stdout is not None:
-            self.process.stdout.close()
-
-    @contextmanager
-    def stopped(self):
-        """The app is not running inside the block (and running again after it)."""
-        config = self.config
-        self.stop()
-        try:
-            yield
-        finally:
-            self.start(config)
-
-    @contextmanager
-    def running(self, config: Path):
-        """The app runs with another configuration inside the block."""
-        with self.stopped():
-            self.start(config)
-            try:
-                yield
-            finally:
-                self.stop()
 
 
 def _free_udp_port() -> int:
@@ -301,8 +214,8 @@ _DTMF_EVENTS = {**{str(d): d for d in range(10)}, "*": 10, "#": 11}
 def _dtmf_payloads(digit: str) -> list[tuple[bytes, bool]]:
     """(RFC 4733 payload, marker) per 20 ms: 6 tone packets, then the end packet three times."""
     event = _DTMF_EVENTS[digit]
-    packets = [(struct.pack("!BBH", event, 10, 160 * (i + 1)), i == 0) for i in range(6)]
-    end = struct.pack("!BBH", event, 0x80 | 10, 160 * 6)
+    packets = [(struct.pack("!BBH", event, 10, FRAME * (i + 1)), i == 0) for i in range(6)]
+    end = struct.pack("!BBH", event, 0x80 | 10, FRAME * 6)
     return packets + [(end, False)] * 3
 
 
@@ -427,7 +340,7 @@ class _Media:
                     if spoken is not None:
                         self.speech_ends[spoken] = now + FRAME_S
                     seq += 1
-                    timestamp += 160
+                    timestamp += FRAME  # the RTP clock runs at 8 kHz
                 next_tick += FRAME_S
                 time.sleep(max(0.0, next_tick - time.monotonic()))
         except BaseException as exc:  # surfaced by place_call, never lost in a thread

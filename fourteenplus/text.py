@@ -43,8 +43,8 @@ def fold(s: str) -> str:
 
 # A caller asking for English says "English", "in English please" or the Dutch "Engels";
 # the recogniser, listening for Dutch, writes an English word down as "English", "Englisch",
-# "Englief" or "English lean", and "Engels" as "Engel" (measured: whisper base on espeak-ng
-# en-gb/en-us/nl voices, 13 of 18 requests found, none of the grammar's phrases). So a word
+# "Englief" or "English lean", and "Engels" as "Engel" (whisper base on espeak-ng voices:
+# bench/recognition.md, "Asking for English"; none of the grammar's phrases). So a word
 # that starts like English, or comes this close to "engels", asks for English; "Engelen",
 # a village, does not.
 ENGLISH_STARTS = ("engl", "ingl")

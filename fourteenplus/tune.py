@@ -39,6 +39,7 @@ from pathlib import Path
 import numpy as np
 
 from . import callflow as cf
+from . import vocabulary
 from .config import Service
 from .grammar import Grammars
 from .records import AudioArchive, StoredCall
@@ -46,10 +47,10 @@ from .speech import Recognition, fitting, policy
 from .speech.matcher import Matcher
 from .speech.recognizer import Clip, Recognizer
 from .speech.service import SpeechService
+from .vocabulary import AttemptKind, CallPath, Decision, ListenMode, said
 
 MIN_CALLS = 100  # labelled calls below which a refit says more about chance than about callers
 HELD_OUT = 0.3  # the share of labelled calls kept out of the fit to judge it on
-YES, NO = "yes", "no"  # a reply's labels (speech.service's sides)
 MODELS = ("names", "unprimed", "reply")
 
 
@@ -64,7 +65,7 @@ class Take:
     seq: int
     area_code: str
     audio: Path
-    label: str  # a municipality or fitting.NEGATIVE for a name; YES or NO for a reply
+    label: str  # a municipality or fitting.NEGATIVE for a name; Decision.YES or NO for a reply
     reply: bool
 
 
@@ -82,15 +83,15 @@ def label_calls(calls: list[StoredCall], archive: AudioArchive) -> Corpus:
     for call in calls:
         record = call.record
         spoken = [(seq, a) for seq, a in enumerate(record.attempts)
-                  if a.audio and a.kind in (cf.KIND_NAME, cf.KIND_REPLY)]
+                  if a.audio and a.kind in (AttemptKind.NAME, AttemptKind.REPLY)]
         if not spoken or record.area_code is None:
             continue
-        if record.path in (cf.CONFIRMED, cf.KEYPAD) and record.municipality:
+        if record.path in (CallPath.CONFIRMED, CallPath.KEYPAD) and record.municipality:
             chosen: str | None = record.municipality
-        elif record.path == cf.DEFAULT or record.outcome == cf.OUTCOME_NO_CHOICE:
+        elif record.path == CallPath.DEFAULT or record.outcome == vocabulary.Outcome.NO_CHOICE:
             chosen = None
         else:
-            why = "a name accepted without a question" if record.path in (cf.SPOKEN, cf.SPOKEN_REPEAT) \
+            why = "a name accepted without a question" if record.path in (CallPath.SPOKEN, CallPath.SPOKEN_REPEAT) \
                 else "no choice made (hung up, …)"
             corpus.left_out[why] += len(spoken)
             continue
@@ -100,11 +101,12 @@ def label_calls(calls: list[StoredCall], archive: AudioArchive) -> Corpus:
             if not path.exists():
                 corpus.left_out["audio already purged"] += 1
                 continue
-            if attempt.kind == cf.KIND_REPLY:
-                label = YES if chosen is not None and attempt.municipality == chosen else NO
+            label: str
+            if attempt.kind == AttemptKind.REPLY:
+                label = said(chosen is not None and attempt.municipality == chosen)
             else:
                 label = chosen or fitting.NEGATIVE
-            takes.append(Take(call.call_id, seq, record.area_code, path, label, attempt.kind == cf.KIND_REPLY))
+            takes.append(Take(call.call_id, seq, record.area_code, path, label, attempt.kind == AttemptKind.REPLY))
         if takes:
             corpus.labelled_calls += 1
             corpus.takes += takes
@@ -125,10 +127,10 @@ class _HeardOnce(Recognizer):
         self._last: tuple[bytes, Clip] | None = None  # takes are judged one after the other
         self._prompted: dict[str, str] = {}
 
-    def listen(self, samples8k: np.ndarray) -> Clip:
+    def clip(self, samples8k: np.ndarray) -> Clip:
         key = hashlib.sha1(np.ascontiguousarray(samples8k).tobytes()).digest()
         if self._last is None or self._last[0] != key:
-            self._last, self._prompted = (key, self._inner.listen(samples8k)), {}
+            self._last, self._prompted = (key, self._inner.clip(samples8k)), {}
         # Not yet primed, as a fresh clip is (the unprimed step's shortlist reads the primed
         # transcription); the encoded window and the phrase scores so far are shared.
         return dataclasses.replace(self._last[1], prompted="")
@@ -139,8 +141,8 @@ class _HeardOnce(Recognizer):
             self._prompted[prompt] = clip.prompted
         clip.prompted = self._prompted[prompt]
 
-    def heard(self, clip: Clip, shortlist):
-        return self._inner.heard(clip, shortlist)
+    def score(self, clip: Clip, shortlist):
+        return self._inner.score(clip, shortlist)
 
 
 @dataclass
@@ -160,7 +162,6 @@ class Judged:
 def first_answer(service: Service, take: Take, recognition: Recognition, judged: Judged) -> None:
     """The take as a call's first name, through the call flow: ja to the question about its
     label, nee to any other."""
-    slugs = {m.slug: name for name, m in service.directory.municipalities.items()}
     flow = cf.CallFlow(service, "14" + take.area_code)
     flow.start()
     actions = flow.handle(cf.Utterance(recognition))
@@ -173,8 +174,7 @@ def first_answer(service: Service, take: Take, recognition: Recognition, judged:
             else:
                 judged.wrong += 1
             break
-        asked = next((slugs.get(p.split("/", 1)[1]) for a in actions if isinstance(a, cf.Play)
-                      for p in a.prompts if p.split("/")[0] in cf.CONFIRM_PROMPTS), None)
+        asked = next((a.asked for a in actions if isinstance(a, cf.Listen) and a.mode == ListenMode.REPLY), None)
         if asked is None:
             break  # asked for the name again, or the menu: not right at the first answer
         judged.questions += 1
@@ -251,8 +251,8 @@ def tune(service: Service, grammars: Grammars, calls: list[StoredCall], archive:
                 if take.reply:
                     answer = speech.reply_now(samples).yes
                     judged.replies += 1
-                    judged.replies_right += answer is not None and answer == (take.label == YES)
-                    judged.nee_as_ja += answer is True and take.label == NO
+                    judged.replies_right += answer is not None and answer == (take.label == Decision.YES)
+                    judged.nee_as_ja += answer is True and take.label == Decision.NO
                 else:
                     first_answer(service, take, speech.recognize_now(samples, take.area_code), judged)
         for judged in (now, new):
@@ -274,9 +274,9 @@ def _evidence(service: SpeechService, ear: _HeardOnce, takes: list[Take], read) 
     neutral: dict[tuple[str, bool], Matcher] = {}
     reply = service.reply_matcher(neutral=True)
     for take in takes:
-        clip = ear.listen(read(take.audio))
+        clip = ear.clip(read(take.audio))
         if take.reply:
-            found = fitting.labelled(reply.evidence(ear.heard(clip, reply.shortlist)) if clip.speech else {}, take.label)
+            found = fitting.labelled(reply.evidence(ear.score(clip, reply.shortlist)) if clip.speech else {}, take.label)
             if found is not None:
                 rows["reply"].append(found)
             continue
@@ -286,7 +286,7 @@ def _evidence(service: SpeechService, ear: _HeardOnce, takes: list[Take], read) 
                 matcher = neutral[(take.area_code, primed)] = service.matcher(take.area_code, neutral=True, primed=primed)
             if primed and clip.speech:
                 ear.prime(clip, matcher.prompt)
-            found = fitting.labelled(matcher.evidence(ear.heard(clip, matcher.shortlist)) if clip.speech else {},
+            found = fitting.labelled(matcher.evidence(ear.score(clip, matcher.shortlist)) if clip.speech else {},
                                      take.label)
             if found is not None:
                 rows[kind].append(found)
@@ -314,7 +314,7 @@ def _rows(outcome: Outcome) -> tuple[list[list[str]], list[list[str]]]:
     counts: Counter = Counter()
     for take in corpus.takes:
         share = "held out" if held_out(take.call_id, outcome.share) else "tune"
-        label = ("ja" if take.label == YES else "nee") if take.reply else \
+        label = ("ja" if take.label == Decision.YES else "nee") if take.reply else \
             "named none" if take.label == fitting.NEGATIVE else take.label
         counts[(("reply: " if take.reply else "name: ") + label, share)] += 1
     labels = [["label", "tune", "held out"]] + [

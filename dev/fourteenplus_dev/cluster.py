@@ -29,6 +29,7 @@ from fourteenplus.cluster import (ARI_PORT, SIP_PORT, ClusterError, Layout, Node
 from fourteenplus.records.privacy import SECRET_FILE
 
 from . import pgserver
+from .app import AppProcess
 
 NODES_IN_ROOT = "var/lib/fourteenplus-nodes"  # inside the Asterisk root, one directory per node
 READY_TIMEOUT_S = 180  # an app's first start loads the whisper model
@@ -199,7 +200,7 @@ class NodeApp:
         self.node, self.config, self.directory = node, config, directory
         env = {"FOURTEENPLUS_NODE": node.name, "FOURTEENPLUS_ARI_URL": node.ari_url,
                "FOURTEENPLUS_STATE": str(self.state)}
-        self.app = sipp.AppProcess(config, self.log, env=env, options=("--metrics-port", str(node.metrics_port)))
+        self.app = AppProcess(config, self.log, env=env, options=("--metrics-port", str(node.metrics_port)))
 
     @property
     def state(self) -> Path:

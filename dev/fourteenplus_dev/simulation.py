@@ -7,8 +7,8 @@ the phone:
 - a prompt lasts as long as its audio (`PromptAudio`: the project's own prompt files);
 - a caller's answer lasts as long as their clip, and ends where the production endpointer
   (`speech.vad.Endpointer`) decides it ends, frame by frame, on that clip;
-- a recognition lasts its measured compute, started at the caller's first pause when the
-  utterance there is the whole one (as `Session` does), else at the end;
+- a recognition lasts its measured compute, started at the caller's last pause when the
+  utterance there is the whole one (the session's rule, `speech.early`), else at the end;
 - a key is pressed `KEY_REACTION_S` after the caller heard what it is for; a caller can
   press it over a menu still playing (barge-in), as the flow allows;
 - a caller who talks over prompts (`barge_in_s`) starts their name that far into the
@@ -41,6 +41,10 @@ from fourteenplus import callflow as cf
 from fourteenplus.speech import vad
 from fourteenplus.speech.audio import decode
 from fourteenplus.speech.bargein import Turn
+from fourteenplus.speech.early import Early
+from fourteenplus.vocabulary import (
+    CONFIRM_FAMILIES, SPOKEN_PATHS, CallPath, ListenMode, Prompt, PromptFamily, State, prompt_id,
+)
 
 KEY_REACTION_S = 0.5  # from hearing what a key is for to pressing it
 # A caller who talks over the question starts somewhere in this window (seconds into it):
@@ -79,7 +83,7 @@ class Outcome:
     keys: int = 0  # keys pressed
     compute_ms: list[float] = field(default_factory=list)
     # Per utterance, from the end of the caller's words to the recognition's answer, by what
-    # was heard (callflow.NAME, callflow.REPLY): the wait for quiet and the compute it did not hide.
+    # was heard (`ListenMode`): the wait for quiet and the compute it did not hide.
     answer_waits_ms: dict[str, list[float]] = field(default_factory=dict)
     keypad_menu_s: float | None = None  # the same caller on the keypad-only menu
     # Where the recogniser ranked the caller's municipality on their first take (1: first;
@@ -104,12 +108,12 @@ class Outcome:
     @property
     def by_speech(self) -> bool:
         """Routed on what the recogniser heard (a name, or a ja), not on a key or a default."""
-        return self.path in (cf.SPOKEN, cf.SPOKEN_REPEAT, cf.CONFIRMED) and self.keys == 0
+        return self.path in SPOKEN_PATHS and self.keys == 0
 
     @property
     def first_answer(self) -> bool:
         """Right without saying the name twice; ja, nee and keys to questions allowed."""
-        return self.right and self.name_takes <= 1 and self.path in (cf.SPOKEN, cf.CONFIRMED)
+        return self.right and self.name_takes <= 1 and self.path in (CallPath.SPOKEN, CallPath.CONFIRMED)
 
 
 class PromptAudio:
@@ -137,7 +141,7 @@ class PromptAudio:
                 seconds[key] = file.stat().st_size / vad.RATE
                 spoken[key] = _spoken_end(decode(file.read_bytes(), "ulaw"))
             for code, plan in service.areas.items():
-                menu = f"menu/{code}"
+                menu = prompt_id(PromptFamily.MENU, code)
                 if (language, menu) in seconds:
                     menu_items[(language, menu)] = _item_ends(
                         prompts.menu_items(plan.connected, language), seconds[(language, menu)])
@@ -152,12 +156,13 @@ class PromptAudio:
     def summary(self, language: str = "nl") -> dict[str, float]:
         """How long the prompts of a spoken answer last: the question, the question again, the
         keys named, and the median "Bedoelt u X?" and "Of bedoelt u X?" over the area's names."""
-        out = {prompt: round(self.seconds[(language, prompt)], 2) for prompt in (cf.QUESTION, cf.AGAIN, cf.REPLY_KEYS)
-               if (language, prompt) in self.seconds}
-        for kind in cf.CONFIRM_PROMPTS:
-            times = [s for (lang, prompt), s in self.seconds.items() if lang == language and prompt.startswith(kind + "/")]
+        spoken = (Prompt.QUESTION, Prompt.AGAIN, Prompt.REPLY_KEYS)
+        out: dict[str, float] = {p: round(self.seconds[(language, p)], 2) for p in spoken if (language, p) in self.seconds}
+        for family in CONFIRM_FAMILIES:
+            times = [s for (lang, prompt), s in self.seconds.items()
+                     if lang == language and prompt.startswith(prompt_id(family, ""))]
             if times:
-                out[kind] = round(float(np.median(times)), 2)
+                out[family] = round(float(np.median(times)), 2)
         return out
 
     def spoken_end(self, play: cf.Play, index: int) -> float:
@@ -219,8 +224,8 @@ def endpoint(clip: np.ndarray, listened_s: float = 2.0, settings: vad.Settings =
     audio = np.concatenate([before, clip[: frames * vad.FRAME], line(settings.end_frames * 2 * vad.FRAME / vad.RATE)])
     offset = len(before) / vad.RATE
     quiet = settings.end_frames * vad.FRAME / vad.RATE
-    started = pause = None
-    pause_length = -1
+    started = None
+    early = Early[float]()  # the moment of the pause whose recognition is still the answer
     for index in range(len(audio) // vad.FRAME):
         event = endpointer.feed(audio[index * vad.FRAME : (index + 1) * vad.FRAME])
         at = (index + 1) * vad.FRAME / vad.RATE - offset
@@ -230,11 +235,12 @@ def endpoint(clip: np.ndarray, listened_s: float = 2.0, settings: vad.Settings =
             if event == "end":
                 endpointer.reset()
         elif event == "pause":
-            pause, pause_length = at, len(endpointer.utterance())
+            # One caller: the recogniser is idle at every pause.
+            early.paused(None, len(endpointer.utterance()), True, lambda: at)
         elif event == "end":
             utterance = endpointer.utterance()
-            early = pause if pause_length == len(utterance) else None
-            return _Heard(started, at, early, utterance, at - quiet)
+            answer, _ = early.ended(None, len(utterance))
+            return _Heard(started, at, answer, utterance, at - quiet)
     # Still speaking when the line went quiet for good: what was heard goes to recognition,
     # as the endpointer's cut-off would send it.
     ended = len(audio) / vad.RATE - offset
@@ -265,12 +271,11 @@ class Simulation:
         self._queue: list[tuple[float, int, cf.Event, int]] = []
         self._order = itertools.count()
         self._turn = 0  # a caller's answer belongs to the turn it was given in
-        self._mode: str | None = None  # what the flow listens for: cf.NAME, cf.REPLY or None
+        self._mode: ListenMode | None = None  # what the flow listens for (None: nothing)
         self._asked: str | None = None  # the municipality of "Bedoelt u …?" while it listens for a reply
         self._playing: str | None = None
         self._cancelled: set[str] = set()  # timers and plays whose events are void
         self._ended: float | None = None  # when the flow transferred or hung up
-        self._slugs = {m.slug: name for name, m in flow.service.directory.municipalities.items()}
 
     def run(self) -> Outcome:
         now = 0.0
@@ -290,7 +295,7 @@ class Simulation:
                 self.outcome.prompts_stopped += 1
             self._apply(actions, now)
         record = self.flow.record
-        if self.flow.state == cf.TRANSFERRED:
+        if self.flow.state == State.TRANSFERRED:
             self.outcome.municipality = record.municipality
         self.outcome.path = record.path
         self.outcome.seconds = round(self._ended if self._ended is not None else now, 3)
@@ -322,32 +327,42 @@ class Simulation:
         self._playing = play.play_id
         self._at(now + self.audio.duration(play), cf.PromptDone(play.play_id))
         self._turn += 1
-        menu = next((i for i, p in enumerate(play.prompts) if p.startswith("menu/")), None)
-        if menu is not None:
-            self._press_menu_key(play, menu, now)
+        menu = prompt_id(PromptFamily.MENU, self.flow.record.area_code or "")
+        if menu in play.prompts:
+            self._press_menu_key(play, play.prompts.index(menu), now)
             return
-        asked = next((i for i, p in enumerate(play.prompts) if p.split("/")[0] in cf.CONFIRM_PROMPTS), None)
-        if asked is not None and self._mode == cf.REPLY:
-            slug = play.prompts[asked].split("/", 1)[1]
-            yes = self._slugs.get(slug) == self.caller.expected and self.caller.expected is not None
-            if cf.REPLY_KEYS in play.prompts:
+        asked = self._question(play)
+        if asked is not None:
+            yes = self._asked == self.caller.expected and self.caller.expected is not None
+            if Prompt.REPLY_KEYS in play.prompts:
                 self._press(now + self.audio.duration(play) + KEY_REACTION_S, "1" if yes else "2")
             else:
                 self.outcome.questions += 1
                 # After the name, as soon as it is heard, when the caller talks over prompts.
                 start = self.audio.spoken_end(play, asked) if self.barge_in_s is not None \
                     else self.audio.start_of(play, asked + 1)
-                self._speak(self.caller.yes if yes else self.caller.no, now + start, cf.REPLY,
+                self._speak(self.caller.yes if yes else self.caller.no, now + start, ListenMode.REPLY,
                             now + self.audio.duration(play))
             return
-        if self._mode == cf.NAME and play.prompts and play.prompts[-1] in (cf.QUESTION, cf.AGAIN, cf.NO_NAME):
+        if (self._mode == ListenMode.NAME and play.prompts
+                and play.prompts[-1] in (Prompt.QUESTION, Prompt.AGAIN, Prompt.NO_NAME)):
             take = self.caller.first if self.outcome.name_takes == 0 else self.caller.second
             self.outcome.name_takes += 1
             # Over the question, not over "Dat verstond ik niet …": a caller told they were
             # not understood hears it out.
-            start = self.barge_in_s if self.barge_in_s is not None and play.prompts == (cf.QUESTION,) \
+            start = self.barge_in_s if self.barge_in_s is not None and play.prompts == (Prompt.QUESTION,) \
                 else self.audio.duration(play)
-            self._speak(take, now + min(start, self.audio.duration(play)), cf.NAME, now + self.audio.duration(play))
+            self._speak(take, now + min(start, self.audio.duration(play)), ListenMode.NAME,
+                        now + self.audio.duration(play))
+
+    def _question(self, play: cf.Play) -> int | None:
+        """Where in the play "Bedoelt u …?" asks about the municipality the flow listens for a
+        reply on (`Listen.asked`); None when the play asks no such question."""
+        if self._mode != ListenMode.REPLY or self._asked is None:
+            return None
+        slug = self.flow.service.directory.municipalities[self._asked].slug
+        questions = {prompt_id(family, slug) for family in CONFIRM_FAMILIES}
+        return next((i for i, p in enumerate(play.prompts) if p in questions), None)
 
     def _press_menu_key(self, play: cf.Play, index: int, now: float) -> None:
         if self.caller.expected is None:
@@ -363,13 +378,13 @@ class Simulation:
         self.outcome.keys += 1
         self._at(when, cf.Dtmf(digit), self._turn)
 
-    def _speak(self, clip: np.ndarray, start: float, mode: str, prompt_ends: float) -> None:
+    def _speak(self, clip: np.ndarray, start: float, mode: ListenMode, prompt_ends: float) -> None:
         """The caller says `clip` from `start`, over the prompt that plays until `prompt_ends`."""
         heard = endpoint(clip, playing_s=prompt_ends - start)
         if heard.started is None:
             return  # the endpointer heard nothing: the flow's no-input timer decides
         self._at(start + heard.started, cf.SpeechStarted(), self._turn)
-        if mode == cf.NAME:
+        if mode == ListenMode.NAME:
             recognition = self.speech.recognize_now(heard.utterance, self.caller.area_code)
             event: cf.Event = cf.Utterance(recognition)
             if self.outcome.name_takes == 1:
@@ -392,5 +407,5 @@ def keypad_menu_seconds(caller: Caller, plan, audio: PromptAudio, language: str 
     menu plays at once and they press their municipality's key as soon as they hear it."""
     if caller.expected not in plan.connected:
         return None
-    ends = audio.menu_items[(language, f"menu/{plan.code}")]
+    ends = audio.menu_items[(language, prompt_id(PromptFamily.MENU, plan.code))]
     return round(ends[plan.connected.index(caller.expected)] + KEY_REACTION_S, 3)

@@ -34,6 +34,7 @@ from pathlib import Path
 
 from .. import paths
 from ..config import RecordSettings
+from ..vocabulary import CallPath, Outcome
 from .privacy import CallerHasher
 from .schema import Attempt, CallRecord
 
@@ -384,7 +385,8 @@ class Store:
             "SELECT municipality FROM calls WHERE caller_hash = ? AND area_code = ? AND started_at >= ? "
             "AND outcome = ? AND municipality IS NOT NULL AND path IN (?, ?, ?, ?) "
             "ORDER BY started_at DESC LIMIT 1"),
-            (caller_hash, area_code, since, "transferred", "spoken", "spoken_repeat", "confirmed", "keypad"))
+            (caller_hash, area_code, since, Outcome.TRANSFERRED, CallPath.SPOKEN, CallPath.SPOKEN_REPEAT,
+             CallPath.CONFIRMED, CallPath.KEYPAD))
         row = cur.fetchone()
         return row[0] if row else None
 

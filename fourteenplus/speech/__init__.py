@@ -9,11 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-Decision = Literal["accept", "confirm", "reject"]
+from ..vocabulary import NOT_EVIDENCE, Decision, Reason
 
-# Why a recognition was rejected (or, for accept/confirm, "match"); "no_name": speech, but
-# about something else (a sentence that no name of the area covers much of).
-REASONS = ("match", "no_speech", "out_of_area", "low_confidence", "ambiguous", "no_name", "timeout", "error")
+# A single take's verdict on a name (`Recognition.decision`).
+Verdict = Literal[Decision.ACCEPT, Decision.CONFIRM, Decision.REJECT]
+
 
 
 @dataclass(frozen=True)
@@ -34,7 +34,7 @@ class Candidate:
 class Recognition:
     transcript: str
     candidates: tuple[Candidate, ...]
-    decision: Decision
+    decision: Verdict
     municipality: str | None
     reason: str
     timings: dict[str, float] = field(default_factory=dict)  # milliseconds per stage
@@ -43,14 +43,14 @@ class Recognition:
     def ranked(self) -> tuple[str, ...]:
         """The municipalities the candidates name, likeliest first, when they are evidence at
         all: none when nothing was said, no name was said or the name was another area's."""
-        if self.reason in ("out_of_area", "no_speech", "no_name"):
+        if self.reason in NOT_EVIDENCE:
             return ()
         return tuple(c.municipality for c in self.candidates)
 
     @classmethod
     def rejected(cls, reason: str, transcript: str = "", candidates: tuple[Candidate, ...] = (),
                  timings: dict[str, float] | None = None) -> "Recognition":
-        return cls(transcript, candidates, "reject", None, reason, dict(timings or {}))
+        return cls(transcript, candidates, Decision.REJECT, None, reason, dict(timings or {}))
 
 
-__all__ = ["Candidate", "Decision", "Recognition", "REASONS"]
+__all__ = ["Candidate", "Recognition", "Verdict"]

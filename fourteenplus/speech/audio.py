@@ -98,11 +98,6 @@ def to_float(samples: np.ndarray) -> np.ndarray:
     return np.asarray(samples, dtype=np.float32) / 32768.0
 
 
-def telephone_to_whisper(data: bytes, encoding: str) -> np.ndarray:
-    """8 kHz telephone bytes → float32 16 kHz in [-1, 1]."""
-    return upsample_8k_to_16k(to_float(decode(data, encoding)))
-
-
 # File suffixes for raw telephone audio, as Asterisk and sox name them.
 RAW_SUFFIXES = {".ul": "ulaw", ".ulaw": "ulaw", ".pcmu": "ulaw", ".al": "alaw", ".alaw": "alaw",
                 ".pcma": "alaw", ".sln": "slin", ".slin": "slin", ".raw": "slin"}

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from rapidfuzz import fuzz, process
 
 from ..text import fold
+from ..vocabulary import Decision, Reason
 from . import Candidate, Recognition
 from .policy import Policy
 from .recognizer import CARRIER, SHORT, Heard, is_hallucination
@@ -43,8 +44,8 @@ UNSCORED = 30.0
 @dataclass(frozen=True)
 class Calibration:
     # Villages and aliases scored against the audio: the ones nearest (WRatio) to the primed
-    # transcription, however far. A cut-off (90 before) let through 2 of 185 spoken villages
-    # on the tune split; the nearest 3 hold 105 of them (scoring all 40 is ~3× the align cost).
+    # transcription, however far. A cut-off let almost no spoken village through, and scoring
+    # every one costs several times the alignment (bench/recognition.md, second pass).
     near_limit: int = 3
     named: float = 80.0  # ratio at which the primed transcription names a phrase
     out_of_area: float = 88.0  # ratio at which the transcript names another area's municipality
@@ -191,32 +192,24 @@ class Matcher:
     def decide(self, heard: Heard, accept: float, confirm: float) -> Recognition:
         # A subtitle credit on a short window means whisper heard no speech worth the name.
         if not heard.speech or is_hallucination(heard.transcript):
-            return Recognition.rejected("no_speech", heard.transcript, timings=heard.timings)
+            return Recognition.rejected(Reason.NO_SPEECH, heard.transcript, timings=heard.timings)
         _, outside = self.text_match(heard.transcript)
         heard_as = self._by_municipality(heard)
         candidates = tuple(sorted(
             (Candidate(m, round(self.policy.probability(f), 4), heard_as[m][1]) for m, f in self.evidence(heard).items()),
             key=lambda c: -c.score))
         if not candidates:
-            return Recognition.rejected("out_of_area" if outside else "low_confidence", heard.transcript,
+            return Recognition.rejected(Reason.OUT_OF_AREA if outside else Reason.LOW_CONFIDENCE, heard.transcript,
                                         (), heard.timings)
         runner_up = candidates[1].score if len(candidates) > 1 else 0.0
-        unsure = "ambiguous" if runner_up >= self.calibration.ambiguous else "low_confidence"
+        unsure = Reason.AMBIGUOUS if runner_up >= self.calibration.ambiguous else Reason.LOW_CONFIDENCE
         # Only once the primed transcription had its say (a name whisper garbled in the free
         # transcript may still be one), and never for ja/nee (no primed matcher).
         if self.prompt:
             share, count = self.name_share(heard.transcript)
             if share < self.calibration.no_name_share and count >= self.calibration.no_name_words:
-                unsure = "no_name"
+                unsure = Reason.NO_NAME
         return banded(heard.transcript, candidates, outside, accept, confirm, unsure, heard.timings)
-
-    def decide_text(self, transcript: str, accept: float, confirm: float,
-                    timings: dict[str, float] | None = None) -> Recognition:
-        """The plain pipeline's decision: rapidfuzz similarity alone, as its confidence."""
-        candidates, outside = self.text_match(transcript)
-        if not candidates:
-            return Recognition.rejected("out_of_area" if outside else "no_speech", transcript, (), dict(timings or {}))
-        return banded(transcript, candidates, outside, accept, confirm, "low_confidence", dict(timings or {}))
 
 
 def banded(transcript: str, candidates: tuple[Candidate, ...], outside: str | None, accept: float, confirm: float,
@@ -225,9 +218,9 @@ def banded(transcript: str, candidates: tuple[Candidate, ...], outside: str | No
     about at `confirm`, else rejected (`unsure` says why); never a name heard as another area's."""
     top = candidates[0]
     if outside:
-        return Recognition.rejected("out_of_area", transcript, candidates, timings)
+        return Recognition.rejected(Reason.OUT_OF_AREA, transcript, candidates, timings)
     if top.score >= accept:
-        return Recognition(transcript, candidates, "accept", top.municipality, "match", timings)
+        return Recognition(transcript, candidates, Decision.ACCEPT, top.municipality, Reason.MATCH, timings)
     if top.score >= confirm:
-        return Recognition(transcript, candidates, "confirm", top.municipality, "match", timings)
+        return Recognition(transcript, candidates, Decision.CONFIRM, top.municipality, Reason.MATCH, timings)
     return Recognition.rejected(unsure, transcript, candidates, timings)

@@ -18,9 +18,9 @@ iterations in numpy. The file holds three models:
 - `unprimed`: the same clips heard without the primed transcription (the service's
   recognition under load: others queued behind a name, or its deadline near);
 - `reply`: ja or nee to "Bedoelt u Hoorn?", with no prompt (nothing to prime whisper with)
-  and no other area's names. Judged by the names model, 76 of 152 held-out replies were
-  understood (ja 43 of 66, nee 33 of 86; bench/recognition.md): one short word says less
-  than a name.
+  and no other area's names. Judged by the names model, about half the held-out replies were
+  not understood (bench/recognition.md, third pass, "The reply got a model of its own"):
+  one short word says less than a name.
 """
 
 from __future__ import annotations

@@ -39,7 +39,8 @@ import numpy as np
 from . import audio, vad
 from .model import LoadedModel
 
-# Mel frames (10 ms each); a window never grows past the last. Both the encoder and every
+HOP = 160  # 16 kHz samples per mel frame (10 ms)
+# Mel frames; a window never grows past the last. Both the encoder and every
 # scored text cost in proportion to the window, so the steps are fine.
 BUCKETS = (200, 300, 400, 500, 650, 800)
 CARRIER = " Ik wil graag de gemeente {} bellen."
@@ -58,15 +59,17 @@ class Tuning:
     # Set on the tune split (bench/recognition.md): see there before changing them.
     prior_weight: float = 0.8  # share of the null-window log-probability subtracted (PMI at 1.0)
     max_tokens: int = 16  # greedy transcription bound, start tokens included: a loop costs at most this
-    # Tokens the primed transcription may add after its prompt: 16, 12, 10 and 8 picked villages
-    # and named municipalities alike on the tune split (every step costs 5–7 ms); 12 leaves room
-    # for a long carrier sentence before the name.
+    # Tokens the primed transcription may add after its prompt: shorter bounds picked villages
+    # and named municipalities no worse on the tune split, and every token costs time
+    # (bench/recognition.md, second pass); this leaves room for a long carrier sentence before
+    # the name.
     prompted_tokens: int = 12
     # Whisper reads at most this much previous text (half its 448-token context); a longer
     # prompt keeps its end, as whisper's own decoding does.
     prompt_limit: int = 223
-    # Speech shorter than this holds no carrier sentence: its names are scored alone. On the
-    # tune callers the carrier form never scored best below 1.5 s, and it is the longer text.
+    # Speech shorter than this holds no carrier sentence: its names are scored alone, which
+    # saves the longer text (the carrier form never scored best below it on the tune callers:
+    # bench/recognition.md, sixth pass).
     carrier_min_s: float = 1.5
 
 
@@ -137,16 +140,16 @@ class Recognizer:
     @staticmethod
     def _null_audio(frames: int) -> np.ndarray:
         # Quiet line noise: the window a phrase is scored against when nobody says anything.
-        return np.random.default_rng(0).standard_normal(frames * 160).astype(np.float32) * 0.002
+        return np.random.default_rng(0).standard_normal(frames * HOP).astype(np.float32) * 0.002
 
     def _encode(self, pcm16k: np.ndarray, frames: int):
         import ctranslate2
 
-        window = np.zeros(frames * 160, np.float32)
+        window = np.zeros(frames * HOP, np.float32)
         used = min(len(pcm16k), len(window))
         window[:used] = pcm16k[:used]
         mel = self._mel(window, padding=0)[:, :frames]
-        return self.whisper.encode(ctranslate2.StorageView.from_array(np.ascontiguousarray(mel[None]))), max(used // 160, 1)
+        return self.whisper.encode(ctranslate2.StorageView.from_array(np.ascontiguousarray(mel[None]))), max(used // HOP, 1)
 
     def _tokens(self, text: str) -> list[int]:
         return self.tokenizer.encode(text) + [self.tokenizer.eot]
@@ -165,7 +168,7 @@ class Recognizer:
         results = self.whisper.align(batch, self._start, [self._tokens(t) for t in texts], [frames] * len(texts))
         return np.array([float(np.sum(np.log(np.maximum(r.text_token_probs, 1e-12)))) for r in results])
 
-    def _score(self, encoded, frames: int, bucket: int, texts: list[str]) -> dict[str, float]:
+    def _align(self, encoded, frames: int, bucket: int, texts: list[str]) -> dict[str, float]:
         """Calibrated scores of `texts` against `encoded`."""
         missing = [t for t in dict.fromkeys(texts) if (t, bucket) not in self._priors]
         values = self._logprobs([encoded] * len(texts) + [self._null[bucket]] * len(missing), frames, texts + missing)
@@ -193,7 +196,7 @@ class Recognizer:
                                        max_length=len(prefix) + self.tuning.prompted_tokens)[0]
         return self.tokenizer.decode(result.sequences_ids[0]).strip()
 
-    def listen(self, samples8k: np.ndarray) -> Clip:
+    def clip(self, samples8k: np.ndarray) -> Clip:
         """The stages every utterance pays for: the speech found, encoded, freely transcribed."""
         timings: dict[str, float] = {}
         started = time.perf_counter()
@@ -202,7 +205,7 @@ class Recognizer:
         if span is None:
             return Clip(started, timings)
         speech = audio.upsample_8k_to_16k(audio.to_float(samples8k[span[0] : span[1]]))
-        bucket = _bucket(len(speech) // 160 + 30)
+        bucket = _bucket(len(speech) // HOP + 30)
         mark = time.perf_counter()
         encoded, frames = self._encode(speech, bucket)
         timings["encode_ms"] = (time.perf_counter() - mark) * 1000
@@ -218,7 +221,7 @@ class Recognizer:
         clip.prompted = self.transcribe_prompted(clip.encoded, prompt)
         clip.timings["prompted_ms"] = (time.perf_counter() - mark) * 1000
 
-    def heard(self, clip: Clip, shortlist) -> Heard:
+    def score(self, clip: Clip, shortlist) -> Heard:
         """The clip's scores for the phrases `shortlist(transcript, prompted) -> list[tuple[str,
         tuple[str, ...]]]` picks, each with the forms to score it in (SHORT, CARRIER). Texts the
         clip was scored on before are not scored again.
@@ -233,19 +236,11 @@ class Recognizer:
         carrier = clip.seconds >= self.tuning.carrier_min_s
         forms = {p: [form.format(p) for form in templates if carrier or form != CARRIER] for p, templates in phrases}
         missing = [t for ts in forms.values() for t in ts if t not in clip.scores]
-        clip.scores.update(self._score(clip.encoded, clip.frames, clip.bucket, missing))
+        clip.scores.update(self._align(clip.encoded, clip.frames, clip.bucket, missing))
         clip.timings["score_ms"] = clip.timings.get("score_ms", 0.0) + (time.perf_counter() - mark) * 1000
         clip.timings["total_ms"] = (time.perf_counter() - clip.started) * 1000
         return Heard(clip.transcript, True, {p: max(clip.scores[t] for t in ts) for p, ts in forms.items()},
                      clip.no_speech_prob, clip.timings, clip.prompted, clip.seconds, clip.clarity)
-
-    def hear(self, samples8k: np.ndarray, shortlist, prompt: str = "") -> Heard:
-        """Every stage at once: `prompt` (the area's phrases) primes the second transcription;
-        without one it is skipped."""
-        clip = self.listen(samples8k)
-        if prompt and clip.speech:
-            self.prime(clip, prompt)
-        return self.heard(clip, shortlist)
 
     def transcribe_plain(self, samples8k: np.ndarray) -> tuple[str, dict[str, float]]:
         """The baseline: whisper's standard 30 s window, free transcription, no trimming, no biasing."""

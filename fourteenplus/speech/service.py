@@ -31,6 +31,7 @@ import numpy as np
 
 from ..grammar import AreaGrammar, Grammars, Phrase
 from ..text import answer_of
+from ..vocabulary import Decision, Reason
 from . import Recognition
 from .deadline import Deadline
 
@@ -43,14 +44,16 @@ if TYPE_CHECKING:
 # What a caller answers to "Bedoelt u Kapelle?". Scored like municipality names, so a
 # mumbled "jawel" still counts and a cough counts as no answer. Kept short: each phrase is
 # scored against the audio, and costs time. "nee hoor" and "klopt niet" were chosen on the
-# tune replies (nee understood 121 of 140 instead of 106, no ja lost); "natuurlijk" once
-# people were in the tune split (bench/recognition.md): a person's "Natuurlijk, …" scored
-# against nothing of its own. (In place of "ja hoor" it cost espeak-ng's ja's.)
+# tune replies, where they made more nee's understood and lost no ja (bench/recognition.md,
+# third pass); "natuurlijk" once people were in the tune split (seventh pass): a person's
+# "Natuurlijk, …" scored against nothing of its own. (In place of "ja hoor" it cost
+# espeak-ng's ja's.)
 SAID_YES = ("ja", "jawel", "klopt", "ja hoor", "natuurlijk")
 SAID_NO = ("nee", "neen", "nee hoor", "klopt niet")
 # The unprimed model's P(right) from which its top municipality is the answer without the
 # primed transcription. Chosen on the tune callers (bench/recognition.md, sixth pass): from
-# 0.7 the unprimed ranking is as right as the primed one, and nearly half the names stop there.
+# here the unprimed ranking is as right as the primed one, and the names that stop here save
+# the primed transcription's compute.
 SETTLED = 0.70
 # More different words than this, none of them a ja at the start, are a sentence, not a ja:
 # whisper spells a short ja it mishears in a word or two ("Jamel", "Ila. Ila!"), and a person
@@ -61,9 +64,8 @@ SENTENCE_WORDS = 3
 # Hoorn?"): a spelling whisper garbles a little, not a word that only shares letters.
 NAMED = 0.75
 # The two sides as the matcher ranks them, like two municipalities of an area of their own.
-_YES, _NO = "yes", "no"
-REPLIES = AreaGrammar("reply", (_YES, _NO), tuple(Phrase(t, _YES, "name") for t in SAID_YES)
-                      + tuple(Phrase(t, _NO, "name") for t in SAID_NO))
+REPLIES = AreaGrammar("reply", (Decision.YES, Decision.NO), tuple(Phrase(t, Decision.YES, "name") for t in SAID_YES)
+                      + tuple(Phrase(t, Decision.NO, "name") for t in SAID_NO))
 
 
 @dataclass(frozen=True)
@@ -89,7 +91,7 @@ class Answer:
         if not heard.candidates:
             return cls(None, None, 0.0, heard.transcript, heard.timings)
         top = heard.candidates[0]
-        yes = top.municipality == _YES
+        yes = top.municipality == Decision.YES
         said, words = answer_of(heard.transcript)
         threshold = thresholds.reply_yes if yes else thresholds.reply_no
         # A sentence that does not start with a ja says something else ("Hij is goed, zeg.").
@@ -114,17 +116,17 @@ class SpeechService:
     """`await start()` once, then `recognize(audio, area_code)` per name and `reply(audio)`
     per answer to "Bedoelt u …?".
 
-    `audio` is 8 kHz int16 samples (numpy) as the endpointer's `utterance()` returns, or bytes
-    with `encoding` ("ulaw", "alaw", "slin"). `thresholds` is the configuration's
-    (`config.Thresholds`): accept and confirm for names, reply_yes and reply_no for replies.
+    `audio` is 8 kHz int16 samples (numpy) as the endpointer's `utterance()` returns.
+    `thresholds` is the configuration's (`config.Thresholds`): accept and confirm for names,
+    reply_yes and reply_no for replies.
     `deadline` (`speech.deadline`; None: none, for the CLI and the benches) bounds the wait.
     """
 
     def __init__(self, grammars: Grammars, thresholds: Thresholds, deadline: Deadline | None = None,
                  model_path: Path | None = None, on_shed: Callable[[], None] | None = None,
-                 settled: float = SETTLED, policy: Path | None = None, recognizer: Recognizer | None = None):
+                 policy: Path | None = None, recognizer: Recognizer | None = None):
         self.reconfigure(grammars, thresholds, deadline)
-        self.settled = settled  # above 1: every name is primed (the benches' A/B)
+        self.settled = SETTLED  # from this unprimed P(right) a name is not primed
         self.model_path = model_path
         # The policy file its matchers are judged by (None: the one in force, `policy.policy_path()`),
         # and a recogniser already loaded (`fourteenplus tune` judges the same clips by two policies).
@@ -166,7 +168,7 @@ class SpeechService:
 
     @property
     def recognizer(self) -> Recognizer:
-        """The recogniser (loaded on first use): the bench runs the plain pipeline on it."""
+        """The recogniser (loaded on first use)."""
         return self.load()
 
     def matcher(self, area_code: str, neutral: bool = False, primed: bool = True) -> Matcher:
@@ -211,20 +213,20 @@ class SpeechService:
         transcription runs on the same encoded clip, and only its villages not yet scored
         are. `primed=False` (under load) stops at the first step. Once `abandoned` is set,
         the next stage raises `Abandoned` instead of starting."""
-        return self._name(self.recognizer.listen(np.asarray(samples, dtype=np.int16)), area_code, primed, abandoned)
+        return self._name(self.recognizer.clip(np.asarray(samples, dtype=np.int16)), area_code, primed, abandoned)
 
     def _name(self, clip: Clip, area_code: str, primed: bool, abandoned: threading.Event | None) -> Recognition:
         recognizer = self.recognizer
         unprimed = self.matcher(area_code, primed=False)
         _go_on(abandoned)
-        first = self._decide(unprimed, recognizer.heard(clip, unprimed.shortlist))
+        first = self._decide(unprimed, recognizer.score(clip, unprimed.shortlist))
         if not primed or not first.ranked or first.candidates[0].score >= self.settled:
             return first
         named = self.matcher(area_code)
         _go_on(abandoned)
         recognizer.prime(clip, named.prompt)
         _go_on(abandoned)
-        return self._decide(named, recognizer.heard(clip, named.shortlist))
+        return self._decide(named, recognizer.score(clip, named.shortlist))
 
     def reply_now(self, samples: np.ndarray, abandoned: threading.Event | None = None,
                   area_code: str | None = None, asked: str | None = None) -> Answer:
@@ -238,9 +240,9 @@ class SpeechService:
         from .reply import said_name
 
         matcher = self.reply_matcher()
-        clip = self.recognizer.listen(np.asarray(samples, dtype=np.int16))
+        clip = self.recognizer.clip(np.asarray(samples, dtype=np.int16))
         _go_on(abandoned)
-        answer = Answer.of(self._decide(matcher, self.recognizer.heard(clip, matcher.shortlist)), self.thresholds)
+        answer = Answer.of(self._decide(matcher, self.recognizer.score(clip, matcher.shortlist)), self.thresholds)
         said, name = said_name(clip.transcript, answer.likelier)
         if area_code is None or said is None or not name:
             return answer
@@ -269,17 +271,12 @@ class SpeechService:
             self.on_shed()
         return result
 
-    async def _run(self, samples: np.ndarray | bytes, encoding: str,
+    async def _run(self, samples: np.ndarray,
                    work: Callable[[np.ndarray, float, threading.Event], _Result], late: _Result) -> _Result:
         """`work(samples, seconds queued, abandoned)` in the worker, or `late` past the deadline.
         Past the deadline, or when the caller's task is cancelled (a recognition started at a
         pause, superseded because the caller spoke on), the work is abandoned: it never
         starts, or stops at its next stage, and the worker is free for the next utterance."""
-        from . import audio
-
-        if isinstance(samples, (bytes, bytearray)):
-            samples = audio.decode(bytes(samples), encoding)
-
         abandoned = threading.Event()
         loop = asyncio.get_running_loop()
         taken = asyncio.Event()  # the worker has taken the utterance: its deadline runs from here
@@ -346,18 +343,17 @@ class SpeechService:
     def _timed_out(self) -> Recognition:
         """What a caller gets past the deadline (speech/deadline.py, outcome 2)."""
         waited = self.deadline.recognition_ms if self.deadline else 0.0
-        return Recognition.rejected("timeout", timings={"deadline_ms": waited})
+        return Recognition.rejected(Reason.TIMEOUT, timings={"deadline_ms": waited})
 
-    async def recognize(self, samples: np.ndarray | bytes, area_code: str, encoding: str = "ulaw") -> Recognition:
-        return await self._run(samples, encoding,
+    async def recognize(self, samples: np.ndarray, area_code: str) -> Recognition:
+        return await self._run(samples,
                                lambda s, queued, abandoned: self._name_in_worker(s, area_code, queued, abandoned),
                                self._timed_out())
 
-    async def reply(self, samples: np.ndarray | bytes, encoding: str = "ulaw", area_code: str | None = None,
-                    asked: str | None = None) -> Answer:
+    async def reply(self, samples: np.ndarray, area_code: str | None = None, asked: str | None = None) -> Answer:
         """A reply is never shed: it has no primed transcription to shed (nor has a name said
         with it: see `reply_now`)."""
-        return await self._run(samples, encoding,
+        return await self._run(samples,
                                lambda s, _, abandoned: self.reply_now(s, abandoned, area_code, asked),
                                Answer.of(self._timed_out(), self.thresholds))
 

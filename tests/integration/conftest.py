@@ -20,6 +20,7 @@ import pytest
 from fourteenplus import asterisk, sipp
 from fourteenplus.config import load_service
 from fourteenplus.records import open_store
+from fourteenplus_dev.app import AppProcess
 
 SERVICE = Path(__file__).with_name("service.yaml")
 
@@ -76,7 +77,7 @@ def trunk(running_asterisk, tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def app(trunk, service_yaml):
-    process = sipp.AppProcess(service_yaml, service_yaml.parent / "app.log")
+    process = AppProcess(service_yaml, service_yaml.parent / "app.log")
     process.start()
     yield process
     process.stop()
@@ -103,7 +104,7 @@ def agi_app(app, service_yaml):
     for one module; the ARI set-up is restored after it."""
     asterisk.install(load_service(service_yaml), agi=True)
     asterisk.reload()
-    process = sipp.AppProcess(service_yaml, service_yaml.parent / "agi.log", command="agi")
+    process = AppProcess(service_yaml, service_yaml.parent / "agi.log", command="agi")
     process.start()
     yield process
     process.stop()
@@ -116,11 +117,11 @@ def agi_call(agi_app, trunk, tmp_path):
     return placer(trunk, tmp_path)
 
 
-def log_size(app: sipp.AppProcess) -> int:
+def log_size(app: AppProcess) -> int:
     return app.log.stat().st_size if app.log.exists() else 0
 
 
-def wait_for_log(app: sipp.AppProcess, text: str, since: int, timeout_s: float = 30.0) -> str:
+def wait_for_log(app: AppProcess, text: str, since: int, timeout_s: float = 30.0) -> str:
     """The app's log from byte `since` once it holds `text` (fails after `timeout_s`)."""
     deadline = time.monotonic() + timeout_s
     new = ""
@@ -146,7 +147,7 @@ def in_background(target) -> tuple[threading.Thread, dict]:
     return thread, out
 
 
-def stop_mid_call(process: sipp.AppProcess, trunk, workdir: Path, drain_timeout_s: float = 40):
+def stop_mid_call(process: AppProcess, trunk, workdir: Path, drain_timeout_s: float = 40):
     """SIGTERM the app (ARI or AGI) while a caller is at the question, then place a second call.
 
     The first caller's conversation should go on and its spoken name route it (Koggenland);

@@ -16,6 +16,7 @@ import urllib.request
 from fourteenplus import asterisk, asterisk_config, sipp
 from fourteenplus.paths import CHECKOUT
 from fourteenplus.sipp import Say, WaitPrompt
+from fourteenplus_dev.app import AppProcess
 
 from .conftest import in_background
 
@@ -104,7 +105,7 @@ def test_agi_tells_systemd_it_is_ready_and_feeds_the_watchdog(service_yaml, tmp_
     notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
     notify.bind(str(tmp_path / "notify"))
     notify.settimeout(60)
-    agi = sipp.AppProcess(service_yaml, tmp_path / "agi.log", command="agi",
+    agi = AppProcess(service_yaml, tmp_path / "agi.log", command="agi",
                           env={"NOTIFY_SOCKET": str(tmp_path / "notify"), "WATCHDOG_USEC": "1000000"},
                           options=("--port", "0", "--metrics-port", "0"))
     agi.start()

@@ -17,8 +17,9 @@ from fourteenplus.callflow import (
     CallFlow, CallRecord, DialResult, Dtmf, HungUp, Play, PromptDone, Reply, StartTimer, Timeout, Utterance,
 )
 from fourteenplus.config import EXAMPLE, load_service
-from fourteenplus.session import ANSWER_TO_INVITE, CallServices, Session
+from fourteenplus.session import CallServices, Session
 from fourteenplus.speech import Candidate, Recognition
+from fourteenplus.vocabulary import Timing
 
 SERVICE = load_service(EXAMPLE)  # by name: whatever $FOURTEENPLUS_CONFIG says, the tests mean the example
 DAY = 86400.0
@@ -114,7 +115,7 @@ def like_2020(started_at: float = T0) -> list[CallRecord]:
     calls = []
     for i in range(100):
         caller = Caller(caller=f"06{i % 40:08d}", started_at=started_at + (i % 5) * DAY,
-                        timings={ANSWER_TO_INVITE: 4000.0 if i < 85 else 9000.0}, service=service)
+                        timings={Timing.ANSWER_TO_INVITE: 4000.0 if i < 85 else 9000.0}, service=service)
         if i < 85:
             caller.say("Hoorn" if i % 2 else "Medemblik")
         elif i < 95:

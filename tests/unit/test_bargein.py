@@ -19,6 +19,7 @@ from fourteenplus.speech import audio
 from fourteenplus.speech.audio import encode
 from fourteenplus.speech.bargein import TAKE_FRAMES, Turn
 from fourteenplus.speech.vad import FRAME, RATE, Endpointer
+from fourteenplus.vocabulary import ListenMode
 
 LINE_S = 1.0  # the line heard before the caller's sound: the endpointer learns its noise
 
@@ -132,7 +133,7 @@ class Heard:
         app = types.SimpleNamespace(service=load_service(), ari=None, services=CallServices(speech=None),
                                     finished=lambda session: None)
         self.call = Call(app, {"id": "c1"}, "140229")  # type: ignore[arg-type]
-        self.call.listening = cf.Listen(cf.NAME, "0229")
+        self.call.listening = cf.Listen(ListenMode.NAME, "0229")
         self.call.playback = ("playback-1", "question-1") if playing else None
         self.events: list[tuple[int, object]] = []
         self.utterances: list[np.ndarray] = []

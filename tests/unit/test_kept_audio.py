@@ -23,6 +23,7 @@ from fourteenplus.records.store import MIGRATIONS
 from fourteenplus.session import CallServices, Session
 from fourteenplus.speech import Candidate, Recognition
 from fourteenplus.speech.service import Answer
+from fourteenplus.vocabulary import AttemptKind, CallPath, ListenMode
 
 from .record_backends import backend  # noqa: F401  (a fixture)
 from .scripted_calls import DAY, SERVICE, Caller, StandIn
@@ -51,7 +52,7 @@ class Answering(StandIn):
 
     async def listen(self, action):
         await super().listen(action)
-        self.session.heard(action, NAME if action.mode == cf.NAME else JA)
+        self.session.heard(action, NAME if action.mode == ListenMode.NAME else JA)
 
 
 def call(settings: RecordSettings, tmp_path) -> tuple[Session, RecordWriter]:
@@ -79,10 +80,10 @@ def test_security_kept_audio_is_private_named_by_call_and_turn_and_named_in_the_
     settings = kept(tmp_path)
     session, _ = call(settings, tmp_path)
     [stored] = open_store(settings).calls()
-    assert stored.record.path == cf.CONFIRMED and stored.record.municipality == "Medemblik"
+    assert stored.record.path == CallPath.CONFIRMED and stored.record.municipality == "Medemblik"
     assert stored.call_id == session.flow.record.call_id
     assert [(a.kind, a.audio) for a in stored.record.attempts] == [
-        (cf.KIND_NAME, f"{stored.call_id}-0.wav"), (cf.KIND_REPLY, f"{stored.call_id}-1.wav")]
+        (AttemptKind.NAME, f"{stored.call_id}-0.wav"), (AttemptKind.REPLY, f"{stored.call_id}-1.wav")]
     folder = tmp_path / "audio"  # beside the records
     assert stat.S_IMODE(folder.stat().st_mode) == 0o700
     for attempt, samples in zip(stored.record.attempts, (NAME, JA)):

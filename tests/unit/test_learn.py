@@ -16,6 +16,7 @@ from fourteenplus.grammar import load_grammars
 from fourteenplus.resources import GRAMMARS
 from fourteenplus.records import CallerHasher, Row, StoredCall, open_store
 from fourteenplus.speech.matcher import Matcher
+from fourteenplus_dev.hearing import decide_text
 
 from .record_backends import configuration_with_store
 from .scripted_calls import SERVICE, Caller
@@ -117,7 +118,7 @@ def test_the_loop_closes_unsure_before_routed_after_acceptance(grammars_dir):
 
     def recognise(transcript):
         g = grammars(grammars_dir)  # what the app does on its next reload
-        return Matcher(g.area("0229"), g.elsewhere("0229")).decide_text(transcript, accept, confirm)
+        return decide_text(Matcher(g.area("0229"), g.elsewhere("0229")), transcript, accept, confirm)
 
     before = recognise(PHRASE)
     assert before.decision != "accept"

@@ -13,7 +13,8 @@ import pytest
 from fourteenplus import callflow as cf
 from fourteenplus import logformat
 from fourteenplus.records import CallerHasher
-from fourteenplus.session import ANSWER_TO_INVITE, CallServices, Session
+from fourteenplus.session import CallServices, Session
+from fourteenplus.vocabulary import CallPath, Outcome, Timing
 
 from .scripted_calls import SERVICE, StandIn
 
@@ -27,8 +28,8 @@ def decision_line(log_format: str) -> str:
     session = Session(cf.CallFlow(SERVICE, "140229", CALLER), CallServices(speech=None, hasher=HASHER),
                       StandIn, lambda _: None, name="call 1700000000.1 (140229)")
     record = session.flow.record
-    record.area_code, record.outcome, record.path, record.municipality = "0229", cf.OUTCOME_TRANSFERRED, cf.SPOKEN, "Koggenland"
-    record.timings[ANSWER_TO_INVITE] = 2150.0
+    record.area_code, record.outcome, record.path, record.municipality = "0229", Outcome.TRANSFERRED, CallPath.SPOKEN, "Koggenland"
+    record.timings[Timing.ANSWER_TO_INVITE] = 2150.0
     return capture(log_format, session.record_done)
 
 
@@ -54,8 +55,8 @@ def parse_logfmt(line: str) -> dict:
     return dict(pair.split("=", 1) for pair in shlex.split(line))
 
 
-EXPECTED = {"call": "call 1700000000.1 (140229)", "area": "0229", "outcome": cf.OUTCOME_TRANSFERRED,
-            "path": cf.SPOKEN, "municipality": "Koggenland", "caller_hash": HASHER.hash(CALLER),
+EXPECTED = {"call": "call 1700000000.1 (140229)", "area": "0229", "outcome": Outcome.TRANSFERRED,
+            "path": CallPath.SPOKEN, "municipality": "Koggenland", "caller_hash": HASHER.hash(CALLER),
             "level": "info", "logger": "fourteenplus.calls", "msg": "call decision"}
 
 

@@ -11,6 +11,7 @@ from fourteenplus.speech.policy import FEATURES, Policy
 
 NAMES = FEATURES["names"]
 from fourteenplus.speech.recognizer import CARRIER, SHORT, Heard
+from fourteenplus_dev.hearing import decide_text
 
 
 @dataclass(frozen=True)
@@ -77,7 +78,7 @@ def test_a_name_from_another_area_is_out_of_area(matcher):
     assert matcher.text_match("Amsterdam graag")[1] == "Amsterdam"
     assert matcher.text_match("gemeente Den Bosch")[1] == "'s-Hertogenbosch"
     assert matcher.text_match("Amsterdam Amsterdam Amsterdam")[1] == "Amsterdam"
-    result = matcher.decide_text("Amsterdam", 0.8, 0.55)
+    result = decide_text(matcher, "Amsterdam", 0.8, 0.55)
     assert result.decision == "reject" and result.reason == "out_of_area"
 
 

@@ -12,6 +12,7 @@ from fourteenplus.config import RecordSettings
 from fourteenplus.metrics import Metrics
 from fourteenplus.records import CallerHasher, CallRecord, RecordWriter, Row, open_store
 from fourteenplus.session import CallServices, ChannelGone, Dialling, Session
+from fourteenplus.vocabulary import Outcome
 
 from .record_backends import backend  # noqa: F401  (a fixture)
 from .scripted_calls import SERVICE, FakeSpeech, StandIn, samples
@@ -103,7 +104,7 @@ def test_fault_an_app_that_dies_while_the_trunk_rings_leaves_the_calls_record(tm
     assert writer.flush(5)  # no dial result, no finish: the process would die here
     [stored] = open_store(settings).calls()
     assert (stored.record.municipality, stored.record.outcome, stored.record.dial_status) == \
-        ("Koggenland", cf.OUTCOME_TRANSFERRED, None)
+        ("Koggenland", Outcome.TRANSFERRED, None)
     dialling.result(KEY, "ANSWER")  # had it lived: the same row, completed
     writer.close()
     [stored] = open_store(settings).calls()
@@ -115,7 +116,7 @@ def test_fault_a_provisional_row_never_undoes_the_final_one(backend):
     final stays; the final written twice (a lost acknowledgement) is one row."""
     store = open_store(backend)
     record = CallRecord("140229", "0612345678", area_code="0229", municipality="Koggenland",
-                           outcome=cf.OUTCOME_TRANSFERRED, started_at=1_800_000_000.0)
+                           outcome=Outcome.TRANSFERRED, started_at=1_800_000_000.0)
     provisional = Row.of(record, None, call_id="call-1", final=False)
     record.dial_status = "BUSY"
     final = Row.of(record, None, call_id="call-1")

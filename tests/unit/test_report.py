@@ -10,8 +10,8 @@ import pytest
 from fourteenplus import report, report_html
 from fourteenplus.cli import main
 from fourteenplus.config import load_service
-from fourteenplus.session import ANSWER_TO_INVITE
 from fourteenplus.records import CallerHasher, Row, open_store
+from fourteenplus.vocabulary import Timing
 
 from .record_backends import configuration_with_store
 from .scripted_calls import DAY, SERVICE, T0, Caller, FakeSpeech, converse, every_path, like_2020, samples
@@ -57,7 +57,7 @@ def test_the_2020_evaluation_reproduced_from_records_gives_its_figures():
     shares = data["total"]["route_shares"]
     assert (shares["first"], shares["one_repeat"], shares["more_repeats"], shares["keypad"]) == (0.85, 0.10, 0.03, 0.02)
     assert data["total"]["hung_up_transfer_share"] == 0.05
-    assert data["total"]["median_ms"][ANSWER_TO_INVITE] == 4000.0
+    assert data["total"]["median_ms"][Timing.ANSWER_TO_INVITE] == 4000.0
     assert data["by_area"]["0229"]["route_shares"]["first"] == 0.85
     hoorn = data["by_municipality"]["Hoorn"]
     assert (hoorn["calls"], hoorn["routes"]["first"], hoorn["routes"]["keypad"]) == (44, 42, 2)

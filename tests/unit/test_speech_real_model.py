@@ -90,8 +90,8 @@ def test_only_speech_long_enough_for_a_carrier_sentence_has_its_names_scored_in_
     matcher = service.matcher("0229", primed=False)
     scored = {}
     for name in ("koggenland", "drechterland-carrier"):
-        clip = service.recognizer.listen(audio.read_telephone(CORPUS / f"{name}.wav"))
-        service.recognizer.heard(clip, matcher.shortlist)
+        clip = service.recognizer.clip(audio.read_telephone(CORPUS / f"{name}.wav"))
+        service.recognizer.score(clip, matcher.shortlist)
         scored[name] = (clip.seconds, CARRIER.format("Hoorn") in clip.scores, " Hoorn." in clip.scores)
     limit = service.recognizer.tuning.carrier_min_s
     assert scored["koggenland"][0] < limit and scored["koggenland"][1:] == (False, True)

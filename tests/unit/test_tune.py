@@ -24,8 +24,9 @@ from fourteenplus.config import RecordSettings, load_service
 from fourteenplus.records import AudioArchive, CallerHasher, RecordWriter, Row, open_store
 from fourteenplus.speech import fitting, policy
 from fourteenplus.speech import Candidate, Recognition
-from fourteenplus.tune import NO, YES, Corpus, Judged, Outcome, Take, first_answer, label_calls, report_html, \
+from fourteenplus.tune import Corpus, Judged, Outcome, Take, first_answer, label_calls, report_html, \
     report_markdown
+from fourteenplus.vocabulary import CONFIRM_FAMILIES, AttemptKind, CallPath, Decision, Prompt, PromptFamily, prompt_id
 
 from .scripted_calls import SERVICE, Caller
 
@@ -40,7 +41,7 @@ def stored(tmp_path, records) -> tuple[list, AudioArchive]:
     store = open_store(settings)
     for record in records:
         for seq, attempt in enumerate(record.attempts):
-            if attempt.kind in (cf.KIND_NAME, cf.KIND_REPLY):
+            if attempt.kind in (AttemptKind.NAME, AttemptKind.REPLY):
                 attempt.audio = archive.save(record.call_id, seq, np.zeros(800, np.int16)).name
         store.insert(Row.of(record, None))
     return store.calls(), archive
@@ -54,11 +55,11 @@ def labels(tmp_path, *callers: Caller) -> list[tuple[str, bool]]:
 
 def test_tune_labels_a_name_by_the_ja_or_key_that_followed_it(tmp_path):
     assert labels(tmp_path, Caller().say("Medemblik", decision="confirm").reply(True)) == [
-        ("Medemblik", False), (YES, True)]
+        ("Medemblik", False), (Decision.YES, True)]
     # nee strikes Opmeer; key 1 to the question about Medemblik chooses it
     assert labels(tmp_path, Caller().say("Opmeer", decision="confirm").reply(False)
                   .say("Medemblik", decision="confirm").key("1")) == [
-        ("Medemblik", False), (NO, True), ("Medemblik", False)]
+        ("Medemblik", False), (Decision.NO, True), ("Medemblik", False)]
 
 
 def test_tune_labels_a_name_by_the_menu_key_the_caller_pressed_after_it(tmp_path):
@@ -69,8 +70,8 @@ def test_tune_labels_a_name_by_the_menu_key_the_caller_pressed_after_it(tmp_path
 def test_tune_labels_a_caller_who_named_none_a_negative(tmp_path):
     # asked about Opmeer, nee; nothing else likely; the menu passes unanswered: the default
     caller = Caller().say("Opmeer", decision="confirm").reply(False).mumble("hallo").silence().silence()
-    assert caller.record.path == cf.DEFAULT
-    assert labels(tmp_path, caller) == [(fitting.NEGATIVE, False), (NO, True), (fitting.NEGATIVE, False)]
+    assert caller.record.path == CallPath.DEFAULT
+    assert labels(tmp_path, caller) == [(fitting.NEGATIVE, False), (Decision.NO, True), (fitting.NEGATIVE, False)]
 
 
 def test_tune_leaves_out_what_nothing_confirms(tmp_path):
@@ -108,7 +109,7 @@ def test_tune_judges_a_take_as_the_call_flow_decides_it_answered_as_its_label_sa
 def test_tune_report_says_what_was_decided_and_why_in_markdown_and_html(tmp_path):
     now, new = Judged(names=10, right_first=5, wrong=1), Judged(names=10, right_first=7, wrong=1)
     corpus = Corpus([Take("a", 0, "0229", Path("a-0.wav"), "Hoorn", False),
-                     Take("a", 1, "0229", Path("a-1.wav"), YES, True)], 3, 1,
+                     Take("a", 1, "0229", Path("a-1.wav"), Decision.YES, True)], 3, 1,
                     left_out=Counter({"a name accepted without a question": 2}))
     outcome = Outcome(corpus, 1, 0, policy.PATH, {"names": {}}, {"reply": "its 1 tune takes were all right"},
                       now, new, True, "better", written=tmp_path / "new.yaml")
@@ -171,24 +172,24 @@ def respond(flow: cf.CallFlow, actions: list, caller: dict, speech, kept) -> cf.
     from fourteenplus.speech import audio
     from fourteenplus_dev.simulation import endpoint
 
-    slugs = {m.slug: name for name, m in flow.service.directory.municipalities.items()}
     play = next((a for a in reversed(actions) if isinstance(a, cf.Play)), None)
     if play is None:
         return cf.Timeout(next(a.timer_id for a in actions if isinstance(a, cf.StartTimer)))
-    asked = next((slugs[p.split("/", 1)[1]] for p in play.prompts if p.split("/")[0] in cf.CONFIRM_PROMPTS), None)
+    asked = next((name for name, m in flow.service.directory.municipalities.items()
+                  if any(prompt_id(family, m.slug) in play.prompts for family in CONFIRM_FAMILIES)), None)
     expected = None if caller["expected"] == "none" else caller["expected"]
     if asked is not None:
-        if cf.REPLY_KEYS in play.prompts:
+        if Prompt.REPLY_KEYS in play.prompts:
             return cf.Dtmf("1" if asked == expected else "2")
         heard = endpoint(audio.read_telephone(caller["dir"] / caller["yes" if asked == expected else "no"])).utterance
         event: cf.Event = cf.Reply(speech.reply_now(heard).yes)
-    elif play.prompts[-1] in (cf.QUESTION, cf.AGAIN, cf.NO_NAME):
-        take = caller["first" if play.prompts[-1] == cf.QUESTION else "second"]
+    elif play.prompts[-1] in (Prompt.QUESTION, Prompt.AGAIN, Prompt.NO_NAME):
+        take = caller["first" if play.prompts[-1] == Prompt.QUESTION else "second"]
         heard = endpoint(audio.read_telephone(caller["dir"] / take)).utterance
         if not len(heard):
             return cf.PromptDone(play.play_id)
         event = cf.Utterance(speech.recognize_now(heard, flow.record.area_code))
-    elif any(p.startswith("menu/") for p in play.prompts) and expected in flow.plan.connected:
+    elif prompt_id(PromptFamily.MENU, flow.record.area_code) in play.prompts and expected in flow.plan.connected:
         return cf.Dtmf(str(flow.plan.connected.index(expected) + 1))
     else:
         return cf.PromptDone(play.play_id)

@@ -27,12 +27,13 @@ from typing import Callable
 import numpy as np
 
 from ..benchfile import write_block
-from fourteenplus.callflow import KEYPAD, NAME, REPLY, CallFlow
+from fourteenplus.callflow import CallFlow
 from fourteenplus.config import DEFAULTS, HistorySettings, Service, Thresholds, load_service
 from fourteenplus.paths import cache_dir
 from ..simulation import BARGE_IN_S, Caller, Outcome, PromptAudio, Simulation, keypad_menu_seconds
 from fourteenplus.speech import Recognition
 from fourteenplus.speech.service import Answer, SpeechService
+from fourteenplus.vocabulary import CallPath, ListenMode
 from ..stats import spread
 
 
@@ -61,13 +62,14 @@ class TimedSpeech:
         return result
 
     def recognize_now(self, samples: np.ndarray, area_code: str) -> Recognition:
-        result = self._timed(samples, NAME, area_code, lambda: self.service.recognize_now(samples, area_code))
+        result = self._timed(samples, ListenMode.NAME, area_code,
+                             lambda: self.service.recognize_now(samples, area_code))
         assert isinstance(result, Recognition)
         return result
 
     def reply_now(self, samples: np.ndarray, area_code: str | None = None, asked: str | None = None) -> Answer:
         # Per question too: a name said with the answer is judged against the one asked about.
-        result = self._timed(samples, REPLY, (self.service.thresholds, area_code, asked),
+        result = self._timed(samples, ListenMode.REPLY, (self.service.thresholds, area_code, asked),
                              lambda: self.service.reply_now(samples, area_code=area_code, asked=asked))
         assert isinstance(result, Answer)
         return result
@@ -78,7 +80,7 @@ class TimedSpeech:
 
         heard = list(self._cache.items())
         return {mode: stages([result for (_, heard_as, _), (result, _) in heard if heard_as == mode])
-                for mode in (NAME, REPLY)}
+                for mode in (ListenMode.NAME, ListenMode.REPLY)}
 
 
 def read_callers(corpus: Path) -> list[Caller]:
@@ -204,7 +206,7 @@ def figures(outcomes: list[Outcome]) -> dict:
         "first_take_top1": sum(o.first_take_rank == 1 for o in names),
         "first_take_top3": sum(1 <= o.first_take_rank <= 3 for o in names),
         "asked_name_again": sum(o.name_takes > 1 for o in names),
-        "reached_keypad_menu": sum(o.path == KEYPAD for o in names),
+        "reached_keypad_menu": sum(o.path == CallPath.KEYPAD for o in names),
         "questions_per_caller": round(sum(o.questions for o in outcomes) / len(outcomes), 2) if outcomes else 0.0,
         "prompts_stopped_by_speech": sum(o.prompts_stopped for o in outcomes),
         "time_to_transfer_s": speech,
@@ -213,7 +215,7 @@ def figures(outcomes: list[Outcome]) -> dict:
         # End of the caller's words → the answer ready, per utterance: what the caller waits
         # in silence before the transfer or the next prompt (the transfer's own ms not included).
         "speech_end_to_answer_ms": {mode: spread([ms for o in outcomes for ms in o.answer_waits_ms.get(mode, [])])
-                                    for mode in (NAME, REPLY)},
+                                    for mode in (ListenMode.NAME, ListenMode.REPLY)},
     }
     if names:
         result["right_first_answer_share"] = round(right_first / len(names), 4)
@@ -256,7 +258,8 @@ def main(args: argparse.Namespace) -> int:
     thresholds = Thresholds(**{name: getattr(args, name) for name in DEFAULTS["thresholds"]})
     callers = read_callers(args.dir)
     service = bench_service({c.area_code for c in callers}, thresholds, args.questions)
-    speech = SpeechService(load_grammars(load_directory()), thresholds, settled=args.settled)
+    speech = SpeechService(load_grammars(load_directory()), thresholds)
+    speech.settled = args.settled  # above 1: every name is primed (the A/B of `--settled`)
     speech.load()
     audio = PromptAudio.made(service, cache_dir() / "bench-prompts")
     timed = TimedSpeech(speech)

@@ -28,10 +28,11 @@ from ..benchfile import write_block
 from fourteenplus.config import DEFAULTS, Thresholds
 from fourteenplus.speech import Candidate, Recognition, fitting
 from fourteenplus.speech.service import SETTLED, Answer
+from ..hearing import decide_text, hear
 from ..stats import spread
 from fourteenplus.commands.recognize import REPLY_AREA
+from fourteenplus.vocabulary import Decision, Reason, said
 
-_SIDES = {True: "yes", False: "no"}
 
 
 
@@ -127,7 +128,7 @@ class Tally:
     def figures(self) -> dict:
         positives = [(e, r) for e, r, _ in self.rows if e != "none"]
         negatives = [(e, r) for e, r, _ in self.rows if e == "none"]
-        routed = ("accept", "confirm")
+        routed = (Decision.ACCEPT, Decision.CONFIRM)
         correct = sum(r.decision in routed and r.municipality == e for e, r in positives)
         latencies = np.array([ms for _, _, ms in self.rows]) if self.rows else np.zeros(1)
         def rank(result, expected) -> int:
@@ -140,13 +141,13 @@ class Tally:
             "top1": sum(rank(r, e) == 1 for e, r in positives),
             "top3": sum(1 <= rank(r, e) <= 3 for e, r in positives),
             "accuracy": round(correct / len(positives), 4) if positives else None,
-            "misrouted": sum(r.decision == "accept" and r.municipality != e for e, r in positives),
-            "confirmed": sum(r.decision == "confirm" for _, r, _ in self.rows),
-            "rejected": sum(r.decision == "reject" for _, r, _ in self.rows),
+            "misrouted": sum(r.decision == Decision.ACCEPT and r.municipality != e for e, r in positives),
+            "confirmed": sum(r.decision == Decision.CONFIRM for _, r, _ in self.rows),
+            "rejected": sum(r.decision == Decision.REJECT for _, r, _ in self.rows),
             "negatives": len(negatives),
             "negatives_routed": sum(r.decision in routed for _, r in negatives),
-            "negatives_accepted": sum(r.decision == "accept" for _, r in negatives),
-            "negatives_confirmed": sum(r.decision == "confirm" for _, r in negatives),
+            "negatives_accepted": sum(r.decision == Decision.ACCEPT for _, r in negatives),
+            "negatives_confirmed": sum(r.decision == Decision.CONFIRM for _, r in negatives),
             "latency_p50_ms": round(float(np.percentile(latencies, 50)), 1),
             "latency_p95_ms": round(float(np.percentile(latencies, 95)), 1),
             "stages_ms": stages([r for _, r, _ in self.rows]),
@@ -157,7 +158,7 @@ class Tally:
         where "nee" taken for "ja" (a wrong transfer) must stand apart from the other errors."""
         table: dict = {}
         for expected, result, _ in self.rows:
-            got = result.municipality if result.decision in ("accept", "confirm") else "none"
+            got = result.municipality if result.decision in (Decision.ACCEPT, Decision.CONFIRM) else "none"
             table.setdefault(expected, {}).setdefault(got, 0)
             table[expected][got] += 1
         return table
@@ -214,8 +215,8 @@ def run(corpora: list[Path], thresholds: Thresholds, plain: bool, primed: bool =
         if plain:
             text, timings = service.recognizer.transcribe_plain(samples)
             matcher = service.reply_matcher() if reply else service.matcher(row["area_code"])
-            baseline.add(row["expected"], matcher.decide_text(
-                text, thresholds.accept, thresholds.confirm), timings["total_ms"])
+            baseline.add(row["expected"], decide_text(
+                matcher, text, thresholds.accept, thresholds.confirm), timings["total_ms"])
     replies = _is_replies(rows)
     figures: dict[str, Any] = {"ours": ours.figures() | ({"confusion": ours.confusion()} if replies else {}),
                "families": {name: tally.figures() | ({"confusion": tally.confusion()} if replies else {})
@@ -282,13 +283,13 @@ def second_take(pairs) -> dict:
     it has no second take. Confirms are counted as answered ja or nee correctly (the reply
     bench measures that step on its own)."""
     names = [(first, expected, again) for first, expected, again in pairs if expected != "none"]
-    routed = ("accept", "confirm")
+    routed = (Decision.ACCEPT, Decision.CONFIRM)
 
     def right(result, expected):
         return result.decision in routed and result.municipality == expected
 
     first = sum(right(f, e) for f, e, _ in names)
-    asked_again = [(e, a) for f, e, a in names if not right(f, e) and f.decision != "accept"]
+    asked_again = [(e, a) for f, e, a in names if not right(f, e) and f.decision != Decision.ACCEPT]
     second = sum(right(a, e) for e, a in asked_again)
     negatives = [(f, a) for f, e, a in pairs if e == "none"]
     return {
@@ -297,10 +298,10 @@ def second_take(pairs) -> dict:
         "asked_again": len(asked_again),
         "second_take": second,
         "within_two": round((first + second) / len(names), 4) if names else None,
-        "misrouted_on_second": sum(a.decision == "accept" and a.municipality != e for e, a in asked_again),
+        "misrouted_on_second": sum(a.decision == Decision.ACCEPT and a.municipality != e for e, a in asked_again),
         "negatives": len(negatives),
         # A negative confirmed on the first take is answered nee, so it is asked again too.
-        "negatives_routed_on_second": sum(f.decision != "accept" and a.decision in routed for f, a in negatives),
+        "negatives_routed_on_second": sum(f.decision != Decision.ACCEPT and a.decision in routed for f, a in negatives),
     }
 
 
@@ -312,11 +313,11 @@ def report(path: Path, figures: dict, marker: str = "bench") -> None:
 def as_recognition(answer: Answer) -> Recognition:
     """An answer in the bench's terms (the manifest's expected values for a reply are yes, no
     and none): accepted as the side understood, else rejected, its likelier side ranked."""
-    side = None if answer.likelier is None else _SIDES[answer.likelier]
+    side = None if answer.likelier is None else said(answer.likelier)
     ranked = () if side is None else (Candidate(side, answer.probability, side),)
     if answer.yes is None:
-        return Recognition.rejected("low_confidence", answer.transcript, ranked, answer.timings)
-    return Recognition(answer.transcript, ranked, "accept", _SIDES[answer.yes], "match", answer.timings)
+        return Recognition.rejected(Reason.LOW_CONFIDENCE, answer.transcript, ranked, answer.timings)
+    return Recognition(answer.transcript, ranked, Decision.ACCEPT, said(answer.yes), Reason.MATCH, answer.timings)
 
 
 def _is_replies(rows: list[dict]) -> bool:
@@ -332,7 +333,8 @@ def fit_rows(corpus: Path) -> list[dict]:
         rows = []
         for row in csv.DictReader((corpus / "callers.csv").open()):
             rows.append({"file": str(corpus / row["first"]), "area_code": row["area_code"], "expected": row["expected"]})
-            rows += [{"file": str(corpus / row[side]), "area_code": REPLY_AREA, "expected": side} for side in ("yes", "no")]
+            rows += [{"file": str(corpus / row[side]), "area_code": REPLY_AREA, "expected": side}
+                     for side in (Decision.YES, Decision.NO)]
         return rows
     return [row for row in read_manifest(corpus) if not row.get("repeat_of")]
 
@@ -387,8 +389,8 @@ def _evidence(service, rows: list[dict], primed: bool) -> list[fitting.Labelled]
                                           else service.matcher(row["area_code"], neutral=True, primed=primed))
         matcher = matchers[row["area_code"]]
         # As the call flow hears it: the endpointer's utterance of the clip.
-        heard = service.recognizer.hear(endpoint(audio.read_telephone(Path(row["file"]))).utterance,
-                                        matcher.shortlist, matcher.prompt)
+        heard = hear(service.recognizer, endpoint(audio.read_telephone(Path(row["file"]))).utterance,
+                     matcher.shortlist, matcher.prompt)
         clip = fitting.labelled(matcher.evidence(heard) if heard.speech else {}, row["expected"])
         if clip is not None:
             clips.append(clip)

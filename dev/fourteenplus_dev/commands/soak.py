@@ -36,17 +36,17 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from fourteenplus import asterisk, numberplan, paths, sipp
-from fourteenplus import callflow as cf
+from fourteenplus import asterisk, numberplan, sipp
+from fourteenplus.vocabulary import CallPath, Prompt, Timing
+from ..app import REPO, AppProcess
 from ..benchfile import write_block
 from fourteenplus.records import CallRecord
-from fourteenplus.session import SPEECH_END_TO_TRANSFER
 from fourteenplus.sipp import PressKeys, Say, Silence, WaitPrompt
 from ..stats import spread
 from fourteenplus.commands._common import add_config_option, configured
 from .bench import machine
 
-TEST_SERVICE = paths.REPO / "tests" / "integration" / "service.yaml"
+TEST_SERVICE = REPO / "tests" / "integration" / "service.yaml"
 READY_TIMEOUT_S = 180  # the app loads the whisper model before it says "ready"
 RECORD_GRACE_S = 3  # the app writes a record once the dial result is in, just after the call
 CLK_TCK = os.sysconf("SC_CLK_TCK")
@@ -423,7 +423,7 @@ class Outcome:
         """End of speech → INVITE, as the caller measured it, when the call counts toward `kind`."""
         if self.scenario.latency != kind or self.problem or self.result is None:
             return None
-        if kind == "voice" and getattr(self.record, "path", None) not in (cf.SPOKEN, cf.SPOKEN_REPEAT):
+        if kind == "voice" and getattr(self.record, "path", None) not in (CallPath.SPOKEN, CallPath.SPOKEN_REPEAT):
             return None
         return self.result.speech_end_to_invite_ms
 
@@ -472,12 +472,13 @@ class Phase:
         latency = {kind: spread([ms for o in self.outcomes if (ms := o.latency_ms(kind)) is not None])
                    for kind in ("voice", "reply")}
         voice = [o for o in self.outcomes if o.scenario.latency == "voice"]
-        recognised = [o.record.timings[SPEECH_END_TO_TRANSFER] for o in self.outcomes
-                      if o.timed("voice") and o.record is not None and SPEECH_END_TO_TRANSFER in o.record.timings]
+        ended = Timing.SPEECH_END_TO_TRANSFER
+        recognised = [o.record.timings[ended] for o in self.outcomes
+                      if o.timed("voice") and o.record is not None and ended in o.record.timings]
         return {"phase": self.name, "config": self.config, "concurrency": self.concurrency,
                 "calls": len(self.outcomes), "lost": len(lost), "defaulted": len(defaulted),
                 # sent to the keypad menu at once: the recogniser could not keep up (admission)
-                "busy": sum(o.record is not None and any(a.reason == cf.BUSY for a in o.record.attempts)
+                "busy": sum(o.record is not None and any(a.reason == Prompt.BUSY for a in o.record.attempts)
                             for o in self.outcomes),
                 "peak_concurrency": peak,
                 "mean_concurrency": mean, "wall_s": round(self.wall_s, 1),
@@ -486,7 +487,7 @@ class Phase:
                 # the app's own clock, for the timed names: its endpointer's end of the utterance
                 # (after ~0.5 s of quiet) → the transfer: recognition, with any wait for the worker
                 "app_utterance_to_transfer_ms": spread(recognised),
-                "names_confirmed": sum(getattr(o.record, "path", None) == cf.CONFIRMED for o in voice),
+                "names_confirmed": sum(getattr(o.record, "path", None) == CallPath.CONFIRMED for o in voice),
                 "names": len(voice),
                 "records_found": sum(o.record is not None for o in self.outcomes),
                 "answer_to_first_audio_ms": spread(
@@ -642,14 +643,14 @@ def run_started(args, steps: list[int], workdir: Path) -> dict:
         with sipp.Trunk(workdir / "trunk") as trunk:
             sampler.pids = {"asterisk": asterisk.running_pid(), "trunk": trunk.pid, "harness": os.getpid()}
             runner = Runner(trunk, sampler, workdir)
-            app = sipp.AppProcess(sure, workdir / "app-sure.log", nice=args.app_nice)
+            app = AppProcess(sure, workdir / "app-sure.log", nice=args.app_nice)
             app.start()
             sampler.pids["app"] = app.pid
             sure_calls = round(args.calls * (1 - args.unsure_share))
             phases = _phases(runner, sure_service, SURE, args, steps, sure_calls)
             if args.calls > sure_calls:  # --unsure-share 0: the steps or a soak without confirmations
                 app.stop()
-                app = sipp.AppProcess(unsure, workdir / "app-unsure.log", nice=args.app_nice)
+                app = AppProcess(unsure, workdir / "app-unsure.log", nice=args.app_nice)
                 app.start()
                 sampler.pids["app"] = app.pid
                 phases += _phases(runner, unsure_service, UNSURE, args, [], args.calls - sure_calls)
@@ -659,7 +660,7 @@ def run_started(args, steps: list[int], workdir: Path) -> dict:
         asterisk.stop()
     # again, now that both apps have written everything they held when stopped
     attach_records([o for p in phases for o in p.outcomes], sure_service.records, sampler.started_at)
-    return assemble(phases, sampler, f"{TEST_SERVICE.relative_to(paths.REPO)} (and its unsure variant)", code,
+    return assemble(phases, sampler, f"{TEST_SERVICE.relative_to(REPO)} (and its unsure variant)", code,
                     sure_service)
 
 
@@ -721,7 +722,7 @@ def assemble(phases: list[Phase], sampler: Sampler, config: str, code: str, serv
 def code_version() -> str:
     """The commit measured, and whether the working tree (shared with others' work) differed."""
     def git(*argv: str) -> str:
-        return subprocess.run(["git", *argv], cwd=paths.REPO, capture_output=True, text=True).stdout.strip()
+        return subprocess.run(["git", *argv], cwd=REPO, capture_output=True, text=True).stdout.strip()
     dirty = git("status", "--porcelain", "--untracked-files=no", "--", "fourteenplus", "dev")
     return git("rev-parse", "--short", "HEAD") + (" with uncommitted changes in " + ", ".join(
         sorted({line.split(maxsplit=1)[1] for line in dirty.splitlines()})) if dirty else "")
