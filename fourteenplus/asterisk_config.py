@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import paths, prompts
-from .config import Service
+from .config import AreaPlan, Service
 
 ARI_URL = "http://127.0.0.1:8088/"
 ARI_APP = "fourteenplus"  # the Stasis application the dialplan hands callers to
@@ -110,11 +110,12 @@ def render_dialplan(service: Service) -> str:
     lines.append("")
     for code, plan in sorted(service.areas.items()):
         if len(plan.connected) > 1:
-            lines += _menu_context(service, code, plan.connected, plan.default)
+            lines += _menu_context(service, plan)
     return "\n".join(lines) + "\n"
 
 
-def _menu_context(service: Service, code: str, connected: tuple[str, ...], default: str | None) -> list[str]:
+def _menu_context(service: Service, plan: AreaPlan) -> list[str]:
+    code, connected, default = plan.code, plan.connected, plan.default
     listen = service.listen
     digits = len(str(len(connected)))
     timeout = listen.menu_timeout_ms / 1000
@@ -127,7 +128,7 @@ def _menu_context(service: Service, code: str, connected: tuple[str, ...], defau
     return [f"[fourteenplus-menu-{code}]",
             *_ext("s", "Set(FOURTEENPLUS_TRIES=0)",
                   "Set(FOURTEENPLUS_TRIES=$[${FOURTEENPLUS_TRIES} + 1])",
-                  f"Read(FOURTEENPLUS_CHOICE,${{FOURTEENPLUS_PROMPTS}}/menu/{code},{digits},,1,{timeout:g})",
+                  f"Read(FOURTEENPLUS_CHOICE,${{FOURTEENPLUS_PROMPTS}}/{plan.menu_prompt},{digits},,1,{timeout:g})",
                   *choose,
                   # a wrong key hears why; no key just hears the menu again
                   'ExecIf($["${FOURTEENPLUS_CHOICE}" != ""]?Playback(${FOURTEENPLUS_PROMPTS}/menu-again))',

@@ -465,8 +465,7 @@ class CallFlow:
     def _menu(self, before: tuple[str, ...]) -> list[Action]:
         self.state = State.MENU
         self._menu_plays += 1
-        menu = prompt_id(PromptFamily.MENU, self._area.code)
-        return self._stop_listening() + self._play("menu", (*before, menu), True)
+        return self._stop_listening() + self._play("menu", (*before, self._area.menu_prompt), True)
 
     def _listen(self, mode: ListenMode, asked: str | None = None) -> list[Action]:
         self._listening = True

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import hashlib
 import os
 import re
 from dataclasses import dataclass, field
@@ -66,6 +67,14 @@ class AreaPlan:
     connected: tuple[str, ...]       # those this installation serves, in keypad-menu order
     default: str | None              # where a caller who cannot be understood goes
     language: str | None = None      # the area's prompt set (e.g. fy); None: the service's
+
+    @property
+    def menu_prompt(self) -> str:
+        """The keypad menu's prompt id, named by the order of its keys as well as the area: a
+        call that began before a reload that reorders the menu plays the menu whose keys it
+        holds (`prompts.install` keeps a file one install longer than it is needed)."""
+        order = hashlib.sha256("\n".join(self.connected).encode()).hexdigest()[:8]
+        return prompt_id(PromptFamily.MENU, f"{self.code}-{order}")
 
 
 @dataclass(frozen=True)
@@ -160,7 +169,7 @@ class Service:
         ids: list[str] = [Prompt.TRUNK_FAILED, Prompt.GOODBYE]
         if len(plan.connected) > 1:
             ids += [Prompt.QUESTION, Prompt.AGAIN, Prompt.NO_NAME, Prompt.MENU_AGAIN, Prompt.NOT_CONNECTED,
-                    prompt_id(PromptFamily.MENU, code), Prompt.REPLY_KEYS, Prompt.BUSY]
+                    plan.menu_prompt, Prompt.REPLY_KEYS, Prompt.BUSY]
             ids += [prompt_id(PromptFamily.DEFAULT, self.municipality(plan.default).slug)] if plan.default else []
             ids += [prompt_id(family, self.municipality(name).slug)
                     for name in plan.connected for family in CONFIRM_FAMILIES]

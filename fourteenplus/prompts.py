@@ -39,6 +39,10 @@ SOUNDS_SUBDIR = "fourteenplus"
 VOICES = {"nl": "nl", "en": "en-gb"}
 SPEED = 165  # words per minute: a little brisker than espeak's default, still clear on a phone line
 _MANIFEST = ".sources.json"
+# The prompts the last install stopped needing: kept until the next one, because a call that
+# began before a reload may still play them (a reordered menu has a new prompt id, and the
+# call holds the keys of the old one).
+_RETIRED = ".retired.json"
 # Reasons that have a `number/<reason>` prompt: the number plan's, and the call flow's own.
 NUMBER_REASONS = (*REASONS, Outcome.NOT_SERVED)
 
@@ -56,7 +60,7 @@ def prompt_texts(service: Service, language: str) -> dict[str, str]:
     for code, plan in service.areas.items():
         if len(plan.connected) < 2:
             continue  # a single municipality is dialled at once: no question, no menu
-        out[prompt_id(PromptFamily.MENU, code)] = " ".join(menu_items(plan.connected, language))
+        out[plan.menu_prompt] = " ".join(menu_items(plan.connected, language))
         if plan.default:
             default = service.municipality(plan.default).slug
             out[prompt_id(PromptFamily.DEFAULT, default)] = t[PromptFamily.DEFAULT].format(name=plan.default)
@@ -107,7 +111,8 @@ def _source(prompt_id: str, text: str, language: str) -> tuple[str, Path | None]
 def install(service: Service, sounds: Path, owner: tuple[int, int] | None = None) -> int:
     """Make every prompt the configuration needs under sounds/fourteenplus/<language>/, for
     every language and every recorded-only set an area uses (fy); returns how many were
-    (re)made. Prompts no longer needed are removed."""
+    (re)made. A prompt no longer needed is removed by the install after the one that stopped
+    needing it: calls still in progress from before a reload play what they were given."""
     made = sum(_install_language(service, language, sounds) for language in languages(service))
     if owner:
         for path in [sounds / SOUNDS_SUBDIR, *(sounds / SOUNDS_SUBDIR).rglob("*")]:
@@ -176,7 +181,10 @@ def _install_language(service: Service, language: str, sounds: Path) -> int:
 
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
         list(pool.map(make, todo))
-    for pid in set(old) - set(wanted):
+    retired_path = base / _RETIRED
+    retired = set(json.loads(retired_path.read_text())) if retired_path.exists() else set()
+    for pid in retired - set(wanted):
         (base / f"{pid}.ulaw").unlink(missing_ok=True)
+    retired_path.write_text(json.dumps(sorted(set(old) - set(wanted)), indent=1))
     manifest_path.write_text(json.dumps({pid: digest for pid, (digest, _, _) in wanted.items()}, indent=1))
     return len(todo)

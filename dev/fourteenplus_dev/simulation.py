@@ -43,7 +43,7 @@ from fourteenplus.speech.audio import decode
 from fourteenplus.speech.bargein import Turn
 from fourteenplus.speech.early import Early
 from fourteenplus.vocabulary import (
-    CONFIRM_FAMILIES, SPOKEN_PATHS, CallPath, ListenMode, Prompt, PromptFamily, State, prompt_id,
+    CONFIRM_FAMILIES, SPOKEN_PATHS, CallPath, ListenMode, Prompt, State, prompt_id,
 )
 
 KEY_REACTION_S = 0.5  # from hearing what a key is for to pressing it
@@ -141,7 +141,7 @@ class PromptAudio:
                 seconds[key] = file.stat().st_size / vad.RATE
                 spoken[key] = _spoken_end(decode(file.read_bytes(), "ulaw"))
             for code, plan in service.areas.items():
-                menu = prompt_id(PromptFamily.MENU, code)
+                menu = plan.menu_prompt
                 if (language, menu) in seconds:
                     menu_items[(language, menu)] = _item_ends(
                         prompts.menu_items(plan.connected, language), seconds[(language, menu)])
@@ -327,7 +327,7 @@ class Simulation:
         self._playing = play.play_id
         self._at(now + self.audio.duration(play), cf.PromptDone(play.play_id))
         self._turn += 1
-        menu = prompt_id(PromptFamily.MENU, self.flow.record.area_code or "")
+        menu = self.flow.plan.menu_prompt if self.flow.plan else None
         if menu in play.prompts:
             self._press_menu_key(play, play.prompts.index(menu), now)
             return
@@ -407,5 +407,5 @@ def keypad_menu_seconds(caller: Caller, plan, audio: PromptAudio, language: str 
     menu plays at once and they press their municipality's key as soon as they hear it."""
     if caller.expected not in plan.connected:
         return None
-    ends = audio.menu_items[(language, prompt_id(PromptFamily.MENU, plan.code))]
+    ends = audio.menu_items[(language, plan.menu_prompt)]
     return round(ends[plan.connected.index(caller.expected)] + KEY_REACTION_S, 3)

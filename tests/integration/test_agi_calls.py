@@ -9,7 +9,7 @@ from fourteenplus.sipp import PressKeys, Say, WaitPrompt
 
 from .conftest import stop_mid_call, stored
 from .test_calls import calling_again_finds_the_last_choice
-from .test_faults import reordered_menu_routes_key_1_as_it_names
+from .test_faults import reordered_during_a_call_key_1_reaches_what_its_menu_names, reordered_menu_routes_key_1_as_it_names
 
 
 def users(result) -> list[str]:
@@ -69,3 +69,8 @@ def test_agi_fault_reload_reordered_menu_key_1_reaches_the_municipality_the_menu
 
 def test_agi_a_caller_who_calls_again_has_their_last_choice_suggested(agi_call, agi_app, unsure_yaml, service_yaml):
     calling_again_finds_the_last_choice(agi_call, agi_app, unsure_yaml, service_yaml, "0612340230")
+
+
+def test_agi_fault_reload_during_a_call_its_menu_key_1_reaches_the_municipality_its_menu_names(agi_app, trunk, service_yaml, tmp_path):
+    """The same reload in the middle of a call, in FastAGI mode."""
+    reordered_during_a_call_key_1_reaches_what_its_menu_names(agi_app, trunk, service_yaml, tmp_path)

@@ -184,8 +184,10 @@ REORDERED = ("municipalities: [Hoorn, Medemblik, Drechterland, Opmeer, Koggenlan
 TO_THE_MENU = [WaitPrompt(), WaitPrompt(), WaitPrompt(), PressKeys("1")]  # silent until the keypad menu
 
 
-def menu_prompt() -> bytes:
-    return (prompts.sounds_dir(asterisk.paths.asterisk_root()) / prompts.SOUNDS_SUBDIR / "nl/menu/0229.ulaw").read_bytes()
+def menu_prompt(config) -> bytes:
+    """0229's menu as `config` orders it, as the bundled Asterisk plays it."""
+    menu = load_service(config).plan("0229").menu_prompt
+    return (prompts.sounds_dir(asterisk.paths.asterisk_root()) / prompts.SOUNDS_SUBDIR / f"nl/{menu}.ulaw").read_bytes()
 
 
 def in_step(config) -> bool:
@@ -199,18 +201,18 @@ def reorder_and_reload(process, service_yaml) -> None:
     process.config.write_text(service_yaml.read_text().replace(*REORDERED))
     process.process.send_signal(signal.SIGHUP)
     log = wait_for_log(process, "in force for new calls", since)
-    assert "brought in step" in log and "nl/menu/0229" in log, log
+    assert "brought in step" in log and f"nl/{load_service(process.config).plan('0229').menu_prompt}" in log, log
 
 
 def reordered_menu_routes_key_1_as_it_names(process, place, service_yaml, tmp_path) -> None:
     """The app `process` on a copy of the configuration: 0229 reordered and reloaded, then a
     caller silent until the menu presses 1, in the app's menu and in the dialplan's."""
-    before = menu_prompt()
+    before = menu_prompt(service_yaml)
     config = tmp_path / "reordered.yaml"
     config.write_text(service_yaml.read_text())
     with process.running(config):
         reorder_and_reload(process, service_yaml)
-        after = menu_prompt()
+        after = menu_prompt(config)
         assert after != before, "the menu prompt was regenerated"
         result = place("140229", TO_THE_MENU)
         assert users(result) == ["koggenland"]
@@ -218,6 +220,29 @@ def reordered_menu_routes_key_1_as_it_names(process, place, service_yaml, tmp_pa
         with process.stopped():  # the dialplan's own keypad menu follows the same order
             assert users(place("140229", [WaitPrompt(), PressKeys("1")])) == ["koggenland"]
     assert in_step(service_yaml), "started again on the old file, the app put its menu back"
+
+
+def reordered_during_a_call_key_1_reaches_what_its_menu_names(process, trunk, service_yaml, tmp_path) -> None:
+    """A caller at the question while 0229 is reordered and reloaded stays silent until the
+    menu and presses 1: they hear the menu of the configuration their call began with, and
+    key 1 reaches the municipality it names (Hoorn); the next caller's key 1 is Koggenland."""
+    before = menu_prompt(service_yaml)
+    config = tmp_path / "reordered.yaml"
+    config.write_text(service_yaml.read_text())
+    with process.running(config):
+        since = log_size(process)
+        thread, placed = in_background(lambda: sipp.place_call("140229", TO_THE_MENU, trunk, workdir=tmp_path / "during"))
+        wait_for_log(process, AT_THE_QUESTION, since)
+        reorder_and_reload(process, service_yaml)
+        thread.join(120)
+        during = placed["result"]
+        assert users(during) == ["hoorn"]
+        assert before[800:2400] in during.heard, "the caller heard the menu whose keys the call holds"
+        assert users(sipp.place_call("140229", TO_THE_MENU, trunk, workdir=tmp_path / "after")) == ["koggenland"]
+
+
+def test_fault_reload_during_a_call_its_menu_key_1_reaches_the_municipality_its_menu_names(app, trunk, service_yaml, tmp_path):
+    reordered_during_a_call_key_1_reaches_what_its_menu_names(app, trunk, service_yaml, tmp_path)
 
 
 def test_fault_reload_reordered_menu_key_1_reaches_the_municipality_the_menu_names(app, call, service_yaml, tmp_path):

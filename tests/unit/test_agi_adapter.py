@@ -22,6 +22,7 @@ from .scripted_calls import RecordSink
 _EXAMPLE = load_service(EXAMPLE)
 SERVICE = dataclasses.replace(_EXAMPLE, listen=dataclasses.replace(
     _EXAMPLE.listen, no_input_ms=200, menu_timeout_ms=200))
+MENU = SERVICE.plan("0229").menu_prompt
 
 
 class FakeSpeech:
@@ -176,12 +177,12 @@ def test_agi_key_during_the_question_opens_the_menu_and_a_menu_key_routes(tmp_pa
     def answer(command, fake):
         if command.startswith("STREAM FILE fourteenplus/nl/question"):
             return f"200 result={ord('5')} endpos=800"
-        if command.startswith("STREAM FILE fourteenplus/nl/menu/0229"):
+        if command.startswith(f"STREAM FILE fourteenplus/nl/{MENU}"):
             return f"200 result={ord('3')} endpos=800"
         return "200 result=0"
 
     commands = asyncio.run(run_call("140229", answer, tmp_path, FakeSpeech(None)))
-    assert 'STREAM FILE fourteenplus/nl/menu/0229 "0123456789*#"' in commands
+    assert f'STREAM FILE fourteenplus/nl/{MENU} "0123456789*#"' in commands
     assert 'SET VARIABLE FOURTEENPLUS_DIAL "PJSIP/drechterland@fourteenplus-trunks"' in commands
 
 
@@ -202,7 +203,7 @@ def test_agi_recording_that_fails_leads_to_the_keypad_not_a_loop(tmp_path):
     def answer(command, fake):
         if command.startswith("RECORD FILE"):
             return "200 result=-1"
-        if command.startswith("STREAM FILE fourteenplus/nl/menu/0229"):
+        if command.startswith(f"STREAM FILE fourteenplus/nl/{MENU}"):
             return f"200 result={ord('4')}"
         return "200 result=0"
 

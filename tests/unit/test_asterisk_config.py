@@ -59,7 +59,7 @@ def test_prompts_cover_what_the_call_flow_plays(service):
         assert {f"number/{reason}" for reason in REASONS} <= set(texts)
         for code, plan in service.areas.items():
             if len(plan.connected) > 1:
-                assert texts[f"menu/{code}"].count(plan.connected[0]) == 1
+                assert texts[plan.menu_prompt].count(plan.connected[0]) == 1
                 for name in plan.connected:
                     assert f"confirm/{service.municipality(name).slug}" in texts
                 if plan.default:  # the default is announced by name, in every language
@@ -68,7 +68,7 @@ def test_prompts_cover_what_the_call_flow_plays(service):
     nl = prompts.prompt_texts(service, "nl")
     assert nl["default/hoorn"] == "U wordt doorverbonden met Hoorn."
     assert nl["busy"] == "Het is nu erg druk. Kies met de toetsen."
-    assert nl["menu/0229"].startswith("Voor Hoorn, toets 1. Voor Medemblik, toets 2.")
+    assert nl[service.plan("0229").menu_prompt].startswith("Voor Hoorn, toets 1. Voor Medemblik, toets 2.")
     assert nl["confirm/kapelle"].startswith("Bedoelt u Kapelle?")
 
 

@@ -14,6 +14,7 @@ from fourteenplus.speech import Candidate, Recognition
 
 
 SERVICE = load_service()
+MENU = SERVICE.plan("0229").menu_prompt  # "menu/0229-<the order of its keys>"
 
 
 # A probability in each band of the shipped thresholds (accept 0.99, confirm 0.10).
@@ -58,7 +59,7 @@ def to_menu(flow, actions):
     """Stay silent until the keypad menu plays."""
     for _ in range(SERVICE.listen.attempts):
         actions = flow.handle(Timeout(timer(finish_prompt(flow, actions)).timer_id))
-    assert play(actions).prompts == ("menu/0229",) and StopListening() in actions
+    assert play(actions).prompts == (MENU,) and StopListening() in actions
     return actions
 
 
@@ -116,14 +117,14 @@ def test_recogniser_too_slow_gives_the_keypad_menu():
     flow, actions = asked()
     deadline = timer(flow.handle(SpeechStarted()))
     result = flow.handle(Timeout(deadline.timer_id))
-    assert play(result).prompts == ("menu/0229",)
+    assert play(result).prompts == (MENU,)
     assert flow.record.attempts[-1].reason == "deadline"
 
 
 def test_recogniser_error_gives_the_keypad_menu():
     flow, _ = asked()
     result = flow.handle(RecognitionFailed("error"))
-    assert play(result).prompts == ("menu/0229",) and StopListening() in result
+    assert play(result).prompts == (MENU,) and StopListening() in result
 
 
 def test_rejected_then_accepted_counts_as_a_repeat():
@@ -146,7 +147,7 @@ def test_a_caller_who_named_no_municipality_is_asked_for_one_not_about_a_town():
     assert flow.record.attempts[-1].reason == "no_name"
     # The town picked from that sentence is no evidence for the next take.
     actions = flow.handle(heard("reject", "Hoorn", 0.08))
-    assert play(actions).prompts == ("menu/0229",) and not of(actions, Transfer)
+    assert play(actions).prompts == (MENU,) and not of(actions, Transfer)
 
 
 def test_a_name_not_understood_is_still_told_so():
@@ -197,7 +198,7 @@ def test_denied_confirmation_asks_again_then_menu():
     again = flow.handle(Reply(False))
     assert play(again).prompts == ("again",) and Listen("name", "0229") in again
     menu = flow.handle(heard("reject"))
-    assert play(menu).prompts == ("menu/0229",)
+    assert play(menu).prompts == (MENU,)
     assert [a.decision for a in flow.record.attempts] == ["confirm", "no", "reject"]
 
 
@@ -210,7 +211,7 @@ def test_unclear_reply_repeats_the_question_once_then_menu():
     flow, actions = confirming()
     repeat = flow.handle(Reply(None))
     assert play(repeat).prompts == ("confirm/medemblik", "reply-keys")
-    assert play(flow.handle(Timeout(timer(finish_prompt(flow, repeat)).timer_id))).prompts == ("menu/0229",)
+    assert play(flow.handle(Timeout(timer(finish_prompt(flow, repeat)).timer_id))).prompts == (MENU,)
 
 
 def ranked(*scores, decision="confirm"):
@@ -335,7 +336,7 @@ def test_a_key_is_taken_while_any_question_plays(prompt):
     key = "2" if prompt == "menu" else "1" if prompt.startswith("confirm") else "0"
     result = flow.handle(Dtmf(key))
     if key == "0":  # at the question: the menu at once
-        assert StopPlayback() in result and play(result).prompts == ("menu/0229",)
+        assert StopPlayback() in result and play(result).prompts == (MENU,)
     else:
         assert StopPlayback() in result and result[-1] == Transfer(
             "Medemblik", "PJSIP/medemblik@fourteenplus-trunks", "PJSIP/regio-westfriesland@fourteenplus-trunks")
@@ -380,7 +381,7 @@ def test_a_second_take_that_disagrees_lowers_the_first_ones_confidence():
     flow, _ = asked()
     flow.handle(ranked(("Opmeer", 0.09), ("Hoorn", 0.0), decision="reject"))
     actions = flow.handle(ranked(("Hoorn", 0.15), ("Opmeer", 0.0)))
-    assert play(actions).prompts == ("menu/0229",)
+    assert play(actions).prompts == (MENU,)
 
 
 def test_a_village_heard_however_surely_is_asked_about_not_transferred():
@@ -414,7 +415,7 @@ def test_silence_twice_then_keypad_choice():
 def test_a_key_during_the_question_goes_straight_to_the_menu():
     flow, _ = asked()
     result = flow.handle(Dtmf("4"))
-    assert play(result).prompts == ("menu/0229",) and StopPlayback() in result
+    assert play(result).prompts == (MENU,) and StopPlayback() in result
 
 
 @pytest.mark.parametrize("key", ["0", "6", "9", "*", "#"])
@@ -422,7 +423,7 @@ def test_wrong_key_replays_the_menu_with_a_hint(key):
     flow, actions = asked()
     to_menu(flow, actions)
     result = flow.handle(Dtmf(key))
-    assert play(result).prompts == ("menu-again", "menu/0229") and not of(result, Transfer)
+    assert play(result).prompts == ("menu-again", MENU) and not of(result, Transfer)
 
 
 def test_no_choice_goes_to_the_area_default():
@@ -450,7 +451,7 @@ def test_a_caller_who_hangs_up_during_the_default_s_announcement_abandoned_the_c
 def test_busy_recognisers_send_a_new_caller_to_the_keypad_with_an_apology():
     flow = CallFlow(SERVICE, "140229", caller="0612345678")
     actions = flow.start(busy=True)
-    assert play(actions).prompts == ("busy", "menu/0229") and not of(actions, Listen)
+    assert play(actions).prompts == ("busy", MENU) and not of(actions, Listen)
     [attempt] = flow.record.attempts
     assert (attempt.kind, attempt.decision, attempt.reason) == ("failure", "error", "busy")
     # The menu works as ever: a key puts them through.

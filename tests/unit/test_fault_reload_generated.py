@@ -72,8 +72,11 @@ def test_fault_reload_generated_files_in_step_only_for_the_configuration_they_we
     root = installed(tmp_path, service)
     assert asterisk.out_of_step(service, root) == []
     config.write_text(config.read_text().replace(ORDER, REORDERED))
-    stale = asterisk.out_of_step(load_service(config), root)
-    assert "dialplan" in stale and "nl/menu/0229" in stale and "en/menu/0229" in stale
+    reordered = load_service(config)
+    stale = asterisk.out_of_step(reordered, root)
+    menu = reordered.plan("0229").menu_prompt
+    assert menu != service.plan("0229").menu_prompt, "a reordered menu is another prompt"
+    assert "dialplan" in stale and f"nl/{menu}" in stale and f"en/{menu}" in stale
 
 
 def test_fault_reload_reordered_menu_refused_when_no_asterisk_of_ours_is_known(config, caplog):
@@ -114,3 +117,19 @@ def test_fault_reload_with_a_broken_policy_file_is_refused(config, tmp_path, mon
         new, used, metrics = reload(config, None, config.read_text().replace("accept: 0.99", "accept: 0.91"))
     assert new is None and used == []
     assert any(str(broken) in r.getMessage() for r in caplog.records), [r.getMessage() for r in caplog.records]
+
+
+def test_fault_reload_a_call_in_progress_keeps_the_menu_whose_keys_it_holds(tmp_path, config, monkeypatch):
+    """A reordered menu is a new prompt id; the old file stays until the install after, so a
+    call that began before the reload, and holds the old keys, plays the menu that names them."""
+    monkeypatch.setattr(prompts, "speak", lambda text, language, target: target.write_text(text))
+    sounds = tmp_path / "sounds"
+    before = load_service(config)
+    prompts.install(before, sounds)
+    config.write_text(config.read_text().replace(ORDER, REORDERED))
+    after = load_service(config)
+    old, new = (sounds / prompts.SOUNDS_SUBDIR / "nl" / f"{s.plan('0229').menu_prompt}.ulaw" for s in (before, after))
+    prompts.install(after, sounds)
+    assert old.read_text().startswith("Voor Hoorn, toets 1.") and new.read_text().startswith("Voor Koggenland, toets 1.")
+    prompts.install(after, sounds)  # the reload after: a call would have to span both to hold the old keys
+    assert not old.exists() and new.exists()

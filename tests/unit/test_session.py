@@ -90,5 +90,5 @@ def test_a_busy_recogniser_sends_a_new_caller_to_the_keypad_menu_with_an_apology
             await session.run()
 
     anyio.run(main)
-    assert plays == [("busy", "menu/0229")] and speech.heard == []
+    assert plays == [("busy", SERVICE.plan("0229").menu_prompt)] and speech.heard == []
     assert [a.reason for a in session.flow.record.attempts] == ["busy"]

@@ -21,6 +21,7 @@ from fourteenplus.speech.service import Answer
 
 SERVICE = load_service()
 PLAN = SERVICE.plan("0229")  # Hoorn, Medemblik, Drechterland, Opmeer, Koggenland
+MENU = PLAN.menu_prompt
 QUESTION_S, CONFIRM_S, KEYS_S, AGAIN_S, MENU_S = 2.0, 1.0, 1.5, 3.0, 10.0
 CONFIRM_SPOKEN_S = 0.7  # where the name in "Bedoelt u X?" ends: the rest is the prompt's trailing quiet
 COMPUTE_MS = 100.0
@@ -28,13 +29,13 @@ COMPUTE_MS = 100.0
 
 def audio() -> PromptAudio:
     seconds = {("nl", "question"): QUESTION_S, ("nl", "again"): AGAIN_S, ("nl", "reply-keys"): KEYS_S,
-               ("nl", "menu/0229"): MENU_S, ("nl", "goodbye"): 1.0, ("nl", "default/hoorn"): 1.5}
+               ("nl", MENU): MENU_S, ("nl", "goodbye"): 1.0, ("nl", "default/hoorn"): 1.5}
     for name in PLAN.connected:
         slug = SERVICE.municipality(name).slug
         seconds[("nl", f"confirm/{slug}")] = seconds[("nl", f"confirm-or/{slug}")] = CONFIRM_S
     spoken = {key: CONFIRM_SPOKEN_S for key in seconds if key[1].startswith("confirm")}
     # Five items of two seconds each.
-    return PromptAudio(seconds, {("nl", "menu/0229"): (2.0, 4.0, 6.0, 8.0, 10.0)}, spoken)
+    return PromptAudio(seconds, {("nl", MENU): (2.0, 4.0, 6.0, 8.0, 10.0)}, spoken)
 
 
 def voice(seconds: float, lead: float = 0.3, tail: float = 0.3) -> np.ndarray:
