@@ -12,7 +12,6 @@ import re
 import shutil
 import signal
 import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -21,6 +20,8 @@ from fourteenplus import asterisk, sipp
 from fourteenplus.config import load_service
 from fourteenplus.records import open_store
 from fourteenplus_dev.app import AppProcess
+
+from ..waiting import polled, wait_until
 
 SERVICE = Path(__file__).with_name("service.yaml")
 
@@ -123,16 +124,16 @@ def log_size(app: AppProcess) -> int:
 
 def wait_for_log(app: AppProcess, text: str, since: int, timeout_s: float = 30.0) -> str:
     """The app's log from byte `since` once it holds `text` (fails after `timeout_s`)."""
-    deadline = time.monotonic() + timeout_s
-    new = ""
-    while time.monotonic() < deadline:
+    def written() -> str:
         with open(app.log, "rb") as log:
             log.seek(since)
-            new = log.read().decode(errors="replace")
-        if text in new:
-            return new
-        time.sleep(0.2)
-    raise AssertionError(f"{text!r} not in the app's log within {timeout_s} s:\n{new[-3000:]}")
+            return log.read().decode(errors="replace")
+
+    def holding() -> str:
+        new = written()
+        return new if text in new else ""
+
+    return wait_until(holding, lambda: f"{text!r} in the app's log:\n{written()[-3000:]}", timeout_s, every_s=0.2)
 
 
 # The app (run -v) logs each action: a caller in the conversation at the question listens.
@@ -184,9 +185,6 @@ def stored_calls(service_yaml: Path, dialled: str, since: float = 0.0) -> list:
 
 def stored(service_yaml: Path, dialled: str, since: float = 0.0):
     """The newest such record once its dial result is in (≤ 10 s), else as it is, or None."""
-    deadline = time.monotonic() + 10
-    while True:
-        calls = stored_calls(service_yaml, dialled, since)
-        if calls and calls[-1].dial_status or time.monotonic() > deadline:
-            return calls[-1] if calls else None
-        time.sleep(0.5)
+    calls = polled(lambda: stored_calls(service_yaml, dialled, since), lambda calls: calls and calls[-1].dial_status,
+                   10, every_s=0.5)
+    return calls[-1] if calls else None

@@ -27,6 +27,7 @@ from fourteenplus_dev import pgserver
 from fourteenplus.config import RecordSettings
 from fourteenplus.records import open_store
 
+from ..waiting import polled, wait_until
 from .conftest import in_background
 
 PROXY = ("127.0.0.10", clustering.SIP_PORT)
@@ -69,19 +70,18 @@ def records_since(cluster, since: float, want: int, timeout: float = 15.0) -> li
     """The records in the cluster's PostgreSQL of calls started at `since` or later, once
     there are `want` of them (or as many as there are after `timeout`)."""
     settings = RecordSettings(None, cluster.records_url, 90, False, 7)
-    deadline = time.monotonic() + timeout
-    while True:
+
+    def stored() -> list:
         try:
             store = open_store(settings)
             try:
-                calls = store.calls(since=since)
+                return store.calls(since=since)
             finally:
                 store.close()
         except Exception:  # PostgreSQL may be on its way back
-            calls = []
-        if len(calls) >= want or time.monotonic() > deadline:
-            return calls
-        time.sleep(0.5)
+            return []
+
+    return polled(stored, lambda calls: len(calls) >= want, timeout, every_s=0.5)
 
 
 def up(cluster, node) -> bool:
@@ -148,10 +148,7 @@ def test_cluster_node_back_takes_calls_again(cluster, call):
     assert sorted((node, r.reached and r.reached.user) for r, node in results) == [("a", "amsterdam"),
                                                                                   ("b", "amsterdam")]
     # its app reconnects by itself (back-off up to 10 s; meanwhile the dialplan's fallback routes)
-    deadline = time.monotonic() + 30
-    while not cluster.app_serving("a") and time.monotonic() < deadline:
-        time.sleep(0.2)
-    assert cluster.app_serving("a"), "node a's app did not reconnect to its Asterisk within 30 s"
+    wait_until(lambda: cluster.app_serving("a"), "node a's app to reconnect to its Asterisk", timeout_s=30, every_s=0.2)
     since = time.time()
     results = [call() for _ in range(2)]
     assert sorted(node for _, node in results) == ["a", "b"]
@@ -166,7 +163,8 @@ def test_cluster_postgres_stopped_calls_are_routed_and_their_records_arrive_when
         results = [call() for _ in range(2)]
         assert sorted((node, r.reached and r.reached.user) for r, node in results) == [("a", "amsterdam"),
                                                                                       ("b", "amsterdam")]
-        time.sleep(max(0.0, 20 - (time.monotonic() - stopped)))  # the outage itself: 20 s
+        # The outage itself, the scenario (no wait for anything): 20 s without PostgreSQL.
+        time.sleep(max(0.0, 20 - (time.monotonic() - stopped)))
     finally:
         cluster.postgres.start()
     # each node's writer spooled its call and replays it once its down period (30 s) is over

@@ -17,6 +17,7 @@ from fourteenplus.config import load_service
 from fourteenplus.sipp import PressKeys, Say, WaitPrompt
 from fourteenplus.speech.audio import decode
 
+from ..waiting import wait_until
 from .conftest import AT_THE_QUESTION, in_background, log_size, stop_mid_call, stored, stored_calls, wait_for_log
 
 
@@ -78,10 +79,8 @@ def test_fault_app_killed_while_the_trunk_rings_the_record_is_kept(app, trunk, s
     since = time.time()
     rang = len(trunk.invites(user="noanswer-hulst"))
     thread, _ = in_background(lambda: sipp.place_call("140114", [], trunk, hangup_after_ms=6000, workdir=tmp_path))
-    deadline = time.monotonic() + 20
-    while not (len(trunk.invites(user="noanswer-hulst")) > rang and stored_calls(service_yaml, "140114", since)):
-        assert time.monotonic() < deadline, "the trunk did not ring with the record stored"
-        time.sleep(0.1)
+    wait_until(lambda: len(trunk.invites(user="noanswer-hulst")) > rang and stored_calls(service_yaml, "140114", since),
+               "the trunk to ring with the record stored", timeout_s=20, every_s=0.1)
     config = app.config
     app.process.kill()
     app.process.wait()
@@ -149,9 +148,8 @@ def test_fault_record_store_locked_the_call_is_routed_and_its_record_kept(app, c
     finally:
         lock.execute("ROLLBACK")
         lock.close()
-    deadline = time.monotonic() + 30
-    while len(stored_calls(service_yaml, "14020")) == before and time.monotonic() < deadline:
-        time.sleep(0.5)
+    wait_until(lambda: len(stored_calls(service_yaml, "14020")) != before, "the record once the lock is gone",
+               timeout_s=30, every_s=0.5)
     assert len(stored_calls(service_yaml, "14020")) == before + 1
 
 

@@ -9,7 +9,6 @@ import json
 import socket
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 
@@ -18,6 +17,7 @@ from fourteenplus.paths import CHECKOUT
 from fourteenplus.sipp import Say, WaitPrompt
 from fourteenplus_dev.app import AppProcess
 
+from ..waiting import wait_until
 from .conftest import in_background
 
 
@@ -52,10 +52,8 @@ def test_status_counts_a_caller_at_the_question_once(app, trunk, tmp_path):
     thread, placed = in_background(lambda: sipp.place_call(
         "140229", [WaitPrompt(), Say("Koggenland")], trunk, workdir=tmp_path))
     try:
-        deadline = time.monotonic() + 30
-        while not {"Snoop/", "UnicastRTP/"} <= {name.split("/")[0] + "/" for name in ari_channels()}:
-            assert time.monotonic() < deadline, f"the app never set up its ears: {ari_channels()}"
-            time.sleep(0.1)
+        wait_until(lambda: {"Snoop/", "UnicastRTP/"} <= {name.split("/")[0] + "/" for name in ari_channels()},
+                   lambda: f"the app to set up its ears: {ari_channels()}", timeout_s=30, every_s=0.1)
         result = status("--json")
         assert json.loads(result.stdout)["calls"] == 1, (result.stdout, ari_channels())
     finally:
@@ -77,10 +75,8 @@ def test_metrics_served_by_the_running_app_count_the_calls_made(app, call):
     before = metric(name)
     assert call("14020").reached.municipality == "Amsterdam"
     # counted when the dialplan's dial event reaches the app, which can be just after the caller's BYE
-    deadline = time.monotonic() + 5
-    while metric(name) != before + 1 and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert metric(name) == before + 1
+    wait_until(lambda: metric(name) == before + 1, lambda: f"{name} {before + 1}, not {metric(name)}",
+               timeout_s=5, every_s=0.1)
     assert metric('fourteenplus_active_calls{area="020"}') == 0
 
 
@@ -94,11 +90,9 @@ def readyz() -> tuple[int, dict]:
 
 def wait_until_ready(expected: int, timeout_s: float = 30.0) -> dict:
     """/readyz's checks once it answers `expected` (fails after `timeout_s`)."""
-    deadline = time.monotonic() + timeout_s
-    while (answer := readyz())[0] != expected:
-        assert time.monotonic() < deadline, f"/readyz still says {answer}"
-        time.sleep(0.1)
-    return answer[1]["checks"]
+    _, answer = wait_until(lambda: (ready := readyz())[0] == expected and ready,
+                           lambda: f"/readyz to answer {expected}, not {readyz()}", timeout_s, every_s=0.1)
+    return answer["checks"]
 
 
 def test_agi_tells_systemd_it_is_ready_and_feeds_the_watchdog(service_yaml, tmp_path):

@@ -150,7 +150,9 @@ class FakeSpeech:
 
     async def recognize(self, audio, area_code):
         self.heard.append(len(audio))
-        await anyio.sleep(0.05)  # the worker thread's time
+        # The worker's time, the scenario itself (no wait for anything): long enough for the
+        # caller to speak on or hang up meanwhile, and one started first finishes first.
+        await anyio.sleep(0.05)
         self.finished.append(len(audio))
         municipality = self.answers[len(audio)]
         return Recognition("", (Candidate(municipality, 0.999, municipality),), "accept", municipality, "match")

@@ -16,6 +16,7 @@ from fourteenplus.speech import Candidate, Recognition
 from fourteenplus.speech.service import Answer
 from fourteenplus.speech.audio import encode
 
+from ..waiting import until
 from .scripted_calls import RecordSink
 
 # The example service with short timers: silence is an attempt after 0.2 s, not 5 s.
@@ -105,9 +106,7 @@ def test_agi_direct_area_sets_the_dial_variables(tmp_path):
 
 async def sessions_ended(server: agi.AgiServer) -> None:
     """Until every session of the server has ended (its record written, or waiting for the dial)."""
-    async with asyncio.timeout(5):
-        while server.sessions:
-            await asyncio.sleep(0.01)
+    await until(lambda: not server.sessions, "the server's sessions to end", timeout_s=5)
 
 
 def transferred_with(dial_events_connected: bool, tmp_path, *results):

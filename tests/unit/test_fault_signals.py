@@ -17,6 +17,8 @@ from fourteenplus.config import EXAMPLE, load_service
 from fourteenplus.metrics import Metrics
 from fourteenplus.session import CallServices
 
+from ..waiting import until
+
 
 class FakeSpeech:
     def __init__(self):
@@ -31,9 +33,14 @@ class FakeAdapter:
         self.calls = calls
         self.taking_calls = True
         self.services = []
+        self.counted = 0  # how often the app has asked for the calls in progress
 
     def adapter(self) -> _serving.Adapter:
-        return _serving.Adapter(self.stop, lambda: self.calls, self.use)
+        return _serving.Adapter(self.stop, self.calls_in_progress, self.use)
+
+    def calls_in_progress(self) -> int:
+        self.counted += 1
+        return self.calls
 
     def stop(self):
         self.taking_calls = False
@@ -54,8 +61,9 @@ def run_with_signals(service, speech, fake, script, drain_s=_serving.DRAIN_S, me
     async def main():
         with anyio.fail_after(10):  # a stop that never comes fails the test instead of hanging it
             async with anyio.create_task_group() as tasks:
-                tasks.start_soon(_serving.handle_signals, tasks, service, CallServices(speech, metrics=metrics), fake.adapter(), drain_s)
-                await anyio.sleep(0.05)  # the receiver is installed
+                # started: its signal receiver is installed
+                await tasks.start(_serving.handle_signals, tasks, service, CallServices(speech, metrics=metrics),
+                                  fake.adapter(), drain_s)
                 await script()
                 await anyio.sleep_forever()  # ended by handle_signals cancelling the group
 
@@ -115,12 +123,18 @@ def test_fault_sigterm_lets_calls_in_progress_finish_and_takes_no_new_ones(confi
     fake = FakeAdapter(calls=2)
     seen = {}
 
+    async def still_counting(what: str) -> None:
+        """Until the drain has counted the calls twice more and not stopped: it would have
+        cancelled this script with the app."""
+        counted = fake.counted
+        await until(lambda: fake.counted >= counted + 2, what)
+
     async def script():
         os.kill(os.getpid(), signal.SIGTERM)
-        await anyio.sleep(0.3)
+        await still_counting("the drain to count the two calls")
         seen["taking_calls"] = fake.taking_calls
         fake.calls = 1
-        await anyio.sleep(0.3)
+        await still_counting("the drain to count the one call left")
         seen["still_running_with_a_call"] = True
         fake.calls = 0  # the last call transferred: the app stops within a poll
 
@@ -144,7 +158,7 @@ def test_fault_second_sigterm_stops_at_once(config):
 
     async def script():
         os.kill(os.getpid(), signal.SIGTERM)
-        await anyio.sleep(0.2)
+        await until(lambda: not fake.taking_calls, "the first SIGTERM to stop new calls")
         os.kill(os.getpid(), signal.SIGTERM)
 
     took = run_with_signals(load_service(config), FakeSpeech(), fake, script, drain_s=60)

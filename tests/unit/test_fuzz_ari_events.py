@@ -20,6 +20,7 @@ from fourteenplus.session import CallServices
 from fourteenplus.speech.recognizer import Heard
 from fourteenplus.speech.service import SpeechService
 
+from ..waiting import until
 from .scripted_calls import RecordSink
 
 SERVICE = load_service(EXAMPLE)
@@ -75,7 +76,7 @@ class FakeClient:
     async def _messages(self):
         for event in self.batch:
             yield type("Message", (), {"_orig_msg": event})()
-            await anyio.sleep(0)
+            await anyio.lowlevel.checkpoint()  # one event at a time, as from a socket
         self.websockets.clear()
 
 
@@ -95,13 +96,11 @@ def test_fuzz_ari_malformed_events_are_survived_and_the_call_goes_on(batch):
         async with anyio.create_task_group() as tasks:
             ari = Ari(FakeClient([start_event(), *batch]), "fourteenplus")
             await ari.serve(lambda event: app._dispatch(event, tasks))
-            await anyio.sleep(0.05)
+            await anyio.wait_all_tasks_blocked()  # the calls have done all the batch made them do
             assert CALLER in app.calls, "the caller's call is still in the app"
             assert not [r for r in fake.requests if r[0] in ("hangup", "continue_in_dialplan") and r[1] == CALLER]
             app._dispatch({"type": "StasisEnd", "channel": {"id": CALLER}}, tasks)
-            with anyio.fail_after(5):
-                while CALLER in app.calls:
-                    await anyio.sleep(0.01)
+            await until(lambda: CALLER not in app.calls, "the caller's call to end", timeout_s=5)
             tasks.cancel_scope.cancel()
 
     anyio.run(main)

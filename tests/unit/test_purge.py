@@ -8,6 +8,7 @@ from fourteenplus.cli import main
 from fourteenplus.config import RecordSettings
 from fourteenplus.records import AudioArchive, CallerHasher, RecordWriter, Row, open_store, purge
 
+from ..waiting import wait_until
 from .record_backends import configuration_with_store
 from .scripted_calls import DAY, Caller
 
@@ -44,8 +45,7 @@ def test_the_running_writer_purges_on_its_schedule(tmp_path):
     settings = RecordSettings(str(tmp_path / "records.db"), None, 90, False, 7)
     fill(open_store(settings), time.time())
     w = RecordWriter(settings, hasher=HASHER, spool=tmp_path / "spool", purge_every_s=0.05)
-    deadline = time.time() + 5
-    while len(open_store(settings).calls()) != 2 and time.time() < deadline:
-        time.sleep(0.02)
-    w.close()
-    assert len(open_store(settings).calls()) == 2
+    try:
+        wait_until(lambda: len(open_store(settings).calls()) == 2, "the writer's scheduled purge of the old call")
+    finally:
+        w.close()

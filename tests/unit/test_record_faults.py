@@ -24,6 +24,7 @@ from fourteenplus.records import (
 )
 from fourteenplus.records import store as store_module
 
+from ..waiting import wait_until
 from .record_backends import backend, configuration_with_store, fresh_database  # noqa: F401  (backend: a fixture)
 from .scripted_calls import DAY, Caller
 
@@ -280,10 +281,10 @@ def test_fault_the_running_app_refuses_a_purge_of_every_record_with_an_error_lin
     records = settings(tmp_path)
     calls_aged(records, 200, 100)  # as a clock 10 days and more ahead sees yesterday's calls
     w = RecordWriter(records, hasher=HASHER, spool=tmp_path / "spool", purge_every_s=3600)
-    deadline = time.monotonic() + 10
-    while "record retention" not in caplog.text and time.monotonic() < deadline:
-        time.sleep(0.02)
-    w.close()
+    try:
+        wait_until(lambda: "record retention" in caplog.text, "the writer's purge at its start to log its refusal")
+    finally:
+        w.close()
     [line] = [r for r in caplog.records if "record retention" in r.getMessage()]
     assert line.levelno == logging.ERROR and "nothing removed" in line.getMessage()
     assert len(open_store(records).calls()) == 2

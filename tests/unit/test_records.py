@@ -20,6 +20,7 @@ from fourteenplus.config import RecordSettings
 from fourteenplus.records import CallerHasher, RecordWriter, Row, StoreError, open_store
 from fourteenplus.records.store import MIGRATIONS
 
+from ..waiting import wait_until
 from .record_backends import backend  # noqa: F401  (a fixture)
 from .scripted_calls import T0, Caller, every_path
 
@@ -245,9 +246,7 @@ def test_spooled_calls_are_stored_when_the_store_is_back_without_waiting_for_ano
     w.write(Caller().say("Hoorn").record)
     assert w.flush(5) and w.spooled == 1
     flaky.up.set()
-    deadline = time.monotonic() + 10
-    while list((tmp_path / "spool").iterdir()) and time.monotonic() < deadline:
-        time.sleep(0.05)
+    wait_until(lambda: not list((tmp_path / "spool").iterdir()), "the spool replayed into the store that is back")
     assert [c.record.municipality for c in open_store(settings(tmp_path)).calls()] == ["Hoorn"]
     w.close()
 

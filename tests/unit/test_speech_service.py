@@ -1,4 +1,7 @@
-"""The speech service's bookkeeping, without a model: a stand-in recogniser that takes its time."""
+"""The speech service's bookkeeping, without a model: a stand-in recogniser that takes its time.
+
+The stand-in's stages take real time on purpose: deadlines are what is tested. The tests
+never sleep to let the worker get somewhere; they wait for what it counts (`until`)."""
 
 import asyncio
 import time
@@ -9,6 +12,8 @@ from fourteenplus.config import DEFAULTS, EXAMPLE, Thresholds, load_service
 from fourteenplus.speech import Recognition
 from fourteenplus.speech.deadline import Deadline
 from fourteenplus.speech.service import Abandoned, Answer, SpeechService
+
+from ..waiting import until
 
 
 class Slow(SpeechService):
@@ -24,7 +29,7 @@ class Slow(SpeechService):
             if abandoned is not None and abandoned.is_set():
                 raise Abandoned
             self.stages += 1
-            time.sleep(seconds / 3)
+            time.sleep(seconds / 3)  # the stage's work: what the deadlines are measured against
 
     def recognize_now(self, samples, area_code, primed=True, abandoned=None):
         self._stages(self.seconds if primed else self.seconds * 0.4, abandoned)
@@ -44,13 +49,13 @@ def test_the_worker_counts_as_busy_until_a_late_utterance_is_finished():
         assert service.idle
         result = await service.recognize(np.zeros(8000, np.int16), "0229")
         busy_after_deadline = not service.idle
-        await asyncio.sleep(0.4)
-        return result, busy_after_deadline, service.idle
+        await until(lambda: service.idle, "the worker to finish the late utterance")
+        return result, busy_after_deadline
 
-    result, busy_after_deadline, idle_later = asyncio.run(main())
+    result, busy_after_deadline = asyncio.run(main())
     service.close()
     assert result.reason == "timeout"
-    assert busy_after_deadline and idle_later
+    assert busy_after_deadline
 
 
 def test_past_its_deadline_an_utterance_stops_at_its_next_stage():
@@ -59,12 +64,12 @@ def test_past_its_deadline_an_utterance_stops_at_its_next_stage():
 
     async def main():
         answer = await service.reply(np.zeros(8000, np.int16))  # a reply: never shed to a quicker form
-        await asyncio.sleep(0.5)
+        await until(lambda: service.idle, "the worker to give up the abandoned reply")
         return answer
 
     answer = asyncio.run(main())
     service.close()
-    assert answer.timings == {"deadline_ms": 300} and service.idle
+    assert answer.timings == {"deadline_ms": 300}
     assert service.stages == 2, "the stage under way at the deadline finished; the last never started"
 
 
@@ -75,7 +80,7 @@ def test_a_cancelled_recognition_frees_the_worker_for_the_next_utterance():
 
     async def main():
         early = asyncio.ensure_future(service.recognize(np.zeros(8000, np.int16), "0229"))
-        await asyncio.sleep(0.05)
+        await until(lambda: service.stages == 1, "the worker to start the early recognition")
         early.cancel()
         return await service.recognize(np.zeros(9000, np.int16), "0229")
 
@@ -96,12 +101,12 @@ def test_under_load_utterances_get_the_unprimed_recognition():
         # Three callers finish speaking while the worker is busy: the first two start with
         # others behind them (unprimed, quicker, so all three are in time); the last has none
         # behind and 1.5 - 0.1 - 2 × 0.18 s left, enough for a slow full one.
-        busy = service._executor.submit(time.sleep, 0.1)
+        busy = service._executor.submit(time.sleep, 0.1)  # the worker busy with another caller for 0.1 s
         burst = await asyncio.gather(*(service.recognize(np.zeros(8000, np.int16), "0229") for _ in range(3)))
         busy.result()
         # The last of a burst that waited too long for a full one: unprimed too.
         service.seconds = service._full_seconds = 0.6
-        service._executor.submit(time.sleep, 0.7)
+        service._executor.submit(time.sleep, 0.7)  # and now for 0.7 s
         late = await service.recognize(np.zeros(8000, np.int16), "0229")
         return alone, burst, late
 
@@ -149,10 +154,10 @@ def test_fault_an_utterance_whose_caller_has_gone_is_never_started():
     async def main():
         first = asyncio.ensure_future(service.recognize(np.zeros(8000, np.int16), "0229"))
         gone = asyncio.ensure_future(service.recognize(np.zeros(8000, np.int16), "0229"))
-        await asyncio.sleep(0.05)  # both submitted, the first in the worker
+        await until(lambda: service.stages == 1, "both submitted, the first in the worker")
         gone.cancel()  # the caller hung up while queued
         await first
-        await asyncio.sleep(0.05)
+        await asyncio.wait([gone])
         return gone.cancelled()
 
     cancelled = asyncio.run(main())
@@ -167,7 +172,7 @@ def test_admission_the_service_is_busy_while_its_queue_would_keep_a_new_caller_w
 
     async def main():
         burst = [asyncio.ensure_future(service.recognize(np.zeros(8000, np.int16), "0229")) for _ in range(3)]
-        await asyncio.sleep(0.05)
+        await until(lambda: service.stages == 1, "all three submitted, the first in the worker")
         during = service.expected_wait_s, service.busy
         await asyncio.gather(*burst)
         return during, service.busy
