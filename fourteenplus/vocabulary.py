@@ -1,7 +1,7 @@
 """The call's words, defined once: what the call flow plays and listens for, what it writes
 into a call's record, and what the session measures.
 
-Every value is a `StrEnum`: a member is the very string the stores hold, the logs print and
+Every value is a `StrEnum` (a `Word`): a member is the very string the stores hold, the logs print and
 the Prometheus labels carry ("spoken" is `CallPath.SPOKEN`), so rows written before these
 names existed read back equal to them, and a member is never renamed, only added. The call
 flow, the session, the records, the report, the metrics and the bench all import from here;
@@ -15,7 +15,15 @@ from __future__ import annotations
 from enum import StrEnum
 
 
-class CallPath(StrEnum):
+class Word(StrEnum):
+    """A word of the call's vocabulary. Its repr is its string's, so the actions and records
+    in the logs read as they always have (`prompts=('question',)`, `outcome='transferred'`)."""
+
+    def __repr__(self) -> str:
+        return repr(self.value)
+
+
+class CallPath(Word):
     """How a call reached its municipality (`CallRecord.path`)."""
     DIRECT = "direct"                # the number dialled serves one municipality
     SPOKEN = "spoken"                # the name accepted the first time it was said
@@ -28,7 +36,7 @@ class CallPath(StrEnum):
 SPOKEN_PATHS = (CallPath.SPOKEN, CallPath.SPOKEN_REPEAT, CallPath.CONFIRMED)  # routed on what was heard
 
 
-class Outcome(StrEnum):
+class Outcome(Word):
     """What became of a call, as the call flow ends it (`CallRecord.outcome`)."""
     TRANSFERRED = "transferred"          # handed to a trunk
     AFTER_HOURS = "after_hours"          # closed: sent to the after-hours number
@@ -40,7 +48,7 @@ class Outcome(StrEnum):
     ABANDONED = "abandoned"              # the caller hung up first
 
 
-class Ending(StrEnum):
+class Ending(Word):
     """What became of a transferred call once the trunk answered for it: with `Outcome`, the
     outcome the report and the metrics (`calls_total{outcome}`) count (`records.ending`)."""
     OVERFLOW = "overflow"                  # the trunk failed, its overflow took the call
@@ -49,7 +57,7 @@ class Ending(StrEnum):
     UNKNOWN = "unknown"                    # a record without an outcome
 
 
-class DialStatus(StrEnum):
+class DialStatus(Word):
     """Asterisk's DIALSTATUS, as far as the records and the report read it."""
     ANSWER = "ANSWER"
     BUSY = "BUSY"
@@ -62,7 +70,7 @@ class DialStatus(StrEnum):
 TRUNK_FAILURES = (DialStatus.BUSY, DialStatus.NOANSWER, DialStatus.CONGESTION, DialStatus.CHANUNAVAIL)
 
 
-class AttemptKind(StrEnum):
+class AttemptKind(Word):
     """What an attempt was (`Attempt.kind`)."""
     NAME = "name"          # a name said
     REPLY = "reply"        # a ja or nee said
@@ -72,7 +80,7 @@ class AttemptKind(StrEnum):
     LANGUAGE = "language"  # English asked for
 
 
-class Decision(StrEnum):
+class Decision(Word):
     """What was made of an attempt (`Attempt.decision`): for a name, the recogniser's verdict
     (`speech.Recognition.decision`); else what the caller said or did. YES and NO are also
     the two sides of a reply wherever one is labelled (the reply grammar, corpora, tune)."""
@@ -93,7 +101,7 @@ def said(yes: bool) -> Decision:
     return Decision.YES if yes else Decision.NO
 
 
-class Reason(StrEnum):
+class Reason(Word):
     """Why a name's recognition was rejected, or `MATCH` for one accepted or to be confirmed
     (`speech.Recognition.reason`, kept as a name attempt's `Attempt.reason`)."""
     MATCH = "match"
@@ -111,7 +119,7 @@ class Reason(StrEnum):
 NOT_EVIDENCE = (Reason.OUT_OF_AREA, Reason.NO_SPEECH, Reason.NO_NAME)  # candidates that say nothing
 
 
-class State(StrEnum):
+class State(Word):
     """The call flow's states, named for what the caller is doing (`CallRecord.abandoned_at`)."""
     STARTING = "starting"
     ASKING = "asking"          # asked for the name
@@ -122,13 +130,13 @@ class State(StrEnum):
     DONE = "done"
 
 
-class ListenMode(StrEnum):
+class ListenMode(Word):
     """What the caller is listened for (`callflow.Listen.mode`)."""
     NAME = "name"
     REPLY = "reply"
 
 
-class Timing(StrEnum):
+class Timing(Word):
     """The timings (ms) a session writes into its call's record (`CallRecord.timings`), which
     the report gives as medians."""
     ANSWER_TO_FIRST_PROMPT = "answer_to_first_prompt"
@@ -138,7 +146,7 @@ class Timing(StrEnum):
 
 # ---- prompt ids: paths under a prompt set, sounds/fourteenplus/<language>/<prompt id> ----
 
-class Prompt(StrEnum):
+class Prompt(Word):
     """The prompts that are one file per prompt set."""
     QUESTION = "question"            # "Welke gemeente wilt u bellen?"
     AGAIN = "again"                  # the question again, after "Dat verstond ik niet"
@@ -155,7 +163,7 @@ class Prompt(StrEnum):
     BUSY = "busy"
 
 
-class PromptFamily(StrEnum):
+class PromptFamily(Word):
     """The prompts made per municipality, area or reason: `prompt_id(family, key)`."""
     CONFIRM = "confirm"        # "Bedoelt u X?", per municipality (its slug)
     CONFIRM_OR = "confirm-or"  # "Of bedoelt u Y?", the next likeliest after a nee
