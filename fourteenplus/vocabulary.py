@@ -1,7 +1,7 @@
 """The call's words, defined once: what the call flow plays and listens for, what it writes
 into a call's record, and what the session measures.
 
-Every value is a `StrEnum`: a member is the very string the stores hold, the logs print and
+Every value is a `StrEnum` (a `Word`): a member is the very string the stores hold, the logs print and
 the Prometheus labels carry ("spoken" is `CallPath.SPOKEN`), so rows written before these
 names existed read back equal to them, and a member is never renamed, only added. The call
 flow, the session, the records, the report, the metrics and the bench all import from here;
@@ -16,8 +16,8 @@ from enum import StrEnum
 
 
 class Word(StrEnum):
-    """A word of the call. Its repr is the string's own, so an action or a record in a log
-    line reads as it always has (`Listen(mode='name', …)`): operators and tests grep those."""
+    """A word of the call's vocabulary. Its repr is its string's, so the actions and records
+    in the logs read as they always have (`prompts=('question',)`, `outcome='transferred'`)."""
 
     def __repr__(self) -> str:
         return repr(self.value)
