@@ -86,27 +86,31 @@ def telephone(x: np.ndarray) -> np.ndarray:
 
 
 class Lines:
-    """The tool's conditions applied to clips. Its babble draws from one stream in the order
-    clips come (as the endpointer bench's does): a run is the same on the same corpora and
-    conditions."""
+    """The tool's conditions applied to clips. A clip's line is drawn from its seed alone
+    (`around`, `apply`), so it does not depend on the clips or lines run before it; `noise`
+    without a seed draws the voices from one stream in the order clips come, as the endpointer
+    bench has always drawn them."""
 
     def __init__(self, tool: types.ModuleType):
         self.tool = tool
         self._babble: Any = None
 
-    def babble(self, n: int, talkers: int = 6) -> np.ndarray:
+    def babble(self, n: int, talkers: int = 6, seed: int | None = None) -> np.ndarray:
         if self._babble is None:  # reads the game's clips: only for a line that needs voices
             self._babble = self.tool.Babble(random.Random(34))
+        if seed is not None:
+            self._babble.rng = random.Random(seed)  # which voices, from where: this clip's own draw
         return self._babble(n, talkers)
 
-    def noise(self, kind: str, n: int, rng: np.random.Generator) -> np.ndarray:
-        """`n` samples of a noise kind (car, babble, street), at no level yet."""
+    def noise(self, kind: str, n: int, rng: np.random.Generator, seed: int | None = None) -> np.ndarray:
+        """`n` samples of a noise kind (car, babble, street), at no level yet; the voices of
+        babble drawn from `seed` (None: the stream)."""
         if kind == "car":
             return self.tool.car(n, rng)
         if kind == "babble":
-            return self.babble(n)
+            return self.babble(n, seed=seed)
         if kind == "street":
-            p, b = self.tool.pink(n, rng), self.babble(n, 3)
+            p, b = self.tool.pink(n, rng), self.babble(n, 3, seed)
             return p / p.std() + b / (b.std() + 1e-9)
         raise ValueError(f"no noise {kind!r}")
 
@@ -130,7 +134,8 @@ class Lines:
         kind, snr = found.group(1), int(found.group(2))
         before, after = int(before_s * audio.TELEPHONE_RATE), int(after_s * audio.TELEPHONE_RATE)
         padded = np.concatenate([np.zeros(before), x, np.zeros(after)])
-        heard = telephone(self.tool.at_snr(padded, self.noise(kind, len(padded), np.random.default_rng(seed)), snr))
+        noise = self.noise(kind, len(padded), np.random.default_rng(seed), seed)
+        heard = telephone(self.tool.at_snr(padded, noise, snr))
         return heard[:before], heard[before:before + len(x)], heard[before + len(x):]
 
 

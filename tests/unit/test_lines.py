@@ -66,7 +66,7 @@ class FakeTool(types.SimpleNamespace):
     "soft talker" that is the only codec-like line."""
 
     def __init__(self):
-        super().__init__(car=lambda n, rng: np.full(n, 1.0), pink=lambda n, rng: np.ones(n),
+        super().__init__(car=lambda n, rng: np.full(n, 1.0), pink=lambda n, rng: rng.standard_normal(n),
                          at_snr=lambda x, noise, snr: x + noise * 10.0 ** (-snr / 20) * 1000,
                          condition=lambda name, x, rng, babble, tmp: x * 0.1)
 
@@ -84,6 +84,26 @@ def test_a_noisy_line_runs_on_before_and_after_the_words_and_a_codec_has_no_soun
     before, soft, after = line.around("quiet", loud, seed=1)
     assert before is None and after is None and np.all(np.abs(soft.astype(int) - 500) <= 16)
     assert np.array_equal(line.apply("clean", loud, 1), loud)
+
+
+def test_a_clips_babble_is_drawn_from_its_seed_whatever_came_before():
+    class Babble:  # the tool's: voices chosen with its `rng` (random.Random)
+        def __init__(self, rng):
+            self.rng = rng
+
+        def __call__(self, n, talkers=6):
+            return np.full(n, self.rng.randrange(1, 100) / 10)
+
+    tool = FakeTool()
+    tool.Babble = Babble
+    clip = np.zeros(800, np.int16)
+    first = lines.Lines(tool)
+    alone = first.apply("babble10", clip, 7)
+    other = lines.Lines(tool)
+    other.apply("babble10", clip, 8)
+    other.apply("street10", clip, 9)
+    assert np.array_equal(other.apply("babble10", clip, 7), alone)
+    assert not np.array_equal(first.apply("babble10", clip, 8), alone)
 
 
 @pytest.mark.skipif(not lines.TOOL.exists(), reason="the shared tool is not beside this checkout")
