@@ -190,9 +190,8 @@ def report(outcomes: list[Outcome], thresholds: Thresholds, questions: int, corp
            speech: TimedSpeech | None = None, barge_in: float = 0.0, seed: int = 0) -> dict:
     from .bench import machine
 
-    families = sorted({o.voice_family for o in outcomes})
     return figures(outcomes) | ({"stages_ms": speech.stages()} if speech else {}) | {
-        "by_voice_family": {family: figures([o for o in outcomes if o.voice_family == family]) for family in families},
+        "by_voice_family": by_voice_family(outcomes),
         "thresholds": dataclasses.asdict(thresholds), "questions": questions, "settled": speech.service.settled if speech else None,
         "barge_in": barge_in, "seed": seed,
         "corpus": str(corpus), "machine": machine(), "date": dt.date.today().isoformat(),
@@ -215,11 +214,15 @@ def on_line(callers: list[Caller], condition: str, lines: line_conditions.Lines)
     return placed
 
 
+def by_voice_family(outcomes: list[Outcome]) -> dict:
+    return {family: figures([o for o in outcomes if o.voice_family == family])
+            for family in sorted({o.voice_family for o in outcomes})}
+
+
 def by_line(results: dict[str, list[Outcome]]) -> dict:
     """Each line's figures, over all callers and per voice family."""
-    return {condition: figures(outcomes) | {"by_voice_family": {
-        family: figures([o for o in outcomes if o.voice_family == family])
-        for family in sorted({o.voice_family for o in outcomes})}} for condition, outcomes in results.items()}
+    return {condition: figures(outcomes) | {"by_voice_family": by_voice_family(outcomes)}
+            for condition, outcomes in results.items()}
 
 
 # The lines table: what the issue asks of a caller in noise (first answer right, nobody put
@@ -279,10 +282,9 @@ def main(args: argparse.Namespace) -> int:
                                                        "questions": questions, "barge_in": barge_in}
     table = None
     if lines is not None:
-        on_lines = {line_conditions.CLEAN: outcomes}
-        for condition in conditions[1:]:
-            on_lines[condition] = run_callers(on_line(callers, condition, lines), service, timed, audio,
-                                              args.barge_in, args.seed)
+        on_lines = {condition: outcomes if condition == line_conditions.CLEAN else run_callers(
+            on_line(callers, condition, lines), service, timed, audio, args.barge_in, args.seed)
+            for condition in conditions}
         result["lines"] = by_line(on_lines)
         table = line_conditions.table(result["lines"], "by_voice_family", LINE_COLUMNS, result)
     if args.outcomes:

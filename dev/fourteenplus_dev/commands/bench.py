@@ -224,8 +224,11 @@ def run(corpora: list[Path], thresholds: Thresholds, plain: bool, primed: bool =
         ours.add(row["expected"], result, ms)
         by_family.setdefault(family(row) or "unknown", Tally()).add(row["expected"], result, ms)
         for condition in on:
-            heard = (result, ms) if condition == lines.CLEAN else \
-                hear(line.apply(condition, samples, zlib.crc32(f"{condition}/{row['file']}".encode())), row)  # type: ignore[union-attr]
+            if condition == lines.CLEAN:
+                heard = result, ms
+            else:
+                assert line is not None  # loaded whenever there are lines
+                heard = hear(line.apply(condition, samples, zlib.crc32(f"{condition}/{row['file']}".encode())), row)
             on_lines[condition].setdefault(line_family(row), Tally()).add(row["expected"], *heard)
         if plain:
             text, timings = service.recognizer.transcribe_plain(samples)
@@ -262,8 +265,8 @@ def drawn(rows: list[dict], count: int) -> list[dict]:
     if not count or len(firsts) <= count:
         return rows
     kept = {row["file"] for row in random.Random(32).sample(firsts, count)}
-    return [row for row in rows
-            if row["file"] in kept or (row.get("repeat_of") and str(Path(row["file"]).parent / row["repeat_of"]) in kept)]
+    return [row for row in rows if row["file"] in kept
+            or (row.get("repeat_of") and str(Path(row["file"]).parent / row["repeat_of"]) in kept)]
 
 
 def line_figures(tallies: dict[str, Tally], replies: bool) -> dict:
