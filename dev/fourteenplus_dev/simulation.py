@@ -66,6 +66,9 @@ class Caller:
     yes: np.ndarray
     no: np.ndarray
     voice_family: str = ""
+    # A caller in noise: the line's sound before and after each clip ("first", … → (before,
+    # after)), heard around it; a clip without: the hiss of its own lead-in.
+    line: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
 
 
 @dataclass
@@ -90,6 +93,7 @@ class Outcome:
     # 0: not among the candidates, or no name heard).
     first_take_rank: int = 0
     prompts_stopped: int = 0  # prompts the caller's speech stopped (barge-in)
+    turns_cut_off: int = 0  # utterances the endpointer ended at its cut-off, not at quiet
 
     @property
     def right(self) -> bool:
@@ -196,14 +200,16 @@ class _Heard:
     early: float | None  # the pause at which the whole utterance was already there
     utterance: np.ndarray
     words_ended: float  # the end of the speech itself: `ended` less the endpointer's wait for quiet
+    cut_off: bool = False  # ended at the endpointer's cut-off (`max_frames`), not at quiet
 
 
 def endpoint(clip: np.ndarray, listened_s: float = 2.0, settings: vad.Settings = vad.Settings(),
-             playing_s: float = 0.0) -> _Heard:
+             playing_s: float = 0.0, line: tuple[np.ndarray, np.ndarray] | None = None) -> _Heard:
     """Feed a clip to the production endpointer as the ARI adapter does: the caller's line is
     heard from the moment the flow listens, so the endpointer has learnt the line's noise
     while the question played (`listened_s` of it, before the clip), and after the clip the
-    line stays as quiet as it was until the endpointer decides. Times are into the clip.
+    line stays as quiet as it was until the endpointer decides; a caller in noise brings the
+    `line` before and after the clip instead. Times are into the clip.
 
     A prompt that still plays for `playing_s` into the clip is stopped only by speech that
     takes the turn (`speech.bargein.Turn`); an utterance that does not is no answer, and the
@@ -216,19 +222,22 @@ def endpoint(clip: np.ndarray, listened_s: float = 2.0, settings: vad.Settings =
     level = float(np.sqrt(np.mean(clip[: vad.FRAME * 5].astype(np.float64) ** 2)))
     hiss = np.random.default_rng(len(clip)).standard_normal
 
-    def line(seconds: float) -> np.ndarray:
+    def hiss_for(seconds: float) -> np.ndarray:
         return np.clip(hiss(int(seconds * vad.RATE) // vad.FRAME * vad.FRAME) * level, -32768, 32767).astype(np.int16)
 
-    before = line(listened_s)
+    before, after = line or (hiss_for(listened_s), hiss_for(settings.end_frames * 2 * vad.FRAME / vad.RATE))
+    before = before[len(before) % vad.FRAME:]
     frames = len(clip) // vad.FRAME
-    audio = np.concatenate([before, clip[: frames * vad.FRAME], line(settings.end_frames * 2 * vad.FRAME / vad.RATE)])
+    audio = np.concatenate([before, clip[: frames * vad.FRAME], after])
     offset = len(before) / vad.RATE
     quiet = settings.end_frames * vad.FRAME / vad.RATE
-    started = None
+    started = opened = None
     early = Early[float]()  # the moment of the pause whose recognition is still the answer
     for index in range(len(audio) // vad.FRAME):
         event = endpointer.feed(audio[index * vad.FRAME : (index + 1) * vad.FRAME])
         at = (index + 1) * vad.FRAME / vad.RATE - offset
+        if event == "start":
+            opened = index
         if turn.update(event, at < playing_s):
             started = at
         if not turn.taken:
@@ -240,7 +249,8 @@ def endpoint(clip: np.ndarray, listened_s: float = 2.0, settings: vad.Settings =
         elif event == "end":
             utterance = endpointer.utterance()
             answer, _ = early.ended(None, len(utterance))
-            return _Heard(started, at, answer, utterance, at - quiet)
+            cut_off = opened is not None and index - opened >= settings.max_frames
+            return _Heard(started, at, answer, utterance, at - quiet, cut_off)
     # Still speaking when the line went quiet for good: what was heard goes to recognition,
     # as the endpointer's cut-off would send it.
     ended = len(audio) / vad.RATE - offset
@@ -341,12 +351,12 @@ class Simulation:
                 # After the name, as soon as it is heard, when the caller talks over prompts.
                 start = self.audio.spoken_end(play, asked) if self.barge_in_s is not None \
                     else self.audio.start_of(play, asked + 1)
-                self._speak(self.caller.yes if yes else self.caller.no, now + start, ListenMode.REPLY,
+                self._speak("yes" if yes else "no", now + start, ListenMode.REPLY,
                             now + self.audio.duration(play))
             return
         if (self._mode == ListenMode.NAME and play.prompts
                 and play.prompts[-1] in (Prompt.QUESTION, Prompt.AGAIN, Prompt.NO_NAME)):
-            take = self.caller.first if self.outcome.name_takes == 0 else self.caller.second
+            take = "first" if self.outcome.name_takes == 0 else "second"
             self.outcome.name_takes += 1
             # Over the question, not over "Dat verstond ik niet …": a caller told they were
             # not understood hears it out.
@@ -378,9 +388,11 @@ class Simulation:
         self.outcome.keys += 1
         self._at(when, cf.Dtmf(digit), self._turn)
 
-    def _speak(self, clip: np.ndarray, start: float, mode: ListenMode, prompt_ends: float) -> None:
-        """The caller says `clip` from `start`, over the prompt that plays until `prompt_ends`."""
-        heard = endpoint(clip, playing_s=prompt_ends - start)
+    def _speak(self, part: str, start: float, mode: ListenMode, prompt_ends: float) -> None:
+        """The caller says their clip `part` ("first", …) from `start`, over the prompt that
+        plays until `prompt_ends`."""
+        heard = endpoint(getattr(self.caller, part), playing_s=prompt_ends - start, line=self.caller.line.get(part))
+        self.outcome.turns_cut_off += heard.cut_off
         if heard.started is None:
             return  # the endpointer heard nothing: the flow's no-input timer decides
         self._at(start + heard.started, cf.SpeechStarted(), self._turn)

@@ -9,6 +9,11 @@ through the keypad-only menu of their area, the anchor speech must beat on time.
 The configuration connects every municipality of the corpus's areas (the directory's order
 is the menu's), with the shipped thresholds unless others are given: the bench measures what
 an installation does by default.
+
+With `--line` the same callers are also placed on real lines (`fourteenplus_dev.lines`): a
+caller in noise is in it from before each answer to after it, so the endpointer learns it
+while the prompt plays and a turn it holds open runs into the cut-off. Each line's figures
+stand per voice family beside the clean line's, in the same run.
 """
 
 from __future__ import annotations
@@ -21,11 +26,13 @@ import hashlib
 import json
 import tempfile
 import time
+import zlib
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 import numpy as np
 
+from .. import lines as line_conditions
 from ..benchfile import write_block
 from fourteenplus.callflow import CallFlow
 from fourteenplus.config import DEFAULTS, HistorySettings, Service, Thresholds, load_service
@@ -83,12 +90,15 @@ class TimedSpeech:
                 for mode in (ListenMode.NAME, ListenMode.REPLY)}
 
 
+PARTS = ("first", "second", "yes", "no")  # a caller's clips, as callers.csv names them
+
+
 def read_callers(corpus: Path) -> list[Caller]:
     from fourteenplus.speech import audio
 
     callers = []
     for row in csv.DictReader((corpus / "callers.csv").open()):
-        clips = {part: audio.read_telephone(corpus / row[part]) for part in ("first", "second", "yes", "no")}
+        clips: dict[str, Any] = {part: audio.read_telephone(corpus / row[part]) for part in PARTS}
         callers.append(Caller(row["caller"], row["area_code"], None if row["expected"] == "none" else row["expected"],
                               voice_family=row.get("voice_family", ""), **clips))
     return callers
@@ -209,6 +219,8 @@ def figures(outcomes: list[Outcome]) -> dict:
         "reached_keypad_menu": sum(o.path == CallPath.KEYPAD for o in names),
         "questions_per_caller": round(sum(o.questions for o in outcomes) / len(outcomes), 2) if outcomes else 0.0,
         "prompts_stopped_by_speech": sum(o.prompts_stopped for o in outcomes),
+        # A turn the line held open until the endpointer's cut-off (`listen.max_speech_ms`).
+        "turns_cut_off": sum(o.turns_cut_off for o in outcomes),
         "time_to_transfer_s": speech,
         "keypad_menu_s": keypad,
         "compute_ms": spread(compute),
@@ -229,18 +241,60 @@ def report(outcomes: list[Outcome], thresholds: Thresholds, questions: int, corp
            speech: TimedSpeech | None = None, barge_in: float = 0.0, seed: int = 0) -> dict:
     from .bench import machine
 
-    families = sorted({o.voice_family for o in outcomes})
     return figures(outcomes) | ({"stages_ms": speech.stages()} if speech else {}) | {
-        "by_voice_family": {family: figures([o for o in outcomes if o.voice_family == family]) for family in families},
+        "by_voice_family": by_voice_family(outcomes),
         "thresholds": dataclasses.asdict(thresholds), "questions": questions, "settled": speech.service.settled if speech else None,
         "barge_in": barge_in, "seed": seed,
         "corpus": str(corpus), "machine": machine(), "date": dt.date.today().isoformat(),
     }
 
 
+def on_line(callers: list[Caller], condition: str, lines: line_conditions.Lines) -> list[Caller]:
+    """The same callers on a line: each clip through it, with the line's own sound around it
+    when it has any (noise). Each clip's noise is seeded by the line, the caller and the clip."""
+    placed = []
+    for caller in callers:
+        heard: dict[str, Any] = {}
+        around = {}
+        for part in PARTS:
+            seed = zlib.crc32(f"{condition}/{caller.caller}/{part}".encode())
+            before, heard[part], after = lines.around(condition, getattr(caller, part), seed)
+            if before is not None and after is not None:
+                around[part] = (before, after)
+        placed.append(dataclasses.replace(caller, **heard, line=around))
+    return placed
+
+
+def by_voice_family(outcomes: list[Outcome]) -> dict:
+    return {family: figures([o for o in outcomes if o.voice_family == family])
+            for family in sorted({o.voice_family for o in outcomes})}
+
+
+def by_line(results: dict[str, list[Outcome]]) -> dict:
+    """Each line's figures, over all callers and per voice family."""
+    return {condition: figures(outcomes) | {"by_voice_family": by_voice_family(outcomes)}
+            for condition, outcomes in results.items()}
+
+
+# The lines table: what the issue asks of a caller in noise (first answer right, nobody put
+# through wrong, no turn held open to the cut-off), per line and voice family.
+LINE_COLUMNS = (
+    ("callers (naming none)", lambda f: f"{f['callers']} ({f['negatives']})"),
+    ("right at the first answer", lambda f: f"{f['right_first_answer']} of {f['names']}"),
+    ("right by speech", lambda f: str(f["right_by_speech"])),
+    ("right", lambda f: str(f["right"])),
+    ("**put through wrong**", lambda f: str(f["wrong"])),
+    ("**naming none, put through by speech**", lambda f: str(f["negatives_transferred_by_speech"])),
+    ("turns cut off", lambda f: str(f["turns_cut_off"])),
+    ("reached the keypad menu", lambda f: str(f["reached_keypad_menu"])),
+    ("prompts stopped by speech", lambda f: str(f["prompts_stopped_by_speech"])),
+    ("time to transfer p50 (s)", lambda f: str(f["time_to_transfer_s"].get("p50", "–"))),
+)
+
+
 def write_outcomes(path: Path, outcomes: list[Outcome]) -> None:
     fields = ("caller", "expected", "voice_family", "municipality", "path", "seconds", "name_takes", "questions",
-              "keys", "keypad_menu_s", "first_take_rank")
+              "keys", "keypad_menu_s", "first_take_rank", "turns_cut_off")
     with path.open("w", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(fields)
@@ -256,6 +310,8 @@ def main(args: argparse.Namespace) -> int:
         print(f"{args.dir}/callers.csv not found: make a corpus with `fourteenplus corpus {args.dir} --callers`")
         return 2
     thresholds = Thresholds(**{name: getattr(args, name) for name in DEFAULTS["thresholds"]})
+    conditions = line_conditions.conditions(args.line)
+    lines = line_conditions.Lines(line_conditions.load_tool(args.lines)) if conditions else None
     callers = read_callers(args.dir)
     service = bench_service({c.area_code for c in callers}, thresholds, args.questions)
     speech = SpeechService(load_grammars(load_directory()), thresholds)
@@ -279,11 +335,19 @@ def main(args: argparse.Namespace) -> int:
                                      timed, audio, barge_in, args.seed)
         result["against"] = figures(other_outcomes) | {"thresholds": dataclasses.asdict(against),
                                                        "questions": questions, "barge_in": barge_in}
+    table = None
+    if lines is not None:
+        on_lines = {condition: outcomes if condition == line_conditions.CLEAN else run_callers(
+            on_line(callers, condition, lines), service, timed, audio, args.barge_in, args.seed)
+            for condition in conditions}
+        result["lines"] = by_line(on_lines)
+        table = line_conditions.table(result["lines"], "by_voice_family", LINE_COLUMNS, result)
     if args.outcomes:
         write_outcomes(args.outcomes, outcomes)
     if args.report:
-        write_block(args.report, args.marker, f"```json\n{json.dumps(result, indent=2, ensure_ascii=False)}\n```",
-                    "Dialogue bench")
+        # A run on lines writes its table (its own block: small tune runs must not replace the main figures).
+        write_block(args.report, args.marker or ("lines" if table else "bench"),
+                    table or f"```json\n{json.dumps(result, indent=2, ensure_ascii=False)}\n```", "Dialogue bench")
     if args.json:
         print(json.dumps(result, indent=2, ensure_ascii=False))
     else:
@@ -293,4 +357,6 @@ def main(args: argparse.Namespace) -> int:
               f"{result['negatives_transferred_by_speech']}; time to transfer p50 "
               f"{result['time_to_transfer_s'].get('p50')} s against the keypad menu's "
               f"{result['keypad_menu_s'].get('p50')} s")
+        if table:
+            print(table)
     return 0

@@ -36,12 +36,12 @@ from typing import Any, Callable
 
 import numpy as np
 
+from .. import lines as line_conditions
 from ..benchfile import write_block
 from fourteenplus.config import DEFAULTS
 from fourteenplus.speech import audio, vad
 
 CONDITIONS = ("clean", "car20", "car10", "babble20", "babble10", "street20", "street10")
-LINES = Path(__file__).resolve().parents[3].parent / "shared" / "tools" / "line_conditions.py"
 EARLY_START_S = 0.2
 
 
@@ -57,7 +57,7 @@ def configure(sub) -> None:
     endpoint.add_argument("--count", type=int, default=0, help="at most this many clips per corpus (0: all)")
     endpoint.add_argument("--pad-before", type=float, default=2.0)
     endpoint.add_argument("--pad-after", type=float, default=6.0)
-    endpoint.add_argument("--lines", type=Path, default=LINES, help="the line conditions tool (its noises)")
+    endpoint.add_argument("--lines", type=Path, default=line_conditions.TOOL, help="the line conditions tool (its noises)")
     endpoint.add_argument("--settings", action="append", default=[], metavar="NAME=VALUE,…",
                           help="also run this endpointer at other settings (`speech.vad.Settings`), repeatable: "
                                "a tuning A/B in the same run")
@@ -65,24 +65,15 @@ def configure(sub) -> None:
     endpoint.add_argument("--marker", default="bench", help="the results block to write (default: bench)")
 
 
-def _module(name: str, path: Path | None = None, source: str | None = None) -> types.ModuleType:
-    spec = importlib.util.spec_from_loader(name, loader=None) if source is not None else \
-        importlib.util.spec_from_file_location(name, path)
-    assert spec is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module  # dataclasses look their module up
-    if source is not None:
-        exec(compile(source, f"{name}.py", "exec"), module.__dict__)
-    else:
-        assert spec.loader is not None
-        spec.loader.exec_module(module)
-    return module
-
-
 def old_vad(revision: str) -> types.ModuleType:
     source = subprocess.run(["git", "show", f"{revision}:fourteenplus/speech/vad.py"], check=True,
                             capture_output=True, text=True, cwd=Path(__file__).resolve().parents[3]).stdout
-    return _module("_old_vad", source=source)
+    spec = importlib.util.spec_from_loader("_old_vad", loader=None)
+    assert spec is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up
+    exec(compile(source, "_old_vad.py", "exec"), module.__dict__)
+    return module
 
 
 def clips(corpus: Path, count: int) -> list[tuple[Path, str]]:
@@ -121,27 +112,16 @@ def line_level(clean: np.ndarray, first: float, last: float) -> float:
     return float(np.sqrt(np.median(outside) if len(outside) else np.percentile(power, 10)))
 
 
-def line(condition: str, padded: np.ndarray, hiss: float, lines: types.ModuleType, babble, seed: int) -> np.ndarray:
+def line(condition: str, padded: np.ndarray, hiss: float, lines: line_conditions.Lines, seed: int) -> np.ndarray:
     """The words on the line (float samples), the noise at its SNR against them."""
     rng = np.random.default_rng(seed)
     n = len(padded)
     if condition == "clean":
         return padded + rng.standard_normal(n) * hiss
-    kind, snr = condition.rstrip("0123456789"), int(condition.lstrip("abcdefghijklmnopqrstuvwxyz"))
-    if kind == "car":
-        noise = lines.car(n, rng)
-    elif kind == "babble":
-        noise = babble(n)
-    elif kind == "street":
-        p, b = lines.pink(n, rng), babble(n, 3)
-        noise = p / p.std() + b / (b.std() + 1e-9)
-    else:
+    kind, snr = condition.rstrip("0123456789"), condition.lstrip("abcdefghijklmnopqrstuvwxyz")
+    if kind not in ("car", "babble", "street") or not snr:
         raise SystemExit(f"unknown condition {condition}: one of {', '.join(CONDITIONS)}")
-    return lines.at_snr(padded, noise, snr)
-
-
-def telephone(x: np.ndarray) -> np.ndarray:
-    return audio.decode(audio.encode(np.clip(np.round(x), -32768, 32767).astype(np.int16), "ulaw"), "ulaw")
+    return lines.tool.at_snr(padded, lines.noise(kind, n, rng), int(snr))
 
 
 def turns(endpointer, samples: np.ndarray, max_frames: int) -> tuple[list[tuple[float, float, bool]], float]:
@@ -182,8 +162,7 @@ def _at(settings: vad.Settings) -> Callable[[], vad.Endpointer]:
 
 
 def main(args: argparse.Namespace) -> int:
-    lines = _module("_line_conditions", path=args.lines)
-    babble = lines.Babble(random.Random(34))
+    lines = line_conditions.Lines(line_conditions.load_tool(args.lines))
     max_frames = DEFAULTS["listen"]["max_speech_ms"] // 20
     endpointers: dict[str, Callable[[], Any]] = {"new": lambda: vad.Endpointer(vad.Settings(max_frames=max_frames))}
     for variant in args.settings:
@@ -204,8 +183,8 @@ def main(args: argparse.Namespace) -> int:
             hiss = line_level(clean, first, last)
             for condition in conditions:
                 seed += 1
-                mixed = line(condition, padded, hiss, lines, babble, seed)
-                heard, noise = telephone(mixed), telephone(mixed - padded)
+                mixed = line(condition, padded, hiss, lines, seed)
+                heard, noise = line_conditions.telephone(mixed), line_conditions.telephone(mixed - padded)
                 for name, make in endpointers.items():
                     t = tally[(name, condition, fam)]
                     found, us = turns(make(), heard, max_frames)

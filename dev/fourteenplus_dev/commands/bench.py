@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import lines
 from ..benchfile import write_block
 from fourteenplus.config import DEFAULTS, Thresholds
 from fourteenplus.speech import Candidate, Recognition, fitting
@@ -67,6 +68,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
     recognition.add_argument("--unprimed", action="store_true",
                              help="hear names without the primed transcription, as the service does under load")
     recognition.add_argument("--report", type=Path, help="write the figures into this markdown file, between the bench markers")
+    recognition.add_argument("--marker", help="the results block to write (default: by the corpora's kind; `lines` "
+                                              "with --line)")
+    recognition.add_argument("--count", type=int, default=0,
+                             help="at most this many first takes per corpus, a fixed draw, with their repeats (0: all)")
+    lines.options(recognition)
     # The shipped thresholds, so `make bench` measures what an installation does by default.
     for name, value in DEFAULTS["thresholds"].items():
         recognition.add_argument(f"--{name}", type=float, default=value)
@@ -85,7 +91,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     dialogue.add_argument("dir", type=Path, help="corpus directory with callers.csv")
     dialogue.add_argument("--json", action="store_true", help="print the figures as JSON")
     dialogue.add_argument("--report", type=Path, help="write the figures into this markdown file, between the bench markers")
-    dialogue.add_argument("--marker", default="bench", help="the results block to write (default: bench)")
+    dialogue.add_argument("--marker", help="the results block to write (default: bench; `lines` with --line)")
+    lines.options(dialogue)
     dialogue.add_argument("--outcomes", type=Path, help="also write each caller's outcome to this CSV file")
     for name, value in DEFAULTS["thresholds"].items():
         dialogue.add_argument(f"--{name}", type=float, default=value)
@@ -181,51 +188,71 @@ def machine() -> str:
     return f"{cpu}, {os.cpu_count()} cores, {platform.system()} {platform.release()}, Python {platform.python_version()}"
 
 
-def run(corpora: list[Path], thresholds: Thresholds, plain: bool, primed: bool = True) -> dict:
+def run(corpora: list[Path], thresholds: Thresholds, plain: bool, primed: bool = True,
+        on: tuple[str, ...] = (), line_tool: Path = lines.TOOL, count: int = 0) -> dict:
     """Every first take through ours (and the plain pipeline); with repeats in the corpus, also
     what a second take does for the callers the first one did not route. `primed=False`:
     ours as under load, without the primed transcription. Ours is also tallied per voice
-    family (`families`: espeak, mbrola, human), so people are never averaged into robots."""
+    family (`families`: espeak, mbrola, human), so people are never averaged into robots.
+
+    `on`: line conditions (`fourteenplus_dev.lines`, clean first): every first take is also
+    heard through each by ours (not the plain pipeline), tallied under `lines` per line and per
+    `line_family` (the accented voices apart)."""
     import dataclasses
     import time
+    import zlib
 
     from fourteenplus.directory import load_directory
     from fourteenplus.grammar import load_grammars
     from fourteenplus.speech import audio
     from fourteenplus.speech.service import SpeechService
 
-    rows = [row for corpus in corpora for row in read_manifest(corpus)]
+    rows = [row for corpus in corpora for row in drawn(read_manifest(corpus), count)]
+    line = lines.Lines(lines.load_tool(line_tool)) if on else None
     service = SpeechService(load_grammars(load_directory()), thresholds)
     service.load()
     ours, baseline = Tally(), Tally()
     by_family: dict[str, Tally] = {}
+    on_lines: dict[str, dict[str, Tally]] = {condition: {} for condition in on}
     results = {}
+
+    def hear(samples: np.ndarray, row: dict) -> tuple[Recognition, float]:
+        started = time.perf_counter()
+        result = as_recognition(service.reply_now(samples)) if row["area_code"] == REPLY_AREA else \
+            service.recognize_now(samples, row["area_code"], primed)
+        return result, (time.perf_counter() - started) * 1000
+
     for row in rows:
         samples = audio.read_telephone(Path(row["file"]))
-        started = time.perf_counter()
         reply = row["area_code"] == REPLY_AREA
-        result = as_recognition(service.reply_now(samples)) if reply else service.recognize_now(
-            samples, row["area_code"], primed)
-        ms = (time.perf_counter() - started) * 1000
+        result, ms = hear(samples, row)
         results[row["file"]] = result
         if row.get("repeat_of"):
             continue
         ours.add(row["expected"], result, ms)
         by_family.setdefault(family(row) or "unknown", Tally()).add(row["expected"], result, ms)
+        for condition in on:
+            if condition == lines.CLEAN:
+                heard = result, ms
+            else:
+                assert line is not None  # loaded whenever there are lines
+                heard = hear(line.apply(condition, samples, zlib.crc32(f"{condition}/{row['file']}".encode())), row)
+            on_lines[condition].setdefault(line_family(row), Tally()).add(row["expected"], *heard)
         if plain:
             text, timings = service.recognizer.transcribe_plain(samples)
             matcher = service.reply_matcher() if reply else service.matcher(row["area_code"])
             baseline.add(row["expected"], decide_text(
                 matcher, text, thresholds.accept, thresholds.confirm), timings["total_ms"])
     replies = _is_replies(rows)
-    figures: dict[str, Any] = {"ours": ours.figures() | ({"confusion": ours.confusion()} if replies else {}),
-               "families": {name: tally.figures() | ({"confusion": tally.confusion()} if replies else {})
-                            for name, tally in sorted(by_family.items())},
+    figures: dict[str, Any] = {"ours": _figures(ours, replies),
+               "families": {name: _figures(tally, replies) for name, tally in sorted(by_family.items())},
                "model_startup_s": round(service.startup_seconds or 0.0, 2),
                "corpus": ", ".join(map(str, corpora)), "voices": voice_family(rows), "machine": machine(),
                "date": dt.date.today().isoformat(), "thresholds": dataclasses.asdict(thresholds)}
     if not primed:
         figures["unprimed"] = True
+    if on:
+        figures["lines"] = {condition: line_figures(tallies, replies) for condition, tallies in on_lines.items()}
     repeats = [(results[str(Path(row["file"]).parent / row["repeat_of"])], row["expected"], results[row["file"]])
                for row in rows if row.get("repeat_of")]
     if repeats:
@@ -235,6 +262,31 @@ def run(corpora: list[Path], thresholds: Thresholds, plain: bool, primed: bool =
         a, b = figures["ours"]["accuracy"], figures["plain"]["accuracy"]
         figures["accuracy_ratio"] = round(a / b, 2) if a and b else None
     return figures
+
+
+def drawn(rows: list[dict], count: int) -> list[dict]:
+    """At most `count` first takes of a corpus's rows (0: all), drawn alike on every run so runs
+    compare, each with its repeat."""
+    import random
+
+    firsts = [row for row in rows if not row.get("repeat_of")]
+    if not count or len(firsts) <= count:
+        return rows
+    kept = {row["file"] for row in random.Random(32).sample(firsts, count)}
+    return [row for row in rows if row["file"] in kept
+            or (row.get("repeat_of") and str(Path(row["file"]).parent / row["repeat_of"]) in kept)]
+
+
+def line_figures(tallies: dict[str, Tally], replies: bool) -> dict:
+    """One line's figures: over every clip, and per family under `families`."""
+    every = Tally()
+    for tally in tallies.values():
+        every.rows += tally.rows
+    return _figures(every, replies) | {"families": {name: _figures(t, replies) for name, t in sorted(tallies.items())}}
+
+
+def _figures(tally: Tally, replies: bool) -> dict:
+    return tally.figures() | ({"confusion": tally.confusion()} if replies else {})
 
 
 HUMAN = "human"
@@ -259,6 +311,14 @@ def family(row: dict) -> str | None:
     if row.get("family"):
         return row["family"]
     return None if not row.get("voice") else "mbrola" if row["voice"].startswith("mb-") else "espeak"
+
+
+def line_family(row: dict) -> str:
+    """A clip's family in the lines' figures: `family`, with the accented voices apart (another
+    language's voice reading the Dutch: espeak-ng's en-us, MBROLA's de4, …)."""
+    voice = row.get("voice", "")
+    accented = bool(voice) and not voice.removeprefix("mb-").startswith("nl")
+    return (family(row) or "unknown") + (" accent" if accented else "")
 
 
 def voice_family(rows: list[dict]) -> str | None:
@@ -414,9 +474,16 @@ def main(args: argparse.Namespace) -> int:
         print(json.dumps(fit_policy(args.dir, args.out, tuple(args.model or ("names", "unprimed", "reply"))), indent=2))
         return 0
     thresholds = Thresholds(**{name: getattr(args, name) for name in DEFAULTS["thresholds"]})
-    figures = run(args.dir, thresholds, plain=not args.no_plain, primed=not args.unprimed)
-    if args.report:
-        report(args.report, figures, marker(figures))
+    figures = run(args.dir, thresholds, plain=not args.no_plain, primed=not args.unprimed,
+                  on=lines.conditions(args.line), line_tool=args.lines, count=args.count)
+    replies = "confusion" in figures["ours"]
+    table = lines.table(figures["lines"], "families", REPLY_COLUMNS if replies else NAME_COLUMNS, figures) \
+        if "lines" in figures else None
+    if args.report and table:
+        # Its own block: a small run on lines must not replace the main figures.
+        write_block(args.report, args.marker or "lines" + ("-replies" if replies else ""), table, "Recognition bench")
+    elif args.report:
+        report(args.report, figures, args.marker or marker(figures))
     if args.json:
         print(json.dumps(figures, indent=2, ensure_ascii=False))
     else:
@@ -431,7 +498,39 @@ def main(args: argparse.Namespace) -> int:
                   f"negatives asked about a town {f['negatives_confirmed']}/{f['negatives']}, "
                   f"put through {f['negatives_accepted']}")
         print(f"model start-up {figures['model_startup_s']} s; {figures['machine']}")
+        if table:
+            print(table)
     return 0
+
+
+def _share(count: int, of: int) -> str:
+    return f"{count} of {of} ({count / of:.0%})" if of else "–"
+
+
+def _confused(figures: dict, expected: str, got: str) -> int:
+    return figures["confusion"].get(expected, {}).get(got, 0)
+
+
+# The lines tables (`--line`): per line and voice family, what the issue's targets name.
+NAME_COLUMNS = (
+    ("names", lambda f: str(f["total"] - f["negatives"])),
+    ("top-1", lambda f: _share(f["top1"], f["total"] - f["negatives"])),
+    ("right (put through or asked about)", lambda f: str(f["correct"])),
+    ("**accepted wrong**", lambda f: str(f["misrouted"])),
+    ("naming none", lambda f: str(f["negatives"])),
+    ("naming none, asked about a town", lambda f: str(f["negatives_confirmed"])),
+    ("**naming none, put through**", lambda f: str(f["negatives_accepted"])),
+    ("p50 ms", lambda f: str(f["latency_p50_ms"])),
+)
+REPLY_COLUMNS = (
+    ("ja understood", lambda f: _share(_confused(f, "yes", "yes"), sum(f["confusion"].get("yes", {}).values()))),
+    ("nee understood", lambda f: _share(_confused(f, "no", "no"), sum(f["confusion"].get("no", {}).values()))),
+    ("**nee taken for ja**", lambda f: str(_confused(f, "no", "yes"))),
+    ("**other taken for ja**", lambda f: str(_confused(f, "none", "yes"))),
+    ("ja taken for nee", lambda f: str(_confused(f, "yes", "no"))),
+    ("other taken for nee", lambda f: str(_confused(f, "none", "no"))),
+    ("p50 ms", lambda f: str(f["latency_p50_ms"])),
+)
 
 
 # Spoken calls for the latency bench: names of 0229 said plainly and in a carrier sentence.
