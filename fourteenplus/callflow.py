@@ -159,6 +159,7 @@ class CallFlow:
         self._name_attempts = 0
         self._menu_plays = 0
         self._confirm_plays = 0
+        self._questions = 0  # "Bedoelt u …?" asked in this call, all municipalities together
         self._confirming: str | None = None
         # The dialogue's memory across the caller's answers: what each name take said for
         # each municipality (its probability of being the one), the municipalities the
@@ -392,6 +393,11 @@ class CallFlow:
         return sorted(((m, p) for m, p in combined.items() if m not in self._denied), key=lambda item: -item[1])
 
     def _confirm(self, municipality: str, family: PromptFamily) -> list[Action]:
+        # However the answers go (nee, a correction, a correction again), a caller hears
+        # "Bedoelt u …?" at most as often as every name they may say could ask it; then the keys.
+        self._questions += 1
+        if self._questions > self.service.listen.questions * self.service.listen.attempts:
+            return self._menu_or_default(())
         self._confirming = municipality
         self._confirm_plays = 0
         self.state = State.CONFIRMING
@@ -417,7 +423,9 @@ class CallFlow:
         # A name said with the answer is the caller's next take, weighed with the others as
         # any name is: put through when sure, else asked about. A nee whose name ranks
         # nothing is a plain nee.
-        if correction is not None and correction.ranked:
+        # An answer not understood whose "name" is the one asked about corrects nothing: whisper
+        # heard the answer as words ("3 3 3") the area's names were scored on.
+        if correction is not None and correction.ranked and not (yes is None and correction.ranked[0] == self._asked):
             return actions + self._utterance(correction)
         if yes is False:
             if self._to_ask:

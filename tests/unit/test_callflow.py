@@ -284,6 +284,32 @@ def test_a_ja_with_another_name_is_no_ja_but_that_name_is_weighed():
     assert [a.decision for a in flow.record.attempts] == ["confirm", "unclear", "confirm"]
 
 
+def test_an_unclear_answer_whose_name_is_the_one_asked_about_is_just_unclear():
+    """Whisper heard a nee as "3 3 3" and the area's names, scored on it, ranked the one asked
+    about: no correction, the question once more with its keys, then the menu (it was asked
+    again without end)."""
+    flow, _ = asked()
+    flow.handle(ranked(("Koggenland", 0.5)))
+    garbled = correction(("Koggenland", 0.4), ("Hoorn", 0.1))
+    assert play(flow.handle(Reply(None, garbled))).prompts == ("confirm/koggenland", "reply-keys")
+    assert play(flow.handle(Reply(None, garbled))).prompts == (MENU,)
+
+
+def test_corrections_that_never_settle_end_at_the_menu():
+    """Answers never understood, each with a name the other way ("ja, Hoorn" to Koggenland,
+    "ja, Koggenland" to Hoorn): the questions are bounded, and the keypad takes over."""
+    flow, _ = asked()
+    actions = flow.handle(ranked(("Koggenland", 0.5), ("Hoorn", 0.4)))
+    asked_about = 1
+    names = {"confirm/koggenland": "Hoorn", "confirm/hoorn": "Koggenland"}
+    while play(actions).prompts != (MENU,):
+        other = names[play(actions).prompts[0]]
+        actions = flow.handle(Reply(None, correction((other, 0.6))))
+        asked_about += play(actions).prompts[0].startswith("confirm")
+        assert asked_about <= SERVICE.listen.questions * SERVICE.listen.attempts
+    assert not flow.done and flow.state == "menu"
+
+
 def test_keys_answer_the_runner_up_question_too():
     flow, _ = asked()
     flow.handle(ranked(("Hoorn", 0.8), ("Koggenland", 0.75)))
