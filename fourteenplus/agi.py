@@ -34,6 +34,7 @@ from panoramisk.utils import parse_agi_result
 
 from . import ami, paths
 from . import callflow as cf
+from .asterisk_layout import Layout
 from .config import Service
 from .prompts import SOUNDS_SUBDIR
 from .session import CallServices, ChannelGone, Dialling, DialVariables, Session
@@ -42,8 +43,6 @@ from .speech.vad import speech_span
 
 log = logging.getLogger(__name__)
 
-AGI_HOST = "127.0.0.1"
-AGI_PORT = 4573
 ROUTE = "fourteenplus"
 KEYS = "0123456789*#"
 SILENCE_S = 1          # RECORD FILE's silence detection works in whole seconds
@@ -300,7 +299,7 @@ class AgiServer:
             with contextlib.suppress(Exception):
                 await writer.wait_closed()
 
-    async def serve(self, host: str = AGI_HOST, port: int = AGI_PORT) -> asyncio.AbstractServer:
+    async def serve(self, host: str, port: int) -> asyncio.AbstractServer:
         self.recordings.local_dir.mkdir(parents=True, exist_ok=True)
         self._server = await asyncio.start_server(self.handle, host, port)
         return self._server
@@ -358,10 +357,11 @@ async def _read_environment(reader: asyncio.StreamReader) -> dict[str, str] | No
             headers[key] = value
 
 
-def recordings_for(asterisk_root: Path | None) -> RecordingDir:
-    """Recordings in Asterisk's spool, seen through the bundled root's chroot when there is one."""
-    root = Path(asterisk_root) if asterisk_root else Path("/")
-    return RecordingDir(paths.AGI_RECORDINGS, root / paths.AGI_RECORDINGS.lstrip("/"))
+def recordings_for(layout: Layout) -> RecordingDir:
+    """Recordings in Asterisk's spool (astspooldir), seen through the bundled root's chroot
+    when there is one."""
+    spool = layout.directories["astspooldir"]
+    return RecordingDir(f"{spool}/{paths.AGI_RECORDINGS_SUBDIR}", layout.spool / paths.AGI_RECORDINGS_SUBDIR)
 
 
 def prepare_recordings(recordings: RecordingDir, owner: tuple[int, int] | None) -> None:

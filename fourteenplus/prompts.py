@@ -73,11 +73,6 @@ def menu_items(connected: tuple[str, ...], language: str) -> list[str]:
     return [_all_texts()[language]["menu-item"].format(name=name, digit=i) for i, name in enumerate(connected, 1)]
 
 
-def sounds_dir(root: Path) -> Path:
-    """Asterisk's sounds directory inside a root (Debian's astdatadir)."""
-    return root / "usr/share/asterisk/sounds"
-
-
 def to_ulaw(source: Path, target: Path, effects: tuple[str, ...] = ()) -> None:
     """Any audio sox reads → headerless 8 kHz mono μ-law (what Asterisk's .ulaw format is)."""
     subprocess.run(["sox", str(source), "-t", "ul", "-r", "8000", "-c", "1", str(target), *effects],

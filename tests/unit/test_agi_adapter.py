@@ -81,7 +81,7 @@ async def run_call(dialled, answer, tmp_path, speech, polls=False):
     """The commands the adapter sent; without the idle WAIT FOR DIGIT polls unless asked."""
     recordings = agi.RecordingDir("/spool", tmp_path)
     server = agi.AgiServer(SERVICE, CallServices(speech), recordings)
-    listener = await server.serve(port=0)
+    listener = await server.serve("127.0.0.1", 0)
     port = listener.sockets[0].getsockname()[1]
     try:
         commands = await FakeAsterisk(dialled, answer, recordings).call(port)
@@ -116,7 +116,7 @@ def transferred_with(dial_events_connected: bool, tmp_path, *results):
     async def scenario():
         server = agi.AgiServer(SERVICE, CallServices(FakeSpeech(None), records), agi.RecordingDir("/spool", tmp_path))
         server._dial_events = type("Connected", (), {"connected": dial_events_connected})()
-        listener = await server.serve(port=0)
+        listener = await server.serve("127.0.0.1", 0)
         try:
             await FakeAsterisk("14020", ok, None).call(listener.sockets[0].getsockname()[1])
             await sessions_ended(server)
@@ -223,7 +223,7 @@ def test_agi_caller_hangs_up_during_the_question(tmp_path):
 def test_agi_garbage_connections_are_closed_without_harm(tmp_path, garbage):
     async def scenario():
         server = agi.AgiServer(SERVICE, CallServices(FakeSpeech(None)), agi.RecordingDir("/spool", tmp_path))
-        listener = await server.serve(port=0)
+        listener = await server.serve("127.0.0.1", 0)
         port = listener.sockets[0].getsockname()[1]
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
         writer.write(garbage)
@@ -260,7 +260,7 @@ def test_fuzz_agi_unexpected_replies_end_the_session_cleanly_never_a_wrong_route
 
     async def scenario():
         server = agi.AgiServer(SERVICE, CallServices(FakeSpeech("Hoorn")), agi.RecordingDir("/spool", tmp_path))
-        listener = await server.serve(port=0)
+        listener = await server.serve("127.0.0.1", 0)
         try:
             commands = await asyncio.wait_for(
                 FakeAsterisk("140229", answer, None).call(listener.sockets[0].getsockname()[1]), 60)

@@ -54,7 +54,7 @@ def installed(tmp_path, service):
     root = tmp_path / "root"
     (root / "etc/asterisk").mkdir(parents=True)
     (root / "etc/asterisk/fourteenplus.conf").write_text("; ours\n")
-    sounds = prompts.sounds_dir(root) / prompts.SOUNDS_SUBDIR
+    sounds = asterisk.layout(service, root).sounds / prompts.SOUNDS_SUBDIR
     manifests: dict[str, dict] = {}
     for key, digest in prompts.sources(service).items():
         language, pid = key.split("/", 1)
