@@ -103,8 +103,8 @@ class AgiChannel:
         await self._now(("transfer", variables, anyio.Event()))
         return self._dial_expected
 
-    async def hangup(self) -> None:
-        await self._now(("hangup", None, anyio.Event()))
+    async def hangup(self, variables: DialVariables = ()) -> None:
+        await self._now(("hangup", variables, anyio.Event()))
 
     async def fallback(self) -> None:
         """Ending the script without FOURTEENPLUS_DIAL sends the call to the keypad fallback."""
@@ -140,13 +140,14 @@ class AgiChannel:
                     if kind == "play":
                         assert isinstance(what, cf.Play)
                         await self._play(what)
-                    elif kind == "transfer":
+                    elif kind in ("transfer", "hangup"):
                         assert isinstance(what, tuple)
                         for name, value in what:
                             await self._command(f'SET VARIABLE {name} "{value}"')
-                        self._dial_expected = self.expect_dial(self)
-                    elif kind == "hangup":
-                        await self._command("HANGUP")
+                        if kind == "transfer":
+                            self._dial_expected = self.expect_dial(self)
+                        else:
+                            await self._command("HANGUP")
                 finally:
                     if done is not None:
                         done.set()
@@ -281,6 +282,8 @@ class AgiServer:
             caller = headers.get("agi_callerid")
             flow = cf.CallFlow(self.service, dialled, None if caller in (None, "unknown") else caller,
                                now=dt.datetime.now(dt.timezone.utc))
+            flow.record.uniqueid = headers.get("agi_uniqueid") or None
+            flow.record.linkedid = headers.get("agi_arg_2") or None
             request = Request(None, headers, reader, writer)
             session = Session(flow, self.services, lambda session: AgiChannel(
                 session, request, self.recordings, self.service.listen.max_speech_ms, self._expect_dial),

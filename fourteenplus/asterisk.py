@@ -35,7 +35,7 @@ import urllib.request
 from pathlib import Path
 
 from . import asterisk_layout, paths, prompts, resources
-from .asterisk_config import ARI_URL, AsteriskError, Credentials, credential_files, credentials, render_dialplan
+from .asterisk_config import ARI_URL, AsteriskError, ari_login, credential_files, credentials, render_dialplan
 from .config import AsteriskSettings, Service
 
 CONF_DIRS = (resources.ASTERISK_CONF, resources.DIALPLAN)
@@ -382,9 +382,9 @@ def running_pid() -> int | None:
     return pid if b"asterisk" in cmdline else None
 
 
-def ari_info(creds: Credentials, timeout: float = 2.0, url: str = ARI_URL) -> dict | None:
+def ari_info(user: str, password: str, timeout: float = 2.0, url: str = ARI_URL) -> dict | None:
     """GET /ari/asterisk/info, or None when ARI does not answer (`url`: another instance's ARI)."""
-    request = _ari_request(url, "asterisk/info", creds.ari_user, creds.ari_password)
+    request = _ari_request(url, "asterisk/info", user, password)
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
             return json.loads(response.read())
@@ -400,27 +400,34 @@ def _ari_request(url: str, resource: str, user: str, password: str, method: str 
     return request
 
 
-def start(root: Path | None = None, timeout: float = 60.0, log=print) -> int:
-    """Start the chrooted Asterisk in the background and wait until ARI answers; returns its pid."""
+def start(root: Path | None = None, timeout: float = 60.0, log=print,
+          settings: AsteriskSettings | None = None) -> int:
+    """Start the chrooted Asterisk in the background and wait until ARI answers; returns its pid.
+
+    `settings`: an Asterisk in the root started with another asterisk.conf (`asterisk_conf`,
+    `asterisk -C`) and the ARI user the app logs in as; default the bundled one's."""
     root = root or paths.asterisk_root()
+    settings = settings or AsteriskSettings()
     pid = running_pid()
     if pid:
         return pid
     if os.geteuid() != 0:
         raise AsteriskError("running the bundled Asterisk needs root (chroot); run as root or via sudo")
-    if not (root / "etc/asterisk/fourteenplus.conf").exists():
-        raise AsteriskError(f"no fourteenplus configuration in {root}; run `fourteenplus asterisk install` first")
-    creds = credentials()
+    where = asterisk_layout.read(root, settings.conf, settings.directories)
+    if not (where.etc / "fourteenplus.conf").exists():
+        raise AsteriskError(f"no fourteenplus configuration in {where.etc}; run `fourteenplus asterisk install` first")
+    user, password = ari_login(settings)
     own_account(root)
     uid, gid = asterisk_ids(root)
     # /run is not mounted in the root: make Asterisk's run dir (control socket, pid) by hand.
-    rundir = root / "run/asterisk"
+    rundir = where.host("astrundir")
     rundir.mkdir(parents=True, exist_ok=True)
     os.chown(rundir, uid, gid)
     paths.state_dir().mkdir(parents=True, exist_ok=True)
+    conf = ["-C", settings.conf] if settings.conf else []
     with open(log_path(), "ab") as logfile:
         process = subprocess.Popen(
-            ["chroot", str(root), "/usr/sbin/asterisk", "-f", "-U", "asterisk", "-G", "asterisk"],
+            ["chroot", str(root), "/usr/sbin/asterisk", "-f", *conf, "-U", "asterisk", "-G", "asterisk"],
             stdin=subprocess.DEVNULL, stdout=logfile, stderr=subprocess.STDOUT, start_new_session=True)
     pid_path().write_text(f"{process.pid}\n")
     deadline = time.monotonic() + timeout
@@ -429,8 +436,8 @@ def start(root: Path | None = None, timeout: float = 60.0, log=print) -> int:
             pid_path().unlink(missing_ok=True)
             raise AsteriskError(f"Asterisk exited with {process.returncode}; see {log_path()} "
                                 f"and {root}/var/log/asterisk/messages.log")
-        if ari_info(creds, timeout=0.5):
-            log(f"Asterisk running (pid {process.pid}); ARI at {ARI_URL}")
+        if ari_info(user, password, timeout=0.5, url=settings.ari_url):
+            log(f"Asterisk running (pid {process.pid}); ARI at {settings.ari_url}")
             return process.pid
         time.sleep(0.2)
     stop()

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import paths, prompts
+from .callflow import OUTCOME_TRANSFERRED
 from .config import AsteriskSettings, Service
 
 ARI_URL = AsteriskSettings.ari_url  # the bundled Asterisk's
@@ -92,6 +93,16 @@ def credential_files(creds: Credentials, own_ari_user: bool = False) -> dict[str
     return files
 
 
+CDR_USERFIELD = "CDR(userfield)"
+
+
+def cdr_userfield(outcome: str, municipality_slug: str | None = None) -> str:
+    """What a call's CDR says of it in its userfield, so that the operator's billing joins
+    these records: the outcome and the municipality, by slug (no space, comma or semicolon,
+    which the dialplan would read as its own)."""
+    return f"fourteenplus outcome={outcome}" + (f" municipality={municipality_slug}" if municipality_slug else "")
+
+
 def agi_url(settings: AsteriskSettings) -> str:
     """Where the dialplan's AGI() finds `fourteenplus agi` (asterisk.agi)."""
     host = f"[{settings.agi_host}]" if ":" in settings.agi_host else settings.agi_host
@@ -119,7 +130,8 @@ def render_dialplan(service: Service) -> str:
     # The names the dialplan dials: exactly the configured trunks, nothing else.
     for name, conn in sorted(service.connections.items()):
         lines += [f"[fourteenplus-to-{conn.slug}]",
-                  *_ext("s", f"Set(FOURTEENPLUS_MUNICIPALITY={name})", f"Set(FOURTEENPLUS_DIAL={conn.trunk})",
+                  *_ext("s", f"Set({CDR_USERFIELD}={cdr_userfield(OUTCOME_TRANSFERRED, conn.slug)})",
+                        f"Set(FOURTEENPLUS_MUNICIPALITY={name})", f"Set(FOURTEENPLUS_DIAL={conn.trunk})",
                         f"Set(FOURTEENPLUS_OVERFLOW={conn.overflow or ''})", "Goto(fourteenplus-dial,s,1)"), ""]
     for out in sorted(service.outbound.values(), key=lambda o: o.slug):
         lines += [f"[fourteenplus-out-{out.slug}]",

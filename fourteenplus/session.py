@@ -24,6 +24,7 @@ import anyio.abc
 import numpy as np
 
 from . import callflow as cf
+from .asterisk_config import CDR_USERFIELD, cdr_userfield
 from .logformat import FIELDS
 from .prompts import SOUNDS_SUBDIR
 from .speech.service import SpeechService
@@ -67,7 +68,8 @@ class Channel(Protocol):
         """Set the variables and continue in the dialplan's [fourteenplus-dial]; True when the
         adapter will learn the dial result and pass it to `Session.dial_result`."""
 
-    async def hangup(self) -> None: ...
+    async def hangup(self, variables: DialVariables = ()) -> None:
+        """Set the variables (the CDR's tag) and hang up."""
 
     async def fallback(self) -> None:
         """Hand the call to the dialplan's keypad menu."""
@@ -227,7 +229,7 @@ class Session:
                 # rings must not take the call's record with it.
                 self.services.records.write(self.flow.record, final=False)
         elif isinstance(action, cf.Hangup):
-            await self.channel.hangup()
+            await self.channel.hangup(self.cdr_variables())
 
     async def _timer(self, timer_id: str, ms: int) -> None:
         with anyio.CancelScope() as scope:
@@ -300,7 +302,14 @@ class Session:
         return (("FOURTEENPLUS_PROMPTS", f"{SOUNDS_SUBDIR}/{self.flow.record.language}"),
                 ("FOURTEENPLUS_MUNICIPALITY", action.municipality),
                 ("FOURTEENPLUS_DIAL", action.trunk),
-                ("FOURTEENPLUS_OVERFLOW", action.overflow or ""))
+                ("FOURTEENPLUS_OVERFLOW", action.overflow or ""),
+                *self.cdr_variables())
+
+    def cdr_variables(self) -> DialVariables:
+        """The CDR's userfield: the call's outcome and municipality, as far as they are known."""
+        record = self.flow.record
+        slug = self.flow.service.directory.municipalities[record.municipality].slug if record.municipality else None
+        return ((CDR_USERFIELD, cdr_userfield(record.outcome or "", slug)),)
 
 
 def decision_fields(name: str, record: cf.CallRecord, hasher: CallerHasher | None) -> dict:

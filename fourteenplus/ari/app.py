@@ -67,9 +67,11 @@ def _gone_is_hangup(operation: _Op) -> _Op:
 class Call:
     """One caller in Stasis: the `Channel` of its `Session`, which holds the conversation."""
 
-    def __init__(self, app: App, channel: dict, dialled: str):
+    def __init__(self, app: App, channel: dict, dialled: str, linkedid: str | None = None):
         caller = (channel.get("caller") or {}).get("number") or None
         flow = cf.CallFlow(app.service, dialled, caller, now=dt.datetime.now(dt.timezone.utc))
+        # ARI's channel id is Asterisk's uniqueid (for a channel ARI did not originate)
+        flow.record.uniqueid, flow.record.linkedid = channel["id"], linkedid
         self.app = app
         self.ari: Ari = app.ari
         self.channel_id: str = channel["id"]
@@ -134,7 +136,9 @@ class Call:
         return watching.result()
 
     @_gone_is_hangup
-    async def hangup(self) -> None:
+    async def hangup(self, variables: DialVariables = ()) -> None:
+        for name, value in variables:
+            await self.ari.set_variable(self.channel_id, name, value)
         await self.ari.hangup(self.channel_id)
 
     async def fallback(self) -> None:
@@ -254,9 +258,12 @@ class App:
                 tasks.start_soon(self._to_fallback, channel_id, "arrived while stopping")
                 return
             args = event.get("args")
-            # the dialplan passes the dialled digits; anything else is explained as a wrong number
-            dialled = args[0] if isinstance(args, list) and args and isinstance(args[0], str) else ""
-            new = self.calls[channel_id] = Call(self, channel, dialled)
+            # the dialplan passes the dialled digits (anything else is explained as a wrong number)
+            # and the call's linkedid
+            args = args if isinstance(args, list) else []
+            dialled = args[0] if args and isinstance(args[0], str) else ""
+            linkedid = args[1] if len(args) > 1 and isinstance(args[1], str) and args[1] else None
+            new = self.calls[channel_id] = Call(self, channel, dialled, linkedid)
             tasks.start_soon(new.session.run)
             return
         if channel_id in self.dialling and (

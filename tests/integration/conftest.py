@@ -7,17 +7,20 @@ sipp, espeak-ng and sox; without them they are skipped, saying why.
 
 from __future__ import annotations
 
+import base64
+import json
 import os
 import re
 import shutil
 import signal
 import threading
 import time
+import urllib.request
 from pathlib import Path
 
 import pytest
 
-from fourteenplus import asterisk, sipp
+from fourteenplus import asterisk, asterisk_config, sipp
 from fourteenplus.config import load_service
 from fourteenplus.records import open_store
 
@@ -187,3 +190,24 @@ def stored(service_yaml: Path, dialled: str, since: float = 0.0):
         if calls and calls[-1].dial_status or time.monotonic() > deadline:
             return calls[-1] if calls else None
         time.sleep(0.5)
+
+
+def ari_channels() -> list[dict]:
+    """The channels the bundled Asterisk has now (ARI's JSON: id, name, …)."""
+    creds = asterisk_config.credentials()
+    request = urllib.request.Request(asterisk_config.ARI_URL + "ari/channels")
+    token = base64.b64encode(f"{creds.ari_user}:{creds.ari_password}".encode()).decode()
+    request.add_header("Authorization", f"Basic {token}")
+    with urllib.request.urlopen(request, timeout=5) as response:
+        return json.loads(response.read())
+
+
+def the_callers_channel(timeout_s: float = 30.0) -> dict:
+    """The caller's channel once it is up: the one SIP channel before any trunk is dialled."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        sip = [channel for channel in ari_channels() if channel["name"].startswith("PJSIP/")]
+        if len(sip) == 1:
+            return sip[0]
+        time.sleep(0.1)
+    raise AssertionError(f"no caller's channel within {timeout_s} s: {ari_channels()}")

@@ -8,6 +8,7 @@ import time
 from fourteenplus.sipp import PressKeys, Say, WaitPrompt
 
 from .conftest import stop_mid_call, stored
+from .test_calls import record_keys_are_the_callers_channel
 from .test_faults import reordered_menu_routes_key_1_as_it_names
 
 
@@ -24,6 +25,10 @@ def test_agi_direct_area(agi_call):
 def test_agi_spoken_name(agi_call):
     result = agi_call("140229", [WaitPrompt(), Say("Koggenland")])
     assert users(result) == ["koggenland"]
+
+
+def test_agi_the_record_carries_the_callers_uniqueid(agi_call, service_yaml):
+    record_keys_are_the_callers_channel(agi_call, service_yaml)
 
 
 def test_agi_silence_twice_then_keypad_menu(agi_call):

@@ -7,7 +7,7 @@ import time
 
 from fourteenplus.sipp import PressKeys, Say, WaitPrompt
 
-from .conftest import log_size, stored, wait_for_log
+from .conftest import in_background, log_size, stored, the_callers_channel, wait_for_log
 
 # A spoken name that lands this quickly after the caller stops was recognised, not a
 # fallback to the area's default (that takes the attempts and the menu: many seconds).
@@ -23,6 +23,24 @@ def test_direct_area_goes_straight_to_the_one_municipality(call):
     assert users(result) == ["amsterdam"]
     assert result.reached.municipality == "Amsterdam"
     assert result.first_audio_at is None, "a single-municipality area asks no question"
+
+
+def record_keys_are_the_callers_channel(place, service_yaml):
+    """One call, one key (issue 27, part 2): the record carries the caller's channel's uniqueid,
+    and its linkedid (the caller's channel is the first of its call: the same id)."""
+    started = time.time()
+    thread, placed = in_background(lambda: place("140229", [WaitPrompt(), Say("Koggenland")]))
+    try:
+        channel = the_callers_channel()
+    finally:
+        thread.join(120)
+    assert users(placed["result"]) == ["koggenland"]
+    record = stored(service_yaml, "140229", since=started)
+    assert record is not None and (record.uniqueid, record.linkedid) == (channel["id"], channel["id"])
+
+
+def test_the_record_carries_the_callers_uniqueid(call, service_yaml):
+    record_keys_are_the_callers_channel(call, service_yaml)
 
 
 def test_spoken_name(call):

@@ -59,7 +59,8 @@ class FakeAsterisk:
     async def call(self, port):
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
         env = {"agi_network_script": "fourteenplus", "agi_extension": "s", "agi_arg_1": self.dialled,
-               "agi_callerid": "0612345678", "agi_channel": "PJSIP/caller-1", "agi_uniqueid": "1795.1"}
+               "agi_callerid": "0612345678", "agi_channel": "PJSIP/caller-1", "agi_uniqueid": "1795.1",
+               "agi_arg_2": "1795.0"}  # the dialplan hands the linkedid
         writer.write("".join(f"{k}: {v}\n" for k, v in env.items()).encode() + b"\n")
         await writer.drain()
         while True:
@@ -99,7 +100,9 @@ def test_agi_direct_area_sets_the_dial_variables(tmp_path):
     assert commands == ['SET VARIABLE FOURTEENPLUS_PROMPTS "fourteenplus/nl"',
                         'SET VARIABLE FOURTEENPLUS_MUNICIPALITY "Amsterdam"',
                         'SET VARIABLE FOURTEENPLUS_DIAL "PJSIP/amsterdam@fourteenplus-trunks"',
-                        'SET VARIABLE FOURTEENPLUS_OVERFLOW ""']
+                        'SET VARIABLE FOURTEENPLUS_OVERFLOW ""',
+                        # the CDR joins the record: what became of the call and where it went
+                        'SET VARIABLE CDR(userfield) "fourteenplus outcome=transferred municipality=amsterdam"']
 
 
 async def sessions_ended(server: agi.AgiServer) -> None:
@@ -135,6 +138,7 @@ def test_agi_record_waits_for_the_dial_result_from_ami(tmp_path):
                                       ("1795.1", None, None))
     assert before == []  # not stored before the dial went
     assert [(r.dialled, r.dial_status, r.overflow_status) for r in stored] == [("14020", "BUSY", "ANSWER")]
+    assert (stored[0].uniqueid, stored[0].linkedid) == ("1795.1", "1795.0")  # the CDR's keys
 
 
 def test_agi_record_of_a_call_hung_up_without_a_dial_event_is_stored_without_one(tmp_path):
@@ -149,7 +153,8 @@ def test_agi_record_without_ami_is_stored_at_once(tmp_path):
 
 def test_agi_unknown_number_plays_the_reason_then_hangs_up(tmp_path):
     commands = asyncio.run(run_call("140000", ok, tmp_path, FakeSpeech(None)))
-    assert commands == ['STREAM FILE fourteenplus/nl/number/unknown_area ""', "HANGUP"]
+    assert commands == ['STREAM FILE fourteenplus/nl/number/unknown_area ""',
+                        'SET VARIABLE CDR(userfield) "fourteenplus outcome=rejected_number"', "HANGUP"]
 
 
 def test_agi_spoken_name_is_recorded_recognised_and_routed(tmp_path):
@@ -166,7 +171,7 @@ def test_agi_spoken_name_is_recorded_recognised_and_routed(tmp_path):
     assert commands[0] == 'STREAM FILE fourteenplus/nl/question "0123456789*#"'
     assert commands[1].startswith("RECORD FILE /spool/") and commands[1].endswith(
         f'ulaw "0123456789*#" {SERVICE.listen.max_speech_ms} s=1')
-    assert commands[-2] == 'SET VARIABLE FOURTEENPLUS_DIAL "PJSIP/koggenland@fourteenplus-trunks"'
+    assert commands[-3] == 'SET VARIABLE FOURTEENPLUS_DIAL "PJSIP/koggenland@fourteenplus-trunks"'
     assert speech.heard and speech.heard[0][1] == "0229"
     assert 7000 <= speech.heard[0][0] <= 8000 + 2 * 800  # the speech, not the silence around it
     assert list(tmp_path.iterdir()) == []  # recordings are not kept
