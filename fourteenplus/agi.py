@@ -44,6 +44,7 @@ from .speech.vad import speech_span
 log = logging.getLogger(__name__)
 
 ROUTE = "fourteenplus"
+ENDS = ("transfer", "hangup", "refuse")  # operations after which the AGI script ends
 KEYS = "0123456789*#"
 SILENCE_S = 1          # RECORD FILE's silence detection works in whole seconds
 IDLE_POLL_MS = 250     # how long a queued prompt may wait behind a WAIT FOR DIGIT
@@ -106,6 +107,13 @@ class AgiChannel:
     async def hangup(self, variables: DialVariables = ()) -> None:
         await self._now(("hangup", variables, anyio.Event()))
 
+    async def answer(self) -> None:
+        await self._now(("answer", (), anyio.Event()))
+
+    async def refuse(self, variables: DialVariables) -> None:
+        # The dialplan reads these when the AGI script ends, and refuses the call.
+        await self._now(("refuse", variables, anyio.Event()))
+
     async def fallback(self) -> None:
         """Ending the script without FOURTEENPLUS_DIAL sends the call to the keypad fallback."""
 
@@ -140,19 +148,21 @@ class AgiChannel:
                     if kind == "play":
                         assert isinstance(what, cf.Play)
                         await self._play(what)
-                    elif kind in ("transfer", "hangup"):
+                    elif kind == "answer":
+                        await self._command("ANSWER")
+                    elif kind in ENDS:
                         assert isinstance(what, tuple)
                         for name, value in what:
                             await self._command(f'SET VARIABLE {name} "{value}"')
                         if kind == "transfer":
                             self._dial_expected = self.expect_dial(self)
-                        else:
+                        elif kind == "hangup":
                             await self._command("HANGUP")
                 finally:
                     if done is not None:
                         done.set()
-                if kind in ("transfer", "hangup"):
-                    return  # the script ends here: the dialplan dials, or the channel is gone
+                if kind in ENDS:
+                    return  # the script ends here: the dialplan dials or refuses, or the channel is gone
         except ChannelGone:
             self._gone = True
             while True:  # nobody waits forever on an operation that will not run now

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import paths, prompts
-from .callflow import OUTCOME_TRANSFERRED
+from .callflow import OUTCOME_NOT_SERVED, OUTCOME_REJECTED_NUMBER, OUTCOME_TRANSFERRED
 from .config import AsteriskSettings, Service
 
 ARI_URL = AsteriskSettings.ari_url  # the bundled Asterisk's
@@ -114,8 +114,11 @@ def _ext(label: str, *steps: str) -> list[str]:
     return [f"exten => {label},1,{steps[0]}", *(f" same => n,{step}" for step in steps[1:])]
 
 
-def _message(*prompt_ids: str) -> tuple[str, ...]:
-    return (*(f"Playback(${{FOURTEENPLUS_PROMPTS}}/{p})" for p in prompt_ids), "Hangup()")
+def _refusal(outcome: str, *prompt_ids: str) -> tuple[str, ...]:
+    """A number nobody here answers, as [fourteenplus-refuse] does it: why, as early media,
+    then 404 (cause 1); never answered."""
+    files = "&".join(f"${{FOURTEENPLUS_PROMPTS}}/{p}" for p in prompt_ids)
+    return (f"Set({CDR_USERFIELD}={cdr_userfield(outcome)})", "Progress()", f"Playback({files},noanswer)", "Hangup(1)")
 
 
 def render_dialplan(service: Service) -> str:
@@ -147,12 +150,12 @@ def render_dialplan(service: Service) -> str:
         # an area with its own prompt set (Frisian) hears its menu and messages in it
         own = (f"Set(FOURTEENPLUS_PROMPTS={prompts.SOUNDS_SUBDIR}/{plan.language})",) if plan.language else ()
         if not plan.connected:
-            lines += _ext(f"14{code}", *_message("number/not_served", "goodbye"))
+            lines += _ext(f"14{code}", *_refusal(OUTCOME_NOT_SERVED, "number/not_served", "goodbye"))
         elif len(plan.connected) == 1:
             lines += _ext(f"14{code}", *own, f"Goto(fourteenplus-to-{service.municipality(plan.connected[0]).slug},s,1)")
         else:
             lines += _ext(f"14{code}", *own, f"Goto(fourteenplus-menu-{code},s,1)")
-    lines += _ext("_X!", *_message("number/unknown_area", "goodbye"))
+    lines += _ext("_X!", *_refusal(OUTCOME_REJECTED_NUMBER, "number/unknown_area", "goodbye"))
     lines.append("")
     for code, plan in sorted(service.areas.items()):
         if len(plan.connected) > 1:

@@ -71,6 +71,13 @@ class Channel(Protocol):
     async def hangup(self, variables: DialVariables = ()) -> None:
         """Set the variables (the CDR's tag) and hang up."""
 
+    async def answer(self) -> None:
+        """Answer the call: a conversation starts."""
+
+    async def refuse(self, variables: DialVariables) -> None:
+        """Set the variables and continue in the dialplan's [fourteenplus-refuse]: the reason as
+        early media and a SIP status, the call never answered."""
+
     async def fallback(self) -> None:
         """Hand the call to the dialplan's keypad menu."""
 
@@ -230,6 +237,11 @@ class Session:
                 self.services.records.write(self.flow.record, final=False)
         elif isinstance(action, cf.Hangup):
             await self.channel.hangup(self.cdr_variables())
+        elif isinstance(action, cf.Answer):
+            await self.channel.answer()
+        elif isinstance(action, cf.Refuse):
+            files = "&".join(f"{SOUNDS_SUBDIR}/{action.language}/{prompt}" for prompt in action.prompts)
+            await self.channel.refuse((("FOURTEENPLUS_REFUSAL", files), *self.cdr_variables()))
 
     async def _timer(self, timer_id: str, ms: int) -> None:
         with anyio.CancelScope() as scope:

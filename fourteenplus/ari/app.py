@@ -44,6 +44,7 @@ from .client import Ari, AriError, Gone, event_summary
 log = logging.getLogger(__name__)
 
 DIAL_CONTEXT = "fourteenplus-dial"
+REFUSE_CONTEXT = "fourteenplus-refuse"
 MEDIA_SETUP_S = 2.0  # for the snoop and external-media channels to enter Stasis
 LOOPBACK = "127.0.0.1"
 MEDIA_PREFIX = "fp-"  # ids of the bridges and channels the app makes to hear a caller
@@ -140,6 +141,16 @@ class Call:
         for name, value in variables:
             await self.ari.set_variable(self.channel_id, name, value)
         await self.ari.hangup(self.channel_id)
+
+    @_gone_is_hangup
+    async def answer(self) -> None:
+        await self.ari.answer(self.channel_id)
+
+    @_gone_is_hangup
+    async def refuse(self, variables: DialVariables) -> None:
+        for name, value in variables:
+            await self.ari.set_variable(self.channel_id, name, value)
+        await self.ari.continue_in_dialplan(self.channel_id, REFUSE_CONTEXT, "s", 1)
 
     async def fallback(self) -> None:
         # Leaving Stasis without a route: the dialplan goes on to the keypad menu.

@@ -117,6 +117,9 @@ class Ari:
     async def stop_playback(self, playback_id: str) -> None:
         await self._call("playbacks", "stop", playbackId=playback_id)
 
+    async def answer(self, channel_id: str) -> None:
+        await self._call("channels", "answer", channelId=channel_id)
+
     async def hangup(self, channel_id: str, reason: str = "normal") -> None:
         await self._call("channels", "hangup", channelId=channel_id, reason=reason)
 

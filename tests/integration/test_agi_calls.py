@@ -8,7 +8,7 @@ import time
 from fourteenplus.sipp import PressKeys, Say, WaitPrompt
 
 from .conftest import stop_mid_call, stored
-from .test_calls import record_keys_are_the_callers_channel
+from .test_calls import record_keys_are_the_callers_channel, refused_unanswered_hearing_why
 from .test_faults import reordered_menu_routes_key_1_as_it_names
 
 
@@ -36,10 +36,14 @@ def test_agi_silence_twice_then_keypad_menu(agi_call):
     assert users(result) == ["drechterland"]
 
 
-def test_agi_unknown_area_hears_why_and_is_hung_up(agi_call):
-    result = agi_call("140000")
-    assert users(result) == []
-    assert result.first_audio_at is not None and result.ended == "Asterisk hung up"
+def test_agi_unknown_area_hears_why_and_is_refused_unanswered(agi_call):
+    refused_unanswered_hearing_why(agi_call("140000"))
+
+
+def test_agi_direct_area_is_put_through_unanswered(agi_call):
+    result = agi_call("14020")
+    assert users(result) == ["amsterdam"]
+    assert result.answered_at is not None and result.answered_at >= result.invites[0].at
 
 
 def test_agi_server_down_the_dialplan_menu_still_routes(agi_call, agi_app):

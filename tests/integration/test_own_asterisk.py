@@ -67,8 +67,10 @@ def own_asterisk(trunk, service_yaml, tmp_path_factory):
         (etc / name).write_text(text)
     for made in ("var/lib/asterisk", "var/spool/asterisk", "var/run/asterisk", "var/log/asterisk", "var/cache/asterisk"):
         (tree / made).mkdir(parents=True)  # what `make install` makes
-    # and the modules' documentation, without which Asterisk refuses their options
-    (tree / "var/lib/asterisk/documentation").symlink_to("/usr/share/asterisk/documentation")
+    # and the data a source install puts beside the sounds: the modules' documentation, without
+    # which Asterisk refuses their options, and ARI's API descriptions
+    for data in ("documentation", "rest-api"):
+        (tree / "var/lib/asterisk" / data).symlink_to(f"/usr/share/asterisk/{data}")
     for top, dirs, files in os.walk(tree):
         for name in (".", *dirs, *files):
             os.chown(os.path.join(top, name), uid, gid)

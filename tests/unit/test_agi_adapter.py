@@ -78,10 +78,10 @@ class FakeAsterisk:
         return self.commands
 
 
-async def run_call(dialled, answer, tmp_path, speech, polls=False):
+async def run_call(dialled, answer, tmp_path, speech, polls=False, service=SERVICE):
     """The commands the adapter sent; without the idle WAIT FOR DIGIT polls unless asked."""
     recordings = agi.RecordingDir("/spool", tmp_path)
-    server = agi.AgiServer(SERVICE, CallServices(speech), recordings)
+    server = agi.AgiServer(service, CallServices(speech), recordings)
     listener = await server.serve("127.0.0.1", 0)
     port = listener.sockets[0].getsockname()[1]
     try:
@@ -151,10 +151,22 @@ def test_agi_record_without_ami_is_stored_at_once(tmp_path):
     assert [r.dialled for r in before] == ["14020"] and stored == before
 
 
-def test_agi_unknown_number_plays_the_reason_then_hangs_up(tmp_path):
+def test_agi_unknown_number_is_refused_unanswered_by_the_dialplan(tmp_path):
+    """Never answered: the dialplan's [fourteenplus-refuse] plays why as early media, then 404."""
     commands = asyncio.run(run_call("140000", ok, tmp_path, FakeSpeech(None)))
-    assert commands == ['STREAM FILE fourteenplus/nl/number/unknown_area ""',
-                        'SET VARIABLE CDR(userfield) "fourteenplus outcome=rejected_number"', "HANGUP"]
+    assert commands == ['SET VARIABLE FOURTEENPLUS_REFUSAL "fourteenplus/nl/number/unknown_area"',
+                        'SET VARIABLE CDR(userfield) "fourteenplus outcome=rejected_number"']
+
+
+def test_agi_a_closed_municipality_is_answered_told_its_hours_and_hung_up_with_its_cdr_tagged(tmp_path):
+    config = tmp_path / "closed.yaml"
+    config.write_text(EXAMPLE.read_text().replace(
+        "Amsterdam: {trunk: PJSIP/amsterdam@fourteenplus-trunks}",
+        "Amsterdam: {trunk: PJSIP/amsterdam@fourteenplus-trunks, hours: {mon-sun: closed}}"))
+    closed = load_service(config)
+    commands = asyncio.run(run_call("14020", ok, tmp_path, FakeSpeech(None), service=closed))
+    assert commands == ["ANSWER", 'STREAM FILE fourteenplus/nl/closed/amsterdam ""',
+                        'SET VARIABLE CDR(userfield) "fourteenplus outcome=closed municipality=amsterdam"', "HANGUP"]
 
 
 def test_agi_spoken_name_is_recorded_recognised_and_routed(tmp_path):
@@ -168,8 +180,8 @@ def test_agi_spoken_name_is_recorded_recognised_and_routed(tmp_path):
 
     speech = FakeSpeech("Koggenland")
     commands = asyncio.run(run_call("140229", answer, tmp_path, speech))
-    assert commands[0] == 'STREAM FILE fourteenplus/nl/question "0123456789*#"'
-    assert commands[1].startswith("RECORD FILE /spool/") and commands[1].endswith(
+    assert commands[:2] == ["ANSWER", 'STREAM FILE fourteenplus/nl/question "0123456789*#"']
+    assert commands[2].startswith("RECORD FILE /spool/") and commands[2].endswith(
         f'ulaw "0123456789*#" {SERVICE.listen.max_speech_ms} s=1')
     assert commands[-3] == 'SET VARIABLE FOURTEENPLUS_DIAL "PJSIP/koggenland@fourteenplus-trunks"'
     assert speech.heard and speech.heard[0][1] == "0229"
@@ -218,10 +230,10 @@ def test_agi_recording_that_fails_leads_to_the_keypad_not_a_loop(tmp_path):
 
 def test_agi_caller_hangs_up_during_the_question(tmp_path):
     def answer(command, fake):
-        return "HANGUP"
+        return "HANGUP" if command.startswith("STREAM FILE") else "200 result=0"
 
     commands = asyncio.run(run_call("140229", answer, tmp_path, FakeSpeech(None)))
-    assert commands == ['STREAM FILE fourteenplus/nl/question "0123456789*#"']
+    assert commands == ["ANSWER", 'STREAM FILE fourteenplus/nl/question "0123456789*#"']
 
 
 @pytest.mark.parametrize("garbage", [b"", b"GET / HTTP/1.0\r\n", b"x" * 10000])
