@@ -58,8 +58,9 @@ def installed(tmp_path, service):
     manifests: dict[str, dict] = {}
     for key, digest in prompts.sources(service).items():
         language, pid = key.split("/", 1)
-        (sounds / language / f"{pid}.ulaw").parent.mkdir(parents=True, exist_ok=True)
-        (sounds / language / f"{pid}.ulaw").write_bytes(b"")
+        (sounds / language / pid).parent.mkdir(parents=True, exist_ok=True)
+        for law in prompts.LAWS:
+            (sounds / language / f"{pid}.{law}").write_bytes(b"")
         manifests.setdefault(language, {})[pid] = digest
     for language, manifest in manifests.items():
         (sounds / language / ".sources.json").write_text(json.dumps(manifest))
