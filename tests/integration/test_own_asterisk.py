@@ -73,7 +73,7 @@ def own_asterisk(trunk, service_yaml, tmp_path_factory):
         (tree / "var/lib/asterisk" / data).symlink_to(f"/usr/share/asterisk/{data}")
     for top, dirs, files in os.walk(tree):
         for name in (".", *dirs, *files):
-            os.chown(os.path.join(top, name), uid, gid)
+            os.lchown(os.path.join(top, name), uid, gid)  # a link, not what it points to in the root
     secrets = tmp_path_factory.mktemp("own-asterisk")
     (secrets / "ari-password").write_text(ARI_PASSWORD + "\n")
     config = secrets / "service.yaml"
