@@ -34,6 +34,7 @@ from panoramisk.utils import parse_agi_result
 
 from . import ami, paths
 from . import callflow as cf
+from .asterisk_layout import Layout
 from .config import Service
 from .prompts import SOUNDS_SUBDIR
 from .session import CallServices, ChannelGone, Dialling, DialVariables, Session
@@ -42,9 +43,8 @@ from .speech.vad import speech_span
 
 log = logging.getLogger(__name__)
 
-AGI_HOST = "127.0.0.1"
-AGI_PORT = 4573
 ROUTE = "fourteenplus"
+ENDS = ("transfer", "hangup", "refuse")  # operations after which the AGI script ends
 KEYS = "0123456789*#"
 SILENCE_S = 1          # RECORD FILE's silence detection works in whole seconds
 IDLE_POLL_MS = 250     # how long a queued prompt may wait behind a WAIT FOR DIGIT
@@ -104,8 +104,15 @@ class AgiChannel:
         await self._now(("transfer", variables, anyio.Event()))
         return self._dial_expected
 
-    async def hangup(self) -> None:
-        await self._now(("hangup", None, anyio.Event()))
+    async def hangup(self, variables: DialVariables = ()) -> None:
+        await self._now(("hangup", variables, anyio.Event()))
+
+    async def answer(self) -> None:
+        await self._now(("answer", (), anyio.Event()))
+
+    async def refuse(self, variables: DialVariables) -> None:
+        # The dialplan reads these when the AGI script ends, and refuses the call.
+        await self._now(("refuse", variables, anyio.Event()))
 
     async def fallback(self) -> None:
         """Ending the script without FOURTEENPLUS_DIAL sends the call to the keypad fallback."""
@@ -141,18 +148,21 @@ class AgiChannel:
                     if kind == "play":
                         assert isinstance(what, cf.Play)
                         await self._play(what)
-                    elif kind == "transfer":
+                    elif kind == "answer":
+                        await self._command("ANSWER")
+                    elif kind in ENDS:
                         assert isinstance(what, tuple)
                         for name, value in what:
                             await self._command(f'SET VARIABLE {name} "{value}"')
-                        self._dial_expected = self.expect_dial(self)
-                    elif kind == "hangup":
-                        await self._command("HANGUP")
+                        if kind == "transfer":
+                            self._dial_expected = self.expect_dial(self)
+                        elif kind == "hangup":
+                            await self._command("HANGUP")
                 finally:
                     if done is not None:
                         done.set()
-                if kind in ("transfer", "hangup"):
-                    return  # the script ends here: the dialplan dials, or the channel is gone
+                if kind in ENDS:
+                    return  # the script ends here: the dialplan dials or refuses, or the channel is gone
         except ChannelGone:
             self._gone = True
             while True:  # nobody waits forever on an operation that will not run now
@@ -282,6 +292,8 @@ class AgiServer:
             caller = headers.get("agi_callerid")
             flow = cf.CallFlow(self.service, dialled, None if caller in (None, "unknown") else caller,
                                now=dt.datetime.now(dt.timezone.utc))
+            flow.record.uniqueid = headers.get("agi_uniqueid") or None
+            flow.record.linkedid = headers.get("agi_arg_2") or None
             request = Request(None, headers, reader, writer)
             session = Session(flow, self.services, lambda session: AgiChannel(
                 session, request, self.recordings, self.service.listen.max_speech_ms, self._expect_dial),
@@ -300,7 +312,7 @@ class AgiServer:
             with contextlib.suppress(Exception):
                 await writer.wait_closed()
 
-    async def serve(self, host: str = AGI_HOST, port: int = AGI_PORT) -> asyncio.AbstractServer:
+    async def serve(self, host: str, port: int) -> asyncio.AbstractServer:
         self.recordings.local_dir.mkdir(parents=True, exist_ok=True)
         self._server = await asyncio.start_server(self.handle, host, port)
         return self._server
@@ -358,10 +370,11 @@ async def _read_environment(reader: asyncio.StreamReader) -> dict[str, str] | No
             headers[key] = value
 
 
-def recordings_for(asterisk_root: Path | None) -> RecordingDir:
-    """Recordings in Asterisk's spool, seen through the bundled root's chroot when there is one."""
-    root = Path(asterisk_root) if asterisk_root else Path("/")
-    return RecordingDir(paths.AGI_RECORDINGS, root / paths.AGI_RECORDINGS.lstrip("/"))
+def recordings_for(layout: Layout) -> RecordingDir:
+    """Recordings in Asterisk's spool (astspooldir), seen through the bundled root's chroot
+    when there is one."""
+    spool = layout.directories["astspooldir"]
+    return RecordingDir(f"{spool}/{paths.AGI_RECORDINGS_SUBDIR}", layout.spool / paths.AGI_RECORDINGS_SUBDIR)
 
 
 def prepare_recordings(recordings: RecordingDir, owner: tuple[int, int] | None) -> None:

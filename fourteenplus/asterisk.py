@@ -11,10 +11,11 @@ trace it. So the root's asterisk user and group take the ids of a host account o
 `fourteenplus-asterisk` (`own_account`: made by `build`, `install` and `start`, which also fix
 up a root built before).
 
-`install` puts our configuration into ROOT/etc/asterisk: the files in `data/asterisk/` and
+`install` puts our configuration into the root's astetcdir (`asterisk_layout`): the files in `data/asterisk/` and
 `data/dialplan/`, the credentials and the dialplan generated from the operator's YAML (what an
 Asterisk in production needs; `asterisk_config`), and the prompts. With `host=True` it
-writes only our own files into an existing Asterisk (root "/").
+writes only our own files into an existing Asterisk (root "/"), where its asterisk.conf
+says, and the `#include` lines that make it read them.
 """
 
 from __future__ import annotations
@@ -33,9 +34,9 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from . import paths, prompts, resources
-from .asterisk_config import ARI_URL, AsteriskError, Credentials, credential_files, credentials, render_dialplan
-from .config import Service
+from . import asterisk_layout, paths, prompts, resources
+from .asterisk_config import ARI_URL, AsteriskError, ari_login, credential_files, credentials, render_dialplan
+from .config import AsteriskSettings, Service
 
 CONF_DIRS = (resources.ASTERISK_CONF, resources.DIALPLAN)
 # Our own files: the only ones written into an operator's existing Asterisk.
@@ -180,39 +181,90 @@ def _chown_tree(root: Path, old_uid: int, old_gid: int, uid: int, gid: int) -> N
 # ---- installing ----
 
 CALLERS_CONTEXT = "context=fourteenplus-in\n"
+# In an operator's own Asterisk: the file of theirs that must #include each of ours.
+INCLUDED_BY = {"fourteenplus.conf": "extensions.conf", "fourteenplus-generated.conf": "extensions.conf",
+               "fourteenplus-ari-users.conf": "ari.conf", "fourteenplus-manager-users.conf": "manager.conf"}
+
+
+def layout(service: Service, root: Path) -> asterisk_layout.Layout:
+    """Where the Asterisk in `root` keeps its files: its asterisk.conf (`asterisk.asterisk_conf`),
+    with the configuration's `asterisk.directories` over it."""
+    return asterisk_layout.read(root, service.asterisk.conf, service.asterisk.directories)
 
 
 def install(service: Service, root: Path | None = None, host: bool = False, agi: bool = False,
             log=print) -> Path:
     """Write our configuration, credentials, generated dialplan and prompts into the root.
 
+    `host`: into the operator's own Asterisk (in `root`, default "/": this machine's), where
+    its asterisk.conf says: only our own files, and an `#include` line for each in the
+    operator's file that must read it.
     `agi`: the bundled callers' endpoint sends calls to [fourteenplus-in-agi] (FastAGI mode).
     """
-    root = Path("/") if host else (root or paths.asterisk_root())
-    etc = root / "etc/asterisk"
+    root = root or (Path("/") if host else paths.asterisk_root())
+    where = layout(service, root)
+    etc = where.etc
+    if host and not (root / where.conf.lstrip("/")).is_file() and not service.asterisk.directories:
+        raise AsteriskError(f"{where.conf} does not exist: name your Asterisk's asterisk.conf in the "
+                            "configuration (asterisk.asterisk_conf), or its directories (asterisk.directories)")
     if not etc.is_dir():
-        raise AsteriskError(f"{etc} does not exist; build the root first (`fourteenplus asterisk build`)")
+        raise AsteriskError(f"{etc} does not exist; "
+                            + ("is astetcdir right?" if host else "build the root first (`fourteenplus asterisk build`)"))
     if not host:
         own_account(root)
-    uid, gid = asterisk_ids(root)
+    owner = _etc_owner(etc) if host else asterisk_ids(root)
     files: dict[str, str] = {}
     for conf_dir in CONF_DIRS:
         for conf in sorted(conf_dir.glob("*.conf")):
             files[conf.name] = conf.read_text()
     if agi:
         files["pjsip.conf"] = files["pjsip.conf"].replace(CALLERS_CONTEXT, "context=fourteenplus-in-agi\n")
-    files.update(credential_files(credentials(create=True)))
+    own_ari_user = host and service.asterisk.ari_user is not None
+    files.update(credential_files(credentials(create=True), own_ari_user=own_ari_user))
     if host:
         files = {name: text for name, text in files.items() if name in OWN_FILES}
     for name, text in files.items():
-        _write_conf(etc / name, text, gid)
-    written = _install_generated(service, root, (uid, gid))
-    log(f"installed {len(files) + 1} configuration files into {etc}; {written} prompts (re)generated")
+        _write_conf(etc / name, text, owner[1])
+    written = _install_generated(service, where, owner)
+    log(f"wrote {', '.join(sorted((*files, 'fourteenplus-generated.conf')))} into {etc}; "
+        f"prompts into {where.sounds / prompts.SOUNDS_SUBDIR} ({written} (re)generated)")
     if host:
-        log("add to extensions.conf: #include fourteenplus.conf and #include fourteenplus-generated.conf;\n"
-            "add to ari.conf: #include fourteenplus-ari-users.conf; to manager.conf: "
-            "#include fourteenplus-manager-users.conf; then `asterisk -rx 'core reload'`")
+        for name in (name for name in INCLUDED_BY if name in files or name == "fourteenplus-generated.conf"):
+            if _include(etc / INCLUDED_BY[name], name, owner[1]):
+                log(f"added `#include {name}` to {etc / INCLUDED_BY[name]}")
+        log("then: asterisk -rx 'core reload'")
     return etc
+
+
+def _etc_owner(etc: Path) -> tuple[int, int]:
+    """Who an operator's Asterisk reads its configuration as: the owner of its etc directory
+    (Debian's asterisk user; root for a source build that runs as root)."""
+    st = etc.stat()
+    return st.st_uid, st.st_gid
+
+
+def _include(target: Path, name: str, gid: int) -> bool:
+    """`#include name` at the end of the operator's `target` unless it already includes it;
+    True when added. Their file keeps its mode and owner; a missing one is made."""
+    line = f"#include {name}"
+    try:
+        text = target.read_text(encoding="utf-8", errors="surrogateescape")
+    except FileNotFoundError:
+        text = ""
+    if any(re.fullmatch(rf"\s*#include\s+\"?{re.escape(name)}\"?\s*", old) for old in text.splitlines()):
+        return False
+    addition = ("" if not text or text.endswith("\n") else "\n") + f"; added by `fourteenplus asterisk install --host`\n{line}\n"
+    tmp = target.with_name(f".{target.name}.tmp")
+    tmp.write_text(text + addition, encoding="utf-8", errors="surrogateescape")
+    if target.exists():
+        st = target.stat()
+        os.chown(tmp, st.st_uid, st.st_gid)
+        tmp.chmod(st.st_mode & 0o7777)
+    else:
+        os.chown(tmp, 0, gid)
+        tmp.chmod(0o640)
+    tmp.rename(target)
+    return True
 
 
 def _write_conf(target: Path, text: str, gid: int) -> None:
@@ -238,12 +290,12 @@ def _dialplan_digest(service: Service) -> str:
     return hashlib.sha256(render_dialplan(service).split("\n", 1)[1].encode()).hexdigest()
 
 
-def _install_generated(service: Service, root: Path, owner: tuple[int, int] | None) -> int:
+def _install_generated(service: Service, where: asterisk_layout.Layout, owner: tuple[int, int] | None) -> int:
     """The dialplan and the prompts generated from `service`, with the dialplan's stamp
     written last, so an interrupted install reads as out of step. Returns the prompts made."""
     gid = owner[1] if owner else os.getgid()
-    _write_conf(root / "etc/asterisk/fourteenplus-generated.conf", render_dialplan(service), gid)
-    sounds = prompts.sounds_dir(root)
+    _write_conf(where.etc / "fourteenplus-generated.conf", render_dialplan(service), gid)
+    sounds = where.sounds
     made = prompts.install(service, sounds, owner=owner)
     stamp = sounds / prompts.SOUNDS_SUBDIR / _DIALPLAN_STAMP
     stamp.write_text(_dialplan_digest(service) + "\n")
@@ -255,12 +307,13 @@ def _install_generated(service: Service, root: Path, owner: tuple[int, int] | No
 def out_of_step(service: Service, root: Path) -> list[str]:
     """What of the Asterisk in `root` ("/" for the operator's own) does not yet say what
     `service` needs: `dialplan` and the prompts by language/id; [] when in step."""
-    stamp = prompts.sounds_dir(root) / prompts.SOUNDS_SUBDIR / _DIALPLAN_STAMP
+    sounds = layout(service, root).sounds
+    stamp = sounds / prompts.SOUNDS_SUBDIR / _DIALPLAN_STAMP
     try:
         dialplan_ok = stamp.read_text().strip() == _dialplan_digest(service)
     except OSError:
         dialplan_ok = False
-    return ([] if dialplan_ok else ["dialplan"]) + prompts.out_of_step(service, prompts.sounds_dir(root))
+    return ([] if dialplan_ok else ["dialplan"]) + prompts.out_of_step(service, sounds)
 
 
 def generated_differs(old: Service, new: Service) -> bool:
@@ -268,9 +321,9 @@ def generated_differs(old: Service, new: Service) -> bool:
     return _dialplan_digest(old) != _dialplan_digest(new) or prompts.sources(old) != prompts.sources(new)
 
 
-def ours(root: Path) -> bool:
+def ours(service: Service, root: Path) -> bool:
     """Whether `root` holds an Asterisk with our configuration installed."""
-    return (root / "etc/asterisk/fourteenplus.conf").exists()
+    return (layout(service, root).etc / "fourteenplus.conf").exists()
 
 
 def bring_in_step(service: Service, root: Path, log=print) -> list[str]:
@@ -282,23 +335,24 @@ def bring_in_step(service: Service, root: Path, log=print) -> list[str]:
     if not stale:
         return []
     try:
-        owner = asterisk_ids(root) if os.geteuid() == 0 else None
-        _install_generated(service, root, owner)
+        where = layout(service, root)
+        owner = (asterisk_ids(root) if root != Path("/") else _etc_owner(where.etc)) if os.geteuid() == 0 else None
+        _install_generated(service, where, owner)
     except (OSError, subprocess.CalledProcessError) as exc:
         raise AsteriskError(f"cannot write the generated dialplan and prompts into {root} ({exc}); "
                             f"as root run `fourteenplus asterisk install{' --host' if root == Path('/') else ''}` "
                             "with this configuration, then reload again") from exc
-    reload_dialplan()
+    reload_dialplan(service.asterisk)
     log(f"{len(stale)} generated files brought in step in {root}: {', '.join(stale[:8])}"
         f"{' …' if len(stale) > 8 else ''}")
     return stale
 
 
-def reload_dialplan(timeout: float = 10.0) -> None:
-    """`module reload pbx_config.so` over ARI, with this installation's credentials."""
+def reload_dialplan(asterisk: AsteriskSettings, timeout: float = 10.0) -> None:
+    """`module reload pbx_config.so` over ARI, as the app's ARI user."""
     from .ari.client import AriSettings
 
-    settings = AriSettings.installed()
+    settings = AriSettings.of(asterisk)
     request = _ari_request(settings.url.rstrip("/") + "/", "asterisk/modules/pbx_config.so",
                            settings.user, settings.password, method="PUT")
     try:
@@ -328,9 +382,9 @@ def running_pid() -> int | None:
     return pid if b"asterisk" in cmdline else None
 
 
-def ari_info(creds: Credentials, timeout: float = 2.0, url: str = ARI_URL) -> dict | None:
+def ari_info(user: str, password: str, timeout: float = 2.0, url: str = ARI_URL) -> dict | None:
     """GET /ari/asterisk/info, or None when ARI does not answer (`url`: another instance's ARI)."""
-    request = _ari_request(url, "asterisk/info", creds.ari_user, creds.ari_password)
+    request = _ari_request(url, "asterisk/info", user, password)
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
             return json.loads(response.read())
@@ -346,27 +400,34 @@ def _ari_request(url: str, resource: str, user: str, password: str, method: str 
     return request
 
 
-def start(root: Path | None = None, timeout: float = 60.0, log=print) -> int:
-    """Start the chrooted Asterisk in the background and wait until ARI answers; returns its pid."""
+def start(root: Path | None = None, timeout: float = 60.0, log=print,
+          settings: AsteriskSettings | None = None) -> int:
+    """Start the chrooted Asterisk in the background and wait until ARI answers; returns its pid.
+
+    `settings`: an Asterisk in the root started with another asterisk.conf (`asterisk_conf`,
+    `asterisk -C`) and the ARI user the app logs in as; default the bundled one's."""
     root = root or paths.asterisk_root()
+    settings = settings or AsteriskSettings()
     pid = running_pid()
     if pid:
         return pid
     if os.geteuid() != 0:
         raise AsteriskError("running the bundled Asterisk needs root (chroot); run as root or via sudo")
-    if not (root / "etc/asterisk/fourteenplus.conf").exists():
-        raise AsteriskError(f"no fourteenplus configuration in {root}; run `fourteenplus asterisk install` first")
-    creds = credentials()
+    where = asterisk_layout.read(root, settings.conf, settings.directories)
+    if not (where.etc / "fourteenplus.conf").exists():
+        raise AsteriskError(f"no fourteenplus configuration in {where.etc}; run `fourteenplus asterisk install` first")
+    user, password = ari_login(settings)
     own_account(root)
     uid, gid = asterisk_ids(root)
     # /run is not mounted in the root: make Asterisk's run dir (control socket, pid) by hand.
-    rundir = root / "run/asterisk"
+    rundir = where.host("astrundir")
     rundir.mkdir(parents=True, exist_ok=True)
     os.chown(rundir, uid, gid)
     paths.state_dir().mkdir(parents=True, exist_ok=True)
+    conf = ["-C", settings.conf] if settings.conf else []
     with open(log_path(), "ab") as logfile:
         process = subprocess.Popen(
-            ["chroot", str(root), "/usr/sbin/asterisk", "-f", "-U", "asterisk", "-G", "asterisk"],
+            ["chroot", str(root), "/usr/sbin/asterisk", "-f", *conf, "-U", "asterisk", "-G", "asterisk"],
             stdin=subprocess.DEVNULL, stdout=logfile, stderr=subprocess.STDOUT, start_new_session=True)
     pid_path().write_text(f"{process.pid}\n")
     deadline = time.monotonic() + timeout
@@ -375,8 +436,8 @@ def start(root: Path | None = None, timeout: float = 60.0, log=print) -> int:
             pid_path().unlink(missing_ok=True)
             raise AsteriskError(f"Asterisk exited with {process.returncode}; see {log_path()} "
                                 f"and {root}/var/log/asterisk/messages.log")
-        if ari_info(creds, timeout=0.5):
-            log(f"Asterisk running (pid {process.pid}); ARI at {ARI_URL}")
+        if ari_info(user, password, timeout=0.5, url=settings.ari_url):
+            log(f"Asterisk running (pid {process.pid}); ARI at {settings.ari_url}")
             return process.pid
         time.sleep(0.2)
     stop()

@@ -132,9 +132,24 @@ class Hangup:
     reason: str
 
 
+@dataclass(frozen=True)
+class AnswerCall:
+    """A conversation starts: answer the call. Never before one, so a caller whose number is
+    refused or who is put straight through pays for nothing of ours."""
+
+
+@dataclass(frozen=True)
+class Refuse:
+    """End the call unanswered: `prompts` as early media, then the SIP status that says why
+    (404: there is no such number here)."""
+    prompts: tuple[str, ...]
+    language: str = "nl"
+
+
 Event = (PromptDone | SpeechStarted | Utterance | RecognitionFailed | Reply | Dtmf | Timeout | HungUp | DialResult
          | Suggested)
-Action = Play | StopPlayback | Listen | StopListening | StartTimer | CancelTimer | Transfer | Hangup
+Action = (Play | StopPlayback | Listen | StopListening | StartTimer | CancelTimer | Transfer | Hangup | AnswerCall
+          | Refuse)
 
 
 # ---- the record of a call ----
@@ -195,7 +210,14 @@ class CallFlow:
 
     def start(self, busy: bool = False) -> list[Action]:
         """`busy`: the recognisers cannot keep up (`SpeechService.busy`); a caller who would be
-        asked to speak gets the keypad menu at once, with an apology, instead of a long wait."""
+        asked to speak gets the keypad menu at once, with an apology, instead of a long wait.
+
+        The call is answered only when something is said to the caller or heard from them: a
+        refused number and a call put straight through are never answered here."""
+        actions = self._begin(busy)
+        return [AnswerCall(), *actions] if any(isinstance(a, (Play, Listen)) for a in actions) else actions
+
+    def _begin(self, busy: bool) -> list[Action]:
         try:
             kind, target = self.service.numbers[digits_of(self.record.dialled)]
         except (NumberRejected, KeyError):
@@ -209,13 +231,13 @@ class CallFlow:
             code = parse(self.record.dialled, self.service.directory.areas)
         except NumberRejected as exc:
             self.record.reason = exc.reason
-            return self._end(Outcome.REJECTED_NUMBER, (prompt_id(PromptFamily.NUMBER, exc.reason),))
+            return self._refuse(Outcome.REJECTED_NUMBER, (prompt_id(PromptFamily.NUMBER, exc.reason),))
         return self._start_area(code, busy)
 
     def _start_area(self, code: str, busy: bool) -> list[Action]:
         self._enter_area(self.service.plan(code))
         if not self._area.connected:
-            return self._end(Outcome.NOT_SERVED, (prompt_id(PromptFamily.NUMBER, Outcome.NOT_SERVED),))
+            return self._refuse(Outcome.NOT_SERVED, (prompt_id(PromptFamily.NUMBER, Outcome.NOT_SERVED),))
         if len(self._area.connected) == 1:
             return self._transfer(self._area.connected[0], CallPath.DIRECT)
         if busy:
@@ -511,6 +533,12 @@ class CallFlow:
         self.record.outcome = outcome
         self._final = then or [Hangup(outcome)]
         return self._quiet() + self._play("end", prompts, False)
+
+    def _refuse(self, outcome: Outcome, prompts: tuple[str, ...]) -> list[Action]:
+        """A number nobody here answers: said why as early media, refused, never answered."""
+        self.state = State.DONE
+        self.record.outcome = outcome
+        return [Refuse(prompts, self.record.language)]
 
     def _quiet(self) -> list[Action]:
         """Stop whatever is playing, listening or counting down."""

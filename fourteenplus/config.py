@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import hashlib
+import ipaddress
 import os
 import re
 from dataclasses import dataclass, field
@@ -16,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from . import paths, resources, yamlfile
+from .asterisk_layout import DIRECTORIES
 from .directory import Directory, load_directory
 from .errors import ConfigError, ConfigErrors
 from .hours import HoursError, OpeningHours, parse_week
@@ -135,6 +137,21 @@ class HistorySettings:
 
 
 @dataclass(frozen=True)
+class AsteriskSettings:
+    """The Asterisk the app serves (`asterisk:`): the bundled one by default, or the operator's."""
+    ari_url: str = "http://127.0.0.1:8088/"
+    # An ARI user of the operator's own (ari.conf), its password read from a file or an
+    # environment variable; None: the user `asterisk install` generates (state dir).
+    ari_user: str | None = None
+    ari_password_file: str | None = None
+    ari_password_env: str | None = None
+    agi_host: str = "127.0.0.1"   # where `fourteenplus agi` listens and the dialplan's AGI() connects
+    agi_port: int = 4573
+    conf: str | None = None       # asterisk.conf as Asterisk sees it; None: /etc/asterisk/asterisk.conf
+    directories: dict[str, str] = field(default_factory=dict)  # astdatadir … over what asterisk.conf says
+
+
+@dataclass(frozen=True)
 class Service:
     source: str
     directory: Directory
@@ -150,6 +167,7 @@ class Service:
     outbound: dict[str, Outbound] = field(default_factory=dict)  # municipality → its CLIP
     warnings: tuple[ConfigError, ...] = field(default=())
     history: HistorySettings = field(default=HistorySettings(0, 4.0))
+    asterisk: AsteriskSettings = field(default_factory=AsteriskSettings)
 
     def plan(self, code: str) -> AreaPlan:
         """The plan for an area code from the directory; unconfigured areas have no connections."""
@@ -194,7 +212,8 @@ DEFAULTS: dict[str, Any] = {
     "history": {"days": 0, "odds": 4.0},
 }
 _COUNTS = ("attempts", "menu_attempts", "questions")  # listen settings that count, not milliseconds
-TOP_KEYS = ("language", "thresholds", "listen", "records", "history", "municipalities", "areas", "numbers", "outbound")
+TOP_KEYS = ("language", "thresholds", "listen", "records", "history", "municipalities", "areas", "numbers", "outbound",
+            "asterisk")
 MUNICIPALITY_KEYS = ("trunk", "overflow", "hours", "closed", "holidays", "after_hours", "english")
 
 
@@ -271,6 +290,7 @@ def load_service(path: str | Path | None = None, directory: Directory | None = N
 
     records = _records(c, data)
     history = _history(c, data, records)
+    asterisk = _asterisk(c, data)
 
     connections = _connections(c, data, directory)
     areas = _areas(c, data, directory, connections)
@@ -283,7 +303,7 @@ def load_service(path: str | Path | None = None, directory: Directory | None = N
     if c.errors:
         raise ConfigErrors(c.errors)
     service = Service(str(path), directory, language, thresholds, listen, areas, connections,
-                      records, numbers, outbound, tuple(c.warnings), history)
+                      records, numbers, outbound, tuple(c.warnings), history, asterisk)
     _check_recordings(c, data, service)
     if c.errors:
         raise ConfigErrors(c.errors)
@@ -331,6 +351,65 @@ def _history(c: _Collector, data: yamlfile.Node, records: RecordSettings) -> His
         c.errors.append(node.error(f"'days' ({days}) must not be more than records.retention_days "
                                    f"({records.retention_days}): a caller's history is what the records keep", "days"))
     return HistorySettings(days, _number(c, node, "odds", defaults["odds"], float, 1.0, 100.0))
+def _asterisk(c: _Collector, data: yamlfile.Node) -> AsteriskSettings:
+    """`asterisk:`: where ARI is and whose user the app logs in as, where FastAGI listens,
+    and which asterisk.conf (or which directories) says where Asterisk keeps its files."""
+    section = c.mapping(data, "asterisk")
+    if section is None:
+        return AsteriskSettings()
+    c.keys(section, ("ari", "agi", "asterisk_conf", "directories"), "asterisk")
+    values: dict[str, Any] = {}
+    ari = c.mapping(section, "ari")
+    if ari is not None:
+        c.keys(ari, ("url", "user", "password_file", "password_env"), "asterisk.ari")
+        for key in ("url", "user", "password_file", "password_env"):
+            if key in ari and (not isinstance(ari[key], str) or not ari[key]):
+                c.errors.append(ari.error(f"'{key}' must be text", key))
+            elif key in ari:
+                values[f"ari_{key}"] = ari[key]
+        url = values.get("ari_url")
+        if url is not None and not re.match(r"^https?://[^/\s]+/?$", url):
+            c.errors.append(ari.error(f"'url' must be http(s)://host:port/, not {url!r}", "url"))
+        elif url is not None:
+            values["ari_url"] = url.rstrip("/") + "/"
+        secrets = [key for key in ("password_file", "password_env") if key in ari]
+        if "user" in ari and len(secrets) != 1:
+            c.errors.append(ari.error("an ARI 'user' of your own needs its password from one of "
+                                      "'password_file' or 'password_env'", "user"))
+        elif secrets and "user" not in ari:
+            c.errors.append(ari.error(f"'{secrets[0]}' without 'user': the generated user has its own password",
+                                      secrets[0]))
+        password_file = values.get("ari_password_file")
+        if password_file is not None and not os.path.isabs(password_file):
+            c.errors.append(ari.error("'password_file' must be an absolute path", "password_file"))
+    agi = c.mapping(section, "agi")
+    if agi is not None:
+        c.keys(agi, ("host", "port"), "asterisk.agi")
+        host = agi.get("host", AsteriskSettings.agi_host)
+        try:
+            if not isinstance(host, str):
+                raise ValueError(host)
+            values["agi_host"] = str(ipaddress.ip_address(host))
+        except ValueError:
+            c.errors.append(agi.error(f"'host' must be an IP address Asterisk can connect to, not {host!r}", "host"))
+        values["agi_port"] = _number(c, agi, "port", AsteriskSettings.agi_port, int, 1, 65535)
+        if values.get("agi_host") in ("0.0.0.0", "::"):
+            c.errors.append(agi.error("'host' is also where Asterisk connects to: name one address, not any", "host"))
+    conf = section.get("asterisk_conf")
+    if conf is not None:
+        if not isinstance(conf, str) or not os.path.isabs(conf):
+            c.errors.append(section.error("'asterisk_conf' must be an absolute path", "asterisk_conf"))
+        else:
+            values["conf"] = conf
+    directories = c.mapping(section, "directories")
+    if directories is not None:
+        c.keys(directories, DIRECTORIES, "asterisk.directories")
+        for key, value in directories.items():
+            if not isinstance(value, str) or not os.path.isabs(value):
+                c.errors.append(directories.error(f"'{key}' must be an absolute path", key))
+            elif key in DIRECTORIES:
+                values.setdefault("directories", {})[key] = value.rstrip("/") or "/"
+    return AsteriskSettings(**values)
 
 
 def _dial_string(c: _Collector, node: yamlfile.Node, key: str) -> str | None:

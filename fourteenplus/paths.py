@@ -25,9 +25,11 @@ CHECKOUT = _PARENT if (_PARENT / "pyproject.toml").is_file() else None
 OPERATOR_CONFIG = Path("/etc/fourteenplus/fourteenplus.yaml")
 OPERATOR_STATE = Path("/var/lib/fourteenplus")   # StateDirectory=fourteenplus
 OPERATOR_CACHE = Path("/var/cache/fourteenplus")  # CacheDirectory=fourteenplus
-# Where Asterisk's RECORD FILE puts the FastAGI utterances, as Asterisk sees it (under the
-# bundled root when there is one); the agi unit may write there and nowhere else of Asterisk's.
-AGI_RECORDINGS = "/var/spool/asterisk/tmp/fourteenplus-agi"
+# Where Asterisk's RECORD FILE puts the FastAGI utterances, in its spool (astspooldir), as
+# Asterisk sees it (under the bundled root when there is one); the agi unit may write there and
+# nowhere else of Asterisk's (its unit names the usual spool, /var/spool/asterisk).
+AGI_RECORDINGS_SUBDIR = "tmp/fourteenplus-agi"
+AGI_RECORDINGS = f"/var/spool/asterisk/{AGI_RECORDINGS_SUBDIR}"
 
 
 def _place(override: str, operator: Path, xdg: str, home: str) -> Path:

@@ -1,6 +1,7 @@
-"""Prompt texts (fourteenplus/data/prompts.yaml, nl and en) → 8 kHz μ-law files for Asterisk.
+"""Prompt texts (fourteenplus/data/prompts.yaml, nl and en) → 8 kHz A-law and μ-law files for Asterisk.
 
-Prompts land in <sounds>/fourteenplus/<language>/<prompt id>.ulaw, where the prompt id is
+Prompts land in <sounds>/fourteenplus/<language>/<prompt id>.ulaw and .alaw (Asterisk plays the
+one in the caller's codec: a Dutch carrier's A-law call is not transcoded), where the prompt id is
 what the call flow plays: `question`, `again`, `no-name`, `confirm/<slug>`, `confirm-or/<slug>`,
 `reply-keys`, `menu/<area code>`,
 `menu-again`, `busy` (before the menu when the recognisers cannot keep up), `default/<slug>`
@@ -79,25 +80,31 @@ def menu_items(connected: tuple[str, ...], language: str) -> list[str]:
     return [_all_texts()[language]["menu-item"].format(name=name, digit=i) for i, name in enumerate(connected, 1)]
 
 
-def sounds_dir(root: Path) -> Path:
-    """Asterisk's sounds directory inside a root (Debian's astdatadir)."""
-    return root / "usr/share/asterisk/sounds"
+# Asterisk's headerless G.711 formats (format_pcm): file extension → sox's type.
+LAWS = {"ulaw": "ul", "alaw": "al"}
 
 
-def to_ulaw(source: Path, target: Path, effects: tuple[str, ...] = ()) -> None:
-    """Any audio sox reads → headerless 8 kHz mono μ-law (what Asterisk's .ulaw format is)."""
-    subprocess.run(["sox", str(source), "-t", "ul", "-r", "8000", "-c", "1", str(target), *effects],
-                   check=True, capture_output=True)
+def to_telephone(source: Path, targets: dict[str, Path], effects: tuple[str, ...] = ()) -> None:
+    """Any audio sox reads → headerless 8 kHz mono G.711, one file per law (`targets`: law →
+    path), each companded once from the source."""
+    for law, target in targets.items():
+        subprocess.run(["sox", str(source), "-t", LAWS[law], "-r", "8000", "-c", "1", str(target), *effects],
+                       check=True, capture_output=True)
 
 
-def speak(text: str, language: str, target: Path) -> None:
-    """Text → telephone μ-law with espeak-ng, levelled, with the leading silence cut so the
+def speak(text: str, language: str, targets: dict[str, Path]) -> None:
+    """Text → telephone audio with espeak-ng, levelled, with the leading silence cut so the
     caller hears the first word as soon as playback starts."""
     with tempfile.TemporaryDirectory() as tmp:
         wav = Path(tmp) / "tts.wav"
         subprocess.run(["espeak-ng", "-v", VOICES[language], "-s", str(SPEED), "-w", str(wav), text],
                        check=True, capture_output=True)
-        to_ulaw(wav, target, ("highpass", "300", "lowpass", "3400", "norm", "-3", "silence", "1", "0.02", "1%"))
+        to_telephone(wav, targets, ("highpass", "300", "lowpass", "3400", "norm", "-3", "silence", "1", "0.02", "1%"))
+
+
+def _complete(base: Path, pid: str) -> bool:
+    """Whether the prompt's file exists in every law."""
+    return all((base / f"{pid}.{law}").exists() for law in LAWS)
 
 
 def _source(prompt_id: str, text: str, language: str) -> tuple[str, Path | None]:
@@ -154,7 +161,7 @@ def out_of_step(service: Service, sounds: Path) -> list[str]:
     stale = []
     for key, digest in sources(service).items():
         language, pid = key.split("/", 1)
-        if manifests[language].get(pid) != digest or not (sounds / SOUNDS_SUBDIR / language / f"{pid}.ulaw").exists():
+        if manifests[language].get(pid) != digest or not _complete(sounds / SOUNDS_SUBDIR / language, pid):
             stale.append(key)
     return stale
 
@@ -166,25 +173,27 @@ def _install_language(service: Service, language: str, sounds: Path) -> int:
     old = json.loads(manifest_path.read_text()) if manifest_path.exists() else {}
     wanted = {pid: _source(pid, text, language) + (text,) for pid, text in _texts(service, language).items()}
     todo = [pid for pid, (digest, _, _) in wanted.items()
-            if old.get(pid) != digest or not (base / f"{pid}.ulaw").exists()]
+            if old.get(pid) != digest or not _complete(base, pid)]
 
     def make(pid: str) -> None:
         digest, recording, text = wanted[pid]
-        target = base / f"{pid}.ulaw"
-        target.parent.mkdir(parents=True, exist_ok=True)
-        partial = target.with_name(f".{target.name}.partial")
+        targets = {law: base / f"{pid}.{law}" for law in LAWS}
+        base.joinpath(pid).parent.mkdir(parents=True, exist_ok=True)
+        partials = {law: target.with_name(f".{target.name}.partial") for law, target in targets.items()}
         if recording:
-            to_ulaw(recording, partial)
+            to_telephone(recording, partials)
         else:
-            speak(text, language, partial)
-        partial.rename(target)
+            speak(text, language, partials)
+        for law, partial in partials.items():
+            partial.rename(targets[law])
 
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
         list(pool.map(make, todo))
     retired_path = base / _RETIRED
     retired = set(json.loads(retired_path.read_text())) if retired_path.exists() else set()
     for pid in retired - set(wanted):
-        (base / f"{pid}.ulaw").unlink(missing_ok=True)
+        for law in LAWS:
+            (base / f"{pid}.{law}").unlink(missing_ok=True)
     retired_path.write_text(json.dumps(sorted(set(old) - set(wanted)), indent=1))
     manifest_path.write_text(json.dumps({pid: digest for pid, (digest, _, _) in wanted.items()}, indent=1))
     return len(todo)

@@ -24,6 +24,7 @@ import anyio.abc
 import numpy as np
 
 from . import callflow as cf
+from .asterisk_config import CDR_USERFIELD, cdr_userfield
 from .logformat import FIELDS
 from .prompts import SOUNDS_SUBDIR
 from .speech.early import Early
@@ -64,7 +65,15 @@ class Channel(Protocol):
         """Set the variables and continue in the dialplan's [fourteenplus-dial]; True when the
         adapter will learn the dial result and pass it to `Session.dial_result`."""
 
-    async def hangup(self) -> None: ...
+    async def hangup(self, variables: DialVariables = ()) -> None:
+        """Set the variables (the CDR's tag) and hang up."""
+
+    async def answer(self) -> None:
+        """Answer the call: a conversation starts."""
+
+    async def refuse(self, variables: DialVariables) -> None:
+        """Set the variables and continue in the dialplan's [fourteenplus-refuse]: the reason as
+        early media and a SIP status, the call never answered."""
 
     async def fallback(self) -> None:
         """Hand the call to the dialplan's keypad menu."""
@@ -236,7 +245,12 @@ class Session:
                 # rings must not take the call's record with it.
                 self.services.records.write(self.flow.record, final=False)
         elif isinstance(action, cf.Hangup):
-            await self.channel.hangup()
+            await self.channel.hangup(self.cdr_variables())
+        elif isinstance(action, cf.AnswerCall):
+            await self.channel.answer()
+        elif isinstance(action, cf.Refuse):
+            files = "&".join(f"{SOUNDS_SUBDIR}/{action.language}/{prompt}" for prompt in action.prompts)
+            await self.channel.refuse((("FOURTEENPLUS_REFUSAL", files), *self.cdr_variables()))
 
     async def _timer(self, timer_id: str, ms: int) -> None:
         with anyio.CancelScope() as scope:
@@ -306,7 +320,14 @@ class Session:
         return (("FOURTEENPLUS_PROMPTS", f"{SOUNDS_SUBDIR}/{self.flow.record.language}"),
                 ("FOURTEENPLUS_MUNICIPALITY", action.municipality),
                 ("FOURTEENPLUS_DIAL", action.trunk),
-                ("FOURTEENPLUS_OVERFLOW", action.overflow or ""))
+                ("FOURTEENPLUS_OVERFLOW", action.overflow or ""),
+                *self.cdr_variables())
+
+    def cdr_variables(self) -> DialVariables:
+        """The CDR's userfield: the call's outcome and municipality, as far as they are known."""
+        record = self.flow.record
+        slug = self.flow.service.directory.municipalities[record.municipality].slug if record.municipality else None
+        return ((CDR_USERFIELD, cdr_userfield(record.outcome or "", slug)),)
 
 
 def decision_fields(name: str, record: cf.CallRecord, hasher: CallerHasher | None) -> dict:

@@ -359,7 +359,7 @@ def _clip(step: Say | Audio) -> bytes:
         return _spoken(step.text)
     with tempfile.TemporaryDirectory() as tmp:
         target = Path(tmp) / "clip.ulaw"
-        prompts.to_ulaw(Path(step.path), target)
+        prompts.to_telephone(Path(step.path), {"ulaw": target})
         return target.read_bytes()
 
 
@@ -369,7 +369,7 @@ def _spoken(text: str) -> bytes:
     not once per call (the soak places hundreds of calls saying a handful of sentences)."""
     with tempfile.TemporaryDirectory() as tmp:
         target = Path(tmp) / "clip.ulaw"
-        prompts.speak(text, "nl", target)
+        prompts.speak(text, "nl", {"ulaw": target})
         return target.read_bytes()
 
 

@@ -141,7 +141,7 @@ class AsteriskNode:
             os.chown(path, 0, gid)
             path.chmod(0o750 if path.is_dir() else 0o640)
 
-    def start(self, creds: asterisk.Credentials, timeout: float = 60.0) -> None:
+    def start(self, creds: asterisk_config.Credentials, timeout: float = 60.0) -> None:
         with open(self.log, "ab") as out:
             self.process = subprocess.Popen(
                 ["chroot", str(self.root), "/usr/sbin/asterisk", "-f", "-C", f"{self.inside}/etc/asterisk.conf",
@@ -152,7 +152,7 @@ class AsteriskNode:
             if self.process.poll() is not None:
                 raise ClusterError(f"node {self.node.name}'s Asterisk exited with {self.process.returncode}; "
                                    f"see {self.log} and {self.directory}/log/messages.log")
-            if asterisk.ari_info(creds, timeout=0.5, url=self.node.ari_url):
+            if asterisk.ari_info(creds.ari_user, creds.ari_password, timeout=0.5, url=self.node.ari_url):
                 return
             time.sleep(0.2)
         raise ClusterError(f"node {self.node.name}'s ARI did not answer within {timeout:.0f} s")

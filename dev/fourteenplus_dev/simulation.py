@@ -330,7 +330,7 @@ class Simulation:
                 self._playing = None
             elif isinstance(action, cf.Play):
                 self._play(action, now)
-            elif isinstance(action, (cf.Transfer, cf.Hangup)):
+            elif isinstance(action, (cf.Transfer, cf.Hangup, cf.Refuse)):
                 self._ended = now
 
     def _play(self, play: cf.Play, now: float) -> None:

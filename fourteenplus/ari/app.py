@@ -44,6 +44,7 @@ from .client import Ari, AriError, Gone, event_summary
 log = logging.getLogger(__name__)
 
 DIAL_CONTEXT = "fourteenplus-dial"
+REFUSE_CONTEXT = "fourteenplus-refuse"
 MEDIA_SETUP_S = 2.0  # for the snoop and external-media channels to enter Stasis
 LOOPBACK = "127.0.0.1"
 MEDIA_PREFIX = "fp-"  # ids of the bridges and channels the app makes to hear a caller
@@ -67,9 +68,11 @@ def _gone_is_hangup(operation: _Op) -> _Op:
 class Call:
     """One caller in Stasis: the `Channel` of its `Session`, which holds the conversation."""
 
-    def __init__(self, app: App, channel: dict, dialled: str):
+    def __init__(self, app: App, channel: dict, dialled: str, linkedid: str | None = None):
         caller = (channel.get("caller") or {}).get("number") or None
         flow = cf.CallFlow(app.service, dialled, caller, now=dt.datetime.now(dt.timezone.utc))
+        # ARI's channel id is Asterisk's uniqueid (for a channel ARI did not originate)
+        flow.record.uniqueid, flow.record.linkedid = channel["id"], linkedid
         self.app = app
         self.ari: Ari = app.ari
         self.channel_id: str = channel["id"]
@@ -134,8 +137,20 @@ class Call:
         return watching.result()
 
     @_gone_is_hangup
-    async def hangup(self) -> None:
+    async def hangup(self, variables: DialVariables = ()) -> None:
+        for name, value in variables:
+            await self.ari.set_variable(self.channel_id, name, value)
         await self.ari.hangup(self.channel_id)
+
+    @_gone_is_hangup
+    async def answer(self) -> None:
+        await self.ari.answer(self.channel_id)
+
+    @_gone_is_hangup
+    async def refuse(self, variables: DialVariables) -> None:
+        for name, value in variables:
+            await self.ari.set_variable(self.channel_id, name, value)
+        await self.ari.continue_in_dialplan(self.channel_id, REFUSE_CONTEXT, "s", 1)
 
     async def fallback(self) -> None:
         # Leaving Stasis without a route: the dialplan goes on to the keypad menu.
@@ -254,9 +269,12 @@ class App:
                 tasks.start_soon(self._to_fallback, channel_id, "arrived while stopping")
                 return
             args = event.get("args")
-            # the dialplan passes the dialled digits; anything else is explained as a wrong number
-            dialled = args[0] if isinstance(args, list) and args and isinstance(args[0], str) else ""
-            new = self.calls[channel_id] = Call(self, channel, dialled)
+            # the dialplan passes the dialled digits (anything else is explained as a wrong number)
+            # and the call's linkedid
+            args = args if isinstance(args, list) else []
+            dialled = args[0] if args and isinstance(args[0], str) else ""
+            linkedid = args[1] if len(args) > 1 and isinstance(args[1], str) and args[1] else None
+            new = self.calls[channel_id] = Call(self, channel, dialled, linkedid)
             tasks.start_soon(new.session.run)
             return
         if channel_id in self.dialling and (

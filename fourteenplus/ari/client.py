@@ -25,6 +25,7 @@ from asyncari.model import BaseObject, OperationError
 from httpx import HTTPError
 
 from .. import asterisk_config
+from ..config import AsteriskSettings
 
 log = logging.getLogger(__name__)
 
@@ -45,11 +46,12 @@ class AriSettings:
     app: str = asterisk_config.ARI_APP
 
     @classmethod
-    def installed(cls) -> AriSettings:
-        """The bundled Asterisk's ARI with this installation's generated credentials;
-        `$FOURTEENPLUS_ARI_URL` names another instance's (a cluster node's)."""
-        creds = asterisk_config.credentials()
-        return cls(os.environ.get("FOURTEENPLUS_ARI_URL") or asterisk_config.ARI_URL, creds.ari_user, creds.ari_password)
+    def of(cls, asterisk: AsteriskSettings) -> AriSettings:
+        """The configuration's ARI (`asterisk.ari`: the bundled Asterisk's by default) and the
+        user it names, else this installation's generated one; `$FOURTEENPLUS_ARI_URL` names
+        another instance's (a cluster node's)."""
+        user, password = asterisk_config.ari_login(asterisk)
+        return cls(os.environ.get("FOURTEENPLUS_ARI_URL") or asterisk.ari_url, user, password)
 
 
 def event_summary(event: object) -> str:
@@ -114,6 +116,9 @@ class Ari:
 
     async def stop_playback(self, playback_id: str) -> None:
         await self._call("playbacks", "stop", playbackId=playback_id)
+
+    async def answer(self, channel_id: str) -> None:
+        await self._call("channels", "answer", channelId=channel_id)
 
     async def hangup(self, channel_id: str, reason: str = "normal") -> None:
         await self._call("channels", "hangup", channelId=channel_id, reason=reason)

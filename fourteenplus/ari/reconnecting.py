@@ -47,7 +47,7 @@ class ReconnectingApp:
         return self.app is not None
 
     async def serve(self) -> None:
-        settings = AriSettings.installed()
+        settings = AriSettings.of(self.service.asterisk)
         metrics = self.services.metrics
         if metrics:
             metrics.ari_connected(False)

@@ -120,7 +120,7 @@ def in_step_at_start(service: Service, root: Path) -> Path | None:
     the root when it holds our configuration (None: not ours, nothing to keep in step). Raises
     AsteriskError when its files cannot be written; an Asterisk that does not answer yet reads
     them when it starts."""
-    if not asterisk.ours(root):
+    if not asterisk.ours(service, root):
         log.warning("no fourteenplus configuration in the Asterisk at %s: a reload that changes the keypad menus "
                     "or prompts will be refused (--asterisk-root names it)", root)
         return None

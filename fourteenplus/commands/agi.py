@@ -1,4 +1,4 @@
-"""`fourteenplus agi`: the FastAGI server on 127.0.0.1:4573, in the foreground.
+"""`fourteenplus agi`: the FastAGI server on asterisk.agi's address (127.0.0.1:4573), in the foreground.
 
 The same call flow, recogniser and records as `fourteenplus run`; the dialplan context
 `fourteenplus-in-agi` sends calls here. Prints `ready` once it accepts connections.
@@ -24,7 +24,7 @@ log = logging.getLogger("fourteenplus.agi")
 
 def configure(parser) -> None:
     add_config_option(parser)
-    parser.add_argument("--port", type=int, default=agi.AGI_PORT, help="TCP port on 127.0.0.1 (default 4573)")
+    parser.add_argument("--port", type=int, help="TCP port (default: the configuration's asterisk.agi.port, 4573)")
     add_asterisk_root_option(parser)  # also where Asterisk records the callers' answers
     add_serving_options(parser, metrics_port=9465)  # beside a running ARI app
 
@@ -39,7 +39,7 @@ def main(args) -> int:
     except asterisk.AsteriskError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    recordings = agi.recordings_for(root)
+    recordings = agi.recordings_for(asterisk.layout(service, root))
     try:
         owner = asterisk.asterisk_ids(root)
     except (OSError, asterisk.AsteriskError):
@@ -49,16 +49,17 @@ def main(args) -> int:
     except OSError as exc:
         print(f"error: cannot prepare {recordings.local_dir} for Asterisk's recordings: {exc}", file=sys.stderr)
         return 1
-    return anyio.run(_serve, service, recordings, args.port, args.metrics_port, generated_root)
+    return anyio.run(_serve, service, recordings, args.port or service.asterisk.agi_port, args.metrics_port,
+                     generated_root)
 
 
 async def _serve(service, recordings, port: int, metrics_port: int, generated_root: Path | None) -> int:
     async with call_services(service, metrics_port, "agi") as services:
         agi_server = agi.AgiServer(service, services, recordings)
         try:
-            server = await agi_server.serve(port=port)
+            server = await agi_server.serve(service.asterisk.agi_host, port)
         except OSError as exc:
-            print(f"error: cannot listen on {agi.AGI_HOST}:{port}: {exc}", file=sys.stderr)
+            print(f"error: cannot listen on {service.asterisk.agi_host}:{port}: {exc}", file=sys.stderr)
             return 1
         if services.metrics:
             services.metrics.ready_when("agi", server.is_serving)

@@ -54,7 +54,8 @@ def main(args) -> int:
 
 def _status() -> int:
     pid = asterisk.running_pid()
-    info = asterisk.ari_info(asterisk_config.credentials()) if asterisk_config.credentials_path().exists() else None
+    creds = asterisk_config.credentials() if asterisk_config.credentials_path().exists() else None
+    info = asterisk.ari_info(creds.ari_user, creds.ari_password) if creds else None
     version = (info or {}).get("system", {}).get("version", "?")
     print(f"process: {f'running (pid {pid})' if pid else 'not running'}")
     print(f"ARI:     {f'answering at {asterisk_config.ARI_URL} (Asterisk {version})' if info else 'not answering'}")

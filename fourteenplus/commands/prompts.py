@@ -1,6 +1,6 @@
 """`fourteenplus prompts`: (re)generate the prompt audio from fourteenplus/data/prompts.yaml.
 
-Writes into the bundled Asterisk root's sounds (or --sounds DIR); only prompts whose text or
+Writes into the bundled Asterisk root's sounds (where its asterisk.conf says; or --sounds DIR); only prompts whose text or
 recording changed are made again. `fourteenplus asterisk install` does this too.
 """
 
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .. import paths, prompts
+from .. import asterisk, paths, prompts
 from ._common import add_config_option, configured
 
 
@@ -23,7 +23,7 @@ def main(args) -> int:
     if loaded is None:
         return 1
     service, _ = loaded
-    sounds = args.sounds or prompts.sounds_dir(paths.asterisk_root())
+    sounds = args.sounds or asterisk.layout(service, paths.asterisk_root()).sounds
     made = prompts.install(service, sounds)
     print(f"prompts in {sounds / prompts.SOUNDS_SUBDIR}/<language> ({made} made now; "
           f"recordings in {paths.recordings_dir()}/<language> override them)")

@@ -54,6 +54,10 @@ class CallRecord:
     timings: dict[str, float] = field(default_factory=dict)
     # The call's id in the store, from the start: kept audio is named by it before the row exists.
     call_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    # Asterisk's keys of the caller's channel (the CDR's uniqueid and linkedid), so the
+    # operator's billing and these records join; None: not given by the adapter.
+    uniqueid: str | None = None
+    linkedid: str | None = None
 
     @property
     def ending(self) -> str:

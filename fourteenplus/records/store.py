@@ -87,11 +87,16 @@ MIGRATIONS: tuple[tuple[int, str, tuple[str, ...]], ...] = (
         "ALTER TABLE calls ADD COLUMN suggested TEXT",
         "CREATE INDEX calls_caller_area_started_at ON calls (caller_hash, area_code, started_at)",
     )),
+    (5, "Asterisk's uniqueid and linkedid of each call, the CDR's keys", (
+        "ALTER TABLE calls ADD COLUMN uniqueid TEXT",
+        "ALTER TABLE calls ADD COLUMN linkedid TEXT",
+        "CREATE INDEX calls_linkedid ON calls (linkedid)",
+    )),
 )
 
 CALL_COLUMNS = ("call_id", "started_at", "dialled", "caller_hash", "area_code", "path", "municipality",
                 "trunk", "outcome", "language", "abandoned_at", "reason", "dial_status", "overflow_status", "timings",
-                "node", "suggested")
+                "node", "suggested", "uniqueid", "linkedid")
 ATTEMPT_COLUMNS = ("call_id", "seq", "kind", "decision", "municipality", "score", "transcript",
                    "candidates", "reason", "audio")
 
@@ -135,7 +140,7 @@ class Row:
             "overflow_status": record.overflow_status,
             "timings": json.dumps(record.timings, sort_keys=True),
             "node": node or this_node(),
-            "suggested": record.suggested,
+            "suggested": record.suggested, "uniqueid": record.uniqueid, "linkedid": record.linkedid,
         }
         attempts = [{
             "call_id": call_id, "seq": seq, "kind": a.kind, "decision": a.decision,
@@ -322,7 +327,7 @@ class Store:
             cur.execute(self._sql(
                 f"INSERT INTO calls ({', '.join(CALL_COLUMNS)}) VALUES ({', '.join('?' * len(CALL_COLUMNS))}) "
                 f"ON CONFLICT (call_id) DO {'UPDATE SET ' + replace if row.final else 'NOTHING'}"),
-                # .get: a row spooled by an older fourteenplus has no node (nor suggestion)
+                # .get: a row spooled by an older fourteenplus has no node, suggestion, uniqueid or linkedid
                 [row.call.get(c) for c in CALL_COLUMNS])
             if cur.rowcount == 0:
                 return False
@@ -373,7 +378,8 @@ class Store:
             municipality=c["municipality"], trunk=c["trunk"], outcome=c["outcome"],
             language=c["language"], abandoned_at=c["abandoned_at"], reason=c["reason"], dial_status=c["dial_status"],
             overflow_status=c["overflow_status"], attempts=attempts[c["call_id"]], suggested=c["suggested"],
-            started_at=c["started_at"], timings=json.loads(c["timings"]), call_id=c["call_id"]), c["node"])
+            started_at=c["started_at"], timings=json.loads(c["timings"]), call_id=c["call_id"],
+            uniqueid=c["uniqueid"], linkedid=c["linkedid"]), c["node"])
             for c in calls]
 
     def last_chosen(self, caller_hash: str, area_code: str, since: float) -> str | None:

@@ -7,16 +7,19 @@ sipp, espeak-ng and sox; without them they are skipped, saying why.
 
 from __future__ import annotations
 
+import base64
+import json
 import os
 import re
 import shutil
 import signal
 import threading
+import urllib.request
 from pathlib import Path
 
 import pytest
 
-from fourteenplus import asterisk, sipp
+from fourteenplus import asterisk, asterisk_config, sipp
 from fourteenplus.config import load_service
 from fourteenplus.records import open_store
 from fourteenplus_dev.app import AppProcess
@@ -188,3 +191,22 @@ def stored(service_yaml: Path, dialled: str, since: float = 0.0):
     calls = polled(lambda: stored_calls(service_yaml, dialled, since), lambda calls: calls and calls[-1].dial_status,
                    10, every_s=0.5)
     return calls[-1] if calls else None
+
+
+def ari_channels() -> list[dict]:
+    """The channels the bundled Asterisk has now (ARI's JSON: id, name, …)."""
+    creds = asterisk_config.credentials()
+    request = urllib.request.Request(asterisk_config.ARI_URL + "ari/channels")
+    token = base64.b64encode(f"{creds.ari_user}:{creds.ari_password}".encode()).decode()
+    request.add_header("Authorization", f"Basic {token}")
+    with urllib.request.urlopen(request, timeout=5) as response:
+        return json.loads(response.read())
+
+
+def the_callers_channel(timeout_s: float = 30.0) -> dict:
+    """The caller's channel once it is up: the one SIP channel before any trunk is dialled."""
+    def caller() -> dict | None:
+        sip = [channel for channel in ari_channels() if channel["name"].startswith("PJSIP/")]
+        return sip[0] if len(sip) == 1 else None
+
+    return wait_until(caller, lambda: f"the caller's channel alone: {ari_channels()}", timeout_s, every_s=0.1)

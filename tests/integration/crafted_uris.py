@@ -54,9 +54,9 @@ def attempt(trunk, workdir, dialled: str, source: str = "127.0.0.1") -> str:
 
 def assert_entry_refuses(ended: str, dialled: str) -> None:
     """An entry context ([fourteenplus-in], [fourteenplus-in-agi]) refuses anything that is not a
-    number unanswered (404); only a string whose kept 80 characters are digits is answered, as
-    a number that is no 14+ number, explained and ended."""
+    number unanswered (404); a string whose kept 80 characters are digits is a number that is no
+    14+ number: explained as early media, and refused unanswered (404) too."""
     if unquote(dialled)[:EXTENSION_LENGTH].isdigit():
-        assert ended == "Asterisk hung up", (dialled, ended)
+        assert ended == "not answered: SIP/2.0 404 Not Found", (dialled, ended)
     else:
         assert ended in {"not answered: SIP/2.0 404 Not Found", UNPARSED}, (dialled, ended)

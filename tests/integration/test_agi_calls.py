@@ -8,7 +8,9 @@ import time
 from fourteenplus.sipp import PressKeys, Say, WaitPrompt
 
 from .conftest import stop_mid_call, stored
-from .test_calls import calling_again_finds_the_last_choice
+from .test_calls import (
+    calling_again_finds_the_last_choice, record_keys_are_the_callers_channel, refused_unanswered_hearing_why,
+)
 from .test_faults import reordered_during_a_call_key_1_reaches_what_its_menu_names, reordered_menu_routes_key_1_as_it_names
 
 
@@ -27,15 +29,23 @@ def test_agi_spoken_name(agi_call):
     assert users(result) == ["koggenland"]
 
 
+def test_agi_the_record_carries_the_callers_uniqueid(agi_call, service_yaml):
+    record_keys_are_the_callers_channel(agi_call, service_yaml)
+
+
 def test_agi_silence_twice_then_keypad_menu(agi_call):
     result = agi_call("140229", [WaitPrompt(), WaitPrompt(), WaitPrompt(), PressKeys("3")])
     assert users(result) == ["drechterland"]
 
 
-def test_agi_unknown_area_hears_why_and_is_hung_up(agi_call):
-    result = agi_call("140000")
-    assert users(result) == []
-    assert result.first_audio_at is not None and result.ended == "Asterisk hung up"
+def test_agi_unknown_area_hears_why_and_is_refused_unanswered(agi_call):
+    refused_unanswered_hearing_why(agi_call("140000"))
+
+
+def test_agi_direct_area_is_put_through_unanswered(agi_call):
+    result = agi_call("14020")
+    assert users(result) == ["amsterdam"]
+    assert result.answered_at is not None and result.answered_at >= result.invites[0].at
 
 
 def test_agi_server_down_the_dialplan_menu_still_routes(agi_call, agi_app):

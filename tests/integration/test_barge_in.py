@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from fourteenplus import paths, prompts
+from fourteenplus import asterisk_layout, paths, prompts
 from fourteenplus.sipp import LOUD_DB, Say, WaitPrompt
 from fourteenplus.speech import audio
 from fourteenplus.speech.vad import FRAME, RATE, frame_level_db
@@ -33,7 +33,7 @@ def sound_s(ulaw: bytes) -> float:
 
 def prompt_sound_s(prompt_id: str) -> float:
     """Seconds of sound in a prompt as Asterisk plays it (the installed file)."""
-    path = prompts.sounds_dir(paths.asterisk_root()) / prompts.SOUNDS_SUBDIR / "nl" / f"{prompt_id}.ulaw"
+    path = asterisk_layout.read(paths.asterisk_root()).sounds / prompts.SOUNDS_SUBDIR / "nl" / f"{prompt_id}.ulaw"
     return sound_s(path.read_bytes())
 
 

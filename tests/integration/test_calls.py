@@ -7,7 +7,7 @@ import time
 
 from fourteenplus.sipp import PressKeys, Say, WaitPrompt
 
-from .conftest import log_size, stored, wait_for_log
+from .conftest import in_background, log_size, stored, the_callers_channel, wait_for_log
 
 # A spoken name that lands this quickly after the caller stops was recognised, not a
 # fallback to the area's default (that takes the attempts and the menu: many seconds).
@@ -23,6 +23,24 @@ def test_direct_area_goes_straight_to_the_one_municipality(call):
     assert users(result) == ["amsterdam"]
     assert result.reached.municipality == "Amsterdam"
     assert result.first_audio_at is None, "a single-municipality area asks no question"
+
+
+def record_keys_are_the_callers_channel(place, service_yaml):
+    """One call, one key (issue 27, part 2): the record carries the caller's channel's uniqueid,
+    and its linkedid (the caller's channel is the first of its call: the same id)."""
+    started = time.time()
+    thread, placed = in_background(lambda: place("140229", [WaitPrompt(), Say("Koggenland")]))
+    try:
+        channel = the_callers_channel()
+    finally:
+        thread.join(120)
+    assert users(placed["result"]) == ["koggenland"]
+    record = stored(service_yaml, "140229", since=started)
+    assert record is not None and (record.uniqueid, record.linkedid) == (channel["id"], channel["id"])
+
+
+def test_the_record_carries_the_callers_uniqueid(call, service_yaml):
+    record_keys_are_the_callers_channel(call, service_yaml)
 
 
 def test_spoken_name(call):
@@ -106,11 +124,33 @@ def test_busy_trunk_goes_to_its_overflow(call):
     assert result.reached.municipality == "Rotterdam"
 
 
-def test_unknown_area_hears_why_and_is_hung_up(call):
-    result = call("140000")
+def refused_unanswered_hearing_why(result) -> None:
+    """Answer only when there is a conversation (issue 27, part 2): a number nobody here
+    answers is never answered; the caller hears why as early media (183), then 404."""
     assert users(result) == []
+    assert result.answered_at is None, "the caller pays for nothing"
     assert result.first_audio_at is not None, "the caller hears why"
-    assert result.ended == "Asterisk hung up"
+    assert result.ended == "not answered: SIP/2.0 404 Not Found", result.ended
+
+
+def test_unknown_area_hears_why_and_is_refused_unanswered(call, service_yaml):
+    started = time.time()
+    refused_unanswered_hearing_why(call("140000"))
+    record = stored(service_yaml, "140000", since=started)
+    assert record is not None and record.outcome == "rejected_number"
+
+
+def test_an_area_not_served_here_hears_why_and_is_refused_unanswered(call):
+    refused_unanswered_hearing_why(call("140113"))  # Goes: behind 0113, not served by this installation
+
+
+def test_direct_area_is_put_through_unanswered_the_answer_is_the_municipalitys(call, trunk):
+    """A single municipality's caller is answered by its contact centre, not by us: the
+    answer comes after the trunk's INVITE, and the caller hears nothing of ours."""
+    result = call("14020")
+    assert users(result) == ["amsterdam"]
+    assert result.answered_at is not None and result.answered_at >= result.invites[0].at
+    assert result.first_audio_at is None
 
 
 def test_caller_hanging_up_during_the_question_leaves_the_app_working(call, app):

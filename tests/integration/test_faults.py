@@ -12,7 +12,7 @@ import time
 
 import numpy as np
 
-from fourteenplus import asterisk, prompts, sipp
+from fourteenplus import asterisk, asterisk_layout, prompts, sipp
 from fourteenplus.config import load_service
 from fourteenplus.sipp import PressKeys, Say, WaitPrompt
 from fourteenplus.speech.audio import decode
@@ -185,7 +185,7 @@ TO_THE_MENU = [WaitPrompt(), WaitPrompt(), WaitPrompt(), PressKeys("1")]  # sile
 def menu_prompt(config) -> bytes:
     """0229's menu as `config` orders it, as the bundled Asterisk plays it."""
     menu = load_service(config).plan("0229").menu_prompt
-    return (prompts.sounds_dir(asterisk.paths.asterisk_root()) / prompts.SOUNDS_SUBDIR / f"nl/{menu}.ulaw").read_bytes()
+    return (asterisk_layout.read(asterisk.paths.asterisk_root()).sounds / prompts.SOUNDS_SUBDIR / f"nl/{menu}.ulaw").read_bytes()
 
 
 def in_step(config) -> bool:

@@ -57,8 +57,9 @@ def test_security_fraud_contexts_channels_and_trunk_names_have_no_extension(call
 def test_security_fraud_digits_that_are_no_14plus_number_hear_why_and_reach_no_trunk(call, dialled, invites_before):
     result = call(dialled)
     assert result.invites == ()
-    assert result.answered_at is not None and result.first_audio_at is not None, "the caller hears why"
-    assert result.ended == "Asterisk hung up"
+    # refused unanswered: why as early media, then 404
+    assert result.answered_at is None and result.first_audio_at is not None, "the caller hears why"
+    assert result.ended == "not answered: SIP/2.0 404 Not Found", result.ended
 
 
 def test_security_fraud_no_trunk_was_dialled_by_any_of_them(trunk, invites_before):

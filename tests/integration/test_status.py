@@ -4,7 +4,6 @@ It runs after the call tests (file order) because it stops and restarts Asterisk
 
 from __future__ import annotations
 
-import base64
 import json
 import socket
 import subprocess
@@ -12,12 +11,13 @@ import sys
 import urllib.error
 import urllib.request
 
-from fourteenplus import asterisk, asterisk_config, sipp
+from fourteenplus import asterisk, sipp
 from fourteenplus.paths import CHECKOUT
 from fourteenplus.sipp import Say, WaitPrompt
 from fourteenplus_dev.app import AppProcess
 
 from ..waiting import wait_until
+from .conftest import ari_channels as asterisk_channels
 from .conftest import in_background
 
 
@@ -38,12 +38,7 @@ def test_status_healthy_with_asterisk_and_the_ari_app(app):
 
 def ari_channels() -> list[str]:
     """The names of the channels Asterisk has now, through ARI."""
-    creds = asterisk_config.credentials()
-    request = urllib.request.Request(asterisk_config.ARI_URL + "ari/channels")
-    token = base64.b64encode(f"{creds.ari_user}:{creds.ari_password}".encode()).decode()
-    request.add_header("Authorization", f"Basic {token}")
-    with urllib.request.urlopen(request, timeout=5) as response:
-        return [channel["name"] for channel in json.loads(response.read())]
+    return [channel["name"] for channel in asterisk_channels()]
 
 
 def test_status_counts_a_caller_at_the_question_once(app, trunk, tmp_path):

@@ -184,7 +184,13 @@ class StandIn:
         self.transfers.append(action.municipality)
         return False
 
-    async def hangup(self):
+    async def hangup(self, variables=()):
+        pass
+
+    async def answer(self):
+        pass
+
+    async def refuse(self, variables):
         pass
 
     async def fallback(self):

@@ -61,7 +61,8 @@ class FakeAsterisk:
     async def call(self, port):
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
         env = {"agi_network_script": "fourteenplus", "agi_extension": "s", "agi_arg_1": self.dialled,
-               "agi_callerid": "0612345678", "agi_channel": "PJSIP/caller-1", "agi_uniqueid": "1795.1"}
+               "agi_callerid": "0612345678", "agi_channel": "PJSIP/caller-1", "agi_uniqueid": "1795.1",
+               "agi_arg_2": "1795.0"}  # the dialplan hands the linkedid
         writer.write("".join(f"{k}: {v}\n" for k, v in env.items()).encode() + b"\n")
         await writer.drain()
         while True:
@@ -79,11 +80,11 @@ class FakeAsterisk:
         return self.commands
 
 
-async def run_call(dialled, answer, tmp_path, speech, polls=False):
+async def run_call(dialled, answer, tmp_path, speech, polls=False, service=SERVICE):
     """The commands the adapter sent; without the idle WAIT FOR DIGIT polls unless asked."""
     recordings = agi.RecordingDir("/spool", tmp_path)
-    server = agi.AgiServer(SERVICE, CallServices(speech), recordings)
-    listener = await server.serve(port=0)
+    server = agi.AgiServer(service, CallServices(speech), recordings)
+    listener = await server.serve("127.0.0.1", 0)
     port = listener.sockets[0].getsockname()[1]
     try:
         commands = await FakeAsterisk(dialled, answer, recordings).call(port)
@@ -101,7 +102,9 @@ def test_agi_direct_area_sets_the_dial_variables(tmp_path):
     assert commands == ['SET VARIABLE FOURTEENPLUS_PROMPTS "fourteenplus/nl"',
                         'SET VARIABLE FOURTEENPLUS_MUNICIPALITY "Amsterdam"',
                         'SET VARIABLE FOURTEENPLUS_DIAL "PJSIP/amsterdam@fourteenplus-trunks"',
-                        'SET VARIABLE FOURTEENPLUS_OVERFLOW ""']
+                        'SET VARIABLE FOURTEENPLUS_OVERFLOW ""',
+                        # the CDR joins the record: what became of the call and where it went
+                        'SET VARIABLE CDR(userfield) "fourteenplus outcome=transferred municipality=amsterdam"']
 
 
 async def sessions_ended(server: agi.AgiServer) -> None:
@@ -116,7 +119,7 @@ def transferred_with(dial_events_connected: bool, tmp_path, *results):
     async def scenario():
         server = agi.AgiServer(SERVICE, CallServices(FakeSpeech(None), records), agi.RecordingDir("/spool", tmp_path))
         server._dial_events = type("Connected", (), {"connected": dial_events_connected})()
-        listener = await server.serve(port=0)
+        listener = await server.serve("127.0.0.1", 0)
         try:
             await FakeAsterisk("14020", ok, None).call(listener.sockets[0].getsockname()[1])
             await sessions_ended(server)
@@ -135,6 +138,7 @@ def test_agi_record_waits_for_the_dial_result_from_ami(tmp_path):
                                       ("1795.1", None, None))
     assert before == []  # not stored before the dial went
     assert [(r.dialled, r.dial_status, r.overflow_status) for r in stored] == [("14020", "BUSY", "ANSWER")]
+    assert (stored[0].uniqueid, stored[0].linkedid) == ("1795.1", "1795.0")  # the CDR's keys
 
 
 def test_agi_record_of_a_call_hung_up_without_a_dial_event_is_stored_without_one(tmp_path):
@@ -147,9 +151,22 @@ def test_agi_record_without_ami_is_stored_at_once(tmp_path):
     assert [r.dialled for r in before] == ["14020"] and stored == before
 
 
-def test_agi_unknown_number_plays_the_reason_then_hangs_up(tmp_path):
+def test_agi_unknown_number_is_refused_unanswered_by_the_dialplan(tmp_path):
+    """Never answered: the dialplan's [fourteenplus-refuse] plays why as early media, then 404."""
     commands = asyncio.run(run_call("140000", ok, tmp_path, FakeSpeech(None)))
-    assert commands == ['STREAM FILE fourteenplus/nl/number/unknown_area ""', "HANGUP"]
+    assert commands == ['SET VARIABLE FOURTEENPLUS_REFUSAL "fourteenplus/nl/number/unknown_area"',
+                        'SET VARIABLE CDR(userfield) "fourteenplus outcome=rejected_number"']
+
+
+def test_agi_a_closed_municipality_is_answered_told_its_hours_and_hung_up_with_its_cdr_tagged(tmp_path):
+    config = tmp_path / "closed.yaml"
+    config.write_text(EXAMPLE.read_text().replace(
+        "Amsterdam: {trunk: PJSIP/amsterdam@fourteenplus-trunks}",
+        "Amsterdam: {trunk: PJSIP/amsterdam@fourteenplus-trunks, hours: {mon-sun: closed}}"))
+    closed = load_service(config)
+    commands = asyncio.run(run_call("14020", ok, tmp_path, FakeSpeech(None), service=closed))
+    assert commands == ["ANSWER", 'STREAM FILE fourteenplus/nl/closed/amsterdam ""',
+                        'SET VARIABLE CDR(userfield) "fourteenplus outcome=closed municipality=amsterdam"', "HANGUP"]
 
 
 def test_agi_spoken_name_is_recorded_recognised_and_routed(tmp_path):
@@ -163,10 +180,10 @@ def test_agi_spoken_name_is_recorded_recognised_and_routed(tmp_path):
 
     speech = FakeSpeech("Koggenland")
     commands = asyncio.run(run_call("140229", answer, tmp_path, speech))
-    assert commands[0] == 'STREAM FILE fourteenplus/nl/question "0123456789*#"'
-    assert commands[1].startswith("RECORD FILE /spool/") and commands[1].endswith(
+    assert commands[:2] == ["ANSWER", 'STREAM FILE fourteenplus/nl/question "0123456789*#"']
+    assert commands[2].startswith("RECORD FILE /spool/") and commands[2].endswith(
         f'ulaw "0123456789*#" {SERVICE.listen.max_speech_ms} s=1')
-    assert commands[-2] == 'SET VARIABLE FOURTEENPLUS_DIAL "PJSIP/koggenland@fourteenplus-trunks"'
+    assert commands[-3] == 'SET VARIABLE FOURTEENPLUS_DIAL "PJSIP/koggenland@fourteenplus-trunks"'
     assert speech.heard and speech.heard[0][1] == "0229"
     assert 7000 <= speech.heard[0][0] <= 8000 + 2 * 800  # the speech, not the silence around it
     assert list(tmp_path.iterdir()) == []  # recordings are not kept
@@ -213,17 +230,17 @@ def test_agi_recording_that_fails_leads_to_the_keypad_not_a_loop(tmp_path):
 
 def test_agi_caller_hangs_up_during_the_question(tmp_path):
     def answer(command, fake):
-        return "HANGUP"
+        return "HANGUP" if command.startswith("STREAM FILE") else "200 result=0"
 
     commands = asyncio.run(run_call("140229", answer, tmp_path, FakeSpeech(None)))
-    assert commands == ['STREAM FILE fourteenplus/nl/question "0123456789*#"']
+    assert commands == ["ANSWER", 'STREAM FILE fourteenplus/nl/question "0123456789*#"']
 
 
 @pytest.mark.parametrize("garbage", [b"", b"GET / HTTP/1.0\r\n", b"x" * 10000])
 def test_agi_garbage_connections_are_closed_without_harm(tmp_path, garbage):
     async def scenario():
         server = agi.AgiServer(SERVICE, CallServices(FakeSpeech(None)), agi.RecordingDir("/spool", tmp_path))
-        listener = await server.serve(port=0)
+        listener = await server.serve("127.0.0.1", 0)
         port = listener.sockets[0].getsockname()[1]
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
         writer.write(garbage)
@@ -260,7 +277,7 @@ def test_fuzz_agi_unexpected_replies_end_the_session_cleanly_never_a_wrong_route
 
     async def scenario():
         server = agi.AgiServer(SERVICE, CallServices(FakeSpeech("Hoorn")), agi.RecordingDir("/spool", tmp_path))
-        listener = await server.serve(port=0)
+        listener = await server.serve("127.0.0.1", 0)
         try:
             commands = await asyncio.wait_for(
                 FakeAsterisk("140229", answer, None).call(listener.sockets[0].getsockname()[1]), 60)

@@ -5,7 +5,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from fourteenplus.callflow import (
-    CallFlow, CancelTimer, DialResult, Dtmf, Hangup, HungUp, Listen, Play, PromptDone,
+    AnswerCall, CallFlow, CancelTimer, DialResult, Dtmf, Hangup, HungUp, Listen, Play, PromptDone, Refuse,
     RecognitionFailed, Reply, SpeechStarted, StartTimer, StopListening, StopPlayback, Timeout,
     Transfer, Utterance,
 )
@@ -79,14 +79,19 @@ def test_single_municipality_area_transfers_without_a_question():
     ("140229&PJSIP/x", "number/non_digit", "rejected_number"),
     ("140111", "number/not_served", "not_served"),
 ])
-def test_numbers_we_cannot_route_get_a_message_then_a_clean_hangup(number, prompt, outcome):
+def test_numbers_we_cannot_route_are_refused_unanswered_saying_why(number, prompt, outcome):
     flow = CallFlow(SERVICE, number)
-    actions = flow.start()
-    assert play(actions).prompts == (prompt,) and not play(actions).barge_in
-    assert not of(actions, Transfer) and not of(actions, Listen)
-    assert flow.handle(Dtmf("1")) == []  # nothing interrupts the explanation
-    assert finish_prompt(flow, actions) == [Hangup(outcome)]
+    # never answered: the reason as early media, then a SIP status (the adapter's and dialplan's)
+    assert flow.start() == [Refuse((prompt,), "nl")]
     assert flow.done and flow.record.outcome == outcome
+    assert flow.handle(Dtmf("1")) == []
+
+
+def test_a_conversation_is_answered_before_its_first_word_and_only_once():
+    flow = CallFlow(SERVICE, "140229")
+    actions = flow.start()
+    assert actions[0] == AnswerCall() and of(actions, AnswerCall) == [AnswerCall()] and play(actions).prompts == ("question",)
+    assert not of(flow.handle(heard("reject", None)), AnswerCall)
 
 
 # ---- speech ----
@@ -560,7 +565,7 @@ def test_property_every_call_ends_at_a_connected_trunk_or_a_spoken_message(numbe
                 playing = None
             elif isinstance(a, StartTimer):
                 timers.append(a.timer_id)
-            elif isinstance(a, (Transfer, Hangup)):
+            elif isinstance(a, (Transfer, Hangup, Refuse)):
                 assert not ended, "a call ends once, and never after the caller left"
                 ended.append(a)
         plan = SERVICE.plan(flow.record.area_code) if flow.record.area_code else None

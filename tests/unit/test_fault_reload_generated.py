@@ -54,12 +54,13 @@ def installed(tmp_path, service):
     root = tmp_path / "root"
     (root / "etc/asterisk").mkdir(parents=True)
     (root / "etc/asterisk/fourteenplus.conf").write_text("; ours\n")
-    sounds = prompts.sounds_dir(root) / prompts.SOUNDS_SUBDIR
+    sounds = asterisk.layout(service, root).sounds / prompts.SOUNDS_SUBDIR
     manifests: dict[str, dict] = {}
     for key, digest in prompts.sources(service).items():
         language, pid = key.split("/", 1)
-        (sounds / language / f"{pid}.ulaw").parent.mkdir(parents=True, exist_ok=True)
-        (sounds / language / f"{pid}.ulaw").write_bytes(b"")
+        (sounds / language / pid).parent.mkdir(parents=True, exist_ok=True)
+        for law in prompts.LAWS:
+            (sounds / language / f"{pid}.{law}").write_bytes(b"")
         manifests.setdefault(language, {})[pid] = digest
     for language, manifest in manifests.items():
         (sounds / language / ".sources.json").write_text(json.dumps(manifest))
@@ -122,7 +123,7 @@ def test_fault_reload_with_a_broken_policy_file_is_refused(config, tmp_path, mon
 def test_fault_reload_a_call_in_progress_keeps_the_menu_whose_keys_it_holds(tmp_path, config, monkeypatch):
     """A reordered menu is a new prompt id; the old file stays until the install after, so a
     call that began before the reload, and holds the old keys, plays the menu that names them."""
-    monkeypatch.setattr(prompts, "speak", lambda text, language, target: target.write_text(text))
+    monkeypatch.setattr(prompts, "speak", lambda text, language, targets: [t.write_text(text) for t in targets.values()])
     sounds = tmp_path / "sounds"
     before = load_service(config)
     prompts.install(before, sounds)
