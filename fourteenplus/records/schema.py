@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 @dataclass
 class Attempt:
     """One thing the caller said or pressed, and what we made of it."""
-    kind: str                      # callflow.KIND_*: name, reply, keypad, silence, failure, language
+    kind: str                      # callflow.KIND_*: name, reply, keypad, silence, failure, language, department
     decision: str                  # callflow.DECISION_* (accept … en, the language chosen)
     municipality: str | None = None
     score: float | None = None
@@ -33,6 +33,7 @@ class CallRecord:
     area_code: str | None = None
     path: str | None = None         # callflow.DIRECT, SPOKEN, SPOKEN_REPEAT, CONFIRMED, KEYPAD, DEFAULT
     municipality: str | None = None
+    department: str | None = None   # the municipality's department put through to; None: its general line
     trunk: str | None = None
     outcome: str | None = None      # callflow.OUTCOME_*
     language: str = "nl"
