@@ -64,3 +64,14 @@ def test_agi_fault_trunk_503_overflow_and_the_record_has_both_dial_results(agi_c
 def test_agi_fault_reload_reordered_menu_key_1_reaches_the_municipality_the_menu_names(agi_app, agi_call, service_yaml, tmp_path):
     """The same reload as test_faults.py's, in FastAGI mode."""
     reordered_menu_routes_key_1_as_it_names(agi_app, agi_call, service_yaml, tmp_path)
+
+
+def test_agi_a_department_by_voice(agi_call):
+    """Goes (alone behind 0113) asks what the call is about; RECORD FILE hears the answer."""
+    result = agi_call("140113", [WaitPrompt(), Say("belastingen")])
+    assert users(result) == ["goes-belastingen"]
+
+
+def test_agi_a_department_by_key(agi_call):
+    result = agi_call("140113", [WaitPrompt(into_ms=1500), PressKeys("2")])
+    assert users(result) == ["goes-afval"]

@@ -291,3 +291,21 @@ def test_an_english_caller_with_an_english_line_goes_there_without_the_question(
     assert flow.start() and flow.state == CHOOSING  # Dutch, Amsterdam: the question
     flow.record.language = "en"
     assert transfer(flow._transfer("Amsterdam", "direct")).trunk == "PJSIP/amsterdam-en@trunks"
+
+
+# ---- the report ----
+
+def test_the_report_counts_where_the_department_questions_callers_went(service):
+    from fourteenplus import report, report_html
+
+    records = []
+    for answer in (Dtmf("3"), Dtmf("3"), Dtmf("0")):
+        flow, _ = choosing(service)
+        flow.handle(answer)
+        records.append(flow.record)
+    records.append(CallFlow(service, "140229").record)  # never asked
+    built = report.build(records)
+    amsterdam = built.to_dict()["by_municipality"]["Amsterdam"]
+    assert (amsterdam["department_asked"], amsterdam["departments"]) == (3, {"Parkeren": 2, "general": 1})
+    assert "  Amsterdam: asked 3: Parkeren 2, general line 1" in report.as_table(built)
+    assert "Amsterdam: asked 3: Parkeren 2, general line 1" in report_html.render(built)
