@@ -67,11 +67,11 @@ def test_agi_fault_reload_reordered_menu_key_1_reaches_the_municipality_the_menu
 
 
 def test_agi_a_department_by_voice(agi_call):
-    """Goes (alone behind 0113) asks what the call is about; RECORD FILE hears the answer."""
-    result = agi_call("140113", [WaitPrompt(), Say("belastingen")])
-    assert users(result) == ["goes-belastingen"]
+    """Sluis (alone behind 0117) asks what the call is about; RECORD FILE hears the answer."""
+    result = agi_call("140117", [WaitPrompt(), Say("belastingen")])
+    assert users(result) == ["sluis-belastingen"]
 
 
 def test_agi_a_department_by_key(agi_call):
-    result = agi_call("140113", [WaitPrompt(into_ms=1500), PressKeys("2")])
-    assert users(result) == ["goes-afval"]
+    result = agi_call("140117", [WaitPrompt(into_ms=1500), PressKeys("2")])
+    assert users(result) == ["sluis-afval"]
