@@ -157,6 +157,12 @@ CONFIRM_PROMPTS = (CONFIRM, CONFIRM_OR)
 BUSY, PUT_THROUGH_TO_DEFAULT = "busy", "default"
 # Once a municipality with departments is known: "Waarover belt u? …" (department/<slug>).
 DEPARTMENT_QUESTION = "department"
+# What callers say at the department question that names no department, scored against the
+# audio beside the departments' phrases with the municipality's own name, as the general
+# line's: a caller who says something else then hears it win, rather than the department
+# whose phrase sounds nearest (on the tune callers every "ik weet het niet" and "hallo" did:
+# bench/dialogue.md, departments).
+NOT_A_DEPARTMENT = ("nee", "iets anders", "ik weet het niet", "een vraag", "hallo")
 # How closely (rapidfuzz, 0..100) a name take's transcript must spell a department's phrase
 # for the department to count as said with the name: nearly as written, since no audio was
 # scored for it.
@@ -570,13 +576,15 @@ class CallFlow:
     def _ask_department(self, connection: Connection) -> list[Action]:
         self._choosing = connection
         self.state = CHOOSING
-        phrases = tuple((phrase, d.name) for d in connection.departments for phrase in d.phrases)
+        phrases = (tuple((phrase, d.name) for d in connection.departments for phrase in d.phrases)
+                   + tuple((phrase, GENERAL) for phrase in (connection.name, *NOT_A_DEPARTMENT)))
         return (self._listen(DEPARTMENT, connection.name, phrases)
                 + self._play("department", (f"{DEPARTMENT_QUESTION}/{connection.slug}",), True))
 
     def _department_heard(self, recognition: Recognition) -> list[Action]:
         """Put through to a department only when the recogniser is sure of it; anything else
-        (nothing heard, a nee, something it is unsure of) is the general line."""
+        (nothing heard, a nee, something it is unsure of, the general line's side ranked first)
+        is the general line."""
         self._speaking = False
         connection = self._municipality
         candidates = tuple((c.municipality, round(c.score, 3)) for c in recognition.candidates)

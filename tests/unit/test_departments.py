@@ -6,7 +6,7 @@ did not ask for."""
 import pytest
 
 from fourteenplus.callflow import (
-    CHOOSING, DEPARTMENT, CallFlow, Dtmf, HungUp, Listen, Play, PromptDone, RecognitionFailed, Reply,
+    CHOOSING, DEPARTMENT, GENERAL, NOT_A_DEPARTMENT, CallFlow, Dtmf, HungUp, Listen, Play, PromptDone, RecognitionFailed, Reply,
     SpeechStarted, StartTimer, StopPlayback, Timeout, Transfer, Utterance,
 )
 from fourteenplus.config import EXAMPLE, load_service
@@ -49,7 +49,7 @@ def test_departments_load_in_key_order_with_their_phrases_and_trunks(service):
     assert hoorn.departments[1].phrases == ("afval", "grofvuil")
     assert hoorn.department("2").name == "Afval" and hoorn.department("0") is None
     assert service.municipality("Medemblik").departments == ()
-    assert service.thresholds.department == 0.95  # the default
+    assert service.thresholds.department == 0.85  # the default
 
 
 def test_the_example_gives_goes_and_nijmegen_departments():
@@ -139,8 +139,9 @@ def choosing(service, number="14020"):
     assert flow.state == CHOOSING and flow.record.path == "direct"
     assert play(actions).prompts == ("department/amsterdam",) and play(actions).barge_in
     [listen] = of(actions, Listen)
-    assert listen == Listen(DEPARTMENT, "020", "Amsterdam",
-                            (("parkeervergunning", "Parkeren"), ("parkeren", "Parkeren")))
+    assert listen == Listen(DEPARTMENT, "020", "Amsterdam", (
+        ("parkeervergunning", "Parkeren"), ("parkeren", "Parkeren"),  # the department, and the general line's rivals
+        ("Amsterdam", GENERAL), *((phrase, GENERAL) for phrase in NOT_A_DEPARTMENT)))
     assert not of(actions, Transfer)
     return flow, actions
 
@@ -172,10 +173,11 @@ def test_a_department_heard_surely_is_put_through_with_the_general_line_as_overf
 
 
 @pytest.mark.parametrize("answer", [
-    department(("Burgerzaken", 0.94), ("Afval", 0.01)),      # below thresholds.department
+    department(("Burgerzaken", 0.84), ("Afval", 0.01)),      # below thresholds.department
     department(transcript=""),                                # nothing heard
     department(("Afval", 0.5), transcript="nee"),             # a nee
     department(("Hoorn", 0.99), transcript="Hoorn"),          # not a department of Hoorn
+    department((GENERAL, 0.99), ("Afval", 0.01), transcript="ik weet het niet"),  # the general line's side
 ])
 def test_anything_but_a_sure_department_reaches_the_general_line(service, answer):
     flow, _ = hoorn_choosing(service)

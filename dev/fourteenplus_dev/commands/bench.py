@@ -38,7 +38,7 @@ _SIDES = {True: "yes", False: "no"}
 # What `--against` may change: the flow's own settings, and the share of callers who talk
 # over the prompts. (The reply thresholds are the speech service's: its answers are heard
 # once per run.)
-FLOW_SETTINGS = ("accept", "confirm", "runner_up", "questions", "barge_in")
+FLOW_SETTINGS = ("accept", "confirm", "runner_up", "department", "questions", "barge_in")
 
 
 def settings(text: str) -> dict[str, float]:
