@@ -14,14 +14,14 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from .config import AreaPlan, Service
+from .config import AreaPlan, Connection, Department, Service
 from .numberplan import NumberRejected, digits_of, parse
 from .records.schema import Attempt, CallRecord
 from .speech import Recognition
-from .text import asks_for_english
+from .text import asks_for_english, fold, phrases_in
 from .vocabulary import (
-    AttemptKind, CallPath, Decision, ListenMode, Outcome, Prompt, PromptFamily, Reason, State, prompt_id,
-    said,
+    GENERAL_LINE, AttemptKind, CallPath, Decision, ListenMode, Outcome, Prompt, PromptFamily, Reason, State,
+    prompt_id, said,
 )
 
 
@@ -101,7 +101,11 @@ class StopPlayback:
 class Listen:
     mode: ListenMode
     area_code: str
-    asked: str | None = None  # ListenMode.REPLY: the municipality of "Bedoelt u …?"
+    # ListenMode.REPLY: the municipality of "Bedoelt u …?"; ListenMode.DEPARTMENT: the municipality
+    asked: str | None = None
+    # ListenMode.DEPARTMENT: what callers say about each department, (phrase, department), for
+    # the recogniser to score (an Utterance comes back, its candidates the departments).
+    phrases: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -125,6 +129,7 @@ class Transfer:
     municipality: str
     trunk: str
     overflow: str | None
+    department: str | None = None  # put through to one of the municipality's departments
 
 
 @dataclass(frozen=True)
@@ -156,6 +161,17 @@ Action = (Play | StopPlayback | Listen | StopListening | StartTimer | CancelTime
 # Its values (paths, outcomes, attempt kinds and decisions, states), the listen modes and the
 # prompt ids are the call's vocabulary (`vocabulary`).
 
+# What callers say at the department question that names no department, scored against the
+# audio beside the departments' phrases with the municipality's own name, as the general
+# line's: a caller who says something else then hears it win, rather than the department
+# whose phrase sounds nearest (bench/dialogue.md, departments).
+NOT_A_DEPARTMENT = ("nee", "iets anders", "ik weet het niet", "een vraag", "hallo")
+# How closely (rapidfuzz, 0..100) a name take's transcript must spell a department's phrase
+# for the department to count as said with the name: nearly as written, since no audio was
+# scored for it.
+SAID_WITH_NAME = 90
+
+
 ENGLISH_KEY = "9"  # at the question (or saying "English"): the rest of the call in English
 
 
@@ -180,6 +196,8 @@ class CallFlow:
         # each municipality (its probability of being the one), the municipalities the
         # caller said nee to, and those still to ask about after this question.
         self._takes: list[dict[str, float]] = []
+        self._transcripts: list[str] = []  # of the name takes: a department may be said with the name
+        self._choosing: Connection | None = None  # CHOOSING: the municipality whose department is asked
         self._denied: set[str] = set()
         self._to_ask: list[str] = []
         self._suggested: str | None = None  # the caller's history's municipality, in this area
@@ -201,6 +219,12 @@ class CallFlow:
         """The municipality the caller is asked about ("Bedoelt u …?"), while State.CONFIRMING."""
         assert self._confirming is not None
         return self._confirming
+
+    @property
+    def _municipality(self) -> Connection:
+        """The municipality whose department the caller is asked for, while CHOOSING."""
+        assert self._choosing is not None
+        return self._choosing
 
     @property
     def done(self) -> bool:
@@ -273,9 +297,11 @@ class CallFlow:
             return self._dtmf(event.digit)
         if isinstance(event, Utterance) and self.state == State.ASKING:
             return self._utterance(event.recognition)
+        if isinstance(event, Utterance) and self.state == State.CHOOSING:
+            return self._department_heard(event.recognition)
         if isinstance(event, Reply) and self.state == State.CONFIRMING:
             return self._reply(event.yes, correction=event.correction)
-        if isinstance(event, RecognitionFailed) and self.state in (State.ASKING, State.CONFIRMING):
+        if isinstance(event, RecognitionFailed) and self.state in (State.ASKING, State.CONFIRMING, State.CHOOSING):
             return self._recognition_failed(event.reason)
         return []
 
@@ -304,7 +330,7 @@ class CallFlow:
         if self.state == State.ENDING:
             self.state = State.TRANSFERRED if self._final and isinstance(self._final[0], Transfer) else State.DONE
             return self._final
-        if self.state in (State.ASKING, State.CONFIRMING) and not self._speaking:
+        if self.state in (State.ASKING, State.CONFIRMING, State.CHOOSING) and not self._speaking:
             return self._start_timer("no-input", self.service.listen.no_input_ms)
         if self.state == State.MENU:
             return self._start_timer("menu", self.service.listen.menu_timeout_ms)
@@ -323,16 +349,22 @@ class CallFlow:
         if self.state == State.MENU:
             self.record.attempts.append(Attempt(AttemptKind.KEYPAD, Decision.TIMED_OUT))
             return self._menu_or_default(())
+        if self.state == State.CHOOSING:
+            return self._general(Attempt(AttemptKind.DEPARTMENT, Decision.TIMED_OUT, self._municipality.name,
+                                         reason=GENERAL_LINE))
         return []
 
     def _recognition_failed(self, reason: str) -> list[Action]:
         # A recogniser that failed once will likely fail again; the keypad still works.
         self._speaking = False
+        if self.state == State.CHOOSING:  # the municipality is known: its general line, not the menu
+            return self._general(Attempt(AttemptKind.DEPARTMENT, Decision.FAILED, self._municipality.name,
+                                         reason=reason))
         self.record.attempts.append(Attempt(AttemptKind.FAILURE, Decision.FAILED, reason=reason))
         return self._cancel_timer() + self._menu_or_default(())
 
     def _speech_started(self) -> list[Action]:
-        if self.state not in (State.ASKING, State.CONFIRMING):
+        if self.state not in (State.ASKING, State.CONFIRMING, State.CHOOSING):
             return []
         self._speaking = True
         actions: list[Action] = [StopPlayback()] if self._playing else []
@@ -342,6 +374,8 @@ class CallFlow:
         return actions + self._start_timer("speech", self.service.listen.deadline.speech_ms)
 
     def _dtmf(self, digit: str) -> list[Action]:
+        if self.state == State.CHOOSING:
+            return self._department_key(digit)
         if self.state == State.CONFIRMING and digit in ("1", "2"):
             return self._reply(digit == "1", keyed=True)
         if self.state == State.ASKING and digit == ENGLISH_KEY and self.record.language != "en":
@@ -375,6 +409,7 @@ class CallFlow:
         take = {c.municipality: c.score for c in recognition.candidates
                 if heard and c.municipality in self._area.municipalities}
         self._takes.append(take)
+        self._transcripts.append(recognition.transcript)
         thresholds = self.service.thresholds
         # A transfer without a question rests on this take alone, as sure as the policy was
         # fitted to be, and on the municipality's own name: a village or an alias heard
@@ -497,9 +532,10 @@ class CallFlow:
         self._menu_plays += 1
         return self._stop_listening() + self._play("menu", (*before, self._area.menu_prompt), True)
 
-    def _listen(self, mode: ListenMode, asked: str | None = None) -> list[Action]:
+    def _listen(self, mode: ListenMode, asked: str | None = None,
+                phrases: tuple[tuple[str, str], ...] = ()) -> list[Action]:
         self._listening = True
-        return [Listen(mode, self._area.code, asked)]
+        return [Listen(mode, self._area.code, asked, phrases)]
 
     def _stop_listening(self) -> list[Action]:
         if not self._listening:
@@ -519,14 +555,87 @@ class CallFlow:
                 return self._end(Outcome.AFTER_HOURS, closed,
                                  then=[Transfer(municipality, connection.after_hours, None)])
             return self._end(Outcome.CLOSED, closed)
-        trunk = connection.english if self.record.language == "en" and connection.english else connection.trunk
+        english = self.record.language == "en" and connection.english
+        # A caller the area's default was chosen for has struggled enough; one who chose
+        # English goes to the English line. Everyone else says what the call is about.
+        if connection.departments and path != CallPath.DEFAULT and not english:
+            said = self._said_department(connection)
+            if said is not None:
+                return self._to_department(connection, said)
+            return self._ask_department(connection)
+        trunk = connection.english if english and connection.english else connection.trunk
         self.record.trunk = trunk
         transfer = Transfer(municipality, trunk, connection.overflow)
         if path == CallPath.DEFAULT:  # chosen for the caller: they hear where to, then the trunk rings
             return self._end(Outcome.TRANSFERRED, (prompt_id(PromptFamily.DEFAULT, connection.slug),), then=[transfer])
+        return self._put_through(transfer)
+
+    def _put_through(self, transfer: Transfer) -> list[Action]:
         self.state = State.TRANSFERRED
         self.record.outcome = Outcome.TRANSFERRED
         return self._quiet() + [transfer]
+
+    # ---- departments ----
+
+    def _said_department(self, connection: Connection) -> Department | None:
+        """A department the caller named with the municipality ("mijn paspoort verlengen in
+        Hoorn"): one of its phrases spelled in a name take's transcript, and no other
+        department's in any. Only the words count here (the audio was scored for names, not
+        departments), so only a phrase whisper wrote down nearly as it is."""
+        said = [(fold(phrase), d) for d in connection.departments for phrase in d.phrases]
+        found = {said[i][1].name for transcript in self._transcripts
+                 for i in phrases_in(fold(transcript), [key for key, _ in said], SAID_WITH_NAME)}
+        return next(d for d in connection.departments if d.name in found) if len(found) == 1 else None
+
+    def _ask_department(self, connection: Connection) -> list[Action]:
+        self._choosing = connection
+        self.state = State.CHOOSING
+        phrases = (tuple((phrase, d.name) for d in connection.departments for phrase in d.phrases)
+                   + tuple((phrase, GENERAL_LINE) for phrase in (connection.name, *NOT_A_DEPARTMENT)))
+        return (self._listen(ListenMode.DEPARTMENT, connection.name, phrases)
+                + self._play("department", (prompt_id(PromptFamily.DEPARTMENT, connection.slug),), True))
+
+    def _department_heard(self, recognition: Recognition) -> list[Action]:
+        """Put through to a department only when the recogniser is sure of it; anything else
+        (nothing heard, a nee, something it is unsure of, the general line's side ranked first)
+        is the general line."""
+        self._speaking = False
+        connection = self._municipality
+        candidates = tuple((c.municipality, round(c.score, 3)) for c in recognition.candidates)
+        top = recognition.candidates[0] if recognition.ranked else None
+        sure = top is not None and top.score >= self.service.thresholds.department
+        department = next((d for d in connection.departments if sure and top and d.name == top.municipality), None)
+        attempt = Attempt(AttemptKind.DEPARTMENT, Decision.ACCEPT if department else Decision.REJECT,
+                          connection.name, candidates[0][1] if candidates else None, recognition.transcript,
+                          candidates, department.name if department else GENERAL_LINE)
+        if department is None:
+            return self._general(attempt)
+        self.record.attempts.append(attempt)
+        return self._cancel_timer() + self._to_department(connection, department)
+
+    def _department_key(self, digit: str) -> list[Action]:
+        self._speaking = False
+        connection = self._municipality
+        department = connection.department(digit)
+        attempt = Attempt(AttemptKind.DEPARTMENT, Decision.PRESSED, connection.name,
+                          reason=department.name if department else GENERAL_LINE)
+        if department is None:  # 0, or a key no department has: the general line, never a dead end
+            return self._general(attempt)
+        self.record.attempts.append(attempt)
+        return self._cancel_timer() + self._to_department(connection, department)
+
+    def _to_department(self, connection: Connection, department: Department) -> list[Action]:
+        self.record.department = department.name
+        self.record.trunk = department.trunk
+        # Busy or unreachable, the department's caller still reaches the municipality.
+        return self._put_through(Transfer(connection.name, department.trunk, connection.trunk, department.name))
+
+    def _general(self, attempt: Attempt) -> list[Action]:
+        """The municipality's own trunk: what every answer but a sure department leads to."""
+        connection = self._municipality
+        self.record.attempts.append(attempt)
+        self.record.trunk = connection.trunk
+        return self._cancel_timer() + self._put_through(Transfer(connection.name, connection.trunk, connection.overflow))
 
     def _end(self, outcome: Outcome, prompts: tuple[str, ...], then: list[Action] | None = None) -> list[Action]:
         self.state = State.ENDING

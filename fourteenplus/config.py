@@ -24,6 +24,7 @@ from .hours import HoursError, OpeningHours, parse_week
 from .numberplan import NumberRejected, digits_of
 from .paths import recording, recordings_dir
 from .speech.deadline import Deadline
+from .text import fold
 from .vocabulary import CONFIRM_FAMILIES, Prompt, PromptFamily, prompt_id
 
 EXAMPLE = resources.EXAMPLE_CONFIG
@@ -41,6 +42,15 @@ RECORDED_LANGUAGES = ("fy",)
 
 
 @dataclass(frozen=True)
+class Department:
+    """A department of a municipality that callers may ask for by what they call about."""
+    name: str
+    phrases: tuple[str, ...]  # what callers say about it ("paspoort", "grofvuil"), scored like names
+    trunk: str                # its own line; the municipality's trunk is its overflow
+    key: str                  # the digit that chooses it at the question ("1".."9")
+
+
+@dataclass(frozen=True)
 class Connection:
     """A connected municipality: the trunk that reaches its contact centre."""
     name: str
@@ -50,6 +60,12 @@ class Connection:
     hours: OpeningHours | None = None  # None: always open
     after_hours: str | None = None     # dialled outside hours; None: the caller hears the hours
     english: str | None = None         # where English-speaking callers go; None: the trunk
+    # Asked about once the municipality is known ("Waarover belt u?"), in keypad order;
+    # anything not surely one of them goes to `trunk`, the general line.
+    departments: tuple[Department, ...] = ()
+
+    def department(self, key: str) -> Department | None:
+        return next((d for d in self.departments if d.key == key), None)
 
 
 @dataclass(frozen=True)
@@ -91,6 +107,10 @@ class Thresholds:
     # After a nee to the likeliest municipality, the next is asked about ("Of bedoelt u …?")
     # when it is at least this likely; else the caller is asked for the name again.
     runner_up: float
+    # A department heard at least this likely is put through to; below, the general line.
+    # Strict: the general line still helps a caller, a wrong department does not
+    # (bench/dialogue.md, departments: chosen on the tune callers).
+    department: float = 0.85
 
 
 @dataclass(frozen=True)
@@ -181,8 +201,8 @@ class Service:
     def prompt_ids(self, code: str) -> tuple[str, ...]:
         """Every prompt a caller of this area can hear once the area code is known: the
         question and the menu (shared areas, with the busy apology and the default's
-        announcement), the confirmations and closed messages of its municipalities, and the
-        dialplan's trunk-failed message."""
+        announcement), the confirmations, closed messages and department questions of its
+        municipalities, and the dialplan's trunk-failed message."""
         plan = self.plan(code)
         ids: list[str] = [Prompt.TRUNK_FAILED, Prompt.GOODBYE]
         if len(plan.connected) > 1:
@@ -193,6 +213,8 @@ class Service:
                     for name in plan.connected for family in CONFIRM_FAMILIES]
         ids += [prompt_id(PromptFamily.CLOSED, self.municipality(name).slug)
                 for name in plan.connected if self.municipality(name).hours]
+        ids += [prompt_id(PromptFamily.DEPARTMENT, self.municipality(name).slug) for name in plan.connected
+                if self.municipality(name).departments]
         return tuple(ids)
 
 
@@ -204,7 +226,8 @@ def config_path(explicit: str | None = None) -> Path:
 
 DEFAULTS: dict[str, Any] = {
     "language": "nl",
-    "thresholds": {"accept": 0.99, "confirm": 0.10, "reply_yes": 0.80, "reply_no": 0.50, "runner_up": 0.05},
+    "thresholds": {"accept": 0.99, "confirm": 0.10, "reply_yes": 0.80, "reply_no": 0.50, "runner_up": 0.05,
+                   "department": 0.85},
     "listen": {"attempts": 2, "no_input_ms": 5000, "max_speech_ms": 8000, "menu_attempts": 2,
                "menu_timeout_ms": 6000, "recognition_deadline_ms": 1500, "questions": 3, "busy_wait_ms": 3000},
     "records": {"path": None, "url": None, "retention_days": 90, "keep_audio": False,
@@ -214,7 +237,10 @@ DEFAULTS: dict[str, Any] = {
 _COUNTS = ("attempts", "menu_attempts", "questions")  # listen settings that count, not milliseconds
 TOP_KEYS = ("language", "thresholds", "listen", "records", "history", "municipalities", "areas", "numbers", "outbound",
             "asterisk")
-MUNICIPALITY_KEYS = ("trunk", "overflow", "hours", "closed", "holidays", "after_hours", "english")
+MUNICIPALITY_KEYS = ("trunk", "overflow", "hours", "closed", "holidays", "after_hours", "english", "departments")
+DEPARTMENT_KEYS = ("phrases", "trunk", "key")
+# Key 0 is no department's: at the department question it is the general line.
+DEPARTMENT_DIGITS = tuple("123456789")
 
 
 class _Collector:
@@ -442,9 +468,76 @@ def _connections(c: _Collector, data: yamlfile.Node, directory: Directory) -> di
             c.errors.append(section.error(f"{name} has no 'trunk'", name))
         dial = {key: _dial_string(c, node, key) for key in ("overflow", "after_hours", "english")}
         hours = _hours(c, node, name)
+        departments = _departments(c, node, name)
         if trunk:
-            out[name] = Connection(name, directory.municipalities[name].slug, trunk, hours=hours, **dial)
+            out[name] = Connection(name, directory.municipalities[name].slug, trunk, hours=hours,
+                                   departments=departments, **dial)
     return out
+
+
+def _departments(c: _Collector, node: yamlfile.Node, municipality: str) -> tuple[Department, ...]:
+    section = c.mapping(node, "departments")
+    if section is None:
+        return ()
+    out: list[Department] = []
+    said: dict[str, str] = {}  # folded phrase → the department that has it
+    keys: dict[str, str] = {}
+    for name, entry in section.items():
+        if not isinstance(name, str) or not name.strip():
+            c.errors.append(section.error(f"a department of {municipality} needs a name, not {name!r}", name))
+            continue
+        if not isinstance(entry, yamlfile.Node):
+            c.errors.append(section.error(f"department {name} of {municipality} needs a mapping with "
+                                          "'phrases', 'trunk' and 'key'", name))
+            continue
+        c.keys(entry, DEPARTMENT_KEYS, f"department {name} of {municipality}")
+        for required in DEPARTMENT_KEYS:
+            if required not in entry:
+                c.errors.append(section.error(f"department {name} of {municipality} has no '{required}'", name))
+        trunk = _dial_string(c, entry, "trunk")
+        phrases = _phrases(c, entry, name, municipality, said)
+        value = entry.get("key")
+        digit = str(value) if isinstance(value, (int, str)) and not isinstance(value, bool) else ""
+        if "key" not in entry:
+            pass
+        elif digit not in DEPARTMENT_DIGITS:
+            c.errors.append(entry.error(f"'key' of department {name} must be one digit 1 to 9 (0 is the "
+                                        f"general line), not {value!r}", "key"))
+        elif digit in keys:
+            c.errors.append(entry.error(f"key {digit} of department {name} is already {keys[digit]}'s", "key"))
+        else:
+            keys[digit] = name
+        if trunk and phrases and keys.get(digit) == name:
+            out.append(Department(name, phrases, trunk, digit))
+    if not section:
+        c.errors.append(node.error(f"'departments' of {municipality} lists none: leave the key out", "departments"))
+    return tuple(sorted(out, key=lambda d: d.key))
+
+
+def _phrases(c: _Collector, entry: yamlfile.Node, name: str, municipality: str,
+             said: dict[str, str]) -> tuple[str, ...]:
+    """A department's phrases: text, each said of one department of the municipality only
+    (compared folded, as the recogniser compares names)."""
+    listed = entry.get("phrases")
+    if listed is None:
+        return ()
+    if not isinstance(listed, yamlfile.Seq) or not listed:
+        c.errors.append(entry.error(f"'phrases' of department {name} must be a list such as [paspoort, rijbewijs]",
+                                    "phrases"))
+        return ()
+    phrases: list[str] = []
+    for index, phrase in enumerate(listed):
+        key = fold(phrase) if isinstance(phrase, str) else ""
+        if not key:
+            c.errors.append(listed.error(f"a phrase of department {name} must be words, not {phrase!r}", index))
+        elif key in said:
+            where = "twice" if said[key] == name else f"also under {said[key]}"
+            c.errors.append(listed.error(f"{phrase!r} is listed {where} in {municipality}'s departments: "
+                                         "a caller who says it must reach one department", index))
+        else:
+            said[key] = name
+            phrases.append(phrase)
+    return tuple(phrases)
 
 
 def _hours(c: _Collector, node: yamlfile.Node, name: str) -> OpeningHours | None:

@@ -4,7 +4,8 @@ Prompts land in <sounds>/fourteenplus/<language>/<prompt id>.ulaw and .alaw (Ast
 one in the caller's codec: a Dutch carrier's A-law call is not transcoded), where the prompt id is
 what the call flow plays: `question`, `again`, `no-name`, `confirm/<slug>`, `confirm-or/<slug>`,
 `reply-keys`, `menu/<area code>`,
-`menu-again`, `busy` (before the menu when the recognisers cannot keep up), `default/<slug>`
+`menu-again`, `busy` (before the menu when the recognisers cannot keep up), `department/<slug>`
+(a municipality with departments: what the call is about, with the keys), `default/<slug>`
 (before an area's default municipality, so a caller always hears where they are put through), `number/<reason>`, `not-connected`, `goodbye`, `trunk-failed`, and
 `closed/<slug>` for municipalities with opening hours. Every language is made, whatever the
 configured one: a caller can switch to English at the question (key 9).
@@ -32,7 +33,7 @@ from pathlib import Path
 import yaml
 
 from . import paths, resources
-from .config import LANGUAGES, RECORDED_LANGUAGES, Service
+from .config import LANGUAGES, RECORDED_LANGUAGES, Connection, Service
 from .numberplan import REASONS
 from .vocabulary import CONFIRM_FAMILIES, Outcome, Prompt, PromptFamily, prompt_id
 
@@ -72,7 +73,23 @@ def prompt_texts(service: Service, language: str) -> dict[str, str]:
         if conn.hours:
             out[prompt_id(PromptFamily.CLOSED, conn.slug)] = t[PromptFamily.CLOSED].format(
                 name=name, hours=conn.hours.describe(language))
+        if conn.departments:
+            out[prompt_id(PromptFamily.DEPARTMENT, conn.slug)] = department_question(conn, language)
     return out
+
+
+# The examples the department question names: the first phrase of this many departments.
+EXAMPLES = 3
+
+
+def department_question(connection: Connection, language: str) -> str:
+    """"Waarover belt u? Bijvoorbeeld paspoort, afval of parkeren." with each department's key
+    and the general line's (0), spoken as one prompt."""
+    t = _all_texts()[language]
+    examples = [d.phrases[0] for d in connection.departments[:EXAMPLES]]
+    listed = examples[0] if len(examples) == 1 else f"{', '.join(examples[:-1])} {t['or']} {examples[-1]}"
+    keys = [t["menu-item"].format(name=d.name, digit=d.key) for d in connection.departments]
+    return " ".join([t["department"].format(examples=listed), *keys, t["department-other"]])
 
 
 def menu_items(connected: tuple[str, ...], language: str) -> list[str]:

@@ -15,6 +15,8 @@ transfer. So:
 - counted by what the caller *said*: a silence before the first name is not a repeat.
 - *hung up during the transfer*: the trunk (or its overflow) was ringing when the caller gave
   up (DIALSTATUS CANCEL), as a share of the calls handed to a trunk.
+- *departments*: of the calls that heard a municipality's department question, how many
+  reached each department and how many the municipality's general line.
 - *time to transfer*: answer → INVITE to the trunk (`Timing.ANSWER_TO_INVITE`), median; the
   other timings a session writes (`vocabulary.Timing`) are given as medians too.
 
@@ -35,7 +37,7 @@ from typing import Iterable
 from zoneinfo import ZoneInfo
 
 from .records import CallRecord
-from .vocabulary import SPOKEN_PATHS, AttemptKind, CallPath, Decision, Ending, Outcome, State, Timing
+from .vocabulary import GENERAL_LINE, SPOKEN_PATHS, AttemptKind, CallPath, Decision, Ending, Outcome, State, Timing
 
 TZ = ZoneInfo("Europe/Amsterdam")  # a municipality's day, not UTC's
 
@@ -84,6 +86,8 @@ class Figures:
     confirmations: int = 0
     confirmations_no: int = 0
     transfers: int = 0
+    department_asked: int = 0  # calls that heard the department question
+    departments: Counter = field(default_factory=Counter)  # department (or cf.GENERAL) → calls
     latencies: dict[str, list[float]] = field(default_factory=lambda: {k: [] for k in LATENCIES})
 
     def add(self, record: CallRecord) -> None:
@@ -100,6 +104,9 @@ class Figures:
                                      if a.kind in (AttemptKind.REPLY, AttemptKind.KEYPAD) and a.decision == Decision.NO)
         if record.outcome == Outcome.TRANSFERRED:
             self.transfers += 1
+        if any(a.kind == AttemptKind.DEPARTMENT for a in record.attempts) or record.department:
+            self.department_asked += 1
+            self.departments[record.department or GENERAL_LINE] += 1
         for key in LATENCIES:
             value = record.timings.get(key)
             if value is not None and (key != Timing.ANSWER_TO_INVITE or record.outcome == Outcome.TRANSFERRED):
@@ -120,6 +127,8 @@ class Figures:
             "hung_up_transfer": self.outcomes[Ending.HUNG_UP_TRANSFER],
             "hung_up_transfer_share": _share(self.outcomes[Ending.HUNG_UP_TRANSFER], self.transfers),
             "median_ms": {k: _median(v) for k, v in self.latencies.items()},
+            "department_asked": self.department_asked,
+            "departments": dict(sorted(self.departments.items())),
         }
 
 
@@ -223,10 +232,20 @@ def as_table(report: Report) -> str:
             for line in lines]
     since, until = data["period"]["since"] or "the first call", data["period"]["until"] or "the last call"
     head = f"fourteenplus report: {since} to {until}" + (f", areas {', '.join(report.areas)}" if report.areas else "")
+    lines_of_departments = [f"  {name}: {department_line(f)}" for name, f in data["by_municipality"].items()
+                            if f["department_asked"]]
+    if lines_of_departments:
+        text += ["", "departments (calls that heard the department question):", *lines_of_departments]
     notes = ["shares of 1st/1 repeat/more/keypad/default/hung up Q: of the calls asked for a name; "
              "nee: of confirmations; hung up T: of transfers; to transfer: median answer → INVITE",
              f"national 2020: {NATIONAL_2020_SOURCE}"]
     return "\n".join([head, "", *text, "", *notes]) + "\n"
+
+
+def department_line(f: dict) -> str:
+    """"asked 12: Afval 3, Burgerzaken 5, general line 4"."""
+    counts = [f"{'general line' if name == GENERAL_LINE else name} {n}" for name, n in f["departments"].items()]
+    return f"asked {f['department_asked']}: {', '.join(counts)}"
 
 
 def as_json(report: Report) -> str:

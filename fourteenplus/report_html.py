@@ -13,7 +13,7 @@ from __future__ import annotations
 from html import escape
 
 from .report import (
-    COLUMNS, NATIONAL_2020, NATIONAL_2020_SOURCE, ROUTES, Report, area_label, national_row, percent, row,
+    COLUMNS, NATIONAL_2020, NATIONAL_2020_SOURCE, ROUTES, Report, area_label, department_line, national_row, percent, row,
 )
 
 # What a route is called on the page, and its colour: greens for speech, blue for the keypad,
@@ -62,6 +62,7 @@ def render(report: Report) -> str:
         f'<p class="note">Shares of the routes are of the calls asked for a name; "nee" of the confirmations asked; '
         f"hung up T of the calls handed to a trunk; time to transfer is the median from answer to INVITE. "
         f"National 2020: {escape(NATIONAL_2020_SOURCE)}.</p>",
+        _departments(data),
         "<h2>Calls per day</h2>",
         _days_chart(data["days"]),
         "<h2>Recognition funnel per municipality</h2>",
@@ -69,6 +70,13 @@ def render(report: Report) -> str:
         _funnel_chart(data),
         "</body></html>",
     ]) + "\n"
+
+
+def _departments(data: dict) -> str:
+    """Per municipality with departments: where the callers who heard the question went."""
+    items = [f'<li data-figure="{escape(name)}.departments">{escape(name)}: {escape(department_line(f))}</li>'
+             for name, f in data["by_municipality"].items() if f["department_asked"]]
+    return f"<h2>Departments</h2><ul>{''.join(items)}</ul>" if items else ""
 
 
 def _headline(data: dict) -> str:

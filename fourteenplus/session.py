@@ -301,7 +301,9 @@ class Session:
                     answer = await self.speech.reply(utterance, area_code=listen.area_code, asked=listen.asked)
                     recognition.event = cf.Reply(answer.yes, answer.correction)
                 else:
-                    result = await self.speech.recognize(utterance, listen.area_code)
+                    result = await (self.speech.department(utterance, listen.phrases)
+                                    if listen.mode == ListenMode.DEPARTMENT
+                                    else self.speech.recognize(utterance, listen.area_code))
                     if result.reason in (Reason.TIMEOUT, Reason.ERROR):
                         failed = result.reason
                     recognition.event = cf.Utterance(result)
@@ -334,7 +336,7 @@ def decision_fields(name: str, record: cf.CallRecord, hasher: CallerHasher | Non
     """What a NOC needs of one call, the caller only as the records' keyed hash (None: left out)."""
     return {
         "call": name, "area": record.area_code, "outcome": record.outcome, "path": record.path,
-        "municipality": record.municipality, "dial_status": record.dial_status,
+        "municipality": record.municipality, "department": record.department, "dial_status": record.dial_status,
         "latency_ms": record.timings.get(Timing.ANSWER_TO_INVITE),
         "caller_hash": hasher.hash(record.caller) if hasher else None,
     }

@@ -24,6 +24,9 @@ from __future__ import annotations
 import difflib
 import re
 import unicodedata
+from collections.abc import Sequence
+
+from rapidfuzz import fuzz
 
 # An apostrophe-like mark before s or t at the start of a word, glued to the next word
 # ("'sHertogenbosch"): split it so the article is its own word. Transcripts and keyboards
@@ -39,6 +42,20 @@ def fold(s: str) -> str:
     plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch)).casefold()
     plain = _GLUED_ARTICLE.sub(r"\1 ", plain)
     return _NOT_WORD.sub(" ", plain).strip()
+
+
+def phrases_in(words: str, keys: Sequence[str], ratio: float) -> list[int]:
+    """The indices of the folded phrases `keys` that some run of as many of `words` (folded,
+    space-separated) spells at `ratio` (rapidfuzz, 0..100) or closer: "de gemeente kapelle
+    graag" holds "kapelle"; a phrase longer than the words is compared with all of them."""
+    split = words.split()
+    found = []
+    for index, key in enumerate(keys):
+        size = len(key.split())
+        runs = (" ".join(split[i : i + size]) for i in range(max(len(split) - size + 1, 1)))
+        if split and any(fuzz.ratio(key, run) >= ratio for run in runs):
+            found.append(index)
+    return found
 
 
 # A caller asking for English says "English", "in English please" or the Dutch "Engels";

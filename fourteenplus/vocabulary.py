@@ -78,6 +78,9 @@ class AttemptKind(Word):
     SILENCE = "silence"    # nothing said in time
     FAILURE = "failure"    # the recogniser failed (or could not keep up)
     LANGUAGE = "language"  # English asked for
+    # The answer to the department question, whatever it was (said, pressed, silence, a
+    # failure): its decision says which, its reason the department chosen or `GENERAL_LINE`.
+    DEPARTMENT = "department"
 
 
 class Decision(Word):
@@ -125,6 +128,7 @@ class State(Word):
     ASKING = "asking"          # asked for the name
     CONFIRMING = "confirming"  # asked "Bedoelt u …?"
     MENU = "menu"              # at the keypad menu
+    CHOOSING = "choosing"      # asked what the call is about (a department)
     ENDING = "ending"          # hearing a final message
     TRANSFERRED = "transferred"
     DONE = "done"
@@ -134,6 +138,7 @@ class ListenMode(Word):
     """What the caller is listened for (`callflow.Listen.mode`)."""
     NAME = "name"
     REPLY = "reply"
+    DEPARTMENT = "department"  # what the call is about, once the municipality is known
 
 
 class Timing(Word):
@@ -171,9 +176,12 @@ class PromptFamily(Word):
     NUMBER = "number"          # a number refused, per reason
     CLOSED = "closed"          # the municipality is closed now, per municipality
     DEFAULT = "default"        # "U wordt doorverbonden met X.", before an area's default
+    DEPARTMENT = "department"  # "Waarover belt u? …", per municipality with departments
 
 
 CONFIRM_FAMILIES = (PromptFamily.CONFIRM, PromptFamily.CONFIRM_OR)
+# A department attempt's reason when the caller goes to the municipality's own line.
+GENERAL_LINE = "general"
 
 
 def prompt_id(family: PromptFamily, key: str) -> str:

@@ -22,7 +22,9 @@ again after that); asked "Bedoelt u X?" they answer with their own ja if X is th
 municipality, else their nee; when the question comes back with the keys named (we did not
 understand their answer) they press 1 or 2; at the keypad menu they press their
 municipality's key when they hear it. A caller who names no municipality says nee to
-everything and presses nothing.
+everything and presses nothing. Asked "Waarover belt u?" (a municipality with departments),
+a caller with a `topic` clip says it once they have heard the question and its examples
+(`TOPIC_AFTER_S` into it, over the keys it goes on to name); one without says nothing.
 
 Recognition goes through whatever `speech` is given: the real `SpeechService` in the bench,
 a scripted stand-in in the unit tests.
@@ -43,13 +45,16 @@ from fourteenplus.speech.audio import decode
 from fourteenplus.speech.bargein import Turn
 from fourteenplus.speech.early import Early
 from fourteenplus.vocabulary import (
-    CONFIRM_FAMILIES, SPOKEN_PATHS, CallPath, ListenMode, Prompt, State, prompt_id,
+    CONFIRM_FAMILIES, SPOKEN_PATHS, CallPath, ListenMode, Prompt, PromptFamily, State, prompt_id,
 )
 
 KEY_REACTION_S = 0.5  # from hearing what a key is for to pressing it
 # A caller who talks over the question starts somewhere in this window (seconds into it):
 # once they have heard "Welke gemeente".
 BARGE_IN_S = (0.6, 1.0)
+# A caller answers "Waarover belt u? Bijvoorbeeld paspoort, afval of parkeren. Voor …" this far
+# into it: once the question and its examples have been said, not waiting for the keys.
+TOPIC_AFTER_S = 3.5
 # Callers in a phone queue give up; a simulated call that runs past this is counted as ended.
 GIVE_UP_S = 120.0
 
@@ -66,6 +71,10 @@ class Caller:
     yes: np.ndarray
     no: np.ndarray
     voice_family: str = ""
+    # Their answer to the department question: the department they want (None: none of them,
+    # or they were not asked; the topic clip then says something else, or is None: silence).
+    department: str | None = None
+    topic: np.ndarray | None = None
     # A caller in noise: the line's sound before and after each clip ("first", … → (before,
     # after)), heard around it; a clip without: the hiss of its own lead-in.
     line: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
@@ -94,6 +103,18 @@ class Outcome:
     first_take_rank: int = 0
     prompts_stopped: int = 0  # prompts the caller's speech stopped (barge-in)
     turns_cut_off: int = 0  # utterances the endpointer ended at its cut-off, not at quiet
+    expected_department: str | None = None
+    asked_department: bool = False  # heard the department question
+    department: str | None = None  # put through to (None: the municipality's general line, or none)
+
+    @property
+    def department_right(self) -> bool:
+        return self.right and self.expected_department is not None and self.department == self.expected_department
+
+    @property
+    def department_wrong(self) -> bool:
+        """Put through to a department the caller did not ask for (or asked for none)."""
+        return self.department is not None and self.department != self.expected_department
 
     @property
     def right(self) -> bool:
@@ -262,7 +283,8 @@ class Simulation:
     """One caller through one `CallFlow`: `run()` → `Outcome`.
 
     `speech` has `recognize_now(samples, area_code) -> Recognition` and
-    `reply_now(samples, area_code, asked) -> speech.service.Answer`, and reports each one's compute in milliseconds
+    `reply_now(samples, area_code, asked) -> speech.service.Answer` and
+    `department_now(samples, phrases) -> Recognition`, and reports each one's compute in milliseconds
     through `last_ms`. `barge_in_s`: this caller talks over the prompts, starting their name
     that far into the question (None: they wait for the end of every prompt). `suggested`: the
     municipality this caller's history suggests (the configuration's `history:` on), known
@@ -277,12 +299,14 @@ class Simulation:
         self.speech = speech
         self.audio = audio
         self.barge_in_s = barge_in_s
-        self.outcome = Outcome(caller.caller, caller.expected, caller.voice_family, None, None, 0.0)
+        self.outcome = Outcome(caller.caller, caller.expected, caller.voice_family, None, None, 0.0,
+                               expected_department=caller.department)
         self._queue: list[tuple[float, int, cf.Event, int]] = []
         self._order = itertools.count()
         self._turn = 0  # a caller's answer belongs to the turn it was given in
         self._mode: ListenMode | None = None  # what the flow listens for (None: nothing)
         self._asked: str | None = None  # the municipality of "Bedoelt u …?" while it listens for a reply
+        self._phrases: tuple[tuple[str, str], ...] = ()  # the departments listened for
         self._playing: str | None = None
         self._cancelled: set[str] = set()  # timers and plays whose events are void
         self._ended: float | None = None  # when the flow transferred or hung up
@@ -307,6 +331,7 @@ class Simulation:
         record = self.flow.record
         if self.flow.state == State.TRANSFERRED:
             self.outcome.municipality = record.municipality
+            self.outcome.department = record.department
         self.outcome.path = record.path
         self.outcome.seconds = round(self._ended if self._ended is not None else now, 3)
         return self.outcome
@@ -317,7 +342,7 @@ class Simulation:
     def _apply(self, actions: list[cf.Action], now: float) -> None:
         for action in actions:
             if isinstance(action, cf.Listen):
-                self._mode, self._asked = action.mode, action.asked
+                self._mode, self._asked, self._phrases = action.mode, action.asked, action.phrases
             elif isinstance(action, cf.StopListening):
                 self._mode = None
             elif isinstance(action, cf.StartTimer):
@@ -353,6 +378,12 @@ class Simulation:
                     else self.audio.start_of(play, asked + 1)
                 self._speak("yes" if yes else "no", now + start, ListenMode.REPLY,
                             now + self.audio.duration(play))
+            return
+        if self._mode == ListenMode.DEPARTMENT and play.prompts[-1].startswith(prompt_id(PromptFamily.DEPARTMENT, "")):
+            self.outcome.asked_department = True
+            if self.caller.topic is not None:
+                start = min(TOPIC_AFTER_S, self.audio.duration(play))
+                self._speak("topic", now + start, ListenMode.DEPARTMENT, now + self.audio.duration(play))
             return
         if (self._mode == ListenMode.NAME and play.prompts
                 and play.prompts[-1] in (Prompt.QUESTION, Prompt.AGAIN, Prompt.NO_NAME)):
@@ -403,6 +434,8 @@ class Simulation:
                 ranked = recognition.ranked
                 self.outcome.first_take_rank = ranked.index(self.caller.expected) + 1 \
                     if self.caller.expected in ranked else 0
+        elif mode == ListenMode.DEPARTMENT:
+            event = cf.Utterance(self.speech.department_now(heard.utterance, self._phrases))
         else:
             answer = self.speech.reply_now(heard.utterance, self.caller.area_code, self._asked)
             event = cf.Reply(answer.yes, answer.correction)

@@ -37,6 +37,7 @@ class CallRecord:
     area_code: str | None = None
     path: str | None = None         # vocabulary.CallPath
     municipality: str | None = None
+    department: str | None = None   # the municipality's department put through to; None: its general line
     trunk: str | None = None
     outcome: str | None = None      # vocabulary.Outcome
     language: str = "nl"

@@ -92,11 +92,14 @@ MIGRATIONS: tuple[tuple[int, str, tuple[str, ...]], ...] = (
         "ALTER TABLE calls ADD COLUMN linkedid TEXT",
         "CREATE INDEX calls_linkedid ON calls (linkedid)",
     )),
+    (6, "the department a call was put through to", (
+        "ALTER TABLE calls ADD COLUMN department TEXT",
+    )),
 )
 
 CALL_COLUMNS = ("call_id", "started_at", "dialled", "caller_hash", "area_code", "path", "municipality",
                 "trunk", "outcome", "language", "abandoned_at", "reason", "dial_status", "overflow_status", "timings",
-                "node", "suggested", "uniqueid", "linkedid")
+                "node", "suggested", "uniqueid", "linkedid", "department")
 ATTEMPT_COLUMNS = ("call_id", "seq", "kind", "decision", "municipality", "score", "transcript",
                    "candidates", "reason", "audio")
 
@@ -141,6 +144,7 @@ class Row:
             "timings": json.dumps(record.timings, sort_keys=True),
             "node": node or this_node(),
             "suggested": record.suggested, "uniqueid": record.uniqueid, "linkedid": record.linkedid,
+            "department": record.department,
         }
         attempts = [{
             "call_id": call_id, "seq": seq, "kind": a.kind, "decision": a.decision,
@@ -375,7 +379,7 @@ class Store:
                 tuple(tuple(c) for c in json.loads(a["candidates"])), a["reason"], a["audio"]))
         return [StoredCall(c["call_id"], c["caller_hash"], CallRecord(
             dialled=c["dialled"], caller=None, area_code=c["area_code"], path=c["path"],
-            municipality=c["municipality"], trunk=c["trunk"], outcome=c["outcome"],
+            municipality=c["municipality"], department=c["department"], trunk=c["trunk"], outcome=c["outcome"],
             language=c["language"], abandoned_at=c["abandoned_at"], reason=c["reason"], dial_status=c["dial_status"],
             overflow_status=c["overflow_status"], attempts=attempts[c["call_id"]], suggested=c["suggested"],
             started_at=c["started_at"], timings=json.loads(c["timings"]), call_id=c["call_id"],

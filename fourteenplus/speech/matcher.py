@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 from rapidfuzz import fuzz, process
 
-from ..text import fold
+from ..text import fold, phrases_in
 from ..vocabulary import Decision, Reason
 from . import Candidate, Recognition
 from .policy import Policy
@@ -132,14 +132,8 @@ class Matcher:
     def named(self, prompted: str) -> set[str]:
         """The municipalities whose phrases the primed transcription contains (each phrase
         against the runs of as many content words, so "de gemeente Kapelle graag" names Kapelle)."""
-        words = self._content(prompted).split()
-        found = set()
-        for phrase, key in zip(self.grammar.phrases, self._keys):
-            size = len(key.split())
-            runs = (" ".join(words[i : i + size]) for i in range(max(len(words) - size + 1, 1)))
-            if words and any(fuzz.ratio(key, run) >= self.calibration.named for run in runs):
-                found.add(phrase.municipality)
-        return found
+        return {self.grammar.phrases[i].municipality
+                for i in phrases_in(self._content(prompted), self._keys, self.calibration.named)}
 
     def _by_municipality(self, heard: Heard) -> dict[str, tuple[float, str]]:
         """Each municipality's best scored phrase: (score, text)."""

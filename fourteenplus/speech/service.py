@@ -191,6 +191,19 @@ class SpeechService:
         return self._built("reply", "reply", neutral,
                            lambda policy: Matcher(REPLIES, policy=policy, primed=False, carrier=False))
 
+    def department_matcher(self, phrases: tuple[tuple[str, str], ...]) -> Matcher:
+        """The matcher for a municipality's departments, `phrases` (phrase, department) as its
+        grammar's (each department ranked like a municipality of an area of its own, as ja and
+        nee are). Judged by the `unprimed` names model, fitted on names, not departments: its
+        probabilities are only as calibrated as a department phrase is like a name, so the
+        flow takes them at a strict threshold of its own (`thresholds.department`)."""
+        from .matcher import Matcher
+
+        grammar = AreaGrammar("departments", tuple(dict.fromkeys(d for _, d in phrases)),
+                              tuple(Phrase(text, department, "name") for text, department in phrases))
+        return self._built(f"departments/{phrases!r}", "unprimed", False,
+                           lambda policy: Matcher(grammar, policy=policy, primed=False, carrier=False))
+
     def _built(self, key: str, kind: str, neutral: bool, build: Callable[[Policy], Matcher]) -> Matcher:
         from .policy import Policy
 
@@ -257,6 +270,15 @@ class SpeechService:
         if said and correction.ranked[:1] == (asked,):
             return answer
         return dataclasses.replace(answer, yes=None if said else answer.yes, correction=correction)
+
+    def department_now(self, samples: np.ndarray, phrases: tuple[tuple[str, str], ...],
+                       abandoned: threading.Event | None = None) -> Recognition:
+        """What a call is about, synchronously: the departments' phrases scored against the clip
+        as names are, without the primed transcription (a short phrase, like a reply)."""
+        matcher = self.department_matcher(phrases)
+        clip = self.recognizer.clip(np.asarray(samples, dtype=np.int16))
+        _go_on(abandoned)
+        return self._decide(matcher, self.recognizer.score(clip, matcher.shortlist))
 
     def _name_in_worker(self, samples: np.ndarray, area_code: str, queued: float,
                         abandoned: threading.Event) -> Recognition:
@@ -356,6 +378,11 @@ class SpeechService:
         return await self._run(samples,
                                lambda s, _, abandoned: self.reply_now(s, abandoned, area_code, asked),
                                Answer.of(self._timed_out(), self.thresholds))
+
+    async def department(self, samples: np.ndarray, phrases: tuple[tuple[str, str], ...]) -> Recognition:
+        """Never shed either: it has no primed transcription."""
+        return await self._run(samples, lambda s, _, abandoned: self.department_now(s, phrases, abandoned),
+                               self._timed_out())
 
     def close(self) -> None:
         self._executor.shutdown(wait=False, cancel_futures=True)

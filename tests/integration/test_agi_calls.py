@@ -84,3 +84,14 @@ def test_agi_a_caller_who_calls_again_has_their_last_choice_suggested(agi_call, 
 def test_agi_fault_reload_during_a_call_its_menu_key_1_reaches_the_municipality_its_menu_names(agi_app, trunk, service_yaml, tmp_path):
     """The same reload in the middle of a call, in FastAGI mode."""
     reordered_during_a_call_key_1_reaches_what_its_menu_names(agi_app, trunk, service_yaml, tmp_path)
+
+
+def test_agi_a_department_by_voice(agi_call):
+    """Sluis (alone behind 0117) asks what the call is about; RECORD FILE hears the answer."""
+    result = agi_call("140117", [WaitPrompt(), Say("belastingen")])
+    assert users(result) == ["sluis-belastingen"]
+
+
+def test_agi_a_department_by_key(agi_call):
+    result = agi_call("140117", [WaitPrompt(into_ms=1500), PressKeys("2")])
+    assert users(result) == ["sluis-afval"]

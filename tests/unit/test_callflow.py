@@ -543,7 +543,8 @@ caller_events = st.lists(st.one_of(
     st.sampled_from(["prompt", "timer", "speech", "hangup"]),
     st.tuples(st.just("dtmf"), st.sampled_from(list("0123456789*#"))),
     st.tuples(st.just("heard"), st.sampled_from(["accept", "confirm", "reject"]),
-              st.sampled_from([None, "Hoorn", "Opmeer", "Amsterdam", "Koggenland", "Deventer"])),
+              st.sampled_from([None, "Hoorn", "Opmeer", "Amsterdam", "Koggenland", "Deventer", "Goes",
+                               "Burgerzaken", "Afval"])),
     st.tuples(st.just("reply"), st.sampled_from([True, False, None])),
     st.just("fail"),
 ), max_size=40)
@@ -571,6 +572,10 @@ def test_property_every_call_ends_at_a_connected_trunk_or_a_spoken_message(numbe
         plan = SERVICE.plan(flow.record.area_code) if flow.record.area_code else None
         for t in of(new, Transfer):
             assert plan and t.municipality in plan.connected
+            connection = SERVICE.municipality(t.municipality)
+            lines = {d.name: d.trunk for d in connection.departments}
+            # a department's line only when the caller chose one; else the municipality's own
+            assert t.trunk == (lines[t.department] if t.department else connection.trunk)
 
     apply(actions)
     for event in events:

@@ -114,3 +114,16 @@ def test_a_callers_corpus_gives_each_caller_four_clips_in_one_voice(tmp_path):
         clips = [audio.read_telephone(tmp_path / row[part]) for part in ("first", "second", "yes", "no")]
         assert all(len(clip) > 8000 * 0.3 for clip in clips)
         assert not np.array_equal(clips[0], clips[1])  # the second take is said again, not copied
+
+
+def test_callers_of_a_municipality_with_departments_also_say_what_their_call_is_about(tmp_path):
+    corpus.main(options(tmp_path, count=14, areas="0113", voices="espeak", callers=True))
+    rows = list(csv.DictReader((tmp_path / "callers.csv").open()))
+    goes = [row for row in rows if row["expected"] == "Goes"]
+    assert goes, "the seed gives Goes callers"
+    for row in rows:
+        if row["expected"] != "Goes":
+            assert (row["department"], row["topic"]) == ("", "")
+            continue
+        assert row["department"] in ("Burgerzaken", "Afval", "Parkeren", "Belastingen", "Zorg", "none")
+        assert len(audio.read_telephone(tmp_path / row["topic"])) > 8000 * 0.3

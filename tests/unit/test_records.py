@@ -119,6 +119,15 @@ def test_a_new_store_is_migrated_to_the_latest_version_once(backend):
     assert open_store(backend).version() == MIGRATIONS[-1][0]
 
 
+def test_a_store_from_before_departments_is_migrated_and_keeps_a_calls_department(backend):
+    before = [m for m in MIGRATIONS if "department" not in m[1]]
+    open_store(backend, migrations=tuple(before)).close()
+    store = open_store(backend)
+    store.insert(Row.of(Caller().say("Hoorn").record, HASHER))
+    store.insert(Row.of(dataclasses.replace(Caller().say("Hoorn").record, department="Burgerzaken"), HASHER))
+    assert sorted(str(c.record.department) for c in store.calls()) == ["Burgerzaken", "None"]
+
+
 LATER = MIGRATIONS + ((MIGRATIONS[-1][0] + 1, "a test column", ("ALTER TABLE calls ADD COLUMN extra TEXT",)),)
 
 

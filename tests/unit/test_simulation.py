@@ -243,3 +243,59 @@ def test_repeat_callers_are_drawn_from_the_seed_alone():
     others = {everyone[f"c{i}"][0] for i in range(40) if not everyone[f"c{i}"][1]}
     assert others and others <= set(PLAN.connected) - {"Opmeer"}
     assert not any(everyone[f"n{i}"][1] for i in range(10))
+
+
+# ---- callers asked what their call is about ----
+
+GOES = load_service().plan("0113")
+DEPARTMENT_S = 8.0  # "Waarover belt u? Bijvoorbeeld …, Voor Burgerzaken, toets 1. …"
+
+
+class Departments(Scripted):
+    """Goes's callers: the name, then the department the recogniser heard (None: nothing sure)."""
+
+    def __init__(self, names, departments):
+        super().__init__(names)
+        self.departments = list(departments)
+
+    def recognize_now(self, samples, area_code):
+        return self.names.pop(0)
+
+    def department_now(self, samples, phrases):
+        assert ("paspoort", "Burgerzaken") in phrases
+        heard = self.departments.pop(0)
+        return ranked((heard, 0.99)) if heard else nothing()
+
+
+def goes_caller(department, topic):
+    return Caller("goes-caller", "0113", "Goes", FIRST, SECOND, YES, NO, "test", department, topic)
+
+
+def goes_run(speech, who):
+    seconds = {("nl", "question"): QUESTION_S, ("nl", "department/goes"): DEPARTMENT_S}
+    outcome = Simulation(CallFlow(SERVICE, "140113"), who, speech, PromptAudio(seconds, {})).run()
+    assert not speech.departments, "the flow asked for fewer answers than scripted"
+    return outcome
+
+
+def test_a_caller_who_names_a_department_is_put_through_to_it_after_the_examples():
+    outcome = goes_run(Departments([ranked(("Goes", 0.995), decision="accept")], ["Burgerzaken"]),
+                       goes_caller("Burgerzaken", YES))
+    assert (outcome.municipality, outcome.department, outcome.asked_department) == ("Goes", "Burgerzaken", True)
+    assert outcome.department_right and not outcome.department_wrong
+    # The caller speaks TOPIC_AFTER_S into the question (their speech stops it) and is put through.
+    assert outcome.seconds == pytest.approx(QUESTION_S + answered(FIRST) + 3.5 + answered(YES), abs=0.001)
+    assert outcome.prompts_stopped == 1
+
+
+def test_a_caller_not_understood_or_silent_at_the_department_question_reaches_the_general_line():
+    unsure = goes_run(Departments([ranked(("Goes", 0.995), decision="accept")], [None]), goes_caller("Afval", YES))
+    silent = goes_run(Departments([ranked(("Goes", 0.995), decision="accept")], []), goes_caller(None, None))
+    for outcome in (unsure, silent):
+        assert (outcome.municipality, outcome.department) == ("Goes", None) and not outcome.department_wrong
+    assert silent.seconds == pytest.approx(QUESTION_S + answered(FIRST) + DEPARTMENT_S
+                                           + SERVICE.listen.no_input_ms / 1000, abs=0.001)
+    result = figures([unsure, silent, goes_run(Departments([ranked(("Goes", 0.995), decision="accept")], ["Afval"]),
+                                               goes_caller("Burgerzaken", YES))])
+    assert result["departments"] == {"asked": 3, "named_one": 2, "right_department": 0, "general_line": 1,
+                                     "wrong_department": 1, "named_none": 1, "named_none_to_general_line": 1}

@@ -1,14 +1,16 @@
 """`fourteenplus bench dialogue DIR`: whole callers through the real call flow, judged per caller.
 
 DIR holds callers.csv (caller,area_code,expected,first,second,yes,no,voice_family; expected
-"none" for a caller who names no municipality) and the clips it names, as `fourteenplus
+"none" for a caller who names no municipality; department,topic for a caller of a
+municipality with departments, department "none" for one who names none) and the clips it names, as `fourteenplus
 corpus DIR --callers` writes them. Every caller goes through `callflow.CallFlow` with the
 real `SpeechService` (`simulation.Simulation` plays the caller and keeps the time), and
 through the keypad-only menu of their area, the anchor speech must beat on time.
 
 The configuration connects every municipality of the corpus's areas (the directory's order
 is the menu's), with the shipped thresholds unless others are given: the bench measures what
-an installation does by default.
+an installation does by default. A corpus with department answers gets the shipped example's
+departments too (Goes, Nijmegen), so its callers there hear the department question.
 
 With `--line` the same callers are also placed on real lines (`fourteenplus_dev.lines`): a
 caller in noise is in it from before each answer to after it, so the endpointer learns it
@@ -81,6 +83,11 @@ class TimedSpeech:
         assert isinstance(result, Answer)
         return result
 
+    def department_now(self, samples: np.ndarray, phrases: tuple[tuple[str, str], ...]) -> Recognition:
+        result = self._timed(samples, ListenMode.DEPARTMENT, phrases, lambda: self.service.department_now(samples, phrases))
+        assert isinstance(result, Recognition)
+        return result
+
     def stages(self) -> dict:
         """Each stage's compute over every clip heard (names and replies apart)."""
         from .bench import stages
@@ -99,19 +106,35 @@ def read_callers(corpus: Path) -> list[Caller]:
     callers = []
     for row in csv.DictReader((corpus / "callers.csv").open()):
         clips: dict[str, Any] = {part: audio.read_telephone(corpus / row[part]) for part in PARTS}
+        department = row.get("department") or None
         callers.append(Caller(row["caller"], row["area_code"], None if row["expected"] == "none" else row["expected"],
-                              voice_family=row.get("voice_family", ""), **clips))
+                              voice_family=row.get("voice_family", ""), **clips,
+                              department=None if department == "none" else department,
+                              topic=audio.read_telephone(corpus / row["topic"]) if row.get("topic") else None))
     return callers
 
 
-def bench_service(areas: set[str], thresholds: Thresholds, questions: int) -> Service:
-    """Every municipality of these areas connected, through the configuration's own loader."""
+def bench_service(areas: set[str], thresholds: Thresholds, questions: int, departments: bool = False) -> Service:
+    """Every municipality of these areas connected, through the configuration's own loader;
+    `departments`: with those the shipped example gives them."""
+    from fourteenplus.config import EXAMPLE
     from fourteenplus.directory import load_directory
 
     directory = load_directory()
+    shipped = {name: c.departments for name, c in load_service(EXAMPLE, directory).connections.items()} \
+        if departments else {}
+
+    def line(name: str) -> str:
+        slug = directory.municipalities[name].slug
+        entry: dict[str, object] = {"trunk": f"PJSIP/{slug}@bench"}
+        if shipped.get(name):
+            entry["departments"] = {d.name: {"phrases": list(d.phrases), "trunk": f"PJSIP/{slug}-{d.key}@bench",
+                                             "key": int(d.key)} for d in shipped[name]}
+        return f"  {json.dumps(name)}: {json.dumps(entry)}"
+
     lines = ["municipalities:"]
     names = sorted({m for code in areas for m in directory.areas[code].municipalities})
-    lines += [f"  {json.dumps(name)}: {{trunk: PJSIP/{directory.municipalities[name].slug}@bench}}" for name in names]
+    lines += [line(name) for name in names]
     lines.append("areas:")
     for code in sorted(areas):
         members = directory.areas[code].municipalities
@@ -229,6 +252,18 @@ def figures(outcomes: list[Outcome]) -> dict:
         "speech_end_to_answer_ms": {mode: spread([ms for o in outcomes for ms in o.answer_waits_ms.get(mode, [])])
                                     for mode in (ListenMode.NAME, ListenMode.REPLY)},
     }
+    asked = [o for o in outcomes if o.asked_department]
+    if asked:
+        wanting = [o for o in asked if o.expected_department is not None]
+        result["departments"] = {
+            "asked": len(asked),
+            "named_one": len(wanting),
+            "right_department": sum(o.department_right for o in wanting),
+            "general_line": sum(o.department is None for o in wanting),
+            "wrong_department": sum(o.department_wrong for o in asked),
+            "named_none": len(asked) - len(wanting),
+            "named_none_to_general_line": sum(o.department is None for o in asked if o.expected_department is None),
+        }
     if names:
         result["right_first_answer_share"] = round(right_first / len(names), 4)
         result["right_by_speech_share"] = round(by_speech / len(names), 4)
@@ -256,7 +291,7 @@ def on_line(callers: list[Caller], condition: str, lines: line_conditions.Lines)
     for caller in callers:
         heard: dict[str, Any] = {}
         around = {}
-        for part in PARTS:
+        for part in PARTS + (("topic",) if caller.topic is not None else ()):
             seed = zlib.crc32(f"{condition}/{caller.caller}/{part}".encode())
             before, heard[part], after = lines.around(condition, getattr(caller, part), seed)
             if before is not None and after is not None:
@@ -294,7 +329,7 @@ LINE_COLUMNS = (
 
 def write_outcomes(path: Path, outcomes: list[Outcome]) -> None:
     fields = ("caller", "expected", "voice_family", "municipality", "path", "seconds", "name_takes", "questions",
-              "keys", "keypad_menu_s", "first_take_rank", "turns_cut_off")
+              "keys", "keypad_menu_s", "first_take_rank", "turns_cut_off", "expected_department", "department")
     with path.open("w", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(fields)
@@ -313,7 +348,8 @@ def main(args: argparse.Namespace) -> int:
     conditions = line_conditions.conditions(args.line)
     lines = line_conditions.Lines(line_conditions.load_tool(args.lines)) if conditions else None
     callers = read_callers(args.dir)
-    service = bench_service({c.area_code for c in callers}, thresholds, args.questions)
+    departments = any(c.topic is not None for c in callers)
+    service = bench_service({c.area_code for c in callers}, thresholds, args.questions, departments)
     speech = SpeechService(load_grammars(load_directory()), thresholds)
     speech.settled = args.settled  # above 1: every name is primed (the A/B of `--settled`)
     speech.load()
@@ -331,7 +367,8 @@ def main(args: argparse.Namespace) -> int:
         questions = int(other.pop("questions", args.questions))
         barge_in = other.pop("barge_in", args.barge_in)
         against = dataclasses.replace(thresholds, **other)
-        other_outcomes = run_callers(callers, bench_service({c.area_code for c in callers}, against, questions),
+        other_outcomes = run_callers(callers, bench_service({c.area_code for c in callers}, against, questions,
+                                                            departments),
                                      timed, audio, barge_in, args.seed)
         result["against"] = figures(other_outcomes) | {"thresholds": dataclasses.asdict(against),
                                                        "questions": questions, "barge_in": barge_in}

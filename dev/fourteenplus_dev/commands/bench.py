@@ -40,7 +40,7 @@ from fourteenplus.vocabulary import Decision, Reason, said
 # What `--against` may change: the flow's own settings, and the share of callers who talk
 # over the prompts. (The reply thresholds are the speech service's: its answers are heard
 # once per run.)
-FLOW_SETTINGS = ("accept", "confirm", "runner_up", "questions", "barge_in")
+FLOW_SETTINGS = ("accept", "confirm", "runner_up", "department", "questions", "barge_in")
 
 
 def settings(text: str) -> dict[str, float]:

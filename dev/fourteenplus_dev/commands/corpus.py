@@ -56,6 +56,10 @@ class Split:
     negatives: tuple[str, ...]
     # Answers to "Bedoelt u Hoorn?" by what they mean ({} is another municipality's name).
     replies: dict[str, tuple[str, ...]]
+    # Answers to "Waarover belt u?" ({} is a department's phrase), and the callers' shares
+    # that name a department there (the others say one of `negatives`).
+    topics: tuple[str, ...] = ("{}",)
+    topic_share: float = 0.7
 
 
 SPLITS = {
@@ -69,6 +73,7 @@ SPLITS = {
         replies={"yes": ("ja", "ja", "jawel", "ja hoor", "klopt", "ja graag", "dat klopt"),
                  "no": ("nee", "nee", "nee hoor", "neen", "nee, dat klopt niet", "nee, ik bedoel {}"),
                  "none": ("eh", "wat zei u?", "hallo")},
+        topics=("{}", "{}", "over {}", "ik bel over {}", "eh, {}"),
     ),
     "eval": Split(
         seed=29,
@@ -81,6 +86,7 @@ SPLITS = {
         replies={"yes": ("ja", "ja", "ja, dat klopt", "jazeker", "ja hoor", "jawel", "ja, dat is goed", "klopt"),
                  "no": ("nee", "nee", "nee hoor", "neen", "nee, niet die", "nee dat klopt niet", "nee, ik bedoel {}"),
                  "none": ("uh", "hallo?", "wat zegt u?", "pardon?")},
+        topics=("{}", "{}", "over mijn {}", "een vraag over {}", "{} graag"),
     ),
 }
 
@@ -307,7 +313,8 @@ def build_replies(out: Path, split_name: str, count: int, areas: tuple[str, ...]
 
 # callers.csv, the format `bench dialogue` reads.
 COUGH = "<cough>"  # a caller's take that is a cough, not words
-CALLER_COLUMNS = ("caller", "area_code", "expected", "first", "second", "yes", "no", "voice_family")
+CALLER_COLUMNS = ("caller", "area_code", "expected", "first", "second", "yes", "no", "voice_family",
+                  "department", "topic")
 
 
 def build_callers(out: Path, split_name: str, count: int, areas: tuple[str, ...],
@@ -317,7 +324,13 @@ def build_callers(out: Path, split_name: str, count: int, areas: tuple[str, ...]
     voice and on one line. About one caller in seven names no municipality of the area: a
     name from another area, "ik weet het niet", a cough. Families alternate caller by caller;
     a quarter of each family's callers speak with an accent (another language's voice).
-    Seeded apart from the split's other corpora: these are other clips."""
+    Seeded apart from the split's other corpora: these are other clips.
+
+    A caller of a municipality with departments in the shipped example configuration also
+    answers "Waarover belt u?" (`topic`): `topic_share` of them with one of its department's
+    phrases (`department`), the others with a negative (`department` "none"); other callers
+    leave both empty. Drawn from a seed of their own after every other clip, so the callers'
+    other clips are those a corpus made before departments holds."""
     from fourteenplus.directory import load_directory
     from fourteenplus.grammar import load_grammars
     from fourteenplus.speech import audio
@@ -326,6 +339,7 @@ def build_callers(out: Path, split_name: str, count: int, areas: tuple[str, ...]
     grammars = load_grammars(load_directory())
     out.mkdir(parents=True, exist_ok=True)
     rows = []
+    spoken: dict[str, tuple[str, Take, float | None]] = {}  # caller → family, voice, line: for the topics
     babble = ("de trein had weer vertraging vanochtend", "wat een mooi weer is het vandaag",
               "zullen we morgen samen boodschappen doen")
     with tempfile.TemporaryDirectory() as tmp:
@@ -374,12 +388,39 @@ def build_callers(out: Path, split_name: str, count: int, areas: tuple[str, ...]
                 clips[part] = f"{caller}-{part}.wav"
                 audio.write_wav(out / clips[part], maker.render(speech, level))
             label = ("mbrola" if family == "mbrola" else "espeak-ng") + (" accent" if accent else "")
-            rows.append({"caller": caller, "area_code": code, "expected": expected, **clips, "voice_family": label})
+            rows.append({"caller": caller, "area_code": code, "expected": expected, **clips, "voice_family": label,
+                         "department": "", "topic": ""})
+            spoken[caller] = (family, take, snr)
+        _topics(out, split, rows, spoken, makers)
     with (out / "callers.csv").open("w", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=CALLER_COLUMNS)
         writer.writeheader()
         writer.writerows(rows)
     return len(rows)
+
+
+def _topics(out: Path, split: Split, rows: list[dict], spoken: dict, makers: dict) -> None:
+    """Each caller's answer to the department question, when their municipality has departments."""
+    from fourteenplus.config import EXAMPLE, load_service
+    from fourteenplus.speech import audio
+
+    departments = {name: c.departments for name, c in load_service(EXAMPLE).connections.items() if c.departments}
+    for index, row in enumerate(rows):
+        if row["expected"] not in departments:
+            continue
+        rng = random.Random(split.seed + 7000 + index)
+        family, take, snr = spoken[row["caller"]]
+        if rng.random() < split.topic_share:
+            department = rng.choice(departments[row["expected"]])
+            row["department"] = department.name
+            text = rng.choice(split.topics).format(rng.choice(department.phrases))
+        else:
+            row["department"], text = "none", rng.choice(split.negatives)
+        maker = makers[family]
+        level = None if snr is None else min(max(snr + rng.uniform(-3, 3), 8.0), 30.0)
+        row["topic"] = f"{row['caller']}-topic.wav"
+        audio.write_wav(out / row["topic"], maker.render(_speak(take.voice, text, take.speed, take.pitch, maker.workdir),
+                                                         level))
 
 
 def missing_mbrola(voices: Voices, root: Path | None = None) -> list[str]:
