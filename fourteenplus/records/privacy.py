@@ -28,6 +28,7 @@ import numpy as np
 
 from .. import paths
 from ..config import RecordSettings
+from .places import audio_folder
 from .schema import CallRecord
 
 log = logging.getLogger(__name__)
@@ -186,14 +187,3 @@ class CallAudio:
                 log.warning("kept audio: utterance %d of call %s not written: %s", seq, self.record.call_id, exc)
                 self.record.attempts[seq].audio = None
         self._kept.clear()
-
-
-def audio_folder(settings: RecordSettings) -> Path:
-    """Where kept audio lives: `records.audio_dir`, else beside the records (see AudioArchive)."""
-    from .store import sqlite_path  # the store imports this module
-
-    if settings.audio_dir:
-        return Path(settings.audio_dir)
-    if settings.url and settings.url.startswith(("postgresql://", "postgres://")):
-        return paths.state_dir() / "audio"
-    return sqlite_path(settings).parent / "audio"

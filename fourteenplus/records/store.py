@@ -32,9 +32,9 @@ from contextlib import contextmanager, suppress
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from .. import paths
 from ..config import RecordSettings
 from ..vocabulary import CallPath, Outcome
+from .places import sqlite_path
 from .privacy import CallerHasher
 from .schema import Attempt, CallRecord
 
@@ -451,12 +451,6 @@ class Store:
 
     def close(self) -> None:
         self._db.close()
-
-
-def sqlite_path(settings: RecordSettings) -> Path:
-    if settings.url and settings.url.startswith("sqlite:///"):
-        return Path(settings.url[len("sqlite:///"):])
-    return Path(settings.path) if settings.path else paths.state_dir() / "records.db"
 
 
 def open_store(settings: RecordSettings, migrations=MIGRATIONS) -> Store:
