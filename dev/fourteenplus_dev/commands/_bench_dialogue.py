@@ -35,7 +35,7 @@ from typing import Any, Callable
 import numpy as np
 
 from .. import lines as line_conditions
-from ..benchfile import write_block
+from ..benchfile import machine, write_block
 from fourteenplus.callflow import CallFlow
 from fourteenplus.config import DEFAULTS, HistorySettings, Service, Thresholds, load_service
 from fourteenplus.paths import cache_dir
@@ -43,7 +43,7 @@ from ..simulation import BARGE_IN_S, Caller, Outcome, PromptAudio, Simulation, k
 from fourteenplus.speech import Recognition
 from fourteenplus.speech.service import Answer, SpeechService
 from fourteenplus.vocabulary import CallPath, ListenMode
-from ..stats import spread
+from ..stats import spread, stages
 
 
 class TimedSpeech:
@@ -90,8 +90,6 @@ class TimedSpeech:
 
     def stages(self) -> dict:
         """Each stage's compute over every clip heard (names and replies apart)."""
-        from .bench import stages
-
         heard = list(self._cache.items())
         return {mode: stages([result for (_, heard_as, _), (result, _) in heard if heard_as == mode])
                 for mode in (ListenMode.NAME, ListenMode.REPLY)}
@@ -274,8 +272,6 @@ def figures(outcomes: list[Outcome]) -> dict:
 
 def report(outcomes: list[Outcome], thresholds: Thresholds, questions: int, corpus: Path,
            speech: TimedSpeech | None = None, barge_in: float = 0.0, seed: int = 0) -> dict:
-    from .bench import machine
-
     return figures(outcomes) | ({"stages_ms": speech.stages()} if speech else {}) | {
         "by_voice_family": by_voice_family(outcomes),
         "thresholds": dataclasses.asdict(thresholds), "questions": questions, "settled": speech.service.settled if speech else None,

@@ -37,7 +37,7 @@ from typing import Any, Callable
 import numpy as np
 
 from .. import lines as line_conditions
-from ..benchfile import write_block
+from ..benchfile import machine, write_block
 from fourteenplus.config import DEFAULTS
 from fourteenplus.speech import audio, vad
 
@@ -205,7 +205,7 @@ def main(args: argparse.Namespace) -> int:
 def render(tally, args, conditions) -> str:
     head = (f"{dt.date.today().isoformat()}, {', '.join(str(d) for d in args.dir)}, "
             f"{args.pad_before:g} s of line before the words and {args.pad_after:g} s after, "
-            f"old = `{args.against}`; {_machine()}\n\n"
+            f"old = `{args.against}`; {machine()}\n\n"
             "| endpointer | line | family | clips | ended | backstop | false start | missed | early "
             "| end − words' end p50 / p90 (s) | noise-only clips opened | µs per frame |\n"
             "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
@@ -232,8 +232,3 @@ def render(tally, args, conditions) -> str:
                             f"{count['backstop']} | {count['false start']} | {count['missed']} | {count['early']} | "
                             f"{spread} | {opened} | {np.mean(merged['us']):.0f} |")
     return head + "\n" + "\n".join(rows)
-
-
-def _machine() -> str:
-    from .bench import machine
-    return machine()

@@ -16,8 +16,6 @@ import argparse
 import csv
 import datetime as dt
 import json
-import os
-import platform
 import shutil
 from pathlib import Path
 from typing import Any
@@ -25,12 +23,12 @@ from typing import Any
 import numpy as np
 
 from .. import lines
-from ..benchfile import write_block
+from ..benchfile import machine, write_block
 from fourteenplus.config import DEFAULTS, Thresholds
 from fourteenplus.speech import Candidate, Recognition, fitting
 from fourteenplus.speech.service import SETTLED, Answer
 from ..hearing import decide_text, hear
-from ..stats import spread
+from ..stats import spread, stages
 from fourteenplus.commands.recognize import REPLY_AREA
 from fourteenplus.vocabulary import Decision, Reason, said
 
@@ -169,23 +167,6 @@ class Tally:
             table.setdefault(expected, {}).setdefault(got, 0)
             table[expected][got] += 1
         return table
-
-
-def stages(results) -> dict:
-    """Where a recognition's compute goes: each stage's p50 and p95 in ms (the recogniser's
-    own timings: vad, encode, transcribe, prompted, score, total; queued in the service)."""
-    by_stage: dict[str, list[float]] = {}
-    for result in results:
-        for stage, ms in result.timings.items():
-            by_stage.setdefault(stage.removesuffix("_ms"), []).append(ms)
-    return {stage: {"p50": round(float(np.percentile(values, 50)), 1), "p95": round(float(np.percentile(values, 95)), 1)}
-            for stage, values in sorted(by_stage.items())}
-
-
-def machine() -> str:
-    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")), platform.processor()) if Path("/proc/cpuinfo").exists() else platform.processor()
-    return f"{cpu}, {os.cpu_count()} cores, {platform.system()} {platform.release()}, Python {platform.python_version()}"
 
 
 def run(corpora: list[Path], thresholds: Thresholds, plain: bool, primed: bool = True,

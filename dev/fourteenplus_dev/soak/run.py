@@ -14,7 +14,7 @@ from fourteenplus import asterisk, sipp
 from fourteenplus.commands._common import configured
 
 from ..app import REPO, AppProcess
-from ..commands.bench import machine
+from ..benchfile import machine
 from .ceiling import ceiling
 from .judging import expect
 from .mix import MIX, SURE, UNSURE, describe_script, plan
