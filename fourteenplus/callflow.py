@@ -14,10 +14,11 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from .config import AreaPlan, Service
-from .numberplan import NumberRejected, digits_of, parse
+from .directory import slug
+from .config import DIAL_AREA, REACHABLE, AreaPlan, Service
+from .numberplan import NATIONAL, NumberRejected, digits_of, parse
 from .records.schema import Attempt, CallRecord
-from .speech import Recognition
+from .speech import Candidate, Recognition
 from .text import asks_for_english
 
 
@@ -159,6 +160,9 @@ BUSY, PUT_THROUGH_TO_DEFAULT = "busy", "default"
  OUTCOME_NOT_CONNECTED, OUTCOME_NO_CHOICE, OUTCOME_ABANDONED) = (
     "transferred", "after_hours", "closed", "rejected_number", "not_served", "not_connected", "no_choice",
     "abandoned")
+# On a national number: the municipality named is not connected here, and the caller was told
+# its 14+ number ("Koggenland is bereikbaar op 14 0229").
+OUTCOME_REFERRED = "referred"
 
 # What an attempt was (`Attempt.kind`): a name said, a ja/nee said, a key pressed, nothing
 # said in time, the recogniser failing, or English asked for.
@@ -198,6 +202,9 @@ class CallFlow:
         self._takes: list[dict[str, float]] = []
         self._denied: set[str] = set()
         self._to_ask: list[str] = []
+        # What each municipality was last heard as (a national caller's "Bergen" is asked
+        # about with where it is).
+        self._heard_as: dict[str, Candidate] = {}
         self._counter = 0
         self._playing: str | None = None
         self._timer: str | None = None
@@ -210,6 +217,11 @@ class CallFlow:
         every state that asks, listens or transfers."""
         assert self.plan is not None
         return self.plan
+
+    @property
+    def _national(self) -> bool:
+        """A national number's call: any municipality of the country may be named."""
+        return self._area.code == NATIONAL
 
     @property
     def _asked(self) -> str:
@@ -236,7 +248,8 @@ class CallFlow:
                 return self._transfer(target, DIRECT)
             return self._start_area(target, busy)
         try:
-            code = parse(self.record.dialled, self.service.directory.areas)
+            national = self.service.national.numbers if self.service.national else ()
+            code = parse(self.record.dialled, self.service.directory.areas, national)
         except NumberRejected as exc:
             self.record.reason = exc.reason
             return self._end(OUTCOME_REJECTED_NUMBER, ("number/" + exc.reason,))
@@ -244,6 +257,9 @@ class CallFlow:
 
     def _start_area(self, code: str, busy: bool) -> list[Action]:
         self._enter_area(self.service.plan(code))
+        if self._national:
+            # No keypad menu holds the country: a busy recogniser hears this caller late.
+            return self._ask(QUESTION)
         if not self._area.connected:
             return self._end(OUTCOME_NOT_SERVED, ("number/" + OUTCOME_NOT_SERVED,))
         if len(self._area.connected) == 1:
@@ -373,16 +389,20 @@ class CallFlow:
         take = {c.municipality: c.score for c in recognition.candidates
                 if heard and c.municipality in self._area.municipalities}
         self._takes.append(take)
+        self._heard_as.update({c.municipality: c for c in recognition.candidates if c.municipality in take})
         thresholds = self.service.thresholds
         # A transfer without a question rests on this take alone, as sure as the policy was
         # fitted to be, and on the municipality's own name: a village or an alias heard
         # (short, and many of them) is asked about, however sure (on the tune callers every
         # transfer at accept level that went wrong was one). The takes together only choose
         # what to ask about.
-        sure = [c for c in recognition.candidates if c.municipality in take and c.own_name
+        # A name that places in several municipalities share (Bergen) is always asked about.
+        sure = [c for c in recognition.candidates if c.municipality in take and c.own_name and not c.shared
                 and c.municipality not in self._denied and c.score >= thresholds.accept]
         if sure:
             top = max(sure, key=lambda c: c.score).municipality
+            if self._national:
+                return actions + self._put_through(top, SPOKEN if self._name_attempts == 0 else SPOKEN_REPEAT)
             if top not in self._area.connected:
                 return actions + self._end(OUTCOME_NOT_CONNECTED, ("not-connected", "goodbye"))
             return actions + self._transfer(top, SPOKEN if self._name_attempts == 0 else SPOKEN_REPEAT)
@@ -391,12 +411,12 @@ class CallFlow:
         if not ranked:
             return actions + self._failed_name_attempt(again)
         top, confidence = ranked[0]
-        if confidence >= thresholds.confirm and top not in self._area.connected:
+        if confidence >= thresholds.confirm and not self._askable(top):
             return actions + self._end(OUTCOME_NOT_CONNECTED, ("not-connected", "goodbye"))
         # Ask about the likeliest, and after a nee about the next, while each is likely enough:
         # a "Bedoelt u …?" answered nee costs a short turn, saying the name again a long one.
         self._to_ask = [m for i, (m, p) in enumerate(ranked[: self.service.listen.questions])
-                        if m in self._area.connected and p >= (thresholds.confirm if i == 0 else thresholds.runner_up)]
+                        if self._askable(m) and p >= (thresholds.confirm if i == 0 else thresholds.runner_up)]
         if not self._to_ask or self._to_ask[0] != top:
             return actions + self._failed_name_attempt(again)
         return actions + self._confirm(self._to_ask.pop(0), CONFIRM)
@@ -407,11 +427,25 @@ class CallFlow:
         combined = combine(self._takes)
         return sorted(((m, p) for m, p in combined.items() if m not in self._denied), key=lambda item: -item[1])
 
+    def _askable(self, municipality: str) -> bool:
+        """Whether the caller may be asked about it: a connected municipality of the area; on a
+        national number any (one not connected here has its 14+ number told)."""
+        return self._national or municipality in self._area.connected
+
     def _confirm(self, municipality: str, prompt: str) -> list[Action]:
         self._confirming = municipality
         self._confirm_plays = 0
         self.state = CONFIRMING
-        return self._listen(REPLY, municipality) + self._play("confirm", (f"{prompt}/{self._slug(municipality)}",), True)
+        return self._listen(REPLY, municipality) + self._play("confirm", (self._question(prompt, municipality),), True)
+
+    def _question(self, prompt: str, municipality: str) -> str:
+        """`confirm/<slug>` ("Bedoelt u Hoorn?"), or for a place that shares its name with
+        places in other municipalities `confirm/<slug>/<place slug>` ("Bedoelt u Bergen in
+        Noord-Holland?")."""
+        heard = self._heard_as.get(municipality)
+        if heard is not None and heard.shared:
+            return f"{prompt}/{self._slug(municipality)}/{slug(heard.phrase)}"
+        return f"{prompt}/{self._slug(municipality)}"
 
     def _english(self, attempt: Attempt) -> list[Action]:
         """The rest of the call in English: the question again, the Dutch names still heard."""
@@ -426,7 +460,7 @@ class CallFlow:
         kind = KIND_KEYPAD if keyed else KIND_REPLY
         self.record.attempts.append(Attempt(kind, {True: YES, False: NO, None: UNCLEAR}[yes], self._confirming))
         if yes:
-            return actions + self._transfer(self._asked, CONFIRMED)
+            return actions + self._put_through(self._asked, CONFIRMED)
         if yes is False:
             self._denied.add(self._asked)
         # A name said with the answer is the caller's next take, weighed with the others as
@@ -444,7 +478,7 @@ class CallFlow:
         """The same question once more, now naming the keys that answer it."""
         self._confirm_plays += 1
         if self._confirm_plays < 2:
-            return self._play("confirm", (f"{CONFIRM}/{self._slug(self._asked)}", REPLY_KEYS), True)
+            return self._play("confirm", (self._question(CONFIRM, self._asked), REPLY_KEYS), True)
         return self._menu_or_default(())
 
     def _failed_name_attempt(self, prompt: str = AGAIN) -> list[Action]:
@@ -463,6 +497,10 @@ class CallFlow:
         return actions + self._menu_or_default(("menu-again",))
 
     def _menu_or_default(self, before: tuple[str, ...]) -> list[Action]:
+        if self._national:  # no menu holds the whole country
+            if self._area.default:
+                return self._transfer(self._area.default, DEFAULT)
+            return self._end(OUTCOME_NO_CHOICE, (DIAL_AREA, "goodbye"))
         if self._menu_plays < self.service.listen.menu_attempts:
             return self._menu(before)
         if self._area.default:
@@ -489,6 +527,15 @@ class CallFlow:
             return []
         self._listening = False
         return [StopListening()]
+
+    def _put_through(self, municipality: str, path: str) -> list[Action]:
+        """The municipality chosen on a national number (or in an area): its trunk when it is
+        connected here, else its 14+ number told."""
+        if municipality in self._area.connected:
+            return self._transfer(municipality, path)
+        self.record.path = path
+        self.record.municipality = municipality
+        return self._end(OUTCOME_REFERRED, (f"{REACHABLE}/{self._slug(municipality)}", "goodbye"))
 
     def _transfer(self, municipality: str, path: str) -> list[Action]:
         connection = self.service.municipality(municipality)
@@ -543,6 +590,7 @@ class CallFlow:
 
     def _slug(self, municipality: str) -> str:
         return self.service.directory.municipalities[municipality].slug
+
 
 
 def combine(takes: list[dict[str, float]]) -> dict[str, float]:

@@ -18,7 +18,7 @@ from . import paths, resources, yamlfile
 from .directory import Directory, load_directory
 from .errors import ConfigError, ConfigErrors
 from .hours import HoursError, OpeningHours, parse_week
-from .numberplan import NumberRejected, digits_of
+from .numberplan import NATIONAL, NumberRejected, digits_of, parse
 from .paths import recording, recordings_dir
 from .speech.deadline import Deadline
 
@@ -65,6 +65,17 @@ class AreaPlan:
     connected: tuple[str, ...]       # those this installation serves, in keypad-menu order
     default: str | None              # where a caller who cannot be understood goes
     language: str | None = None      # the area's prompt set (e.g. fy); None: the service's
+
+
+@dataclass(frozen=True)
+class NationalPlan:
+    """One number (or a few) for every municipality of the country: a caller names any
+    municipality, or their town or village, and is put through to it when it is connected here,
+    or told its 14+ number."""
+    numbers: tuple[str, ...]  # digits, as numberplan.digits_of gives them
+    default: str | None       # a connected municipality for callers not understood; None: they
+                              # are told to dial 14 and their area code (there is no keypad menu
+                              # of 342 municipalities)
 
 
 @dataclass(frozen=True)
@@ -125,9 +136,15 @@ class Service:
     numbers: dict[str, tuple[str, str]] = field(default_factory=dict)
     outbound: dict[str, Outbound] = field(default_factory=dict)  # municipality → its CLIP
     warnings: tuple[ConfigError, ...] = field(default=())
+    national: NationalPlan | None = None
 
     def plan(self, code: str) -> AreaPlan:
-        """The plan for an area code from the directory; unconfigured areas have no connections."""
+        """The plan for an area code from the directory; unconfigured areas have no connections.
+        `numberplan.NATIONAL` (a national number is configured): every municipality of the
+        country, those with a trunk connected."""
+        if code == NATIONAL and self.national is not None:
+            return AreaPlan(NATIONAL, tuple(self.directory.municipalities), tuple(sorted(self.connections)),
+                            self.national.default)
         if code in self.areas:
             return self.areas[code]
         return AreaPlan(code, self.directory.areas[code].municipalities, (), None)
@@ -142,12 +159,26 @@ class Service:
         dialplan's trunk-failed message."""
         plan = self.plan(code)
         ids = ["trunk-failed", "goodbye"]
+        if code == NATIONAL:
+            return tuple(ids + self._national_prompt_ids(plan))
         if len(plan.connected) > 1:
             ids += ["question", "again", "no-name", "menu-again", "not-connected", f"menu/{code}", "reply-keys", "busy"]
             ids += [f"default/{self.municipality(plan.default).slug}"] if plan.default else []
             ids += [f"{kind}/{self.municipality(name).slug}" for name in plan.connected for kind in ("confirm", "confirm-or")]
         ids += [f"closed/{self.municipality(name).slug}" for name in plan.connected if self.municipality(name).hours]
         return tuple(ids)
+
+    def _national_prompt_ids(self, plan: AreaPlan) -> list[str]:
+        """A national caller may name any municipality: each can be asked about, and each that
+        is not connected here has its 14+ number told. (The villages that share a name across
+        municipalities have prompts of their own, made from the grammars: `prompts`.)"""
+        municipalities = self.directory.municipalities
+        ids = ["question", "again", "no-name", "reply-keys", DIAL_AREA]
+        ids += [f"default/{self.municipality(plan.default).slug}"] if plan.default else []
+        ids += [f"{kind}/{municipalities[name].slug}" for name in plan.municipalities for kind in ("confirm", "confirm-or")]
+        ids += [f"{REACHABLE}/{municipalities[name].slug}" for name in plan.municipalities if name not in plan.connected]
+        ids += [f"closed/{self.municipality(name).slug}" for name in plan.connected if self.municipality(name).hours]
+        return ids
 
 
 def config_path(explicit: str | None = None) -> Path:
@@ -165,7 +196,12 @@ DEFAULTS: dict[str, Any] = {
                 "audio_retention_days": 7, "audio_dir": None, "spool_max": 50000, "caller_key": None},
 }
 _COUNTS = ("attempts", "menu_attempts", "questions")  # listen settings that count, not milliseconds
-TOP_KEYS = ("language", "thresholds", "listen", "records", "municipalities", "areas", "numbers", "outbound")
+TOP_KEYS = ("language", "thresholds", "listen", "records", "municipalities", "areas", "numbers", "outbound", "national")
+NATIONAL_KEYS = ("numbers", "default")
+# Prompt ids of a national number: "<name> is bereikbaar op 14 …" (reachable/<slug>) for a
+# municipality not connected here, and "dial 14 and your area code" for a caller who could
+# not be understood (no keypad menu holds the whole country).
+REACHABLE, DIAL_AREA = "reachable", "dial-area"
 MUNICIPALITY_KEYS = ("trunk", "overflow", "hours", "closed", "holidays", "after_hours", "english")
 
 
@@ -243,17 +279,18 @@ def load_service(path: str | Path | None = None, directory: Directory | None = N
     records = _records(c, data)
 
     connections = _connections(c, data, directory)
-    areas = _areas(c, data, directory, connections)
+    areas = _areas(c, data, directory, connections, required="national" not in data)
     numbers = _numbers(c, data, directory, areas)
     outbound = _outbound(c, data, directory, areas)
+    national = _national(c, data, directory, connections, numbers)
     for name in connections:
-        if not any(name in plan.connected for plan in areas.values()):
+        if national is None and not any(name in plan.connected for plan in areas.values()):
             c.warnings.append(data["municipalities"].error(f"{name} has a trunk but is connected in no area", name))
 
     if c.errors:
         raise ConfigErrors(c.errors)
     service = Service(str(path), directory, language, thresholds, listen, areas, connections,
-                      records, numbers, outbound, tuple(c.warnings))
+                      records, numbers, outbound, tuple(c.warnings), national)
     _check_recordings(c, data, service)
     if c.errors:
         raise ConfigErrors(c.errors)
@@ -383,8 +420,8 @@ def _numbers(c: _Collector, data: yamlfile.Node, directory: Directory,
 
 
 def _areas(c: _Collector, data: yamlfile.Node, directory: Directory,
-           connections: dict[str, Connection]) -> dict[str, AreaPlan]:
-    section = c.mapping(data, "areas", required=True)
+           connections: dict[str, Connection], required: bool = True) -> dict[str, AreaPlan]:
+    section = c.mapping(data, "areas", required=required)
     out: dict[str, AreaPlan] = {}
     if section is None:
         return out
@@ -434,6 +471,47 @@ def _areas(c: _Collector, data: yamlfile.Node, directory: Directory,
                 "and press no key will hear a goodbye instead of reaching a municipality", code))
         out[code] = AreaPlan(code, behind, tuple(names), default, area_language)
     return out
+
+
+def _national(c: _Collector, data: yamlfile.Node, directory: Directory, connections: dict[str, Connection],
+              numbers: dict[str, tuple[str, str]]) -> NationalPlan | None:
+    """`national: {numbers: ["0800 1414"], default: Hoorn}`: the numbers must be numbers, none
+    of them a municipality's 14+ number or a geographic number given under `numbers`."""
+    section = c.mapping(data, "national")
+    if section is None:
+        return None
+    c.keys(section, NATIONAL_KEYS, "national")
+    listed = section.get("numbers")
+    if not isinstance(listed, yamlfile.Seq) or not listed:
+        c.errors.append(section.error("'national' needs 'numbers', a list of the numbers callers dial, "
+                                      "such as [\"0800 1414\"]", "numbers" if "numbers" in section else None))
+        return None
+    found: list[str] = []
+    for index, number in enumerate(listed):
+        try:
+            digits = digits_of(str(number))
+        except NumberRejected as exc:
+            c.errors.append(listed.error(f"national number {number!r}: {exc}", index))
+            continue
+        try:
+            code = parse(digits, directory.areas)
+        except NumberRejected:
+            pass
+        else:
+            c.errors.append(listed.error(f"{number!r} is the 14+ number of area {code}, not a national number", index))
+            continue
+        if digits in numbers:
+            c.errors.append(listed.error(f"{number!r} is also under 'numbers'", index))
+        elif digits in found:
+            c.errors.append(listed.error(f"national number {number!r} is given twice", index))
+        else:
+            found.append(digits)
+    default = section.get("default")
+    if default is not None and default not in connections:
+        c.errors.append(section.error(f"default {default!r} of the national number is no municipality with a trunk "
+                                      f"under 'municipalities'{_closest(str(default), connections)}", "default"))
+        default = None
+    return NationalPlan(tuple(found), default)
 
 
 def _outbound(c: _Collector, data: yamlfile.Node, directory: Directory,

@@ -48,6 +48,12 @@ class Directory:
     def area(self, code: str) -> Area:
         return self.areas[code]
 
+    def number(self, name: str) -> str:
+        """The 14+ number that reaches a municipality most directly ("140229"): of its area
+        codes, the one it shares with the fewest others (a caller there is asked less)."""
+        codes = self.municipalities[name].area_codes
+        return "14" + min(codes, key=lambda code: (len(self.areas[code].municipalities), code))
+
 
 def _text(node: yamlfile.Node, key: str) -> str:
     value = node.get(key)
