@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import paths, prompts
-from .config import Service
+from .config import DIAL_AREA, Service
 
 ARI_URL = "http://127.0.0.1:8088/"
 ARI_APP = "fourteenplus"  # the Stasis application the dialplan hands callers to
@@ -106,6 +106,15 @@ def render_dialplan(service: Service) -> str:
             lines += _ext(f"14{code}", *own, f"Goto(fourteenplus-to-{service.municipality(plan.connected[0]).slug},s,1)")
         else:
             lines += _ext(f"14{code}", *own, f"Goto(fourteenplus-menu-{code},s,1)")
+    if service.national:
+        # A national number without the app: no menu holds the country, so its default with a
+        # word, else how to reach one's municipality. The extension is the configured digits.
+        default = service.national.default
+        steps = ((f"Playback(${{FOURTEENPLUS_PROMPTS}}/default/{service.municipality(default).slug})",
+                  f"Goto(fourteenplus-to-{service.municipality(default).slug},s,1)") if default
+                 else _message(DIAL_AREA, "goodbye"))
+        for number in service.national.numbers:
+            lines += _ext(number, *steps)
     lines += _ext("_X!", *_message("number/unknown_area", "goodbye"))
     lines.append("")
     for code, plan in sorted(service.areas.items()):

@@ -5,7 +5,11 @@ what the call flow plays: `question`, `again`, `no-name`, `confirm/<slug>`, `con
 `reply-keys`, `menu/<area code>`,
 `menu-again`, `busy` (before the menu when the recognisers cannot keep up), `default/<slug>`
 (before an area's default municipality, so a caller always hears where they are put through), `number/<reason>`, `not-connected`, `goodbye`, `trunk-failed`, and
-`closed/<slug>` for municipalities with opening hours. Every language is made, whatever the
+`closed/<slug>` for municipalities with opening hours. A national number adds, for every
+municipality of the country, `confirm/<slug>` and `confirm-or/<slug>`, `reachable/<slug>` ("… is
+bereikbaar op 14 0229") for those not connected here, `confirm/<slug>/<place slug>` ("Bedoelt u
+Bergen in Noord-Holland?") for the places that share their name with another municipality's,
+and `dial-area`; only an installation with a national number makes them. Every language is made, whatever the
 configured one: a caller can switch to English at the question (key 9).
 
 espeak-ng speaks the text and sox makes telephone audio of it. An operator who has real
@@ -31,8 +35,9 @@ from pathlib import Path
 import yaml
 
 from . import paths, resources
-from .config import LANGUAGES, RECORDED_LANGUAGES, Service
-from .numberplan import REASONS
+from .config import DIAL_AREA, LANGUAGES, REACHABLE, RECORDED_LANGUAGES, Service
+from .directory import slug
+from .numberplan import NATIONAL, REASONS
 
 SOUNDS_SUBDIR = "fourteenplus"
 VOICES = {"nl": "nl", "en": "en-gb"}
@@ -65,6 +70,40 @@ def prompt_texts(service: Service, language: str) -> dict[str, str]:
     for name, conn in service.connections.items():
         if conn.hours:
             out[f"closed/{conn.slug}"] = t["closed"].format(name=name, hours=conn.hours.describe(language))
+    if service.national:
+        out.update(national_texts(service, language))
+    return out
+
+
+def national_texts(service: Service, language: str) -> dict[str, str]:
+    """The prompts of a national number (see the module's docstring): a few thousand short
+    files, made once (the manifest keeps a re-install from making them again)."""
+    from .grammar import load_grammars
+
+    t = _all_texts()[language]
+    directory = service.directory
+    plan = service.plan(NATIONAL)
+    out = {DIAL_AREA: t[DIAL_AREA]}
+    if plan.default:
+        out[f"default/{service.municipality(plan.default).slug}"] = t["default"].format(name=plan.default)
+    for name, municipality in directory.municipalities.items():
+        for kind in ("confirm", "confirm-or"):
+            out[f"{kind}/{municipality.slug}"] = t[kind].format(name=name)
+        if name not in plan.connected:
+            digits = " ".join(directory.number(name)[2:])
+            out[f"{REACHABLE}/{municipality.slug}"] = t[REACHABLE].format(name=name, digits=digits)
+    grammars = load_grammars(directory)
+    shared = grammars.shared()
+    for phrase in grammars.phrases:
+        owners = shared.get(phrase.key)
+        if not owners:
+            continue
+        province = directory.municipalities[phrase.municipality].province
+        others = [directory.municipalities[m].province for m in owners if m != phrase.municipality]
+        where = province if province not in others else t["in-municipality"].format(name=phrase.municipality)
+        for kind in ("confirm", "confirm-or"):
+            pid = f"{kind}/{directory.municipalities[phrase.municipality].slug}/{slug(phrase.text)}"
+            out[pid] = t[f"{kind}-place"].format(place=phrase.text, where=where)
     return out
 
 
