@@ -323,7 +323,7 @@ class Simulation:
             return
         asked = next((i for i, p in enumerate(play.prompts) if p.split("/")[0] in cf.CONFIRM_PROMPTS), None)
         if asked is not None and self._mode == cf.REPLY:
-            slug = play.prompts[asked].split("/", 1)[1]
+            slug = play.prompts[asked].split("/")[1]  # confirm/<slug>, or confirm/<slug>/<place slug>
             yes = self._slugs.get(slug) == self.caller.expected and self.caller.expected is not None
             if cf.REPLY_KEYS in play.prompts:
                 self._press(now + self.audio.duration(play) + KEY_REACTION_S, "1" if yes else "2")
@@ -385,7 +385,7 @@ class Simulation:
 def keypad_menu_seconds(caller: Caller, plan, audio: PromptAudio, language: str = "nl") -> float | None:
     """The anchor speech must beat: the same caller on a keypad-only line, where the area's
     menu plays at once and they press their municipality's key as soon as they hear it."""
-    if caller.expected not in plan.connected:
-        return None
+    if caller.expected not in plan.connected or (language, f"menu/{plan.code}") not in audio.menu_items:
+        return None  # not connected, or no menu (a national number)
     ends = audio.menu_items[(language, f"menu/{plan.code}")]
     return round(ends[plan.connected.index(caller.expected)] + KEY_REACTION_S, 3)

@@ -8,7 +8,10 @@ through the keypad-only menu of their area, the anchor speech must beat on time.
 
 The configuration connects every municipality of the corpus's areas (the directory's order
 is the menu's), with the shipped thresholds unless others are given: the bench measures what
-an installation does by default.
+an installation does by default. Callers of area code `national` (`corpus --callers
+--national`) dial a national number, and every municipality of the country is connected: a
+caller is right when put through to theirs (one not connected would hear its 14+ number on
+the same decision). They have no keypad menu to compare with.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ import numpy as np
 from ..benchfile import write_block
 from fourteenplus.callflow import KEYPAD, NAME, REPLY
 from fourteenplus.config import DEFAULTS, Service, Thresholds, load_service
+from fourteenplus.numberplan import NATIONAL
 from fourteenplus.paths import cache_dir
 from ..simulation import BARGE_IN_S, Caller, Outcome, PromptAudio, Simulation, keypad_menu_seconds
 from fourteenplus.speech import Recognition
@@ -98,9 +102,13 @@ def bench_service(areas: set[str], thresholds: Thresholds, questions: int) -> Se
 
     directory = load_directory()
     lines = ["municipalities:"]
-    names = sorted({m for code in areas for m in directory.areas[code].municipalities})
+    names = sorted(directory.municipalities) if NATIONAL in areas else \
+        sorted({m for code in areas for m in directory.areas[code].municipalities})
     lines += [f"  {json.dumps(name)}: {{trunk: PJSIP/{directory.municipalities[name].slug}@bench}}" for name in names]
-    lines.append("areas:")
+    if NATIONAL in areas:
+        lines.append(f'national: {{numbers: ["{NATIONAL_NUMBER}"]}}')
+    areas = areas - {NATIONAL}
+    lines.append("areas:" if areas else "")
     for code in sorted(areas):
         members = directory.areas[code].municipalities
         lines.append(f'  "{code}": {{municipalities: {json.dumps(list(members))}, default: {json.dumps(members[0])}}}')
@@ -110,6 +118,13 @@ def bench_service(areas: set[str], thresholds: Thresholds, questions: int) -> Se
         service = load_service(path, directory)
     listen = dataclasses.replace(service.listen, questions=questions)
     return dataclasses.replace(service, thresholds=thresholds, listen=listen)
+
+
+NATIONAL_NUMBER = "08001414"  # what the bench's national callers dial
+
+
+def dialled(area_code: str) -> str:
+    return NATIONAL_NUMBER if area_code == NATIONAL else "14" + area_code
 
 
 def barge_ins(count: int, share: float, seed: int) -> list[float | None]:
@@ -127,7 +142,7 @@ def run_callers(callers: list[Caller], service: Service, speech, audio: PromptAu
 
     outcomes = []
     for caller, barge_in_s in zip(callers, barge_ins(len(callers), barge_in, seed)):
-        outcome = Simulation(CallFlow(service, "14" + caller.area_code), caller, speech, audio, barge_in_s).run()
+        outcome = Simulation(CallFlow(service, dialled(caller.area_code)), caller, speech, audio, barge_in_s).run()
         outcome.keypad_menu_s = keypad_menu_seconds(caller, service.plan(caller.area_code), audio)
         outcomes.append(outcome)
     return outcomes
