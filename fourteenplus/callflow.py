@@ -396,13 +396,13 @@ class CallFlow:
         # (short, and many of them) is asked about, however sure (on the tune callers every
         # transfer at accept level that went wrong was one). The takes together only choose
         # what to ask about.
-        # A name that places in several municipalities share (Bergen) is always asked about.
-        sure = [c for c in recognition.candidates if c.municipality in take and c.own_name and not c.shared
+        # On a national number every name is asked about: only a shortlist of the country's
+        # names is scored (the caller's may not be on it), and the policy was fitted where all
+        # of an area's names are, so there a sure take can be a wrong one (bench/dialogue.md).
+        sure = [c for c in recognition.candidates if c.municipality in take and c.own_name and not self._national
                 and c.municipality not in self._denied and c.score >= thresholds.accept]
         if sure:
             top = max(sure, key=lambda c: c.score).municipality
-            if self._national:
-                return actions + self._put_through(top, SPOKEN if self._name_attempts == 0 else SPOKEN_REPEAT)
             if top not in self._area.connected:
                 return actions + self._end(OUTCOME_NOT_CONNECTED, ("not-connected", "goodbye"))
             return actions + self._transfer(top, SPOKEN if self._name_attempts == 0 else SPOKEN_REPEAT)

@@ -21,7 +21,8 @@ def users(result) -> list[str]:
 
 def test_a_national_caller_is_put_through_to_a_connected_municipality(call, service_yaml):
     since = time.time()
-    result = call(NUMBER, [WaitPrompt(), Say("Koggenland")])
+    # Every name on a national number is asked about: "Bedoelt u Koggenland?" "Ja."
+    result = call(NUMBER, [WaitPrompt(), Say("Koggenland"), WaitPrompt(), Say("ja")])
     assert users(result) == ["koggenland"]
     record = stored(service_yaml, NUMBER, since)
     assert record.area_code == NATIONAL and record.municipality == "Koggenland"
@@ -30,16 +31,16 @@ def test_a_national_caller_is_put_through_to_a_connected_municipality(call, serv
 def test_a_national_caller_hears_the_14_number_of_a_municipality_not_connected(call, app, service_yaml):
     since, logged = time.time(), log_size(app)
     # Haarlem has no trunk in this configuration: "Haarlem is bereikbaar op veertien 0 2 3."
-    result = call(NUMBER, [WaitPrompt(), Say("Haarlem"), WaitPrompt()])
+    result = call(NUMBER, [WaitPrompt(), Say("Haarlem"), WaitPrompt(), Say("ja"), WaitPrompt()])
     assert users(result) == []
     assert result.ended == "Asterisk hung up"
     wait_for_log(app, "prompts=('reachable/haarlem', 'goodbye')", logged)
     record = stored(service_yaml, NUMBER, since)
     assert record.outcome == OUTCOME_REFERRED and record.municipality == "Haarlem"
     # The message was played to the end: the caller heard more than the question.
-    assert len(result.loud) >= 2
+    assert len(result.loud) >= 3  # the question, "Bedoelt u Haarlem?" and the 14+ number
 
 
 def test_agi_a_national_caller_is_put_through_to_a_connected_municipality(agi_call):
-    result = agi_call(NUMBER, [WaitPrompt(), Say("Koggenland")])
+    result = agi_call(NUMBER, [WaitPrompt(), Say("Koggenland"), WaitPrompt(), Say("ja")])
     assert users(result) == ["koggenland"]

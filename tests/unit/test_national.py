@@ -7,7 +7,7 @@ import pytest
 
 from fourteenplus import asterisk_config, prompts
 from fourteenplus.callflow import (
-    CONFIRMED, OUTCOME_NO_CHOICE, OUTCOME_REFERRED, SPOKEN, CallFlow, Dtmf, Hangup, Listen, Play, PromptDone,
+    CONFIRMED, OUTCOME_NO_CHOICE, OUTCOME_REFERRED, CallFlow, Dtmf, Hangup, Listen, Play, PromptDone,
     Reply, StartTimer, Timeout, Transfer, Utterance,
 )
 from fourteenplus.config import load_service
@@ -169,16 +169,19 @@ def called(service):
     return flow, actions
 
 
-def test_a_sure_name_of_a_connected_municipality_is_put_through(service):
+def test_even_a_sure_name_is_asked_about_then_put_through(service):
     flow, _ = called(service)
-    actions = flow.handle(said(candidate("Koggenland", 0.995)))
-    assert Transfer("Koggenland", "PJSIP/koggenland@trunks", None) in actions
-    assert flow.record.path == SPOKEN and flow.record.municipality == "Koggenland"
+    actions = flow.handle(said(candidate("Koggenland", 0.999)))
+    assert not [a for a in actions if isinstance(a, Transfer)]
+    assert play(actions).prompts == ("confirm/koggenland",)
+    assert Transfer("Koggenland", "PJSIP/koggenland@trunks", None) in flow.handle(Reply(True))
+    assert flow.record.path == CONFIRMED and flow.record.municipality == "Koggenland"
 
 
 def test_a_municipality_not_connected_here_is_told_its_14_number(service):
     flow, _ = called(service)
-    actions = flow.handle(said(candidate("Opmeer", 0.995)))
+    flow.handle(said(candidate("Opmeer", 0.999)))
+    actions = flow.handle(Dtmf("1"))
     assert play(actions).prompts == ("reachable/opmeer", "goodbye")
     assert not [a for a in actions if isinstance(a, Transfer)]
     assert flow.record.outcome == OUTCOME_REFERRED and flow.record.municipality == "Opmeer"
@@ -256,3 +259,11 @@ def test_the_fallback_answers_a_national_number_by_its_digits_only(service, writ
     text = asterisk_config.render_dialplan(with_default)
     assert "exten => 08001414,1,Playback(${FOURTEENPLUS_PROMPTS}/default/hoorn)" in text
     assert " same => n,Goto(fourteenplus-to-hoorn,s,1)" in text
+
+
+def test_the_sound_key_meets_what_whisper_spells_by_ear():
+    from fourteenplus.text import sound
+
+    assert sound("Haarlem") == sound("Harlem")
+    assert sound("Culemborg") == "kulempork" and sound("Zwolle") == sound("Swole")
+    assert sound("Den Bosch") == "tenposk"  # spaces go: whisper splits and joins words at will
