@@ -14,8 +14,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from .directory import slug
 from .config import DIAL_AREA, REACHABLE, AreaPlan, Service
+from .directory import slug
 from .numberplan import NATIONAL, NumberRejected, digits_of, parse
 from .records.schema import Attempt, CallRecord
 from .speech import Candidate, Recognition
@@ -161,7 +161,7 @@ BUSY, PUT_THROUGH_TO_DEFAULT = "busy", "default"
     "transferred", "after_hours", "closed", "rejected_number", "not_served", "not_connected", "no_choice",
     "abandoned")
 # On a national number: the municipality named is not connected here, and the caller was told
-# its 14+ number ("Koggenland is bereikbaar op 14 0229").
+# its 14+ number ("Opmeer is bereikbaar op veertien 0 2 2 6").
 OUTCOME_REFERRED = "referred"
 
 # What an attempt was (`Attempt.kind`): a name said, a ja/nee said, a key pressed, nothing

@@ -26,6 +26,7 @@ there is right, and the operator's thresholds apply to that.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 
 from rapidfuzz import fuzz, process
@@ -41,6 +42,9 @@ FILLERS = frozenset(
     "hebben moet zou willen kunt u mij me verbinden doorverbinden doorverbonden worden goedemorgen "
     "goedemiddag goedenavond dag hallo hoi ja nou even voor van bij in dan".split()
 )
+# Where whisper ends a sentence: a name it does not know often comes out twice ("Toge land.
+# Togeland."), and each sentence alone is nearer to it than the two together.
+_SENTENCE_END = re.compile(r"[.!?]+")
 # The lead of a municipality with no rival scored (an area of one, ja/nee with only one
 # side heard): a clear lead, in nats.
 UNSCORED = 30.0
@@ -167,7 +171,8 @@ class Matcher:
 
     def _nearest(self, transcript: str, prompted: str) -> list:
         """The shortlist's phrases: rapidfuzz ranks every phrase against each transcript (the
-        primed one first) twice, by its folded text and by its sound (`text.sound`: half of
+        primed one first, whole and sentence by sentence) twice, by its folded text and by its
+        sound (`text.sound`: half of
         the right names whisper garbles are nearer by sound), and each ranking gives its
         first municipalities, `limit` in all, with their best `per_municipality` phrases
         (on the tune callers the two rankings together hold the caller's municipality half as
@@ -175,11 +180,12 @@ class Matcher:
         assert self.limit is not None
         rankings: list[list[int]] = []
         for source in (prompted, transcript):
-            words = self._content(source) or fold(source)
-            if words:
-                for query, keys in ((words, self._keys), (sound(words), self._sounds)):
-                    found = process.extract(query, keys, scorer=fuzz.ratio, limit=self.calibration.nearest)
-                    rankings.append([index for _, _, index in found])
+            queries = list(dict.fromkeys(
+                words for part in (source, *_SENTENCE_END.split(source)) if (words := self._content(part) or fold(part))))
+            if queries:
+                for fold_as, keys in ((str, self._keys), (sound, self._sounds)):
+                    nearness = process.cdist([fold_as(q) for q in queries], keys, scorer=fuzz.ratio).max(axis=0)
+                    rankings.append([int(i) for i in (-nearness).argsort(kind="stable")[: self.calibration.nearest]])
         chosen: dict[str, list] = {}
         share = -(-self.limit // max(len(rankings), 1))  # each ranking's part of the municipalities
         for ranking in rankings:
