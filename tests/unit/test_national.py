@@ -272,3 +272,20 @@ def test_the_sound_key_meets_what_whisper_spells_by_ear():
 def test_a_name_whisper_says_twice_is_found_from_either_sentence(grammars):
     # "Koggenland" as espeak-ng says it over the integration tests' line.
     assert "Koggenland" in [t for t, _ in national_matcher(grammars).shortlist("Toge land. Togeland.")]
+
+
+def test_national_callers_keep_the_columns_and_name_the_whole_country(tmp_path):
+    import csv
+    from argparse import Namespace
+
+    from fourteenplus_dev.commands import corpus
+
+    options = {"out": tmp_path, "split": "tune", "count": 4, "areas": "0229", "repeats": False, "replies": False,
+               "callers": True, "national": True, "voices": "espeak"}
+    assert corpus.main(Namespace(**options)) == 0
+    with (tmp_path / "callers.csv").open() as handle:
+        rows = list(csv.DictReader(handle))
+    assert tuple(rows[0]) == corpus.CALLER_COLUMNS
+    assert {row["area_code"] for row in rows} == {NATIONAL}
+    assert {row["expected"] for row in rows} <= set(load_directory().municipalities) | {"none"}
+    assert corpus.main(Namespace(**(options | {"callers": False}))) == 2  # --national makes callers only
