@@ -14,7 +14,7 @@ from pathlib import Path
 
 from . import paths, prompts
 from .config import AreaPlan, AsteriskSettings, Service
-from .vocabulary import Outcome
+from .vocabulary import Outcome, Prompt
 
 ARI_URL = AsteriskSettings.ari_url  # the bundled Asterisk's
 ARI_APP = "fourteenplus"  # the Stasis application the dialplan hands callers to
@@ -155,6 +155,17 @@ def render_dialplan(service: Service) -> str:
             lines += _ext(f"14{code}", *own, f"Goto(fourteenplus-to-{service.municipality(plan.connected[0]).slug},s,1)")
         else:
             lines += _ext(f"14{code}", *own, f"Goto(fourteenplus-menu-{code},s,1)")
+    if service.national:
+        # A national number without the app: no menu holds the country, so its default with a
+        # word, else how to reach one's municipality. The extension is the configured digits.
+        default = service.national.default
+        steps = ((f"Playback(${{FOURTEENPLUS_PROMPTS}}/default/{service.municipality(default).slug})",
+                  f"Goto(fourteenplus-to-{service.municipality(default).slug},s,1)") if default
+                 else (f"Set({CDR_USERFIELD}={cdr_userfield(Outcome.NO_CHOICE)})",
+                       f"Playback(${{FOURTEENPLUS_PROMPTS}}/{Prompt.DIAL_AREA}&${{FOURTEENPLUS_PROMPTS}}/{Prompt.GOODBYE})",
+                       "Hangup()"))
+        for number in service.national.numbers:
+            lines += _ext(number, *steps)
     lines += _ext("_X!", *_refusal(Outcome.REJECTED_NUMBER, "number/unknown_area", "goodbye"))
     lines.append("")
     for code, plan in sorted(service.areas.items()):

@@ -15,9 +15,10 @@ import datetime as dt
 from dataclasses import dataclass
 
 from .config import AreaPlan, Connection, Department, Service
-from .numberplan import NumberRejected, digits_of, parse
+from .directory import slug
+from .numberplan import NATIONAL, NumberRejected, digits_of, parse
 from .records.schema import Attempt, CallRecord
-from .speech import Recognition
+from .speech import Candidate, Recognition
 from .text import asks_for_english, fold, phrases_in
 from .vocabulary import (
     GENERAL_LINE, AttemptKind, CallPath, Decision, ListenMode, Outcome, Prompt, PromptFamily, Reason, State,
@@ -201,6 +202,9 @@ class CallFlow:
         self._denied: set[str] = set()
         self._to_ask: list[str] = []
         self._suggested: str | None = None  # the caller's history's municipality, in this area
+        # What each municipality was last heard as (a national caller's "Bergen" is asked
+        # about with where it is).
+        self._heard_as: dict[str, Candidate] = {}
         self._counter = 0
         self._playing: str | None = None
         self._timer: str | None = None
@@ -213,6 +217,11 @@ class CallFlow:
         every state that asks, listens or transfers."""
         assert self.plan is not None
         return self.plan
+
+    @property
+    def _national(self) -> bool:
+        """A national number's call: any municipality of the country may be named."""
+        return self._area.code == NATIONAL
 
     @property
     def _asked(self) -> str:
@@ -252,7 +261,8 @@ class CallFlow:
                 return self._transfer(target, CallPath.DIRECT)
             return self._start_area(target, busy)
         try:
-            code = parse(self.record.dialled, self.service.directory.areas)
+            national = self.service.national.numbers if self.service.national else ()
+            code = parse(self.record.dialled, self.service.directory.areas, national)
         except NumberRejected as exc:
             self.record.reason = exc.reason
             return self._refuse(Outcome.REJECTED_NUMBER, (prompt_id(PromptFamily.NUMBER, exc.reason),))
@@ -260,6 +270,9 @@ class CallFlow:
 
     def _start_area(self, code: str, busy: bool) -> list[Action]:
         self._enter_area(self.service.plan(code))
+        if self._national:
+            # No keypad menu holds the country: a busy recogniser hears this caller late.
+            return self._ask(Prompt.QUESTION)
         if not self._area.connected:
             return self._refuse(Outcome.NOT_SERVED, (prompt_id(PromptFamily.NUMBER, Outcome.NOT_SERVED),))
         if len(self._area.connected) == 1:
@@ -410,13 +423,17 @@ class CallFlow:
                 if heard and c.municipality in self._area.municipalities}
         self._takes.append(take)
         self._transcripts.append(recognition.transcript)
+        self._heard_as.update({c.municipality: c for c in recognition.candidates if c.municipality in take})
         thresholds = self.service.thresholds
         # A transfer without a question rests on this take alone, as sure as the policy was
         # fitted to be, and on the municipality's own name: a village or an alias heard
         # (short, and many of them) is asked about, however sure: that is where wrong
         # transfers at accept level came from (bench/recognition.md, fifth pass). The takes
         # together only choose what to ask about.
-        sure = [c for c in recognition.candidates if c.municipality in take and c.own_name
+        # On a national number every name is asked about: only a shortlist of the country's
+        # names is scored (the caller's may not be on it), and the policy was fitted where all
+        # of an area's names are, so there a sure take can be a wrong one (bench/dialogue.md).
+        sure = [c for c in recognition.candidates if c.municipality in take and c.own_name and not self._national
                 and c.municipality not in self._denied and c.score >= thresholds.accept]
         if sure:
             top = max(sure, key=lambda c: c.score).municipality
@@ -429,12 +446,12 @@ class CallFlow:
         if not ranked:
             return actions + self._failed_name_attempt(again)
         top, confidence = ranked[0]
-        if confidence >= thresholds.confirm and top not in self._area.connected:
+        if confidence >= thresholds.confirm and not self._askable(top):
             return actions + self._end(Outcome.NOT_CONNECTED, (Prompt.NOT_CONNECTED, Prompt.GOODBYE))
         # Ask about the likeliest, and after a nee about the next, while each is likely enough:
         # a "Bedoelt u …?" answered nee costs a short turn, saying the name again a long one.
         self._to_ask = [m for i, (m, p) in enumerate(ranked[: self.service.listen.questions])
-                        if m in self._area.connected and p >= (thresholds.confirm if i == 0 else thresholds.runner_up)]
+                        if self._askable(m) and p >= (thresholds.confirm if i == 0 else thresholds.runner_up)]
         if not self._to_ask or self._to_ask[0] != top:
             return actions + self._failed_name_attempt(again)
         return actions + self._confirm(self._to_ask.pop(0), PromptFamily.CONFIRM)
@@ -449,6 +466,11 @@ class CallFlow:
             combined[self._suggested] = suggest(combined[self._suggested], self.service.history.odds)
         return sorted(((m, p) for m, p in combined.items() if m not in self._denied), key=lambda item: -item[1])
 
+    def _askable(self, municipality: str) -> bool:
+        """Whether the caller may be asked about it: a connected municipality of the area; on a
+        national number any (one not connected here has its 14+ number told)."""
+        return self._national or municipality in self._area.connected
+
     def _confirm(self, municipality: str, family: PromptFamily) -> list[Action]:
         # However the answers go (nee, a correction, a correction again), a caller hears
         # "Bedoelt u …?" at most as often as every name they may say could ask it; then the keys.
@@ -459,7 +481,16 @@ class CallFlow:
         self._confirm_plays = 0
         self.state = State.CONFIRMING
         return (self._listen(ListenMode.REPLY, municipality)
-                + self._play("confirm", (prompt_id(family, self._slug(municipality)),), True))
+                + self._play("confirm", (self._question(family, municipality),), True))
+
+    def _question(self, family: PromptFamily, municipality: str) -> str:
+        """`confirm/<slug>` ("Bedoelt u Hoorn?"), or for a place that shares its name with
+        places in other municipalities `confirm/<slug>/<place slug>` ("Bedoelt u Bergen in
+        Noord-Holland?")."""
+        heard = self._heard_as.get(municipality)
+        if heard is not None and heard.shared:
+            return prompt_id(family, f"{self._slug(municipality)}/{slug(heard.phrase)}")
+        return prompt_id(family, self._slug(municipality))
 
     def _english(self, attempt: Attempt) -> list[Action]:
         """The rest of the call in English: the question again, the Dutch names still heard."""
@@ -474,7 +505,7 @@ class CallFlow:
         kind = AttemptKind.KEYPAD if keyed else AttemptKind.REPLY
         self.record.attempts.append(Attempt(kind, Decision.UNCLEAR if yes is None else said(yes), self._confirming))
         if yes:
-            return actions + self._transfer(self._asked, CallPath.CONFIRMED)
+            return actions + self._chosen(self._asked, CallPath.CONFIRMED)
         if yes is False:
             self._denied.add(self._asked)
         # A name said with the answer is the caller's next take, weighed with the others as
@@ -494,8 +525,7 @@ class CallFlow:
         """The same question once more, now naming the keys that answer it."""
         self._confirm_plays += 1
         if self._confirm_plays < 2:
-            question = prompt_id(PromptFamily.CONFIRM, self._slug(self._asked))
-            return self._play("confirm", (question, Prompt.REPLY_KEYS), True)
+            return self._play("confirm", (self._question(PromptFamily.CONFIRM, self._asked), Prompt.REPLY_KEYS), True)
         return self._menu_or_default(())
 
     def _failed_name_attempt(self, prompt: Prompt = Prompt.AGAIN) -> list[Action]:
@@ -515,6 +545,10 @@ class CallFlow:
         return actions + self._menu_or_default((Prompt.MENU_AGAIN,))
 
     def _menu_or_default(self, before: tuple[str, ...]) -> list[Action]:
+        if self._national:  # no menu holds the whole country
+            if self._area.default:
+                return self._transfer(self._area.default, CallPath.DEFAULT)
+            return self._end(Outcome.NO_CHOICE, (Prompt.DIAL_AREA, Prompt.GOODBYE))
         if self._menu_plays < self.service.listen.menu_attempts:
             return self._menu(before)
         if self._area.default:
@@ -542,6 +576,15 @@ class CallFlow:
             return []
         self._listening = False
         return [StopListening()]
+
+    def _chosen(self, municipality: str, path: CallPath) -> list[Action]:
+        """The municipality chosen on a national number (or in an area): its trunk when it is
+        connected here, else its 14+ number told."""
+        if municipality in self._area.connected:
+            return self._transfer(municipality, path)
+        self.record.path = path
+        self.record.municipality = municipality
+        return self._end(Outcome.REFERRED, (prompt_id(PromptFamily.REACHABLE, self._slug(municipality)), Prompt.GOODBYE))
 
     def _transfer(self, municipality: str, path: CallPath) -> list[Action]:
         connection = self.service.municipality(municipality)

@@ -21,7 +21,7 @@ from .asterisk_layout import DIRECTORIES
 from .directory import Directory, load_directory
 from .errors import ConfigError, ConfigErrors
 from .hours import HoursError, OpeningHours, parse_week
-from .numberplan import NumberRejected, digits_of
+from .numberplan import NATIONAL, NumberRejected, digits_of, parse
 from .paths import recording, recordings_dir
 from .speech.deadline import Deadline
 from .text import fold
@@ -93,6 +93,17 @@ class AreaPlan:
         holds (`prompts.install` keeps a file one install longer than it is needed)."""
         order = hashlib.sha256("\n".join(self.connected).encode()).hexdigest()[:8]
         return prompt_id(PromptFamily.MENU, f"{self.code}-{order}")
+
+
+@dataclass(frozen=True)
+class NationalPlan:
+    """One number (or a few) for every municipality of the country: a caller names any
+    municipality, or their town or village, and is put through to it when it is connected here,
+    or told its 14+ number."""
+    numbers: tuple[str, ...]  # digits, as numberplan.digits_of gives them
+    default: str | None       # a connected municipality for callers not understood; None: they
+                              # are told to dial 14 and their area code (there is no keypad menu
+                              # of 342 municipalities)
 
 
 @dataclass(frozen=True)
@@ -188,9 +199,15 @@ class Service:
     warnings: tuple[ConfigError, ...] = field(default=())
     history: HistorySettings = field(default=HistorySettings(0, 4.0))
     asterisk: AsteriskSettings = field(default_factory=AsteriskSettings)
+    national: NationalPlan | None = None
 
     def plan(self, code: str) -> AreaPlan:
-        """The plan for an area code from the directory; unconfigured areas have no connections."""
+        """The plan for an area code from the directory; unconfigured areas have no connections.
+        `numberplan.NATIONAL` (a national number is configured): every municipality of the
+        country, those with a trunk connected."""
+        if code == NATIONAL and self.national is not None:
+            return AreaPlan(NATIONAL, tuple(self.directory.municipalities), tuple(sorted(self.connections)),
+                            self.national.default)
         if code in self.areas:
             return self.areas[code]
         return AreaPlan(code, self.directory.areas[code].municipalities, (), None)
@@ -205,6 +222,8 @@ class Service:
         municipalities, and the dialplan's trunk-failed message."""
         plan = self.plan(code)
         ids: list[str] = [Prompt.TRUNK_FAILED, Prompt.GOODBYE]
+        if code == NATIONAL:
+            return tuple(ids + self._national_prompt_ids(plan))
         if len(plan.connected) > 1:
             ids += [Prompt.QUESTION, Prompt.AGAIN, Prompt.NO_NAME, Prompt.MENU_AGAIN, Prompt.NOT_CONNECTED,
                     plan.menu_prompt, Prompt.REPLY_KEYS, Prompt.BUSY]
@@ -216,6 +235,21 @@ class Service:
         ids += [prompt_id(PromptFamily.DEPARTMENT, self.municipality(name).slug) for name in plan.connected
                 if self.municipality(name).departments]
         return tuple(ids)
+
+    def _national_prompt_ids(self, plan: AreaPlan) -> list[str]:
+        """A national caller may name any municipality: each can be asked about, and each that
+        is not connected here has its 14+ number told. (The villages that share a name across
+        municipalities have prompts of their own, made from the grammars: `prompts`.)"""
+        municipalities = self.directory.municipalities
+        ids: list[str] = [Prompt.QUESTION, Prompt.AGAIN, Prompt.NO_NAME, Prompt.REPLY_KEYS, Prompt.DIAL_AREA]
+        ids += [prompt_id(PromptFamily.DEFAULT, self.municipality(plan.default).slug)] if plan.default else []
+        ids += [prompt_id(family, municipalities[name].slug)
+                for name in plan.municipalities for family in CONFIRM_FAMILIES]
+        ids += [prompt_id(PromptFamily.REACHABLE, municipalities[name].slug)
+                for name in plan.municipalities if name not in plan.connected]
+        ids += [prompt_id(PromptFamily.CLOSED, self.municipality(name).slug)
+                for name in plan.connected if self.municipality(name).hours]
+        return ids
 
 
 def config_path(explicit: str | None = None) -> Path:
@@ -236,7 +270,8 @@ DEFAULTS: dict[str, Any] = {
 }
 _COUNTS = ("attempts", "menu_attempts", "questions")  # listen settings that count, not milliseconds
 TOP_KEYS = ("language", "thresholds", "listen", "records", "history", "municipalities", "areas", "numbers", "outbound",
-            "asterisk")
+            "asterisk", "national")
+NATIONAL_KEYS = ("numbers", "default")
 MUNICIPALITY_KEYS = ("trunk", "overflow", "hours", "closed", "holidays", "after_hours", "english", "departments")
 DEPARTMENT_KEYS = ("phrases", "trunk", "key")
 # Key 0 is no department's: at the department question it is the general line.
@@ -319,17 +354,18 @@ def load_service(path: str | Path | None = None, directory: Directory | None = N
     asterisk = _asterisk(c, data)
 
     connections = _connections(c, data, directory)
-    areas = _areas(c, data, directory, connections)
+    areas = _areas(c, data, directory, connections, required="national" not in data)
     numbers = _numbers(c, data, directory, areas)
     outbound = _outbound(c, data, directory, areas)
+    national = _national(c, data, directory, connections, numbers)
     for name in connections:
-        if not any(name in plan.connected for plan in areas.values()):
+        if national is None and not any(name in plan.connected for plan in areas.values()):
             c.warnings.append(data["municipalities"].error(f"{name} has a trunk but is connected in no area", name))
 
     if c.errors:
         raise ConfigErrors(c.errors)
     service = Service(str(path), directory, language, thresholds, listen, areas, connections,
-                      records, numbers, outbound, tuple(c.warnings), history, asterisk)
+                      records, numbers, outbound, tuple(c.warnings), history, asterisk, national)
     _check_recordings(c, data, service)
     if c.errors:
         raise ConfigErrors(c.errors)
@@ -598,8 +634,8 @@ def _numbers(c: _Collector, data: yamlfile.Node, directory: Directory,
 
 
 def _areas(c: _Collector, data: yamlfile.Node, directory: Directory,
-           connections: dict[str, Connection]) -> dict[str, AreaPlan]:
-    section = c.mapping(data, "areas", required=True)
+           connections: dict[str, Connection], required: bool = True) -> dict[str, AreaPlan]:
+    section = c.mapping(data, "areas", required=required)
     out: dict[str, AreaPlan] = {}
     if section is None:
         return out
@@ -649,6 +685,47 @@ def _areas(c: _Collector, data: yamlfile.Node, directory: Directory,
                 "and press no key will hear a goodbye instead of reaching a municipality", code))
         out[code] = AreaPlan(code, behind, tuple(names), default, area_language)
     return out
+
+
+def _national(c: _Collector, data: yamlfile.Node, directory: Directory, connections: dict[str, Connection],
+              numbers: dict[str, tuple[str, str]]) -> NationalPlan | None:
+    """`national: {numbers: ["0800 1414"], default: Hoorn}`: the numbers must be numbers, none
+    of them a municipality's 14+ number or a geographic number given under `numbers`."""
+    section = c.mapping(data, "national")
+    if section is None:
+        return None
+    c.keys(section, NATIONAL_KEYS, "national")
+    listed = section.get("numbers")
+    if not isinstance(listed, yamlfile.Seq) or not listed:
+        c.errors.append(section.error("'national' needs 'numbers', a list of the numbers callers dial, "
+                                      "such as [\"0800 1414\"]", "numbers" if "numbers" in section else None))
+        return None
+    found: list[str] = []
+    for index, number in enumerate(listed):
+        try:
+            digits = digits_of(str(number))
+        except NumberRejected as exc:
+            c.errors.append(listed.error(f"national number {number!r}: {exc}", index))
+            continue
+        try:
+            code = parse(digits, directory.areas)
+        except NumberRejected:
+            pass
+        else:
+            c.errors.append(listed.error(f"{number!r} is the 14+ number of area {code}, not a national number", index))
+            continue
+        if digits in numbers:
+            c.errors.append(listed.error(f"{number!r} is also under 'numbers'", index))
+        elif digits in found:
+            c.errors.append(listed.error(f"national number {number!r} is given twice", index))
+        else:
+            found.append(digits)
+    default = section.get("default")
+    if default is not None and default not in connections:
+        c.errors.append(section.error(f"default {default!r} of the national number is no municipality with a trunk "
+                                      f"under 'municipalities'{_closest(str(default), connections)}", "default"))
+        default = None
+    return NationalPlan(tuple(found), default)
 
 
 def _outbound(c: _Collector, data: yamlfile.Node, directory: Directory,

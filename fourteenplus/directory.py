@@ -48,6 +48,14 @@ class Directory:
     def area(self, code: str) -> Area:
         return self.areas[code]
 
+    def number(self, name: str) -> str:
+        """The 14+ number to tell a caller for a municipality ("14020"): every one of its area
+        codes reaches it, so the code of its own main place (Amsterdam: 020, not 0294), else the
+        one it shares with the fewest others (a caller there is asked less)."""
+        codes = self.municipalities[name].area_codes
+        return "14" + min(codes, key=lambda code: (self.areas[code].main_place != name,
+                                                   len(self.areas[code].municipalities), code))
+
 
 def _text(node: yamlfile.Node, key: str) -> str:
     value = node.get(key)

@@ -20,6 +20,9 @@ API, consumed by the speech matcher:
   code, so a matcher can recognise and reject an out-of-area name. A phrase whose folded
   text also routes within the area is left out: in 0486 "Velp" is Land van Cuijk, not a
   reason to reject.
+- `Grammars.area(numberplan.NATIONAL)`: every phrase of the country, for a national number;
+  there a phrase may route to several municipalities (`Grammars.shared()`: folded text → the
+  municipalities it names, for those that name more than one), and nothing is elsewhere.
 - `Grammars.warnings`: `ConfigError`s for phrases of different municipalities in one area
   that sound alike; `fourteenplus check` prints them and still succeeds.
 - `Phrase(text, municipality, kind)` also carries `key`, `fold(text)`, computed once.
@@ -36,6 +39,7 @@ from rapidfuzz import fuzz, process
 
 from . import paths, yamlfile
 from .errors import ConfigError, ConfigErrors
+from .numberplan import NATIONAL
 from .text import fold
 
 if TYPE_CHECKING:
@@ -79,12 +83,31 @@ class Grammars:
     """Every phrase of every municipality, each once."""
     warnings: tuple[ConfigError, ...] = ()
     _elsewhere: dict[str, tuple[Phrase, ...]] = field(default_factory=dict, repr=False, compare=False)
+    _national: list[AreaGrammar] = field(default_factory=list, repr=False, compare=False)
 
     def area(self, code: str) -> AreaGrammar:
+        if code == NATIONAL:
+            return self.national()
         try:
             return self.areas[code]
         except KeyError:
             raise KeyError(f"area code {code!r} is not in the directory") from None
+
+    def national(self) -> AreaGrammar:
+        """What a caller of a national number may say: every phrase, official names first."""
+        if not self._national:  # built on first use, then kept
+            municipalities = tuple(sorted({p.municipality for p in self.phrases}))
+            ranked = sorted(self.phrases, key=lambda p: (p.kind != "name", p.municipality, KINDS.index(p.kind)))
+            self._national.append(AreaGrammar(NATIONAL, municipalities, tuple(ranked)))
+        return self._national[0]
+
+    def shared(self) -> dict[str, tuple[str, ...]]:
+        """Folded phrases that name places in more than one municipality → those municipalities
+        (Bergen, Velp, Hengelo): on a national number a caller who says one is asked which."""
+        owners: dict[str, set[str]] = {}
+        for phrase in self.phrases:
+            owners.setdefault(phrase.key, set()).add(phrase.municipality)
+        return {key: tuple(sorted(names)) for key, names in owners.items() if len(names) > 1}
 
     def elsewhere(self, code: str) -> tuple[Phrase, ...]:
         if code not in self._elsewhere:  # computed on first use per area, then cached

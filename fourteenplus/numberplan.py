@@ -21,6 +21,11 @@ REASONS = {
     "trailing_digits": "there are digits after the area code",
 }
 
+# The area code of a national number (`config.NationalPlan`): a caller there names any
+# municipality of the country. A word, not digits, so it can be no real area code; only the
+# configured digits of the number ever reach the dialplan.
+NATIONAL = "national"
+
 # Separators people and switches write inside numbers; anything else is rejected.
 _SEPARATORS = str.maketrans("", "", " -.()/\t")
 _MAX_DIGITS = 16  # +31 14 0xxx is 9 digits; the margin keeps room for prefixes, not for tricks
@@ -52,9 +57,12 @@ def digits_of(number: str) -> str:
     return compact
 
 
-def parse(number: str, area_codes: Collection[str]) -> str:
-    """Return the area code of a 14+ number such as '140229', '14 0229' or '+31 14 0229'."""
+def parse(number: str, area_codes: Collection[str], national: Collection[str] = ()) -> str:
+    """Return the area code of a 14+ number such as '140229', '14 0229' or '+31 14 0229', or
+    `NATIONAL` for one of the `national` numbers (their digits, as `digits_of` gives them)."""
     digits = digits_of(number)
+    if digits in national:
+        return NATIONAL
     if not digits.startswith("14"):
         # A lone '1' is a 14+ number still being dialled.
         raise NumberRejected("too_short" if digits == "1" else "not_14", number)

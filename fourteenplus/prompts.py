@@ -7,7 +7,11 @@ what the call flow plays: `question`, `again`, `no-name`, `confirm/<slug>`, `con
 `menu-again`, `busy` (before the menu when the recognisers cannot keep up), `department/<slug>`
 (a municipality with departments: what the call is about, with the keys), `default/<slug>`
 (before an area's default municipality, so a caller always hears where they are put through), `number/<reason>`, `not-connected`, `goodbye`, `trunk-failed`, and
-`closed/<slug>` for municipalities with opening hours. Every language is made, whatever the
+`closed/<slug>` for municipalities with opening hours. A national number adds, for every
+municipality of the country, `confirm/<slug>` and `confirm-or/<slug>`, `reachable/<slug>` ("… is
+bereikbaar op 14 0229") for those not connected here, `confirm/<slug>/<place slug>` ("Bedoelt u
+Bergen in Noord-Holland?") for the places that share their name with another municipality's,
+and `dial-area`; only an installation with a national number makes them. Every language is made, whatever the
 configured one: a caller can switch to English at the question (key 9).
 
 espeak-ng speaks the text and sox makes telephone audio of it. An operator who has real
@@ -34,7 +38,8 @@ import yaml
 
 from . import paths, resources
 from .config import LANGUAGES, RECORDED_LANGUAGES, Connection, Service
-from .numberplan import REASONS
+from .directory import slug
+from .numberplan import NATIONAL, REASONS
 from .vocabulary import CONFIRM_FAMILIES, Outcome, Prompt, PromptFamily, prompt_id
 
 SOUNDS_SUBDIR = "fourteenplus"
@@ -57,7 +62,8 @@ def _all_texts() -> dict:
 def prompt_texts(service: Service, language: str) -> dict[str, str]:
     """Every prompt id this configuration can play in `language` → its text."""
     t = _all_texts()[language]
-    out: dict[str, str] = {prompt: t[prompt] for prompt in Prompt}
+    # Every single-file prompt but the national number's own (`national_texts`).
+    out: dict[str, str] = {prompt: t[prompt] for prompt in Prompt if prompt != Prompt.DIAL_AREA}
     out.update({prompt_id(PromptFamily.NUMBER, reason): t[PromptFamily.NUMBER][reason] for reason in NUMBER_REASONS})
     for code, plan in service.areas.items():
         if len(plan.connected) < 2:
@@ -75,6 +81,41 @@ def prompt_texts(service: Service, language: str) -> dict[str, str]:
                 name=name, hours=conn.hours.describe(language))
         if conn.departments:
             out[prompt_id(PromptFamily.DEPARTMENT, conn.slug)] = department_question(conn, language)
+    if service.national:
+        out.update(national_texts(service, language))
+    return out
+
+
+def national_texts(service: Service, language: str) -> dict[str, str]:
+    """The prompts of a national number (see the module's docstring): a few thousand short
+    files, made once (the manifest keeps a re-install from making them again)."""
+    from .grammar import load_grammars
+
+    t = _all_texts()[language]
+    directory = service.directory
+    plan = service.plan(NATIONAL)
+    out = {Prompt.DIAL_AREA.value: t[Prompt.DIAL_AREA]}
+    if plan.default:
+        out[prompt_id(PromptFamily.DEFAULT, service.municipality(plan.default).slug)] = t["default"].format(name=plan.default)
+    for name, municipality in directory.municipalities.items():
+        for family in CONFIRM_FAMILIES:
+            out[prompt_id(family, municipality.slug)] = t[family].format(name=name)
+        if name not in plan.connected:
+            digits = " ".join(directory.number(name)[2:])
+            out[prompt_id(PromptFamily.REACHABLE, municipality.slug)] = t[PromptFamily.REACHABLE].format(
+                name=name, digits=digits)
+    grammars = load_grammars(directory)
+    shared = grammars.shared()
+    for phrase in grammars.phrases:
+        owners = shared.get(phrase.key)
+        if not owners:
+            continue
+        province = directory.municipalities[phrase.municipality].province
+        others = [directory.municipalities[m].province for m in owners if m != phrase.municipality]
+        where = province if province not in others else t["in-municipality"].format(name=phrase.municipality)
+        for family in CONFIRM_FAMILIES:
+            pid = prompt_id(family, f"{directory.municipalities[phrase.municipality].slug}/{slug(phrase.text)}")
+            out[pid] = t[f"{family}-place"].format(place=phrase.text, where=where)
     return out
 
 

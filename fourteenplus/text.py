@@ -36,6 +36,24 @@ _GLUED_ARTICLE = re.compile(rf"(?:^|(?<=\s))[{_APOSTROPHES}]([st])(?=[^\W\d_])")
 _NOT_WORD = re.compile(r"[\W_]+")
 
 
+# What whisper confuses in a Dutch name it does not know ("Kutlingbord" for Culemborg, "Harlem"):
+# spellings of one sound, and voiced and voiceless consonants, in this order.
+_SOUNDS = (("ch", "g"), ("ij", "ei"), ("y", "i"), ("c", "k"), ("ph", "f"), ("th", "t"), ("dt", "t"),
+           ("v", "f"), ("z", "s"), ("w", "v"), ("d", "t"), ("b", "p"), ("g", "k"), ("q", "k"), ("x", "ks"),
+           ("ou", "au"), ("ui", "au"), ("h", ""))
+_DOUBLED = re.compile(r"(.)\1+")
+
+
+def sound(s: str) -> str:
+    """A rough sound-alike key of folded text, without spaces: what a national number's
+    shortlist compares besides the folded text (`speech.matcher`), since a name whisper does
+    not know comes out spelt by ear. Only for finding candidates: never a reason to route."""
+    key = fold(s)
+    for written, said in _SOUNDS:
+        key = key.replace(written, said)
+    return _DOUBLED.sub(r"\1", key).replace(" ", "")
+
+
 def fold(s: str) -> str:
     """The comparison key of a name: see the module docstring."""
     decomposed = unicodedata.normalize("NFKD", s)

@@ -285,7 +285,7 @@ def _evidence(service: SpeechService, ear: _HeardOnce, takes: list[Take], read) 
             if matcher is None:
                 matcher = neutral[(take.area_code, primed)] = service.matcher(take.area_code, neutral=True, primed=primed)
             if primed and clip.speech:
-                ear.prime(clip, matcher.prompt)
+                ear.prime(clip, matcher.prompt_for(clip.transcript))
             found = fitting.labelled(matcher.evidence(ear.score(clip, matcher.shortlist)) if clip.speech else {},
                                      take.label)
             if found is not None:

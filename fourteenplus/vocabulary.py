@@ -46,6 +46,9 @@ class Outcome(Word):
     NOT_CONNECTED = "not_connected"      # a municipality the operator does not serve
     NO_CHOICE = "no_choice"              # nothing chosen at the menu, and no default
     ABANDONED = "abandoned"              # the caller hung up first
+    # On a national number: the municipality named is not connected here, and the caller
+    # was told its 14+ number ("Opmeer is bereikbaar op veertien 0 2 2 6").
+    REFERRED = "referred"
 
 
 class Ending(Word):
@@ -166,6 +169,9 @@ class Prompt(Word):
     # Before the menu, when the recognisers cannot keep up ("it is busy, choose with the
     # keys"); also the reason of that call's failure attempt.
     BUSY = "busy"
+    # On a national number, for a caller who could not be understood (no keypad menu holds
+    # the whole country): "dial 14 and your area code".
+    DIAL_AREA = "dial-area"
 
 
 class PromptFamily(Word):
@@ -177,6 +183,8 @@ class PromptFamily(Word):
     CLOSED = "closed"          # the municipality is closed now, per municipality
     DEFAULT = "default"        # "U wordt doorverbonden met X.", before an area's default
     DEPARTMENT = "department"  # "Waarover belt u? …", per municipality with departments
+    # On a national number, per municipality not connected here: "<name> is bereikbaar op 14 …".
+    REACHABLE = "reachable"
 
 
 CONFIRM_FAMILIES = (PromptFamily.CONFIRM, PromptFamily.CONFIRM_OR)

@@ -403,7 +403,8 @@ class Simulation:
             return None
         slug = self.flow.service.directory.municipalities[self._asked].slug
         questions = {prompt_id(family, slug) for family in CONFIRM_FAMILIES}
-        return next((i for i, p in enumerate(play.prompts) if p in questions), None)
+        # confirm/<slug>, or on a national number confirm/<slug>/<place slug> ("… Bergen in Noord-Holland?")
+        return next((i for i, p in enumerate(play.prompts) if p in questions or p.rsplit("/", 1)[0] in questions), None)
 
     def _press_menu_key(self, play: cf.Play, index: int, now: float) -> None:
         if self.caller.expected is None:
@@ -450,7 +451,8 @@ class Simulation:
 def keypad_menu_seconds(caller: Caller, plan, audio: PromptAudio, language: str = "nl") -> float | None:
     """The anchor speech must beat: the same caller on a keypad-only line, where the area's
     menu plays at once and they press their municipality's key as soon as they hear it."""
-    if caller.expected not in plan.connected:
-        return None
-    ends = audio.menu_items[(language, plan.menu_prompt)]
+    menu = (language, plan.menu_prompt)
+    if caller.expected not in plan.connected or menu not in audio.menu_items:
+        return None  # not connected, or no menu (a national number)
+    ends = audio.menu_items[menu]
     return round(ends[plan.connected.index(caller.expected)] + KEY_REACTION_S, 3)

@@ -34,7 +34,8 @@ def main(args) -> int:
         where = f"{warning.where}: " if warning.where else ""
         print(f"{where}warning: {warning.message}", file=sys.stderr)
     connected = sum(len(plan.connected) for plan in service.areas.values())
-    print(f"{service.source}: ok: {len(service.areas)} area codes answered, {connected} connections, "
+    national = f"{len(service.national.numbers)} national numbers, " if service.national else ""
+    print(f"{service.source}: ok: {len(service.areas)} area codes answered, {national}{connected} connections, "
           f"{len(service.directory.areas)} area codes and {len(service.directory.municipalities)} "
           f"municipalities in the directory")
     return 0

@@ -23,6 +23,9 @@ class Candidate:
     municipality: str
     score: float  # 0..1, comparable with the service's thresholds
     phrase: str
+    # The phrase names places in other municipalities too (Bergen: Bergen (NH) and Bergen (L),
+    # on a national number): the caller is asked which, never put through on it alone.
+    shared: bool = False
 
     @property
     def own_name(self) -> bool:

@@ -10,6 +10,12 @@ A third comes from the transcription primed with the area's phrases (`prompt`): 
 villages and aliases worth scoring, and when it names exactly one municipality that is
 evidence for or against the top one; naming two or more is a copied prompt, not speech.
 
+A national number's grammar holds every phrase of the country, too many to score against the
+audio: there (`shortlist=K`) only the phrases of the K municipalities whose phrases come
+nearest to the transcripts are scored, and the primed transcription is primed with those. A
+phrase may name places in several municipalities there (Bergen); each of them counts it, and
+its candidates say so (`Candidate.shared`).
+
 A municipality counts with its best phrase (Zwaag or Hoorn, for Hoorn). The evidence for it
 (that score, its lead over the next municipality, how close the transcript comes to it and
 to another area's name, whisper's no-speech probability, what the primed transcription
@@ -20,11 +26,12 @@ there is right, and the operator's thresholds apply to that.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 
 from rapidfuzz import fuzz, process
 
-from ..text import fold, phrases_in
+from ..text import fold, phrases_in, sound
 from ..vocabulary import Decision, Reason
 from . import Candidate, Recognition
 from .policy import Policy
@@ -36,6 +43,9 @@ FILLERS = frozenset(
     "hebben moet zou willen kunt u mij me verbinden doorverbinden doorverbonden worden goedemorgen "
     "goedemiddag goedenavond dag hallo hoi ja nou even voor van bij in dan".split()
 )
+# Where whisper ends a sentence: a name it does not know often comes out twice ("Toge land.
+# Togeland."), and each sentence alone is nearer to it than the two together.
+_SENTENCE_END = re.compile(r"[.!?]+")
 # The lead of a municipality with no rival scored (an area of one, ja/nee with only one
 # side heard): a clear lead, in nats.
 UNSCORED = 30.0
@@ -55,6 +65,10 @@ class Calibration:
     # ("no_name"): the caller is asked for a name, not told they were not understood.
     no_name_words: int = 2
     no_name_share: float = 0.3
+    # With a shortlist (a national number): the phrases of a municipality scored at most, and
+    # how many phrases rapidfuzz ranks per transcript and key to find the municipalities from.
+    per_municipality: int = 2
+    nearest: int = 40
 
 
 def content(transcript: str, fillers: frozenset[str] = FILLERS) -> str:
@@ -66,8 +80,12 @@ class Matcher:
     """One area's phrases (and everyone else's, to recognise out-of-area names)."""
 
     def __init__(self, grammar, elsewhere=(), calibration: Calibration = Calibration(), policy: Policy | None = None,
-                 primed: bool = True, carrier: bool = True):
+                 primed: bool = True, carrier: bool = True, shortlist: int | None = None):
         self.grammar = grammar
+        self.primed = primed
+        # None: every official name is scored (an area's handful); K: only the phrases of the K
+        # municipalities nearest to the transcripts (a national number's hundreds).
+        self.limit = shortlist
         # How each phrase is written when scored against the audio: alone (" Hoorn."), and an
         # official name also in a carrier sentence. (Replies scored also as the start of a
         # longer answer, " Ja,", were told apart no better on the tune callers.)
@@ -76,7 +94,17 @@ class Matcher:
         self.calibration = calibration
         self.policy = policy or Policy.load()
         self.by_text = {p.text: p for p in grammar.phrases}
+        self._owners: dict[str, list[str]] = {}  # text → the municipalities it names (several: shared)
         self._keys = [fold(p.text) for p in grammar.phrases]
+        keys_of: dict[str, set[str]] = {}
+        for p, key in zip(grammar.phrases, self._keys):
+            self._owners.setdefault(p.text, []).append(p.municipality)
+            keys_of.setdefault(key, set()).add(p.municipality)
+        self._shared = {p.text for p, key in zip(grammar.phrases, self._keys) if len(keys_of[key]) > 1}
+        self._sounds = [sound(p.text) for p in grammar.phrases] if shortlist is not None else []
+        self._keys_by_municipality: dict[str, list[str]] = {}
+        for p, key in zip(grammar.phrases, self._keys):
+            self._keys_by_municipality.setdefault(p.municipality, []).append(key)
         self._elsewhere = list(elsewhere)
         self._elsewhere_keys = [fold(p.text) for p in self._elsewhere]
         # A phrase made of nothing but filler words ("ja", in a reply) is what was said there,
@@ -86,7 +114,17 @@ class Matcher:
         self._other_keys = [fold(t) for t in self._others]
         # Whisper's previous-text prompt: every phrase once, as a list a person might have said;
         # none for an unprimed matcher (the recogniser then skips that transcription).
-        self.prompt = " " + ", ".join(dict.fromkeys(p.text for p in grammar.phrases)) + "." if primed else ""
+        # A national grammar's whole list would not fit whisper's context: it is primed with its
+        # shortlist (`prompt_for`).
+        self.prompt = " " + ", ".join(dict.fromkeys(p.text for p in grammar.phrases)) + "." \
+            if primed and shortlist is None else ""
+
+    def prompt_for(self, transcript: str) -> str:
+        """The primed transcription's prompt after this free transcript: the area's phrases, or
+        with a shortlist the phrases shortlisted from it."""
+        if self.limit is None or not self.primed:
+            return self.prompt
+        return " " + ", ".join(dict.fromkeys(p.text for p in self._nearest(transcript, ""))) + "."
 
     def _content(self, transcript: str) -> str:
         return content(transcript, self._fillers)
@@ -120,6 +158,9 @@ class Matcher:
         primed transcription (the plain one if there is none; `other_forms`): each scored
         text costs time. Scoring every village made short, common ones (Lent, Loenen) win on
         noise in the tune split."""
+        if self.limit is not None:
+            return [(p.text, self.name_forms if p.kind == "name" else self.other_forms)
+                    for p in self._nearest(transcript, prompted)]
         source = prompted or transcript
         words = self._content(source) or fold(source)
         names = [(p.text, self.name_forms) for p in self.grammar.phrases if p.kind == "name"]
@@ -128,6 +169,37 @@ class Matcher:
             found = process.extract(words, self._other_keys, scorer=fuzz.WRatio, limit=self.calibration.near_limit)
             near = [(self._others[i], self.other_forms) for _, _, i in found]
         return names + near
+
+    def _nearest(self, transcript: str, prompted: str) -> list:
+        """The shortlist's phrases: rapidfuzz ranks every phrase against each transcript (the
+        primed one first, whole and sentence by sentence) twice, by its folded text and by its
+        sound (`text.sound`: half of
+        the right names whisper garbles are nearer by sound), and each ranking gives its
+        first municipalities, `limit` in all, with their best `per_municipality` phrases
+        (on the tune callers the two rankings together hold the caller's municipality half as
+        often again as either alone: bench/dialogue.md); with no words at all, nothing."""
+        assert self.limit is not None
+        rankings: list[list[int]] = []
+        for source in (prompted, transcript):
+            queries = list(dict.fromkeys(
+                words for part in (source, *_SENTENCE_END.split(source)) if (words := self._content(part) or fold(part))))
+            if queries:
+                for fold_as, keys in ((str, self._keys), (sound, self._sounds)):
+                    nearness = process.cdist([fold_as(q) for q in queries], keys, scorer=fuzz.ratio).max(axis=0)
+                    rankings.append([int(i) for i in (-nearness).argsort(kind="stable")[: self.calibration.nearest]])
+        chosen: dict[str, list] = {}
+        share = -(-self.limit // max(len(rankings), 1))  # each ranking's part of the municipalities
+        for ranking in rankings:
+            taken = 0
+            for index in ranking:
+                phrase = self.grammar.phrases[index]
+                picked = chosen.get(phrase.municipality)
+                if picked is None and taken < share and len(chosen) < self.limit:
+                    chosen[phrase.municipality] = [phrase]
+                    taken += 1
+                elif picked is not None and phrase not in picked and len(picked) < self.calibration.per_municipality:
+                    picked.append(phrase)
+        return [phrase for picked in chosen.values() for phrase in picked]
 
     def named(self, prompted: str) -> set[str]:
         """The municipalities whose phrases the primed transcription contains (each phrase
@@ -139,8 +211,9 @@ class Matcher:
         """Each municipality's best scored phrase: (score, text)."""
         best: dict[str, tuple[float, str]] = {}
         for text, score in heard.phrase_scores.items():
-            if score > best.get(self.by_text[text].municipality, (float("-inf"), ""))[0]:
-                best[self.by_text[text].municipality] = (score, text)
+            for municipality in self._owners[text]:
+                if score > best.get(municipality, (float("-inf"), ""))[0]:
+                    best[municipality] = (score, text)
         return best
 
     def name_share(self, transcript: str) -> tuple[float, int]:
@@ -173,8 +246,8 @@ class Matcher:
         features = {}
         for municipality, (score, _) in best.items():
             others = max((s for m, (s, _) in best.items() if m != municipality), default=score - UNSCORED)
-            own = max((fuzz.ratio(fold(p.text), words) for p in self.grammar.phrases
-                       if p.municipality == municipality), default=0.0) / 100 if words else 0.0
+            own = max((fuzz.ratio(key, words) for key in self._keys_by_municipality.get(municipality, ())),
+                      default=0.0) / 100 if words else 0.0
             features[municipality] = {"margin": score - others, "score": score,
                                       "text_top": own, "text_elsewhere": elsewhere,
                                       "no_speech": heard.no_speech_prob,
@@ -190,7 +263,8 @@ class Matcher:
         _, outside = self.text_match(heard.transcript)
         heard_as = self._by_municipality(heard)
         candidates = tuple(sorted(
-            (Candidate(m, round(self.policy.probability(f), 4), heard_as[m][1]) for m, f in self.evidence(heard).items()),
+            (Candidate(m, round(self.policy.probability(f), 4), heard_as[m][1], heard_as[m][1] in self._shared)
+             for m, f in self.evidence(heard).items()),
             key=lambda c: -c.score))
         if not candidates:
             return Recognition.rejected(Reason.OUT_OF_AREA if outside else Reason.LOW_CONFIDENCE, heard.transcript,
@@ -199,7 +273,7 @@ class Matcher:
         unsure = Reason.AMBIGUOUS if runner_up >= self.calibration.ambiguous else Reason.LOW_CONFIDENCE
         # Only once the primed transcription had its say (a name whisper garbled in the free
         # transcript may still be one), and never for ja/nee (no primed matcher).
-        if self.prompt:
+        if self.primed:
             share, count = self.name_share(heard.transcript)
             if share < self.calibration.no_name_share and count >= self.calibration.no_name_words:
                 unsure = Reason.NO_NAME

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Callable, TypeVar
 import numpy as np
 
 from ..grammar import AreaGrammar, Grammars, Phrase
+from ..numberplan import NATIONAL
 from ..text import answer_of
 from ..vocabulary import Decision, Reason
 from . import Recognition
@@ -63,6 +64,9 @@ SENTENCE_WORDS = 3
 # phrase than the one asked about for the ja to be a correction ("ja, Opmeer" to "Bedoelt u
 # Hoorn?"): a spelling whisper garbles a little, not a word that only shares letters.
 NAMED = 0.75
+# How many municipalities a national number's name is scored against: those whose phrases come
+# nearest to the transcripts (`Matcher(shortlist=…)`), so a name costs what an area's does.
+NATIONAL_SHORTLIST = 6
 # The two sides as the matcher ranks them, like two municipalities of an area of their own.
 REPLIES = AreaGrammar("reply", (Decision.YES, Decision.NO), tuple(Phrase(t, Decision.YES, "name") for t in SAID_YES)
                       + tuple(Phrase(t, Decision.NO, "name") for t in SAID_NO))
@@ -178,8 +182,10 @@ class SpeechService:
         from .matcher import Matcher
 
         kind = "names" if primed else "unprimed"
+        shortlist = NATIONAL_SHORTLIST if area_code == NATIONAL else None
         return self._built(f"{area_code}/{kind}", kind, neutral, lambda policy: Matcher(
-            self.grammars.area(area_code), self.grammars.elsewhere(area_code), policy=policy, primed=primed))
+            self.grammars.area(area_code), self.grammars.elsewhere(area_code), policy=policy, primed=primed,
+            shortlist=shortlist))
 
     def reply_matcher(self, neutral: bool = False) -> Matcher:
         """The matcher for ja/nee, judged by the `reply` model. No villages to pick and too short
@@ -237,7 +243,7 @@ class SpeechService:
             return first
         named = self.matcher(area_code)
         _go_on(abandoned)
-        recognizer.prime(clip, named.prompt)
+        recognizer.prime(clip, named.prompt_for(clip.transcript))
         _go_on(abandoned)
         return self._decide(named, recognizer.score(clip, named.shortlist))
 

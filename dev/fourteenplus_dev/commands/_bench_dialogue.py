@@ -10,7 +10,10 @@ through the keypad-only menu of their area, the anchor speech must beat on time.
 The configuration connects every municipality of the corpus's areas (the directory's order
 is the menu's), with the shipped thresholds unless others are given: the bench measures what
 an installation does by default. A corpus with department answers gets the shipped example's
-departments too (Goes, Nijmegen), so its callers there hear the department question.
+departments too (Goes, Nijmegen), so its callers there hear the department question. Callers of area code `national` (`corpus --callers
+--national`) dial a national number, and every municipality of the country is connected: a
+caller is right when put through to theirs (one not connected would hear its 14+ number on
+the same decision). They have no keypad menu to compare with.
 
 With `--line` the same callers are also placed on real lines (`fourteenplus_dev.lines`): a
 caller in noise is in it from before each answer to after it, so the endpointer learns it
@@ -38,6 +41,7 @@ from .. import lines as line_conditions
 from ..benchfile import machine, write_block
 from fourteenplus.callflow import CallFlow
 from fourteenplus.config import DEFAULTS, HistorySettings, Service, Thresholds, load_service
+from fourteenplus.numberplan import NATIONAL
 from fourteenplus.paths import cache_dir
 from ..simulation import BARGE_IN_S, Caller, Outcome, PromptAudio, Simulation, keypad_menu_seconds
 from fourteenplus.speech import Recognition
@@ -131,9 +135,13 @@ def bench_service(areas: set[str], thresholds: Thresholds, questions: int, depar
         return f"  {json.dumps(name)}: {json.dumps(entry)}"
 
     lines = ["municipalities:"]
-    names = sorted({m for code in areas for m in directory.areas[code].municipalities})
+    names = sorted(directory.municipalities) if NATIONAL in areas else \
+        sorted({m for code in areas for m in directory.areas[code].municipalities})
     lines += [line(name) for name in names]
-    lines.append("areas:")
+    if NATIONAL in areas:
+        lines.append(f'national: {{numbers: ["{NATIONAL_NUMBER}"]}}')
+    areas = areas - {NATIONAL}
+    lines.append("areas:" if areas else "")
     for code in sorted(areas):
         members = directory.areas[code].municipalities
         lines.append(f'  "{code}": {{municipalities: {json.dumps(list(members))}, default: {json.dumps(members[0])}}}')
@@ -143,6 +151,13 @@ def bench_service(areas: set[str], thresholds: Thresholds, questions: int, depar
         service = load_service(path, directory)
     listen = dataclasses.replace(service.listen, questions=questions)
     return dataclasses.replace(service, thresholds=thresholds, listen=listen)
+
+
+NATIONAL_NUMBER = "08001414"  # what the bench's national callers dial
+
+
+def dialled(area_code: str) -> str:
+    return NATIONAL_NUMBER if area_code == NATIONAL else "14" + area_code
 
 
 def barge_ins(count: int, share: float, seed: int) -> list[float | None]:
@@ -157,7 +172,7 @@ def barge_ins(count: int, share: float, seed: int) -> list[float | None]:
 def play(caller: Caller, service: Service, speech, audio: PromptAudio, barge_in_s: float | None,
          suggested: str | None = None) -> Outcome:
     """One caller through the call flow, and the same caller's time on the keypad-only menu."""
-    outcome = Simulation(CallFlow(service, "14" + caller.area_code), caller, speech, audio, barge_in_s,
+    outcome = Simulation(CallFlow(service, dialled(caller.area_code)), caller, speech, audio, barge_in_s,
                          suggested=suggested).run()
     outcome.keypad_menu_s = keypad_menu_seconds(caller, service.plan(caller.area_code), audio)
     return outcome

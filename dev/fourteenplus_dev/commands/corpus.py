@@ -102,6 +102,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
                              "or MBROLA's diphone voices through espeak-ng")
     parser.add_argument("--replies", action="store_true",
                         help='answers to "Bedoelt u …?" instead of names: area code "reply", expected yes, no or none')
+    parser.add_argument("--national", action="store_true",
+                        help="with --callers: callers of a national number (area code `national`), each naming any "
+                             "municipality of the country or one of its places; --areas is ignored")
     parser.add_argument("--callers", action="store_true",
                         help="whole callers for `bench dialogue` (callers.csv): a first and a second take, a ja "
                              "and a nee, each in the caller's own voice and line; espeak-ng's and MBROLA's voices "
@@ -330,9 +333,14 @@ def build_callers(out: Path, split_name: str, count: int, areas: tuple[str, ...]
     answers "Waarover belt u?" (`topic`): `topic_share` of them with one of its department's
     phrases (`department`), the others with a negative (`department` "none"); other callers
     leave both empty. Drawn from a seed of their own after every other clip, so the callers'
-    other clips are those a corpus made before departments holds."""
+    other clips are those a corpus made before departments holds.
+
+    `areas` may be (`numberplan.NATIONAL`,): callers of a national number, who name any
+    municipality of the country (or a place of it); none of them can name another area's, so
+    those who name none say something else or cough."""
     from fourteenplus.directory import load_directory
     from fourteenplus.grammar import load_grammars
+    from fourteenplus.numberplan import NATIONAL
     from fourteenplus.speech import audio
 
     split = SPLITS[split_name]
@@ -354,6 +362,8 @@ def build_callers(out: Path, split_name: str, count: int, areas: tuple[str, ...]
             grammar = grammars.area(code)
             roll = rng.random()
             accent = rng.random() < 0.25
+            if code == NATIONAL and 0.86 <= roll < 0.93:
+                roll = 0.98  # nothing is another area's there: something else said instead
             if roll < 0.86:
                 expected = rng.choice(grammar.municipalities)
                 phrases = [p for p in grammar.phrases if p.municipality == expected]
@@ -445,7 +455,14 @@ def _manifest(out: Path, rows: list[dict]) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
+    from fourteenplus.numberplan import NATIONAL
+
     areas = tuple(code.strip() for code in args.areas.split(",") if code.strip())
+    if args.national:
+        if not args.callers:
+            print("fourteenplus corpus: --national makes callers: give --callers too", file=sys.stderr)
+            return 2
+        areas = (NATIONAL,)
     families = (args.voices,) if args.voices else ("espeak", "mbrola") if args.callers else ("espeak",)
     for family in families:
         missing = missing_mbrola(SPLITS[args.split].voices[family])
