@@ -97,7 +97,10 @@ class Answer:
         top = heard.candidates[0]
         yes = top.municipality == Decision.YES
         said, words = answer_of(heard.transcript)
-        threshold = thresholds.reply_yes if yes else thresholds.reply_no
+        # A ja the words say is judged at `reply_yes`; one they do not, at the stricter
+        # `reply_yes_unwritten`: in noise whisper writes a nee as anything at all.
+        unwritten = max(thresholds.reply_yes, thresholds.reply_yes_unwritten)
+        threshold = (thresholds.reply_yes if said else unwritten) if yes else thresholds.reply_no
         # A sentence that does not start with a ja says something else ("Hij is goed, zeg.").
         sentence = said is None and len(set(words.split())) > SENTENCE_WORDS
         sure = top.score >= threshold and not (yes and (said is False or sentence))

@@ -2,6 +2,7 @@
 reply answer rule the bench and the call handling share."""
 
 import argparse
+import dataclasses
 
 import pytest
 
@@ -55,6 +56,19 @@ def test_a_reply_needs_more_certainty_for_ja_than_for_nee():
     assert answer(reply("no", 0.55)) is False  # a nee only asks for the name again
     assert answer(reply("no", 0.40)) is None
     assert answer(Recognition.rejected("no_speech")) is None
+
+
+def test_a_ja_the_words_do_not_say_needs_more_of_the_audio():
+    """"Natuurlijk niet." in car noise, written "Satuutekin", scored P(ja) 0.806: over the bar
+    for a ja the words say (0.80), under the one for a ja they do not (0.85)."""
+    def heard(score, transcript):
+        return Recognition(transcript, (Candidate("yes", score, "yes"),), "reject", None, "low_confidence")
+
+    assert Answer.of(heard(0.806, "Satuutekin"), THRESHOLDS).yes is None
+    assert Answer.of(heard(0.806, "Ja."), THRESHOLDS).yes is True
+    assert Answer.of(heard(0.90, "Satuutekin"), THRESHOLDS).yes is True
+    stricter = dataclasses.replace(THRESHOLDS, reply_yes=0.95)  # never below the bar for a written ja
+    assert Answer.of(heard(0.90, "Satuutekin"), stricter).yes is None
 
 
 def test_a_transcript_that_starts_with_nee_is_never_a_ja():

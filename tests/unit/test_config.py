@@ -88,6 +88,7 @@ def test_reply_thresholds_default_and_load(write_yaml):
     assert (load_service(write_yaml(GOOD)).thresholds.reply_yes, load_service(write_yaml(GOOD)).thresholds.reply_no) == (0.8, 0.5)
     service = load_service(write_yaml(GOOD.replace("confirm: 0.5}", "confirm: 0.5, reply_yes: 0.9, reply_no: 0.6}")))
     assert (service.thresholds.reply_yes, service.thresholds.reply_no) == (0.9, 0.6)
+    assert service.thresholds.reply_yes_unwritten == 0.85
 
 
 def test_an_unquoted_yes_key_is_explained(write_yaml):
