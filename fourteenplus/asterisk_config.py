@@ -14,7 +14,7 @@ from pathlib import Path
 
 from . import paths, prompts
 from .config import AreaPlan, AsteriskSettings, Service
-from .vocabulary import Outcome, Prompt
+from .vocabulary import Outcome, Prompt, PromptFamily, prompt_id
 
 ARI_URL = AsteriskSettings.ari_url  # the bundled Asterisk's
 ARI_APP = "fourteenplus"  # the Stasis application the dialplan hands callers to
@@ -150,7 +150,8 @@ def render_dialplan(service: Service) -> str:
         # an area with its own prompt set (Frisian) hears its menu and messages in it
         own = (f"Set(FOURTEENPLUS_PROMPTS={prompts.SOUNDS_SUBDIR}/{plan.language})",) if plan.language else ()
         if not plan.connected:
-            lines += _ext(f"14{code}", *_refusal(Outcome.NOT_SERVED, "number/not_served", "goodbye"))
+            lines += _ext(f"14{code}", *_refusal(Outcome.NOT_SERVED, prompt_id(PromptFamily.NUMBER, Outcome.NOT_SERVED),
+                                                  Prompt.GOODBYE))
         elif len(plan.connected) == 1:
             lines += _ext(f"14{code}", *own, f"Goto(fourteenplus-to-{service.municipality(plan.connected[0]).slug},s,1)")
         else:
@@ -159,14 +160,14 @@ def render_dialplan(service: Service) -> str:
         # A national number without the app: no menu holds the country, so its default with a
         # word, else how to reach one's municipality. The extension is the configured digits.
         default = service.national.default
-        steps = ((f"Playback(${{FOURTEENPLUS_PROMPTS}}/default/{service.municipality(default).slug})",
+        steps = ((f"Playback(${{FOURTEENPLUS_PROMPTS}}/{prompt_id(PromptFamily.DEFAULT, service.municipality(default).slug)})",
                   f"Goto(fourteenplus-to-{service.municipality(default).slug},s,1)") if default
                  else (f"Set({CDR_USERFIELD}={cdr_userfield(Outcome.NO_CHOICE)})",
                        f"Playback(${{FOURTEENPLUS_PROMPTS}}/{Prompt.DIAL_AREA}&${{FOURTEENPLUS_PROMPTS}}/{Prompt.GOODBYE})",
                        "Hangup()"))
         for number in service.national.numbers:
             lines += _ext(number, *steps)
-    lines += _ext("_X!", *_refusal(Outcome.REJECTED_NUMBER, "number/unknown_area", "goodbye"))
+    lines += _ext("_X!", *_refusal(Outcome.REJECTED_NUMBER, prompt_id(PromptFamily.NUMBER, "unknown_area"), Prompt.GOODBYE))
     lines.append("")
     for code, plan in sorted(service.areas.items()):
         if len(plan.connected) > 1:
@@ -182,7 +183,7 @@ def _menu_context(service: Service, plan: AreaPlan) -> list[str]:
     choose = [f'GotoIf($["${{FOURTEENPLUS_CHOICE}}" = "{i}"]?fourteenplus-to-{service.municipality(name).slug},s,1)'
               for i, name in enumerate(connected, 1)]
     # the default is never reached without a word: the caller hears where they are put through
-    last = ((f"Playback(${{FOURTEENPLUS_PROMPTS}}/default/{service.municipality(default).slug})",
+    last = ((f"Playback(${{FOURTEENPLUS_PROMPTS}}/{prompt_id(PromptFamily.DEFAULT, service.municipality(default).slug)})",
              f"Goto(fourteenplus-to-{service.municipality(default).slug},s,1)") if default
             else ("Goto(nochoice)",))
     return [f"[fourteenplus-menu-{code}]",
@@ -191,8 +192,8 @@ def _menu_context(service: Service, plan: AreaPlan) -> list[str]:
                   f"Read(FOURTEENPLUS_CHOICE,${{FOURTEENPLUS_PROMPTS}}/{plan.menu_prompt},{digits},,1,{timeout:g})",
                   *choose,
                   # a wrong key hears why; no key just hears the menu again
-                  'ExecIf($["${FOURTEENPLUS_CHOICE}" != ""]?Playback(${FOURTEENPLUS_PROMPTS}/menu-again))',
+                  f'ExecIf($["${{FOURTEENPLUS_CHOICE}}" != ""]?Playback(${{FOURTEENPLUS_PROMPTS}}/{Prompt.MENU_AGAIN}))',
                   f"GotoIf($[${{FOURTEENPLUS_TRIES}} < {listen.menu_attempts}]?2)",
                   *last),
-            " same => n(nochoice),Playback(${FOURTEENPLUS_PROMPTS}/goodbye)",
+            f" same => n(nochoice),Playback(${{FOURTEENPLUS_PROMPTS}}/{Prompt.GOODBYE})",
             " same => n,Hangup()", ""]
