@@ -30,7 +30,7 @@ def active_level(x: np.ndarray) -> float:
 def babble_line(tmp_path: Path, words: str, snr_db: float, seconds: float = 30.0) -> Path:
     """Five other voices at once, `snr_db` below `words` as the caller says them."""
     said = tmp_path / "said.ulaw"
-    prompts.speak(words, "nl", said)
+    prompts.speak(words, "nl", {"ulaw": said})
     level = active_level(audio.decode(said.read_bytes(), "ulaw"))
     rng = np.random.default_rng(32)
     n = int(seconds * 8000)
