@@ -144,9 +144,11 @@ LAWS = {"ulaw": "ul", "alaw": "al"}
 
 def to_telephone(source: Path, targets: dict[str, Path], effects: tuple[str, ...] = ()) -> None:
     """Any audio sox reads → headerless 8 kHz mono G.711, one file per law (`targets`: law →
-    path), each companded once from the source."""
+    path), each companded once from the source. `-R`: sox dithers at random when it reduces
+    to 8 bits, so without it the same text gave a different clip each time, and a test
+    caller's "Koggenland" was heard as another word in one run out of three."""
     for law, target in targets.items():
-        subprocess.run(["sox", str(source), "-t", LAWS[law], "-r", "8000", "-c", "1", str(target), *effects],
+        subprocess.run(["sox", "-R", str(source), "-t", LAWS[law], "-r", "8000", "-c", "1", str(target), *effects],
                        check=True, capture_output=True)
 
 
