@@ -169,31 +169,50 @@ def render_dialplan(service: Service) -> str:
             lines += _ext(number, *steps)
     lines += _ext("_X!", *_refusal(Outcome.REJECTED_NUMBER, prompt_id(PromptFamily.NUMBER, "unknown_area"), Prompt.GOODBYE))
     lines.append("")
-    for code, plan in sorted(service.areas.items()):
-        if len(plan.connected) > 1:
-            lines += _menu_context(service, plan)
+    menus = [plan for _, plan in sorted(service.areas.items()) if len(plan.connected) > 1]
+    for plan in menus:
+        lines += _menu_context(service, plan)
+    if menus:
+        lines += _menu_keys(service)
     return "\n".join(lines) + "\n"
 
 
+# The keys' order travels with the call: an area's menu context only sets it, once, and one
+# context shared by every area plays it and takes the key. A `dialplan reload` that reorders
+# an area while a caller listens then changes nothing for that caller: the priorities that
+# follow the Read are the same in every configuration, and key 1 still means what the menu
+# the caller hears says (its prompt id names the order, and the prompt outlives one reload).
+MENU_KEYS = "fourteenplus-menu"
+_SEP = "&"  # between the slugs of FOURTEENPLUS_MENU; never in a slug
+
+
 def _menu_context(service: Service, plan: AreaPlan) -> list[str]:
-    code, connected, default = plan.code, plan.connected, plan.default
+    default = service.municipality(plan.default).slug if plan.default else ""
+    slugs = _SEP.join(service.municipality(name).slug for name in plan.connected)
+    return [f"[fourteenplus-menu-{plan.code}]",
+            *_ext("s", f"Set(FOURTEENPLUS_MENU={slugs})", f"Set(FOURTEENPLUS_MENU_PROMPT={plan.menu_prompt})",
+                  f"Set(FOURTEENPLUS_MENU_DIGITS={len(str(len(plan.connected)))})",
+                  f"Set(FOURTEENPLUS_MENU_DEFAULT={default})", f"Goto({MENU_KEYS},s,1)"), ""]
+
+
+def _menu_keys(service: Service) -> list[str]:
     listen = service.listen
-    digits = len(str(len(connected)))
-    timeout = listen.menu_timeout_ms / 1000
-    choose = [f'GotoIf($["${{FOURTEENPLUS_CHOICE}}" = "{i}"]?fourteenplus-to-{service.municipality(name).slug},s,1)'
-              for i, name in enumerate(connected, 1)]
-    # the default is never reached without a word: the caller hears where they are put through
-    last = ((f"Playback(${{FOURTEENPLUS_PROMPTS}}/{prompt_id(PromptFamily.DEFAULT, service.municipality(default).slug)})",
-             f"Goto(fourteenplus-to-{service.municipality(default).slug},s,1)") if default
-            else ("Goto(nochoice)",))
-    return [f"[fourteenplus-menu-{code}]",
+    count = f"${{FIELDQTY(FOURTEENPLUS_MENU,{_SEP})}}"
+    return [f"[{MENU_KEYS}]",
             *_ext("s", "Set(FOURTEENPLUS_TRIES=0)",
                   "Set(FOURTEENPLUS_TRIES=$[${FOURTEENPLUS_TRIES} + 1])",
-                  f"Read(FOURTEENPLUS_CHOICE,${{FOURTEENPLUS_PROMPTS}}/{plan.menu_prompt},{digits},,1,{timeout:g})",
-                  *choose,
+                  f"Read(FOURTEENPLUS_CHOICE,${{FOURTEENPLUS_PROMPTS}}/${{FOURTEENPLUS_MENU_PROMPT}},"
+                  f"${{FOURTEENPLUS_MENU_DIGITS}},,1,{listen.menu_timeout_ms / 1000:g})",
+                  # the caller's keys become a number of the menu or 0 before they touch a target
+                  'Set(FOURTEENPLUS_KEY=${IF($[${REGEX("^[1-9][0-9]*$" ${FOURTEENPLUS_CHOICE})}]?${FOURTEENPLUS_CHOICE}:0)})',
+                  f"GotoIf($[${{FOURTEENPLUS_KEY}} >= 1 & ${{FOURTEENPLUS_KEY}} <= {count}]"
+                  f"?fourteenplus-to-${{CUT(FOURTEENPLUS_MENU,{_SEP},${{FOURTEENPLUS_KEY}})}},s,1)",
                   # a wrong key hears why; no key just hears the menu again
                   f'ExecIf($["${{FOURTEENPLUS_CHOICE}}" != ""]?Playback(${{FOURTEENPLUS_PROMPTS}}/{Prompt.MENU_AGAIN}))',
                   f"GotoIf($[${{FOURTEENPLUS_TRIES}} < {listen.menu_attempts}]?2)",
-                  *last),
+                  'GotoIf($["${FOURTEENPLUS_MENU_DEFAULT}" = ""]?nochoice)',
+                  # the default is never reached without a word: the caller hears where they are put through
+                  f"Playback(${{FOURTEENPLUS_PROMPTS}}/{prompt_id(PromptFamily.DEFAULT, '${FOURTEENPLUS_MENU_DEFAULT}')})",
+                  "Goto(fourteenplus-to-${FOURTEENPLUS_MENU_DEFAULT},s,1)"),
             f" same => n(nochoice),Playback(${{FOURTEENPLUS_PROMPTS}}/{Prompt.GOODBYE})",
             " same => n,Hangup()", ""]

@@ -239,6 +239,32 @@ def reordered_during_a_call_key_1_reaches_what_its_menu_names(process, trunk, se
         assert users(sipp.place_call("140229", TO_THE_MENU, trunk, workdir=tmp_path / "after")) == ["koggenland"]
 
 
+def channels_in(context: str) -> bool:
+    """Whether a channel of the bundled Asterisk is in `context` now."""
+    shown = subprocess.run(["chroot", str(asterisk.paths.asterisk_root()), "/usr/sbin/asterisk", "-rx",
+                            "core show channels concise"], capture_output=True, text=True, timeout=10).stdout
+    return any(line.split("!")[1:2] == [context] for line in shown.splitlines())
+
+
+def test_fault_dialplan_reload_during_the_fallback_menu_key_1_reaches_the_municipality_its_menu_names(app, trunk, service_yaml, tmp_path):
+    """The app is down and a caller listens to the dialplan's own menu of 0229 when the
+    dialplan is regenerated with 0229 reordered and reloaded: their key 1 reaches what the menu
+    they heard names (Hoorn); the next caller's key 1 is Koggenland."""
+    config = tmp_path / "reordered.yaml"
+    config.write_text(service_yaml.read_text().replace(*REORDERED))
+    root = asterisk.paths.asterisk_root()
+    with app.stopped():
+        thread, placed = in_background(lambda: sipp.place_call("140229", [WaitPrompt(), PressKeys("1")], trunk,
+                                                               workdir=tmp_path / "during"))
+        wait_until(lambda: channels_in("fourteenplus-menu"), "the caller in the dialplan's menu")
+        assert asterisk.bring_in_step(load_service(config), root), "the reordered menu was written"
+        thread.join(120)
+        assert users(placed["result"]) == ["hoorn"]
+        assert users(sipp.place_call("140229", [WaitPrompt(), PressKeys("1")], trunk,
+                                     workdir=tmp_path / "after")) == ["koggenland"]
+    assert in_step(service_yaml), "started again on the old file, the app put its menu back"
+
+
 def test_fault_reload_during_a_call_its_menu_key_1_reaches_the_municipality_its_menu_names(app, trunk, service_yaml, tmp_path):
     reordered_during_a_call_key_1_reaches_what_its_menu_names(app, trunk, service_yaml, tmp_path)
 

@@ -3,6 +3,8 @@ and the SIPp harness's parsing. The real calls are in tests/integration."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import re
 import stat
 
@@ -47,10 +49,23 @@ def test_fallback_routes_every_directory_area(service):
     for code in service.directory.areas:
         assert f"exten => 14{code},1," in text
     menu = text[text.index("[fourteenplus-menu-0229]"):].split("\n\n")[0]
-    order = re.findall(r'= "(\d+)"\]\?fourteenplus-to-([a-z-]+),', menu)
-    assert [slug for _, slug in order] == [service.municipality(n).slug for n in service.areas["0229"].connected]
-    assert "Goto(fourteenplus-to-hoorn,s,1)" in menu.splitlines()[-3]  # no choice: the default
-    assert "Playback(${FOURTEENPLUS_PROMPTS}/default/hoorn)" in menu.splitlines()[-4]  # never without a word
+    order = re.search(r"Set\(FOURTEENPLUS_MENU=([a-z&-]+)\)", menu).group(1).split("&")
+    assert order == [service.municipality(n).slug for n in service.areas["0229"].connected]
+    assert "Set(FOURTEENPLUS_MENU_DEFAULT=hoorn)" in menu  # no choice: the default
+    keys = text[text.index("[fourteenplus-menu]"):].split("\n\n")[0].splitlines()
+    assert "Goto(fourteenplus-to-${FOURTEENPLUS_MENU_DEFAULT},s,1)" in keys[-3]
+    assert "Playback(${FOURTEENPLUS_PROMPTS}/default/${FOURTEENPLUS_MENU_DEFAULT})" in keys[-4]  # never without a word
+
+
+def test_menu_keys_have_the_same_priorities_in_every_configuration(service):
+    """What follows an area's menu Read is one shared context whose lines do not depend on
+    the area: a reload that reorders or resizes an area while a caller is in its menu cannot
+    move the caller to another priority."""
+    reordered = dataclasses.replace(service, areas={**service.areas, "0229": dataclasses.replace(
+        service.areas["0229"], connected=service.areas["0229"].connected[::-1][:3])})
+    shared = [asterisk_config.render_dialplan(s).split("[fourteenplus-menu]")[1] for s in (service, reordered)]
+    assert shared[0] == shared[1]
+    assert "${EXTEN" not in shared[0] and "CALLERID" not in shared[0]
 
 
 def test_prompts_cover_what_the_call_flow_plays(service):
