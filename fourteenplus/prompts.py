@@ -30,6 +30,7 @@ import json
 import os
 import subprocess
 import tempfile
+import time
 from concurrent.futures import ThreadPoolExecutor
 from functools import cache
 from pathlib import Path
@@ -46,10 +47,12 @@ SOUNDS_SUBDIR = "fourteenplus"
 VOICES = {"nl": "nl", "en": "en-gb"}
 SPEED = 165  # words per minute: a little brisker than espeak's default, still clear on a phone line
 _MANIFEST = ".sources.json"
-# The prompts the last install stopped needing: kept until the next one, because a call that
-# began before a reload may still play them (a reordered menu has a new prompt id, and the
-# call holds the keys of the old one).
+# The prompts installs stopped needing, each with when: kept for RETIRED_KEPT_S, because a
+# call that began before a reload may still play them (a reordered menu has a new prompt id,
+# and the call holds the keys of the old one), even across a second reload. An hour is far
+# beyond a conversation, which the flow bounds (questions × attempts, then the keypad menu).
 _RETIRED = ".retired.json"
+RETIRED_KEPT_S = 3600
 # Reasons that have a `number/<reason>` prompt: the number plan's, and the call flow's own.
 NUMBER_REASONS = (*REASONS, Outcome.NOT_SERVED)
 
@@ -175,12 +178,14 @@ def _source(prompt_id: str, text: str, language: str) -> tuple[str, Path | None]
     return "tts:" + hashlib.sha256(f"{VOICES[language]}|{SPEED}|{text}".encode()).hexdigest(), None
 
 
-def install(service: Service, sounds: Path, owner: tuple[int, int] | None = None) -> int:
+def install(service: Service, sounds: Path, owner: tuple[int, int] | None = None, now: float | None = None) -> int:
     """Make every prompt the configuration needs under sounds/fourteenplus/<language>/, for
     every language and every recorded-only set an area uses (fy); returns how many were
-    (re)made. A prompt no longer needed is removed by the install after the one that stopped
-    needing it: calls still in progress from before a reload play what they were given."""
-    made = sum(_install_language(service, language, sounds) for language in languages(service))
+    (re)made. A prompt no longer needed is removed by the first install `RETIRED_KEPT_S` after
+    one stopped needing it (`now`: the clock, epoch seconds): calls still in progress from
+    before a reload, or two, play what they were given."""
+    now = time.time() if now is None else now
+    made = sum(_install_language(service, language, sounds, now) for language in languages(service))
     if owner:
         for path in [sounds / SOUNDS_SUBDIR, *(sounds / SOUNDS_SUBDIR).rglob("*")]:
             os.chown(path, *owner)
@@ -226,7 +231,15 @@ def out_of_step(service: Service, sounds: Path) -> list[str]:
     return stale
 
 
-def _install_language(service: Service, language: str, sounds: Path) -> int:
+def _retired(path: Path) -> dict[str, float]:
+    """The retired prompts and since when. An older install wrote a list: retired when it wrote it."""
+    if not path.exists():
+        return {}
+    kept = json.loads(path.read_text())
+    return kept if isinstance(kept, dict) else dict.fromkeys(kept, path.stat().st_mtime)
+
+
+def _install_language(service: Service, language: str, sounds: Path, now: float) -> int:
     base = sounds / SOUNDS_SUBDIR / language
     base.mkdir(parents=True, exist_ok=True)
     manifest_path = base / _MANIFEST
@@ -249,11 +262,12 @@ def _install_language(service: Service, language: str, sounds: Path) -> int:
 
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
         list(pool.map(make, todo))
-    retired_path = base / _RETIRED
-    retired = set(json.loads(retired_path.read_text())) if retired_path.exists() else set()
-    for pid in retired - set(wanted):
+    retired = _retired(base / _RETIRED)
+    retired = {pid: retired.get(pid, now) for pid in {*retired, *old} if pid not in wanted}
+    for pid in [pid for pid, since in retired.items() if now - since >= RETIRED_KEPT_S]:
+        del retired[pid]
         for law in LAWS:
             (base / f"{pid}.{law}").unlink(missing_ok=True)
-    retired_path.write_text(json.dumps(sorted(set(old) - set(wanted)), indent=1))
+    (base / _RETIRED).write_text(json.dumps(dict(sorted(retired.items())), indent=1))
     manifest_path.write_text(json.dumps({pid: digest for pid, (digest, _, _) in wanted.items()}, indent=1))
     return len(todo)

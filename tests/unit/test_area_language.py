@@ -115,7 +115,7 @@ def test_frisian_fallback_menu_in_the_dialplan(frisian):
 
 def test_frisian_prompts_are_made_from_the_recordings_only(frisian, tmp_path):
     sounds = tmp_path / "sounds"
-    assert prompts._install_language(frisian, "fy", sounds) == len(FRISIAN_IDS)
+    assert prompts._install_language(frisian, "fy", sounds, 0.0) == len(FRISIAN_IDS)
     made = sorted(p.relative_to(sounds / "fourteenplus/fy").as_posix()
                   for p in (sounds / "fourteenplus/fy").rglob("*.ulaw"))
     assert made == sorted(f"{pid}.ulaw" for pid in FRISIAN_IDS)

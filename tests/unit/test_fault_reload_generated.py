@@ -121,8 +121,9 @@ def test_fault_reload_with_a_broken_policy_file_is_refused(config, tmp_path, mon
 
 
 def test_fault_reload_a_call_in_progress_keeps_the_menu_whose_keys_it_holds(tmp_path, config, monkeypatch):
-    """A reordered menu is a new prompt id; the old file stays until the install after, so a
-    call that began before the reload, and holds the old keys, plays the menu that names them."""
+    """A reordered menu is a new prompt id; the old file stays for an hour of installs, so a
+    call that began before the reload, and holds the old keys, plays the menu that names them,
+    even when a second reload comes while it listens."""
     monkeypatch.setattr(prompts, "speak", lambda text, language, targets: [t.write_text(text) for t in targets.values()])
     sounds = tmp_path / "sounds"
     before = load_service(config)
@@ -130,7 +131,23 @@ def test_fault_reload_a_call_in_progress_keeps_the_menu_whose_keys_it_holds(tmp_
     config.write_text(config.read_text().replace(ORDER, REORDERED))
     after = load_service(config)
     old, new = (sounds / prompts.SOUNDS_SUBDIR / "nl" / f"{s.plan('0229').menu_prompt}.ulaw" for s in (before, after))
-    prompts.install(after, sounds)
+    prompts.install(after, sounds, now=1000.0)
     assert old.read_text().startswith("Voor Hoorn, toets 1.") and new.read_text().startswith("Voor Koggenland, toets 1.")
-    prompts.install(after, sounds)  # the reload after: a call would have to span both to hold the old keys
+    prompts.install(after, sounds, now=1000.0 + 60)  # a second reload while the call listens
+    assert old.exists()
+    prompts.install(after, sounds, now=1000.0 + prompts.RETIRED_KEPT_S)  # no call spans an hour of reloads
     assert not old.exists() and new.exists()
+
+
+def test_prompts_retired_by_an_older_install_are_kept_from_when_it_wrote_them(tmp_path, config, monkeypatch):
+    monkeypatch.setattr(prompts, "speak", lambda text, language, targets: [t.write_text(text) for t in targets.values()])
+    sounds = tmp_path / "sounds"
+    prompts.install(load_service(config), sounds)
+    base = sounds / prompts.SOUNDS_SUBDIR / "nl"
+    (base / "menu/0229-00000000.ulaw").write_text("an older menu")
+    (base / ".retired.json").write_text('["menu/0229-00000000"]')  # the format before 2026-12
+    written = (base / ".retired.json").stat().st_mtime
+    prompts.install(load_service(config), sounds, now=written + 1)
+    assert (base / "menu/0229-00000000.ulaw").exists()
+    prompts.install(load_service(config), sounds, now=written + prompts.RETIRED_KEPT_S)
+    assert not (base / "menu/0229-00000000.ulaw").exists()
