@@ -137,3 +137,17 @@ def test_trunk_log_and_where_a_call_ended(tmp_path):
                                  "overflow after sip:busy-rotterdam (refused)")
     nothing = sipp.CallResult("140000", "0633", (), "Asterisk hung up", 1.0, 1.1, (), 2.0)
     assert nothing.describe() == "no trunk dialled: Asterisk hung up"
+
+
+def test_every_prompt_the_dialplans_play_is_one_the_install_makes(service):
+    """A Playback or Read of a prompt that was never made is silence to a caller: every id the
+    static and the generated dialplan name, and every one their menu variables can hold, is
+    among the prompts `prompts.install` makes."""
+    made = set(prompts.prompt_texts(service, service.language))
+    generated = asterisk_config.render_dialplan(service)
+    dialplans = (DIALPLAN / "fourteenplus.conf").read_text() + generated
+    named = set(re.findall(r"\$\{FOURTEENPLUS_PROMPTS\}/([a-z0-9_/-]+)(?![a-z0-9_/$-])", dialplans))
+    held = set(re.findall(r"FOURTEENPLUS_MENU_PROMPT=([a-z0-9_/-]+)\)", generated))
+    held |= {f"default/{slug}" for slug in re.findall(r"FOURTEENPLUS_MENU_DEFAULT=([a-z0-9-]+)\)", generated)}
+    assert named and held
+    assert named | held <= made, sorted((named | held) - made)
