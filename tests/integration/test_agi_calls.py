@@ -8,6 +8,7 @@ import time
 from fourteenplus.sipp import PressKeys, Say, WaitPrompt
 
 from .conftest import stop_mid_call, stored
+from .test_departments import BELASTINGEN
 from .test_calls import (
     calling_again_finds_the_last_choice, record_keys_are_the_callers_channel, refused_unanswered_hearing_why,
 )
@@ -88,7 +89,7 @@ def test_agi_fault_reload_during_a_call_its_menu_key_1_reaches_the_municipality_
 
 def test_agi_a_department_by_voice(agi_call):
     """Sluis (alone behind 0117) asks what the call is about; RECORD FILE hears the answer."""
-    result = agi_call("140117", [WaitPrompt(), Say("belastingen")])
+    result = agi_call("140117", [WaitPrompt(), Say(BELASTINGEN)])
     assert users(result) == ["sluis-belastingen"]
 
 
