@@ -177,27 +177,28 @@ def render_dialplan(service: Service) -> str:
     return "\n".join(lines) + "\n"
 
 
-# The keys' order travels with the call: an area's menu context only sets it, once, and one
-# context shared by every area plays it and takes the key. A `dialplan reload` that reorders
-# an area while a caller listens then changes nothing for that caller: the priorities that
-# follow the Read are the same in every configuration, and key 1 still means what the menu
-# the caller hears says (its prompt id names the order, and the prompt outlives one reload).
+# The keys' order travels with the call: an area's menu context only sets it, once
+# (FOURTEENPLUS_MENU_<key> = a slug), and one context shared by every area plays it and takes
+# the key. A `dialplan reload` that reorders an area while a caller listens then changes
+# nothing for that caller: the priorities that follow the Read are the same in every
+# configuration, and key 1 still means what the menu the caller hears says (its prompt id
+# names the order, and the prompt outlives the reload). Only func_strings and func_logic are
+# needed, which the dialplan uses already.
 MENU_KEYS = "fourteenplus-menu"
-_SEP = "&"  # between the slugs of FOURTEENPLUS_MENU; never in a slug
 
 
 def _menu_context(service: Service, plan: AreaPlan) -> list[str]:
     default = service.municipality(plan.default).slug if plan.default else ""
-    slugs = _SEP.join(service.municipality(name).slug for name in plan.connected)
+    keys = [f"Set(FOURTEENPLUS_MENU_{i}={service.municipality(name).slug})" for i, name in enumerate(plan.connected, 1)]
     return [f"[fourteenplus-menu-{plan.code}]",
-            *_ext("s", f"Set(FOURTEENPLUS_MENU={slugs})", f"Set(FOURTEENPLUS_MENU_PROMPT={plan.menu_prompt})",
+            *_ext("s", f"Set(FOURTEENPLUS_MENU_KEYS={len(plan.connected)})", *keys,
+                  f"Set(FOURTEENPLUS_MENU_PROMPT={plan.menu_prompt})",
                   f"Set(FOURTEENPLUS_MENU_DIGITS={len(str(len(plan.connected)))})",
                   f"Set(FOURTEENPLUS_MENU_DEFAULT={default})", f"Goto({MENU_KEYS},s,1)"), ""]
 
 
 def _menu_keys(service: Service) -> list[str]:
     listen = service.listen
-    count = f"${{FIELDQTY(FOURTEENPLUS_MENU,{_SEP})}}"
     return [f"[{MENU_KEYS}]",
             *_ext("s", "Set(FOURTEENPLUS_TRIES=0)",
                   "Set(FOURTEENPLUS_TRIES=$[${FOURTEENPLUS_TRIES} + 1])",
@@ -205,8 +206,8 @@ def _menu_keys(service: Service) -> list[str]:
                   f"${{FOURTEENPLUS_MENU_DIGITS}},,1,{listen.menu_timeout_ms / 1000:g})",
                   # the caller's keys become a number of the menu or 0 before they touch a target
                   'Set(FOURTEENPLUS_KEY=${IF($[${REGEX("^[1-9][0-9]*$" ${FOURTEENPLUS_CHOICE})}]?${FOURTEENPLUS_CHOICE}:0)})',
-                  f"GotoIf($[${{FOURTEENPLUS_KEY}} >= 1 & ${{FOURTEENPLUS_KEY}} <= {count}]"
-                  f"?fourteenplus-to-${{CUT(FOURTEENPLUS_MENU,{_SEP},${{FOURTEENPLUS_KEY}})}},s,1)",
+                  "GotoIf($[${FOURTEENPLUS_KEY} >= 1 & ${FOURTEENPLUS_KEY} <= ${FOURTEENPLUS_MENU_KEYS}]"
+                  "?fourteenplus-to-${FOURTEENPLUS_MENU_${FOURTEENPLUS_KEY}},s,1)",
                   # a wrong key hears why; no key just hears the menu again
                   f'ExecIf($["${{FOURTEENPLUS_CHOICE}}" != ""]?Playback(${{FOURTEENPLUS_PROMPTS}}/{Prompt.MENU_AGAIN}))',
                   f"GotoIf($[${{FOURTEENPLUS_TRIES}} < {listen.menu_attempts}]?2)",
