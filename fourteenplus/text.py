@@ -110,15 +110,30 @@ SAYS_NO = frozenset({
 # Heard before the answer and no part of it.
 _ANSWER_FILLERS = frozenset("eh ehm uh uhm hm hmm nou ah".split())
 _ANSWER_LONGEST = max(len(form.split()) for form in SAYS_YES | SAYS_NO)
+# A long answer word whisper misspells by a letter or two is still read as that word
+# (a person's "Natuurlijk! Hier zijn …" is written "Laptuurlijk. Hier zijn …"): the first word
+# at this rapidfuzz ratio (0..100) or closer to one of the single-word forms of at least
+# `_SPELT_LETTERS` letters. A short one (ja, nee, klopt) is never read so: too many words are
+# a letter or two from it. Chosen on the tune replies (bench/recognition.md, eighth pass): at
+# 80 one first word of 512 is read so, the next nearest of any transcript is at 62.
+_SPELT_RATIO = 80.0
+_SPELT_LETTERS = 6
+_SPELT_FORMS = tuple(sorted(form for form in SAYS_YES | SAYS_NO if " " not in form and len(form) >= _SPELT_LETTERS))
 
 
 def answer_of(transcript: str) -> tuple[bool | None, str]:
     """The side a transcript's answer starts with (True: ja, False: nee, None: neither, or
     "ja, nee") and the folded words after it, where a correction ("nee,
-    Koggenland") or a name ("ja, Hoorn") would be."""
+    Koggenland") or a name ("ja, Hoorn") would be. A long answer word misspelt a little
+    ("laptuurlijk") counts as that word, and as the start of the longer forms it begins
+    ("laptuurlijk niet" is a nee)."""
     words = fold(transcript).split()
     while words and words[0] in _ANSWER_FILLERS:
         words = words[1:]
+    if words and words[0] not in SAYS_YES | SAYS_NO:
+        ratio, form = max(((fuzz.ratio(words[0], form), form) for form in _SPELT_FORMS), default=(0.0, ""))
+        if ratio >= _SPELT_RATIO:
+            words = [form, *words[1:]]
     for size in range(min(_ANSWER_LONGEST, len(words)), 0, -1):
         lead = " ".join(words[:size])
         if lead in SAYS_YES or lead in SAYS_NO:

@@ -80,6 +80,18 @@ def test_a_transcript_that_starts_with_nee_is_never_a_ja():
     assert answer("Ja hoor.") is True and answer("Jamel") is True  # whisper's spelling of espeak-ng's "jawel"
 
 
+def test_a_nee_the_words_say_and_the_audio_ranks_first_is_a_nee_however_unsure():
+    """A person's "O, nee! Dat is vast …", written "Oh nee, dat is vast dat we", scored P(nee)
+    0.43: under `reply_no`, but the words and the audio agree."""
+    def answer(transcript, side, score):
+        return Answer.of(Recognition(transcript, (Candidate(side, score, side),), "reject", None, "low_confidence"),
+                         THRESHOLDS).yes
+
+    assert answer("Oh nee, dat is vast dat we", "no", 0.43) is False
+    assert answer("Hij is niet hier.", "no", 0.43) is None  # the words say no nee: reply_no holds
+    assert answer("Oh nee, dat is vast dat we", "yes", 0.99) is None  # never a ja, nor a nee the audio did not hear
+
+
 def test_a_sentence_that_does_not_start_with_ja_is_never_a_ja():
     def answer(transcript, score):
         return Answer.of(Recognition(transcript, (Candidate("yes", score, "yes"),), "reject", None, "low_confidence"),
@@ -88,6 +100,7 @@ def test_a_sentence_that_does_not_start_with_ja_is_never_a_ja():
     assert answer("Ah, hier is de pinoe", 0.99) is None  # a person saying something else
     assert answer("Big start Big start", 0.9) is True  # two words whisper may have misspelt a ja as
     assert answer("Ja, maar we moeten eerst die vis verplaatsen.", 0.9) is True
+    assert answer("Laptuurlijk. Hier zijn vier", 0.99) is True  # a misspelt "Natuurlijk!" starts it
 
 
 def test_names_and_replies_keep_their_own_blocks_in_one_results_file(tmp_path):

@@ -75,6 +75,17 @@ def test_an_answer_is_read_off_the_start_of_the_transcript(transcript, side, res
     assert answer_of(transcript) == (side, rest)
 
 
+@pytest.mark.parametrize("transcript, side, rest", [
+    ("Laptuurlijk. Hier zijn vier", True, "hier zijn vier"),  # a person's "Natuurlijk! Hier zijn vier …"
+    ("Laptuurlijk niet.", False, ""),  # read as the word it misspells, then as the longest form
+    ("Indertaad.", True, ""),
+    ("Jou.", None, "jou"), ("Nie.", None, "nie"),  # a short form is never read from a near word
+    ("Materialic, dioststacials", None, "materialic dioststacials"),  # too far from natuurlijk
+])
+def test_a_long_answer_word_whisper_misspells_a_little_is_still_read(transcript, side, rest):
+    assert answer_of(transcript) == (side, rest)
+
+
 def test_the_words_after_an_answer_that_may_be_a_name():
     from fourteenplus.speech.reply import said_name
 
