@@ -22,11 +22,12 @@ from dataclasses import asdict, dataclass, field
 
 import panoramisk
 
+from . import asterisk_config
+from .config import AsteriskSettings
+
 log = logging.getLogger(__name__)
 
 AMI_PORT = 5038
-ARI_URL = "http://127.0.0.1:8088/ari/"
-AGI_PORT = 4573
 DIAL_EVENT = "FourteenplusDial"  # data/dialplan/fourteenplus.conf, [fourteenplus-dial] h extension
 MAX_BACKOFF_S = 30.0
 # Channels of ours: the contexts our dialplan defines, or parked in our Stasis app.
@@ -161,8 +162,9 @@ def _seconds_since(stamp: str) -> int | None:
     return max(0, int((dt.datetime.now() - started).total_seconds()))
 
 
-def ari_app_registered(user: str, password: str, app: str, url: str = ARI_URL, timeout: float = 2.0) -> bool:
-    request = urllib.request.Request(url + "applications/" + app)
+def ari_app_registered(user: str, password: str, app: str, url: str, timeout: float = 2.0) -> bool:
+    """Whether `app` is registered with the ARI at `url` (its base, http://host:port/)."""
+    request = urllib.request.Request(url + "ari/applications/" + app)
     token = base64.b64encode(f"{user}:{password}".encode()).decode()
     request.add_header("Authorization", "Basic " + token)
     try:
@@ -172,7 +174,7 @@ def ari_app_registered(user: str, password: str, app: str, url: str = ARI_URL, t
         return False
 
 
-async def agi_reachable(host: str = "127.0.0.1", port: int = AGI_PORT, timeout: float = 1.0) -> bool:
+async def agi_reachable(host: str, port: int, timeout: float = 1.0) -> bool:
     try:
         _, writer = await asyncio.wait_for(asyncio.open_connection(host, port), timeout)
     except (OSError, asyncio.TimeoutError):
@@ -183,8 +185,11 @@ async def agi_reachable(host: str = "127.0.0.1", port: int = AGI_PORT, timeout: 
     return True
 
 
-async def health(creds, mode: str = "ari", app: str = "fourteenplus", timeout: float = 3.0) -> Health:
-    """One snapshot. `mode` says which call-handling side is needed: ari, agi or either."""
+async def health(creds, settings: AsteriskSettings, mode: str = "ari", app: str = asterisk_config.ARI_APP,
+                 timeout: float = 3.0) -> Health:
+    """One snapshot. `mode` says which call-handling side is needed: ari, agi or either; where
+    each is comes from the configuration's `asterisk:` section (ARI's URL and the user the app
+    logs in as, the FastAGI address)."""
     result = Health()
     try:
         manager = await connect(creds.ami_user, creds.ami_secret, timeout=timeout)
@@ -199,9 +204,16 @@ async def health(creds, mode: str = "ari", app: str = "fourteenplus", timeout: f
     finally:
         manager.close()
     if mode in ("ari", "either"):
-        result.ari_app = await asyncio.to_thread(ari_app_registered, creds.ari_user, creds.ari_password, app)
+        try:
+            user, password = asterisk_config.ari_login(settings)
+        except asterisk_config.AsteriskError as exc:
+            result.problems.append(f"cannot ask ARI: {exc}")
+            result.ari_app = False
+        else:
+            result.ari_app = await asyncio.to_thread(ari_app_registered, user, password, app,
+                                                     asterisk_config.ari_url(settings))
     if mode in ("agi", "either"):
-        result.agi_server = await agi_reachable()
+        result.agi_server = await agi_reachable(settings.agi_host, settings.agi_port)
     handlers = [v for v in (result.ari_app, result.agi_server) if v is not None]
     if handlers and not any(handlers):
         result.problems.append(

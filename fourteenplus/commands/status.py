@@ -1,6 +1,9 @@
-"""`fourteenplus status [--json] [--mode ari|agi|either]`: is everything a 14+ call needs up?
+"""`fourteenplus status [--json] [--mode ari|agi|either] [--config FILE]`: is everything a 14+
+call needs up?
 
-Exit 0 when healthy, 1 when something needed is down, so it serves as a health check.
+Where the ARI app and the FastAGI server are looked for, and the ARI user asked, come from the
+configuration's `asterisk:` section, the one `run` and `agi` read. Exit 0 when healthy, 1 when
+something needed is down, so it serves as a health check.
 """
 
 from __future__ import annotations
@@ -10,9 +13,11 @@ import json
 import sys
 
 from .. import ami, asterisk_config, cluster
+from ._common import add_config_option, configured
 
 
 def configure(parser) -> None:
+    add_config_option(parser)
     parser.add_argument("--json", action="store_true", help="machine-readable output")
     parser.add_argument("--mode", choices=("ari", "agi", "either"), default="ari",
                         help="which call-handling side must be up (default: ari)")
@@ -22,12 +27,16 @@ def main(args) -> int:
     on_cluster = show_cluster_status(args.json)
     if on_cluster is not None:
         return on_cluster
+    found = configured(args)
+    if found is None:
+        return 1
+    settings = found[0].asterisk
     try:
         creds = asterisk_config.credentials()
     except asterisk_config.AsteriskError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    health = asyncio.run(ami.health(creds, args.mode))
+    health = asyncio.run(ami.health(creds, settings, args.mode))
     if args.json:
         print(health.to_json())
         return 0 if health.ok else 1
@@ -38,9 +47,11 @@ def main(args) -> int:
         for name, state in sorted(health.trunks.items()):
             print(f"trunk {name}: {state}")
     if health.ari_app is not None:
-        print(f"ARI app: {'registered' if health.ari_app else 'NOT registered'}")
+        print(f"ARI app: {'registered' if health.ari_app else 'NOT registered'} "
+              f"at {asterisk_config.ari_url(settings)}")
     if health.agi_server is not None:
-        print(f"FastAGI server: {'reachable' if health.agi_server else 'NOT reachable'}")
+        print(f"FastAGI server: {'reachable' if health.agi_server else 'NOT reachable'} "
+              f"on {settings.agi_host}:{settings.agi_port}")
     for problem in health.problems:
         print(f"problem: {problem}", file=sys.stderr)
     print("ok" if health.ok else "DOWN")
