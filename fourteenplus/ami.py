@@ -1,8 +1,9 @@
 """Health through the Asterisk Manager Interface (panoramisk), for people and for probes.
 
 `health()` takes one snapshot: Asterisk's version and uptime, the active 14+ calls, each
-trunk's endpoint state, and whether the call-handling side is there (the ARI app registered,
-or the FastAGI server accepting connections). `DialEvents` keeps one AMI connection for the
+trunk's endpoint state, whether the call-handling side is there (the ARI app registered, or
+the FastAGI server accepting connections), and what that app's own `/readyz` says of itself
+(the model loaded, the record store taking records or the spool holding them). `DialEvents` keeps one AMI connection for the
 FastAGI server, to learn how each dial went, reconnecting with back-off when Asterisk
 restarts and never raising into its host.
 """
@@ -22,7 +23,7 @@ from dataclasses import asdict, dataclass, field
 
 import panoramisk
 
-from . import asterisk_config
+from . import asterisk_config, metrics
 from .config import AsteriskSettings
 
 log = logging.getLogger(__name__)
@@ -35,6 +36,9 @@ OUR_CONTEXTS = ("fourteenplus-",)
 # How the ARI app hears a caller (a snoop channel bridged with an externalMedia one): channels
 # of ours in Stasis that are nobody on the line.
 MEDIA_TECHNOLOGIES = ("Snoop/", "UnicastRTP/")
+# Where each side's app answers /readyz: the ports `run` and `agi` (and so the units) serve on.
+READYZ_PORTS = {"ari": metrics.DEFAULT_PORT, "agi": metrics.AGI_PORT}
+COMMANDS = {"ari": "run", "agi": "agi"}
 
 
 class AmiUnavailable(RuntimeError):
@@ -111,6 +115,9 @@ class Health:
     trunks: dict[str, str] = field(default_factory=dict)   # endpoint → device state
     ari_app: bool | None = None              # None: not asked
     agi_server: bool | None = None
+    # Per side that is there ("ari", "agi"): its app's /readyz ({"ready", "checks"}), None when
+    # nothing answers there (metrics off, or on another --metrics-port).
+    readiness: dict[str, dict | None] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
 
     @property
@@ -185,8 +192,25 @@ async def agi_reachable(host: str, port: int, timeout: float = 1.0) -> bool:
     return True
 
 
+def app_readiness(port: int, host: str = "127.0.0.1", timeout: float = 2.0) -> dict | None:
+    """The app's /readyz on `port`: its JSON ({"ready": …, "checks": {name: passed}}), a 503's
+    included; None when nothing answers there as the app would."""
+    try:
+        with urllib.request.urlopen(f"http://{host}:{port}/readyz", timeout=timeout) as response:
+            body = response.read()
+    except urllib.error.HTTPError as refused:
+        body = refused.read()
+    except (urllib.error.URLError, OSError):
+        return None
+    try:
+        ready = json.loads(body)
+    except ValueError:
+        return None
+    return ready if isinstance(ready, dict) and isinstance(ready.get("checks"), dict) else None
+
+
 async def health(creds, settings: AsteriskSettings, mode: str = "ari", app: str = asterisk_config.ARI_APP,
-                 timeout: float = 3.0) -> Health:
+                 timeout: float = 3.0, readyz_ports: dict[str, int] = READYZ_PORTS) -> Health:
     """One snapshot. `mode` says which call-handling side is needed: ari, agi or either; where
     each is comes from the configuration's `asterisk:` section (ARI's URL and the user the app
     logs in as, the FastAGI address)."""
@@ -214,6 +238,13 @@ async def health(creds, settings: AsteriskSettings, mode: str = "ari", app: str 
                                                      asterisk_config.ari_url(settings))
     if mode in ("agi", "either"):
         result.agi_server = await agi_reachable(settings.agi_host, settings.agi_port)
+    for side, there in (("ari", result.ari_app), ("agi", result.agi_server)):
+        if there:
+            result.readiness[side] = ready = await asyncio.to_thread(app_readiness, readyz_ports[side])
+            if ready is not None and not ready.get("ready"):
+                failing = ", ".join(name for name, passed in sorted(ready["checks"].items()) if not passed)
+                result.problems.append(f"`fourteenplus {COMMANDS[side]}` is not ready: {failing or '?'} failing "
+                                       f"(its /readyz on 127.0.0.1:{readyz_ports[side]})")
     handlers = [v for v in (result.ari_app, result.agi_server) if v is not None]
     if handlers and not any(handlers):
         result.problems.append(

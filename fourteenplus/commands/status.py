@@ -52,6 +52,13 @@ def main(args) -> int:
     if health.agi_server is not None:
         print(f"FastAGI server: {'reachable' if health.agi_server else 'NOT reachable'} "
               f"on {settings.agi_host}:{settings.agi_port}")
+    for side, ready in sorted(health.readiness.items()):
+        port = ami.READYZ_PORTS[side]
+        if ready is None:
+            print(f"fourteenplus {ami.COMMANDS[side]}: no /readyz on 127.0.0.1:{port} (its metrics off or elsewhere)")
+        else:
+            checks = ", ".join(f"{name} {'ok' if passed else 'FAILING'}" for name, passed in sorted(ready["checks"].items()))
+            print(f"fourteenplus {ami.COMMANDS[side]}: {'ready' if ready.get('ready') else 'NOT ready'} ({checks})")
     for problem in health.problems:
         print(f"problem: {problem}", file=sys.stderr)
     print("ok" if health.ok else "DOWN")

@@ -1,10 +1,12 @@
-"""`fourteenplus status` looks for the call-handling side where the configuration's `asterisk:`
-section puts it (issue 27): the FastAGI server on `asterisk.agi`'s address, the ARI app at
-`asterisk.ari.url`, asked as the operator's ARI user. Asterisk itself (AMI) is a stand-in here;
-tests/integration/test_status.py asks a real one."""
+"""`fourteenplus status`, the on-call engineer's one command (issue 27): it looks for the
+call-handling side where the configuration's `asterisk:` section puts it (the FastAGI server on
+`asterisk.agi`'s address, the ARI app at `asterisk.ari.url`, asked as the operator's ARI user),
+and says what that app's own /readyz says of it (model, record store). Asterisk itself (AMI)
+is a stand-in here; tests/integration/test_status.py asks a real one."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import socket
@@ -15,6 +17,7 @@ import pytest
 
 from fourteenplus import ami, asterisk_config, cli
 from fourteenplus.config import EXAMPLE
+from fourteenplus.metrics import Metrics
 
 
 class Asterisk22:
@@ -30,8 +33,11 @@ class Asterisk22:
 
 @pytest.fixture
 def installation(tmp_path, monkeypatch):
-    """A state dir with the generated credentials, and AMI answering as Asterisk 22 would."""
+    """A state dir with the generated credentials, AMI answering as Asterisk 22 would, and no
+    app's /readyz where status looks (not an app that runs on this machine's default ports)."""
     monkeypatch.setenv("FOURTEENPLUS_STATE", str(tmp_path / "state"))
+    for side in ami.READYZ_PORTS:
+        monkeypatch.setitem(ami.READYZ_PORTS, side, free_port())
     asterisk_config.credentials(create=True)
 
     async def connect(user, secret, **kwargs):
@@ -101,3 +107,55 @@ def test_status_without_the_ari_users_password_says_so_and_fails(installation, c
     code, health = status(config, "ari", capsys)
     assert code == 1 and health["ari_app"] is False
     assert any("$PBX_ARI_UNSET" in problem for problem in health["problems"]), health["problems"]
+
+
+@pytest.fixture
+def agi_app(installation, monkeypatch):
+    """A FastAGI port and, on another, the /readyz of the app behind it (`Metrics` as `agi`
+    serves it, its checks those `agi` gives): (configuration, metrics, which records can lose)."""
+    metrics, losing = Metrics(), {"records": False}
+    metrics.ready_when("model", lambda: True)
+    metrics.ready_when("records", lambda: not losing["records"])
+    metrics.ready_when("agi", lambda: True)
+    loop = asyncio.new_event_loop()
+    server = loop.run_until_complete(metrics.serve("127.0.0.1", 0))
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    monkeypatch.setitem(ami.READYZ_PORTS, "agi", server.sockets[0].getsockname()[1])
+    with socket.create_server(("127.0.0.1", 0)) as listening:
+        config = configuration(installation, f"asterisk:\n  agi: {{port: {listening.getsockname()[1]}}}\n")
+        yield config, losing
+    loop.call_soon_threadsafe(loop.stop)
+    thread.join(5)
+    server.close()
+    loop.close()
+
+
+def test_status_says_the_app_is_ready_from_its_readyz(agi_app, capsys):
+    config, _ = agi_app
+    code, health = status(config, "agi", capsys)
+    assert code == 0 and health["readiness"] == {"agi": {"ready": True, "checks": {"agi": True, "model": True,
+                                                                                    "records": True}}}
+    assert cli.main(["status", "--mode", "agi", "--config", str(config)]) == 0
+    assert "fourteenplus agi: ready (agi ok, model ok, records ok)" in capsys.readouterr().out
+
+
+def test_an_app_that_loses_records_is_a_problem_that_status_names(agi_app, capsys):
+    """The FastAGI port still takes calls, but the record store and the spool take no record:
+    up to the port, down to the engineer."""
+    config, losing = agi_app
+    losing["records"] = True
+    code, health = status(config, "agi", capsys)
+    assert code == 1 and health["agi_server"] is True
+    assert health["problems"] == [f"`fourteenplus agi` is not ready: records failing "
+                                  f"(its /readyz on 127.0.0.1:{ami.READYZ_PORTS['agi']})"]
+
+
+def test_an_app_without_readyz_is_reported_not_failed(installation, capsys):
+    """Metrics off (--metrics-port 0) or on another port: status cannot say, and says so."""
+    with socket.create_server(("127.0.0.1", 0)) as listening:
+        config = configuration(installation, f"asterisk:\n  agi: {{port: {listening.getsockname()[1]}}}\n")
+        code, health = status(config, "agi", capsys)
+        assert (code, health["readiness"]) == (0, {"agi": None})
+        assert cli.main(["status", "--mode", "agi", "--config", str(config)]) == 0
+    assert f"fourteenplus agi: no /readyz on 127.0.0.1:{ami.READYZ_PORTS['agi']}" in capsys.readouterr().out
