@@ -239,7 +239,7 @@ async def health(creds, settings: AsteriskSettings, mode: str = "ari", app: str 
     if mode in ("agi", "either"):
         result.agi_server = await agi_reachable(settings.agi_host, settings.agi_port)
     for side, there in (("ari", result.ari_app), ("agi", result.agi_server)):
-        if there:
+        if there and readyz_ports[side]:  # 0: not asked
             result.readiness[side] = ready = await asyncio.to_thread(app_readiness, readyz_ports[side])
             if ready is not None and not ready.get("ready"):
                 failing = ", ".join(name for name, passed in sorted(ready["checks"].items()) if not passed)

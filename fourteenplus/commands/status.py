@@ -1,8 +1,9 @@
-"""`fourteenplus status [--json] [--mode ari|agi|either] [--config FILE]`: is everything a 14+
-call needs up?
+"""`fourteenplus status [--json] [--mode ari|agi|either] [--config FILE] [--metrics-port PORT]`:
+is everything a 14+ call needs up?
 
 Where the ARI app and the FastAGI server are looked for, and the ARI user asked, come from the
-configuration's `asterisk:` section, the one `run` and `agi` read. Exit 0 when healthy, 1 when
+configuration's `asterisk:` section, the one `run` and `agi` read; the app found there is asked
+for its /readyz on its metrics port (run's 9464, agi's 9465, or --metrics-port). Exit 0 when healthy, 1 when
 something needed is down, so it serves as a health check.
 """
 
@@ -21,6 +22,9 @@ def configure(parser) -> None:
     parser.add_argument("--json", action="store_true", help="machine-readable output")
     parser.add_argument("--mode", choices=("ari", "agi", "either"), default="ari",
                         help="which call-handling side must be up (default: ari)")
+    parser.add_argument("--metrics-port", type=int, metavar="PORT",
+                        help="where the app serves /readyz, as its own --metrics-port (default: 9464 for run, "
+                             "9465 for agi; 0: do not ask)")
 
 
 def main(args) -> int:
@@ -36,7 +40,9 @@ def main(args) -> int:
     except asterisk_config.AsteriskError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    health = asyncio.run(ami.health(creds, settings, args.mode))
+    ports = {side: args.metrics_port if args.metrics_port is not None else port
+             for side, port in ami.READYZ_PORTS.items()}
+    health = asyncio.run(ami.health(creds, settings, args.mode, readyz_ports=ports))
     if args.json:
         print(health.to_json())
         return 0 if health.ok else 1
@@ -53,7 +59,7 @@ def main(args) -> int:
         print(f"FastAGI server: {'reachable' if health.agi_server else 'NOT reachable'} "
               f"on {settings.agi_host}:{settings.agi_port}")
     for side, ready in sorted(health.readiness.items()):
-        port = ami.READYZ_PORTS[side]
+        port = ports[side]
         if ready is None:
             print(f"fourteenplus {ami.COMMANDS[side]}: no /readyz on 127.0.0.1:{port} (its metrics off or elsewhere)")
         else:

@@ -151,6 +151,17 @@ def test_an_app_that_loses_records_is_a_problem_that_status_names(agi_app, capsy
                                   f"(its /readyz on 127.0.0.1:{ami.READYZ_PORTS['agi']})"]
 
 
+def test_status_asks_the_metrics_port_it_is_given_or_none(agi_app, monkeypatch, capsys):
+    config, losing = agi_app
+    losing["records"] = True
+    port = ami.READYZ_PORTS["agi"]
+    monkeypatch.setitem(ami.READYZ_PORTS, "agi", free_port())  # not where this app serves: --metrics-port says
+    assert cli.main(["status", "--mode", "agi", "--config", str(config), "--metrics-port", str(port)]) == 1
+    assert "fourteenplus agi: NOT ready (agi ok, model ok, records FAILING)" in capsys.readouterr().out
+    code = cli.main(["status", "--json", "--mode", "agi", "--config", str(config), "--metrics-port", "0"])
+    assert (code, json.loads(capsys.readouterr().out)["readiness"]) == (0, {})
+
+
 def test_an_app_without_readyz_is_reported_not_failed(installation, capsys):
     """Metrics off (--metrics-port 0) or on another port: status cannot say, and says so."""
     with socket.create_server(("127.0.0.1", 0)) as listening:
