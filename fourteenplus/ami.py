@@ -3,9 +3,9 @@
 `health()` takes one snapshot: Asterisk's version and uptime, the active 14+ calls, each
 trunk's endpoint state, whether the call-handling side is there (the ARI app registered, or
 the FastAGI server accepting connections), and what that app's own `/readyz` says of itself
-(the model loaded, the record store taking records or the spool holding them). `DialEvents` keeps one AMI connection for the
-FastAGI server, to learn how each dial went, reconnecting with back-off when Asterisk
-restarts and never raising into its host.
+(the model loaded, the record store taking records or the spool holding them). `DialEvents`
+keeps one AMI connection for the FastAGI server, to learn how each dial went, reconnecting
+with back-off when Asterisk restarts and never raising into its host.
 """
 
 from __future__ import annotations

@@ -7,7 +7,8 @@ server (`agi`); enable the one your dialplan uses. Both run as --user, read --co
 execute --bin (default: the fourteenplus of this virtualenv). The record store's directory
 comes from the configuration's records.path (else the state directory) unless --records-dir
 says otherwise; the FastAGI unit's recordings directory from its `asterisk:` section (the spool
-this machine's Asterisk's asterisk.conf names). The README's deployment section has the steps around it.
+this machine's Asterisk's asterisk.conf names). The README's deployment section has the steps
+around it.
 
 `install config` writes the example (its trunks point at the test endpoint: edit them) to
 --out's fourteenplus.yaml, /etc/fourteenplus by default, and never over an existing file.

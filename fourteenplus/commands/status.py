@@ -3,8 +3,8 @@ is everything a 14+ call needs up?
 
 Where the ARI app and the FastAGI server are looked for, and the ARI user asked, come from the
 configuration's `asterisk:` section, the one `run` and `agi` read; the app found there is asked
-for its /readyz on its metrics port (run's 9464, agi's 9465, or --metrics-port). Exit 0 when healthy, 1 when
-something needed is down, so it serves as a health check.
+for its /readyz on its metrics port (run's 9464, agi's 9465, or --metrics-port). Exit 0 when
+healthy, 1 when something needed is down, so it serves as a health check.
 """
 
 from __future__ import annotations
