@@ -28,7 +28,7 @@ from .config import AsteriskSettings
 
 log = logging.getLogger(__name__)
 
-AMI_PORT = 5038
+AMI_PORT = AsteriskSettings.ami_port
 DIAL_EVENT = "FourteenplusDial"  # data/dialplan/fourteenplus.conf, [fourteenplus-dial] h extension
 MAX_BACKOFF_S = 30.0
 # Channels of ours: the contexts our dialplan defines, or parked in our Stasis app.
@@ -212,11 +212,12 @@ def app_readiness(port: int, host: str = "127.0.0.1", timeout: float = 2.0) -> d
 async def health(creds, settings: AsteriskSettings, mode: str = "ari", app: str = asterisk_config.ARI_APP,
                  timeout: float = 3.0, readyz_ports: dict[str, int] = READYZ_PORTS) -> Health:
     """One snapshot. `mode` says which call-handling side is needed: ari, agi or either; where
-    each is comes from the configuration's `asterisk:` section (ARI's URL and the user the app
-    logs in as, the FastAGI address)."""
+    each is comes from the configuration's `asterisk:` section (AMI's address, ARI's URL and
+    the user the app logs in as, the FastAGI address)."""
     result = Health()
     try:
-        manager = await connect(creds.ami_user, creds.ami_secret, timeout=timeout)
+        manager = await connect(creds.ami_user, creds.ami_secret, settings.ami_host, settings.ami_port,
+                                timeout=timeout)
     except AmiUnavailable as exc:
         result.problems.append(f"Asterisk is down or unreachable: {exc}")
         return result
@@ -262,18 +263,20 @@ class DialEvents:
     Keeps one AMI connection with events on, reconnecting with back-off when Asterisk goes
     away; failures are logged, never raised into the host. `on_result(uniqueid, status,
     overflow)` runs in the event loop for every such event, and with status None when a
-    channel hangs up without one."""
+    channel hangs up without one. `address`: AMI's host and port (`asterisk.ami`)."""
 
-    def __init__(self, creds, on_result: Callable[[str, str | None, str | None], None]):
+    def __init__(self, creds, on_result: Callable[[str, str | None, str | None], None],
+                 address: tuple[str, int] = ("127.0.0.1", AMI_PORT)):
         self.creds = creds
         self.on_result = on_result
+        self.address = address
         self.connected = False
 
     async def run(self) -> None:
         delay = 1.0
         while True:
             try:
-                manager = await connect(self.creds.ami_user, self.creds.ami_secret, events="on")
+                manager = await connect(self.creds.ami_user, self.creds.ami_secret, *self.address, events="on")
             except AmiUnavailable as exc:
                 log.warning("AMI: %s; no dial results until it is back (retrying in %.0f s)", exc, delay)
                 await asyncio.sleep(delay)

@@ -32,7 +32,7 @@ class Asterisk22:
 
 
 @pytest.fixture
-def installation(tmp_path, monkeypatch):
+def installation(tmp_path, monkeypatch, ami_asked):
     """A state dir with the generated credentials, AMI answering as Asterisk 22 would, and no
     app's /readyz where status looks (not an app that runs on this machine's default ports)."""
     monkeypatch.setenv("FOURTEENPLUS_STATE", str(tmp_path / "state"))
@@ -40,10 +40,17 @@ def installation(tmp_path, monkeypatch):
         monkeypatch.setitem(ami.READYZ_PORTS, side, free_port())
     asterisk_config.credentials(create=True)
 
-    async def connect(user, secret, **kwargs):
+    async def connect(user, secret, host, port, **kwargs):
+        ami_asked.append((host, port))
         return Asterisk22()
     monkeypatch.setattr(ami, "connect", connect)
     return tmp_path
+
+
+@pytest.fixture
+def ami_asked() -> list[tuple[str, int]]:
+    """Where status asked AMI, in order."""
+    return []
 
 
 def configuration(tmp_path, section: str):
@@ -61,6 +68,12 @@ def free_port() -> int:
 def status(config, mode: str, capsys) -> tuple[int, dict]:
     code = cli.main(["status", "--json", "--mode", mode, "--config", str(config)])
     return code, json.loads(capsys.readouterr().out)
+
+
+def test_status_asks_ami_where_the_section_says(installation, ami_asked, capsys):
+    status(configuration(installation, ""), "agi", capsys)
+    status(configuration(installation, "asterisk:\n  ami: {host: 127.0.0.3, port: 5039}\n"), "agi", capsys)
+    assert ami_asked == [("127.0.0.1", 5038), ("127.0.0.3", 5039)]
 
 
 def test_status_finds_the_fastagi_server_on_the_configured_port(installation, capsys):
