@@ -34,6 +34,7 @@ from .conftest import placer, stored
 PREFIX = "/opt/fourteenplus-source"  # as Asterisk sees it: ./configure --prefix=… of a source build
 ETC = f"{PREFIX}/etc/asterisk"
 ARI_USER, ARI_PASSWORD = "pbx-apps", "an-operators-own-ari-password"
+AMI_PORT = 5039  # the operator's manager is not on the default port: `asterisk.ami` says where
 
 
 def asterisk_conf(modules: str) -> str:
@@ -55,6 +56,7 @@ def operators_files() -> dict[str, str]:
         files[conf.name] = "".join(line for line in conf.read_text().splitlines(keepends=True)
                                    if not line.startswith("#include fourteenplus"))
     files["ari.conf"] += f"\n[{ARI_USER}]\ntype=user\nread_only=no\npassword_format=plain\npassword={ARI_PASSWORD}\n"
+    files["manager.conf"] = files["manager.conf"].replace("port=5038", f"port={AMI_PORT}")
     return files
 
 
@@ -86,6 +88,7 @@ def own_asterisk(trunk, service_yaml, tmp_path_factory):
 asterisk:
   asterisk_conf: {ETC}/asterisk.conf
   ari: {{user: {ARI_USER}, password_file: {secrets / 'ari-password'}}}
+  ami: {{port: {AMI_PORT}}}
 """)
     service = load_service(config)
     said: list[str] = []
@@ -146,13 +149,15 @@ def test_a_call_through_the_operators_source_layout_asterisk(own_app, trunk, ser
 
 
 def test_status_finds_the_app_as_the_operators_ari_user(own_app, own_asterisk):
-    """`fourteenplus status` on the operator's Asterisk asks ARI as the configuration's user (the
-    generated one is not in their ari.conf) and reads the app's /readyz."""
+    """`fourteenplus status` on the operator's Asterisk reaches its manager on the port the
+    configuration names, asks ARI as the configuration's user (the generated one is not in
+    their ari.conf) and reads the app's /readyz."""
     config, _, _ = own_asterisk
     result = subprocess.run([sys.executable, "-m", "fourteenplus.cli", "status", "--json", "--config", str(config),
                              "--metrics-port", str(own_app)],
                             capture_output=True, text=True, cwd=CHECKOUT, timeout=60)
     health = json.loads(result.stdout)
     assert result.returncode == 0, (health["problems"], result.stderr)
+    assert health["asterisk"] is True and health["version"].startswith("22.")
     assert health["ari_app"] is True
     assert health["readiness"] == {"ari": {"ready": True, "checks": {"ari": True, "model": True, "records": True}}}
