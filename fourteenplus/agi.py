@@ -319,8 +319,10 @@ class AgiServer:
 
     async def watch_dials(self, creds) -> None:
         """Learn each transferred call's dial result through AMI (see `ami.DialEvents`) until
-        cancelled; the records still waiting then are stored without one."""
-        self._dial_events = ami.DialEvents(creds, self._dial_result)
+        cancelled; the records still waiting then are stored without one. AMI is where the
+        configuration at start says (`asterisk.ami`); a reload does not move it."""
+        settings = self.service.asterisk
+        self._dial_events = ami.DialEvents(creds, self._dial_result, (settings.ami_host, settings.ami_port))
         try:
             await self._dial_events.run()
         finally:

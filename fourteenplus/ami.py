@@ -1,10 +1,11 @@
 """Health through the Asterisk Manager Interface (panoramisk), for people and for probes.
 
 `health()` takes one snapshot: Asterisk's version and uptime, the active 14+ calls, each
-trunk's endpoint state, and whether the call-handling side is there (the ARI app registered,
-or the FastAGI server accepting connections). `DialEvents` keeps one AMI connection for the
-FastAGI server, to learn how each dial went, reconnecting with back-off when Asterisk
-restarts and never raising into its host.
+trunk's endpoint state, whether the call-handling side is there (the ARI app registered, or
+the FastAGI server accepting connections), and what that app's own `/readyz` says of itself
+(the model loaded, the record store taking records or the spool holding them). `DialEvents`
+keeps one AMI connection for the FastAGI server, to learn how each dial went, reconnecting
+with back-off when Asterisk restarts and never raising into its host.
 """
 
 from __future__ import annotations
@@ -22,11 +23,12 @@ from dataclasses import asdict, dataclass, field
 
 import panoramisk
 
+from . import asterisk_config, metrics
+from .config import AsteriskSettings
+
 log = logging.getLogger(__name__)
 
-AMI_PORT = 5038
-ARI_URL = "http://127.0.0.1:8088/ari/"
-AGI_PORT = 4573
+AMI_PORT = AsteriskSettings.ami_port
 DIAL_EVENT = "FourteenplusDial"  # data/dialplan/fourteenplus.conf, [fourteenplus-dial] h extension
 MAX_BACKOFF_S = 30.0
 # Channels of ours: the contexts our dialplan defines, or parked in our Stasis app.
@@ -34,6 +36,9 @@ OUR_CONTEXTS = ("fourteenplus-",)
 # How the ARI app hears a caller (a snoop channel bridged with an externalMedia one): channels
 # of ours in Stasis that are nobody on the line.
 MEDIA_TECHNOLOGIES = ("Snoop/", "UnicastRTP/")
+# Where each side's app answers /readyz: the ports `run` and `agi` (and so the units) serve on.
+READYZ_PORTS = {"ari": metrics.DEFAULT_PORT, "agi": metrics.AGI_PORT}
+COMMANDS = {"ari": "run", "agi": "agi"}
 
 
 class AmiUnavailable(RuntimeError):
@@ -110,6 +115,9 @@ class Health:
     trunks: dict[str, str] = field(default_factory=dict)   # endpoint → device state
     ari_app: bool | None = None              # None: not asked
     agi_server: bool | None = None
+    # Per side that is there ("ari", "agi"): its app's /readyz ({"ready", "checks"}), None when
+    # nothing answers there (metrics off, or on another --metrics-port).
+    readiness: dict[str, dict | None] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
 
     @property
@@ -161,8 +169,9 @@ def _seconds_since(stamp: str) -> int | None:
     return max(0, int((dt.datetime.now() - started).total_seconds()))
 
 
-def ari_app_registered(user: str, password: str, app: str, url: str = ARI_URL, timeout: float = 2.0) -> bool:
-    request = urllib.request.Request(url + "applications/" + app)
+def ari_app_registered(user: str, password: str, app: str, url: str, timeout: float = 2.0) -> bool:
+    """Whether `app` is registered with the ARI at `url` (its base, http://host:port/)."""
+    request = urllib.request.Request(url + "ari/applications/" + app)
     token = base64.b64encode(f"{user}:{password}".encode()).decode()
     request.add_header("Authorization", "Basic " + token)
     try:
@@ -172,7 +181,7 @@ def ari_app_registered(user: str, password: str, app: str, url: str = ARI_URL, t
         return False
 
 
-async def agi_reachable(host: str = "127.0.0.1", port: int = AGI_PORT, timeout: float = 1.0) -> bool:
+async def agi_reachable(host: str, port: int, timeout: float = 1.0) -> bool:
     try:
         _, writer = await asyncio.wait_for(asyncio.open_connection(host, port), timeout)
     except (OSError, asyncio.TimeoutError):
@@ -183,11 +192,32 @@ async def agi_reachable(host: str = "127.0.0.1", port: int = AGI_PORT, timeout: 
     return True
 
 
-async def health(creds, mode: str = "ari", app: str = "fourteenplus", timeout: float = 3.0) -> Health:
-    """One snapshot. `mode` says which call-handling side is needed: ari, agi or either."""
+def app_readiness(port: int, host: str = "127.0.0.1", timeout: float = 2.0) -> dict | None:
+    """The app's /readyz on `port`: its JSON ({"ready": …, "checks": {name: passed}}), a 503's
+    included; None when nothing answers there as the app would."""
+    try:
+        with urllib.request.urlopen(f"http://{host}:{port}/readyz", timeout=timeout) as response:
+            body = response.read()
+    except urllib.error.HTTPError as refused:
+        body = refused.read()
+    except (urllib.error.URLError, OSError):
+        return None
+    try:
+        ready = json.loads(body)
+    except ValueError:
+        return None
+    return ready if isinstance(ready, dict) and isinstance(ready.get("checks"), dict) else None
+
+
+async def health(creds, settings: AsteriskSettings, mode: str = "ari", app: str = asterisk_config.ARI_APP,
+                 timeout: float = 3.0, readyz_ports: dict[str, int] = READYZ_PORTS) -> Health:
+    """One snapshot. `mode` says which call-handling side is needed: ari, agi or either; where
+    each is comes from the configuration's `asterisk:` section (AMI's address, ARI's URL and
+    the user the app logs in as, the FastAGI address)."""
     result = Health()
     try:
-        manager = await connect(creds.ami_user, creds.ami_secret, timeout=timeout)
+        manager = await connect(creds.ami_user, creds.ami_secret, settings.ami_host, settings.ami_port,
+                                timeout=timeout)
     except AmiUnavailable as exc:
         result.problems.append(f"Asterisk is down or unreachable: {exc}")
         return result
@@ -199,9 +229,23 @@ async def health(creds, mode: str = "ari", app: str = "fourteenplus", timeout: f
     finally:
         manager.close()
     if mode in ("ari", "either"):
-        result.ari_app = await asyncio.to_thread(ari_app_registered, creds.ari_user, creds.ari_password, app)
+        try:
+            user, password = asterisk_config.ari_login(settings)
+        except asterisk_config.AsteriskError as exc:
+            result.problems.append(f"cannot ask ARI: {exc}")
+            result.ari_app = False
+        else:
+            result.ari_app = await asyncio.to_thread(ari_app_registered, user, password, app,
+                                                     asterisk_config.ari_url(settings))
     if mode in ("agi", "either"):
-        result.agi_server = await agi_reachable()
+        result.agi_server = await agi_reachable(settings.agi_host, settings.agi_port)
+    for side, there in (("ari", result.ari_app), ("agi", result.agi_server)):
+        if there and readyz_ports[side]:  # 0: not asked
+            result.readiness[side] = ready = await asyncio.to_thread(app_readiness, readyz_ports[side])
+            if ready is not None and not ready.get("ready"):
+                failing = ", ".join(name for name, passed in sorted(ready["checks"].items()) if not passed)
+                result.problems.append(f"`fourteenplus {COMMANDS[side]}` is not ready: {failing or '?'} failing "
+                                       f"(its /readyz on 127.0.0.1:{readyz_ports[side]})")
     handlers = [v for v in (result.ari_app, result.agi_server) if v is not None]
     if handlers and not any(handlers):
         result.problems.append(
@@ -219,18 +263,20 @@ class DialEvents:
     Keeps one AMI connection with events on, reconnecting with back-off when Asterisk goes
     away; failures are logged, never raised into the host. `on_result(uniqueid, status,
     overflow)` runs in the event loop for every such event, and with status None when a
-    channel hangs up without one."""
+    channel hangs up without one. `address`: AMI's host and port (`asterisk.ami`)."""
 
-    def __init__(self, creds, on_result: Callable[[str, str | None, str | None], None]):
+    def __init__(self, creds, on_result: Callable[[str, str | None, str | None], None],
+                 address: tuple[str, int] = ("127.0.0.1", AMI_PORT)):
         self.creds = creds
         self.on_result = on_result
+        self.address = address
         self.connected = False
 
     async def run(self) -> None:
         delay = 1.0
         while True:
             try:
-                manager = await connect(self.creds.ami_user, self.creds.ami_secret, events="on")
+                manager = await connect(self.creds.ami_user, self.creds.ami_secret, *self.address, events="on")
             except AmiUnavailable as exc:
                 log.warning("AMI: %s; no dial results until it is back (retrying in %.0f s)", exc, delay)
                 await asyncio.sleep(delay)

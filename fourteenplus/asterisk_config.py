@@ -52,6 +52,12 @@ def credentials(create: bool = False) -> Credentials:
     return creds
 
 
+def ari_url(settings: AsteriskSettings) -> str:
+    """ARI's base URL (http://host:port/): the configuration's (`asterisk.ari.url`, the bundled
+    Asterisk's by default); `$FOURTEENPLUS_ARI_URL` names another instance's (a cluster node's)."""
+    return os.environ.get("FOURTEENPLUS_ARI_URL") or settings.ari_url
+
+
 def ari_login(settings: AsteriskSettings) -> tuple[str, str]:
     """The ARI user and password the app logs in with: the operator's own user (`asterisk.ari`,
     its password from a file or an environment variable) or the generated one."""

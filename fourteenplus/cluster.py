@@ -141,5 +141,5 @@ def status(path: Path | None = None) -> dict | None:
         flags = states.get(node.uri)
         nodes.append({**saved_node, "dispatcher": flags, "up": is_up(flags or ""),
                       "app": ari_app_registered(creds.ari_user, creds.ari_password, asterisk_config.ARI_APP,
-                                                url=f"{node.ari_url}ari/")})
+                                                url=node.ari_url)})
     return view

@@ -183,6 +183,10 @@ class AsteriskSettings:
     ari_password_env: str | None = None
     agi_host: str = "127.0.0.1"   # where `fourteenplus agi` listens and the dialplan's AGI() connects
     agi_port: int = 4573
+    # Where Asterisk's manager (AMI) listens, for `status` and the FastAGI server's dial results;
+    # the user is always the generated one (`asterisk install` includes it in manager.conf).
+    ami_host: str = "127.0.0.1"
+    ami_port: int = 5038
     conf: str | None = None       # asterisk.conf as Asterisk sees it; None: /etc/asterisk/asterisk.conf
     directories: dict[str, str] = field(default_factory=dict)  # astdatadir … over what asterisk.conf says
 
@@ -418,13 +422,30 @@ def _history(c: _Collector, data: yamlfile.Node, records: RecordSettings) -> His
         c.errors.append(node.error(f"'days' ({days}) must not be more than records.retention_days "
                                    f"({records.retention_days}): a caller's history is what the records keep", "days"))
     return HistorySettings(days, _number(c, node, "odds", defaults["odds"], float, 1.0, 100.0))
+def _address(c: _Collector, section: yamlfile.Node, key: str, what: str, values: dict[str, Any]) -> yamlfile.Node | None:
+    """`asterisk.<key>: {host, port}` into values' <key>_host and <key>_port; the mapping, if given."""
+    node = c.mapping(section, key)
+    if node is None:
+        return None
+    c.keys(node, ("host", "port"), f"asterisk.{key}")
+    host = node.get("host", getattr(AsteriskSettings, f"{key}_host"))
+    try:
+        if not isinstance(host, str):
+            raise ValueError(host)
+        values[f"{key}_host"] = str(ipaddress.ip_address(host))
+    except ValueError:
+        c.errors.append(node.error(f"'host' must be {what}, not {host!r}", "host"))
+    values[f"{key}_port"] = _number(c, node, "port", getattr(AsteriskSettings, f"{key}_port"), int, 1, 65535)
+    return node
+
+
 def _asterisk(c: _Collector, data: yamlfile.Node) -> AsteriskSettings:
-    """`asterisk:`: where ARI is and whose user the app logs in as, where FastAGI listens,
-    and which asterisk.conf (or which directories) says where Asterisk keeps its files."""
+    """`asterisk:`: where ARI is and whose user the app logs in as, where FastAGI listens, where
+    AMI is, and which asterisk.conf (or which directories) says where Asterisk keeps its files."""
     section = c.mapping(data, "asterisk")
     if section is None:
         return AsteriskSettings()
-    c.keys(section, ("ari", "agi", "asterisk_conf", "directories"), "asterisk")
+    c.keys(section, ("ari", "agi", "ami", "asterisk_conf", "directories"), "asterisk")
     values: dict[str, Any] = {}
     ari = c.mapping(section, "ari")
     if ari is not None:
@@ -449,19 +470,10 @@ def _asterisk(c: _Collector, data: yamlfile.Node) -> AsteriskSettings:
         password_file = values.get("ari_password_file")
         if password_file is not None and not os.path.isabs(password_file):
             c.errors.append(ari.error("'password_file' must be an absolute path", "password_file"))
-    agi = c.mapping(section, "agi")
-    if agi is not None:
-        c.keys(agi, ("host", "port"), "asterisk.agi")
-        host = agi.get("host", AsteriskSettings.agi_host)
-        try:
-            if not isinstance(host, str):
-                raise ValueError(host)
-            values["agi_host"] = str(ipaddress.ip_address(host))
-        except ValueError:
-            c.errors.append(agi.error(f"'host' must be an IP address Asterisk can connect to, not {host!r}", "host"))
-        values["agi_port"] = _number(c, agi, "port", AsteriskSettings.agi_port, int, 1, 65535)
-        if values.get("agi_host") in ("0.0.0.0", "::"):
-            c.errors.append(agi.error("'host' is also where Asterisk connects to: name one address, not any", "host"))
+    agi = _address(c, section, "agi", "an IP address Asterisk can connect to", values)
+    if agi is not None and values.get("agi_host") in ("0.0.0.0", "::"):
+        c.errors.append(agi.error("'host' is also where Asterisk connects to: name one address, not any", "host"))
+    _address(c, section, "ami", "the IP address Asterisk's manager listens on", values)
     conf = section.get("asterisk_conf")
     if conf is not None:
         if not isinstance(conf, str) or not os.path.isabs(conf):

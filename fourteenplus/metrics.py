@@ -75,6 +75,7 @@ from .vocabulary import TRUNK_FAILURES, AttemptKind, Prompt, Reason
 LATENCY_BUCKETS = (0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0)
 CONTENT_TYPE = CONTENT_TYPE_PLAIN_0_0_4  # what generate_latest writes
 DEFAULT_PORT = 9464  # the port Prometheus' own exporters conventionally leave to applications
+AGI_PORT = 9465      # `fourteenplus agi`'s, beside a running ARI app
 PREFIX = "fourteenplus"
 log = logging.getLogger("fourteenplus")
 

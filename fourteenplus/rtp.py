@@ -4,7 +4,14 @@ the ARI app hearing the caller, and the SIPp test caller hearing Asterisk."""
 from __future__ import annotations
 
 HEADER = 12              # fixed header; each CSRC adds 4 bytes (their count is the low nibble)
-ULAW_PAYLOAD_TYPE = 0    # G.711 μ-law, the one codec both sides put in their SDP
+ULAW_PAYLOAD_TYPE = 0    # G.711 μ-law: the ARI app's externalMedia channel, a test caller by default
+ALAW_PAYLOAD_TYPE = 8    # G.711 A-law: what Dutch carriers deliver, a test caller that offers it
+PAYLOAD_TYPES = {"ulaw": ULAW_PAYLOAD_TYPE, "alaw": ALAW_PAYLOAD_TYPE}  # law → its static type (RFC 3551)
+
+
+def type_of(packet: bytes) -> int | None:
+    """The packet's payload type; None for a runt."""
+    return packet[1] & 0x7F if len(packet) > HEADER else None
 
 
 def payload(packet: bytes, payload_type: int) -> bytes | None:

@@ -9,7 +9,8 @@ One harness for the integration tests and `fourteenplus call`:
 - `place_call` runs data/sipp/caller.xml for one call and, on the RTP port it puts in the
   SDP, plays a script: wait for a prompt to finish, say a sentence (espeak-ng → G.711),
   play a recording, press keys (RFC 4733), stay silent. The caller sends 20 ms packets all
-  call long, as a phone does, and listens to what Asterisk plays.
+  call long, as a phone does, and listens to what Asterisk plays. It offers one law, μ-law
+  (PCMU) by default or A-law (PCMA, as a Dutch carrier's line), and speaks and hears in it.
 
 A `CallResult` says where the call ended, as the trunk endpoint saw it, with the timings
 the benchmarks need: answer → first audio, end of the caller's speech → the INVITE.
@@ -40,9 +41,10 @@ SCENARIOS = resources.SIPP_SCENARIOS
 ASTERISK_SIP = ("127.0.0.1", 5060)
 TRUNK_PORT = 5070
 TRUNK_MEDIA_PORT = 5072  # outside Asterisk's RTP range (rtp.conf)
-FRAME_BYTES = FRAME  # 20 ms of 8 kHz μ-law: a byte per sample
+FRAME_BYTES = FRAME  # 20 ms of 8 kHz G.711: a byte per sample
 FRAME_S = 0.020
-SILENCE = b"\xff" * FRAME_BYTES
+SILENCE = {"ulaw": b"\xff" * FRAME_BYTES, "alaw": b"\xd5" * FRAME_BYTES}  # each law's code for 0
+SDP_NAMES = {"ulaw": "PCMU", "alaw": "PCMA"}  # the rtpmap encoding name of each law
 LOUD_DB = -40.0  # a received frame above this is prompt audio, not line silence
 PROMPT_END_S = 0.8  # longer than a pause between two sentences of one prompt
 # Trunk users that refuse the call (data/sipp/trunk.xml); any other user answers.
@@ -172,7 +174,7 @@ class Say:
 
 @dataclass(frozen=True)
 class Audio:
-    """Play a recording (any format sox reads; converted to 8 kHz μ-law)."""
+    """Play a recording (any format sox reads; converted to 8 kHz G.711 in the caller's law)."""
     path: Path
 
 
@@ -199,13 +201,13 @@ def script_for(say: str | None = None, audio_file: Path | None = None, digits: s
     return steps
 
 
-def _frames(data: bytes) -> list[bytes]:
-    data += SILENCE[: (-len(data)) % FRAME_BYTES]
+def _frames(data: bytes, law: str) -> list[bytes]:
+    data += SILENCE[law][: (-len(data)) % FRAME_BYTES]
     return [data[i:i + FRAME_BYTES] for i in range(0, len(data), FRAME_BYTES)]
 
 
-def _level_db(payload: bytes) -> float:
-    return frame_level_db(audio.decode(payload, "ulaw"))
+def _level_db(payload: bytes, law: str) -> float:
+    return frame_level_db(audio.decode(payload, law))
 
 
 _DTMF_EVENTS = {**{str(d): d for d in range(10)}, "*": 10, "#": 11}
@@ -226,12 +228,14 @@ class _Media:
     script: list
     sipp_log: Path
     address: str = "127.0.0.1"
+    law: str = "ulaw"  # the one the caller offers, speaks and hears
     sock: socket.socket = field(default_factory=lambda: socket.socket(socket.AF_INET, socket.SOCK_DGRAM))
     remote: tuple | None = None
     first_audio_at: float | None = None
     # The end of each sentence or recording the caller played, in script order.
     speech_ends: dict[int, float] = field(default_factory=dict)
     heard: bytearray = field(default_factory=bytearray)
+    received: dict[int, int] = field(default_factory=dict)  # payload type → packets Asterisk sent
     loud: list[list[float]] = field(default_factory=list)  # [start, end] of each stretch of prompt heard
     error: BaseException | None = None
     # The caller's surroundings (8 kHz int16, looped): under everything they send, from the
@@ -245,10 +249,12 @@ class _Media:
         self._stop = threading.Event()
         self._last_loud: float | None = None
         self._thread = threading.Thread(target=self._run, name="sipp-media", daemon=True)
+        self.payload_type = rtp.PAYLOAD_TYPES[self.law]
+        self.silence = SILENCE[self.law]
         self._clips = {}
         for step in self.script:  # synthesise before the call, so the caller never hesitates
             if isinstance(step, (Say, Audio)):
-                self._clips[step] = _clip(step)
+                self._clips[step] = _clip(step, self.law)
 
     def start(self) -> None:
         self._thread.start()
@@ -274,11 +280,14 @@ class _Media:
                 packet, source = self.sock.recvfrom(2048)
             except BlockingIOError:
                 return
-            payload = rtp.payload(packet, rtp.ULAW_PAYLOAD_TYPE)
+            kind = rtp.type_of(packet)
+            if kind is not None:
+                self.received[kind] = self.received.get(kind, 0) + 1
+            payload = rtp.payload(packet, self.payload_type)
             if payload is None:
                 continue
             self.heard += payload
-            if _level_db(payload) > LOUD_DB:
+            if _level_db(payload, self.law) > LOUD_DB:
                 if self.loud and now - self.loud[-1][1] < PROMPT_END_S:
                     self.loud[-1][1] = now
                 else:
@@ -301,21 +310,21 @@ class _Media:
                             break
                         if step.into_ms is not None and time.time() - began >= step.into_ms / 1000:
                             break
-                    yield SILENCE, 0, False, None
+                    yield self.silence, self.payload_type, False, None
             elif isinstance(step, Silence):
                 for _ in range(step.ms // 20):
-                    yield SILENCE, 0, False, None
+                    yield self.silence, self.payload_type, False, None
             elif isinstance(step, PressKeys):
                 for digit in step.digits:
                     for payload, marker in _dtmf_payloads(digit):
                         yield payload, 101, marker, None
                     for _ in range(6):
-                        yield SILENCE, 0, False, None
+                        yield self.silence, self.payload_type, False, None
             else:
-                for frame in _frames(self._clips[step]):
-                    yield frame, 0, False, index if _level_db(frame) > LOUD_DB else None
+                for frame in _frames(self._clips[step], self.law):
+                    yield frame, self.payload_type, False, index if _level_db(frame, self.law) > LOUD_DB else None
         while True:
-            yield SILENCE, 0, False, None
+            yield self.silence, self.payload_type, False, None
 
     def _run(self) -> None:
         try:
@@ -330,8 +339,8 @@ class _Media:
                     self._find_remote()
                 if self.remote:
                     payload, pt, marker, spoken = next(steps)
-                    if pt == 0 and self.line is not None:
-                        payload = _mixed(payload, self.line, seq)
+                    if pt == self.payload_type and self.line is not None:
+                        payload = _mixed(payload, self.line, seq, self.law)
                     if pt == 101:
                         event_ts = timestamp if marker else event_ts  # one timestamp per key press
                     header = struct.pack("!BBHII", 0x80, (0x80 if marker else 0) | pt, seq & 0xFFFF,
@@ -347,29 +356,29 @@ class _Media:
             self.error = exc
 
 
-def _mixed(payload: bytes, line: np.ndarray, seq: int) -> bytes:
-    """A μ-law frame with the caller's surroundings under it."""
+def _mixed(payload: bytes, line: np.ndarray, seq: int, law: str) -> bytes:
+    """A G.711 frame with the caller's surroundings under it."""
     start = seq * FRAME_BYTES % (len(line) - FRAME_BYTES)
-    samples = audio.decode(payload, "ulaw").astype("int32") + line[start:start + FRAME_BYTES]
-    return audio.encode(samples.clip(-32768, 32767).astype("int16"), "ulaw")
+    samples = audio.decode(payload, law).astype("int32") + line[start:start + FRAME_BYTES]
+    return audio.encode(samples.clip(-32768, 32767).astype("int16"), law)
 
 
-def _clip(step: Say | Audio) -> bytes:
+def _clip(step: Say | Audio, law: str) -> bytes:
     if isinstance(step, Say):
-        return _spoken(step.text)
+        return _spoken(step.text, law)
     with tempfile.TemporaryDirectory() as tmp:
-        target = Path(tmp) / "clip.ulaw"
-        prompts.to_telephone(Path(step.path), {"ulaw": target})
+        target = Path(tmp) / f"clip.{law}"
+        prompts.to_telephone(Path(step.path), {law: target})
         return target.read_bytes()
 
 
 @functools.lru_cache(maxsize=256)
-def _spoken(text: str) -> bytes:
+def _spoken(text: str, law: str) -> bytes:
     """espeak-ng gives the same audio for the same sentence: synthesise it once per process,
     not once per call (the soak places hundreds of calls saying a handful of sentences)."""
     with tempfile.TemporaryDirectory() as tmp:
-        target = Path(tmp) / "clip.ulaw"
-        prompts.speak(text, "nl", {"ulaw": target})
+        target = Path(tmp) / f"clip.{law}"
+        prompts.speak(text, "nl", {law: target})
         return target.read_bytes()
 
 
@@ -385,8 +394,10 @@ class CallResult:
     first_audio_at: float | None
     speech_ends: tuple[float, ...]   # the end of each sentence or recording the caller played
     ended_at: float
-    heard: bytes = b""               # every μ-law payload Asterisk played to the caller
+    heard: bytes = b""               # every payload in the caller's law Asterisk played to the caller
     loud: tuple[tuple[float, float], ...] = ()  # (start, end) of each stretch of prompt the caller heard
+    law: str = "ulaw"                # the one the caller offered (PCMU or PCMA)
+    received: dict[int, int] = field(default_factory=dict)  # RTP payload type → packets Asterisk sent
 
     @property
     def reached(self) -> TrunkInvite | None:
@@ -427,14 +438,15 @@ class CallResult:
 def place_call(number: str, script: list, trunk: Trunk, hangup_after_ms: int = 0,
                timeout_s: float = 120.0, workdir: Path | None = None, source: str = "127.0.0.1",
                target: tuple[str, int] = ASTERISK_SIP, line: Path | None = None,
-               caller: str | None = None) -> CallResult:
+               caller: str | None = None, law: str = "ulaw") -> CallResult:
     """Place one call through Asterisk (or `target`: a cluster's Kamailio) and return where it ended.
 
     `hangup_after_ms` > 0: the caller hangs up that long after the answer. `source`: the
     address the call comes from, which is what Asterisk knows an endpoint by (127.0.0.1:
     the carrier delivering 14+ calls; 127.0.0.2: Hoorn's PBX, data/asterisk/test-trunks.conf).
     `line`: a recording (8 kHz WAV) of the caller's surroundings, looped under all they send.
-    `caller`: the caller's number (a fresh one for every call unless given: a caller who calls again)."""
+    `caller`: the caller's number (a fresh one for every call unless given: a caller who calls again).
+    `law`: the G.711 law the caller offers, alone ("ulaw": PCMU, "alaw": PCMA), speaks and hears."""
     if not _port_taken(target[1], target[0]):
         raise RuntimeError(f"nothing listens on {target[0]}:{target[1]}: start Asterisk first "
                            "(make asterisk, or make run)")
@@ -445,8 +457,9 @@ def place_call(number: str, script: list, trunk: Trunk, hangup_after_ms: int = 0
         log, errors = work / "caller.log", work / "caller-errors.log"
         for stale in (log, errors):
             stale.unlink(missing_ok=True)
-        media = _Media(list(script), log, source, line=None if line is None else audio.read_telephone(line))
-        (work / "call.csv").write_text(f"SEQUENTIAL\n{number};{caller};{media.port};{hangup_after_ms}\n")
+        media = _Media(list(script), log, source, law, line=None if line is None else audio.read_telephone(line))
+        (work / "call.csv").write_text(f"SEQUENTIAL\n{number};{caller};{media.port};{hangup_after_ms};"
+                                       f"{media.payload_type};{SDP_NAMES[law]}\n")
         media.start()
         try:
             result = subprocess.run(
@@ -465,7 +478,7 @@ def place_call(number: str, script: list, trunk: Trunk, hangup_after_ms: int = 0
     # Asterisk dials the overflow only after the trunk refused: both are logged by now.
     return CallResult(number, caller, tuple(trunk.invites(caller)), ended, events.get("ANSWERED"),
                       media.first_audio_at, tuple(media.speech_ends[i] for i in sorted(media.speech_ends)), time.time(),
-                      bytes(media.heard), tuple((start, end) for start, end in media.loud))
+                      bytes(media.heard), tuple((start, end) for start, end in media.loud), law, dict(media.received))
 
 
 def _log_events(log: Path) -> dict[str, float]:

@@ -27,8 +27,9 @@ class Unit:
     name: str
     command: str              # the fourteenplus command it runs
     description: str
-    writable: tuple[str, ...] = ()  # beyond the record store
     extra: tuple[str, ...] = ()     # further [Service] lines
+    # May also write where Asterisk records the callers' utterances (Settings.agi_recordings).
+    writes_recordings: bool = False
 
 
 UNITS = (
@@ -36,7 +37,7 @@ UNITS = (
     # FastAGI reads the utterances Asterisk records into its own spool, so it shares
     # Asterisk's group and may write (prepare) that one directory.
     Unit("fourteenplus-agi.service", "agi", "fourteenplus: 14+ call routing (FastAGI server)",
-         writable=(paths.AGI_RECORDINGS,), extra=("SupplementaryGroups=asterisk",)),
+         extra=("SupplementaryGroups=asterisk",), writes_recordings=True),
 )
 
 
@@ -46,6 +47,9 @@ class Settings:
     user: str = DEFAULT_USER
     config: Path = DEFAULT_CONFIG
     records_dir: Path = STATE_DIR    # the directory the record store writes in
+    # Where this machine's Asterisk records for FastAGI: <astspooldir>/tmp/fourteenplus-agi,
+    # astspooldir from the configuration's `asterisk:` section (its asterisk.conf, directories).
+    agi_recordings: Path = Path(paths.AGI_RECORDINGS)
 
 
 def render(unit: Unit, settings: Settings) -> str:
@@ -53,9 +57,16 @@ def render(unit: Unit, settings: Settings) -> str:
         unit=unit.name, description=unit.description, command=unit.command,
         user=settings.user, config=settings.config, bin=settings.bin, stop_timeout=STOP_TIMEOUT_S,
         watchdog=WATCHDOG_S, watchdog_half=WATCHDOG_S // 2,
-        writable=" ".join([str(settings.records_dir), *unit.writable]),
+        writable=" ".join(writable(unit, settings)),
         extra="".join(line + "\n" for line in unit.extra),
     )
+
+
+def writable(unit: Unit, settings: Settings) -> list[str]:
+    """What the unit may write beyond its state and cache directories. The recordings' directory
+    is optional ("-"): an `agi` of the bundled Asterisk records under the cache directory, and
+    systemd would refuse to start a unit over a path this machine does not have."""
+    return [str(settings.records_dir), *([f"-{settings.agi_recordings}"] if unit.writes_recordings else [])]
 
 
 def records_dir(record_path: str | None) -> Path:

@@ -323,7 +323,7 @@ class Cluster:
         node = self.layout.node(name)
         assert self.creds is not None, "the cluster is started"
         return ari_app_registered(self.creds.ari_user, self.creds.ari_password, asterisk_config.ARI_APP,
-                                  url=f"{node.ari_url}ari/")
+                                  url=node.ari_url)
 
     def stop(self) -> None:
         for part in (self.kamailio, *self.apps.values(), *self.asterisks.values()):

@@ -13,7 +13,6 @@ event into its call's queue and returns at once).
 from __future__ import annotations
 
 import logging
-import os
 import traceback
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -51,7 +50,7 @@ class AriSettings:
         user it names, else this installation's generated one; `$FOURTEENPLUS_ARI_URL` names
         another instance's (a cluster node's)."""
         user, password = asterisk_config.ari_login(asterisk)
-        return cls(os.environ.get("FOURTEENPLUS_ARI_URL") or asterisk.ari_url, user, password)
+        return cls(asterisk_config.ari_url(asterisk), user, password)
 
 
 def event_summary(event: object) -> str:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import anyio
 
-from .. import agi, asterisk, asterisk_config, sdnotify
+from .. import agi, asterisk, asterisk_config, metrics, sdnotify
 from ._common import add_config_option
 from ._serving import (Adapter, add_asterisk_root_option, add_serving_options, asterisk_root, call_services,
                        handle_signals, in_step_at_start, prepare)
@@ -26,7 +26,7 @@ def configure(parser) -> None:
     add_config_option(parser)
     parser.add_argument("--port", type=int, help="TCP port (default: the configuration's asterisk.agi.port, 4573)")
     add_asterisk_root_option(parser)  # also where Asterisk records the callers' answers
-    add_serving_options(parser, metrics_port=9465)  # beside a running ARI app
+    add_serving_options(parser, metrics_port=metrics.AGI_PORT)
 
 
 def main(args) -> int:

@@ -1,4 +1,5 @@
-"""`fourteenplus call NUMBER [--say TEXT | --audio FILE] [--digits KEYS]`: a real SIP test call.
+"""`fourteenplus call NUMBER [--say TEXT | --audio FILE] [--digits KEYS] [--law ulaw|alaw]`: a real
+SIP test call.
 
 Places the call with SIPp against the running Asterisk (and app), answers the question with
 the sentence (espeak-ng → G.711) or the recording, presses the keys at the next prompt, and
@@ -21,6 +22,8 @@ def configure(parser) -> None:
     parser.add_argument("--digits", metavar="KEYS", help="keys the caller presses at the next prompt")
     parser.add_argument("--hangup-after", type=int, default=0, metavar="MS",
                         help="the caller hangs up this long after the answer")
+    parser.add_argument("--law", choices=tuple(sipp.SDP_NAMES), default="ulaw",
+                        help="the one G.711 law the caller offers: ulaw (PCMU, default) or alaw (PCMA, as Dutch carriers)")
     parser.add_argument("--to", type=_address, default=sipp.ASTERISK_SIP, metavar="HOST[:PORT]",
                         help="where the INVITE goes (default 127.0.0.1:5060; a cluster's Kamailio: 127.0.0.10)")
 
@@ -37,7 +40,8 @@ def main(args) -> int:
     script = sipp.script_for(args.say, args.audio, args.digits)
     try:
         with sipp.Trunk() as trunk:
-            result = sipp.place_call(args.number, script, trunk, hangup_after_ms=args.hangup_after, target=args.to)
+            result = sipp.place_call(args.number, script, trunk, hangup_after_ms=args.hangup_after, target=args.to,
+                                     law=args.law)
     except RuntimeError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

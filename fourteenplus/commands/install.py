@@ -6,7 +6,9 @@ fourteenplus.service runs the ARI application (`run`), fourteenplus-agi.service 
 server (`agi`); enable the one your dialplan uses. Both run as --user, read --config, and
 execute --bin (default: the fourteenplus of this virtualenv). The record store's directory
 comes from the configuration's records.path (else the state directory) unless --records-dir
-says otherwise. The README's deployment section has the steps around it.
+says otherwise; the FastAGI unit's recordings directory from its `asterisk:` section (the spool
+this machine's Asterisk's asterisk.conf names). The README's deployment section has the steps
+around it.
 
 `install config` writes the example (its trunks point at the test endpoint: edit them) to
 --out's fourteenplus.yaml, /etc/fourteenplus by default, and never over an existing file.
@@ -24,7 +26,7 @@ import os
 import sys
 from pathlib import Path
 
-from .. import cluster, paths, units
+from .. import agi, asterisk, asterisk_layout, cluster, paths, units
 from ..config import EXAMPLE, load_service
 from ..errors import ConfigError, ConfigErrors
 from ._common import print_errors
@@ -90,11 +92,12 @@ def install_config(directory: Path, user: str = units.DEFAULT_USER) -> int:
 
 def install_units(args) -> int:
     out = args.out or SYSTEM_UNITS
-    records_dir = args.records_dir or _records_dir(args.config)
-    if records_dir is None:
+    found = _from_configuration(args.config)
+    if found is None:
         return 1
+    records_dir, recordings = found
     settings = units.Settings(bin=args.bin.absolute(), user=args.user, config=args.config.absolute(),
-                              records_dir=records_dir.absolute())
+                              records_dir=(args.records_dir or records_dir).absolute(), agi_recordings=recordings)
     out.mkdir(parents=True, exist_ok=True)
     for unit in units.UNITS:
         path = out / unit.name
@@ -102,21 +105,29 @@ def install_units(args) -> int:
         print(f"wrote {path}")
     if not settings.bin.exists():
         print(f"warning: {settings.bin} does not exist; the units cannot start until it does", file=sys.stderr)
+    if recordings.parent.parent.is_dir() and not recordings.is_dir():
+        # This machine's Asterisk is there; the unit may not create a directory in its spool.
+        print(f"note: fourteenplus-agi needs {recordings} for Asterisk's recordings: "
+              f"install -d -o {args.user} -g asterisk -m 0770 {recordings}", file=sys.stderr)
     print("then: systemctl daemon-reload && systemctl enable --now fourteenplus (or fourteenplus-agi)")
     return 0
 
 
-def _records_dir(config: Path) -> Path | None:
-    """From the configuration the units will read; None once its errors are printed."""
+def _from_configuration(config: Path) -> tuple[Path, Path] | None:
+    """From the configuration the units will read: the record store's directory (records.path,
+    else the state dir) and where this machine's Asterisk records for FastAGI (`asterisk:`:
+    its asterisk.conf's astspooldir, or asterisk.directories'). None once its errors are printed."""
     if not config.exists():
         print(f"note: {config} does not exist yet; the record store is taken to be in {units.STATE_DIR}",
               file=sys.stderr)
-        return units.STATE_DIR
+        return units.STATE_DIR, agi.recordings_for(asterisk_layout.read()).local_dir
     try:
-        return units.records_dir(load_service(config).records.path)
+        service = load_service(config)
     except (ConfigError, ConfigErrors) as exc:
         print_errors(exc)
         return None
+    return (units.records_dir(service.records.path),
+            agi.recordings_for(asterisk.layout(service, Path("/"))).local_dir)
 
 
 def install_kamailio(args) -> int:

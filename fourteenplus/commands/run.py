@@ -17,7 +17,7 @@ from pathlib import Path
 
 import anyio
 
-from .. import asterisk, paths, sdnotify
+from .. import asterisk, metrics, paths, sdnotify
 from ._common import add_config_option
 from ._serving import (Adapter, add_asterisk_root_option, add_serving_options, asterisk_root, call_services,
                        handle_signals, in_step_at_start, prepare)
@@ -28,7 +28,7 @@ def configure(parser) -> None:
     parser.add_argument("--asterisk", action="store_true",
                         help="build, install and start the bundled Asterisk first; stop it on exit")
     add_asterisk_root_option(parser)
-    add_serving_options(parser, metrics_port=9464)
+    add_serving_options(parser, metrics_port=metrics.DEFAULT_PORT)
 
 
 def main(args) -> int:

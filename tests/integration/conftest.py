@@ -88,12 +88,13 @@ def app(trunk, service_yaml):
 
 
 def placer(trunk, workdir: Path):
-    """call(number, script, hangup_after_ms=0, line=None, caller=None) → CallResult, through the
-    running Asterisk; `line`: a recording of the caller's surroundings under everything they
-    send; `caller`: the caller's number (default: a new one each call)."""
-    def place(number: str, script=(), hangup_after_ms: int = 0, line=None, caller=None):
+    """call(number, script, hangup_after_ms=0, line=None, caller=None, law="ulaw") → CallResult,
+    through the running Asterisk; `line`: a recording of the caller's surroundings under
+    everything they send; `caller`: the caller's number (default: a new one each call); `law`:
+    the one G.711 law the caller offers (alaw: PCMA, as a Dutch carrier's line)."""
+    def place(number: str, script=(), hangup_after_ms: int = 0, line=None, caller=None, law: str = "ulaw"):
         return sipp.place_call(number, list(script), trunk, hangup_after_ms=hangup_after_ms, workdir=workdir, line=line,
-                               caller=caller)
+                               caller=caller, law=law)
     return place
 
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import time
 
+from fourteenplus import asterisk_layout, paths, prompts, rtp
 from fourteenplus.sipp import PressKeys, Say, WaitPrompt
+from fourteenplus.vocabulary import Prompt
 
 from .conftest import in_background, log_size, stored, the_callers_channel, wait_for_log
 
@@ -47,6 +49,19 @@ def test_spoken_name(call):
     result = call("140229", [WaitPrompt(), Say("Koggenland")])
     assert users(result) == ["koggenland"]
     assert result.speech_end_to_invite_ms < RECOGNISED_WITHIN_MS
+
+
+def test_an_alaw_caller_hears_the_alaw_prompts_and_a_spoken_name_is_put_through(call):
+    """Dutch lines (issue 27, part 2): a caller whose carrier offers A-law alone (PCMA) hears
+    the question as the A-law prompt file itself, in payload type 8 throughout (nothing
+    transcoded on its way to them), says a name and is put through to its municipality. The
+    app hears them through its μ-law externalMedia channel: Asterisk transcodes that leg."""
+    result = call("140229", [WaitPrompt(), Say("Koggenland")], law="alaw")
+    assert users(result) == ["koggenland"]
+    assert result.speech_end_to_invite_ms < RECOGNISED_WITHIN_MS
+    assert set(result.received) == {rtp.ALAW_PAYLOAD_TYPE}, result.received
+    question = asterisk_layout.read(paths.asterisk_root()).sounds / prompts.SOUNDS_SUBDIR / f"nl/{Prompt.QUESTION}.alaw"
+    assert question.read_bytes()[800:2400] in result.heard, "the caller heard the A-law question, byte for byte"
 
 
 def test_carrier_phrase(call):

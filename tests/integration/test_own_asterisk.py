@@ -13,13 +13,18 @@ Asterisk is stopped for the module and started again after it.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
+import socket
+import subprocess
+import sys
 import time
 
 import pytest
 
 from fourteenplus import asterisk, asterisk_layout, paths, prompts, resources, sipp
+from fourteenplus.paths import CHECKOUT
 from fourteenplus.config import load_service
 from fourteenplus.sipp import Say, WaitPrompt
 from fourteenplus_dev.app import AppProcess
@@ -29,6 +34,7 @@ from .conftest import placer, stored
 PREFIX = "/opt/fourteenplus-source"  # as Asterisk sees it: ./configure --prefix=… of a source build
 ETC = f"{PREFIX}/etc/asterisk"
 ARI_USER, ARI_PASSWORD = "pbx-apps", "an-operators-own-ari-password"
+AMI_PORT = 5039  # the operator's manager is not on the default port: `asterisk.ami` says where
 
 
 def asterisk_conf(modules: str) -> str:
@@ -50,6 +56,7 @@ def operators_files() -> dict[str, str]:
         files[conf.name] = "".join(line for line in conf.read_text().splitlines(keepends=True)
                                    if not line.startswith("#include fourteenplus"))
     files["ari.conf"] += f"\n[{ARI_USER}]\ntype=user\nread_only=no\npassword_format=plain\npassword={ARI_PASSWORD}\n"
+    files["manager.conf"] = files["manager.conf"].replace("port=5038", f"port={AMI_PORT}")
     return files
 
 
@@ -81,6 +88,7 @@ def own_asterisk(trunk, service_yaml, tmp_path_factory):
 asterisk:
   asterisk_conf: {ETC}/asterisk.conf
   ari: {{user: {ARI_USER}, password_file: {secrets / 'ari-password'}}}
+  ami: {{port: {AMI_PORT}}}
 """)
     service = load_service(config)
     said: list[str] = []
@@ -97,11 +105,16 @@ asterisk:
 
 @pytest.fixture(scope="module")
 def own_app(own_asterisk, tmp_path_factory):
+    """The app serving it, its /metrics on a port of its own (the bundled app's may be taken):
+    yields that port."""
     config, _, _ = own_asterisk
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
     process = AppProcess(config, tmp_path_factory.mktemp("own-app") / "app.log",
-                         options=("--metrics-port", "0"))
+                         options=("--metrics-port", str(port)))
     process.start()
-    yield process
+    yield port
     process.stop()
 
 
@@ -133,3 +146,18 @@ def test_a_call_through_the_operators_source_layout_asterisk(own_app, trunk, ser
     assert [invite.user for invite in result.invites] == ["koggenland"]
     record = stored(service_yaml, "140229", since=started)
     assert record is not None and record.municipality == "Koggenland"
+
+
+def test_status_finds_the_app_as_the_operators_ari_user(own_app, own_asterisk):
+    """`fourteenplus status` on the operator's Asterisk reaches its manager on the port the
+    configuration names, asks ARI as the configuration's user (the generated one is not in
+    their ari.conf) and reads the app's /readyz."""
+    config, _, _ = own_asterisk
+    result = subprocess.run([sys.executable, "-m", "fourteenplus.cli", "status", "--json", "--config", str(config),
+                             "--metrics-port", str(own_app)],
+                            capture_output=True, text=True, cwd=CHECKOUT, timeout=60)
+    health = json.loads(result.stdout)
+    assert result.returncode == 0, (health["problems"], result.stderr)
+    assert health["asterisk"] is True and health["version"].startswith("22.")
+    assert health["ari_app"] is True
+    assert health["readiness"] == {"ari": {"ready": True, "checks": {"ari": True, "model": True, "records": True}}}

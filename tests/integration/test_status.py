@@ -34,6 +34,8 @@ def test_status_healthy_with_asterisk_and_the_ari_app(app):
     assert health["version"].startswith("22.")
     assert health["trunks"] == {"fourteenplus-trunks": health["trunks"]["fourteenplus-trunks"]}
     assert health["calls"] == 0
+    # and what the app says of itself on its /readyz: the model loaded, the record store taking records
+    assert health["readiness"] == {"ari": {"ready": True, "checks": {"ari": True, "model": True, "records": True}}}
 
 
 def ari_channels() -> list[str]:

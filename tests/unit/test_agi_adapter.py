@@ -9,7 +9,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from fourteenplus import agi
+from fourteenplus import agi, ami
+from fourteenplus.asterisk_config import Credentials
 from fourteenplus.config import EXAMPLE, load_service
 from fourteenplus.session import CallServices
 from fourteenplus.speech import Candidate, Recognition
@@ -131,6 +132,23 @@ def transferred_with(dial_events_connected: bool, tmp_path, *results):
             listener.close()
 
     return asyncio.run(scenario()), records.written
+
+
+def test_agi_learns_dial_results_from_the_ami_the_configuration_names(tmp_path, monkeypatch):
+    """The operator's own Asterisk may keep its manager elsewhere (`asterisk.ami`)."""
+    asked = []
+
+    async def connect(user, secret, host, port, **kwargs):
+        asked.append((host, port))
+        raise asyncio.CancelledError  # enough: the server is stopped
+
+    monkeypatch.setattr(ami, "connect", connect)
+    service = dataclasses.replace(SERVICE, asterisk=dataclasses.replace(SERVICE.asterisk, ami_host="127.0.0.3",
+                                                                        ami_port=5039))
+    server = agi.AgiServer(service, CallServices(FakeSpeech(None)), agi.RecordingDir("/spool", tmp_path))
+    with pytest.raises(asyncio.CancelledError):
+        asyncio.run(server.watch_dials(Credentials("ari", "pw", "fourteenplus", "secret")))
+    assert asked == [("127.0.0.3", 5039)]
 
 
 def test_agi_record_waits_for_the_dial_result_from_ami(tmp_path):

@@ -76,12 +76,13 @@ asterisk:
     user: pbx-apps
     password_env: PBX_ARI_PASSWORD
   agi: {host: 127.0.0.2, port: 4600}
+  ami: {port: 5039}
   asterisk_conf: /opt/asterisk/etc/asterisk.conf
   directories: {astdatadir: /srv/asterisk/}
 """))
     assert service.asterisk == AsteriskSettings(
         ari_url="http://192.0.2.7:8088/", ari_user="pbx-apps", ari_password_env="PBX_ARI_PASSWORD",
-        agi_host="127.0.0.2", agi_port=4600, conf="/opt/asterisk/etc/asterisk.conf",
+        agi_host="127.0.0.2", agi_port=4600, ami_port=5039, conf="/opt/asterisk/etc/asterisk.conf",
         directories={"astdatadir": "/srv/asterisk"})
     assert "Set(FOURTEENPLUS_AGI=agi://127.0.0.2:4600/fourteenplus)" in asterisk_config.render_dialplan(service)
     assert load_service(EXAMPLE).asterisk == AsteriskSettings()
@@ -97,7 +98,10 @@ asterisk:
     ("asterisk:\n  agi: {port: 70000}\n", 2, "between 1 and 65535"),
     ("asterisk:\n  asterisk_conf: etc/asterisk.conf\n", 2, "absolute path"),
     ("asterisk:\n  directories:\n    astsoundsdir: /x\n", 3, "unknown key 'astsoundsdir'"),
-    ("asterisk:\n  ami: {}\n", 2, "unknown key 'ami'"),
+    ("asterisk:\n  ami:\n    host: pbx.example\n", 3, "manager listens on"),
+    ("asterisk:\n  ami: {port: 0}\n", 2, "between 1 and 65535"),
+    ("asterisk:\n  ami: {user: admin}\n", 2, "unknown key 'user'"),
+    ("asterisk:\n  manager: {}\n", 2, "unknown key 'manager'"),
 ])
 def test_asterisk_section_errors_name_their_line(tmp_path, section, line, words):
     path = _config(tmp_path, section)

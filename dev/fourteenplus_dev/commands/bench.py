@@ -116,6 +116,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     calls = sub.add_parser("calls", help="answer → first audio and end of speech → INVITE over real calls "
                                          "(needs `make run` in another terminal)")
     calls.add_argument("--count", type=int, default=10, help="spoken calls to place (default 10)")
+    calls.add_argument("--law", choices=("ulaw", "alaw"), default="ulaw",
+                       help="the one G.711 law the callers offer (alaw: PCMA, as Dutch carriers deliver)")
     calls.add_argument("--report", type=Path, help="write the figures into this markdown file, between the bench markers")
     from . import _bench_endpoint
     _bench_endpoint.configure(sub)
@@ -440,7 +442,7 @@ def _evidence(service, rows: list[dict], primed: bool) -> list[fitting.Labelled]
 
 def main(args: argparse.Namespace) -> int:
     if args.what == "calls":
-        return bench_calls(args.count, args.report)
+        return bench_calls(args.count, args.report, args.law)
     if args.what == "dialogue":
         from ._bench_dialogue import main as dialogue_main
         return dialogue_main(args)
@@ -520,8 +522,9 @@ CALL_SENTENCES = (("Koggenland", "Koggenland"), ("ik wil graag de gemeente Kogge
                   ("Medemblik", "Medemblik"), ("Opmeer graag", "Opmeer"), ("Drechterland", "Drechterland"))
 
 
-def bench_calls(count: int, path: Path | None) -> int:
-    """Real SIP calls (SIPp) against the running Asterisk and app: the issue's two latencies."""
+def bench_calls(count: int, path: Path | None, law: str = "ulaw") -> int:
+    """Real SIP calls (SIPp) against the running Asterisk and app: the issue's two latencies,
+    the callers offering `law` alone."""
     from fourteenplus import sipp
 
     answer_ms: list[float] = []
@@ -530,7 +533,7 @@ def bench_calls(count: int, path: Path | None) -> int:
     confirmed: list[float] = []
     ended: list[str] = []
     with sipp.Trunk() as trunk:
-        single = sipp.place_call("14020", [], trunk)
+        single = sipp.place_call("14020", [], trunk, law=law)
         ended.append(single.describe())
         for i in range(count):
             sentence, expected = CALL_SENTENCES[i % len(CALL_SENTENCES)]
@@ -538,7 +541,7 @@ def bench_calls(count: int, path: Path | None) -> int:
             # (the trunk ends the call first). The caller cannot tell a wrong question from a
             # right one: such a call ends at the wrong municipality and is not counted.
             result = sipp.place_call("140229", [sipp.WaitPrompt(), sipp.Say(sentence), sipp.WaitPrompt(8.0),
-                                                sipp.Say("ja")], trunk)
+                                                sipp.Say("ja")], trunk, law=law)
             ended.append(f"{sentence!r}: {result.describe()}")
             if result.answer_to_audio_ms is not None:
                 answer_ms.append(result.answer_to_audio_ms)
@@ -548,6 +551,7 @@ def bench_calls(count: int, path: Path | None) -> int:
                 (confirmed if len(result.spoken_before_invite) > 1 else direct).append(result.speech_end_to_invite_ms)
     figures = {
         "calls": count + 1,
+        "law": law,
         "answer_to_first_audio_ms": spread(answer_ms),
         "speech_end_to_invite_ms": spread(speech_ms),
         # Apart: put through on the name itself, and on the ja to "Bedoelt u …?".
