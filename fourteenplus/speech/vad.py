@@ -14,6 +14,12 @@ Loud against the line means above two levels of the last 3 s heard while no one 
 The background is what ends a turn in a street or beside other people talking; on a quiet
 line it lies below the floor's margin and changes nothing.
 
+Within an utterance the caller's own level counts too: a frame far below the utterance's
+loudest speech frame is not the caller. Voices that began with the call (so the line learnt
+nothing of them and an utterance opened on them, as for a caller who speaks at once) or a
+line that grows louder while someone speaks would otherwise hold the turn open to the
+cut-off; the caller, close to the microphone, is far louder than the voices around them.
+
 `Endpointer` is the streaming form the ARI adapter feeds (the start of speech for barge-in,
 the end of the utterance after ~0.5 s of quiet, and a "pause" at ~0.2 s of quiet so that
 recognition can start before the end is certain); `speech_span` is the whole-clip form the
@@ -67,6 +73,11 @@ class Settings:
     onset_frames: int = 25  # frames before a start that are kept out of the background (0.5 s)
     background_percentile: float = 90.0  # the background's loud moments, not its average
     background_margin_db: float = 3.0  # the caller above them
+    # Within an utterance, a frame this far below the caller's loudest voiced frame is not the
+    # caller, however loud against the line: it ends the turn like quiet does. What the line
+    # learnt before the turn may be too little (voices that began with the call opened it),
+    # or the line may grow louder while they speak; the caller is close to the microphone.
+    caller_drop_db: float = 20.0
 
     @classmethod
     def cut_at(cls, max_speech_ms: int) -> Settings:
@@ -130,6 +141,8 @@ class Endpointer:
         self._ended = False
         self._frames: list[np.ndarray] = []
         self._voice: list[bool] = []  # per frame in `_frames`: speech
+        self._levels: list[float] = []  # per frame in `_frames`: its level (dBFS)
+        self._caller = -np.inf  # the utterance's loudest speech frame (dBFS)
         self._speaking = False
         self._quiet = 0
         self._speech_frames = 0
@@ -173,6 +186,7 @@ class Endpointer:
         self._previous = frame
         self._frames.append(frame)
         self._voice.append(speech)
+        self._levels.append(level)
         if not self._speaking:
             self._onset.append(level)
             learning = self._heard <= s.learn_frames
@@ -197,16 +211,21 @@ class Endpointer:
                 # The speech kept from before the start counts too: a caller who began while
                 # it learnt has said more than the last few frames (a barge-in needs enough).
                 self._voiced = sum(self._voice)
+                self._caller = max(l for l, v in zip(self._levels, self._voice) if v)
                 return "start"
             if learning:
                 return None
             del self._frames[: -s.preroll_frames]
             del self._voice[: -s.preroll_frames]
+            del self._levels[: -s.preroll_frames]
             if len(self._onset) > s.onset_frames:
                 self._learn_background(self._onset.popleft())
             return None
         self._voiced += speech
-        self._quiet = 0 if loud else self._quiet + 1
+        if speech:
+            self._caller = max(self._caller, level)
+        caller = loud and level > self._caller - s.caller_drop_db
+        self._quiet = 0 if caller else self._quiet + 1
         self._speech_frames += 1
         if self._quiet >= s.end_frames or self._speech_frames >= s.max_frames:
             self._speaking, self._ended = False, True
