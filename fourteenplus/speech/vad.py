@@ -38,6 +38,7 @@ RATE = 8000
 FRAME = 160  # 20 ms
 _MIN_LAG, _MAX_LAG = 20, 128  # pitch 62–400 Hz at 8 kHz
 _RUMBLE = np.ones(24) / 24
+_TAIL_FRAMES = 5  # the quiet frames after the speech an utterance keeps: a word's soft tail
 
 
 @dataclass(frozen=True)
@@ -143,6 +144,7 @@ class Endpointer:
         self._voice: list[bool] = []  # per frame in `_frames`: speech
         self._levels: list[float] = []  # per frame in `_frames`: its level (dBFS)
         self._caller = -np.inf  # the utterance's loudest speech frame (dBFS)
+        self._opened_unlearnt = False  # it opened before the line was learnt
         self._speaking = False
         self._quiet = 0
         self._speech_frames = 0
@@ -212,6 +214,7 @@ class Endpointer:
                 # it learnt has said more than the last few frames (a barge-in needs enough).
                 self._voiced = sum(self._voice)
                 self._caller = max(l for l, v in zip(self._levels, self._voice) if v)
+                self._opened_unlearnt = len(self._background) < s.learn_frames
                 return "start"
             if learning:
                 return None
@@ -229,12 +232,28 @@ class Endpointer:
         self._speech_frames += 1
         if self._quiet >= s.end_frames or self._speech_frames >= s.max_frames:
             self._speaking, self._ended = False, True
+            if self._quiet >= s.end_frames:
+                self._learn_from_turn()
             return "end"
         return "pause" if self._quiet == s.pause_frames else None
 
+    def _learn_from_turn(self) -> None:
+        """What a turn that ended in quiet teaches the line, so that the next turn is judged
+        against voices only the caller's level told apart: the quiet that ended it (the line as
+        it sounds now; what `utterance()` keeps of it may be the last word's tail), and, if the
+        turn opened before the line was learnt (voices that began with the call opened it), all
+        of its frames far below the caller. A turn on a learnt line keeps its soft words out."""
+        s = self.settings
+        if self._opened_unlearnt:
+            heard = [level for level in self._levels if level <= self._caller - s.caller_drop_db]
+        else:
+            heard = self._levels[len(self._levels) - self._quiet + _TAIL_FRAMES:]
+        for level in heard:
+            self._learn_background(level)
+
     def utterance(self) -> np.ndarray:
         """The audio of the last utterance (int16, 8 kHz), without its trailing quiet."""
-        keep = len(self._frames) - max(self._quiet - 5, 0)
+        keep = len(self._frames) - max(self._quiet - _TAIL_FRAMES, 0)
         return np.concatenate(self._frames[:keep]) if self._frames else np.zeros(0, np.int16)
 
 

@@ -198,6 +198,21 @@ def test_a_turn_ends_when_the_words_end_in_voices_that_began_with_the_call(name)
     assert words_end < end <= words_end + 1.0
 
 
+def test_voices_that_began_with_the_call_are_the_line_at_the_next_question():
+    """Once the caller's level has ended the turn those voices opened, the quiet that ended it
+    is the line: at the next question (a reset, the same line) the voices alone open nothing,
+    and do not stop the prompt."""
+    words = audio.read_telephone(CORPUS / "koggenland.wav")
+    silent = int(0.1 * RATE)
+    clip, _, words_end = on_the_line(
+        words, lambda n: np.concatenate([np.zeros(silent), babble(n - silent, seed=5)]), 20, after=9.0)
+    endpointer = vad.Endpointer()
+    answered = int((words_end + 1.0) * RATE) // vad.FRAME * vad.FRAME
+    assert "end" in [e for e, _ in feed(endpointer, clip[:answered])]
+    endpointer.reset()
+    assert feed(endpointer, clip[answered:]) == []
+
+
 @pytest.mark.parametrize("snr_db", [20, 10])
 def test_voices_in_the_background_alone_open_nothing(snr_db):
     _, noise, _ = on_the_line(audio.read_telephone(CORPUS / "koggenland.wav"), lambda n: babble(n, seed=3), snr_db)
