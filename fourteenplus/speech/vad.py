@@ -14,11 +14,13 @@ Loud against the line means above two levels of the last 3 s heard while no one 
 The background is what ends a turn in a street or beside other people talking; on a quiet
 line it lies below the floor's margin and changes nothing.
 
-Within an utterance the caller's own level counts too: a frame far below the utterance's
-loudest speech frame is not the caller. Voices that began with the call (so the line learnt
-nothing of them and an utterance opened on them, as for a caller who speaks at once) or a
-line that grows louder while someone speaks would otherwise hold the turn open to the
-cut-off; the caller, close to the microphone, is far louder than the voices around them.
+Voices that began with the call are what a caller who speaks at once sounds like: the line
+learns nothing of them and an utterance opens on them. In such a turn (opened before the line
+was learnt) the caller's own level counts too: a frame far below the utterance's loudest
+speech frame is not the caller, so the voices do not hold it open to the cut-off; the caller,
+close to the microphone, is far louder. When it ends, its frames far below the caller teach
+the line, so the next question is judged against those voices. On a learnt line the caller's
+level is left out: people's soft words lie that far below their loudest.
 
 `Endpointer` is the streaming form the ARI adapter feeds (the start of speech for barge-in,
 the end of the utterance after ~0.5 s of quiet, and a "pause" at ~0.2 s of quiet so that
@@ -74,10 +76,10 @@ class Settings:
     onset_frames: int = 25  # frames before a start that are kept out of the background (0.5 s)
     background_percentile: float = 90.0  # the background's loud moments, not its average
     background_margin_db: float = 3.0  # the caller above them
-    # Within an utterance, a frame this far below the caller's loudest voiced frame is not the
-    # caller, however loud against the line: it ends the turn like quiet does. What the line
-    # learnt before the turn may be too little (voices that began with the call opened it),
-    # or the line may grow louder while they speak; the caller is close to the microphone.
+    # In a turn that opened before the line was learnt (voices that began with the call opened
+    # it, as a caller who speaks at once does), a frame this far below the caller's loudest
+    # voiced frame is not the caller, however loud against the line: it ends the turn like
+    # quiet does. The caller is close to the microphone.
     caller_drop_db: float = 20.0
 
     @classmethod
@@ -227,7 +229,10 @@ class Endpointer:
         self._voiced += speech
         if speech:
             self._caller = max(self._caller, level)
-        caller = loud and level > self._caller - s.caller_drop_db
+        # On a line not yet learnt when the turn opened, what keeps it open must be near the
+        # caller's own loudest; on a learnt line the line alone decides (people's soft words lie
+        # 20 dB below their loudest for longer than the quiet that ends a turn).
+        caller = loud and (not self._opened_unlearnt or level > self._caller - s.caller_drop_db)
         self._quiet = 0 if caller else self._quiet + 1
         self._speech_frames += 1
         if self._quiet >= s.end_frames or self._speech_frames >= s.max_frames:
