@@ -14,6 +14,14 @@ Loud against the line means above two levels of the last 3 s heard while no one 
 The background is what ends a turn in a street or beside other people talking; on a quiet
 line it lies below the floor's margin and changes nothing.
 
+Voices that began with the call are what a caller who speaks at once sounds like: the line
+learns nothing of them and an utterance opens on them. In such a turn (opened before the line
+was learnt) the caller's own level counts too: a frame far below the utterance's loudest
+speech frame is not the caller, so the voices do not hold it open to the cut-off; the caller,
+close to the microphone, is far louder. When it ends, its frames far below the caller teach
+the line, so the next question is judged against those voices. On a learnt line the caller's
+level is left out: people's soft words lie that far below their loudest.
+
 `Endpointer` is the streaming form the ARI adapter feeds (the start of speech for barge-in,
 the end of the utterance after ~0.5 s of quiet, and a "pause" at ~0.2 s of quiet so that
 recognition can start before the end is certain); `speech_span` is the whole-clip form the
@@ -32,6 +40,7 @@ RATE = 8000
 FRAME = 160  # 20 ms
 _MIN_LAG, _MAX_LAG = 20, 128  # pitch 62–400 Hz at 8 kHz
 _RUMBLE = np.ones(24) / 24
+_TAIL_FRAMES = 5  # the quiet frames after the speech an utterance keeps: a word's soft tail
 
 
 @dataclass(frozen=True)
@@ -67,6 +76,11 @@ class Settings:
     onset_frames: int = 25  # frames before a start that are kept out of the background (0.5 s)
     background_percentile: float = 90.0  # the background's loud moments, not its average
     background_margin_db: float = 3.0  # the caller above them
+    # In a turn that opened before the line was learnt (voices that began with the call opened
+    # it, as a caller who speaks at once does), a frame this far below the caller's loudest
+    # voiced frame is not the caller, however loud against the line: it ends the turn like
+    # quiet does. The caller is close to the microphone.
+    caller_drop_db: float = 20.0
 
     @classmethod
     def cut_at(cls, max_speech_ms: int) -> Settings:
@@ -130,6 +144,9 @@ class Endpointer:
         self._ended = False
         self._frames: list[np.ndarray] = []
         self._voice: list[bool] = []  # per frame in `_frames`: speech
+        self._levels: list[float] = []  # per frame in `_frames`: its level (dBFS)
+        self._caller = -np.inf  # the utterance's loudest speech frame (dBFS)
+        self._opened_unlearnt = False  # it opened before the line was learnt
         self._speaking = False
         self._quiet = 0
         self._speech_frames = 0
@@ -173,6 +190,7 @@ class Endpointer:
         self._previous = frame
         self._frames.append(frame)
         self._voice.append(speech)
+        self._levels.append(level)
         if not self._speaking:
             self._onset.append(level)
             learning = self._heard <= s.learn_frames
@@ -197,25 +215,50 @@ class Endpointer:
                 # The speech kept from before the start counts too: a caller who began while
                 # it learnt has said more than the last few frames (a barge-in needs enough).
                 self._voiced = sum(self._voice)
+                self._caller = max(l for l, v in zip(self._levels, self._voice) if v)
+                self._opened_unlearnt = len(self._background) < s.learn_frames
                 return "start"
             if learning:
                 return None
             del self._frames[: -s.preroll_frames]
             del self._voice[: -s.preroll_frames]
+            del self._levels[: -s.preroll_frames]
             if len(self._onset) > s.onset_frames:
                 self._learn_background(self._onset.popleft())
             return None
         self._voiced += speech
-        self._quiet = 0 if loud else self._quiet + 1
+        if speech:
+            self._caller = max(self._caller, level)
+        # On a line not yet learnt when the turn opened, what keeps it open must be near the
+        # caller's own loudest; on a learnt line the line alone decides (people's soft words lie
+        # 20 dB below their loudest for longer than the quiet that ends a turn).
+        caller = loud and (not self._opened_unlearnt or level > self._caller - s.caller_drop_db)
+        self._quiet = 0 if caller else self._quiet + 1
         self._speech_frames += 1
         if self._quiet >= s.end_frames or self._speech_frames >= s.max_frames:
             self._speaking, self._ended = False, True
+            if self._quiet >= s.end_frames:
+                self._learn_from_turn()
             return "end"
         return "pause" if self._quiet == s.pause_frames else None
 
+    def _learn_from_turn(self) -> None:
+        """What a turn that ended in quiet teaches the line, so that the next turn is judged
+        against voices only the caller's level told apart: the quiet that ended it (the line as
+        it sounds now; what `utterance()` keeps of it may be the last word's tail), and, if the
+        turn opened before the line was learnt (voices that began with the call opened it), all
+        of its frames far below the caller. A turn on a learnt line keeps its soft words out."""
+        s = self.settings
+        if self._opened_unlearnt:
+            heard = [level for level in self._levels if level <= self._caller - s.caller_drop_db]
+        else:
+            heard = self._levels[len(self._levels) - self._quiet + _TAIL_FRAMES:]
+        for level in heard:
+            self._learn_background(level)
+
     def utterance(self) -> np.ndarray:
         """The audio of the last utterance (int16, 8 kHz), without its trailing quiet."""
-        keep = len(self._frames) - max(self._quiet - 5, 0)
+        keep = len(self._frames) - max(self._quiet - _TAIL_FRAMES, 0)
         return np.concatenate(self._frames[:keep]) if self._frames else np.zeros(0, np.int16)
 
 

@@ -180,6 +180,39 @@ def test_a_turn_ends_when_the_words_end_with_voices_in_the_background(name, snr_
     assert words_end < end <= words_end + 0.8  # the backstop would be 8 s on
 
 
+@pytest.mark.parametrize("name", ["koggenland", "drechterland-carrier"])
+def test_a_turn_ends_when_the_words_end_in_voices_that_began_with_the_call(name):
+    """People who start talking as the line opens (its first moment quiet, then voices, 20 dB
+    below the caller) are what a caller who speaks at once sounds like: the line learns
+    nothing of them and an utterance opens on them. The caller's own words, close to the
+    microphone, are far louder: once they end, the voices are not the caller, and the turn
+    ends with the words instead of at the cut-off (8 s on). Within a second of them: the
+    voices' loudest moments may still pass for the caller's softest."""
+    words = audio.read_telephone(CORPUS / f"{name}.wav")
+    silent = int(0.1 * RATE)
+    clip, _, words_end = on_the_line(
+        words, lambda n: np.concatenate([np.zeros(silent), babble(n - silent, seed=5)]), 20)
+    events = [(e, at) for e, at in feed(vad.Endpointer(), clip) if e != "pause"]
+    assert events[0][0] == "start" and events[0][1] < 1.0, "the voices open an utterance (the premise)"
+    end = next(at for e, at in events if e == "end")
+    assert words_end < end <= words_end + 1.0
+
+
+def test_voices_that_began_with_the_call_are_the_line_at_the_next_question():
+    """Once the caller's level has ended the turn those voices opened, the quiet that ended it
+    is the line: at the next question (a reset, the same line) the voices alone open nothing,
+    and do not stop the prompt."""
+    words = audio.read_telephone(CORPUS / "koggenland.wav")
+    silent = int(0.1 * RATE)
+    clip, _, words_end = on_the_line(
+        words, lambda n: np.concatenate([np.zeros(silent), babble(n - silent, seed=5)]), 20, after=9.0)
+    endpointer = vad.Endpointer()
+    answered = int((words_end + 1.0) * RATE) // vad.FRAME * vad.FRAME
+    assert "end" in [e for e, _ in feed(endpointer, clip[:answered])]
+    endpointer.reset()
+    assert feed(endpointer, clip[answered:]) == []
+
+
 @pytest.mark.parametrize("snr_db", [20, 10])
 def test_voices_in_the_background_alone_open_nothing(snr_db):
     _, noise, _ = on_the_line(audio.read_telephone(CORPUS / "koggenland.wav"), lambda n: babble(n, seed=3), snr_db)
