@@ -241,6 +241,10 @@ class SpeechService:
         recognizer = self.recognizer
         unprimed = self.matcher(area_code, primed=False)
         _go_on(abandoned)
+        if unprimed.searchable and recognizer.tuning.search_beam:
+            # A national number: the trie search shortlists what whisper cannot spell.
+            recognizer.search(clip, unprimed.searchable, unprimed.lead(clip.transcript))
+            _go_on(abandoned)
         first = self._decide(unprimed, recognizer.score(clip, unprimed.shortlist))
         if not primed or not first.ranked or first.candidates[0].score >= self.settled:
             return first
