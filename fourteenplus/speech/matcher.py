@@ -12,7 +12,9 @@ evidence for or against the top one; naming two or more is a copied prompt, not 
 
 A national number's grammar holds every phrase of the country, too many to score against the
 audio: there (`shortlist=K`) only the phrases of the K municipalities whose phrases come
-nearest to the transcripts are scored, and the primed transcription is primed with those. A
+nearest to the transcripts are scored, and the primed transcription is primed with those; on
+top of them, the first municipalities of the recogniser's trie search (`Recognizer.search`),
+which ranks the country's phrases against the audio itself, however whisper spells them. A
 phrase may name places in several municipalities there (Bergen); each of them counts it, and
 its candidates say so (`Candidate.shared`).
 

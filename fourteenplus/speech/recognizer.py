@@ -76,6 +76,8 @@ class Tuning:
     # tune callers a wider beam found no more municipalities for three times the cost
     # (bench/dialogue.md).
     search_beam: int = 10
+    # ... and the tokens it extends them to at most (a longer phrase scores as its prefix).
+    search_depth: int = 4
 
 
 @dataclass
@@ -246,7 +248,7 @@ class Recognizer:
             return [{t: v - weight * self._next_priors[(path, clip.bucket)][t] for t, v in heard.items()}
                     for (path, _), heard in zip(nodes, values)]
 
-        clip.searched = tuple(self._tries[phrases].search(level, self.tuning.search_beam))
+        clip.searched = tuple(self._tries[phrases].search(level, self.tuning.search_beam, self.tuning.search_depth))
         clip.timings["search_ms"] = (time.perf_counter() - mark) * 1000
 
     def clip(self, samples8k: np.ndarray) -> Clip:

@@ -48,14 +48,20 @@ class Trie:
             trie.ends[node].append(phrase)
         return trie
 
-    def search(self, level: Level, beam: int) -> list[str]:
+    def below(self, node: int) -> list[str]:
+        """The phrases that end at `node` or further down."""
+        return [*self.ends[node], *(p for child in self.children[node].values() for p in self.below(child))]
+
+    def search(self, level: Level, beam: int, depth: int | None = None) -> list[str]:
         """The phrases met on the way, best first by the summed score of their tokens.
 
         Only nodes of one depth compete for the beam, so a phrase of more tokens is not
-        pruned for being longer; a finished phrase keeps the score it ended with."""
+        pruned for being longer; a finished phrase keeps the score it ended with. Past
+        `depth` tokens nothing is extended: a phrase not finished by then scores as the
+        prefix the beam holds of it."""
         frontier = [(0.0, 0)]
         found: dict[str, float] = {}
-        while frontier:
+        for _ in range(depth if depth is not None else len(max(self.paths, key=len))):
             nodes = [(score, node) for score, node in frontier if self.children[node]]
             if not nodes:
                 break
@@ -69,4 +75,7 @@ class Trie:
                         found[phrase] = max(total, found.get(phrase, float("-inf")))
             extended.sort(key=lambda pair: -pair[0])
             frontier = extended[:beam]
+        for score, node in frontier:
+            for phrase in self.below(node):
+                found.setdefault(phrase, score)
         return sorted(found, key=lambda phrase: -found[phrase])

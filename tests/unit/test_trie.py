@@ -98,3 +98,10 @@ def test_the_recogniser_searches_after_the_lead_and_calibrates_by_the_null_windo
     recognizer.search(clip, ("Ede", "Epe", "Hoorn"), "")
     assert clip.searched[0] == "Epe"
     assert sum(recognizer.whisper.batches[len(first):]) < sum(first)
+
+
+def test_past_its_depth_the_search_scores_a_longer_phrase_as_its_prefix():
+    calls: list = []
+    heard = {(): {1: -1.0, 5: -4.5}}
+    ranked = Trie.of(TOKENS).search(level_from(heard, calls), beam=1, depth=1)
+    assert ranked == ["Hoorn", "Hoog", "Hoogkarspel", "Epe"] and calls == [[()]]

@@ -103,6 +103,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     dialogue.add_argument("--search-beam", type=int, default=Tuning.search_beam,
                           help="a national number's trie search: the prefixes extended per depth (0: no search, "
                                "only the transcripts' shortlist, as before)")
+    dialogue.add_argument("--search-depth", type=int, default=Tuning.search_depth,
+                          help="a national number's trie search: the tokens it extends the prefixes to, at most")
     dialogue.add_argument("--barge-in", type=float, default=0.0, metavar="SHARE",
                           help="the share of callers (0–1) who talk over the question and over "
                                '"Bedoelt u …?" (default 0: every caller waits for each prompt to end)')
