@@ -12,7 +12,9 @@ evidence for or against the top one; naming two or more is a copied prompt, not 
 
 A national number's grammar holds every phrase of the country, too many to score against the
 audio: there (`shortlist=K`) only the phrases of the K municipalities whose phrases come
-nearest to the transcripts are scored, and the primed transcription is primed with those. A
+nearest to the transcripts are scored, and the primed transcription is primed with those; on
+top of them, the first municipalities of the recogniser's trie search (`Recognizer.search`),
+which ranks the country's phrases against the audio itself, however whisper spells them. A
 phrase may name places in several municipalities there (Bergen); each of them counts it, and
 its candidates say so (`Candidate.shared`).
 
@@ -69,6 +71,9 @@ class Calibration:
     # how many phrases rapidfuzz ranks per transcript and key to find the municipalities from.
     per_municipality: int = 2
     nearest: int = 40
+    # The municipalities of the trie search's first phrases (`Recognizer.search`), scored on
+    # top of the text's: the search hears names whisper cannot spell (bench/dialogue.md).
+    searched: int = 3
 
 
 def content(transcript: str, fillers: frozenset[str] = FILLERS) -> str:
@@ -94,6 +99,9 @@ class Matcher:
         self.calibration = calibration
         self.policy = policy or Policy.load()
         self.by_text = {p.text: p for p in grammar.phrases}
+        self._phrases_of: dict[str, list] = {}  # text → its phrases (several: shared)
+        for p in grammar.phrases:
+            self._phrases_of.setdefault(p.text, []).append(p)
         self._owners: dict[str, list[str]] = {}  # text → the municipalities it names (several: shared)
         self._keys = [fold(p.text) for p in grammar.phrases]
         keys_of: dict[str, set[str]] = {}
@@ -118,6 +126,18 @@ class Matcher:
         # shortlist (`prompt_for`).
         self.prompt = " " + ", ".join(dict.fromkeys(p.text for p in grammar.phrases)) + "." \
             if primed and shortlist is None else ""
+        # What the trie search ranks against the audio (`Recognizer.search`), with a shortlist.
+        self.searchable = tuple(dict.fromkeys(p.text for p in grammar.phrases)) if shortlist is not None else ()
+
+    def lead(self, transcript: str) -> str:
+        """The transcript's words before the name ("Eh, ik wil graag de gemeente"), as
+        whisper wrote them: the trie search starts after them. Only filler words count."""
+        lead = []
+        for word in transcript.split():
+            if not fold(word) or any(part not in self._fillers for part in fold(word).split()):
+                break
+            lead.append(word)
+        return " ".join(lead)
 
     def prompt_for(self, transcript: str) -> str:
         """The primed transcription's prompt after this free transcript: the area's phrases, or
@@ -152,15 +172,17 @@ class Matcher:
         outside = self._elsewhere[index].municipality if other >= self.calibration.out_of_area and other > in_area + 5 else None
         return candidates, outside
 
-    def shortlist(self, transcript: str, prompted: str = "") -> list[tuple[str, tuple[str, ...]]]:
+    def shortlist(self, transcript: str, prompted: str = "",
+                  searched: tuple[str, ...] = ()) -> list[tuple[str, tuple[str, ...]]]:
         """Phrases worth scoring against the audio, each with the forms to score it in: every
         official name (`name_forms`), then the `near_limit` aliases and villages nearest to the
         primed transcription (the plain one if there is none; `other_forms`): each scored
         text costs time. Scoring every village made short, common ones (Lent, Loenen) win on
-        noise in the tune split."""
+        noise in the tune split. With a shortlist, also the first municipalities of the trie
+        search's ranking `searched`."""
         if self.limit is not None:
             return [(p.text, self.name_forms if p.kind == "name" else self.other_forms)
-                    for p in self._nearest(transcript, prompted)]
+                    for p in self._nearest(transcript, prompted, searched)]
         source = prompted or transcript
         words = self._content(source) or fold(source)
         names = [(p.text, self.name_forms) for p in self.grammar.phrases if p.kind == "name"]
@@ -170,14 +192,16 @@ class Matcher:
             near = [(self._others[i], self.other_forms) for _, _, i in found]
         return names + near
 
-    def _nearest(self, transcript: str, prompted: str) -> list:
+    def _nearest(self, transcript: str, prompted: str, searched: tuple[str, ...] = ()) -> list:
         """The shortlist's phrases: rapidfuzz ranks every phrase against each transcript (the
         primed one first, whole and sentence by sentence) twice, by its folded text and by its
         sound (`text.sound`: half of
         the right names whisper garbles are nearer by sound), and each ranking gives its
         first municipalities, `limit` in all, with their best `per_municipality` phrases
         (on the tune callers the two rankings together hold the caller's municipality half as
-        often again as either alone: bench/dialogue.md); with no words at all, nothing."""
+        often again as either alone: bench/dialogue.md); with no words at all, nothing. Before
+        them, the municipalities of the first phrases of the trie search's ranking `searched`
+        (`calibration.searched` of them), each with the phrase the search found."""
         assert self.limit is not None
         rankings: list[list[int]] = []
         for source in (prompted, transcript):
@@ -188,13 +212,20 @@ class Matcher:
                     nearness = process.cdist([fold_as(q) for q in queries], keys, scorer=fuzz.ratio).max(axis=0)
                     rankings.append([int(i) for i in (-nearness).argsort(kind="stable")[: self.calibration.nearest]])
         chosen: dict[str, list] = {}
+        for text in searched:
+            if len(chosen) >= self.calibration.searched:
+                break
+            for municipality in self._owners[text]:
+                chosen.setdefault(municipality, []).extend(
+                    p for p in self._phrases_of[text] if p.municipality == municipality)
+        limit = self.limit + len(chosen)
         share = -(-self.limit // max(len(rankings), 1))  # each ranking's part of the municipalities
         for ranking in rankings:
             taken = 0
             for index in ranking:
                 phrase = self.grammar.phrases[index]
                 picked = chosen.get(phrase.municipality)
-                if picked is None and taken < share and len(chosen) < self.limit:
+                if picked is None and taken < share and len(chosen) < limit:
                     chosen[phrase.municipality] = [phrase]
                     taken += 1
                 elif picked is not None and phrase not in picked and len(picked) < self.calibration.per_municipality:

@@ -38,6 +38,7 @@ import numpy as np
 
 from . import audio, vad
 from .model import LoadedModel
+from .trie import Trie
 
 HOP = 160  # 16 kHz samples per mel frame (10 ms)
 # Mel frames; a window never grows past the last. Both the encoder and every
@@ -71,6 +72,12 @@ class Tuning:
     # saves the longer text (the carrier form never scored best below it on the tune callers:
     # bench/recognition.md, sixth pass).
     carrier_min_s: float = 1.5
+    # A national number's trie search (`search`): the prefixes extended at each depth. On the
+    # first 10 national tune callers a beam of 30 ranked no more municipalities first for about
+    # twice the cost; on 60, a beam of 5 lost one caller of 50 (bench/dialogue.md).
+    search_beam: int = 10
+    # ... and the tokens it extends them to at most (a longer phrase scores as its prefix).
+    search_depth: int = 4
 
 
 @dataclass
@@ -107,6 +114,7 @@ class Clip:
     clarity: float = 0.0  # the free transcript's mean token log-probability (`Heard.clarity`)
     prompted: str = ""
     scores: dict[str, float] = field(default_factory=dict)  # scored text → calibrated log-score
+    searched: tuple[str, ...] = ()  # a national number's phrases as the trie search ranked them (`search`)
 
     @property
     def speech(self) -> bool:
@@ -136,6 +144,9 @@ class Recognizer:
         self._null = {b: self._encode(self._null_audio(b), b)[0] for b in BUCKETS}
         self._priors: dict[tuple[str, int], float] = {}
         self._prompts: dict[str, list[int]] = {}
+        self._tries: dict[tuple[str, ...], Trie] = {}
+        # The null window's next-token log-probabilities after a trie path: (path, bucket) → token → value.
+        self._next_priors: dict[tuple[tuple[int, ...], int], dict[int, float]] = {}
 
     @staticmethod
     def _null_audio(frames: int) -> np.ndarray:
@@ -196,6 +207,50 @@ class Recognizer:
                                        max_length=len(prefix) + self.tuning.prompted_tokens)[0]
         return self.tokenizer.decode(result.sequences_ids[0]).strip()
 
+    def _next_logprobs(self, windows: list, prompts: list[list[int]], wanted: list[tuple[int, ...]]) -> list[dict[int, float]]:
+        """For each prompt (start tokens and forced text), the log-probability of each of its
+        `wanted` tokens coming next, given its encoded window: one `generate` call for the batch."""
+        import ctranslate2
+
+        forced = max(len(p) for p in prompts) - len(self._start)
+        batch = ctranslate2.StorageView.from_array(np.concatenate([np.asarray(w) for w in windows], axis=0))
+        # CTranslate2 returns the distribution before each forced token and then each generated
+        # one, and counts some steps twice against max_length: this much returns forced + 1 of them.
+        results = self.whisper.generate(batch, prompts, beam_size=1, max_length=max(2 * (forced + 1), forced + 4),
+                                        return_logits_vocab=True, suppress_blank=False, suppress_tokens=[])
+        out = []
+        for prompt, result, tokens in zip(prompts, results, wanted):
+            logits = np.asarray(result.logits[0][len(prompt) - len(self._start)], dtype=np.float64)
+            top = logits.max()
+            total = top + np.log(np.exp(logits - top).sum())
+            out.append({token: float(logits[token] - total) for token in tokens})
+        return out
+
+    def search(self, clip: Clip, phrases: tuple[str, ...], lead: str) -> None:
+        """A national number's first stage (`trie`): `phrases` ranked by how well the audio
+        explains them after the transcript's `lead` (the words before the name, "Eh, ik wil
+        graag"), calibrated against the null window as `_align` is; into `clip.searched`."""
+        if not clip.speech:
+            return
+        mark = time.perf_counter()
+        if phrases not in self._tries:
+            self._tries[phrases] = Trie.of({p: self.tokenizer.encode(" " + p) for p in phrases})
+        before = [*self._start, *(self.tokenizer.encode(" " + lead) if lead else [])]
+        weight = self.tuning.prior_weight
+
+        def level(nodes: list[tuple[tuple[int, ...], tuple[int, ...]]]) -> list[dict[int, float]]:
+            missing = [(path, tokens) for path, tokens in nodes if (path, clip.bucket) not in self._next_priors]
+            values = self._next_logprobs(
+                [clip.encoded] * len(nodes) + [self._null[clip.bucket]] * len(missing),
+                [[*before, *path] for path, _ in nodes] + [[*self._start, *path] for path, _ in missing],
+                [tokens for _, tokens in nodes] + [tokens for _, tokens in missing])
+            self._next_priors.update({(path, clip.bucket): v for (path, _), v in zip(missing, values[len(nodes):])})
+            return [{t: v - weight * self._next_priors[(path, clip.bucket)][t] for t, v in heard.items()}
+                    for (path, _), heard in zip(nodes, values)]
+
+        clip.searched = tuple(self._tries[phrases].search(level, self.tuning.search_beam, self.tuning.search_depth))
+        clip.timings["search_ms"] = (time.perf_counter() - mark) * 1000
+
     def clip(self, samples8k: np.ndarray) -> Clip:
         """The stages every utterance pays for: the speech found, encoded, freely transcribed."""
         timings: dict[str, float] = {}
@@ -222,8 +277,8 @@ class Recognizer:
         clip.timings["prompted_ms"] = (time.perf_counter() - mark) * 1000
 
     def score(self, clip: Clip, shortlist) -> Heard:
-        """The clip's scores for the phrases `shortlist(transcript, prompted) -> list[tuple[str,
-        tuple[str, ...]]]` picks, each with the forms to score it in (SHORT, CARRIER). Texts the
+        """The clip's scores for the phrases `shortlist(transcript, prompted, searched) ->
+        list[tuple[str, tuple[str, ...]]]` picks, each with the forms to score it in (SHORT, CARRIER). Texts the
         clip was scored on before are not scored again.
 
         The matcher owns the shortlist and the prompt (it knows the grammar and the
@@ -232,7 +287,7 @@ class Recognizer:
         if not clip.speech:
             return Heard("", False, {}, 1.0, clip.timings)
         mark = time.perf_counter()
-        phrases = shortlist(clip.transcript, clip.prompted)
+        phrases = shortlist(clip.transcript, clip.prompted, clip.searched)
         carrier = clip.seconds >= self.tuning.carrier_min_s
         forms = {p: [form.format(p) for form in templates if carrier or form != CARRIER] for p, templates in phrases}
         missing = [t for ts in forms.values() for t in ts if t not in clip.scores]

@@ -238,7 +238,8 @@ class SpeechService:
         judged by the `unprimed` model. A name that model is sure of (`settled`), or none to
         be had (no speech, another area's name), is the answer; otherwise the primed
         transcription runs on the same encoded clip, and only its villages not yet scored
-        are. `primed=False` (under load) stops at the first step. Once `abandoned` is set,
+        are. `primed=False` (under load) stops at the first step, without a national
+        number's trie search (`Recognizer.search`) before it. Once `abandoned` is set,
         the next stage raises `Abandoned` instead of starting."""
         return self._name(self.recognizer.clip(np.asarray(samples, dtype=np.int16)), area_code, primed, abandoned)
 
@@ -246,6 +247,12 @@ class SpeechService:
         recognizer = self.recognizer
         unprimed = self.matcher(area_code, primed=False)
         _go_on(abandoned)
+        if primed and unprimed.searchable and recognizer.tuning.search_beam:
+            # A national number: the trie search shortlists what whisper cannot spell. It costs
+            # about as much as the scoring (bench/dialogue.md), so it is shed under load as the
+            # primed transcription is, and a correction said with a reply goes without it.
+            recognizer.search(clip, unprimed.searchable, unprimed.lead(clip.transcript))
+            _go_on(abandoned)
         first = self._decide(unprimed, recognizer.score(clip, unprimed.shortlist))
         if not primed or not first.ranked or first.candidates[0].score >= self.settled:
             return first

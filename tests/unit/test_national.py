@@ -290,3 +290,21 @@ def test_national_callers_keep_the_columns_and_name_the_whole_country(tmp_path):
     assert {row["area_code"] for row in rows} == {NATIONAL}
     assert {row["expected"] for row in rows} <= set(load_directory().municipalities) | {"none"}
     assert corpus.main(Namespace(**(options | {"callers": False}))) == 2  # --national makes callers only
+
+
+def test_the_trie_search_adds_its_first_municipalities_to_the_shortlist(grammars):
+    matcher = national_matcher(grammars)
+    alone = [t for t, _ in matcher.shortlist("Kutlingbord")]
+    searched = matcher.shortlist("Kutlingbord", "", ("Culemborg", "Ede", "Epe", "Hoorn"))
+    texts = [t for t, _ in searched]
+    # The search's first three municipalities first, in the name's forms; the text's on top.
+    assert texts[:3] == ["Culemborg", "Ede", "Epe"] and "Hoorn" not in texts
+    assert dict(searched)["Culemborg"] == matcher.name_forms
+    assert set(alone) <= set(texts)
+    assert matcher.searchable and len(matcher.searchable) == len(set(p.text for p in grammars.area(NATIONAL).phrases))
+
+
+def test_the_search_starts_after_the_words_before_the_name(grammars):
+    matcher = national_matcher(grammars)
+    assert matcher.lead("Eh, ik wil graag de gemeente Kutlingbord bellen.") == "Eh, ik wil graag de gemeente"
+    assert matcher.lead("Kutlingbord graag") == ""

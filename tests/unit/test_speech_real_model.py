@@ -217,3 +217,20 @@ def test_recognize_command_shows_a_name_as_heard_under_load(capsys):
     assert recognize.main(Namespace(**vars(args) | {"unprimed": True})) == 0
     out = capsys.readouterr().out
     assert "prompted_ms" not in out and "decision: " in out
+
+
+def test_a_national_number_finds_names_by_the_trie_search(service):
+    """The first stage of a national number: the country's phrases searched against the audio
+    find the municipality among the first the shortlist takes. (Not every clip: whisper loops
+    on opmeer.wav, "om meer om meer op meer", and the search after it ranks Almere, Oss and
+    Ommen first.)"""
+    from fourteenplus.numberplan import NATIONAL
+    from fourteenplus.speech import audio
+
+    matcher = service.matcher(NATIONAL, primed=False)
+    for name, municipality in (("koggenland", "Koggenland"), ("medemblik", "Medemblik")):
+        clip = service.recognizer.clip(audio.read_telephone(CORPUS / f"{name}.wav"))
+        service.recognizer.search(clip, matcher.searchable, matcher.lead(clip.transcript))
+        first = list(dict.fromkeys(m for text in clip.searched[:3] for m in matcher._owners[text]))
+        assert municipality in first, (name, clip.transcript, clip.searched[:5])
+        assert municipality in [t for t, _ in matcher.shortlist(clip.transcript, "", clip.searched)]

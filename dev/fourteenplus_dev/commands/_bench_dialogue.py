@@ -363,7 +363,10 @@ def main(args: argparse.Namespace) -> int:
     service = bench_service({c.area_code for c in callers}, thresholds, args.questions, departments)
     speech = SpeechService(load_grammars(load_directory()), thresholds)
     speech.settled = args.settled  # above 1: every name is primed (the A/B of `--settled`)
-    speech.load()
+    recognizer = speech.load()
+    # 0: no trie search on a national number (the A/B of `--search-beam`).
+    recognizer.tuning = dataclasses.replace(recognizer.tuning, search_beam=args.search_beam,
+                                            search_depth=args.search_depth)
     audio = PromptAudio.made(service, cache_dir() / "bench-prompts")
     timed = TimedSpeech(speech)
     outcomes = run_callers(callers, service, timed, audio, args.barge_in, args.seed)

@@ -26,6 +26,7 @@ from .. import lines
 from ..benchfile import machine, write_block
 from fourteenplus.config import DEFAULTS, Thresholds
 from fourteenplus.speech import Candidate, Recognition, fitting
+from fourteenplus.speech.recognizer import Tuning
 from fourteenplus.speech.service import SETTLED, Answer
 from ..hearing import decide_text, hear
 from ..stats import spread, stages
@@ -99,6 +100,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
     dialogue.add_argument("--settled", type=float, default=SETTLED,
                           help="the unprimed P(right) from which a name skips the primed transcription "
                                "(above 1: every name primed, as before the sixth pass)")
+    dialogue.add_argument("--search-beam", type=int, default=Tuning.search_beam,
+                          help="a national number's trie search: the prefixes extended per depth (0: no search, "
+                               "only the transcripts' shortlist, as before)")
+    dialogue.add_argument("--search-depth", type=int, default=Tuning.search_depth,
+                          help="a national number's trie search: the tokens it extends the prefixes to, at most")
     dialogue.add_argument("--barge-in", type=float, default=0.0, metavar="SHARE",
                           help="the share of callers (0–1) who talk over the question and over "
                                '"Bedoelt u …?" (default 0: every caller waits for each prompt to end)')
