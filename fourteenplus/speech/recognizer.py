@@ -31,6 +31,7 @@ The result (`Heard`) is scores, not a decision: the matcher decides.
 from __future__ import annotations
 
 import re
+import threading
 import time
 from dataclasses import dataclass, field
 
@@ -122,7 +123,9 @@ def _bucket(frames: int) -> int:
 
 
 class Recognizer:
-    """Holds the loaded model; not thread-safe (the service gives it one worker thread)."""
+    """Holds the loaded model; safe for as many threads at once as the model has replicas
+    (`model.load(workers=…)`): its caches are filled under a lock, and the model computes
+    outside it (two threads may both compute a missing prior; both get the same number)."""
 
     def __init__(self, model: LoadedModel, tuning: Tuning = Tuning()):
         from faster_whisper.feature_extractor import FeatureExtractor
@@ -136,6 +139,7 @@ class Recognizer:
         self._null = {b: self._encode(self._null_audio(b), b)[0] for b in BUCKETS}
         self._priors: dict[tuple[str, int], float] = {}
         self._prompts: dict[str, list[int]] = {}
+        self._cached = threading.Lock()
 
     @staticmethod
     def _null_audio(frames: int) -> np.ndarray:
@@ -170,11 +174,15 @@ class Recognizer:
 
     def _align(self, encoded, frames: int, bucket: int, texts: list[str]) -> dict[str, float]:
         """Calibrated scores of `texts` against `encoded`."""
-        missing = [t for t in dict.fromkeys(texts) if (t, bucket) not in self._priors]
+        with self._cached:
+            missing = [t for t in dict.fromkeys(texts) if (t, bucket) not in self._priors]
         values = self._logprobs([encoded] * len(texts) + [self._null[bucket]] * len(missing), frames, texts + missing)
-        self._priors.update({(t, bucket): v for t, v in zip(missing, values[len(texts):])})
+        with self._cached:  # the first thread's prior stands, so every clip is judged by one
+            for t, v in zip(missing, values[len(texts):]):
+                self._priors.setdefault((t, bucket), v)
+            priors = [self._priors[(t, bucket)] for t in texts]
         weight = self.tuning.prior_weight
-        return {t: float(r - weight * self._priors[(t, bucket)]) for t, r in zip(texts, values[: len(texts)])}
+        return {t: float(r - weight * prior) for t, r, prior in zip(texts, values[: len(texts)], priors)}
 
     def transcribe(self, encoded) -> tuple[str, float, float]:
         """The free transcript, whisper's no-speech probability and its mean token log-probability."""
@@ -187,10 +195,12 @@ class Recognizer:
 
     def transcribe_prompted(self, encoded, prompt: str) -> str:
         """Greedy transcription after `prompt` as previous text (whisper's hotword trick)."""
-        if prompt not in self._prompts:
-            tokens = self.tokenizer.encode(prompt)[-self.tuning.prompt_limit :]
-            self._prompts[prompt] = [self.tokenizer.sot_prev, *tokens, *self._start]
-        prefix = self._prompts[prompt]
+        with self._cached:
+            prefix = self._prompts.get(prompt)
+        if prefix is None:
+            prefix = [self.tokenizer.sot_prev, *self.tokenizer.encode(prompt)[-self.tuning.prompt_limit :], *self._start]
+            with self._cached:
+                self._prompts[prompt] = prefix
         # CTranslate2 counts the prefix in max_length.
         result = self.whisper.generate(encoded, [prefix], beam_size=1, no_repeat_ngram_size=3,
                                        max_length=len(prefix) + self.tuning.prompted_tokens)[0]
