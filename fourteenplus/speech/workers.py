@@ -33,10 +33,12 @@ class Workers:
         self._order = itertools.count()  # ties in key: first submitted, first taken
         self._changed = threading.Condition()
         self._closed = False
-        # Daemons: an app or bench that exits without closing the service is not held up by
-        # workers waiting for work that will never come.
-        for index in range(count):
-            threading.Thread(target=self._work, name=f"{name}-{index}", daemon=True).start()
+        # Started with the first work, so a service that never recognises (a judge sharing
+        # another's recogniser in `fourteenplus tune`) costs no threads. Daemons: an app or
+        # bench that exits without closing the service is not held up by workers waiting for
+        # work that will never come.
+        self._threads = [threading.Thread(target=self._work, name=f"{name}-{index}", daemon=True)
+                         for index in range(count)]
 
     def submit(self, work: Callable[[], T], key: float) -> Future[T]:
         future: Future[T] = Future()
@@ -45,6 +47,9 @@ class Workers:
                 raise RuntimeError("the recognition workers are closed")
             heapq.heappush(self._queue, (key, next(self._order), future, work))
             self._changed.notify()
+            if self._threads[0].ident is None:  # not started yet
+                for thread in self._threads:
+                    thread.start()
         return future
 
     def _work(self) -> None:

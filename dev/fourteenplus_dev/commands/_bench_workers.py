@@ -10,8 +10,10 @@ turned away (the bench asks no admission). The configurations take turns burst b
 round, so that what the machine's other users do falls on each alike; each figure is the
 median over the rounds, with the machine's load average beside it.
 
-Per configuration and K: names per second (the burst's names over its wall time), compute per
-name (the recogniser's own `total_ms`), the caller's wait (submitted → answered, queue
+Per configuration and K: names per second (the burst's names over its wall time), CPU time
+per name (every thread of this process: on a machine others share, where wall time is theirs
+to take, what a node of its own would have to give), compute per name (the recogniser's own
+`total_ms`), the caller's wait (submitted → answered, queue
 included), how many names were shed to the unprimed recognition, and how many were routed right.
 """
 
@@ -41,6 +43,7 @@ AT_ONCE = (1, 4, 8, 16)
 class Cell:
     """One configuration at one K in one round."""
     seconds: float = 0.0  # wall time of its bursts
+    cpu: float = 0.0  # CPU seconds this process spent in them, every thread
     compute: list[float] = field(default_factory=list)  # ms per name with speech
     waits: list[float] = field(default_factory=list)  # ms per name, submitted → answered
     shed: int = 0
@@ -109,9 +112,10 @@ def measure(corpus: Path, configurations: list[int], at_once: list[int], names: 
                 per = {n: Cell() for n in configurations}
                 for start in range(0, len(clips), k):
                     for n in order:  # burst by burst, the configurations alike
-                        before = len(shed[n])
+                        before, cpu = len(shed[n]), time.process_time()
                         seconds, waits, results = await _burst(services[n], clips[start:start + k])
                         cell = per[n]
+                        cell.cpu += time.process_time() - cpu
                         cell.seconds += seconds
                         cell.waits += waits
                         cell.compute += [r.timings["total_ms"] for r in results if "total_ms" in r.timings]
@@ -132,6 +136,7 @@ def measure(corpus: Path, configurations: list[int], at_once: list[int], names: 
         figures.append({
             "workers": n, "threads_each": max(1, (os.cpu_count() or 1) // n), "at_once": k,
             "names_per_s": round(statistics.median(len(c.waits) / c.seconds for c in per_round), 2),
+            "cpu_ms_per_name": round(statistics.median(c.cpu * 1000 / len(c.waits) for c in per_round)),
             "compute_p50_ms": median(lambda c: spread(c.compute)["p50"]),
             "compute_p95_ms": median(lambda c: spread(c.compute)["p95"]),
             "wait_p50_ms": median(lambda c: spread(c.waits)["p50"]),
@@ -144,10 +149,11 @@ def measure(corpus: Path, configurations: list[int], at_once: list[int], names: 
 
 
 def table(result: dict) -> str:
-    lines = ["| workers × threads | at once | names/s | compute per name p50 / p95 | wait p50 / p95 | shed | "
-             "routed right |", "| --- | --- | --- | --- | --- | --- | --- |"]
+    lines = ["| workers × threads | at once | names/s | CPU per name | compute per name p50 / p95 | wait p50 / p95 | "
+             "shed | routed right |", "| --- | --- | --- | --- | --- | --- | --- | --- |"]
     for f in sorted(result["figures"], key=lambda f: (f["at_once"], f["workers"])):
         lines.append(f"| {f['workers']} × {f['threads_each']} | {f['at_once']} | {f['names_per_s']} | "
+                     f"{f['cpu_ms_per_name']} ms | "
                      f"{f['compute_p50_ms']:.0f} / {f['compute_p95_ms']:.0f} ms | "
                      f"{f['wait_p50_ms']:.0f} / {f['wait_p95_ms']:.0f} ms | {f['shed']} of {f['names']} | "
                      f"{f['right']} |")
