@@ -118,7 +118,7 @@ _Result = TypeVar("_Result", Recognition, Answer)
 
 
 class Abandoned(Exception):
-    """Nobody waits for this utterance any more: the worker stops before its next stage."""
+    """Nobody waits for this utterance any more: its worker stops before its next stage."""
 
 
 def _go_on(abandoned: threading.Event | None) -> None:
@@ -155,13 +155,13 @@ class SpeechService:
         self._full_seconds = 0.5
         # Seconds any utterance keeps a worker, name or reply, shed or not (a moving average).
         self._work_seconds = 0.5
-        self.on_shed = on_shed  # called (in the worker) per utterance given the unprimed recognition
+        self.on_shed = on_shed  # called (in a worker) per utterance given the unprimed recognition
         self._recognizer: Recognizer | None = recognizer
         self.startup_seconds: float | None = None
 
     def reconfigure(self, grammars: Grammars, thresholds: Thresholds, deadline: Deadline | None) -> None:
         """Grammars, thresholds and deadline for the utterances from now on (a reloaded
-        configuration); the model stays loaded. An utterance in the worker finishes with what
+        configuration); the model stays loaded. An utterance in a worker finishes with what
         it started with."""
         self.grammars = grammars
         self.thresholds = thresholds
@@ -169,7 +169,7 @@ class SpeechService:
         self._matchers: dict[str, Matcher] = {}
 
     async def start(self) -> None:
-        """Load the model in the worker (seconds, not milliseconds): before the first call."""
+        """Load the model in a worker (seconds, not milliseconds): before the first call."""
         await asyncio.wrap_future(self._workers.submit(self.load, -math.inf))
 
     def load(self) -> Recognizer:
