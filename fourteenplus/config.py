@@ -35,6 +35,12 @@ _DIAL_STRING = re.compile(r"^(PJSIP|SIP|IAX2|DAHDI|Local)/[A-Za-z0-9_.@+:-]+$")
 # A PJSIP endpoint name: the dialplan builds PJSIP/<number>@<endpoint> from it.
 _ENDPOINT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
+# Recognitions side by side (`speech.workers`), each on `cpus // workers` of the model's
+# threads: on the two-core node two of one thread each get through more names per second than
+# one of two (bench/soak.md, recognition workers).
+DEFAULT_WORKERS = 2
+MAX_WORKERS = 32
+
 LANGUAGES = ("nl", "en")  # prompt sets spoken by espeak-ng; recordings may replace any prompt
 # Prompt sets an area can choose that exist only as the operator's recordings: Frisian has no
 # voice here, and a synthetic one would be a fake.
@@ -147,6 +153,13 @@ class ListenSettings:
 
 
 @dataclass(frozen=True)
+class SpeechSettings:
+    """The recogniser (`speech:`). `workers`: recognitions side by side, the model's cores
+    shared out among them (`speech.service`); changed only when the app restarts."""
+    workers: int
+
+
+@dataclass(frozen=True)
 class RecordSettings:
     path: str | None           # SQLite file; None: <state dir>/records.db
     url: str | None            # postgresql://… for larger operators, instead of path
@@ -209,6 +222,7 @@ class Service:
     history: HistorySettings = field(default=HistorySettings(0, 4.0))
     asterisk: AsteriskSettings = field(default_factory=AsteriskSettings)
     national: NationalPlan | None = None
+    speech: SpeechSettings = field(default=SpeechSettings(DEFAULT_WORKERS))
 
     def plan(self, code: str) -> AreaPlan:
         """The plan for an area code from the directory; unconfigured areas have no connections.
@@ -276,10 +290,11 @@ DEFAULTS: dict[str, Any] = {
     "records": {"path": None, "url": None, "retention_days": 90, "keep_audio": False,
                 "audio_retention_days": 7, "audio_dir": None, "spool_max": 50000, "caller_key": None},
     "history": {"days": 0, "odds": 4.0},
+    "speech": {"workers": DEFAULT_WORKERS},
 }
 _COUNTS = ("attempts", "menu_attempts", "questions")  # listen settings that count, not milliseconds
 TOP_KEYS = ("language", "thresholds", "listen", "records", "history", "municipalities", "areas", "numbers", "outbound",
-            "asterisk", "national")
+            "asterisk", "national", "speech")
 NATIONAL_KEYS = ("numbers", "default")
 MUNICIPALITY_KEYS = ("trunk", "overflow", "hours", "closed", "holidays", "after_hours", "english", "departments")
 DEPARTMENT_KEYS = ("phrases", "trunk", "key")
@@ -361,6 +376,10 @@ def load_service(path: str | Path | None = None, directory: Directory | None = N
     records = _records(c, data)
     history = _history(c, data, records)
     asterisk = _asterisk(c, data)
+    sp = c.mapping(data, "speech")
+    if sp is not None:
+        c.keys(sp, tuple(DEFAULTS["speech"]), "speech")
+    speech = SpeechSettings(_number(c, sp, "workers", DEFAULT_WORKERS, int, 1, MAX_WORKERS))
 
     connections = _connections(c, data, directory)
     areas = _areas(c, data, directory, connections, required="national" not in data)
@@ -374,7 +393,7 @@ def load_service(path: str | Path | None = None, directory: Directory | None = N
     if c.errors:
         raise ConfigErrors(c.errors)
     service = Service(str(path), directory, language, thresholds, listen, areas, connections,
-                      records, numbers, outbound, tuple(c.warnings), history, asterisk, national)
+                      records, numbers, outbound, tuple(c.warnings), history, asterisk, national, speech)
     _check_recordings(c, data, service)
     if c.errors:
         raise ConfigErrors(c.errors)

@@ -103,6 +103,9 @@ class _Recognition:
     def __init__(self, listen: cf.Listen, utterance: np.ndarray):
         self.listen = listen
         self.utterance = utterance  # the same length at the end means the same audio
+        # When what it holds ended (the end, or the pause): the recognisers take the waiting
+        # utterances in this order (`speech.workers`), whenever this task gets to submit it.
+        self.ended = time.monotonic()
         self.done = anyio.Event()
         self.event: cf.Event | None = None
         self.scope = anyio.CancelScope()
@@ -298,12 +301,13 @@ class Session:
         with recognition.scope:  # cancelled when abandoned: nothing is delivered then
             try:
                 if listen.mode == ListenMode.REPLY:
-                    answer = await self.speech.reply(utterance, area_code=listen.area_code, asked=listen.asked)
+                    answer = await self.speech.reply(utterance, area_code=listen.area_code, asked=listen.asked,
+                                                     ended=recognition.ended)
                     recognition.event = cf.Reply(answer.yes, answer.correction)
                 else:
-                    result = await (self.speech.department(utterance, listen.phrases)
+                    result = await (self.speech.department(utterance, listen.phrases, ended=recognition.ended)
                                     if listen.mode == ListenMode.DEPARTMENT
-                                    else self.speech.recognize(utterance, listen.area_code))
+                                    else self.speech.recognize(utterance, listen.area_code, ended=recognition.ended))
                     if result.reason in (Reason.TIMEOUT, Reason.ERROR):
                         failed = result.reason
                     recognition.event = cf.Utterance(result)

@@ -71,7 +71,7 @@ async def call_services(service, metrics_port: int, listener: str) -> AsyncItera
 
     metrics = Metrics()
     speech = SpeechService(load_grammars(service.directory), service.thresholds, service.listen.deadline,
-                           on_shed=metrics.recognition_shed)
+                           on_shed=metrics.recognition_shed, workers=service.speech.workers)
     await speech.start()  # seconds: done before the first call, never during one
     records = RecordWriter(service.records, on_failure=metrics.record_write_failed, on_lost=metrics.record_lost)
     metrics.watch_spool(records.spool_depth)
@@ -195,6 +195,8 @@ async def reload(service: Service, services: CallServices, adapter: Adapter) -> 
     await adapter.use(new)
     if new.records != service.records:
         log.warning("reload: the records settings change only when the app restarts")
+    if new.speech != service.speech:
+        log.warning("reload: the speech settings change only when the app restarts")
     if services.metrics:
         services.metrics.config_reloaded(ok=True)
     log.info("reload: %s in force for new calls (%d area codes answered)", new.source, len(new.areas))

@@ -4,18 +4,18 @@ flow (`callflow`) and the speech service (`speech.service`).
 Time an utterance spends queued behind other callers' is not the caller's doing, so it never
 counts against them: the caller waits, and is heard late rather than asked again (asking
 again would cost them a turn and the recogniser a second utterance, in the very burst that
-made the queue). From the moment the worker takes an utterance its recognition has
+made the queue). From the moment a worker takes an utterance its recognition has
 `recognition_ms`. What happens as time runs out:
 
 0. Admission: when the recognisers cannot keep up (an utterance submitted now would wait
    longer than `busy_wait_ms`), a new caller is not asked the question but sent to the
    keypad menu with a word of apology (`admits`); those already talking are still heard.
-1. Too little left for a slow full recognition (`slow` × the worker's moving average, about
-   its p95) once the queue is counted in, or others queued behind: the utterance gets the
+1. Too little left for a slow full recognition (`slow` × the workers' moving average, about
+   its p95) once the queue is counted in, or others waiting behind it for a worker: it gets the
    unprimed recognition, a little less often sure but sooner (`primed_fits`).
 2. Past the deadline: the service gives up waiting and answers a rejected recognition
    (reason "timeout"): a name counts as not understood (the question again), a reply as
-   unclear (the question again, with its keys named). The worker stops it at its next stage.
+   unclear (the question again, with its keys named). Its worker stops it at its next stage.
 3. The call flow's backstop (`speech_ms` from the start of speech: the longest utterance,
    the longest wait a caller is admitted with, the recognition and `slack_ms`): no answer
    came at all, the recogniser or the adapter is stuck, so the flow stops relying on speech

@@ -7,7 +7,8 @@ is the utterance's, ready sooner. The rule, for the session (which runs it) and 
 bench's simulation (which times it) alike:
 
 - at a pause, a recognition started at an earlier pause is void (the caller spoke on), and
-  a new one starts only when the recogniser is idle: a busy one would only get more work;
+  a new one starts only when the recogniser is idle (a worker free, nothing waiting): a busy
+  one would only get more work;
 - at the end, the last one started is the answer when the utterance has not grown since
   its pause (and the flow still listens as it did then); otherwise it is void, and the
   whole utterance is recognised now.

@@ -115,10 +115,12 @@ def assemble(target: Path | None = None) -> Path:
     return target
 
 
-def load(custom: Path | None = None, threads: int | None = None) -> LoadedModel:
+def load(custom: Path | None = None, workers: int = 1) -> LoadedModel:
     """Load the bundled model (assembled on first use), or an operator's converted model at `custom`.
 
     int8 on CPU: whisper base then encodes a 5 s window in tens of milliseconds on 2 cores.
+    `workers` replicas (CTranslate2's `inter_threads`: that many calls run side by side, from
+    as many Python threads) share the cores, `cpus // workers` threads each.
     """
     import ctranslate2
     import tokenizers
@@ -130,7 +132,8 @@ def load(custom: Path | None = None, threads: int | None = None) -> LoadedModel:
         raise ModelError(f"no model.bin in {path}: point --model at a CTranslate2 whisper model directory")
     try:
         whisper = ctranslate2.models.Whisper(
-            str(path), device="cpu", compute_type="int8", intra_threads=threads or min(2, os.cpu_count() or 1)
+            str(path), device="cpu", compute_type="int8", inter_threads=workers,
+            intra_threads=max(1, (os.cpu_count() or 1) // workers),
         )
         hf_tokenizer = tokenizers.Tokenizer.from_file(str(path / "tokenizer.json"))
     except (RuntimeError, ValueError, OSError) as error:

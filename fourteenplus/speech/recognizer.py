@@ -31,6 +31,7 @@ The result (`Heard`) is scores, not a decision: the matcher decides.
 from __future__ import annotations
 
 import re
+import threading
 import time
 from dataclasses import dataclass, field
 
@@ -130,7 +131,9 @@ def _bucket(frames: int) -> int:
 
 
 class Recognizer:
-    """Holds the loaded model; not thread-safe (the service gives it one worker thread)."""
+    """Holds the loaded model; safe for as many threads at once as the model has replicas
+    (`model.load(workers=…)`): its caches are filled under a lock, and the model computes
+    outside it (two threads may both compute a missing prior; both get the same number)."""
 
     def __init__(self, model: LoadedModel, tuning: Tuning = Tuning()):
         from faster_whisper.feature_extractor import FeatureExtractor
@@ -147,6 +150,7 @@ class Recognizer:
         self._tries: dict[tuple[str, ...], Trie] = {}
         # The null window's next-token log-probabilities after a trie path: (path, bucket) → token → value.
         self._next_priors: dict[tuple[tuple[int, ...], int], dict[int, float]] = {}
+        self._cached = threading.Lock()
 
     @staticmethod
     def _null_audio(frames: int) -> np.ndarray:
@@ -181,11 +185,15 @@ class Recognizer:
 
     def _align(self, encoded, frames: int, bucket: int, texts: list[str]) -> dict[str, float]:
         """Calibrated scores of `texts` against `encoded`."""
-        missing = [t for t in dict.fromkeys(texts) if (t, bucket) not in self._priors]
+        with self._cached:
+            missing = [t for t in dict.fromkeys(texts) if (t, bucket) not in self._priors]
         values = self._logprobs([encoded] * len(texts) + [self._null[bucket]] * len(missing), frames, texts + missing)
-        self._priors.update({(t, bucket): v for t, v in zip(missing, values[len(texts):])})
+        with self._cached:  # the first thread's prior stands, so every clip is judged by one
+            for t, v in zip(missing, values[len(texts):]):
+                self._priors.setdefault((t, bucket), v)
+            priors = [self._priors[(t, bucket)] for t in texts]
         weight = self.tuning.prior_weight
-        return {t: float(r - weight * self._priors[(t, bucket)]) for t, r in zip(texts, values[: len(texts)])}
+        return {t: float(r - weight * prior) for t, r, prior in zip(texts, values[: len(texts)], priors)}
 
     def transcribe(self, encoded) -> tuple[str, float, float]:
         """The free transcript, whisper's no-speech probability and its mean token log-probability."""
@@ -198,10 +206,12 @@ class Recognizer:
 
     def transcribe_prompted(self, encoded, prompt: str) -> str:
         """Greedy transcription after `prompt` as previous text (whisper's hotword trick)."""
-        if prompt not in self._prompts:
-            tokens = self.tokenizer.encode(prompt)[-self.tuning.prompt_limit :]
-            self._prompts[prompt] = [self.tokenizer.sot_prev, *tokens, *self._start]
-        prefix = self._prompts[prompt]
+        with self._cached:
+            prefix = self._prompts.get(prompt)
+        if prefix is None:
+            prefix = [self.tokenizer.sot_prev, *self.tokenizer.encode(prompt)[-self.tuning.prompt_limit :], *self._start]
+            with self._cached:
+                self._prompts[prompt] = prefix
         # CTranslate2 counts the prefix in max_length.
         result = self.whisper.generate(encoded, [prefix], beam_size=1, no_repeat_ngram_size=3,
                                        max_length=len(prefix) + self.tuning.prompted_tokens)[0]
@@ -233,22 +243,29 @@ class Recognizer:
         if not clip.speech:
             return
         mark = time.perf_counter()
-        if phrases not in self._tries:
-            self._tries[phrases] = Trie.of({p: self.tokenizer.encode(" " + p) for p in phrases})
+        with self._cached:
+            trie = self._tries.get(phrases)
+        if trie is None:
+            trie = Trie.of({p: self.tokenizer.encode(" " + p) for p in phrases})
+            with self._cached:
+                trie = self._tries.setdefault(phrases, trie)
         before = [*self._start, *(self.tokenizer.encode(" " + lead) if lead else [])]
         weight = self.tuning.prior_weight
 
         def level(nodes: list[tuple[tuple[int, ...], tuple[int, ...]]]) -> list[dict[int, float]]:
-            missing = [(path, tokens) for path, tokens in nodes if (path, clip.bucket) not in self._next_priors]
+            with self._cached:
+                missing = [(path, tokens) for path, tokens in nodes if (path, clip.bucket) not in self._next_priors]
             values = self._next_logprobs(
                 [clip.encoded] * len(nodes) + [self._null[clip.bucket]] * len(missing),
                 [[*before, *path] for path, _ in nodes] + [[*self._start, *path] for path, _ in missing],
                 [tokens for _, tokens in nodes] + [tokens for _, tokens in missing])
-            self._next_priors.update({(path, clip.bucket): v for (path, _), v in zip(missing, values[len(nodes):])})
-            return [{t: v - weight * self._next_priors[(path, clip.bucket)][t] for t, v in heard.items()}
-                    for (path, _), heard in zip(nodes, values)]
+            with self._cached:  # as in `_align`: the first thread's prior stands
+                for (path, _), v in zip(missing, values[len(nodes):]):
+                    self._next_priors.setdefault((path, clip.bucket), v)
+                priors = [self._next_priors[(path, clip.bucket)] for path, _ in nodes]
+            return [{t: v - weight * prior[t] for t, v in heard.items()} for prior, heard in zip(priors, values)]
 
-        clip.searched = tuple(self._tries[phrases].search(level, self.tuning.search_beam, self.tuning.search_depth))
+        clip.searched = tuple(trie.search(level, self.tuning.search_beam, self.tuning.search_depth))
         clip.timings["search_ms"] = (time.perf_counter() - mark) * 1000
 
     def clip(self, samples8k: np.ndarray) -> Clip:

@@ -1,28 +1,34 @@
 """Recognition for the call handling: one model per process, off the asyncio event loop.
 
-Whisper calls hold the GIL only briefly (CTranslate2 releases it), so one worker thread
-keeps the loop responsive; a single worker also serialises calls into the model, which is
-not safe to share between threads and would only contend for the two cores anyway. Every
-utterance has a deadline (`speech.deadline`) from when the worker takes it: past it the caller
-is asked again rather than kept waiting. The wait in the queue before that is not the
-caller's doing and costs them nothing; when it grows too long, new callers are turned to the
-keypad instead (`busy`).
+Whisper calls hold the GIL only briefly (CTranslate2 releases it), so worker threads keep the
+loop responsive. `workers` recognitions run side by side (`speech.workers`), the model loaded
+with as many replicas of `cpus // workers` threads each: whisper base's matrices are small,
+so a second thread inside one recognition buys little, while two recognitions use both cores
+(bench/soak.md). Waiting utterances are taken by deadline, not arrival
+(`speech.workers.Workers`). Every utterance has a deadline (`speech.deadline`) from when a
+worker takes it: past it the caller is asked again rather than kept waiting. The wait in the
+queue before that is not the caller's doing and costs them nothing; when it grows too long,
+new callers are turned to the keypad instead (`busy`).
 
 A name is heard unprimed first and primed only in doubt (`SpeechService.recognize_now`).
-Under load utterances queue for the worker. One that starts with others waiting behind it,
+Under load utterances queue for the workers. One that starts with others waiting behind it,
 or with too little of its deadline left for the full recognition, stops at the unprimed
 step whatever its doubt: its own fitted model (`unprimed` in policy.yaml), a little less
 often sure (bench/recognition.md), but answers in time for more callers rather than
 timeouts for the last ones of a burst.
+
+The caches a recognition fills (the matchers here, the recogniser's priors and prompts) are
+filled under a lock, the model's replicas are CTranslate2's to share out, and a matcher is
+read-only once built: concurrent recognitions give what serial ones give.
 """
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
+import math
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, TypeVar
@@ -35,6 +41,7 @@ from ..text import answer_of
 from ..vocabulary import Decision, Reason
 from . import Recognition
 from .deadline import Deadline
+from .workers import Workers
 
 if TYPE_CHECKING:
     from ..config import Thresholds
@@ -116,7 +123,7 @@ _Result = TypeVar("_Result", Recognition, Answer)
 
 
 class Abandoned(Exception):
-    """Nobody waits for this utterance any more: the worker stops before its next stage."""
+    """Nobody waits for this utterance any more: its worker stops before its next stage."""
 
 
 def _go_on(abandoned: threading.Event | None) -> None:
@@ -132,31 +139,34 @@ class SpeechService:
     `thresholds` is the configuration's (`config.Thresholds`): accept and confirm for names,
     reply_yes and reply_no for replies.
     `deadline` (`speech.deadline`; None: none, for the CLI and the benches) bounds the wait.
+    `workers`: recognitions side by side (`speech.workers`).
     """
 
     def __init__(self, grammars: Grammars, thresholds: Thresholds, deadline: Deadline | None = None,
                  model_path: Path | None = None, on_shed: Callable[[], None] | None = None,
-                 policy: Path | None = None, recognizer: Recognizer | None = None):
+                 policy: Path | None = None, recognizer: Recognizer | None = None, workers: int = 1):
+        self._built_lock = threading.Lock()  # two workers that need a matcher build it once
         self.reconfigure(grammars, thresholds, deadline)
         self.settled = SETTLED  # from this unprimed P(right) a name is not primed
         self.model_path = model_path
         # The policy file its matchers are judged by (None: the one in force, `policy.policy_path()`),
         # and a recogniser already loaded (`fourteenplus tune` judges the same clips by two policies).
         self.policy = policy
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="speech")
-        self._pending = 0  # utterances submitted to the worker and not finished
-        self._count_lock = threading.Lock()  # the loop counts them on, the worker off
-        # Seconds a full recognition takes here, as the worker measures it (a moving average).
+        self.workers = workers
+        self._workers = Workers(workers)
+        self._pending = 0  # utterances submitted to the workers and not finished
+        self._count_lock = threading.Lock()  # the loop counts them on, the workers off
+        # Seconds a full recognition takes here, as the workers measure it (a moving average).
         self._full_seconds = 0.5
-        # Seconds any utterance keeps the worker, name or reply, shed or not (a moving average).
+        # Seconds any utterance keeps a worker, name or reply, shed or not (a moving average).
         self._work_seconds = 0.5
-        self.on_shed = on_shed  # called (in the worker) per utterance given the unprimed recognition
+        self.on_shed = on_shed  # called (in a worker) per utterance given the unprimed recognition
         self._recognizer: Recognizer | None = recognizer
         self.startup_seconds: float | None = None
 
     def reconfigure(self, grammars: Grammars, thresholds: Thresholds, deadline: Deadline | None) -> None:
         """Grammars, thresholds and deadline for the utterances from now on (a reloaded
-        configuration); the model stays loaded. An utterance in the worker finishes with what
+        configuration); the model stays loaded. An utterance in a worker finishes with what
         it started with."""
         self.grammars = grammars
         self.thresholds = thresholds
@@ -164,8 +174,8 @@ class SpeechService:
         self._matchers: dict[str, Matcher] = {}
 
     async def start(self) -> None:
-        """Load the model in the worker (seconds, not milliseconds): before the first call."""
-        await asyncio.get_running_loop().run_in_executor(self._executor, self.load)
+        """Load the model in a worker (seconds, not milliseconds): before the first call."""
+        await asyncio.wrap_future(self._workers.submit(self.load, -math.inf))
 
     def load(self) -> Recognizer:
         """Load the model now, in this thread (idempotent)."""
@@ -174,7 +184,7 @@ class SpeechService:
 
         if self._recognizer is None:
             started = time.perf_counter()
-            self._recognizer = Recognizer(model.load(self.model_path))
+            self._recognizer = Recognizer(model.load(self.model_path, workers=self.workers))
             self.startup_seconds = time.perf_counter() - started
         return self._recognizer
 
@@ -223,9 +233,14 @@ class SpeechService:
 
         if neutral:
             return build(Policy.neutral(kind))
-        if key not in self._matchers:
-            self._matchers[key] = build(Policy.load(kind, self.policy))
-        return self._matchers[key]
+        matchers = self._matchers  # a reconfiguration replaces the dict, never empties it
+        found = matchers.get(key)
+        if found is None:
+            with self._built_lock:
+                found = matchers.get(key)
+                if found is None:
+                    found = matchers[key] = build(Policy.load(kind, self.policy))
+        return found
 
     def _decide(self, matcher: Matcher, heard: Heard) -> Recognition:
         return matcher.decide(heard, self.thresholds.accept, self.thresholds.confirm)
@@ -304,42 +319,51 @@ class SpeechService:
     def _name_in_worker(self, samples: np.ndarray, area_code: str, queued: float,
                         abandoned: threading.Event) -> Recognition:
         """The full recognition if nobody waits behind this utterance and what is left of its
-        deadline covers a slow one, else the unprimed one."""
-        primed = self._pending <= 1 and (self.deadline is None or self.deadline.primed_fits(queued, self._full_seconds))
+        deadline covers a slow one, else the unprimed one. Nobody waits while every utterance
+        not finished has a worker: those in the other workers keep their own cores."""
+        with self._count_lock:
+            primed, full_seconds = self._pending <= self.workers, self._full_seconds
+        primed = primed and (self.deadline is None or self.deadline.primed_fits(queued, full_seconds))
         started = time.monotonic()
         result = self.recognize_now(samples, area_code, primed, abandoned)
         if "prompted_ms" in result.timings:  # a clip that needed the primed transcription
-            self._full_seconds += 0.2 * (time.monotonic() - started - self._full_seconds)
+            with self._count_lock:
+                self._full_seconds += 0.2 * (time.monotonic() - started - self._full_seconds)
         if not primed and self.on_shed:
             self.on_shed()
         return result
 
-    async def _run(self, samples: np.ndarray,
+    async def _run(self, samples: np.ndarray, ended: float | None,
                    work: Callable[[np.ndarray, float, threading.Event], _Result], late: _Result) -> _Result:
-        """`work(samples, seconds queued, abandoned)` in the worker, or `late` past the deadline.
+        """`work(samples, seconds queued, abandoned)` in a worker, or `late` past the deadline.
+        `ended`: when what `samples` holds ended (`time.monotonic()`; None: now), which
+        orders it among the waiting (`Workers`): every utterance has the same deadline once
+        taken, so the earliest deadline is the earliest end.
         Past the deadline, or when the caller's task is cancelled (a recognition started at a
         pause, superseded because the caller spoke on), the work is abandoned: it never
         starts, or stops at its next stage, and the worker is free for the next utterance."""
         abandoned = threading.Event()
         loop = asyncio.get_running_loop()
-        taken = asyncio.Event()  # the worker has taken the utterance: its deadline runs from here
+        taken = asyncio.Event()  # a worker has taken the utterance: its deadline runs from here
+        submitted = time.monotonic()
 
-        def timed(submitted: float) -> _Result:
+        def timed() -> _Result:
             started = time.monotonic()
             loop.call_soon_threadsafe(taken.set)
             _go_on(abandoned)
             result = work(samples, started - submitted, abandoned)
             result.timings["queued_ms"] = (started - submitted) * 1000
-            self._work_seconds += 0.2 * (time.monotonic() - started - self._work_seconds)
+            with self._count_lock:
+                self._work_seconds += 0.2 * (time.monotonic() - started - self._work_seconds)
             return result
 
-        # Counted before the worker can start it (it reads the count), and off when the worker
+        # Counted before a worker can start it (it reads the count), and off when the worker
         # is done with it (or it was dropped before it started), not when its caller stops
         # waiting: past the deadline the worker is still busy. The worker counts it off
         # itself, before it takes the next utterance, which then sees who is really behind.
         self._count(1)
         try:
-            job = self._executor.submit(timed, time.monotonic())
+            job = self._workers.submit(timed, submitted if ended is None else ended)
         except RuntimeError:  # the service is closing
             self._count(-1)
             raise
@@ -368,18 +392,21 @@ class SpeechService:
 
     @property
     def idle(self) -> bool:
-        """Nothing in the worker: an utterance submitted now starts at once."""
-        return self._pending == 0
+        """A worker is free and nothing waits: an utterance submitted now starts at once."""
+        return self._pending < self.workers
 
     @property
     def expected_wait_s(self) -> float:
-        """How long an utterance submitted now would wait for the worker: those before it, each
-        as long as the worker has lately taken per utterance."""
-        return self._pending * self._work_seconds
+        """How long an utterance submitted now would wait for a worker: until those before it
+        beyond the free workers have been taken, the workers together getting through one
+        per `1 / workers` of what a worker has lately taken per utterance."""
+        with self._count_lock:
+            ahead = self._pending - self.workers + 1
+            return max(ahead, 0) * self._work_seconds / self.workers
 
     @property
     def busy(self) -> bool:
-        """The recogniser cannot keep up: a new caller is better served by the keypad
+        """The recognisers cannot keep up: a new caller is better served by the keypad
         (`Deadline.admits`)."""
         return self.deadline is not None and not self.deadline.admits(self.expected_wait_s)
 
@@ -388,22 +415,33 @@ class SpeechService:
         waited = self.deadline.recognition_ms if self.deadline else 0.0
         return Recognition.rejected(Reason.TIMEOUT, timings={"deadline_ms": waited})
 
-    async def recognize(self, samples: np.ndarray, area_code: str) -> Recognition:
-        return await self._run(samples,
+    async def recognize(self, samples: np.ndarray, area_code: str, ended: float | None = None) -> Recognition:
+        """`ended`: when the caller stopped speaking (`time.monotonic()`; None: now), which
+        orders the waiting utterances (`_run`)."""
+        return await self._run(samples, ended,
                                lambda s, queued, abandoned: self._name_in_worker(s, area_code, queued, abandoned),
                                self._timed_out())
 
-    async def reply(self, samples: np.ndarray, area_code: str | None = None, asked: str | None = None) -> Answer:
+    async def reply(self, samples: np.ndarray, area_code: str | None = None, asked: str | None = None,
+                    ended: float | None = None) -> Answer:
         """A reply is never shed: it has no primed transcription to shed (nor has a name said
-        with it: see `reply_now`)."""
-        return await self._run(samples,
+        with it: see `reply_now`).
+
+        Nor does it jump the queue, short as it is: it is taken by when it ended, as a name
+        is. Its deadline is a name's, so by deadline it is not first; going first would save
+        its caller the names ahead of it and cost each of them a reply's recognition, and in
+        a burst of ja's the names would wait for all of them (and be shed to unprimed). One
+        rule, the caller who stopped speaking first is heard first, bounds every caller's
+        wait by those who stopped before them."""
+        return await self._run(samples, ended,
                                lambda s, _, abandoned: self.reply_now(s, abandoned, area_code, asked),
                                Answer.of(self._timed_out(), self.thresholds))
 
-    async def department(self, samples: np.ndarray, phrases: tuple[tuple[str, str], ...]) -> Recognition:
-        """Never shed either: it has no primed transcription."""
-        return await self._run(samples, lambda s, _, abandoned: self.department_now(s, phrases, abandoned),
+    async def department(self, samples: np.ndarray, phrases: tuple[tuple[str, str], ...],
+                         ended: float | None = None) -> Recognition:
+        """Never shed either: it has no primed transcription. Taken by when it ended too."""
+        return await self._run(samples, ended, lambda s, _, abandoned: self.department_now(s, phrases, abandoned),
                                self._timed_out())
 
     def close(self) -> None:
-        self._executor.shutdown(wait=False, cancel_futures=True)
+        self._workers.close()

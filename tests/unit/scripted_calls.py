@@ -148,7 +148,7 @@ class FakeSpeech:
         self.heard: list[int] = []
         self.finished: list[int] = []  # heard and not abandoned on the way
 
-    async def recognize(self, audio, area_code):
+    async def recognize(self, audio, area_code, ended=None):
         self.heard.append(len(audio))
         # The worker's time, the scenario itself (no wait for anything): long enough for the
         # caller to speak on or hang up meanwhile, and one started first finishes first.

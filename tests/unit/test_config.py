@@ -91,6 +91,18 @@ def test_reply_thresholds_default_and_load(write_yaml):
     assert service.thresholds.reply_yes_unwritten == 0.85
 
 
+def test_recognition_workers_default_load_and_are_checked(write_yaml):
+    from fourteenplus.config import DEFAULT_WORKERS
+
+    assert load_service(write_yaml(GOOD)).speech.workers == DEFAULT_WORKERS
+    assert load_service(write_yaml(GOOD + "speech: {workers: 3}\n")).speech.workers == 3
+    path, errors = errors_of(write_yaml, GOOD + "speech:\n  workers: 0\n")
+    assert f"{path}:14:3: 'workers' must be between 1 and 32, not 0" in errors, errors
+    _, errors = errors_of(write_yaml, GOOD + "speech: {workers: 1.5, threads: 2}\n")
+    assert any("'workers' must be a whole number" in e for e in errors), errors
+    assert any("unknown key 'threads' in speech" in e for e in errors), errors
+
+
 def test_an_unquoted_yes_key_is_explained(write_yaml):
     # YAML 1.1 reads `yes:` as the boolean true: the engineer is told why the key is unknown.
     path, errors = errors_of(write_yaml, GOOD.replace("thresholds: {accept: 0.8, confirm: 0.5}",

@@ -38,11 +38,11 @@ class Speech:
     idle = False  # no early recognitions at pauses: one recognition per utterance
     busy = False  # callers are admitted to the conversation
 
-    async def recognize(self, audio, area_code):
+    async def recognize(self, audio, area_code, ended=None):
         assert len(audio) == len(NAME)
         return Recognition("medemblik", (Candidate("Medemblik", 0.5, "Medemblik"),), "confirm", "Medemblik", "match")
 
-    async def reply(self, audio, area_code=None, asked=None):
+    async def reply(self, audio, area_code=None, asked=None, ended=None):
         assert len(audio) == len(JA)
         return Answer(True, True, 0.99, "ja")
 

@@ -156,6 +156,41 @@ def test_async_recognize_runs_off_the_loop(service):
     assert service.idle
 
 
+def test_two_workers_side_by_side_hear_what_one_hears_alone():
+    # Two recognitions at once share the model's two replicas and the recogniser's caches:
+    # each clip, heard beside another, gets what it gets alone, to the last digit.
+    from fourteenplus.config import DEFAULTS, Thresholds
+    from fourteenplus.directory import load_directory
+    from fourteenplus.grammar import load_grammars
+    from fourteenplus.speech import audio
+    from fourteenplus.speech.service import SpeechService
+
+    speech = SpeechService(load_grammars(load_directory()), Thresholds(**DEFAULTS["thresholds"]), workers=2)
+    rows = clips()
+    samples = [audio.read_telephone(CORPUS / row["file"]) for row in rows]
+
+    def heard(result):
+        return result.decision, result.municipality, result.reason, result.transcript, result.candidates
+
+    async def side_by_side():
+        # In pairs: each has a worker, so neither is shed (both primed, as alone).
+        results = []
+        for start in range(0, len(rows), 2):
+            results += await asyncio.gather(*(speech.recognize(s, row["area_code"])
+                                              for s, row in zip(samples[start:start + 2], rows[start:start + 2])))
+        return results
+
+    try:
+        asyncio.run(speech.start())
+        for s, row in zip(samples, rows):  # the caches filled, as on a node that has taken calls
+            speech.recognize_now(s, row["area_code"])
+        alone = [heard(speech.recognize_now(s, row["area_code"])) for s, row in zip(samples, rows)]
+        together = [heard(result) for result in asyncio.run(side_by_side())]
+    finally:
+        speech.close()
+    assert together == alone
+
+
 def test_reply_hears_ja_and_nee_and_nothing_in_silence(service):
     from fourteenplus.speech import audio
 

@@ -4,7 +4,10 @@ The stand-in's stages take real time on purpose: deadlines are what is tested. T
 never sleep to let the worker get somewhere; they wait for what it counts (`until`)."""
 
 import asyncio
+import math
+import threading
 import time
+from functools import partial
 
 import numpy as np
 
@@ -23,6 +26,7 @@ class Slow(SpeechService):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.stages = 0  # stages run, over every utterance
+        self.taken: list[int] = []  # each utterance's length, in the order a worker took it
 
     def _stages(self, seconds, abandoned):
         for _ in range(3):
@@ -32,12 +36,29 @@ class Slow(SpeechService):
             time.sleep(seconds / 3)  # the stage's work: what the deadlines are measured against
 
     def recognize_now(self, samples, area_code, primed=True, abandoned=None):
+        self.taken.append(len(samples))
         self._stages(self.seconds if primed else self.seconds * 0.4, abandoned)
         return Recognition("", (), "reject", None, "low_confidence", {"primed": float(primed), "score_ms": 1.0})
 
     def reply_now(self, samples, abandoned=None, area_code=None, asked=None):
+        self.taken.append(len(samples))
         self._stages(self.seconds, abandoned)
         return Answer(None, None, 0.0, timings={"score_ms": 1.0})
+
+
+def occupy(service, seconds):
+    """A worker busy for `seconds` with work the service does not count (another caller's, as
+    far as the utterances under test know), taken before anything waiting."""
+    return service._workers.submit(partial(time.sleep, seconds), -math.inf)
+
+
+def gated(service):
+    """Every worker held until the event is set, by work the service does not count: what is
+    submitted meanwhile waits, in the order the workers will take it."""
+    gate = threading.Event()
+    for _ in range(service.workers):
+        service._workers.submit(gate.wait, -math.inf)
+    return gate
 
 
 def test_the_worker_counts_as_busy_until_a_late_utterance_is_finished():
@@ -101,12 +122,12 @@ def test_under_load_utterances_get_the_unprimed_recognition():
         # Three callers finish speaking while the worker is busy: the first two start with
         # others behind them (unprimed, quicker, so all three are in time); the last has none
         # behind and 1.5 - 0.1 - 2 × 0.18 s left, enough for a slow full one.
-        busy = service._executor.submit(time.sleep, 0.1)  # the worker busy with another caller for 0.1 s
+        busy = occupy(service, 0.1)  # the worker busy with another caller for 0.1 s
         burst = await asyncio.gather(*(service.recognize(np.zeros(8000, np.int16), "0229") for _ in range(3)))
         busy.result()
         # The last of a burst that waited too long for a full one: unprimed too.
         service.seconds = service._full_seconds = 0.6
-        service._executor.submit(time.sleep, 0.7)  # and now for 0.7 s
+        occupy(service, 0.7)  # and now for 0.7 s
         late = await service.recognize(np.zeros(8000, np.int16), "0229")
         return alone, burst, late
 
@@ -200,3 +221,81 @@ def test_one_deadline_policy_for_the_service_and_the_flow():
     listen = load_service(EXAMPLE).listen
     assert listen.deadline == Deadline(listen.recognition_deadline_ms, listen.max_speech_ms,
                                        busy_wait_ms=listen.busy_wait_ms)
+
+
+def test_waiting_utterances_are_taken_by_when_they_ended_not_when_they_arrived():
+    # Under a burst the event loop gets round to submitting an utterance later than its caller
+    # stopped speaking, and not in that order: the caller who stopped first is heard first,
+    # a reply (short) as a name, with no head start (`SpeechService.reply`).
+    service = Slow(grammars=None, thresholds=Thresholds(**DEFAULTS["thresholds"]), deadline=Deadline(5000, 8000))
+    service.seconds = 0.03
+
+    async def main():
+        gate = gated(service)
+        now = time.monotonic()
+        arrivals = [  # (samples, ended seconds ago), in the order they are submitted
+            service.recognize(np.zeros(8001, np.int16), "0229", ended=now - 0.2),
+            service.reply(np.zeros(8002, np.int16), ended=now - 0.1),
+            service.recognize(np.zeros(8003, np.int16), "0229"),  # no end given: when it is submitted
+            service.department(np.zeros(8004, np.int16), (("paspoort", "Burgerzaken"),), ended=now - 0.3),
+            service.recognize(np.zeros(8005, np.int16), "0229", ended=now - 0.4),
+        ]
+        jobs = [asyncio.ensure_future(arrival) for arrival in arrivals]
+        await until(lambda: service._pending == len(jobs), "all five submitted, none taken")
+        gate.set()
+        await asyncio.gather(*jobs)
+
+    service.department_now = lambda samples, phrases, abandoned=None: service.recognize_now(samples, "0229")
+    asyncio.run(main())
+    service.close()
+    assert service.taken == [8005, 8004, 8001, 8002, 8003]
+
+
+def test_with_two_workers_a_name_is_shed_only_when_it_leaves_another_waiting_for_a_worker():
+    shed = []
+    service = Slow(grammars=None, thresholds=Thresholds(**DEFAULTS["thresholds"]), deadline=Deadline(5000, 8000),
+                   on_shed=lambda: shed.append(1), workers=2)
+
+    async def burst(count):
+        gate = gated(service)
+        jobs = [asyncio.ensure_future(service.recognize(np.zeros(8000, np.int16), "0229")) for _ in range(count)]
+        await until(lambda: service._pending == count, f"{count} submitted, none taken")
+        gate.set()
+        return [result.timings["primed"] for result in await asyncio.gather(*jobs)]
+
+    async def main():
+        return await burst(2), await burst(3)
+
+    two, three = asyncio.run(main())
+    service.close()
+    assert two == [1.0, 1.0], "a worker each: nobody waits, so both are primed (one worker sheds the first)"
+    # Two taken while the third waits: both shed; the third, taken when one is done, waits for
+    # nobody.
+    assert three == [0.0, 0.0, 1.0] and len(shed) == 2
+
+
+def test_admission_counts_the_workers():
+    # Two workers get through a queue twice as fast: five utterances, two taken and three
+    # waiting, keep a new caller waiting (5 - 2 + 1) × 0.3 s / 2 = 0.6 s, past 0.5 s;
+    # three, 0.3 s (one worker: 0.9 s).
+    service = Slow(grammars=None, thresholds=Thresholds(**DEFAULTS["thresholds"]),
+                   deadline=Deadline(5000, 8000, busy_wait_ms=500), workers=2)
+    service._work_seconds = service.seconds = 0.3
+
+    async def main():
+        gate = gated(service)
+        jobs = [asyncio.ensure_future(service.recognize(np.zeros(8000, np.int16), "0229")) for _ in range(3)]
+        await until(lambda: service._pending == 3, "three submitted")
+        three = service.expected_wait_s, service.busy, service.idle
+        jobs += [asyncio.ensure_future(service.recognize(np.zeros(8000, np.int16), "0229")) for _ in range(2)]
+        await until(lambda: service._pending == 5, "five submitted")
+        five = service.expected_wait_s, service.busy
+        gate.set()
+        await asyncio.gather(*jobs)
+        return three, five
+
+    (wait_3, busy_3, idle_3), (wait_5, busy_5) = asyncio.run(main())
+    service.close()
+    assert math.isclose(wait_3, 0.3) and not busy_3 and not idle_3
+    assert math.isclose(wait_5, 0.6) and busy_5
+    assert service.idle and not service.busy

@@ -1,6 +1,7 @@
 """`fourteenplus bench recognition DIR`: recognition measured on a corpus, beside the plain pipeline.
 `fourteenplus bench calls`: latencies of real SIP calls through the running system.
 `fourteenplus bench endpoint DIR`: where turns end on noisy lines (`_bench_endpoint`).
+`fourteenplus bench workers DIR`: recognitions side by side, K at once (`_bench_workers`).
 
 DIR holds audio files and manifest.csv (file,area_code,expected; expected "none" for a clip
 that must not be routed). Several DIRs are one run: the synthetic corpora beside the human
@@ -125,8 +126,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     calls.add_argument("--law", choices=("ulaw", "alaw"), default="ulaw",
                        help="the one G.711 law the callers offer (alaw: PCMA, as Dutch carriers deliver)")
     calls.add_argument("--report", type=Path, help="write the figures into this markdown file, between the bench markers")
-    from . import _bench_endpoint
+    from . import _bench_endpoint, _bench_workers
     _bench_endpoint.configure(sub)
+    _bench_workers.configure(sub)
 
 
 class Tally:
@@ -455,6 +457,9 @@ def main(args: argparse.Namespace) -> int:
     if args.what == "endpoint":
         from ._bench_endpoint import main as endpoint_main
         return endpoint_main(args)
+    if args.what == "workers":
+        from ._bench_workers import main as workers_main
+        return workers_main(args)
     for corpus in args.dir:
         if not (corpus / "manifest.csv").exists() and not (args.what == "fit" and (corpus / "callers.csv").exists()):
             print(f"{corpus}/manifest.csv not found: make a corpus with `fourteenplus corpus {corpus}`")
