@@ -325,7 +325,17 @@ class SpeechService:
             primed, full_seconds = self._pending <= self.workers, self._full_seconds
         primed = primed and (self.deadline is None or self.deadline.primed_fits(queued, full_seconds))
         started = time.monotonic()
-        result = self.recognize_now(samples, area_code, primed, abandoned)
+        try:
+            result = self.recognize_now(samples, area_code, primed, abandoned)
+        except Abandoned:
+            # A full recognition cut short took at least this long: when that is longer than
+            # the estimate, the estimate learns it, or recognitions that always run past the
+            # deadline (a national number's search on a loaded node) would never be shed.
+            # One abandoned early (the caller spoke on) teaches nothing.
+            if primed:
+                with self._count_lock:
+                    self._full_seconds += 0.2 * max(0.0, time.monotonic() - started - self._full_seconds)
+            raise
         if "prompted_ms" in result.timings:  # a clip that needed the primed transcription
             with self._count_lock:
                 self._full_seconds += 0.2 * (time.monotonic() - started - self._full_seconds)

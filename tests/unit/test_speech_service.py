@@ -299,3 +299,24 @@ def test_admission_counts_the_workers():
     assert math.isclose(wait_3, 0.3) and not busy_3 and not idle_3
     assert math.isclose(wait_5, 0.6) and busy_5
     assert service.idle and not service.busy
+
+
+def test_full_recognitions_the_deadline_cuts_short_teach_the_estimate_until_names_are_shed():
+    """A node where every full recognition runs past the deadline (a national number's search
+    under load): each one abandoned raises the estimate, so names soon get the unprimed
+    recognition, in time, instead of timing out one after another."""
+    service = Slow(grammars=None, thresholds=Thresholds(**DEFAULTS["thresholds"]), deadline=Deadline(600, 8000))
+    service.seconds = 1.2  # a full one: stages of 0.4 s, past the 0.6 s deadline; an unprimed one 0.48 s
+    service._full_seconds = 0.3  # what the worker believes
+
+    async def main():
+        results = []
+        for _ in range(4):
+            results.append(await service.recognize(np.zeros(8000, np.int16), "0229"))
+            await until(lambda: service._pending == 0, "the worker to stop the abandoned one")
+        return results
+
+    results = asyncio.run(main())
+    service.close()
+    assert results[0].reason == "timeout"
+    assert results[-1].reason == "low_confidence" and results[-1].timings["primed"] == 0.0
