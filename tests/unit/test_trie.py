@@ -2,6 +2,8 @@
 as a trie searched a level at a time. A fake level (and a fake whisper for the recogniser's
 part) stands in for the model; the real clips are in tests/unit/test_speech_real_model.py."""
 
+import threading
+
 import numpy as np
 
 from fourteenplus.speech.recognizer import Clip, Recognizer, Tuning
@@ -89,7 +91,7 @@ def test_the_recogniser_searches_after_the_lead_and_calibrates_by_the_null_windo
     recognizer.tokenizer = FakeTokenizer()
     recognizer._start = [1, 2, 3, 4]
     recognizer._null = {200: np.zeros((1, 2, 2), np.float32)}
-    recognizer._tries, recognizer._next_priors = {}, {}
+    recognizer._tries, recognizer._next_priors, recognizer._cached = {}, {}, threading.Lock()
     clip = Clip(0.0, {}, 1.0, np.ones((1, 2, 2), np.float32), 100, 200)
     recognizer.search(clip, ("Ede", "Epe", "Hoorn"), "ik wil")
     assert clip.searched[0] == "Epe" and "search_ms" in clip.timings
