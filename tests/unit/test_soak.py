@@ -10,7 +10,7 @@ import pytest
 from fourteenplus.config import load_service
 from fourteenplus.sipp import CallResult, PressKeys, Say, TrunkInvite
 from fourteenplus_dev.soak.ceiling import ceiling
-from fourteenplus_dev.soak.judging import Expected, expect, judge, mismatch, trunk_user
+from fourteenplus_dev.soak.judging import REFUSED, Expected, expect, judge, mismatch, trunk_user
 from fourteenplus_dev.soak.mix import MIX, SURE, UNSURE, Scenario, describe_script, plan
 from fourteenplus_dev.soak.phase import Outcome, app_view, concurrency
 from fourteenplus_dev.soak.readings import cpu_percent, memory_by_process, proc_stat
@@ -109,7 +109,7 @@ def test_scenarios_the_configuration_cannot_give_are_left_out():
     assert expect(scenario("area not served"), example) is None
     assert expect(scenario("hangs up while the trunk rings"), example) is None
     assert expect(scenario("direct, trunk busy → overflow"), example).users == ("rotterdam",)
-    assert expect(scenario("unknown area"), example) == Expected((), "Asterisk hung up")
+    assert expect(scenario("unknown area"), example) == Expected((), REFUSED)
 
 
 def test_trunk_user_is_the_request_uri_user():
@@ -167,11 +167,12 @@ def test_a_missing_overflow_or_a_wrong_header_is_lost():
     assert mismatch(KOGGENLAND, result("koggenland", municipality=""))
 
 
-def test_a_message_must_be_heard_and_reach_no_trunk():
-    message = Expected((), "Asterisk hung up")
-    assert mismatch(message, result()) is None
-    assert "never heard" in mismatch(message, result(heard=False))
-    assert mismatch(message, result("amsterdam", municipality="Amsterdam"))
+def test_a_message_must_be_heard_and_reach_no_trunk_and_the_call_is_never_answered():
+    message = Expected((), REFUSED)
+    assert mismatch(message, result(ended=REFUSED)) is None
+    assert "never heard" in mismatch(message, result(ended=REFUSED, heard=False))
+    assert mismatch(message, result("amsterdam", municipality="Amsterdam", ended=REFUSED))
+    assert mismatch(message, result()), "answered, then hung up: the caller paid for a refusal"
 
 
 def test_a_caller_who_meant_to_hang_up_but_was_transferred_is_lost():
