@@ -316,3 +316,11 @@ def test_a_name_is_timed_only_when_the_app_put_it_through_on_the_name():
     assert app_view(confirmed.record) == ("path confirmed, outcome None, attempts: "
                                                "name confirm Koggenland 'Kogenland'; reply yes Koggenland")
     assert app_view(None) == "no record of the call in the app's store"
+
+
+def test_a_caller_who_hangs_up_right_after_the_name_may_find_its_trunk_dialled():
+    example = load_service(None)
+    expected = expect(scenario("hangs up right after the name"), example)
+    for ended in (result(ended="caller hung up", heard=False), result("koggenland", ended="caller hung up")):
+        assert judge(expected, ended) == (None, False)
+    assert judge(expected, result("hoorn", ended="caller hung up"))[0], "another municipality's trunk is lost"

@@ -20,6 +20,7 @@ class Expected:
     ended: str               # CallResult.ended
     municipality: str | None = None
     default: Expected | None = None  # the end at the area's default, announced (a caller asked, not heard)
+    either: Expected | None = None   # another end that is as right (a hang-up just as the trunk was dialled)
 
     def describe(self) -> str:
         where = f"{self.municipality} via {' then '.join(self.users)}" if self.municipality else (
@@ -54,7 +55,8 @@ def expect(scenario: Scenario, service) -> Expected | None:
             return Expected((), REFUSED)
         return None if service.plan(code).connected else Expected((), REFUSED)
     if scenario.ends == "hung up":
-        return Expected(_dialled(service, scenario.rings) if scenario.rings else (), "caller hung up")
+        either = Expected(_dialled(service, scenario.to), "caller hung up") if scenario.to else None
+        return Expected(_dialled(service, scenario.rings) if scenario.rings else (), "caller hung up", either=either)
     if scenario.to is None:
         raise ValueError(f"scenario {scenario.name} ends {scenario.ends!r} but names no municipality")
     plan = service.plan(numberplan.parse(scenario.number, service.directory.areas))
@@ -89,6 +91,8 @@ def announced(result: sipp.CallResult) -> bool:
 def judge(expected: Expected, result: sipp.CallResult) -> tuple[str | None, bool]:
     """(why the call is lost, or None; whether it went to the area's default, announced)."""
     problem = mismatch(expected, result)
+    if problem and expected.either and mismatch(expected.either, result) is None:
+        return None, False
     if problem and expected.default and mismatch(expected.default, result) is None:
         if announced(result):
             return None, True
