@@ -102,11 +102,11 @@ class Matcher:
         self._phrases_of: dict[str, list] = {}  # text → its phrases (several: shared)
         for p in grammar.phrases:
             self._phrases_of.setdefault(p.text, []).append(p)
-        self._owners: dict[str, list[str]] = {}  # text → the municipalities it names (several: shared)
+        # text → the municipalities it names (several: shared)
+        self._owners = {text: [p.municipality for p in phrases] for text, phrases in self._phrases_of.items()}
         self._keys = [fold(p.text) for p in grammar.phrases]
         keys_of: dict[str, set[str]] = {}
         for p, key in zip(grammar.phrases, self._keys):
-            self._owners.setdefault(p.text, []).append(p.municipality)
             keys_of.setdefault(key, set()).add(p.municipality)
         self._shared = {p.text for p, key in zip(grammar.phrases, self._keys) if len(keys_of[key]) > 1}
         self._sounds = [sound(p.text) for p in grammar.phrases] if shortlist is not None else []
@@ -215,9 +215,8 @@ class Matcher:
         for text in searched:
             if len(chosen) >= self.calibration.searched:
                 break
-            for municipality in self._owners[text]:
-                chosen.setdefault(municipality, []).extend(
-                    p for p in self._phrases_of[text] if p.municipality == municipality)
+            for phrase in self._phrases_of[text]:
+                chosen.setdefault(phrase.municipality, []).append(phrase)
         limit = self.limit + len(chosen)
         share = -(-self.limit // max(len(rankings), 1))  # each ranking's part of the municipalities
         for ranking in rankings:

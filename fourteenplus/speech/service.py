@@ -333,15 +333,20 @@ class SpeechService:
             # deadline (a national number's search on a loaded node) would never be shed.
             # One abandoned early (the caller spoke on) teaches nothing.
             if primed:
-                with self._count_lock:
-                    self._full_seconds += 0.2 * max(0.0, time.monotonic() - started - self._full_seconds)
+                self._full_took(time.monotonic() - started, at_least=True)
             raise
         if "prompted_ms" in result.timings:  # a clip that needed the primed transcription
-            with self._count_lock:
-                self._full_seconds += 0.2 * (time.monotonic() - started - self._full_seconds)
+            self._full_took(time.monotonic() - started)
         if not primed and self.on_shed:
             self.on_shed()
         return result
+
+    def _full_took(self, seconds: float, at_least: bool = False) -> None:
+        """A full recognition took `seconds` (`at_least`: it was cut short, so only a time
+        above the estimate teaches it): into the moving average."""
+        with self._count_lock:
+            change = seconds - self._full_seconds
+            self._full_seconds += 0.2 * (max(change, 0.0) if at_least else change)
 
     async def _run(self, samples: np.ndarray, ended: float | None,
                    work: Callable[[np.ndarray, float, threading.Event], _Result], late: _Result) -> _Result:
