@@ -21,8 +21,9 @@ iterations in numpy. The file holds four models:
   and no other area's names. Judged by the names model, about half the held-out replies were
   not understood (bench/recognition.md, third pass, "The reply got a model of its own"):
   one short word says less than a name;
-- `gate`: the no-name gate in front of `names` and `unprimed`: speech it is sure names nothing
-  is asked for a name again (reason `no_name`) whatever the names model says. It weighs
+- `gate`: the no-name gate in front of the names models, where a name is first heard (the
+  unprimed matcher): speech it is sure names nothing is asked for a name again (reason
+  `no_name`) whatever the names models would say. It weighs
   name-ness only, so people cannot teach it that a clear voice is no name
   (bench/recognition.md, ninth pass).
 """
