@@ -205,8 +205,9 @@ class SpeechService:
         shortlist = NATIONAL_SHORTLIST if area_code == NATIONAL else None
         # The no-name gate stands where every name is first heard, unprimed (`_name`): speech it
         # stops is never primed, and the primed step (other phrases scored) does not judge it
-        # again. None for gathering evidence.
-        gate = None if neutral or primed else Policy.load("gate", self.policy)
+        # again. None for gathering evidence, and on a national number, whose callers it was
+        # not fitted on (a shortlist's scores, the country's phrases to cover the words).
+        gate = None if neutral or primed or shortlist is not None else Policy.load("gate", self.policy)
         return self._built(f"{area_code}/{kind}", kind, neutral, lambda policy: Matcher(
             self.grammars.area(area_code), self.grammars.elsewhere(area_code), policy=policy, primed=primed,
             shortlist=shortlist, gate=gate))
