@@ -68,3 +68,18 @@ def suggest_thresholds(p: np.ndarray, right: np.ndarray, negative: np.ndarray) -
     return {"accept": round(accept, 3), "confirm": round(confirm, 3),
             "right_above_confirm": int(np.sum(right & (p >= confirm))), "accepted": int(np.sum(p >= accept)),
             "trade_off": trade}
+
+
+def fit_gate(rows: list[Labelled], margin: float = 0.5) -> tuple[Policy, dict]:
+    """The no-name gate (`policy.FEATURES["gate"]`): P(no name was said), fitted on clips that
+    name no municipality (`negative`) against clips that name one, its bias then moved so that
+    0.5 lies `margin` (in log-odds) above the likeliest-looking name of them all: no name of
+    the tune corpora is stopped by it, and what it stops is speech that looks less like a name
+    than any of them."""
+    names = policy.FEATURES["gate"]
+    fitted = policy.fit([row.evidence for row in rows], [row.negative for row in rows], features=names)
+    nearest = max((fitted.logit(row.evidence) for row in rows if not row.negative), default=0.0)
+    gate = Policy(fitted.weights, fitted.bias - nearest - margin, names)
+    stopped = sum(row.negative and gate.probability(row.evidence) > 0.5 for row in rows)
+    return gate, {"negatives_stopped": int(stopped), "negatives": sum(row.negative for row in rows),
+                  "names": sum(not row.negative for row in rows)}

@@ -23,6 +23,13 @@ A municipality counts with its best phrase (Zwaag or Hoorn, for Hoorn). The evid
 to another area's name, whisper's no-speech probability, what the primed transcription
 named) goes through the fitted `policy`: its confidence is the probability that routing
 there is right, and the operator's thresholds apply to that.
+
+In front of the policy, where a name is first heard, stands the no-name `gate` (policy.yaml's
+`gate`): speech it is sure names nothing (long, many words no name covers, no name explaining
+the audio) is asked for a name, reason `no_name`, whatever the policy would have said. It
+weighs name-ness only, so the people in its tune data (who never say a name) cannot teach it
+that a person's clear voice is no name, as they taught the names model (bench/recognition.md,
+seventh and ninth passes); its bar lies above every name of its tune corpora.
 """
 
 from __future__ import annotations
@@ -85,9 +92,13 @@ class Matcher:
     """One area's phrases (and everyone else's, to recognise out-of-area names)."""
 
     def __init__(self, grammar, elsewhere=(), calibration: Calibration = Calibration(), policy: Policy | None = None,
-                 primed: bool = True, carrier: bool = True, shortlist: int | None = None):
+                 primed: bool = True, carrier: bool = True, shortlist: int | None = None, gate: Policy | None = None):
         self.grammar = grammar
         self.primed = primed
+        # The no-name gate (policy.yaml's `gate`) in front of `policy`: for names as first heard
+        # (the speech service's unprimed matcher); None for ja/nee and departments, where a
+        # sentence is an answer.
+        self.gate = gate
         # None: every official name is scored (an area's handful); K: only the phrases of the K
         # municipalities nearest to the transcripts (a national number's hundreds).
         self.limit = shortlist
@@ -260,6 +271,19 @@ class Matcher:
                     default=0.0)
         return share, len(words.split())
 
+    def no_name_evidence(self, heard: Heard) -> dict[str, float]:
+        """What the no-name gate weighs: name-ness alone. How many different content words
+        (whisper repeats a name it cannot spell, "Ooi! Ooi. Ooi", a person says a sentence),
+        how much of them a name covers, how long the speech is, and how well the best scored
+        phrase explains the audio. Nothing about how the voice sounds: the callers in its
+        tune data who say no name are people and those who say one are robots, and whisper's
+        confidence would learn that a clear voice names nothing (bench/recognition.md, seventh
+        and ninth passes)."""
+        share, _ = self.name_share(heard.transcript)
+        return {"different_words": math.log1p(len(set(self._content(heard.transcript).split()))), "name_share": share,
+                "seconds": math.log1p(heard.seconds),
+                "score": max(heard.phrase_scores.values(), default=0.0)}
+
     def evidence(self, heard: Heard) -> dict[str, dict[str, float]]:
         """Per municipality with a scored phrase: the policy's features if it were the answer."""
         words = self._content(heard.transcript)
@@ -299,6 +323,9 @@ class Matcher:
         if not candidates:
             return Recognition.rejected(Reason.OUT_OF_AREA if outside else Reason.LOW_CONFIDENCE, heard.transcript,
                                         (), heard.timings)
+        # Sure that no name was said: asked for one, the candidates no evidence (`Reason.NO_NAME`).
+        if self.gate is not None and not outside and self.gate.probability(self.no_name_evidence(heard)) > 0.5:
+            return Recognition.rejected(Reason.NO_NAME, heard.transcript, candidates, heard.timings)
         runner_up = candidates[1].score if len(candidates) > 1 else 0.0
         unsure = Reason.AMBIGUOUS if runner_up >= self.calibration.ambiguous else Reason.LOW_CONFIDENCE
         # Only once the primed transcription had its say (a name whisper garbled in the free

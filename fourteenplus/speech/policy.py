@@ -13,14 +13,19 @@ The coefficients live in `policy.yaml` beside this file with the corpus they cam
 package ships it), or in the file `$FOURTEENPLUS_POLICY` names; `fourteenplus bench fit DIR
 --out FILE` (the development package) writes a policy file with the model its corpus is for
 refitted, to be shipped here or pointed at, never the installed package's. Fitting is plain Newton
-iterations in numpy. The file holds three models:
+iterations in numpy. The file holds four models:
 - `names`: a municipality's name, with the primed transcription's evidence;
 - `unprimed`: the same clips heard without the primed transcription (the service's
   recognition under load: others queued behind a name, or its deadline near);
 - `reply`: ja or nee to "Bedoelt u Hoorn?", with no prompt (nothing to prime whisper with)
   and no other area's names. Judged by the names model, about half the held-out replies were
   not understood (bench/recognition.md, third pass, "The reply got a model of its own"):
-  one short word says less than a name.
+  one short word says less than a name;
+- `gate`: the no-name gate in front of the names models, where a name is first heard (the
+  unprimed matcher): speech it is sure names nothing is asked for a name again (reason
+  `no_name`) whatever the names models would say. It weighs
+  name-ness only, so people cannot teach it that a clear voice is no name
+  (bench/recognition.md, ninth pass).
 """
 
 from __future__ import annotations
@@ -48,6 +53,11 @@ FEATURES = {
     "unprimed": ("margin", "score", "text_top", "text_elsewhere", "no_speech", "name_share", "words", "seconds",
                  "clear_other"),
     "reply": ("margin", "score", "text_top", "no_speech"),
+    # The no-name gate in front of the names models (`Matcher.no_name_evidence`): P(the caller
+    # said no name at all) from name-ness alone (how many different words, how much of them a
+    # name covers, how long, how well the best name explains the audio), never from how the
+    # voice sounds. Its bias puts the bar at 0.5: just above every synthetic tune name.
+    "gate": ("different_words", "name_share", "seconds", "score"),
 }
 
 
@@ -57,9 +67,11 @@ class Policy:
     bias: float
     features: tuple[str, ...] = FEATURES["names"]
 
+    def logit(self, features: dict[str, float]) -> float:
+        return self.bias + sum(w * features[name] for w, name in zip(self.weights, self.features))
+
     def probability(self, features: dict[str, float]) -> float:
-        z = self.bias + sum(w * features[name] for w, name in zip(self.weights, self.features))
-        return 1.0 / (1.0 + math.exp(-max(min(z, 40.0), -40.0)))
+        return 1.0 / (1.0 + math.exp(-max(min(self.logit(features), 40.0), -40.0)))
 
     @classmethod
     def neutral(cls, kind: str = "names") -> "Policy":

@@ -199,11 +199,18 @@ class SpeechService:
         without the primed transcription, judged by the `unprimed` model."""
         from .matcher import Matcher
 
+        from .policy import Policy
+
         kind = "names" if primed else "unprimed"
         shortlist = NATIONAL_SHORTLIST if area_code == NATIONAL else None
+        # The no-name gate stands where every name is first heard, unprimed (`_name`): speech it
+        # stops is never primed, and the primed step (other phrases scored) does not judge it
+        # again. None for gathering evidence, and on a national number, whose callers it was
+        # not fitted on (a shortlist's scores, the country's phrases to cover the words).
+        gate = None if neutral or primed or shortlist is not None else Policy.load("gate", self.policy)
         return self._built(f"{area_code}/{kind}", kind, neutral, lambda policy: Matcher(
             self.grammars.area(area_code), self.grammars.elsewhere(area_code), policy=policy, primed=primed,
-            shortlist=shortlist))
+            shortlist=shortlist, gate=gate))
 
     def reply_matcher(self, neutral: bool = False) -> Matcher:
         """The matcher for ja/nee, judged by the `reply` model. No villages to pick and too short

@@ -198,6 +198,49 @@ def test_speech_that_names_nothing_is_no_name_and_no_evidence(matcher):
                            0.99, 0.99).reason != "no_name"
 
 
+# A hand-set gate: long speech that no name covers and no name explains is no name.
+GATE = Policy(weights=(0.0, -6.0, 3.0, -0.5), bias=-6.0, features=FEATURES["gate"])
+SCORES = {"Hoorn": 3.0, "Opmeer": 0.0}
+
+
+def test_the_no_name_gate_weighs_how_much_is_a_name_how_long_and_how_well_a_name_explains_the_audio(matcher):
+    name = matcher.no_name_evidence(heard("Eh, ik wil graag de gemeente Hoorn bellen.", SCORES, seconds=2.5))
+    sentence = matcher.no_name_evidence(heard("Ik heb een vraag over mijn paspoort, mijn paspoort.", SCORES, seconds=2.5))
+    assert set(name) == set(FEATURES["gate"])
+    assert name["name_share"] == 1.0 > sentence["name_share"] and name["different_words"] < sentence["different_words"]
+    assert name["score"] == sentence["score"] == 3.0  # the best phrase's, whatever the words
+    # A name whisper repeats in a loop is one word said, not a sentence.
+    assert matcher.no_name_evidence(heard("Ooi! Ooi. Ooi", SCORES))["different_words"] == \
+        matcher.no_name_evidence(heard("Ooi", SCORES))["different_words"]
+
+
+def test_speech_the_gate_is_sure_names_nothing_is_asked_for_a_name_whatever_the_policy_says():
+    sure = Policy(weights=(9.0,) + (0.0,) * 11, bias=0.0)  # a names model sure of the top municipality
+    gated = Matcher(AREA_0229, ELSEWHERE, policy=sure, gate=GATE)
+    sentence = heard("Ik heb een vraag over mijn paspoort en mijn rijbewijs.", {"Hoorn": -10.0, "Opmeer": -20.0},
+                     seconds=3.5)
+    result = gated.decide(sentence, 0.99, 0.10)
+    assert (result.decision, result.reason, result.ranked) == ("reject", "no_name", ())
+    assert result.candidates[0].score > 0.99  # kept for the record, no evidence
+    # Without the gate (ja/nee, departments) the same speech is the policy's to judge.
+    assert Matcher(AREA_0229, ELSEWHERE, policy=sure).decide(sentence, 0.99, 0.10).decision == "accept"
+
+
+def test_the_gate_lets_a_name_through_in_a_sentence_short_or_garbled():
+    sure = Policy(weights=(9.0,) + (0.0,) * 11, bias=0.0)
+    gated = Matcher(AREA_0229, ELSEWHERE, policy=sure, gate=GATE)
+    for transcript, seconds, scores in (
+            ("Ik wil graag de gemeente Koggenland spreken.", 3.0, {"Koggenland": 1.0, "Hoorn": -8.0}),
+            ("Hallo, ik wil graag met de gemeente Hoorn bellen.", 3.5, {"Hoorn": 2.0, "Opmeer": -8.0}),
+            ("Gohrenland", 0.8, {"Koggenland": -4.0, "Hoorn": -9.0}),
+            ("Je bent aan de beman tev", 1.2, {"Hoorn": -6.0, "Opmeer": -9.0})):
+        result = gated.decide(heard(transcript, scores, seconds=seconds), 0.99, 0.10)
+        assert result.reason != "no_name" and result.ranked, transcript
+    # Another area's name, however long and unlike this area's, is out of area, not no name.
+    outside = gated.decide(heard("Eh, de gemeente Amsterdam, alstublieft", {"Hoorn": -10.0}, seconds=3.5), 0.99, 0.1)
+    assert outside.reason == "out_of_area"
+
+
 def test_out_of_area_name_heard_clearly_is_rejected_with_that_reason(matcher):
     result = matcher.decide(heard("Amsterdam", {"Hoorn": 5.0, "Opmeer": -6.0}), 0.5, 0.3)
     assert (result.decision, result.reason) == ("reject", "out_of_area")
@@ -247,8 +290,8 @@ def test_a_policy_file_without_the_model_asked_for_says_how_to_make_it(tmp_path)
         Policy.load("reply", path)
 
 
-def test_the_shipped_policy_has_both_models_with_the_matchers_features():
-    for kind in ("names", "reply"):
+def test_the_shipped_policy_has_every_model_with_the_matchers_features():
+    for kind in FEATURES:
         assert len(Policy.load(kind).weights) == len(FEATURES[kind])
 
 
@@ -264,3 +307,20 @@ def test_the_policy_in_force_is_the_file_fourteenplus_policy_names_else_the_ship
     assert Policy.load("names") == Policy.neutral("names") != shipped
     monkeypatch.delenv("FOURTEENPLUS_POLICY")
     assert Policy.load("names") == shipped
+
+
+def test_the_gate_is_fitted_below_its_bar_for_every_name():
+    from fourteenplus.speech.fitting import Labelled, fit_gate
+
+    import numpy as np
+
+    rng = np.random.default_rng(1)
+    rows = [Labelled({"different_words": rng.uniform(0, 1.5), "name_share": rng.uniform(0.3, 1), "seconds": rng.uniform(0.4, 1.3),
+                      "score": rng.normal(-3, 4)}, False, False) for _ in range(200)]
+    rows += [Labelled({"different_words": rng.uniform(1, 2.2), "name_share": rng.uniform(0, 0.6), "seconds": rng.uniform(0.8, 1.8),
+                       "score": rng.normal(-12, 3)}, False, True) for _ in range(200)]
+    gate, info = fit_gate(rows)
+    assert gate.features == FEATURES["gate"]
+    assert max(gate.probability(row.evidence) for row in rows if not row.negative) < 0.5
+    stopped = sum(gate.probability(row.evidence) > 0.5 for row in rows if row.negative)
+    assert info == {"negatives_stopped": stopped, "negatives": 200, "names": 200} and 0 < stopped < 200

@@ -112,14 +112,14 @@ def test_unprimed_as_under_load_routes_right_or_not_at_all(service):
             assert result.decision == "reject" or result.municipality == row["expected"], (row["file"], result)
 
 
-def test_bench_fit_writes_both_names_models_from_several_corpora_into_a_file_of_its_own(tmp_path):
+def test_bench_fit_writes_the_names_models_and_the_gate_from_several_corpora_into_a_file_of_its_own(tmp_path):
     from fourteenplus_dev.commands.bench import fit_policy
     from fourteenplus.speech.policy import Policy
 
     out = tmp_path / "policy.yaml"
     fitted = fit_policy([CORPUS, CORPUS], out)
     names = sum(row["expected"] != "none" for row in clips())
-    assert set(fitted) == {"names", "unprimed"}
+    assert set(fitted) == {"names", "unprimed", "gate"}
     for kind in fitted:
         assert fitted[kind]["clips"] == 2 * len(clips()) and fitted[kind]["right"] <= 2 * names
         assert str(CORPUS) in fitted[kind]["corpus"]

@@ -320,3 +320,18 @@ def test_full_recognitions_the_deadline_cuts_short_teach_the_estimate_until_name
     service.close()
     assert results[0].reason == "timeout"
     assert results[-1].reason == "low_confidence" and results[-1].timings["primed"] == 0.0
+
+
+def test_the_no_name_gate_stands_where_a_name_is_first_heard_and_nowhere_else():
+    from fourteenplus.directory import load_directory
+    from fourteenplus.grammar import load_grammars
+    from fourteenplus.numberplan import NATIONAL
+    from fourteenplus.speech.policy import Policy
+
+    service = SpeechService(load_grammars(load_directory()), Thresholds(**DEFAULTS["thresholds"]))
+    assert service.matcher("0229", primed=False).gate == Policy.load("gate")
+    # Speech it stops is never primed; ja/nee and departments are answers, sentences or not.
+    assert service.matcher("0229").gate is None and service.reply_matcher().gate is None
+    assert service.department_matcher((("paspoort", "Burgerzaken"),)).gate is None
+    assert service.matcher("0229", primed=False, neutral=True).gate is None  # evidence for `bench fit`
+    assert service.matcher(NATIONAL, primed=False).gate is None  # not fitted on a national number's callers

@@ -24,7 +24,7 @@ from fourteenplus.config import RecordSettings, load_service
 from fourteenplus.records import AudioArchive, CallerHasher, RecordWriter, Row, open_store
 from fourteenplus.speech import fitting, policy
 from fourteenplus.speech import Candidate, Recognition
-from fourteenplus.tune import Corpus, Judged, Outcome, Take, first_answer, label_calls, report_html, \
+from fourteenplus.tune import MODELS, Corpus, Judged, Outcome, Take, first_answer, label_calls, report_html, \
     report_markdown
 from fourteenplus.vocabulary import CONFIRM_FAMILIES, AttemptKind, CallPath, Decision, Prompt, PromptFamily, prompt_id
 
@@ -234,9 +234,10 @@ def place_calls(corpus: Path, config_path: Path, tmp_path: Path) -> int:
 
 def flipped(path: Path, out: Path) -> Path:
     """The policy in force turned upside down: sure where it should doubt and doubtful where
-    sure (1 - P), a policy that puts the wrong callers through."""
+    sure (1 - P), a policy that puts the wrong callers through. Only the models `tune` refits:
+    a no-name gate turned upside down would stop every name, in force and refitted alike."""
     data = yaml.safe_load(path.read_text())
-    for kind in policy.FEATURES:
+    for kind in MODELS:
         data[kind]["weights"] = [-w for w in data[kind]["weights"]]
         data[kind]["bias"] = -data[kind]["bias"]
     out.write_text(yaml.safe_dump(data))

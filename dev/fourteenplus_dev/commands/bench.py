@@ -84,7 +84,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
                      help="the policy file to write: ship it (fourteenplus/speech/policy.yaml in the repository) or "
                           "point $FOURTEENPLUS_POLICY at it; a new file starts from the policy in force, so the "
                           "models not refitted come along")
-    fit.add_argument("--model", action="append", choices=("names", "unprimed", "reply"),
+    fit.add_argument("--model", action="append", choices=("names", "unprimed", "reply", "gate"),
                      help="fit only this model (repeatable; default: every model the corpora hold clips for)")
     dialogue = sub.add_parser("dialogue", help="whole callers (callers.csv, `corpus --callers`) through the real "
                                                "call flow and recogniser, on simulated time")
@@ -390,13 +390,15 @@ def fit_rows(corpus: Path) -> list[dict]:
     return [row for row in read_manifest(corpus) if not row.get("repeat_of")]
 
 
-def fit_policy(corpora: list[Path], out: Path, models: tuple[str, ...] = ("names", "unprimed", "reply")) -> dict:
+def fit_policy(corpora: list[Path], out: Path, models: tuple[str, ...] = ("names", "unprimed", "reply", "gate")) -> dict:
     """Hear every clip of the tune corpora (espeak-ng's and MBROLA's voices, say), label the
     top candidate's evidence right or wrong (a negative clip is always wrong), fit each of
     `models` that the corpora hold clips for (`reply` on answers to "Bedoelt u …?", `names`
     and `unprimed`, the same clips heard without the primed transcription, on names) and
     write them with their provenance into `out` (a new file starts as a copy of the policy in
-    force, so the models not refitted are kept).
+    force, so the models not refitted are kept). The no-name `gate` is fitted on the same names
+    clips heard unprimed, people's among them (`fitting.fit_gate`): every name of the corpora
+    stays below its bar.
 
     The thresholds it suggests come from 5-fold held-out predictions on the same corpora, so
     they are not read off the fit's own training rows.
@@ -416,8 +418,8 @@ def fit_policy(corpora: list[Path], out: Path, models: tuple[str, ...] = ("names
         rows = [row for row in every if (row["area_code"] == REPLY_AREA) == (kind == "reply")]
         if not rows:
             continue
-        clips = _evidence(service, rows, primed=kind != "unprimed")
-        model, suggested = fitting.fit_model(kind, clips)
+        clips = _evidence(service, rows, primed=kind not in ("unprimed", "gate"), gate=kind == "gate")
+        model, suggested = fitting.fit_gate(clips) if kind == "gate" else fitting.fit_model(kind, clips)
         provenance = {"corpus": ", ".join(map(str, corpora)), "clips": len(rows), "decided": len(clips),
                       "right": sum(c.right for c in clips), "negatives": sum(c.negative for c in clips),
                       "date": dt.date.today().isoformat(), "held_out": suggested}
@@ -426,9 +428,15 @@ def fit_policy(corpora: list[Path], out: Path, models: tuple[str, ...] = ("names
     return fitted
 
 
-def _evidence(service, rows: list[dict], primed: bool) -> list[fitting.Labelled]:
+# The corpus's kinds of clip the no-name gate is not fitted on (`corpus` writes them).
+OUTSIDE_THE_GATE = ("out_of_area", "silence", "cough")
+
+
+def _evidence(service, rows: list[dict], primed: bool, gate: bool = False) -> list[fitting.Labelled]:
     """Each clip's top candidate's evidence, labelled; clips with nothing to decide are left
-    out (rejected before any policy)."""
+    out (rejected before any policy). `gate`: the no-name gate's evidence instead, of the
+    clips that name a municipality of the area or none at all (another area's name is left to
+    the out-of-area rule, a cough or silence to the endpointer)."""
     from ..simulation import endpoint
     from fourteenplus.speech import audio
 
@@ -442,6 +450,10 @@ def _evidence(service, rows: list[dict], primed: bool) -> list[fitting.Labelled]
         # As the call flow hears it: the endpointer's utterance of the clip.
         heard = hear(service.recognizer, endpoint(audio.read_telephone(Path(row["file"]))).utterance,
                      matcher.shortlist, matcher.prompt)
+        if gate:
+            if heard.speech and row.get("kind") not in OUTSIDE_THE_GATE:
+                clips.append(fitting.Labelled(matcher.no_name_evidence(heard), False, row["expected"] == fitting.NEGATIVE))
+            continue
         clip = fitting.labelled(matcher.evidence(heard) if heard.speech else {}, row["expected"])
         if clip is not None:
             clips.append(clip)
@@ -465,7 +477,8 @@ def main(args: argparse.Namespace) -> int:
             print(f"{corpus}/manifest.csv not found: make a corpus with `fourteenplus corpus {corpus}`")
             return 2
     if args.what == "fit":
-        print(json.dumps(fit_policy(args.dir, args.out, tuple(args.model or ("names", "unprimed", "reply"))), indent=2))
+        print(json.dumps(fit_policy(args.dir, args.out, tuple(args.model or ("names", "unprimed", "reply", "gate"))),
+                         indent=2))
         return 0
     thresholds = Thresholds(**{name: getattr(args, name) for name in DEFAULTS["thresholds"]})
     figures = run(args.dir, thresholds, plain=not args.no_plain, primed=not args.unprimed,
