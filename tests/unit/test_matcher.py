@@ -290,6 +290,14 @@ def test_a_policy_file_without_the_model_asked_for_says_how_to_make_it(tmp_path)
         Policy.load("reply", path)
 
 
+def test_a_policy_file_from_before_the_gate_uses_the_shipped_gate(tmp_path):
+    path = tmp_path / "policy.yaml"
+    for kind in ("names", "unprimed", "reply"):
+        policy.save(kind, Policy.load(kind), {}, path)
+    assert Policy.load("gate", path) == Policy.load("gate")
+    policy.check(path)  # a reload takes it
+
+
 def test_the_shipped_policy_has_every_model_with_the_matchers_features():
     for kind in FEATURES:
         assert len(Policy.load(kind).weights) == len(FEATURES[kind])
