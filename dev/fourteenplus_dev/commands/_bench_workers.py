@@ -33,8 +33,8 @@ from pathlib import Path
 from fourteenplus.speech.vad import Spoken, whole_clip
 
 from ..benchfile import machine
+from ..manifest import drawn, read_manifest
 from ..stats import spread
-from .bench import drawn, read_manifest
 
 AT_ONCE = (1, 4, 8, 16)
 
