@@ -31,6 +31,7 @@ from functools import partial
 from pathlib import Path
 
 from fourteenplus.speech.vad import Spoken, whole_clip
+from fourteenplus.vocabulary import Decision
 
 from ..benchfile import machine
 from ..manifest import drawn, read_manifest
@@ -121,7 +122,7 @@ def measure(corpus: Path, configurations: list[int], at_once: list[int], names: 
                         cell.waits += waits
                         cell.compute += [r.timings["total_ms"] for r in results if "total_ms" in r.timings]
                         cell.shed += len(shed[n]) - before
-                        cell.right += sum(r.municipality == expected and r.decision != "reject"
+                        cell.right += sum(r.municipality == expected and r.decision != Decision.REJECT
                                              for r, (_, _, expected) in zip(results, clips[start:start + k]))
                 for n in configurations:
                     cells[(n, k)].append(per[n])
