@@ -5,7 +5,8 @@ carries out operations in order: prompts with STREAM FILE (keys interrupt them);
 flow listens, RECORD FILE with Asterisk's silence detection; otherwise short WAIT FOR DIGITs,
 because AGI hears keys only while a command runs. No endpointer cut the recording, so its
 speech is found over the whole of it (`speech.vad.whole_clip`), once, and recognised like an
-ARI utterance.
+ARI utterance; kept audio (`records.keep_audio`) is the whole recording, in which `tune` finds
+the same speech again.
 
 What that costs against ARI mode, honestly: RECORD FILE stops after a whole second of
 silence (its finest setting), not ~0.5 s, and the file is read after it closes; a caller
