@@ -273,7 +273,8 @@ class Session:
 
     def heard(self, listen: cf.Listen, utterance: Spoken) -> None:
         """An utterance ended: recognise it in the background, the answer comes as an event.
-        Its speech is found already (by the endpointer that cut it): the recogniser trims to it."""
+        Its speech is found already (by the adapter: the endpointer that cut it, or a search of
+        the recording): the recogniser trims to it and searches no more."""
         self.speech_ended_at = time.time()
         answer, void = self._early.ended(listen, len(utterance.samples))
         if void is not None:
