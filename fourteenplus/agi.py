@@ -3,8 +3,10 @@
 AGI runs one command at a time per channel, so one worker task owns the AGI socket and
 carries out operations in order: prompts with STREAM FILE (keys interrupt them); while the
 flow listens, RECORD FILE with Asterisk's silence detection; otherwise short WAIT FOR DIGITs,
-because AGI hears keys only while a command runs. Each recording is checked for speech
-(`speech.vad.speech_span`) and recognised like an ARI utterance.
+because AGI hears keys only while a command runs. No endpointer cut the recording, so its
+speech is found over the whole of it (`speech.vad.whole_clip`), once, and recognised like an
+ARI utterance; kept audio (`records.keep_audio`) is the whole recording, in which `tune` finds
+the same speech again.
 
 What that costs against ARI mode, honestly: RECORD FILE stops after a whole second of
 silence (its finest setting), not ~0.5 s, and the file is read after it closes; a caller
@@ -39,7 +41,7 @@ from .config import Service
 from .prompts import SOUNDS_SUBDIR
 from .session import CallServices, ChannelGone, Dialling, DialVariables, Session
 from .speech.audio import decode
-from .speech.vad import speech_span
+from .speech.vad import whole_clip
 
 log = logging.getLogger(__name__)
 
@@ -248,11 +250,11 @@ class AgiChannel:
         finally:
             with contextlib.suppress(OSError):
                 path.unlink()
-        span = speech_span(samples)
-        if span is None or self.listening is not listen:
+        spoken = whole_clip(samples)
+        if spoken.span is None or self.listening is not listen:
             return  # silence: the flow's no-input timer decides when that is an attempt
         self.session.post(cf.SpeechStarted())
-        self.session.heard(listen, samples[span[0]:span[1]])
+        self.session.heard(listen, spoken)
 
 
 def _digit(result: dict) -> str | None:

@@ -37,35 +37,34 @@ from typing import Iterable
 from zoneinfo import ZoneInfo
 
 from .records import CallRecord
-from .vocabulary import GENERAL_LINE, SPOKEN_PATHS, AttemptKind, CallPath, Decision, Ending, Outcome, State, Timing
+from .vocabulary import GENERAL_LINE, SPOKEN_PATHS, AttemptKind, CallPath, Decision, Ending, Outcome, Route, State, Timing
 
 TZ = ZoneInfo("Europe/Amsterdam")  # a municipality's day, not UTC's
 
 # The 2020 figures, for comparison in every format; None where the evaluation gave none.
-NATIONAL_2020 = {"first": 0.85, "one_repeat": 0.10, "more_repeats": 0.03, "hung_up_transfer": 0.05}
+NATIONAL_2020 = {Route.FIRST: 0.85, Route.ONE_REPEAT: 0.10, Route.MORE_REPEATS: 0.03, Ending.HUNG_UP_TRANSFER: 0.05}
 NATIONAL_2020_SOURCE = ("Landelijke evaluatie 14+ netnummer 2020 (I&O Research voor VNG Realisatie): "
                         "callers who met speech recognition; hang-ups during the transfer from VNG Realisatie data")
 
-ROUTES = ("first", "one_repeat", "more_repeats", CallPath.KEYPAD, CallPath.DEFAULT, "hung_up_question", "hung_up_menu",
-          Outcome.NOT_CONNECTED, Outcome.NO_CHOICE)
+ROUTES = tuple(Route)
 NO_AREA = "-"  # the area key of a rejected number
 NO_NODE = "-"  # the node key of a call stored before records named their node
 LATENCIES = tuple(Timing)  # medians of what the session measured
 
 
-def route(record: CallRecord) -> str | None:
+def route(record: CallRecord) -> Route | None:
     """How an asked call went (see the module docstring); None for a call that was never asked."""
     if record.path in SPOKEN_PATHS:
         said = sum(1 for a in record.attempts if a.kind == AttemptKind.NAME)
-        return "first" if said <= 1 else "one_repeat" if said == 2 else "more_repeats"
+        return Route.FIRST if said <= 1 else Route.ONE_REPEAT if said == 2 else Route.MORE_REPEATS
     if record.path in (CallPath.KEYPAD, CallPath.DEFAULT):
-        return record.path
+        return Route(record.path)
     if record.outcome == Outcome.ABANDONED:
-        left: dict[str, str] = {State.ASKING: "hung_up_question", State.CONFIRMING: "hung_up_question",
-                                State.MENU: "hung_up_menu"}
+        left: dict[str, Route] = {State.ASKING: Route.HUNG_UP_QUESTION, State.CONFIRMING: Route.HUNG_UP_QUESTION,
+                                  State.MENU: Route.HUNG_UP_MENU}
         return left.get(record.abandoned_at or "")
     if record.outcome in (Outcome.NOT_CONNECTED, Outcome.NO_CHOICE):
-        return record.outcome
+        return Route(record.outcome)
     return None
 
 
@@ -124,7 +123,7 @@ class Figures:
             "confirmations_no": self.confirmations_no,
             "confirmations_no_share": _share(self.confirmations_no, self.confirmations),
             "transfers": self.transfers,
-            "hung_up_transfer": self.outcomes[Ending.HUNG_UP_TRANSFER],
+            Ending.HUNG_UP_TRANSFER: self.outcomes[Ending.HUNG_UP_TRANSFER],
             "hung_up_transfer_share": _share(self.outcomes[Ending.HUNG_UP_TRANSFER], self.transfers),
             "median_ms": {k: _median(v) for k, v in self.latencies.items()},
             "department_asked": self.department_asked,
@@ -206,17 +205,17 @@ COLUMNS = ("calls", "asked", "1st", "1 repeat", "more", "keypad", "default", "hu
 
 def row(f: dict) -> list[str]:
     shares = f["route_shares"]
-    return [str(f["calls"]), str(f["asked"]), percent(shares["first"]), percent(shares["one_repeat"]),
-            percent(shares["more_repeats"]), percent(shares["keypad"]), percent(shares["default"]),
-            percent(shares["hung_up_question"]), percent(f["confirmations_no_share"]),
+    return [str(f["calls"]), str(f["asked"]), percent(shares[Route.FIRST]), percent(shares[Route.ONE_REPEAT]),
+            percent(shares[Route.MORE_REPEATS]), percent(shares[Route.KEYPAD]), percent(shares[Route.DEFAULT]),
+            percent(shares[Route.HUNG_UP_QUESTION]), percent(f["confirmations_no_share"]),
             percent(f["hung_up_transfer_share"]), str(f["outcomes"].get(Ending.OVERFLOW, 0)),
             str(f["outcomes"].get(Ending.FAILED, 0)), seconds(f["median_ms"][Timing.ANSWER_TO_INVITE])]
 
 
 def national_row() -> list[str]:
     n = NATIONAL_2020
-    return ["", "", percent(n["first"]), percent(n["one_repeat"]), percent(n["more_repeats"]), "", "", "", "",
-            percent(n["hung_up_transfer"]), "", "", ""]
+    return ["", "", percent(n[Route.FIRST]), percent(n[Route.ONE_REPEAT]), percent(n[Route.MORE_REPEATS]), "", "", "", "",
+            percent(n[Ending.HUNG_UP_TRANSFER]), "", "", ""]
 
 
 def as_table(report: Report) -> str:

@@ -15,22 +15,24 @@ from html import escape
 from .report import (
     COLUMNS, NATIONAL_2020, NATIONAL_2020_SOURCE, ROUTES, Report, area_label, department_line, national_row, percent, row,
 )
+from .vocabulary import Ending, Route
 
 # What a route is called on the page, and its colour: greens for speech, blue for the keypad,
 # grey for the default, warm colours for losing the caller.
 ROUTE_STYLE = {
-    "first": ("recognised first time", "#1a7f37"),
-    "one_repeat": ("after one repeat", "#4ac26b"),
-    "more_repeats": ("after more repeats", "#aceebb"),
-    "keypad": ("keypad menu", "#0969da"),
-    "default": ("default municipality", "#8c959f"),
-    "hung_up_question": ("hung up at the question", "#cf222e"),
-    "hung_up_menu": ("hung up at the menu", "#fb8f44"),
-    "not_connected": ("not connected", "#6e40c9"),
-    "no_choice": ("no choice", "#57606a"),
+    Route.FIRST: ("recognised first time", "#1a7f37"),
+    Route.ONE_REPEAT: ("after one repeat", "#4ac26b"),
+    Route.MORE_REPEATS: ("after more repeats", "#aceebb"),
+    Route.KEYPAD: ("keypad menu", "#0969da"),
+    Route.DEFAULT: ("default municipality", "#8c959f"),
+    Route.HUNG_UP_QUESTION: ("hung up at the question", "#cf222e"),
+    Route.HUNG_UP_MENU: ("hung up at the menu", "#fb8f44"),
+    Route.NOT_CONNECTED: ("not connected", "#6e40c9"),
+    Route.NO_CHOICE: ("no choice", "#57606a"),
 }
-FIGURE_NAMES = ("calls", "asked", "first", "one_repeat", "more_repeats", "keypad", "default",
-                "hung_up_question", "confirmations_no", "hung_up_transfer", "overflow", "failed",
+# The table's columns (`report.COLUMNS`), as the page's data-figure attributes name them.
+FIGURE_NAMES = ("calls", "asked", Route.FIRST, Route.ONE_REPEAT, Route.MORE_REPEATS, Route.KEYPAD, Route.DEFAULT,
+                Route.HUNG_UP_QUESTION, "confirmations_no", Ending.HUNG_UP_TRANSFER, Ending.OVERFLOW, Ending.FAILED,
                 "time_to_transfer")
 
 CSS = """
@@ -81,10 +83,10 @@ def _departments(data: dict) -> str:
 
 def _headline(data: dict) -> str:
     total = data["total"]
-    first = total["route_shares"]["first"]
+    first = total["route_shares"][Route.FIRST]
     return (f'<p>{total["calls"]} calls, {total["asked"]} asked for a name; recognised the first time: '
             f'<strong data-figure="headline.first">{percent(first)}</strong> '
-            f'(national 2020: {percent(NATIONAL_2020["first"])}).</p>')
+            f'(national 2020: {percent(NATIONAL_2020[Route.FIRST])}).</p>')
 
 
 def _table(data: dict) -> str:

@@ -21,7 +21,6 @@ from typing import TYPE_CHECKING, Protocol
 
 import anyio
 import anyio.abc
-import numpy as np
 
 from . import callflow as cf
 from .asterisk_config import CDR_USERFIELD, cdr_userfield
@@ -35,6 +34,7 @@ if TYPE_CHECKING:
     from .metrics import Metrics
     from .records import AudioArchive, CallerHasher, RecordWriter
     from .records.history import CallerHistory
+    from .speech.vad import Spoken
 
 log = logging.getLogger(__name__)
 # One INFO line per finished call, under its own name so a NOC can route or filter it.
@@ -100,7 +100,7 @@ class _Recognition:
     """One utterance's recognition in the background: the event it ends in, once done. One
     started at a pause (`Session.paused`) is kept for the end if the utterance did not grow."""
 
-    def __init__(self, listen: cf.Listen, utterance: np.ndarray):
+    def __init__(self, listen: cf.Listen, utterance: Spoken):
         self.listen = listen
         self.utterance = utterance  # the same length at the end means the same audio
         # When what it holds ended (the end, or the pause): the recognisers take the waiting
@@ -262,19 +262,21 @@ class Session:
             self.post(cf.Timeout(timer_id))
         self._timers.pop(timer_id, None)
 
-    def paused(self, listen: cf.Listen, utterance: np.ndarray) -> None:
+    def paused(self, listen: cf.Listen, utterance: Spoken) -> None:
         """The caller has been quiet for a moment: start recognising what they said so far, so
         that if it was all, the answer is (nearly) ready when the end is certain (the rule:
         `speech.early`)."""
-        void = self._early.paused(listen, len(utterance), self.speech.idle,
+        void = self._early.paused(listen, len(utterance.samples), self.speech.idle,
                                   lambda: self._recognition(listen, utterance))
         if void is not None:
             void.abandon()
 
-    def heard(self, listen: cf.Listen, utterance: np.ndarray) -> None:
-        """An utterance ended: recognise it in the background, the answer comes as an event."""
+    def heard(self, listen: cf.Listen, utterance: Spoken) -> None:
+        """An utterance ended: recognise it in the background, the answer comes as an event.
+        Its speech is found already (by the adapter: the endpointer that cut it, or a search of
+        the recording): the recogniser trims to it and searches no more."""
         self.speech_ended_at = time.time()
-        answer, void = self._early.ended(listen, len(utterance))
+        answer, void = self._early.ended(listen, len(utterance.samples))
         if void is not None:
             void.abandon()
         if answer is not None:
@@ -282,7 +284,7 @@ class Session:
             return
         self.tasks.start_soon(self._deliver, self._recognition(listen, utterance))
 
-    def _recognition(self, listen: cf.Listen, utterance: np.ndarray) -> _Recognition:
+    def _recognition(self, listen: cf.Listen, utterance: Spoken) -> _Recognition:
         recognition = _Recognition(listen, utterance)
         self.tasks.start_soon(self._recognise, recognition)
         return recognition
@@ -291,7 +293,7 @@ class Session:
         await recognition.done.wait()
         assert recognition.event is not None  # `_recognise` sets it before `done`
         if self.audio is not None:
-            self.audio.heard(recognition.event, recognition.utterance)
+            self.audio.heard(recognition.event, recognition.utterance.samples)
         self.post(recognition.event)
 
     async def _recognise(self, recognition: _Recognition) -> None:

@@ -47,6 +47,7 @@ from .speech import Recognition, fitting, policy
 from .speech.matcher import Matcher
 from .speech.recognizer import Clip, Recognizer
 from .speech.service import SpeechService
+from .speech.vad import Spoken, whole_clip
 from .vocabulary import AttemptKind, CallPath, Decision, ListenMode, said
 
 MIN_CALLS = 100  # labelled calls below which a refit says more about chance than about callers
@@ -124,13 +125,13 @@ class _HeardOnce(Recognizer):
 
     def __init__(self, recognizer: Recognizer):  # wraps a loaded recogniser: no model of its own
         self._inner = recognizer
-        self._last: tuple[bytes, Clip] | None = None  # takes are judged one after the other
+        self._last: tuple[tuple[bytes, tuple[int, int] | None], Clip] | None = None  # takes are judged one after the other
         self._prompted: dict[str, str] = {}
 
-    def clip(self, samples8k: np.ndarray) -> Clip:
-        key = hashlib.sha1(np.ascontiguousarray(samples8k).tobytes()).digest()
+    def clip(self, spoken: Spoken) -> Clip:
+        key = (hashlib.sha1(np.ascontiguousarray(spoken.samples).tobytes()).digest(), spoken.span)
         if self._last is None or self._last[0] != key:
-            self._last, self._prompted = (key, self._inner.clip(samples8k)), {}
+            self._last, self._prompted = (key, self._inner.clip(spoken)), {}
         # Not yet primed, as a fresh clip is (the unprimed step's shortlist reads the primed
         # transcription); the encoded window and the phrase scores so far are shared.
         return dataclasses.replace(self._last[1], prompted="")
@@ -246,15 +247,16 @@ def tune(service: Service, grammars: Grammars, calls: list[StoredCall], archive:
         judges = [(SpeechService(grammars, service.thresholds, policy=path, recognizer=ear), judged)
                   for path, judged in ((in_force, now), (candidate, new))]
         for take in test_takes:
-            samples = audio.read_telephone(take.audio)
+            # The kept utterance, without the span its endpointer found: found again here.
+            spoken = whole_clip(audio.read_telephone(take.audio))
             for speech, judged in judges:
                 if take.reply:
-                    answer = speech.reply_now(samples).yes
+                    answer = speech.reply_now(spoken).yes
                     judged.replies += 1
                     judged.replies_right += answer is not None and answer == (take.label == Decision.YES)
                     judged.nee_as_ja += answer is True and take.label == Decision.NO
                 else:
-                    first_answer(service, take, speech.recognize_now(samples, take.area_code), judged)
+                    first_answer(service, take, speech.recognize_now(spoken, take.area_code), judged)
         for judged in (now, new):
             judged.wrong += judged.nee_as_ja
         better, why = _verdict(now, new, fitted)
@@ -274,7 +276,7 @@ def _evidence(service: SpeechService, ear: _HeardOnce, takes: list[Take], read) 
     neutral: dict[tuple[str, bool], Matcher] = {}
     reply = service.reply_matcher(neutral=True)
     for take in takes:
-        clip = ear.clip(read(take.audio))
+        clip = ear.clip(whole_clip(read(take.audio)))
         if take.reply:
             found = fitting.labelled(reply.evidence(ear.score(clip, reply.shortlist)) if clip.speech else {}, take.label)
             if found is not None:

@@ -51,6 +51,20 @@ class Outcome(Word):
     REFERRED = "referred"
 
 
+class Route(Word):
+    """How a call that heard the question went, as the report counts it (`report.route`): the
+    2020 national evaluation's categories, one per asked call."""
+    FIRST = "first"                        # recognised the first time the caller said a name
+    ONE_REPEAT = "one_repeat"              # after one repeat
+    MORE_REPEATS = "more_repeats"          # after more
+    KEYPAD = CallPath.KEYPAD.value
+    DEFAULT = CallPath.DEFAULT.value
+    HUNG_UP_QUESTION = "hung_up_question"  # hung up while asked for the name or "Bedoelt u …?"
+    HUNG_UP_MENU = "hung_up_menu"          # hung up at the keypad menu
+    NOT_CONNECTED = Outcome.NOT_CONNECTED.value
+    NO_CHOICE = Outcome.NO_CHOICE.value
+
+
 class Ending(Word):
     """What became of a transferred call once the trunk answered for it: with `Outcome`, the
     outcome the report and the metrics (`calls_total{outcome}`) count (`records.ending`)."""

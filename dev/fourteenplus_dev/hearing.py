@@ -5,18 +5,17 @@ one go (`hear`, for `bench fit`), and the plain baseline's decision on a free tr
 
 from __future__ import annotations
 
-import numpy as np
-
 from fourteenplus.speech import Recognition
 from fourteenplus.speech.matcher import Matcher, banded
 from fourteenplus.speech.recognizer import Heard, Recognizer
+from fourteenplus.speech.vad import Spoken
 from fourteenplus.vocabulary import Reason
 
 
-def hear(recognizer: Recognizer, samples8k: np.ndarray, shortlist, prompt: str = "") -> Heard:
+def hear(recognizer: Recognizer, spoken: Spoken, shortlist, prompt: str = "") -> Heard:
     """Every stage at once: `prompt` (the area's phrases) primes the second transcription;
     without one it is skipped."""
-    clip = recognizer.clip(samples8k)
+    clip = recognizer.clip(spoken)
     if prompt and clip.speech:
         recognizer.prime(clip, prompt)
     return recognizer.score(clip, shortlist)

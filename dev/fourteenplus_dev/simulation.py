@@ -6,7 +6,8 @@ from real durations, so a figure such as "answer to transfer" means what it woul
 the phone:
 - a prompt lasts as long as its audio (`PromptAudio`: the project's own prompt files);
 - a caller's answer lasts as long as their clip, and ends where the production endpointer
-  (`speech.vad.Endpointer`) decides it ends, frame by frame, on that clip;
+  (`speech.vad.Endpointer`) decides it ends, frame by frame, on that clip; the recogniser
+  hears the speech the endpointer found in it, as in a call;
 - a recognition lasts its measured compute, started at the caller's last pause when the
   utterance there is the whole one (the session's rule, `speech.early`), else at the end;
 - a key is pressed `KEY_REACTION_S` after the caller heard what it is for; a caller can
@@ -219,7 +220,7 @@ class _Heard:
     started: float | None  # seconds into the clip where it took the turn; None: no speech was heard
     ended: float
     early: float | None  # the pause at which the whole utterance was already there
-    utterance: np.ndarray
+    utterance: vad.Spoken
     words_ended: float  # the end of the speech itself: `ended` less the endpointer's wait for quiet
     cut_off: bool = False  # ended at the endpointer's cut-off (`max_frames`), not at quiet
 
@@ -266,25 +267,27 @@ def endpoint(clip: np.ndarray, listened_s: float = 2.0, settings: vad.Settings =
                 endpointer.reset()
         elif event == "pause":
             # One caller: the recogniser is idle at every pause.
-            early.paused(None, len(endpointer.utterance()), True, lambda: at)
+            early.paused(None, len(endpointer.utterance().samples), True, lambda: at)
         elif event == "end":
             utterance = endpointer.utterance()
-            answer, _ = early.ended(None, len(utterance))
+            answer, _ = early.ended(None, len(utterance.samples))
             cut_off = opened is not None and index - opened >= settings.max_frames
             return _Heard(started, at, answer, utterance, at - quiet, cut_off)
     # Still speaking when the line went quiet for good: what was heard goes to recognition,
     # as the endpointer's cut-off would send it.
     ended = len(audio) / vad.RATE - offset
-    return _Heard(started, ended, None, endpointer.utterance() if started is not None else np.zeros(0, np.int16),
+    return _Heard(started, ended, None,
+                  endpointer.utterance() if started is not None else vad.Spoken(np.zeros(0, np.int16), None),
                   ended - quiet)
 
 
 class Simulation:
     """One caller through one `CallFlow`: `run()` → `Outcome`.
 
-    `speech` has `recognize_now(samples, area_code) -> Recognition` and
-    `reply_now(samples, area_code, asked) -> speech.service.Answer` and
-    `department_now(samples, phrases) -> Recognition`, and reports each one's compute in milliseconds
+    `speech` has `recognize_now(spoken, area_code) -> Recognition` and
+    `reply_now(spoken, area_code, asked) -> speech.service.Answer` and
+    `department_now(spoken, phrases) -> Recognition` (`spoken`: the endpointer's utterance,
+    `speech.vad.Spoken`), and reports each one's compute in milliseconds
     through `last_ms`. `barge_in_s`: this caller talks over the prompts, starting their name
     that far into the question (None: they wait for the end of every prompt). `suggested`: the
     municipality this caller's history suggests (the configuration's `history:` on), known

@@ -34,6 +34,7 @@ def main(args: argparse.Namespace) -> int:
     from ..speech import audio
     from ..speech.model import ModelError
     from ..speech.service import Answer, SpeechService
+    from ..speech.vad import whole_clip
 
     directory = load_directory()
     reply = args.area == REPLY_AREA
@@ -41,7 +42,7 @@ def main(args: argparse.Namespace) -> int:
         print(f"unknown area code {args.area} (or \"{REPLY_AREA}\" for a ja/nee answer)")
         return 2
     try:
-        samples = audio.read_telephone(args.file)
+        spoken = whole_clip(audio.read_telephone(args.file))  # a file: no endpointer cut it
     except (OSError, ValueError) as error:
         print(error)
         return 2
@@ -49,7 +50,7 @@ def main(args: argparse.Namespace) -> int:
     service = SpeechService(load_grammars(directory), thresholds, model_path=args.model)
     try:
         # A reply is judged by its own model and thresholds (reply_yes, reply_no), as the call flow does.
-        result = service.reply_now(samples) if reply else service.recognize_now(samples, args.area,
+        result = service.reply_now(spoken) if reply else service.recognize_now(spoken, args.area,
                                                                                  primed=not args.unprimed)
     except ModelError as error:
         print(f"model: {error}")

@@ -4,7 +4,8 @@ Free transcription by whisper base on 8 kHz speech is weak (it hears "Gohrenrand
 Koggenland), and a prompt listing the names gets copied into the output. So the
 transcript is only one voice here; the decision rests on scoring the area's closed set:
 
-1. The endpointer's whole-clip form trims the clip to its speech; no voiced speech → nothing.
+1. The clip is trimmed to the speech found in it (`vad.Spoken`: by the endpointer that cut the
+   utterance, or over a whole clip no endpointer cut); no voiced speech → nothing.
 2. One encoder pass over a short window: the speech plus a margin, rounded up to a bucket
    (2–8 s). Far cheaper than whisper's 30 s and, since the phrases are teacher-forced rather
    than generated, free of the repetition loops short windows cause.
@@ -268,15 +269,14 @@ class Recognizer:
         clip.searched = tuple(trie.search(level, self.tuning.search_beam, self.tuning.search_depth))
         clip.timings["search_ms"] = (time.perf_counter() - mark) * 1000
 
-    def clip(self, samples8k: np.ndarray) -> Clip:
-        """The stages every utterance pays for: the speech found, encoded, freely transcribed."""
+    def clip(self, spoken: vad.Spoken) -> Clip:
+        """The stages every utterance pays for: its speech (as found already) encoded and
+        freely transcribed."""
         timings: dict[str, float] = {}
         started = time.perf_counter()
-        span = vad.speech_span(samples8k)
-        timings["vad_ms"] = (time.perf_counter() - started) * 1000
-        if span is None:
+        if spoken.span is None:
             return Clip(started, timings)
-        speech = audio.upsample_8k_to_16k(audio.to_float(samples8k[span[0] : span[1]]))
+        speech = audio.upsample_8k_to_16k(audio.to_float(spoken.speech))
         bucket = _bucket(len(speech) // HOP + 30)
         mark = time.perf_counter()
         encoded, frames = self._encode(speech, bucket)
@@ -284,7 +284,7 @@ class Recognizer:
         mark = time.perf_counter()
         transcript, no_speech, clarity = self.transcribe(encoded)
         timings["transcribe_ms"] = (time.perf_counter() - mark) * 1000
-        return Clip(started, timings, (span[1] - span[0]) / audio.TELEPHONE_RATE, encoded, frames, bucket, transcript,
+        return Clip(started, timings, len(spoken.speech) / audio.TELEPHONE_RATE, encoded, frames, bucket, transcript,
                     no_speech, clarity)
 
     def prime(self, clip: Clip, prompt: str) -> None:

@@ -33,8 +33,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, TypeVar
 
-import numpy as np
-
 from ..grammar import AreaGrammar, Grammars, Phrase
 from ..numberplan import NATIONAL
 from ..text import answer_of
@@ -48,6 +46,7 @@ if TYPE_CHECKING:
     from .matcher import Matcher
     from .policy import Policy
     from .recognizer import Clip, Heard, Recognizer
+    from .vad import Spoken
 
 # What a caller answers to "Bedoelt u Kapelle?". Scored like municipality names, so a
 # mumbled "jawel" still counts and a cough counts as no answer. Kept short: each phrase is
@@ -135,7 +134,8 @@ class SpeechService:
     """`await start()` once, then `recognize(audio, area_code)` per name and `reply(audio)`
     per answer to "Bedoelt u …?".
 
-    `audio` is 8 kHz int16 samples (numpy) as the endpointer's `utterance()` returns.
+    What is heard is a `vad.Spoken`: the endpointer's `utterance()` (its speech found as it was
+    cut), or `vad.whole_clip(samples)` for a clip no endpointer cut (a file).
     `thresholds` is the configuration's (`config.Thresholds`): accept and confirm for names,
     reply_yes and reply_no for replies.
     `deadline` (`speech.deadline`; None: none, for the CLI and the benches) bounds the wait.
@@ -252,7 +252,7 @@ class SpeechService:
     def _decide(self, matcher: Matcher, heard: Heard) -> Recognition:
         return matcher.decide(heard, self.thresholds.accept, self.thresholds.confirm)
 
-    def recognize_now(self, samples: np.ndarray, area_code: str, primed: bool = True,
+    def recognize_now(self, spoken: Spoken, area_code: str, primed: bool = True,
                       abandoned: threading.Event | None = None) -> Recognition:
         """A name, synchronously in the calling thread (the CLI and the bench use this).
 
@@ -263,7 +263,7 @@ class SpeechService:
         are. `primed=False` (under load) stops at the first step, without a national
         number's trie search (`Recognizer.search`) before it. Once `abandoned` is set,
         the next stage raises `Abandoned` instead of starting."""
-        return self._name(self.recognizer.clip(np.asarray(samples, dtype=np.int16)), area_code, primed, abandoned)
+        return self._name(self.recognizer.clip(spoken), area_code, primed, abandoned)
 
     def _name(self, clip: Clip, area_code: str, primed: bool, abandoned: threading.Event | None) -> Recognition:
         recognizer = self.recognizer
@@ -284,7 +284,7 @@ class SpeechService:
         _go_on(abandoned)
         return self._decide(named, recognizer.score(clip, named.shortlist))
 
-    def reply_now(self, samples: np.ndarray, abandoned: threading.Event | None = None,
+    def reply_now(self, spoken: Spoken, abandoned: threading.Event | None = None,
                   area_code: str | None = None, asked: str | None = None) -> Answer:
         """An answer to "Bedoelt u `asked`?", synchronously in the calling thread.
 
@@ -296,7 +296,7 @@ class SpeechService:
         from .reply import said_name
 
         matcher = self.reply_matcher()
-        clip = self.recognizer.clip(np.asarray(samples, dtype=np.int16))
+        clip = self.recognizer.clip(spoken)
         _go_on(abandoned)
         answer = Answer.of(self._decide(matcher, self.recognizer.score(clip, matcher.shortlist)), self.thresholds)
         said, name = said_name(clip.transcript, answer.likelier)
@@ -314,16 +314,16 @@ class SpeechService:
             return answer
         return dataclasses.replace(answer, yes=None if said else answer.yes, correction=correction)
 
-    def department_now(self, samples: np.ndarray, phrases: tuple[tuple[str, str], ...],
+    def department_now(self, spoken: Spoken, phrases: tuple[tuple[str, str], ...],
                        abandoned: threading.Event | None = None) -> Recognition:
         """What a call is about, synchronously: the departments' phrases scored against the clip
         as names are, without the primed transcription (a short phrase, like a reply)."""
         matcher = self.department_matcher(phrases)
-        clip = self.recognizer.clip(np.asarray(samples, dtype=np.int16))
+        clip = self.recognizer.clip(spoken)
         _go_on(abandoned)
         return self._decide(matcher, self.recognizer.score(clip, matcher.shortlist))
 
-    def _name_in_worker(self, samples: np.ndarray, area_code: str, queued: float,
+    def _name_in_worker(self, spoken: Spoken, area_code: str, queued: float,
                         abandoned: threading.Event) -> Recognition:
         """The full recognition if nobody waits behind this utterance and what is left of its
         deadline covers a slow one, else the unprimed one. Nobody waits while every utterance
@@ -333,7 +333,7 @@ class SpeechService:
         primed = primed and (self.deadline is None or self.deadline.primed_fits(queued, full_seconds))
         started = time.monotonic()
         try:
-            result = self.recognize_now(samples, area_code, primed, abandoned)
+            result = self.recognize_now(spoken, area_code, primed, abandoned)
         except Abandoned:
             # A full recognition cut short took at least this long: when that is longer than
             # the estimate, the estimate learns it, or recognitions that always run past the
@@ -355,10 +355,10 @@ class SpeechService:
             change = seconds - self._full_seconds
             self._full_seconds += 0.2 * (max(change, 0.0) if at_least else change)
 
-    async def _run(self, samples: np.ndarray, ended: float | None,
-                   work: Callable[[np.ndarray, float, threading.Event], _Result], late: _Result) -> _Result:
-        """`work(samples, seconds queued, abandoned)` in a worker, or `late` past the deadline.
-        `ended`: when what `samples` holds ended (`time.monotonic()`; None: now), which
+    async def _run(self, spoken: Spoken, ended: float | None,
+                   work: Callable[[Spoken, float, threading.Event], _Result], late: _Result) -> _Result:
+        """`work(spoken, seconds queued, abandoned)` in a worker, or `late` past the deadline.
+        `ended`: when what `spoken` holds ended (`time.monotonic()`; None: now), which
         orders it among the waiting (`Workers`): every utterance has the same deadline once
         taken, so the earliest deadline is the earliest end.
         Past the deadline, or when the caller's task is cancelled (a recognition started at a
@@ -373,7 +373,7 @@ class SpeechService:
             started = time.monotonic()
             loop.call_soon_threadsafe(taken.set)
             _go_on(abandoned)
-            result = work(samples, started - submitted, abandoned)
+            result = work(spoken, started - submitted, abandoned)
             result.timings["queued_ms"] = (started - submitted) * 1000
             with self._count_lock:
                 self._work_seconds += 0.2 * (time.monotonic() - started - self._work_seconds)
@@ -437,14 +437,14 @@ class SpeechService:
         waited = self.deadline.recognition_ms if self.deadline else 0.0
         return Recognition.rejected(Reason.TIMEOUT, timings={"deadline_ms": waited})
 
-    async def recognize(self, samples: np.ndarray, area_code: str, ended: float | None = None) -> Recognition:
+    async def recognize(self, spoken: Spoken, area_code: str, ended: float | None = None) -> Recognition:
         """`ended`: when the caller stopped speaking (`time.monotonic()`; None: now), which
         orders the waiting utterances (`_run`)."""
-        return await self._run(samples, ended,
+        return await self._run(spoken, ended,
                                lambda s, queued, abandoned: self._name_in_worker(s, area_code, queued, abandoned),
                                self._timed_out())
 
-    async def reply(self, samples: np.ndarray, area_code: str | None = None, asked: str | None = None,
+    async def reply(self, spoken: Spoken, area_code: str | None = None, asked: str | None = None,
                     ended: float | None = None) -> Answer:
         """A reply is never shed: it has no primed transcription to shed (nor has a name said
         with it: see `reply_now`).
@@ -455,14 +455,14 @@ class SpeechService:
         a burst of ja's the names would wait for all of them (and be shed to unprimed). One
         rule, the caller who stopped speaking first is heard first, bounds every caller's
         wait by those who stopped before them."""
-        return await self._run(samples, ended,
+        return await self._run(spoken, ended,
                                lambda s, _, abandoned: self.reply_now(s, abandoned, area_code, asked),
                                Answer.of(self._timed_out(), self.thresholds))
 
-    async def department(self, samples: np.ndarray, phrases: tuple[tuple[str, str], ...],
+    async def department(self, spoken: Spoken, phrases: tuple[tuple[str, str], ...],
                          ended: float | None = None) -> Recognition:
         """Never shed either: it has no primed transcription. Taken by when it ended too."""
-        return await self._run(samples, ended, lambda s, _, abandoned: self.department_now(s, phrases, abandoned),
+        return await self._run(spoken, ended, lambda s, _, abandoned: self.department_now(s, phrases, abandoned),
                                self._timed_out())
 
     def close(self) -> None:

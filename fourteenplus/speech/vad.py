@@ -24,14 +24,18 @@ level is left out: people's soft words lie that far below their loudest.
 
 `Endpointer` is the streaming form the ARI adapter feeds (the start of speech for barge-in,
 the end of the utterance after ~0.5 s of quiet, and a "pause" at ~0.2 s of quiet so that
-recognition can start before the end is certain); `speech_span` is the whole-clip form the
-recogniser uses to trim a clip and to refuse one with no speech in it.
+recognition can start before the end is certain). Its utterance is `Spoken`: the audio with
+the span of speech the endpointer found in it, frame by frame, which the recogniser trims
+the clip to; the voice detector runs once per utterance. `whole_clip` finds that span in a
+clip no endpointer cut (a file, a FastAGI recording): over the whole clip at once, by the
+same rule (`_span`).
 """
 
 from __future__ import annotations
 
 from bisect import bisect_left, insort
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -41,6 +45,7 @@ FRAME = 160  # 20 ms
 _MIN_LAG, _MAX_LAG = 20, 128  # pitch 62–400 Hz at 8 kHz
 _RUMBLE = np.ones(24) / 24
 _TAIL_FRAMES = 5  # the quiet frames after the speech an utterance keeps: a word's soft tail
+_PAD_FRAMES = 5  # context either side of the speech the recogniser gets: whisper's first and last phoneme
 
 
 @dataclass(frozen=True)
@@ -88,6 +93,20 @@ class Settings:
         return cls(max_frames=max_speech_ms * RATE // 1000 // FRAME)
 
 
+@dataclass(frozen=True)
+class Spoken:
+    """An utterance's audio (8 kHz int16) and where the speech lies in it, as sample indices
+    (start, end), padded a little; None: no speech in it (a clip whose speech `whole_clip`
+    did not find). What the recogniser hears is `speech`."""
+
+    samples: np.ndarray
+    span: tuple[int, int] | None
+
+    @property
+    def speech(self) -> np.ndarray:
+        return self.samples[self.span[0] : self.span[1]] if self.span else self.samples[:0]
+
+
 def frame_level_db(frame: np.ndarray) -> float:
     x = np.asarray(frame, dtype=np.float32) / 32768.0
     return float(10.0 * np.log10(np.mean(x * x) + 1e-10))
@@ -115,10 +134,11 @@ def is_voiced(window: np.ndarray, threshold: float) -> bool:
 class Endpointer:
     """Feed 20 ms frames (160 int16 samples); `feed` returns "start", "pause", "end" or None.
 
-    After "end", `utterance()` holds the audio from just before the start to the end, and
-    `feed` returns None until `reset()` readies it for the next utterance. What it learnt of
-    the line (floor, background) survives a reset: it belongs to the line, not to the
-    utterance. `speaking` is true from "start" to "end": the caller's onset, for barge-in.
+    After "end", `utterance()` holds the audio from just before the start to the end, with the
+    span of its speech, and `feed` returns None until `reset()` readies it for the next
+    utterance. What it learnt of the line (floor, background) survives a reset: it belongs to
+    the line, not to the utterance. `speaking` is true from "start" to "end": the caller's
+    onset, for barge-in.
 
     "pause" comes once per quiet stretch inside an utterance, `pause_frames` into it. If the
     stretch runs on to "end", `utterance()` is then exactly what it was at the pause (the same
@@ -144,6 +164,7 @@ class Endpointer:
         self._ended = False
         self._frames: list[np.ndarray] = []
         self._voice: list[bool] = []  # per frame in `_frames`: speech
+        self._loud: list[bool] = []  # per frame in `_frames`: louder than the line (voiced or not)
         self._levels: list[float] = []  # per frame in `_frames`: its level (dBFS)
         self._caller = -np.inf  # the utterance's loudest speech frame (dBFS)
         self._opened_unlearnt = False  # it opened before the line was learnt
@@ -190,6 +211,7 @@ class Endpointer:
         self._previous = frame
         self._frames.append(frame)
         self._voice.append(speech)
+        self._loud.append(loud)
         self._levels.append(level)
         if not self._speaking:
             self._onset.append(level)
@@ -222,6 +244,7 @@ class Endpointer:
                 return None
             del self._frames[: -s.preroll_frames]
             del self._voice[: -s.preroll_frames]
+            del self._loud[: -s.preroll_frames]
             del self._levels[: -s.preroll_frames]
             if len(self._onset) > s.onset_frames:
                 self._learn_background(self._onset.popleft())
@@ -256,10 +279,14 @@ class Endpointer:
         for level in heard:
             self._learn_background(level)
 
-    def utterance(self) -> np.ndarray:
-        """The audio of the last utterance (int16, 8 kHz), without its trailing quiet."""
+    def utterance(self) -> Spoken:
+        """The last utterance (int16, 8 kHz) without its trailing quiet, and its speech as the
+        endpointer judged each frame when it came (loud against the line as it then knew it,
+        and voiced). A function of the frames kept, so at a pause that runs on to the end it is
+        the same as at the end."""
         keep = len(self._frames) - max(self._quiet - _TAIL_FRAMES, 0)
-        return np.concatenate(self._frames[:keep]) if self._frames else np.zeros(0, np.int16)
+        samples = np.concatenate(self._frames[:keep]) if self._frames else np.zeros(0, np.int16)
+        return Spoken(samples, _span(self._loud[:keep], self._voice[:keep], self.settings))
 
 
 def _percentile(ordered: list[float], percent: float) -> float:
@@ -267,8 +294,26 @@ def _percentile(ordered: list[float], percent: float) -> float:
     return ordered[round((len(ordered) - 1) * percent / 100)]
 
 
-def speech_span(samples: np.ndarray, settings: Settings = Settings()) -> tuple[int, int] | None:
-    """(start, end) sample indices of the speech in a whole clip, padded a little; None if none.
+def _span(loud: Sequence[bool] | np.ndarray, speech: Sequence[bool], settings: Settings) -> tuple[int, int] | None:
+    """(start, end) sample indices of the speech among these frames, each judged loud and
+    speech (loud and voiced); None when fewer are speech than open an utterance. From the
+    first frame of speech to the last, widened over the loud frames either side: unvoiced
+    onsets and endings (the s of "Schagen", the k of "Opmeer-k") are loud, not voiced. Then
+    `_PAD_FRAMES` of context either side."""
+    voiced = np.asarray(speech, dtype=bool)
+    count = len(voiced)
+    if voiced.sum() < settings.start_frames:
+        return None
+    first, last = int(np.argmax(voiced)), int(count - 1 - np.argmax(voiced[::-1]))
+    while first > 0 and loud[first - 1]:
+        first -= 1
+    while last < count - 1 and loud[last + 1]:
+        last += 1
+    return max(first - _PAD_FRAMES, 0) * FRAME, min(last + 1 + _PAD_FRAMES, count) * FRAME
+
+
+def whole_clip(samples: np.ndarray, settings: Settings = Settings()) -> Spoken:
+    """A clip no endpointer cut (a file, a FastAGI recording), with the span of its speech.
 
     Over a whole clip the floor is the 10th percentile of frame levels, which is steadier than
     the streaming tracker; "speech at all" needs as many voiced loud frames as a start does.
@@ -276,20 +321,11 @@ def speech_span(samples: np.ndarray, settings: Settings = Settings()) -> tuple[i
     samples = np.asarray(samples, dtype=np.int16)
     count = len(samples) // FRAME
     if count == 0:
-        return None
+        return Spoken(samples, None)
     frames = samples[: count * FRAME].reshape(count, FRAME)
     levels = np.array([frame_level_db(f) for f in frames])
     floor = float(np.percentile(levels, 10))
     loud = levels > max(floor + settings.margin_db, settings.absolute_db)
     windows = np.concatenate([np.vstack([np.zeros(FRAME, np.int16), frames[:-1]]), frames], axis=1)
-    voiced = np.array([bool(l) and is_voiced(w, settings.voicing) for w, l in zip(windows, loud)])
-    if voiced.sum() < settings.start_frames:
-        return None
-    first, last = int(np.argmax(voiced)), int(count - 1 - np.argmax(voiced[::-1]))
-    # Unvoiced onsets and endings (the s of "Schagen", the k of "Opmeer-k") are loud, not voiced.
-    while first > 0 and loud[first - 1]:
-        first -= 1
-    while last < count - 1 and loud[last + 1]:
-        last += 1
-    pad = 5  # 100 ms of context either side helps whisper with the first and last phoneme
-    return max(first - pad, 0) * FRAME, min(last + 1 + pad, count) * FRAME
+    voiced = [bool(l) and is_voiced(w, settings.voicing) for w, l in zip(windows, loud)]
+    return Spoken(samples, _span(loud, voiced, settings))

@@ -19,6 +19,7 @@ from fourteenplus.callflow import (
 from fourteenplus.config import EXAMPLE, load_service
 from fourteenplus.session import CallServices, Session
 from fourteenplus.speech import Candidate, Recognition
+from fourteenplus.speech.vad import Spoken
 from fourteenplus.vocabulary import Timing
 
 SERVICE = load_service(EXAMPLE)  # by name: whatever $FOURTEENPLUS_CONFIG says, the tests mean the example
@@ -148,13 +149,13 @@ class FakeSpeech:
         self.heard: list[int] = []
         self.finished: list[int] = []  # heard and not abandoned on the way
 
-    async def recognize(self, audio, area_code, ended=None):
-        self.heard.append(len(audio))
+    async def recognize(self, spoken, area_code, ended=None):
+        self.heard.append(len(spoken.samples))
         # The worker's time, the scenario itself (no wait for anything): long enough for the
         # caller to speak on or hang up meanwhile, and one started first finishes first.
         await anyio.sleep(0.05)
-        self.finished.append(len(audio))
-        municipality = self.answers[len(audio)]
+        self.finished.append(len(spoken.samples))
+        municipality = self.answers[len(spoken.samples)]
         return Recognition("", (Candidate(municipality, 0.999, municipality),), "accept", municipality, "match")
 
 
@@ -217,5 +218,10 @@ def converse(speech, script) -> StandIn:
     return channel
 
 
-def samples(n):
-    return np.zeros(n, np.int16)
+def cut(samples: np.ndarray) -> Spoken:
+    """The samples as an endpointer cuts an utterance, all of them speech."""
+    return Spoken(samples, (0, len(samples)))
+
+
+def utterance(n: int) -> Spoken:
+    return cut(np.zeros(n, np.int16))

@@ -34,12 +34,12 @@ class FakeSpeech:
         self.municipality = municipality
         self.heard = []
 
-    async def recognize(self, audio, area_code, ended=None):
-        self.heard.append((len(audio), area_code))
+    async def recognize(self, spoken, area_code, ended=None):
+        self.heard.append((len(spoken.speech), area_code))  # what the recogniser hears
         return Recognition("x", (Candidate(self.municipality, 0.95, self.municipality),), "accept",
                            self.municipality, "match")
 
-    async def reply(self, audio, area_code=None, asked=None, ended=None):
+    async def reply(self, spoken, area_code=None, asked=None, ended=None):
         return Answer(True, True, 0.99)
 
 

@@ -18,7 +18,7 @@ from fourteenplus.session import CallServices
 from fourteenplus.speech import audio
 from fourteenplus.speech.audio import encode
 from fourteenplus.speech.bargein import TAKE_FRAMES, Turn
-from fourteenplus.speech.vad import FRAME, RATE, Endpointer
+from fourteenplus.speech.vad import FRAME, RATE, Endpointer, Spoken
 from fourteenplus.vocabulary import ListenMode
 
 LINE_S = 1.0  # the line heard before the caller's sound: the endpointer learns its noise
@@ -136,12 +136,12 @@ class Heard:
         self.call.listening = cf.Listen(ListenMode.NAME, "0229")
         self.call.playback = ("playback-1", "question-1") if playing else None
         self.events: list[tuple[int, object]] = []
-        self.utterances: list[np.ndarray] = []
+        self.utterances: list[Spoken] = []
         self.frames = 0
         session = self.call.session
         session.post = lambda event: self.events.append((self.frames, event))  # type: ignore[method-assign]
-        session.paused = lambda listen, audio: None  # type: ignore[method-assign]
-        session.heard = lambda listen, audio: self.utterances.append(audio)  # type: ignore[method-assign]
+        session.paused = lambda listen, spoken: None  # type: ignore[method-assign]
+        session.heard = lambda listen, spoken: self.utterances.append(spoken)  # type: ignore[method-assign]
 
     def feed(self, audio: np.ndarray) -> None:
         for index in range(len(audio) // FRAME):
@@ -158,9 +158,10 @@ def test_ari_speech_over_the_question_stops_it_and_is_heard_from_its_onset():
     assert isinstance(event, cf.SpeechStarted)
     assert TAKE_FRAMES <= frame - onset <= 15  # within 300 ms of the first voiced frame
     [utterance] = ears.utterances
-    # Heard whole: the voice from its first frame (with the endpointer's lead-in before it),
-    # although most of it was said while the question played.
-    assert len(utterance) >= len(voice(0.8)) and np.count_nonzero(utterance > 3000) == np.count_nonzero(voice(0.8) > 3000)
+    # Heard whole: the recogniser gets the voice from its first frame (the speech the
+    # endpointer found in it), although most of it was said while the question played.
+    speech = utterance.speech
+    assert len(speech) >= len(voice(0.8)) and np.count_nonzero(speech > 3000) == np.count_nonzero(voice(0.8) > 3000)
 
 
 def test_ari_a_cough_over_the_question_stops_nothing_and_is_no_answer():

@@ -125,7 +125,7 @@ def test_names_and_replies_keep_their_own_blocks_in_one_results_file(tmp_path):
 
 def test_people_are_a_voice_family_of_their_own(tmp_path):
     """The layout of shared/tools/human_corpus.py: transcripts.csv beside the corpus names its clips."""
-    from fourteenplus_dev.commands.bench import read_manifest
+    from fourteenplus_dev.manifest import read_manifest
 
     (tmp_path / "negatives").mkdir()
     (tmp_path / "negatives" / "manifest.csv").write_text("file,area_code,expected\na.wav,0229,none\nb.wav,0229,none\n")

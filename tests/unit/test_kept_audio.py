@@ -26,7 +26,7 @@ from fourteenplus.speech.service import Answer
 from fourteenplus.vocabulary import AttemptKind, CallPath, ListenMode
 
 from .record_backends import backend  # noqa: F401  (a fixture)
-from .scripted_calls import DAY, SERVICE, Caller, StandIn
+from .scripted_calls import DAY, SERVICE, Caller, StandIn, cut
 
 NAME = (np.arange(8000) % 200 - 100).astype(np.int16) * 50  # a second of a sawtooth: "Medemblik"
 JA = np.full(2400, 700, np.int16)  # 0.3 s: "ja"
@@ -38,12 +38,12 @@ class Speech:
     idle = False  # no early recognitions at pauses: one recognition per utterance
     busy = False  # callers are admitted to the conversation
 
-    async def recognize(self, audio, area_code, ended=None):
-        assert len(audio) == len(NAME)
+    async def recognize(self, spoken, area_code, ended=None):
+        assert len(spoken.samples) == len(NAME)
         return Recognition("medemblik", (Candidate("Medemblik", 0.5, "Medemblik"),), "confirm", "Medemblik", "match")
 
-    async def reply(self, audio, area_code=None, asked=None, ended=None):
-        assert len(audio) == len(JA)
+    async def reply(self, spoken, area_code=None, asked=None, ended=None):
+        assert len(spoken.samples) == len(JA)
         return Answer(True, True, 0.99, "ja")
 
 
@@ -52,7 +52,7 @@ class Answering(StandIn):
 
     async def listen(self, action):
         await super().listen(action)
-        self.session.heard(action, NAME if action.mode == ListenMode.NAME else JA)
+        self.session.heard(action, cut(NAME if action.mode == ListenMode.NAME else JA))
 
 
 def call(settings: RecordSettings, tmp_path) -> tuple[Session, RecordWriter]:

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from fourteenplus_dev import lines
+from fourteenplus_dev import lines, manifest
 from fourteenplus_dev.commands import bench
 from fourteenplus_dev.commands._bench_dialogue import LINE_COLUMNS, by_line, on_line
 from fourteenplus_dev.simulation import Caller, Outcome, endpoint
@@ -39,11 +39,11 @@ def test_line_is_repeatable_and_a_list_and_the_clean_line_comes_first_once():
 def test_a_count_draws_the_same_first_takes_each_run_with_their_repeats():
     rows = [{"file": f"/c/{i}.wav", "repeat_of": ""} for i in range(10)]
     rows += [{"file": f"/c/{i}b.wav", "repeat_of": f"{i}.wav"} for i in range(10)]
-    three = bench.drawn(rows, 3)
-    assert three == bench.drawn(rows, 3) and len(three) == 6
+    three = manifest.drawn(rows, 3)
+    assert three == manifest.drawn(rows, 3) and len(three) == 6
     assert {r["file"].removesuffix("b.wav") for r in three if r["repeat_of"]} == \
         {r["file"].removesuffix(".wav") for r in three if not r["repeat_of"]}
-    assert bench.drawn(rows, 0) == rows == bench.drawn(rows, 10)
+    assert manifest.drawn(rows, 0) == rows == manifest.drawn(rows, 10)
 
 
 @pytest.mark.parametrize("text", ["car", "fog10", "babble-5", "amr8", "car100", ",", "clean;car10"])

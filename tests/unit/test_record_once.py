@@ -15,7 +15,7 @@ from fourteenplus.session import CallServices, ChannelGone, Dialling, Session
 from fourteenplus.vocabulary import Outcome
 
 from .record_backends import backend  # noqa: F401  (a fixture)
-from .scripted_calls import SERVICE, FakeSpeech, StandIn, samples
+from .scripted_calls import SERVICE, FakeSpeech, StandIn, utterance
 
 KEY = "channel-1"
 
@@ -73,7 +73,7 @@ def put_through(tmp_path, dialling: Dialling, during: tuple[str, ...], after: tu
             async with anyio.create_task_group() as tasks:
                 tasks.start_soon(session.run)
                 await session.channel.asked.wait()
-                session.heard(session.channel.listening, samples(8000))
+                session.heard(session.channel.listening, utterance(8000))
         act(after, dialling)
 
     anyio.run(main)

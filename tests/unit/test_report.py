@@ -14,7 +14,7 @@ from fourteenplus.records import CallerHasher, Row, open_store
 from fourteenplus.vocabulary import Timing
 
 from .record_backends import configuration_with_store
-from .scripted_calls import DAY, SERVICE, T0, Caller, FakeSpeech, converse, every_path, like_2020, samples
+from .scripted_calls import DAY, SERVICE, T0, Caller, FakeSpeech, converse, every_path, like_2020, utterance
 
 
 def test_every_path_lands_in_exactly_one_route_and_outcome():
@@ -32,7 +32,7 @@ def test_every_figure_of_the_report_is_filled_by_some_call(write_yaml):
     """A figure no call can fill (a timing key nobody writes, a route nothing reaches) shows
     as null for ever: every one must be filled by the calls that can happen."""
     def spoken(session, channel):
-        session.heard(channel.listening, samples(8000))
+        session.heard(channel.listening, utterance(8000))
 
     by_session = converse(FakeSpeech({8000: "Koggenland"}), spoken).session.flow.record
     by_session.dial_status = "ANSWER"

@@ -8,15 +8,15 @@ from fourteenplus import callflow as cf
 from fourteenplus.callflow import CallFlow
 from fourteenplus.session import CallServices, Session
 
-from .scripted_calls import SERVICE, FakeSpeech, StandIn, converse, samples
+from .scripted_calls import SERVICE, FakeSpeech, StandIn, converse, utterance
 
 
 def test_an_utterance_that_ended_at_its_pause_is_recognised_once():
     speech = FakeSpeech({8000: "Koggenland"})
 
     def script(session, channel):
-        session.paused(channel.listening, samples(8000))
-        session.heard(channel.listening, samples(8000))
+        session.paused(channel.listening, utterance(8000))
+        session.heard(channel.listening, utterance(8000))
 
     channel = converse(speech, script)
     assert speech.heard == [8000]
@@ -28,8 +28,8 @@ def test_an_utterance_that_grew_after_its_pause_is_recognised_again_and_only_tha
     speech = FakeSpeech({3000: "Opmeer", 8000: "Koggenland"})
 
     def script(session, channel):
-        session.paused(channel.listening, samples(3000))
-        session.heard(channel.listening, samples(8000))
+        session.paused(channel.listening, utterance(3000))
+        session.heard(channel.listening, utterance(8000))
 
     channel = converse(speech, script)
     assert speech.heard == [3000, 8000]
@@ -42,9 +42,9 @@ def test_a_second_pause_abandons_the_recognition_started_at_the_first():
     speech = FakeSpeech({3000: "Opmeer", 5000: "Medemblik", 8000: "Koggenland"})
 
     def script(session, channel):
-        session.paused(channel.listening, samples(3000))
-        session.paused(channel.listening, samples(5000))
-        session.heard(channel.listening, samples(8000))
+        session.paused(channel.listening, utterance(3000))
+        session.paused(channel.listening, utterance(5000))
+        session.heard(channel.listening, utterance(8000))
 
     channel = converse(speech, script)
     assert speech.finished == [8000] and channel.transfers == ["Koggenland"]
@@ -54,9 +54,9 @@ def test_a_busy_recogniser_gets_no_early_work():
     speech = FakeSpeech({8000: "Koggenland"}, idle=False)
 
     def script(session, channel):
-        session.paused(channel.listening, samples(8000))
+        session.paused(channel.listening, utterance(8000))
         assert speech.heard == []
-        session.heard(channel.listening, samples(8000))
+        session.heard(channel.listening, utterance(8000))
 
     channel = converse(speech, script)
     assert speech.heard == [8000] and channel.transfers == ["Koggenland"]
@@ -66,7 +66,7 @@ def test_fault_a_caller_who_hangs_up_while_recognised_gets_nothing_delivered_and
     speech = FakeSpeech({8000: "Koggenland"})
 
     def script(session, channel):
-        session.heard(channel.listening, samples(8000))
+        session.heard(channel.listening, utterance(8000))
         session.post(cf.HungUp())
 
     channel = converse(speech, script)

@@ -61,11 +61,11 @@ class Scripted:
         self.names, self.replies = list(names), list(replies)
         self.last_ms = COMPUTE_MS
 
-    def recognize_now(self, samples, area_code):
-        assert area_code == "0229" and len(samples) > 0
+    def recognize_now(self, spoken, area_code):
+        assert area_code == "0229" and spoken.span is not None
         return self.names.pop(0)
 
-    def reply_now(self, samples, area_code=None, asked=None):
+    def reply_now(self, spoken, area_code=None, asked=None):
         yes = self.replies.pop(0)
         return Answer(yes, yes, 1.0)
 
@@ -258,10 +258,10 @@ class Departments(Scripted):
         super().__init__(names)
         self.departments = list(departments)
 
-    def recognize_now(self, samples, area_code):
+    def recognize_now(self, spoken, area_code):
         return self.names.pop(0)
 
-    def department_now(self, samples, phrases):
+    def department_now(self, spoken, phrases):
         assert ("paspoort", "Burgerzaken") in phrases
         heard = self.departments.pop(0)
         return ranked((heard, 0.99)) if heard else nothing()

@@ -33,14 +33,20 @@ def service():
     speech.close()
 
 
+def spoken(path):
+    """A clip file: no endpointer cut it, so its speech is found over the whole clip."""
+    from fourteenplus.speech import audio
+    from fourteenplus.speech.vad import whole_clip
+
+    return whole_clip(audio.read_telephone(path))
+
+
 def clips():
     return list(csv.DictReader((CORPUS / "manifest.csv").open()))
 
 
 def recognise(service, row):
-    from fourteenplus.speech import audio
-
-    return service.recognize_now(audio.read_telephone(CORPUS / row["file"]), row["area_code"])
+    return service.recognize_now(spoken(CORPUS / row["file"]), row["area_code"])
 
 
 def test_negatives_are_never_routed_and_silence_is_no_speech(service):
@@ -66,14 +72,13 @@ def test_names_are_routed_right_or_not_at_all(service):
 
 
 def test_only_doubt_pays_for_the_primed_transcription(service):
-    from fourteenplus.speech import audio
     from fourteenplus.speech.service import SETTLED
 
     settled = escalated = 0
     for row in clips():
-        samples = audio.read_telephone(CORPUS / row["file"])
-        unprimed = service.recognize_now(samples, row["area_code"], primed=False)
-        full = service.recognize_now(samples, row["area_code"])
+        heard = spoken(CORPUS / row["file"])
+        unprimed = service.recognize_now(heard, row["area_code"], primed=False)
+        full = service.recognize_now(heard, row["area_code"])
         if unprimed.ranked and unprimed.candidates[0].score < SETTLED:
             escalated += 1
             assert full.timings["prompted_ms"] > 0, row["file"]
@@ -86,13 +91,12 @@ def test_only_doubt_pays_for_the_primed_transcription(service):
 
 
 def test_only_speech_long_enough_for_a_carrier_sentence_has_its_names_scored_in_one(service):
-    from fourteenplus.speech import audio
     from fourteenplus.speech.recognizer import CARRIER
 
     matcher = service.matcher("0229", primed=False)
     scored = {}
     for name in ("koggenland", "drechterland-carrier"):
-        clip = service.recognizer.clip(audio.read_telephone(CORPUS / f"{name}.wav"))
+        clip = service.recognizer.clip(spoken(CORPUS / f"{name}.wav"))
         service.recognizer.score(clip, matcher.shortlist)
         scored[name] = (clip.seconds, CARRIER.format("Hoorn") in clip.scores, " Hoorn." in clip.scores)
     limit = service.recognizer.tuning.carrier_min_s
@@ -101,10 +105,8 @@ def test_only_speech_long_enough_for_a_carrier_sentence_has_its_names_scored_in_
 
 
 def test_unprimed_as_under_load_routes_right_or_not_at_all(service):
-    from fourteenplus.speech import audio
-
     for row in clips():
-        result = service.recognize_now(audio.read_telephone(CORPUS / row["file"]), row["area_code"], primed=False)
+        result = service.recognize_now(spoken(CORPUS / row["file"]), row["area_code"], primed=False)
         assert "prompted_ms" not in result.timings  # the primed transcription was shed
         if row["expected"] == "none":
             assert result.decision == "reject", (row["file"], result)
@@ -128,9 +130,7 @@ def test_bench_fit_writes_the_names_models_and_the_gate_from_several_corpora_int
 
 
 def test_async_recognize_runs_off_the_loop(service):
-    from fourteenplus.speech import audio
-
-    samples = audio.read_telephone(CORPUS / "opmeer.wav")
+    samples = spoken(CORPUS / "opmeer.wav")
 
     async def both():
         ticks = 0
@@ -162,12 +162,11 @@ def test_two_workers_side_by_side_hear_what_one_hears_alone():
     from fourteenplus.config import DEFAULTS, Thresholds
     from fourteenplus.directory import load_directory
     from fourteenplus.grammar import load_grammars
-    from fourteenplus.speech import audio
     from fourteenplus.speech.service import SpeechService
 
     speech = SpeechService(load_grammars(load_directory()), Thresholds(**DEFAULTS["thresholds"]), workers=2)
     rows = clips()
-    samples = [audio.read_telephone(CORPUS / row["file"]) for row in rows]
+    samples = [spoken(CORPUS / row["file"]) for row in rows]
 
     def heard(result):
         return result.decision, result.municipality, result.reason, result.transcript, result.candidates
@@ -192,10 +191,8 @@ def test_two_workers_side_by_side_hear_what_one_hears_alone():
 
 
 def test_reply_hears_ja_and_nee_and_nothing_in_silence(service):
-    from fourteenplus.speech import audio
-
     def reply(name):
-        return asyncio.run(service.reply(audio.read_telephone(CORPUS / name))).yes
+        return asyncio.run(service.reply(spoken(CORPUS / name))).yes
 
     # A clear answer must never flip: "nee" is never a yes. Unsure is allowed (None asks again).
     assert reply("ja.wav") in (True, None)
@@ -203,17 +200,15 @@ def test_reply_hears_ja_and_nee_and_nothing_in_silence(service):
     assert reply("silence.wav") is None
     # Each answer is heard as itself, if not always surely (the reply model of its own,
     # policy.yaml `reply`, against the strict reply_yes and the lenient reply_no).
-    ja, nee = (service.reply_now(audio.read_telephone(CORPUS / name)) for name in ("ja.wav", "nee.wav"))
+    ja, nee = (service.reply_now(spoken(CORPUS / name)) for name in ("ja.wav", "nee.wav"))
     assert (ja.likelier, nee.likelier) == (True, False)
     # A reply is not primed with a prompt (nothing to pick, see service.py): no second transcription.
     assert "prompted_ms" not in ja.timings
 
 
 def test_a_name_said_with_the_answer_is_heard_as_the_callers_correction(service):
-    from fourteenplus.speech import audio
-
     def reply(name, asked="Hoorn"):
-        return service.reply_now(audio.read_telephone(CORPUS / name), area_code="0229", asked=asked)
+        return service.reply_now(spoken(CORPUS / name), area_code="0229", asked=asked)
 
     corrected = reply("nee-koggenland.wav")
     assert corrected.yes is not True and corrected.correction is not None
@@ -223,7 +218,7 @@ def test_a_name_said_with_the_answer_is_heard_as_the_callers_correction(service)
     plain = reply("ja-hoor.wav", asked="Koggenland")
     assert plain.yes in (True, None) and plain.correction is None
     # Without the area (the CLI, the reply bench) nothing but ja or nee is heard.
-    assert service.reply_now(audio.read_telephone(CORPUS / "nee-koggenland.wav")).correction is None
+    assert service.reply_now(spoken(CORPUS / "nee-koggenland.wav")).correction is None
 
 
 def test_recognize_command_judges_a_reply_as_the_call_flow_does(capsys):
@@ -260,11 +255,10 @@ def test_a_national_number_finds_names_by_the_trie_search(service):
     on opmeer.wav, "om meer om meer op meer", and the search after it ranks Almere, Oss and
     Ommen first.)"""
     from fourteenplus.numberplan import NATIONAL
-    from fourteenplus.speech import audio
 
     matcher = service.matcher(NATIONAL, primed=False)
     for name, municipality in (("koggenland", "Koggenland"), ("medemblik", "Medemblik")):
-        clip = service.recognizer.clip(audio.read_telephone(CORPUS / f"{name}.wav"))
+        clip = service.recognizer.clip(spoken(CORPUS / f"{name}.wav"))
         service.recognizer.search(clip, matcher.searchable, matcher.lead(clip.transcript))
         first = list(dict.fromkeys(m for text in clip.searched[:3] for m in matcher._owners[text]))
         assert municipality in first, (name, clip.transcript, clip.searched[:5])

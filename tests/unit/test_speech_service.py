@@ -9,14 +9,13 @@ import threading
 import time
 from functools import partial
 
-import numpy as np
-
 from fourteenplus.config import DEFAULTS, EXAMPLE, Thresholds, load_service
 from fourteenplus.speech import Recognition
 from fourteenplus.speech.deadline import Deadline
 from fourteenplus.speech.service import Abandoned, Answer, SpeechService
 
 from ..waiting import until
+from .scripted_calls import utterance
 
 
 class Slow(SpeechService):
@@ -35,13 +34,13 @@ class Slow(SpeechService):
             self.stages += 1
             time.sleep(seconds / 3)  # the stage's work: what the deadlines are measured against
 
-    def recognize_now(self, samples, area_code, primed=True, abandoned=None):
-        self.taken.append(len(samples))
+    def recognize_now(self, spoken, area_code, primed=True, abandoned=None):
+        self.taken.append(len(spoken.samples))
         self._stages(self.seconds if primed else self.seconds * 0.4, abandoned)
         return Recognition("", (), "reject", None, "low_confidence", {"primed": float(primed), "score_ms": 1.0})
 
-    def reply_now(self, samples, abandoned=None, area_code=None, asked=None):
-        self.taken.append(len(samples))
+    def reply_now(self, spoken, abandoned=None, area_code=None, asked=None):
+        self.taken.append(len(spoken.samples))
         self._stages(self.seconds, abandoned)
         return Answer(None, None, 0.0, timings={"score_ms": 1.0})
 
@@ -68,7 +67,7 @@ def test_the_worker_counts_as_busy_until_a_late_utterance_is_finished():
 
     async def main():
         assert service.idle
-        result = await service.recognize(np.zeros(8000, np.int16), "0229")
+        result = await service.recognize(utterance(8000), "0229")
         busy_after_deadline = not service.idle
         await until(lambda: service.idle, "the worker to finish the late utterance")
         return result, busy_after_deadline
@@ -84,7 +83,7 @@ def test_past_its_deadline_an_utterance_stops_at_its_next_stage():
     service.seconds = 0.6  # stages of 0.2 s: the deadline falls in the middle of the second
 
     async def main():
-        answer = await service.reply(np.zeros(8000, np.int16))  # a reply: never shed to a quicker form
+        answer = await service.reply(utterance(8000))  # a reply: never shed to a quicker form
         await until(lambda: service.idle, "the worker to give up the abandoned reply")
         return answer
 
@@ -100,10 +99,10 @@ def test_a_cancelled_recognition_frees_the_worker_for_the_next_utterance():
     service.seconds = 0.6  # stages of 0.2 s
 
     async def main():
-        early = asyncio.ensure_future(service.recognize(np.zeros(8000, np.int16), "0229"))
+        early = asyncio.ensure_future(service.recognize(utterance(8000), "0229"))
         await until(lambda: service.stages == 1, "the worker to start the early recognition")
         early.cancel()
-        return await service.recognize(np.zeros(9000, np.int16), "0229")
+        return await service.recognize(utterance(9000), "0229")
 
     result = asyncio.run(main())
     service.close()
@@ -118,17 +117,17 @@ def test_under_load_utterances_get_the_unprimed_recognition():
     service.seconds = service._full_seconds = 0.45  # what the worker has measured a full one to take
 
     async def main():
-        alone = await service.recognize(np.zeros(8000, np.int16), "0229")
+        alone = await service.recognize(utterance(8000), "0229")
         # Three callers finish speaking while the worker is busy: the first two start with
         # others behind them (unprimed, quicker, so all three are in time); the last has none
         # behind and 1.5 - 0.1 - 2 × 0.18 s left, enough for a slow full one.
         busy = occupy(service, 0.1)  # the worker busy with another caller for 0.1 s
-        burst = await asyncio.gather(*(service.recognize(np.zeros(8000, np.int16), "0229") for _ in range(3)))
+        burst = await asyncio.gather(*(service.recognize(utterance(8000), "0229") for _ in range(3)))
         busy.result()
         # The last of a burst that waited too long for a full one: unprimed too.
         service.seconds = service._full_seconds = 0.6
         occupy(service, 0.7)  # and now for 0.7 s
-        late = await service.recognize(np.zeros(8000, np.int16), "0229")
+        late = await service.recognize(utterance(8000), "0229")
         return alone, burst, late
 
     alone, burst, late = asyncio.run(main())
@@ -146,7 +145,7 @@ def test_a_reply_is_never_shed():
                    on_shed=lambda: shed.append(1))
 
     async def main():
-        return await asyncio.gather(*(service.reply(np.zeros(8000, np.int16)) for _ in range(2)))
+        return await asyncio.gather(*(service.reply(utterance(8000)) for _ in range(2)))
 
     results = asyncio.run(main())
     service.close()
@@ -161,7 +160,7 @@ def test_time_queued_behind_other_callers_is_not_counted_against_the_caller():
     service.seconds = 0.75  # 0.3 s unprimed, as both are under load
 
     async def main():
-        return await asyncio.gather(*(service.recognize(np.zeros(8000, np.int16), "0229") for _ in range(2)))
+        return await asyncio.gather(*(service.recognize(utterance(8000), "0229") for _ in range(2)))
 
     first, second = asyncio.run(main())
     service.close()
@@ -173,8 +172,8 @@ def test_fault_an_utterance_whose_caller_has_gone_is_never_started():
     service = Slow(grammars=None, thresholds=Thresholds(**DEFAULTS["thresholds"]), deadline=Deadline(1500, 8000))
 
     async def main():
-        first = asyncio.ensure_future(service.recognize(np.zeros(8000, np.int16), "0229"))
-        gone = asyncio.ensure_future(service.recognize(np.zeros(8000, np.int16), "0229"))
+        first = asyncio.ensure_future(service.recognize(utterance(8000), "0229"))
+        gone = asyncio.ensure_future(service.recognize(utterance(8000), "0229"))
         await until(lambda: service.stages == 1, "both submitted, the first in the worker")
         gone.cancel()  # the caller hung up while queued
         await first
@@ -192,7 +191,7 @@ def test_admission_the_service_is_busy_while_its_queue_would_keep_a_new_caller_w
     service._work_seconds = service.seconds = 0.3
 
     async def main():
-        burst = [asyncio.ensure_future(service.recognize(np.zeros(8000, np.int16), "0229")) for _ in range(3)]
+        burst = [asyncio.ensure_future(service.recognize(utterance(8000), "0229")) for _ in range(3)]
         await until(lambda: service.stages == 1, "all three submitted, the first in the worker")
         during = service.expected_wait_s, service.busy
         await asyncio.gather(*burst)
@@ -234,18 +233,18 @@ def test_waiting_utterances_are_taken_by_when_they_ended_not_when_they_arrived()
         gate = gated(service)
         now = time.monotonic()
         arrivals = [  # (samples, ended seconds ago), in the order they are submitted
-            service.recognize(np.zeros(8001, np.int16), "0229", ended=now - 0.2),
-            service.reply(np.zeros(8002, np.int16), ended=now - 0.1),
-            service.recognize(np.zeros(8003, np.int16), "0229"),  # no end given: when it is submitted
-            service.department(np.zeros(8004, np.int16), (("paspoort", "Burgerzaken"),), ended=now - 0.3),
-            service.recognize(np.zeros(8005, np.int16), "0229", ended=now - 0.4),
+            service.recognize(utterance(8001), "0229", ended=now - 0.2),
+            service.reply(utterance(8002), ended=now - 0.1),
+            service.recognize(utterance(8003), "0229"),  # no end given: when it is submitted
+            service.department(utterance(8004), (("paspoort", "Burgerzaken"),), ended=now - 0.3),
+            service.recognize(utterance(8005), "0229", ended=now - 0.4),
         ]
         jobs = [asyncio.ensure_future(arrival) for arrival in arrivals]
         await until(lambda: service._pending == len(jobs), "all five submitted, none taken")
         gate.set()
         await asyncio.gather(*jobs)
 
-    service.department_now = lambda samples, phrases, abandoned=None: service.recognize_now(samples, "0229")
+    service.department_now = lambda spoken, phrases, abandoned=None: service.recognize_now(spoken, "0229")
     asyncio.run(main())
     service.close()
     assert service.taken == [8005, 8004, 8001, 8002, 8003]
@@ -258,7 +257,7 @@ def test_with_two_workers_a_name_is_shed_only_when_it_leaves_another_waiting_for
 
     async def burst(count):
         gate = gated(service)
-        jobs = [asyncio.ensure_future(service.recognize(np.zeros(8000, np.int16), "0229")) for _ in range(count)]
+        jobs = [asyncio.ensure_future(service.recognize(utterance(8000), "0229")) for _ in range(count)]
         await until(lambda: service._pending == count, f"{count} submitted, none taken")
         gate.set()
         return [result.timings["primed"] for result in await asyncio.gather(*jobs)]
@@ -284,10 +283,10 @@ def test_admission_counts_the_workers():
 
     async def main():
         gate = gated(service)
-        jobs = [asyncio.ensure_future(service.recognize(np.zeros(8000, np.int16), "0229")) for _ in range(3)]
+        jobs = [asyncio.ensure_future(service.recognize(utterance(8000), "0229")) for _ in range(3)]
         await until(lambda: service._pending == 3, "three submitted")
         three = service.expected_wait_s, service.busy, service.idle
-        jobs += [asyncio.ensure_future(service.recognize(np.zeros(8000, np.int16), "0229")) for _ in range(2)]
+        jobs += [asyncio.ensure_future(service.recognize(utterance(8000), "0229")) for _ in range(2)]
         await until(lambda: service._pending == 5, "five submitted")
         five = service.expected_wait_s, service.busy
         gate.set()
@@ -312,7 +311,7 @@ def test_full_recognitions_the_deadline_cuts_short_teach_the_estimate_until_name
     async def main():
         results = []
         for _ in range(4):
-            results.append(await service.recognize(np.zeros(8000, np.int16), "0229"))
+            results.append(await service.recognize(utterance(8000), "0229"))
             await until(lambda: service._pending == 0, "the worker to stop the abandoned one")
         return results
 

@@ -51,7 +51,7 @@ def test_a_caller_who_speaks_as_soon_as_the_line_opens_is_heard_whole(lead_s):
     events = feed(endpointer, clip)
     assert [e for e, _ in events] == ["start", "pause", "end"]
     assert events[-1][1] <= lead_s + 1.0 + 0.55  # the end within ~0.5 s of the words'
-    assert len(endpointer.utterance()) >= 0.95 * RATE, "the words said while it learnt are kept"
+    assert len(endpointer.utterance().speech) >= 0.95 * RATE, "the words said while it learnt are kept"
 
 
 def test_the_utterance_at_a_pause_that_runs_on_to_the_end_is_the_end_utterance():
@@ -61,8 +61,9 @@ def test_the_utterance_at_a_pause_that_runs_on_to_the_end_is_the_end_utterance()
     for i in range(0, len(clip) - vad.FRAME + 1, vad.FRAME):
         event = endpointer.feed(clip[i : i + vad.FRAME])
         if event in ("pause", "end"):
-            at[event] = endpointer.utterance().copy()
-    assert np.array_equal(at["pause"], at["end"])
+            at[event] = endpointer.utterance()
+    assert np.array_equal(at["pause"].samples, at["end"].samples)
+    assert at["pause"].span == at["end"].span, "the speech found at the pause is the speech found at the end"
 
 
 def test_a_caller_who_goes_on_after_a_pause_makes_it_void():
@@ -74,7 +75,7 @@ def test_a_caller_who_goes_on_after_a_pause_makes_it_void():
         event = endpointer.feed(clip[i : i + vad.FRAME])
         if event:
             events.append(event)
-            lengths.append(len(endpointer.utterance()))
+            lengths.append(len(endpointer.utterance().samples))
     assert events == ["start", "pause", "pause", "end"]
     assert lengths[1] < lengths[2] == lengths[3]  # the second pause holds the whole utterance
 
@@ -83,7 +84,24 @@ def test_utterance_holds_the_speech_with_preroll():
     endpointer = vad.Endpointer()
     feed(endpointer, np.concatenate([hiss(0.5), voice(1.0), hiss(1.0)]))
     utterance = endpointer.utterance()
-    assert 1.0 <= len(utterance) / RATE <= 1.6
+    assert 1.0 <= len(utterance.samples) / RATE <= 1.6
+
+
+def test_the_utterance_carries_the_speech_the_endpointer_found():
+    """The recogniser trims to the endpointer's span, not a second detector's: on a quiet line
+    it is the speech, with the endpointer's preroll left out, and what a whole-clip search of
+    the same audio finds."""
+    endpointer = vad.Endpointer()
+    feed(endpointer, np.concatenate([hiss(0.5), voice(1.0), hiss(1.0)]))
+    utterance = endpointer.utterance()
+    start, end = utterance.span
+    # The utterance keeps 100 ms of quiet after the voice (a word's soft tail) and more before it.
+    voice_end = len(utterance.samples) - 5 * vad.FRAME
+    voice_start = voice_end - RATE
+    assert voice_start > 5 * vad.FRAME, "the preroll is longer than the context kept"
+    assert abs(start - (voice_start - 5 * vad.FRAME)) <= vad.FRAME  # the voice, less 100 ms of context
+    assert end == len(utterance.samples)  # the voice, and 100 ms after it
+    assert vad.whole_clip(utterance.samples).span == utterance.span
 
 
 def test_line_noise_and_a_cough_open_nothing():
@@ -91,13 +109,13 @@ def test_line_noise_and_a_cough_open_nothing():
     burst = (rng.standard_normal(2400) * 8000 * np.exp(-np.linspace(0, 6, 2400))).astype(np.int16)
     clip = np.concatenate([hiss(0.5), burst, hiss(1.0, seed=5)])
     assert feed(vad.Endpointer(), clip) == []
-    assert vad.speech_span(clip) is None
+    assert vad.whole_clip(clip).span is None
 
 
 def test_loud_steady_noise_is_not_speech():
     clip = hiss(2.0, level=3000)
     assert feed(vad.Endpointer(), clip) == []
-    assert vad.speech_span(clip) is None
+    assert vad.whole_clip(clip).span is None
 
 
 def test_a_caller_who_never_stops_is_cut_at_the_maximum():
@@ -107,9 +125,9 @@ def test_a_caller_who_never_stops_is_cut_at_the_maximum():
     assert events[1][1] < 1.8
 
 
-def test_speech_span_trims_to_the_speech():
+def test_a_whole_clip_is_trimmed_to_the_speech():
     clip = np.concatenate([hiss(1.0), voice(0.8), hiss(1.0, seed=6)])
-    start, end = vad.speech_span(clip)
+    start, end = vad.whole_clip(clip).span
     assert 0.85 * RATE <= start <= 1.0 * RATE
     assert 1.8 * RATE <= end <= 1.95 * RATE
 

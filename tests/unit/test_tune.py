@@ -186,14 +186,14 @@ def respond(flow: cf.CallFlow, actions: list, caller: dict, speech, kept) -> cf.
     elif play.prompts[-1] in (Prompt.QUESTION, Prompt.AGAIN, Prompt.NO_NAME):
         take = caller["first" if play.prompts[-1] == Prompt.QUESTION else "second"]
         heard = endpoint(audio.read_telephone(caller["dir"] / take)).utterance
-        if not len(heard):
+        if heard.span is None:
             return cf.PromptDone(play.play_id)
         event = cf.Utterance(speech.recognize_now(heard, flow.record.area_code))
     elif prompt_id(PromptFamily.MENU, flow.record.area_code) in play.prompts and expected in flow.plan.connected:
         return cf.Dtmf(str(flow.plan.connected.index(expected) + 1))
     else:
         return cf.PromptDone(play.play_id)
-    kept.heard(event, heard)
+    kept.heard(event, heard.samples)
     return event
 
 

@@ -46,6 +46,7 @@ from fourteenplus.paths import cache_dir
 from ..simulation import BARGE_IN_S, Caller, Outcome, PromptAudio, Simulation, keypad_menu_seconds
 from fourteenplus.speech import Recognition
 from fourteenplus.speech.service import Answer, SpeechService
+from fourteenplus.speech.vad import Spoken
 from fourteenplus.vocabulary import CallPath, ListenMode
 from ..stats import spread, stages
 
@@ -60,11 +61,11 @@ class TimedSpeech:
     def __init__(self, service: SpeechService):
         self.service = service
         self.last_ms = 0.0
-        self._cache: dict[tuple[str, str, object], tuple[Recognition | Answer, float]] = {}
+        self._cache: dict[tuple[object, str, object], tuple[Recognition | Answer, float]] = {}
 
-    def _timed(self, samples: np.ndarray, mode: str, context: object,
+    def _timed(self, spoken: Spoken, mode: str, context: object,
                hear: Callable[[], Recognition | Answer]) -> Recognition | Answer:
-        key = (hashlib.sha1(samples.tobytes()).hexdigest(), mode, context)
+        key = ((hashlib.sha1(spoken.samples.tobytes()).hexdigest(), spoken.span), mode, context)
         if key in self._cache:
             result, self.last_ms = self._cache[key]
             return result
@@ -74,21 +75,21 @@ class TimedSpeech:
         self._cache[key] = (result, self.last_ms)
         return result
 
-    def recognize_now(self, samples: np.ndarray, area_code: str) -> Recognition:
-        result = self._timed(samples, ListenMode.NAME, area_code,
-                             lambda: self.service.recognize_now(samples, area_code))
+    def recognize_now(self, spoken: Spoken, area_code: str) -> Recognition:
+        result = self._timed(spoken, ListenMode.NAME, area_code,
+                             lambda: self.service.recognize_now(spoken, area_code))
         assert isinstance(result, Recognition)
         return result
 
-    def reply_now(self, samples: np.ndarray, area_code: str | None = None, asked: str | None = None) -> Answer:
+    def reply_now(self, spoken: Spoken, area_code: str | None = None, asked: str | None = None) -> Answer:
         # Per question too: a name said with the answer is judged against the one asked about.
-        result = self._timed(samples, ListenMode.REPLY, (self.service.thresholds, area_code, asked),
-                             lambda: self.service.reply_now(samples, area_code=area_code, asked=asked))
+        result = self._timed(spoken, ListenMode.REPLY, (self.service.thresholds, area_code, asked),
+                             lambda: self.service.reply_now(spoken, area_code=area_code, asked=asked))
         assert isinstance(result, Answer)
         return result
 
-    def department_now(self, samples: np.ndarray, phrases: tuple[tuple[str, str], ...]) -> Recognition:
-        result = self._timed(samples, ListenMode.DEPARTMENT, phrases, lambda: self.service.department_now(samples, phrases))
+    def department_now(self, spoken: Spoken, phrases: tuple[tuple[str, str], ...]) -> Recognition:
+        result = self._timed(spoken, ListenMode.DEPARTMENT, phrases, lambda: self.service.department_now(spoken, phrases))
         assert isinstance(result, Recognition)
         return result
 

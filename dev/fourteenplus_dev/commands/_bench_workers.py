@@ -30,11 +30,12 @@ from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
-import numpy as np
+from fourteenplus.speech.vad import Spoken, whole_clip
+from fourteenplus.vocabulary import Decision
 
 from ..benchfile import machine
+from ..manifest import drawn, read_manifest
 from ..stats import spread
-from .bench import drawn, read_manifest
 
 AT_ONCE = (1, 4, 8, 16)
 
@@ -63,25 +64,26 @@ def configure(sub) -> None:
     workers.add_argument("--json", action="store_true", help="print the figures as JSON")
 
 
-def _clips(corpus: Path, count: int) -> list[tuple[np.ndarray, str, str]]:
+def _clips(corpus: Path, count: int) -> list[tuple[Spoken, str, str]]:
+    """The names, each with its speech found (no endpointer cut them) before any is measured."""
     from fourteenplus.speech import audio
 
     rows = [row for row in drawn(read_manifest(corpus), 0) if not row.get("repeat_of")][:count]
-    return [(audio.read_telephone(Path(row["file"])), row["area_code"], row["expected"]) for row in rows]
+    return [(whole_clip(audio.read_telephone(Path(row["file"]))), row["area_code"], row["expected"]) for row in rows]
 
 
 async def _burst(service, clips) -> tuple[float, list[float], list]:
     """The clips submitted together: wall seconds, each caller's wait in ms, the results."""
     waits: list[float] = []
 
-    async def one(samples, area_code):
+    async def one(spoken, area_code):
         submitted = time.perf_counter()
-        result = await service.recognize(samples, area_code, ended=time.monotonic())
+        result = await service.recognize(spoken, area_code, ended=time.monotonic())
         waits.append((time.perf_counter() - submitted) * 1000)
         return result
 
     started = time.perf_counter()
-    results = await asyncio.gather(*(one(samples, area_code) for samples, area_code, _ in clips))
+    results = await asyncio.gather(*(one(spoken, area_code) for spoken, area_code, _ in clips))
     return time.perf_counter() - started, waits, results
 
 
@@ -120,7 +122,7 @@ def measure(corpus: Path, configurations: list[int], at_once: list[int], names: 
                         cell.waits += waits
                         cell.compute += [r.timings["total_ms"] for r in results if "total_ms" in r.timings]
                         cell.shed += len(shed[n]) - before
-                        cell.right += sum(r.municipality == expected and r.decision != "reject"
+                        cell.right += sum(r.municipality == expected and r.decision != Decision.REJECT
                                              for r, (_, _, expected) in zip(results, clips[start:start + k]))
                 for n in configurations:
                     cells[(n, k)].append(per[n])

@@ -30,6 +30,7 @@ from fourteenplus.speech import Candidate, Recognition, fitting
 from fourteenplus.speech.recognizer import Tuning
 from fourteenplus.speech.service import SETTLED, Answer
 from ..hearing import decide_text, hear
+from ..manifest import HUMAN, drawn, read_manifest
 from ..stats import spread, stages
 from fourteenplus.commands.recognize import REPLY_AREA
 from fourteenplus.vocabulary import Decision, Reason, said
@@ -197,6 +198,7 @@ def run(corpora: list[Path], thresholds: Thresholds, plain: bool, primed: bool =
     from fourteenplus.grammar import load_grammars
     from fourteenplus.speech import audio
     from fourteenplus.speech.service import SpeechService
+    from fourteenplus.speech.vad import whole_clip
 
     rows = [row for corpus in corpora for row in drawn(read_manifest(corpus), count)]
     line = lines.Lines(lines.load_tool(line_tool)) if on else None
@@ -208,9 +210,12 @@ def run(corpora: list[Path], thresholds: Thresholds, plain: bool, primed: bool =
     results = {}
 
     def hear(samples: np.ndarray, row: dict) -> tuple[Recognition, float]:
+        # A clip file: no endpointer cut it, so its speech is found here, outside the recogniser's
+        # compute (in a call the endpointer found it as the caller spoke).
+        spoken = whole_clip(samples)
         started = time.perf_counter()
-        result = as_recognition(service.reply_now(samples)) if row["area_code"] == REPLY_AREA else \
-            service.recognize_now(samples, row["area_code"], primed)
+        result = as_recognition(service.reply_now(spoken)) if row["area_code"] == REPLY_AREA else \
+            service.recognize_now(spoken, row["area_code"], primed)
         return result, (time.perf_counter() - started) * 1000
 
     for row in rows:
@@ -255,19 +260,6 @@ def run(corpora: list[Path], thresholds: Thresholds, plain: bool, primed: bool =
     return figures
 
 
-def drawn(rows: list[dict], count: int) -> list[dict]:
-    """At most `count` first takes of a corpus's rows (0: all), drawn alike on every run so runs
-    compare, each with its repeat."""
-    import random
-
-    firsts = [row for row in rows if not row.get("repeat_of")]
-    if not count or len(firsts) <= count:
-        return rows
-    kept = {row["file"] for row in random.Random(32).sample(firsts, count)}
-    return [row for row in rows if row["file"] in kept
-            or (row.get("repeat_of") and str(Path(row["file"]).parent / row["repeat_of"]) in kept)]
-
-
 def line_figures(tallies: dict[str, Tally], replies: bool) -> dict:
     """One line's figures: over every clip, and per family under `families`."""
     every = Tally()
@@ -278,22 +270,6 @@ def line_figures(tallies: dict[str, Tally], replies: bool) -> dict:
 
 def _figures(tally: Tally, replies: bool) -> dict:
     return tally.figures() | ({"confusion": tally.confusion()} if replies else {})
-
-
-HUMAN = "human"
-
-
-def read_manifest(corpus: Path) -> list[dict]:
-    """A corpus's manifest rows, each file as a path, each clip of people (the layout of
-    `shared/tools/human_corpus.py`: a transcripts.csv beside the corpus that names its clips,
-    `<corpus>/<file>`) marked with the human family."""
-    rows = list(csv.DictReader((corpus / "manifest.csv").open()))
-    human: set[str] = set()
-    for listing in (corpus / "transcripts.csv", corpus.parent / "transcripts.csv"):
-        if listing.exists():
-            human |= {str(listing.parent / row["file"]) for row in csv.DictReader(listing.open())}
-    return [row | {"file": str(corpus / row["file"])} | ({"family": HUMAN} if str(corpus / row["file"]) in human else {})
-            for row in rows]
 
 
 def family(row: dict) -> str | None:
