@@ -100,9 +100,10 @@ class _Recognition:
     """One utterance's recognition in the background: the event it ends in, once done. One
     started at a pause (`Session.paused`) is kept for the end if the utterance did not grow."""
 
-    def __init__(self, listen: cf.Listen, utterance: np.ndarray):
+    def __init__(self, listen: cf.Listen, utterance: np.ndarray, cut_off: bool = False):
         self.listen = listen
         self.utterance = utterance  # the same length at the end means the same audio
+        self.cut_off = cut_off  # the turn never ended: the flow hears so (`Utterance.cut_off`)
         # When what it holds ended (the end, or the pause): the recognisers take the waiting
         # utterances in this order (`speech.workers`), whenever this task gets to submit it.
         self.ended = time.monotonic()
@@ -271,19 +272,21 @@ class Session:
         if void is not None:
             void.abandon()
 
-    def heard(self, listen: cf.Listen, utterance: np.ndarray) -> None:
-        """An utterance ended: recognise it in the background, the answer comes as an event."""
+    def heard(self, listen: cf.Listen, utterance: np.ndarray, cut_off: bool = False) -> None:
+        """An utterance ended: recognise it in the background, the answer comes as an event.
+        `cut_off`: it never ended (`vad.Endpointer.cut_off`), `utterance` is its last seconds;
+        the flow decides what that means."""
         self.speech_ended_at = time.time()
-        answer, void = self._early.ended(listen, len(utterance))
+        answer, void = self._early.ended(listen, len(utterance), cut_off)
         if void is not None:
             void.abandon()
         if answer is not None:
             self.tasks.start_soon(self._deliver, answer)
             return
-        self.tasks.start_soon(self._deliver, self._recognition(listen, utterance))
+        self.tasks.start_soon(self._deliver, self._recognition(listen, utterance, cut_off))
 
-    def _recognition(self, listen: cf.Listen, utterance: np.ndarray) -> _Recognition:
-        recognition = _Recognition(listen, utterance)
+    def _recognition(self, listen: cf.Listen, utterance: np.ndarray, cut_off: bool = False) -> _Recognition:
+        recognition = _Recognition(listen, utterance, cut_off)
         self.tasks.start_soon(self._recognise, recognition)
         return recognition
 
@@ -303,14 +306,14 @@ class Session:
                 if listen.mode == ListenMode.REPLY:
                     answer = await self.speech.reply(utterance, area_code=listen.area_code, asked=listen.asked,
                                                      ended=recognition.ended)
-                    recognition.event = cf.Reply(answer.yes, answer.correction)
+                    recognition.event = cf.Reply(answer.yes, answer.correction, recognition.cut_off)
                 else:
                     result = await (self.speech.department(utterance, listen.phrases, ended=recognition.ended)
                                     if listen.mode == ListenMode.DEPARTMENT
                                     else self.speech.recognize(utterance, listen.area_code, ended=recognition.ended))
                     if result.reason in (Reason.TIMEOUT, Reason.ERROR):
                         failed = result.reason
-                    recognition.event = cf.Utterance(result)
+                    recognition.event = cf.Utterance(result, recognition.cut_off)
             except Exception as exc:
                 log.exception("%s: recognition failed", self.name)
                 failed = Reason.ERROR

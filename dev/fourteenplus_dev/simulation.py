@@ -221,7 +221,7 @@ class _Heard:
     early: float | None  # the pause at which the whole utterance was already there
     utterance: np.ndarray
     words_ended: float  # the end of the speech itself: `ended` less the endpointer's wait for quiet
-    cut_off: bool = False  # ended at the endpointer's cut-off (`max_frames`), not at quiet
+    cut_off: bool = False  # ended at the endpointer's cut-off (`max_frames`), not at quiet: its last seconds
 
 
 def endpoint(clip: np.ndarray, listened_s: float = 2.0, settings: vad.Settings = vad.Settings(),
@@ -252,13 +252,11 @@ def endpoint(clip: np.ndarray, listened_s: float = 2.0, settings: vad.Settings =
     audio = np.concatenate([before, clip[: frames * vad.FRAME], after])
     offset = len(before) / vad.RATE
     quiet = settings.end_frames * vad.FRAME / vad.RATE
-    started = opened = None
+    started = None
     early = Early[float]()  # the moment of the pause whose recognition is still the answer
     for index in range(len(audio) // vad.FRAME):
         event = endpointer.feed(audio[index * vad.FRAME : (index + 1) * vad.FRAME])
         at = (index + 1) * vad.FRAME / vad.RATE - offset
-        if event == "start":
-            opened = index
         if turn.update(event, at < playing_s):
             started = at
         if not turn.taken:
@@ -269,9 +267,8 @@ def endpoint(clip: np.ndarray, listened_s: float = 2.0, settings: vad.Settings =
             early.paused(None, len(endpointer.utterance()), True, lambda: at)
         elif event == "end":
             utterance = endpointer.utterance()
-            answer, _ = early.ended(None, len(utterance))
-            cut_off = opened is not None and index - opened >= settings.max_frames
-            return _Heard(started, at, answer, utterance, at - quiet, cut_off)
+            answer, _ = early.ended(None, len(utterance), endpointer.cut_off)
+            return _Heard(started, at, answer, utterance, at - quiet, endpointer.cut_off)
     # Still speaking when the line went quiet for good: what was heard goes to recognition,
     # as the endpointer's cut-off would send it.
     ended = len(audio) / vad.RATE - offset
@@ -430,7 +427,7 @@ class Simulation:
         self._at(start + heard.started, cf.SpeechStarted(), self._turn)
         if mode == ListenMode.NAME:
             recognition = self.speech.recognize_now(heard.utterance, self.caller.area_code)
-            event: cf.Event = cf.Utterance(recognition)
+            event: cf.Event = cf.Utterance(recognition, heard.cut_off)
             if self.outcome.name_takes == 1:
                 ranked = recognition.ranked
                 self.outcome.first_take_rank = ranked.index(self.caller.expected) + 1 \
@@ -439,7 +436,7 @@ class Simulation:
             event = cf.Utterance(self.speech.department_now(heard.utterance, self._phrases))
         else:
             answer = self.speech.reply_now(heard.utterance, self.caller.area_code, self._asked)
-            event = cf.Reply(answer.yes, answer.correction)
+            event = cf.Reply(answer.yes, answer.correction, heard.cut_off)
         compute = self.speech.last_ms / 1000
         self.outcome.compute_ms.append(self.speech.last_ms)
         # Recognition starts at the first pause when the utterance there is the whole one.

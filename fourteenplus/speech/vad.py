@@ -81,6 +81,12 @@ class Settings:
     # voiced frame is not the caller, however loud against the line: it ends the turn like
     # quiet does. The caller is close to the microphone.
     caller_drop_db: float = 20.0
+    # A turn cut off at `max_frames` (it never ended: voices or noise the endpointer could not
+    # tell from the caller held it open) is recognised from its last frames of the caller (its
+    # speech within `caller_drop_db` of the loudest), at most this many (6 s): a name said
+    # alone or at the end of a sentence lies there, and whisper does not have to read it out
+    # of 8 s of someone else's talk.
+    cut_off_frames: int = 300
 
     @classmethod
     def cut_at(cls, max_speech_ms: int) -> Settings:
@@ -151,6 +157,13 @@ class Endpointer:
         self._quiet = 0
         self._speech_frames = 0
         self._voiced = 0
+        self._cut_off = False
+
+    @property
+    def cut_off(self) -> bool:
+        """The last utterance ended at the cut-off (`max_frames`), not in quiet: the caller, or
+        what the endpointer took for them, never stopped."""
+        return self._cut_off
 
     @property
     def speaking(self) -> bool:
@@ -239,6 +252,8 @@ class Endpointer:
             self._speaking, self._ended = False, True
             if self._quiet >= s.end_frames:
                 self._learn_from_turn()
+            else:
+                self._cut_off = True
             return "end"
         return "pause" if self._quiet == s.pause_frames else None
 
@@ -257,9 +272,17 @@ class Endpointer:
             self._learn_background(level)
 
     def utterance(self) -> np.ndarray:
-        """The audio of the last utterance (int16, 8 kHz), without its trailing quiet."""
-        keep = len(self._frames) - max(self._quiet - _TAIL_FRAMES, 0)
-        return np.concatenate(self._frames[:keep]) if self._frames else np.zeros(0, np.int16)
+        """The audio of the last utterance (int16, 8 kHz), without its trailing quiet; of one
+        cut off, its last seconds of the caller (`Settings.cut_off_frames`)."""
+        s = self.settings
+        end = len(self._frames) - max(self._quiet - _TAIL_FRAMES, 0)
+        start = 0
+        if self._cut_off:
+            caller = [i for i, (level, voiced) in enumerate(zip(self._levels, self._voice))
+                      if voiced and level > self._caller - s.caller_drop_db]
+            end = min(caller[-1] + 1 + _TAIL_FRAMES, end) if caller else end
+            start = max(end - s.cut_off_frames, 0)
+        return np.concatenate(self._frames[start:end]) if end > start else np.zeros(0, np.int16)
 
 
 def _percentile(ordered: list[float], percent: float) -> float:

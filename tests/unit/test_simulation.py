@@ -202,6 +202,31 @@ def test_a_cough_over_the_question_stops_nothing_and_is_no_answer():
     assert outcome.seconds == pytest.approx(QUESTION_S + no_input_s + AGAIN_S + answered(SECOND), abs=0.001)
 
 
+def test_a_turn_the_line_holds_open_is_heard_as_its_last_seconds_and_naming_nothing_leads_to_the_keys():
+    # Someone close by talks on after the name, 12 dB below the caller, for longer than the
+    # cut-off (8 s): the turn never ends, its last 6 s are recognised, they name nothing, and
+    # the caller is given the keypad menu rather than asked again on the same line.
+    rng = np.random.default_rng(5)
+    talk = np.where(np.arange(9 * 8000) % 64 < 8, 1500, -225).astype(np.int16)
+    line = {"first": ((rng.standard_normal(16000) * 30).astype(np.int16), talk)}
+    who = caller()
+    who = Caller(who.caller, who.area_code, who.expected, FIRST, SECOND, YES, NO, "test", line=line)
+
+    class Heard(Scripted):
+        def __init__(self, names):
+            super().__init__(names)
+            self.lengths: list[int] = []
+
+        def recognize_now(self, samples, area_code):
+            self.lengths.append(len(samples))
+            return super().recognize_now(samples, area_code)
+
+    speech = Heard([nothing()])
+    outcome = run(speech, who)
+    assert outcome.turns_cut_off == 1 and speech.lengths == [6 * 8000]
+    assert (outcome.municipality, outcome.path, outcome.name_takes) == ("Opmeer", "keypad", 1)
+
+
 def test_the_callers_who_barge_in_are_drawn_from_the_seed_alone():
     half, third = barge_ins(400, 0.5, seed=3), barge_ins(400, 0.3, seed=3)
     assert half == barge_ins(400, 0.5, seed=3) and half != barge_ins(400, 0.5, seed=4)

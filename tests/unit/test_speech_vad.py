@@ -107,6 +107,24 @@ def test_a_caller_who_never_stops_is_cut_at_the_maximum():
     assert events[1][1] < 1.8
 
 
+def test_a_turn_cut_off_is_heard_as_its_last_seconds_of_the_caller():
+    """A voice 22 dB below the caller's talks on around them (on a learnt line it is loud, so
+    the turn never ends): cut off, the turn is heard from the caller's last loud frame back,
+    `cut_off_frames` of it, not from where the other voice opened it."""
+    endpointer = vad.Endpointer(vad.Settings(max_frames=200, cut_off_frames=75))
+    other = voice(6.0, level=600, pitch=210)
+    other[int(1.5 * RATE):int(2.5 * RATE)] += voice(1.0, level=8000)
+    events = feed(endpointer, np.concatenate([hiss(0.5), other]))
+    assert [e for e, _ in events if e != "pause"] == ["start", "end"] and endpointer.cut_off
+    heard = endpointer.utterance()
+    assert len(heard) == 75 * vad.FRAME
+    loud = np.flatnonzero(np.abs(heard) > 3000)
+    # The caller's words end 0.1 s (the tail) before the end of what is heard.
+    assert (len(heard) - loud[-1]) / RATE == pytest.approx(0.1, abs=0.021)
+    endpointer.reset()
+    assert not endpointer.cut_off
+
+
 def test_speech_span_trims_to_the_speech():
     clip = np.concatenate([hiss(1.0), voice(0.8), hiss(1.0, seed=6)])
     start, end = vad.speech_span(clip)
