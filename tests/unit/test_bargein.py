@@ -141,7 +141,7 @@ class Heard:
         session = self.call.session
         session.post = lambda event: self.events.append((self.frames, event))  # type: ignore[method-assign]
         session.paused = lambda listen, audio: None  # type: ignore[method-assign]
-        session.heard = lambda listen, audio: self.utterances.append(audio)  # type: ignore[method-assign]
+        session.heard = lambda listen, audio, cut_off=False: self.utterances.append(audio)  # type: ignore[method-assign]
 
     def feed(self, audio: np.ndarray) -> None:
         for index in range(len(audio) // FRAME):
