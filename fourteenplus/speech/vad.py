@@ -87,6 +87,12 @@ class Settings:
     # alone or at the end of a sentence lies there, and whisper does not have to read it out
     # of 8 s of someone else's talk.
     cut_off_frames: int = 300
+    # In a turn that opened before the line was learnt, only speech frames louder than this
+    # (dBFS) count towards taking the turn from a prompt (`speech.bargein`): voices that began
+    # with the call are what a caller who speaks at once sounds like, but farther from the
+    # microphone. Measured on the tune callers in babble at 20 dB (bench/dialogue.md): the
+    # voices' speech frames there at −46…−37 dBFS (p10…p90), the callers' −27…−10.
+    talker_db: float = -32.0
 
     @classmethod
     def cut_at(cls, max_speech_ms: int) -> Settings:
@@ -172,7 +178,9 @@ class Endpointer:
     @property
     def voiced_frames(self) -> int:
         """Frames judged speech in the utterance so far, those that opened it included: how
-        sure it is a voice and not a cough or a door (a barge-in waits for enough of them)."""
+        sure it is a voice and not a cough or a door (a barge-in waits for enough of them). In
+        a turn that opened before the line was learnt, only those at a talker's level
+        (`Settings.talker_db`): voices around the caller that began with the call stop no prompt."""
         return self._voiced
 
     def _line_db(self) -> float:
@@ -227,9 +235,9 @@ class Endpointer:
                 self._onset.clear()
                 # The speech kept from before the start counts too: a caller who began while
                 # it learnt has said more than the last few frames (a barge-in needs enough).
-                self._voiced = sum(self._voice)
                 self._caller = max(l for l, v in zip(self._levels, self._voice) if v)
                 self._opened_unlearnt = len(self._background) < s.learn_frames
+                self._voiced = sum(self._talking(l, v) for l, v in zip(self._levels, self._voice))
                 return "start"
             if learning:
                 return None
@@ -239,7 +247,7 @@ class Endpointer:
             if len(self._onset) > s.onset_frames:
                 self._learn_background(self._onset.popleft())
             return None
-        self._voiced += speech
+        self._voiced += self._talking(level, speech)
         if speech:
             self._caller = max(self._caller, level)
         # On a line not yet learnt when the turn opened, what keeps it open must be near the
@@ -256,6 +264,10 @@ class Endpointer:
                 self._cut_off = True
             return "end"
         return "pause" if self._quiet == s.pause_frames else None
+
+    def _talking(self, level: float, speech: bool) -> bool:
+        """Whether a frame of the utterance counts towards a barge-in (`voiced_frames`)."""
+        return speech and (not self._opened_unlearnt or level > self.settings.talker_db)
 
     def _learn_from_turn(self) -> None:
         """What a turn that ended in quiet teaches the line, so that the next turn is judged
@@ -290,8 +302,9 @@ def _percentile(ordered: list[float], percent: float) -> float:
     return ordered[round((len(ordered) - 1) * percent / 100)]
 
 
-def speech_span(samples: np.ndarray, settings: Settings = Settings()) -> tuple[int, int] | None:
-    """(start, end) sample indices of the speech in a whole clip, padded a little; None if none.
+def speech_span(samples: np.ndarray, settings: Settings = Settings(), pad: int = 5) -> tuple[int, int] | None:
+    """(start, end) sample indices of the speech in a whole clip, padded a little (`pad` frames:
+    100 ms of context either side helps whisper with the first and last phoneme); None if none.
 
     Over a whole clip the floor is the 10th percentile of frame levels, which is steadier than
     the streaming tracker; "speech at all" needs as many voiced loud frames as a start does.
@@ -314,5 +327,4 @@ def speech_span(samples: np.ndarray, settings: Settings = Settings()) -> tuple[i
         first -= 1
     while last < count - 1 and loud[last + 1]:
         last += 1
-    pad = 5  # 100 ms of context either side helps whisper with the first and last phoneme
     return max(first - pad, 0) * FRAME, min(last + 1 + pad, count) * FRAME

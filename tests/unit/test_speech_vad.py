@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from fourteenplus.speech import audio, vad
+from fourteenplus.speech.bargein import Turn
 from fourteenplus.speech.deadline import Deadline
 
 RATE = 8000
@@ -123,6 +124,28 @@ def test_a_turn_cut_off_is_heard_as_its_last_seconds_of_the_caller():
     assert (len(heard) - loud[-1]) / RATE == pytest.approx(0.1, abs=0.021)
     endpointer.reset()
     assert not endpointer.cut_off
+
+
+def taken_at(clip, settings=vad.Settings()):
+    """When speech over a playing prompt takes the turn from it (s into the clip; None: never)."""
+    endpointer = vad.Endpointer(settings)
+    turn = Turn(endpointer)
+    for i in range(0, len(clip) - vad.FRAME + 1, vad.FRAME):
+        if turn.update(endpointer.feed(clip[i : i + vad.FRAME]), playing=True):
+            return (i + vad.FRAME) / RATE
+    return None
+
+
+def test_voices_that_began_with_the_call_stop_no_prompt_but_a_caller_who_speaks_at_once_does():
+    """Others start talking as the line opens (its first frame quiet), far below a talker's
+    level: they open a turn, as a caller who speaks at once does, but do not stop the question.
+    The caller's own voice at once still does, within 0.3 s."""
+    others = np.concatenate([np.zeros(vad.FRAME, np.int16), voice(3.0, level=700, pitch=190)])
+    assert vad.frame_level_db(others[RATE:RATE + vad.FRAME]) < vad.Settings().talker_db - 5
+    assert taken_at(others) is None
+    assert taken_at(others, vad.Settings(talker_db=-200.0)) is not None, "they open a turn (the premise)"
+    caller = np.concatenate([np.zeros(int(0.1 * RATE), np.int16), voice(1.0)])
+    assert taken_at(caller) <= 0.1 + 0.3
 
 
 def test_speech_span_trims_to_the_speech():
