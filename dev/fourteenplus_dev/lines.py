@@ -139,6 +139,28 @@ class Lines:
         return heard[:before], heard[before:before + len(x)], heard[before + len(x):]
 
 
+    def call(self, condition: str, clips: list[np.ndarray], seeds: list[int]) -> list[tuple[
+            np.ndarray | None, np.ndarray, np.ndarray | None]]:
+        """A caller's clips on one line through the call, each as `around` gives it: a noise
+        runs on from one clip's stretch into the next at one level (its SNR against the first
+        clip's words), as the people around a caller go on talking at one distance; drawn from
+        the first seed. A line without noise of its own: each clip from its own seed."""
+        found = _NOISE.fullmatch(condition)
+        if found is None:
+            return [self.around(condition, clip, seed) for clip, seed in zip(clips, seeds)]
+        kind, snr = found.group(1), int(found.group(2))
+        before, after = int(BEFORE_S * audio.TELEPHONE_RATE), int(AFTER_S * audio.TELEPHONE_RATE)
+        padded = [np.concatenate([np.zeros(before), np.asarray(clip, np.float64), np.zeros(after)]) for clip in clips]
+        noise = self.tool.band(self.noise(kind, sum(map(len, padded)), np.random.default_rng(seeds[0]), seeds[0]))
+        gain = np.sqrt(self.tool.active_level(padded[0]) / ((noise**2).mean() + 1e-9) / 10 ** (snr / 10))
+        placed, at = [], 0
+        for x, clip in zip(padded, clips):
+            heard = telephone(x + gain * noise[at:at + len(x)])
+            at += len(x)
+            placed.append((heard[:before], heard[before:before + len(clip)], heard[before + len(clip):]))
+        return placed
+
+
 def options(parser: argparse.ArgumentParser) -> None:
     """`--line` and `--lines`, as every bench on lines takes them."""
     parser.add_argument("--line", type=parse, action="append", metavar="CONDITION,…",

@@ -16,8 +16,9 @@ caller is right when put through to theirs (one not connected would hear its 14+
 the same decision). They have no keypad menu to compare with.
 
 With `--line` the same callers are also placed on real lines (`fourteenplus_dev.lines`): a
-caller in noise is in it from before each answer to after it, so the endpointer learns it
-while the prompt plays and a turn it holds open runs into the cut-off. Each line's figures
+caller in noise is in it from before each answer to after it, one sound at one level through
+the call, so the endpointer learns it while the prompt plays (and keeps it for the next
+question, one endpointer per call) and a turn it holds open runs into the cut-off. Each line's figures
 stand per voice family beside the clean line's, in the same run.
 """
 
@@ -301,14 +302,17 @@ def report(outcomes: list[Outcome], thresholds: Thresholds, questions: int, corp
 
 def on_line(callers: list[Caller], condition: str, lines: line_conditions.Lines) -> list[Caller]:
     """The same callers on a line: each clip through it, with the line's own sound around it
-    when it has any (noise). Each clip's noise is seeded by the line, the caller and the clip."""
+    when it has any (noise), one sound through the call at one level (`Lines.call`), so what
+    the endpointer learnt of it at one question holds at the next. Seeded by the line, the
+    caller and the clip."""
     placed = []
     for caller in callers:
         heard: dict[str, Any] = {}
         around = {}
-        for part in PARTS + (("topic",) if caller.topic is not None else ()):
-            seed = zlib.crc32(f"{condition}/{caller.caller}/{part}".encode())
-            before, heard[part], after = lines.around(condition, getattr(caller, part), seed)
+        parts = PARTS + (("topic",) if caller.topic is not None else ())
+        seeds = [zlib.crc32(f"{condition}/{caller.caller}/{part}".encode()) for part in parts]
+        for part, (before, heard[part], after) in zip(parts, lines.call(condition, [getattr(caller, p) for p in parts],
+                                                                        seeds)):
             if before is not None and after is not None:
                 around[part] = (before, after)
         placed.append(dataclasses.replace(caller, **heard, line=around,
