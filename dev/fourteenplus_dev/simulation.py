@@ -6,7 +6,8 @@ from real durations, so a figure such as "answer to transfer" means what it woul
 the phone:
 - a prompt lasts as long as its audio (`PromptAudio`: the project's own prompt files);
 - a caller's answer lasts as long as their clip, and ends where the production endpointer
-  (`speech.vad.Endpointer`) decides it ends, frame by frame, on that clip;
+  (`speech.vad.Endpointer`, one per call as the ARI adapter's, so what it learnt of the line
+  at one question holds at the next) decides it ends, frame by frame, on that clip;
 - a recognition lasts its measured compute, started at the caller's last pause when the
   utterance there is the whole one (the session's rule, `speech.early`), else at the end;
 - a key is pressed `KEY_REACTION_S` after the caller heard what it is for; a caller can
@@ -255,6 +256,7 @@ def endpoint(clip: np.ndarray, listened_s: float = 2.0, settings: vad.Settings =
     endpointer listens on, as the adapter does."""
     endpointer = endpointer or vad.Endpointer(settings)
     endpointer.reset()  # a new question: the adapter's `listen`
+    settings = endpointer.settings
     turn = Turn(endpointer)
     # The line without the caller: hiss at the level of the clip's lead-in (its first 100 ms,
     # before anyone speaks). Hiss, not that lead-in repeated: a loop of 100 ms of background
