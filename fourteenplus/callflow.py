@@ -40,8 +40,12 @@ class SpeechStarted:
 
 @dataclass(frozen=True)
 class Utterance:
-    """A name heard: the recogniser's take on it."""
+    """A name heard: the recogniser's take on it. `cut_off`: the turn never ended (voices or
+    noise held it open to `listen.max_speech_ms`) and what was recognised is its last seconds:
+    a name heard there counts as any, but nothing heard is no reason to ask again on a line
+    that holds a turn open: the keypad menu."""
     recognition: Recognition
+    cut_off: bool = False
 
 
 @dataclass(frozen=True)
@@ -54,6 +58,7 @@ class Reply:
     yes: bool | None  # None: neither ja nor nee was understood
     # A name said with the answer ("nee, Koggenland"), heard as a name is: taken as one.
     correction: Recognition | None = None
+    cut_off: bool = False  # as `Utterance.cut_off`: an answer not understood leads to the keypad menu
 
 
 @dataclass(frozen=True)
@@ -309,11 +314,11 @@ class CallFlow:
         if isinstance(event, Dtmf):
             return self._dtmf(event.digit)
         if isinstance(event, Utterance) and self.state == State.ASKING:
-            return self._utterance(event.recognition)
+            return self._utterance(event.recognition, event.cut_off)
         if isinstance(event, Utterance) and self.state == State.CHOOSING:
             return self._department_heard(event.recognition)
         if isinstance(event, Reply) and self.state == State.CONFIRMING:
-            return self._reply(event.yes, correction=event.correction)
+            return self._reply(event.yes, correction=event.correction, cut_off=event.cut_off)
         if isinstance(event, RecognitionFailed) and self.state in (State.ASKING, State.CONFIRMING, State.CHOOSING):
             return self._recognition_failed(event.reason)
         return []
@@ -403,7 +408,7 @@ class CallFlow:
             return self._menu_choice(digit)
         return []
 
-    def _utterance(self, recognition: Recognition) -> list[Action]:
+    def _utterance(self, recognition: Recognition, cut_off: bool = False) -> list[Action]:
         # "English" is no municipality: the recogniser rejects it, but its transcript says it.
         # A name it accepted wins over a word that only sounds like one.
         if (recognition.decision != Decision.ACCEPT and self.record.language != "en"
@@ -441,6 +446,8 @@ class CallFlow:
                 return actions + self._end(Outcome.NOT_CONNECTED, (Prompt.NOT_CONNECTED, Prompt.GOODBYE))
             path = CallPath.SPOKEN if self._name_attempts == 0 else CallPath.SPOKEN_REPEAT
             return actions + self._transfer(top, path)
+        if cut_off and not heard:
+            return actions + self._turn_never_ended()
         again = Prompt.NO_NAME if recognition.reason == Reason.NO_NAME else Prompt.AGAIN
         ranked = self._ranked()
         if not ranked:
@@ -499,7 +506,8 @@ class CallFlow:
         self.record.attempts.append(attempt)
         return self._cancel_timer() + self._ask(Prompt.QUESTION)
 
-    def _reply(self, yes: bool | None, keyed: bool = False, correction: Recognition | None = None) -> list[Action]:
+    def _reply(self, yes: bool | None, keyed: bool = False, correction: Recognition | None = None,
+               cut_off: bool = False) -> list[Action]:
         self._speaking = False
         actions = self._cancel_timer()
         kind = AttemptKind.KEYPAD if keyed else AttemptKind.REPLY
@@ -519,7 +527,15 @@ class CallFlow:
             if self._to_ask:
                 return actions + self._confirm(self._to_ask.pop(0), PromptFamily.CONFIRM_OR)
             return actions + self._failed_name_attempt()
+        if cut_off:
+            return actions + self._turn_never_ended()
         return actions + self._unclear_reply()
+
+    def _turn_never_ended(self) -> list[Action]:
+        """A turn held open to the cut-off whose last seconds said nothing the flow can use: the
+        line (voices, a street) will hold the next one open too, and the keys work in any noise."""
+        self.record.attempts.append(Attempt(AttemptKind.FAILURE, Decision.FAILED, reason=Reason.CUT_OFF))
+        return self._menu_or_default(())
 
     def _unclear_reply(self) -> list[Action]:
         """The same question once more, now naming the keys that answer it."""

@@ -100,9 +100,10 @@ class _Recognition:
     """One utterance's recognition in the background: the event it ends in, once done. One
     started at a pause (`Session.paused`) is kept for the end if the utterance did not grow."""
 
-    def __init__(self, listen: cf.Listen, utterance: Spoken):
+    def __init__(self, listen: cf.Listen, utterance: Spoken, cut_off: bool = False):
         self.listen = listen
         self.utterance = utterance  # the same length at the end means the same audio
+        self.cut_off = cut_off  # the turn never ended: the flow hears so (`Utterance.cut_off`)
         # When what it holds ended (the end, or the pause): the recognisers take the waiting
         # utterances in this order (`speech.workers`), whenever this task gets to submit it.
         self.ended = time.monotonic()
@@ -271,21 +272,23 @@ class Session:
         if void is not None:
             void.abandon()
 
-    def heard(self, listen: cf.Listen, utterance: Spoken) -> None:
+    def heard(self, listen: cf.Listen, utterance: Spoken, cut_off: bool = False) -> None:
         """An utterance ended: recognise it in the background, the answer comes as an event.
         Its speech is found already (by the adapter: the endpointer that cut it, or a search of
-        the recording): the recogniser trims to it and searches no more."""
+        the recording): the recogniser trims to it and searches no more. `cut_off`: it never
+        ended (`vad.Endpointer.cut_off`), `utterance` is its last seconds; the flow decides
+        what that means."""
         self.speech_ended_at = time.time()
-        answer, void = self._early.ended(listen, len(utterance.samples))
+        answer, void = self._early.ended(listen, len(utterance.samples), cut_off)
         if void is not None:
             void.abandon()
         if answer is not None:
             self.tasks.start_soon(self._deliver, answer)
             return
-        self.tasks.start_soon(self._deliver, self._recognition(listen, utterance))
+        self.tasks.start_soon(self._deliver, self._recognition(listen, utterance, cut_off))
 
-    def _recognition(self, listen: cf.Listen, utterance: Spoken) -> _Recognition:
-        recognition = _Recognition(listen, utterance)
+    def _recognition(self, listen: cf.Listen, utterance: Spoken, cut_off: bool = False) -> _Recognition:
+        recognition = _Recognition(listen, utterance, cut_off)
         self.tasks.start_soon(self._recognise, recognition)
         return recognition
 
@@ -305,14 +308,14 @@ class Session:
                 if listen.mode == ListenMode.REPLY:
                     answer = await self.speech.reply(utterance, area_code=listen.area_code, asked=listen.asked,
                                                      ended=recognition.ended)
-                    recognition.event = cf.Reply(answer.yes, answer.correction)
+                    recognition.event = cf.Reply(answer.yes, answer.correction, recognition.cut_off)
                 else:
                     result = await (self.speech.department(utterance, listen.phrases, ended=recognition.ended)
                                     if listen.mode == ListenMode.DEPARTMENT
                                     else self.speech.recognize(utterance, listen.area_code, ended=recognition.ended))
                     if result.reason in (Reason.TIMEOUT, Reason.ERROR):
                         failed = result.reason
-                    recognition.event = cf.Utterance(result)
+                    recognition.event = cf.Utterance(result, recognition.cut_off)
             except Exception as exc:
                 log.exception("%s: recognition failed", self.name)
                 failed = Reason.ERROR

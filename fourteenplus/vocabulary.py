@@ -134,6 +134,9 @@ class Reason(Word):
     ERROR = "error"                    # the recogniser failed
     # The call flow's backstop: no answer at all in time (a failure attempt's reason).
     DEADLINE = "deadline"
+    # A turn the endpointer cut off (it never ended) whose last seconds named nothing, or
+    # answered neither ja nor nee: the keypad menu (a failure attempt's reason).
+    CUT_OFF = "cut_off"
 
 
 NOT_EVIDENCE = (Reason.OUT_OF_AREA, Reason.NO_SPEECH, Reason.NO_NAME)  # candidates that say nothing

@@ -85,6 +85,11 @@ def telephone(x: np.ndarray) -> np.ndarray:
     return audio.decode(audio.encode(np.clip(np.round(x), -32768, 32767).astype(np.int16), "ulaw"), "ulaw")
 
 
+# A clip as its line delivers it: (the line before it, the clip, the line after it); a line
+# without sound of its own has None around the clip.
+Placed = tuple[np.ndarray | None, np.ndarray, np.ndarray | None]
+
+
 class Lines:
     """The tool's conditions applied to clips. A clip's line is drawn from its seed alone
     (`around`, `apply`), so it does not depend on the clips or lines run before it; `noise`
@@ -119,7 +124,7 @@ class Lines:
         return self.around(condition, clip, seed, 0.0, 0.0)[1]
 
     def around(self, condition: str, clip: np.ndarray, seed: int, before_s: float = BEFORE_S,
-               after_s: float = AFTER_S) -> tuple[np.ndarray | None, np.ndarray, np.ndarray | None]:
+               after_s: float = AFTER_S) -> Placed:
         """(the line before the clip, the clip on it, the line after it), int16. The noise runs
         on from `before_s` before the words to `after_s` after them, at its SNR against the
         words; a line without noise of its own (clean, a codec, loss, a soft talker) has
@@ -137,6 +142,28 @@ class Lines:
         noise = self.noise(kind, len(padded), np.random.default_rng(seed), seed)
         heard = telephone(self.tool.at_snr(padded, noise, snr))
         return heard[:before], heard[before:before + len(x)], heard[before + len(x):]
+
+
+    def call(self, condition: str, clips: list[np.ndarray], seeds: list[int]) -> list[Placed]:
+        """A caller's clips on one line through the call, each as `around` gives it: a noise
+        runs on from one clip's stretch into the next at one level (its SNR against the first
+        clip's words), as the people around a caller go on talking at one distance; drawn from
+        the first seed. A line without noise of its own: each clip from its own seed."""
+        found = _NOISE.fullmatch(condition)
+        if found is None:
+            return [self.around(condition, clip, seed) for clip, seed in zip(clips, seeds)]
+        kind, snr = found.group(1), int(found.group(2))
+        before, after = int(BEFORE_S * audio.TELEPHONE_RATE), int(AFTER_S * audio.TELEPHONE_RATE)
+        padded = [np.concatenate([np.zeros(before), np.asarray(clip, np.float64), np.zeros(after)]) for clip in clips]
+        noise = self.tool.band(self.noise(kind, sum(map(len, padded)), np.random.default_rng(seeds[0]), seeds[0]))
+        gain = np.sqrt(self.tool.active_level(padded[0]) / ((noise**2).mean() + 1e-9) / 10 ** (snr / 10))
+        placed: list[Placed] = []
+        at = 0
+        for x, clip in zip(padded, clips):
+            heard = telephone(x + gain * noise[at:at + len(x)])
+            at += len(x)
+            placed.append((heard[:before], heard[before:before + len(clip)], heard[before + len(clip):]))
+        return placed
 
 
 def options(parser: argparse.ArgumentParser) -> None:

@@ -6,8 +6,9 @@ from real durations, so a figure such as "answer to transfer" means what it woul
 the phone:
 - a prompt lasts as long as its audio (`PromptAudio`: the project's own prompt files);
 - a caller's answer lasts as long as their clip, and ends where the production endpointer
-  (`speech.vad.Endpointer`) decides it ends, frame by frame, on that clip; the recogniser
-  hears the speech the endpointer found in it, as in a call;
+  (`speech.vad.Endpointer`, one per call as the ARI adapter's, so what it learnt of the line
+  at one question holds at the next) decides it ends, frame by frame, on that clip; the
+  recogniser hears the speech the endpointer found in it, as in a call;
 - a recognition lasts its measured compute, started at the caller's last pause when the
   utterance there is the whole one (the session's rule, `speech.early`), else at the end;
 - a key is pressed `KEY_REACTION_S` after the caller heard what it is for; a caller can
@@ -79,6 +80,9 @@ class Caller:
     # A caller in noise: the line's sound before and after each clip ("first", … → (before,
     # after)), heard around it; a clip without: the hiss of its own lead-in.
     line: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
+    # Where each clip's words begin (s), measured before a line's noise was mixed in (a barge-in
+    # is timed from there); absent: measured on the clip as it is.
+    words: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass
@@ -102,7 +106,11 @@ class Outcome:
     # Where the recogniser ranked the caller's municipality on their first take (1: first;
     # 0: not among the candidates, or no name heard).
     first_take_rank: int = 0
-    prompts_stopped: int = 0  # prompts the caller's speech stopped (barge-in)
+    prompts_stopped: int = 0  # prompts stopped by what took the turn (the caller's barge-in, or the line's)
+    # Of those, stopped before the caller's words began: the line's voices or noise took the turn.
+    prompts_stopped_by_line: int = 0
+    # Per prompt the caller's own words stopped: from their first word to the stop (ms).
+    barge_in_ms: list[float] = field(default_factory=list)
     turns_cut_off: int = 0  # utterances the endpointer ended at its cut-off, not at quiet
     expected_department: str | None = None
     asked_department: bool = False  # heard the department question
@@ -207,6 +215,13 @@ def _spoken_end(samples: np.ndarray) -> float:
     return (loud[-1] + 1) * vad.FRAME / vad.RATE
 
 
+def words_start(clip: np.ndarray) -> float:
+    """Where a caller's clip begins to speak (seconds into it): its lead-in left out, as the
+    recogniser finds the speech in a clip (`vad.whole_clip`, unpadded)."""
+    span = vad.whole_clip(clip, pad=0).span
+    return span[0] / vad.RATE if span else 0.0
+
+
 def _item_ends(items: list[str], total: float) -> tuple[float, ...]:
     """Each menu item's end, in proportion to its text (the menu is spoken as one file)."""
     sizes = np.cumsum([len(item) + 1 for item in items], dtype=np.float64)
@@ -222,21 +237,27 @@ class _Heard:
     early: float | None  # the pause at which the whole utterance was already there
     utterance: vad.Spoken
     words_ended: float  # the end of the speech itself: `ended` less the endpointer's wait for quiet
-    cut_off: bool = False  # ended at the endpointer's cut-off (`max_frames`), not at quiet
+    cut_off: bool = False  # ended at the endpointer's cut-off (`max_frames`), not at quiet: its last seconds
 
 
 def endpoint(clip: np.ndarray, listened_s: float = 2.0, settings: vad.Settings = vad.Settings(),
-             playing_s: float = 0.0, line: tuple[np.ndarray, np.ndarray] | None = None) -> _Heard:
+             playing_s: float = 0.0, line: tuple[np.ndarray, np.ndarray] | None = None,
+             endpointer: vad.Endpointer | None = None) -> _Heard:
     """Feed a clip to the production endpointer as the ARI adapter does: the caller's line is
     heard from the moment the flow listens, so the endpointer has learnt the line's noise
     while the question played (`listened_s` of it, before the clip), and after the clip the
     line stays as quiet as it was until the endpointer decides; a caller in noise brings the
     `line` before and after the clip instead. Times are into the clip.
 
+    `endpointer`: the call's own, which has heard the call's earlier turns (what it learnt of
+    the line is kept, as the adapter's is across a call's questions); else a fresh one.
+
     A prompt that still plays for `playing_s` into the clip is stopped only by speech that
     takes the turn (`speech.bargein.Turn`); an utterance that does not is no answer, and the
     endpointer listens on, as the adapter does."""
-    endpointer = vad.Endpointer(settings)
+    endpointer = endpointer or vad.Endpointer(settings)
+    endpointer.reset()  # a new question: the adapter's `listen`
+    settings = endpointer.settings
     turn = Turn(endpointer)
     # The line without the caller: hiss at the level of the clip's lead-in (its first 100 ms,
     # before anyone speaks). Hiss, not that lead-in repeated: a loop of 100 ms of background
@@ -253,13 +274,11 @@ def endpoint(clip: np.ndarray, listened_s: float = 2.0, settings: vad.Settings =
     audio = np.concatenate([before, clip[: frames * vad.FRAME], after])
     offset = len(before) / vad.RATE
     quiet = settings.end_frames * vad.FRAME / vad.RATE
-    started = opened = None
+    started = None
     early = Early[float]()  # the moment of the pause whose recognition is still the answer
     for index in range(len(audio) // vad.FRAME):
         event = endpointer.feed(audio[index * vad.FRAME : (index + 1) * vad.FRAME])
         at = (index + 1) * vad.FRAME / vad.RATE - offset
-        if event == "start":
-            opened = index
         if turn.update(event, at < playing_s):
             started = at
         if not turn.taken:
@@ -270,9 +289,8 @@ def endpoint(clip: np.ndarray, listened_s: float = 2.0, settings: vad.Settings =
             early.paused(None, len(endpointer.utterance().samples), True, lambda: at)
         elif event == "end":
             utterance = endpointer.utterance()
-            answer, _ = early.ended(None, len(utterance.samples))
-            cut_off = opened is not None and index - opened >= settings.max_frames
-            return _Heard(started, at, answer, utterance, at - quiet, cut_off)
+            answer, _ = early.ended(None, len(utterance.samples), endpointer.cut_off)
+            return _Heard(started, at, answer, utterance, at - quiet, endpointer.cut_off)
     # Still speaking when the line went quiet for good: what was heard goes to recognition,
     # as the endpointer's cut-off would send it.
     ended = len(audio) / vad.RATE - offset
@@ -291,11 +309,13 @@ class Simulation:
     through `last_ms`. `barge_in_s`: this caller talks over the prompts, starting their name
     that far into the question (None: they wait for the end of every prompt). `suggested`: the
     municipality this caller's history suggests (the configuration's `history:` on), known
-    from the start as a quick store answers it.
+    from the start as a quick store answers it. `endpointer`: its settings (default: the
+    production endpointer's, cut off at the configuration's `listen.max_speech_ms`).
     """
 
     def __init__(self, flow: cf.CallFlow, caller: Caller, speech, audio: PromptAudio,
-                 barge_in_s: float | None = None, suggested: str | None = None):
+                 barge_in_s: float | None = None, suggested: str | None = None,
+                 endpointer: vad.Settings | None = None):
         self.flow = flow
         self.suggested = suggested  # the caller's own history, as the session finds it at the start
         self.caller = caller
@@ -313,6 +333,12 @@ class Simulation:
         self._playing: str | None = None
         self._cancelled: set[str] = set()  # timers and plays whose events are void
         self._ended: float | None = None  # when the flow transferred or hung up
+        # The call's endpointer: the line it learnt carries over from one question to the next,
+        # as the ARI adapter's does (one per call, reset at each Listen).
+        self.endpointer = vad.Endpointer(endpointer or vad.Settings.cut_at(flow.service.listen.max_speech_ms))
+        # A SpeechStarted's place in the queue → how long after the caller's first word it
+        # took the turn (s; below 0: before the caller spoke, the line took it).
+        self._onsets: dict[int, float] = {}
 
     def run(self) -> Outcome:
         now = 0.0
@@ -320,7 +346,7 @@ class Simulation:
         if self.suggested is not None:
             self._apply(self.flow.handle(cf.Suggested(self.suggested)), now)
         while self._queue and not self.flow.done and now < GIVE_UP_S:
-            now, _, event, turn = heapq.heappop(self._queue)
+            now, order, event, turn = heapq.heappop(self._queue)
             if turn >= 0 and turn != self._turn:
                 continue  # an answer to a question that is no longer asked
             if isinstance(event, cf.Timeout) and event.timer_id in self._cancelled:
@@ -330,6 +356,11 @@ class Simulation:
             actions = self.flow.handle(event)
             if isinstance(event, cf.SpeechStarted) and cf.StopPlayback() in actions:
                 self.outcome.prompts_stopped += 1
+                after_words = self._onsets[order]
+                if after_words < 0:
+                    self.outcome.prompts_stopped_by_line += 1
+                else:
+                    self.outcome.barge_in_ms.append(round(after_words * 1000, 1))
             self._apply(actions, now)
         record = self.flow.record
         if self.flow.state == State.TRANSFERRED:
@@ -339,8 +370,10 @@ class Simulation:
         self.outcome.seconds = round(self._ended if self._ended is not None else now, 3)
         return self.outcome
 
-    def _at(self, when: float, event: cf.Event, turn: int = -1) -> None:
-        heapq.heappush(self._queue, (when, next(self._order), event, turn))
+    def _at(self, when: float, event: cf.Event, turn: int = -1) -> int:
+        order = next(self._order)
+        heapq.heappush(self._queue, (when, order, event, turn))
+        return order
 
     def _apply(self, actions: list[cf.Action], now: float) -> None:
         for action in actions:
@@ -426,14 +459,17 @@ class Simulation:
     def _speak(self, part: str, start: float, mode: ListenMode, prompt_ends: float) -> None:
         """The caller says their clip `part` ("first", …) from `start`, over the prompt that
         plays until `prompt_ends`."""
-        heard = endpoint(getattr(self.caller, part), playing_s=prompt_ends - start, line=self.caller.line.get(part))
+        clip = getattr(self.caller, part)
+        heard = endpoint(clip, playing_s=prompt_ends - start, line=self.caller.line.get(part),
+                         endpointer=self.endpointer)
         self.outcome.turns_cut_off += heard.cut_off
         if heard.started is None:
             return  # the endpointer heard nothing: the flow's no-input timer decides
-        self._at(start + heard.started, cf.SpeechStarted(), self._turn)
+        order = self._at(start + heard.started, cf.SpeechStarted(), self._turn)
+        self._onsets[order] = heard.started - self.caller.words.get(part, words_start(clip))
         if mode == ListenMode.NAME:
             recognition = self.speech.recognize_now(heard.utterance, self.caller.area_code)
-            event: cf.Event = cf.Utterance(recognition)
+            event: cf.Event = cf.Utterance(recognition, heard.cut_off)
             if self.outcome.name_takes == 1:
                 ranked = recognition.ranked
                 self.outcome.first_take_rank = ranked.index(self.caller.expected) + 1 \
@@ -442,7 +478,7 @@ class Simulation:
             event = cf.Utterance(self.speech.department_now(heard.utterance, self._phrases))
         else:
             answer = self.speech.reply_now(heard.utterance, self.caller.area_code, self._asked)
-            event = cf.Reply(answer.yes, answer.correction)
+            event = cf.Reply(answer.yes, answer.correction, heard.cut_off)
         compute = self.speech.last_ms / 1000
         self.outcome.compute_ms.append(self.speech.last_ms)
         # Recognition starts at the first pause when the utterance there is the whole one.

@@ -207,9 +207,9 @@ class Call:
             elif state == "pause":
                 self.session.paused(self.listening, self.endpointer.utterance())
             elif state == "end":
-                utterance = self.endpointer.utterance()
+                utterance, cut_off = self.endpointer.utterance(), self.endpointer.cut_off
                 self.endpointer.reset()  # keep listening: a second try may follow at once
-                self.session.heard(self.listening, utterance)
+                self.session.heard(self.listening, utterance, cut_off)
 
     async def _quietly(self, operation) -> None:
         """Clean-up that may find its object gone already."""

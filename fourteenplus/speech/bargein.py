@@ -5,7 +5,10 @@ the first syllable, but a cough or a door can reach that. Over a prompt, speech 
 turn (the flow hears `SpeechStarted` and stops the prompt) only once the utterance holds
 `TAKE_FRAMES` frames of speech; with nothing playing the onset takes it at once, as there is
 nothing to stop. An utterance that never took the turn (short noise over a prompt) is not
-an answer: the adapter drops it and the prompt plays on.
+an answer: the adapter drops it and the prompt plays on. In a turn that opened before the line
+was learnt (voices that began with the call open one, as a caller who speaks at once does),
+only speech at a talker's level counts (`vad.Settings.talker_db`): the voices around the
+caller, farther from the microphone, do not stop the question.
 
 The ARI adapter and the dialogue bench's simulation feed it the same way, frame by frame.
 """

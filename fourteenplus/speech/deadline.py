@@ -21,8 +21,9 @@ made the queue). From the moment a worker takes an utterance its recognition has
    came at all, the recogniser or the adapter is stuck, so the flow stops relying on speech
    (`RecognitionFailed("deadline")`, the keypad menu). A caller who never stops, or a line
    whose noise the endpointer cannot tell from them, is cut off at `max_speech_ms` by the
-   endpointer and what was heard is recognised; the slack is what lets that answer, or its
-   timeout, arrive before the backstop.
+   endpointer and the last seconds of what was heard are recognised (the flow decides: a name
+   as any, nothing the keypad menu); the slack is what lets that answer, or its timeout,
+   arrive before the backstop.
 """
 
 from __future__ import annotations

@@ -42,11 +42,12 @@ class Early(Generic[Job]):
             self._job, self._listen, self._length = start(), listen, length
         return void
 
-    def ended(self, listen: object, length: int) -> tuple[Job | None, Job | None]:
+    def ended(self, listen: object, length: int, cut_off: bool = False) -> tuple[Job | None, Job | None]:
         """The utterance ended at `length` samples: (the recognition that is its answer, the
         one that is void); either or both None. Either way the state is cleared for the next
-        utterance."""
+        utterance. One `cut_off` (`vad.Endpointer.cut_off`) is heard as its last seconds, not
+        from its start as a pause heard it: no earlier recognition is its answer."""
         job, self._job = self._job, None
-        if job is not None and self._listen is listen and self._length == length:
+        if job is not None and self._listen is listen and self._length == length and not cut_off:
             return job, None
         return None, job

@@ -86,6 +86,18 @@ class Settings:
     # voiced frame is not the caller, however loud against the line: it ends the turn like
     # quiet does. The caller is close to the microphone.
     caller_drop_db: float = 20.0
+    # A turn cut off at `max_frames` (it never ended: voices or noise the endpointer could not
+    # tell from the caller held it open) is recognised from its last frames of the caller (its
+    # speech within `caller_drop_db` of the loudest), at most this many (6 s): a name said
+    # alone or at the end of a sentence lies there, and whisper does not have to read it out
+    # of 8 s of someone else's talk.
+    cut_off_frames: int = 300
+    # In a turn that opened before the line was learnt, only speech frames louder than this
+    # (dBFS) count towards taking the turn from a prompt (`speech.bargein`): voices that began
+    # with the call are what a caller who speaks at once sounds like, but farther from the
+    # microphone. Measured on the tune callers in babble at 20 dB (bench/dialogue.md): the
+    # voices' speech frames there at −46…−37 dBFS (p10…p90), the callers' −27…−10.
+    talker_db: float = -32.0
 
     @classmethod
     def cut_at(cls, max_speech_ms: int) -> Settings:
@@ -172,6 +184,13 @@ class Endpointer:
         self._quiet = 0
         self._speech_frames = 0
         self._voiced = 0
+        self._cut_off = False
+
+    @property
+    def cut_off(self) -> bool:
+        """The last utterance ended at the cut-off (`max_frames`), not in quiet: the caller, or
+        what the endpointer took for them, never stopped."""
+        return self._cut_off
 
     @property
     def speaking(self) -> bool:
@@ -180,7 +199,9 @@ class Endpointer:
     @property
     def voiced_frames(self) -> int:
         """Frames judged speech in the utterance so far, those that opened it included: how
-        sure it is a voice and not a cough or a door (a barge-in waits for enough of them)."""
+        sure it is a voice and not a cough or a door (a barge-in waits for enough of them). In
+        a turn that opened before the line was learnt, only those at a talker's level
+        (`Settings.talker_db`): voices around the caller that began with the call stop no prompt."""
         return self._voiced
 
     def _line_db(self) -> float:
@@ -236,9 +257,9 @@ class Endpointer:
                 self._onset.clear()
                 # The speech kept from before the start counts too: a caller who began while
                 # it learnt has said more than the last few frames (a barge-in needs enough).
-                self._voiced = sum(self._voice)
                 self._caller = max(l for l, v in zip(self._levels, self._voice) if v)
                 self._opened_unlearnt = len(self._background) < s.learn_frames
+                self._voiced = sum(self._talking(l, v) for l, v in zip(self._levels, self._voice))
                 return "start"
             if learning:
                 return None
@@ -249,7 +270,7 @@ class Endpointer:
             if len(self._onset) > s.onset_frames:
                 self._learn_background(self._onset.popleft())
             return None
-        self._voiced += speech
+        self._voiced += self._talking(level, speech)
         if speech:
             self._caller = max(self._caller, level)
         # On a line not yet learnt when the turn opened, what keeps it open must be near the
@@ -262,8 +283,14 @@ class Endpointer:
             self._speaking, self._ended = False, True
             if self._quiet >= s.end_frames:
                 self._learn_from_turn()
+            else:
+                self._cut_off = True
             return "end"
         return "pause" if self._quiet == s.pause_frames else None
+
+    def _talking(self, level: float, speech: bool) -> bool:
+        """Whether a frame of the utterance counts towards a barge-in (`voiced_frames`)."""
+        return speech and (not self._opened_unlearnt or level > self.settings.talker_db)
 
     def _learn_from_turn(self) -> None:
         """What a turn that ended in quiet teaches the line, so that the next turn is judged
@@ -283,10 +310,20 @@ class Endpointer:
         """The last utterance (int16, 8 kHz) without its trailing quiet, and its speech as the
         endpointer judged each frame when it came (loud against the line as it then knew it,
         and voiced). A function of the frames kept, so at a pause that runs on to the end it is
-        the same as at the end."""
-        keep = len(self._frames) - max(self._quiet - _TAIL_FRAMES, 0)
-        samples = np.concatenate(self._frames[:keep]) if self._frames else np.zeros(0, np.int16)
-        return Spoken(samples, _span(self._loud[:keep], self._voice[:keep], self.settings))
+        the same as at the end. Of one cut off, its last seconds of the caller
+        (`Settings.cut_off_frames`)."""
+        s = self.settings
+        end = len(self._frames) - max(self._quiet - _TAIL_FRAMES, 0)
+        start = 0
+        if self._cut_off:
+            caller = [i for i, (level, voiced) in enumerate(zip(self._levels, self._voice))
+                      if voiced and level > self._caller - s.caller_drop_db]
+            end = min(caller[-1] + 1 + _TAIL_FRAMES, end) if caller else end
+            start = max(end - s.cut_off_frames, 0)
+        if end <= start:
+            return Spoken(np.zeros(0, np.int16), None)
+        samples = np.concatenate(self._frames[start:end])
+        return Spoken(samples, _span(self._loud[start:end], self._voice[start:end], s))
 
 
 def _percentile(ordered: list[float], percent: float) -> float:
@@ -294,12 +331,13 @@ def _percentile(ordered: list[float], percent: float) -> float:
     return ordered[round((len(ordered) - 1) * percent / 100)]
 
 
-def _span(loud: Sequence[bool] | np.ndarray, speech: Sequence[bool], settings: Settings) -> tuple[int, int] | None:
+def _span(loud: Sequence[bool] | np.ndarray, speech: Sequence[bool], settings: Settings,
+          pad: int = _PAD_FRAMES) -> tuple[int, int] | None:
     """(start, end) sample indices of the speech among these frames, each judged loud and
     speech (loud and voiced); None when fewer are speech than open an utterance. From the
     first frame of speech to the last, widened over the loud frames either side: unvoiced
     onsets and endings (the s of "Schagen", the k of "Opmeer-k") are loud, not voiced. Then
-    `_PAD_FRAMES` of context either side."""
+    `pad` frames of context either side (`_PAD_FRAMES` for the recogniser)."""
     voiced = np.asarray(speech, dtype=bool)
     count = len(voiced)
     if voiced.sum() < settings.start_frames:
@@ -309,10 +347,10 @@ def _span(loud: Sequence[bool] | np.ndarray, speech: Sequence[bool], settings: S
         first -= 1
     while last < count - 1 and loud[last + 1]:
         last += 1
-    return max(first - _PAD_FRAMES, 0) * FRAME, min(last + 1 + _PAD_FRAMES, count) * FRAME
+    return max(first - pad, 0) * FRAME, min(last + 1 + pad, count) * FRAME
 
 
-def whole_clip(samples: np.ndarray, settings: Settings = Settings()) -> Spoken:
+def whole_clip(samples: np.ndarray, settings: Settings = Settings(), pad: int = _PAD_FRAMES) -> Spoken:
     """A clip no endpointer cut (a file, a FastAGI recording), with the span of its speech.
 
     Over a whole clip the floor is the 10th percentile of frame levels, which is steadier than
@@ -328,4 +366,4 @@ def whole_clip(samples: np.ndarray, settings: Settings = Settings()) -> Spoken:
     loud = levels > max(floor + settings.margin_db, settings.absolute_db)
     windows = np.concatenate([np.vstack([np.zeros(FRAME, np.int16), frames[:-1]]), frames], axis=1)
     voiced = [bool(l) and is_voiced(w, settings.voicing) for w, l in zip(windows, loud)]
-    return Spoken(samples, _span(loud, voiced, settings))
+    return Spoken(samples, _span(loud, voiced, settings, pad))

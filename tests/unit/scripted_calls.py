@@ -142,7 +142,7 @@ class RecordSink:
 class FakeSpeech:
     """Answers by the utterance's length, so a test can tell which audio an answer came from."""
 
-    def __init__(self, answers: dict[int, str], idle: bool = True, busy: bool = False):
+    def __init__(self, answers: dict[int, str | None], idle: bool = True, busy: bool = False):
         self.answers = answers
         self.idle = idle
         self.busy = busy
@@ -156,6 +156,8 @@ class FakeSpeech:
         await anyio.sleep(0.05)
         self.finished.append(len(spoken.samples))
         municipality = self.answers[len(spoken.samples)]
+        if municipality is None:  # speech that names nothing
+            return Recognition.rejected("no_name")
         return Recognition("", (Candidate(municipality, 0.999, municipality),), "accept", municipality, "match")
 
 

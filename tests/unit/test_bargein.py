@@ -141,7 +141,7 @@ class Heard:
         session = self.call.session
         session.post = lambda event: self.events.append((self.frames, event))  # type: ignore[method-assign]
         session.paused = lambda listen, spoken: None  # type: ignore[method-assign]
-        session.heard = lambda listen, spoken: self.utterances.append(spoken)  # type: ignore[method-assign]
+        session.heard = lambda listen, spoken, cut_off=False: self.utterances.append(spoken)  # type: ignore[method-assign]
 
     def feed(self, audio: np.ndarray) -> None:
         for index in range(len(audio) // FRAME):

@@ -132,6 +132,41 @@ def test_recogniser_error_gives_the_keypad_menu():
     assert play(result).prompts == (MENU,) and StopListening() in result
 
 
+def cut_off(utterance):
+    """The same take, from a turn the endpointer cut off: its last seconds were heard."""
+    return Utterance(utterance.recognition, cut_off=True)
+
+
+@pytest.mark.parametrize("decision, prompts", [("accept", None), ("confirm", ("confirm/koggenland",))])
+def test_a_turn_cut_off_whose_last_seconds_hold_a_name_is_decided_as_any(decision, prompts):
+    # Voices held the turn open to the cut-off: a sure name goes through, a likely one is asked about.
+    flow, _ = asked()
+    flow.handle(SpeechStarted())
+    actions = flow.handle(cut_off(heard(decision, "Koggenland")))
+    if prompts is None:
+        assert actions[-1].municipality == "Koggenland" and flow.record.path == "spoken"
+    else:
+        assert play(actions).prompts == prompts
+    assert [a.kind for a in flow.record.attempts] == ["name"]
+
+
+def test_a_turn_cut_off_whose_last_seconds_name_nothing_goes_to_the_keypad_menu():
+    # Asking again on a line that holds a turn open costs the caller another 8 s: the keys work.
+    flow, _ = asked()
+    flow.handle(SpeechStarted())
+    actions = flow.handle(cut_off(heard("reject")))
+    assert play(actions).prompts == (MENU,) and StopListening() in actions
+    assert [(a.kind, a.reason) for a in flow.record.attempts] == [("name", "low_confidence"), ("failure", "cut_off")]
+
+
+def test_a_reply_cut_off_and_not_understood_goes_to_the_keypad_menu_and_one_understood_counts():
+    flow, _ = confirming()
+    assert play(flow.handle(Reply(None, cut_off=True))).prompts == (MENU,)
+    assert flow.record.attempts[-1].reason == "cut_off"
+    flow, _ = confirming()
+    assert flow.handle(Reply(True, cut_off=True))[-1].municipality == "Medemblik"
+
+
 def test_rejected_then_accepted_counts_as_a_repeat():
     flow, _ = asked()
     again = flow.handle(heard("reject", None))

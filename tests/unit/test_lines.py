@@ -68,7 +68,8 @@ class FakeTool(types.SimpleNamespace):
     def __init__(self):
         super().__init__(car=lambda n, rng: np.full(n, 1.0), pink=lambda n, rng: rng.standard_normal(n),
                          at_snr=lambda x, noise, snr: x + noise * 10.0 ** (-snr / 20) * 1000,
-                         condition=lambda name, x, rng, babble, tmp: x * 0.1)
+                         condition=lambda name, x, rng, babble, tmp: x * 0.1,
+                         band=lambda x: x, active_level=lambda x: float(np.mean(x**2)))
 
 
 def test_a_noisy_line_runs_on_before_and_after_the_words_and_a_codec_has_no_sound_of_its_own():
@@ -205,3 +206,19 @@ def test_bench_recognition_hears_every_clip_on_each_line_beside_the_clean_one(tm
     assert soft["total"] == clean["total"] == figures["ours"]["total"]
     assert soft["misrouted"] == 0 and soft["negatives_accepted"] == 0
     assert set(soft["families"]) == set(clean["families"])
+
+
+def test_a_callers_noise_runs_on_through_the_call_at_one_level():
+    # The people around a caller go on talking between the answers, as loud at the ja as at
+    # the name: the noise is one stream (here a count), cut clip by clip, at one gain.
+    tool = FakeTool()
+    tool.car = lambda n, rng: np.arange(n, dtype=np.float64) % 7
+    clips = [np.full(800, 20000, np.int16), np.full(400, 2000, np.int16)]
+    (b1, h1, a1), (b2, h2, a2) = lines.Lines(tool).call("car20", clips, [1, 2])
+    at = np.cumsum([0, len(b1), len(h1), len(a1), len(b2), len(h2)])
+    stream = np.arange(at[-1] + len(a2)) % 7
+    gain = b1[stream[: len(b1)] == 6].mean() / 6
+    # Around the words, where the line alone is heard (through G.711: within its steps).
+    for part, start in ((b1, at[0]), (a1, at[2]), (b2, at[3]), (a2, at[5])):
+        expected = stream[start:start + len(part)] * gain
+        assert np.all(np.abs(part - expected) <= expected / 16 + 2), "one noise, one gain, through both clips"

@@ -92,3 +92,34 @@ def test_a_busy_recogniser_sends_a_new_caller_to_the_keypad_menu_with_an_apology
     anyio.run(main)
     assert plays == [("busy", SERVICE.plan("0229").menu_prompt)] and speech.heard == []
     assert [a.reason for a in session.flow.record.attempts] == ["busy"]
+
+
+def test_a_turn_cut_off_is_recognised_anew_and_the_flow_hears_that_it_never_ended():
+    # Its pause heard the turn from the start; a turn cut off is heard as its last seconds
+    # (here as long): the pause's recognition is no answer to it. Named nothing: the keypad menu.
+    speech = FakeSpeech({8000: None})
+    menu = SERVICE.plan("0229").menu_prompt
+    plays = []
+
+    class Heard(StandIn):
+        async def play(self, action):
+            plays.append(action.prompts)
+            if menu in action.prompts:
+                self.session.post(cf.HungUp())  # the test is done once the menu plays
+            else:
+                await super().play(action)
+
+    session = Session(CallFlow(SERVICE, "140229"), CallServices(speech), Heard, lambda _: None)
+
+    async def main():
+        with anyio.fail_after(5):
+            async with anyio.create_task_group() as tasks:
+                tasks.start_soon(session.run)
+                await session.channel.asked.wait()
+                session.paused(session.channel.listening, samples(8000))
+                session.heard(session.channel.listening, samples(8000), cut_off=True)
+
+    anyio.run(main)
+    assert speech.heard == [8000, 8000] and speech.finished == [8000]
+    assert plays[-1] == (menu,)
+    assert [a.reason for a in session.flow.record.attempts] == ["no_name", "cut_off"]

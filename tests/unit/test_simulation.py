@@ -16,7 +16,7 @@ from fourteenplus.config import load_service
 from fourteenplus_dev.simulation import (
     BARGE_IN_S, KEY_REACTION_S, Caller, PromptAudio, Simulation, endpoint, keypad_menu_seconds,
 )
-from fourteenplus.speech import Candidate, Recognition
+from fourteenplus.speech import Candidate, Recognition, vad
 from fourteenplus.speech.service import Answer
 
 SERVICE = load_service()
@@ -200,6 +200,55 @@ def test_a_cough_over_the_question_stops_nothing_and_is_no_answer():
     assert (outcome.municipality, outcome.path, outcome.prompts_stopped) == ("Opmeer", "spoken_repeat", 0)
     no_input_s = SERVICE.listen.no_input_ms / 1000
     assert outcome.seconds == pytest.approx(QUESTION_S + no_input_s + AGAIN_S + answered(SECOND), abs=0.001)
+
+
+def test_a_turn_the_line_holds_open_is_heard_as_its_last_seconds_and_naming_nothing_leads_to_the_keys():
+    # Someone close by talks on after the name, 12 dB below the caller, for longer than the
+    # cut-off (8 s): the turn never ends, its last 6 s are recognised, they name nothing, and
+    # the caller is given the keypad menu rather than asked again on the same line.
+    rng = np.random.default_rng(5)
+    talk = np.where(np.arange(9 * 8000) % 64 < 8, 1500, -225).astype(np.int16)
+    line = {"first": ((rng.standard_normal(16000) * 30).astype(np.int16), talk)}
+    who = caller()
+    who = Caller(who.caller, who.area_code, who.expected, FIRST, SECOND, YES, NO, "test", line=line)
+
+    class Heard(Scripted):
+        def __init__(self, names):
+            super().__init__(names)
+            self.lengths: list[int] = []
+
+        def recognize_now(self, samples, area_code):
+            self.lengths.append(len(samples))
+            return super().recognize_now(samples, area_code)
+
+    speech = Heard([nothing()])
+    outcome = run(speech, who)
+    assert outcome.turns_cut_off == 1 and speech.lengths == [6 * 8000]
+    assert (outcome.municipality, outcome.path, outcome.name_takes) == ("Opmeer", "keypad", 1)
+
+
+def test_the_line_a_call_learnt_carries_over_to_its_next_question():
+    # Others talking 25 dB below the caller from the moment the line opens (its first frame
+    # quiet), through the question, the name and "Bedoelt u Opmeer?". At the question they
+    # are what a caller who speaks at once sounds like; under the old barge-in rule (every
+    # voiced frame counts) they stop it. The name's turn ends at the caller's words and
+    # teaches the line those voices, so the call's endpointer (one per call, as the ARI
+    # adapter's) lets "Bedoelt u" play: one prompt stopped by the line, not two.
+    t = np.arange(9 * 8000) / 8000
+    talk = sum(np.sin(2 * np.pi * 190 * k * t) / k for k in range(1, 6))
+    talk = (talk / np.abs(talk).max() * 6000 * 10 ** (-25 / 20)).astype(np.int16)
+    before = np.concatenate([np.zeros(160, np.int16), talk[: 2 * 8000 - 160]])
+    line = {"first": (before, talk), "yes": (talk[: 2 * 8000], talk)}
+    who = caller()
+    who = Caller(who.caller, who.area_code, who.expected, FIRST, SECOND, YES, NO, "test", line=line)
+    old_rule = vad.Settings(talker_db=-200.0)
+    outcome = Simulation(CallFlow(SERVICE, "140229"), who, Scripted([ranked(("Opmeer", 0.8))], [True]), audio(),
+                         endpointer=old_rule).run()
+    assert (outcome.municipality, outcome.path, outcome.turns_cut_off) == ("Opmeer", "confirmed", 0)
+    assert outcome.prompts_stopped_by_line == 1
+    # The barge-in rule: those voices stop no prompt at all.
+    outcome = Simulation(CallFlow(SERVICE, "140229"), who, Scripted([ranked(("Opmeer", 0.8))], [True]), audio()).run()
+    assert (outcome.path, outcome.prompts_stopped_by_line) == ("confirmed", 0)
 
 
 def test_the_callers_who_barge_in_are_drawn_from_the_seed_alone():

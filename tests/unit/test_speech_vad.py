@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from fourteenplus.speech import audio, vad
+from fourteenplus.speech.bargein import Turn
 from fourteenplus.speech.deadline import Deadline
 
 RATE = 8000
@@ -123,6 +124,46 @@ def test_a_caller_who_never_stops_is_cut_at_the_maximum():
     events = feed(endpointer, np.concatenate([hiss(0.5), voice(3.0)]))
     assert [e for e, _ in events] == ["start", "end"]
     assert events[1][1] < 1.8
+
+
+def test_a_turn_cut_off_is_heard_as_its_last_seconds_of_the_caller():
+    """A voice 22 dB below the caller's talks on around them (on a learnt line it is loud, so
+    the turn never ends): cut off, the turn is heard from the caller's last loud frame back,
+    `cut_off_frames` of it, not from where the other voice opened it."""
+    endpointer = vad.Endpointer(vad.Settings(max_frames=200, cut_off_frames=75))
+    other = voice(6.0, level=600, pitch=210)
+    other[int(1.5 * RATE):int(2.5 * RATE)] += voice(1.0, level=8000)
+    events = feed(endpointer, np.concatenate([hiss(0.5), other]))
+    assert [e for e, _ in events if e != "pause"] == ["start", "end"] and endpointer.cut_off
+    heard = endpointer.utterance().samples
+    assert len(heard) == 75 * vad.FRAME
+    loud = np.flatnonzero(np.abs(heard) > 3000)
+    # The caller's words end 0.1 s (the tail) before the end of what is heard.
+    assert (len(heard) - loud[-1]) / RATE == pytest.approx(0.1, abs=0.021)
+    endpointer.reset()
+    assert not endpointer.cut_off
+
+
+def taken_at(clip, settings=vad.Settings()):
+    """When speech over a playing prompt takes the turn from it (s into the clip; None: never)."""
+    endpointer = vad.Endpointer(settings)
+    turn = Turn(endpointer)
+    for i in range(0, len(clip) - vad.FRAME + 1, vad.FRAME):
+        if turn.update(endpointer.feed(clip[i : i + vad.FRAME]), playing=True):
+            return (i + vad.FRAME) / RATE
+    return None
+
+
+def test_voices_that_began_with_the_call_stop_no_prompt_but_a_caller_who_speaks_at_once_does():
+    """Others start talking as the line opens (its first frame quiet), far below a talker's
+    level: they open a turn, as a caller who speaks at once does, but do not stop the question.
+    The caller's own voice at once still does, within 0.3 s."""
+    others = np.concatenate([np.zeros(vad.FRAME, np.int16), voice(3.0, level=700, pitch=190)])
+    assert vad.frame_level_db(others[RATE:RATE + vad.FRAME]) < vad.Settings().talker_db - 5
+    assert taken_at(others) is None
+    assert taken_at(others, vad.Settings(talker_db=-200.0)) is not None, "they open a turn (the premise)"
+    caller = np.concatenate([np.zeros(int(0.1 * RATE), np.int16), voice(1.0)])
+    assert taken_at(caller) <= 0.1 + 0.3
 
 
 def test_a_whole_clip_is_trimmed_to_the_speech():

@@ -16,8 +16,9 @@ caller is right when put through to theirs (one not connected would hear its 14+
 the same decision). They have no keypad menu to compare with.
 
 With `--line` the same callers are also placed on real lines (`fourteenplus_dev.lines`): a
-caller in noise is in it from before each answer to after it, so the endpointer learns it
-while the prompt plays and a turn it holds open runs into the cut-off. Each line's figures
+caller in noise is in it from before each answer to after it, one sound at one level through
+the call, so the endpointer learns it while the prompt plays (and keeps it for the next
+question, one endpointer per call) and a turn it holds open runs into the cut-off. Each line's figures
 stand per voice family beside the clean line's, in the same run.
 """
 
@@ -43,8 +44,8 @@ from fourteenplus.callflow import CallFlow
 from fourteenplus.config import DEFAULTS, HistorySettings, Service, Thresholds, load_service
 from fourteenplus.numberplan import NATIONAL
 from fourteenplus.paths import cache_dir
-from ..simulation import BARGE_IN_S, Caller, Outcome, PromptAudio, Simulation, keypad_menu_seconds
-from fourteenplus.speech import Recognition
+from ..simulation import BARGE_IN_S, Caller, Outcome, PromptAudio, Simulation, keypad_menu_seconds, words_start
+from fourteenplus.speech import Recognition, vad
 from fourteenplus.speech.service import Answer, SpeechService
 from fourteenplus.speech.vad import Spoken
 from fourteenplus.vocabulary import CallPath, ListenMode
@@ -171,17 +172,17 @@ def barge_ins(count: int, share: float, seed: int) -> list[float | None]:
 
 
 def play(caller: Caller, service: Service, speech, audio: PromptAudio, barge_in_s: float | None,
-         suggested: str | None = None) -> Outcome:
+         suggested: str | None = None, endpointer: vad.Settings | None = None) -> Outcome:
     """One caller through the call flow, and the same caller's time on the keypad-only menu."""
     outcome = Simulation(CallFlow(service, dialled(caller.area_code)), caller, speech, audio, barge_in_s,
-                         suggested=suggested).run()
+                         suggested=suggested, endpointer=endpointer).run()
     outcome.keypad_menu_s = keypad_menu_seconds(caller, service.plan(caller.area_code), audio)
     return outcome
 
 
 def run_callers(callers: list[Caller], service: Service, speech, audio: PromptAudio,
-                barge_in: float = 0.0, seed: int = 0) -> list[Outcome]:
-    return [play(caller, service, speech, audio, barge_in_s)
+                barge_in: float = 0.0, seed: int = 0, endpointer: vad.Settings | None = None) -> list[Outcome]:
+    return [play(caller, service, speech, audio, barge_in_s, endpointer=endpointer)
             for caller, barge_in_s in zip(callers, barge_ins(len(callers), barge_in, seed))]
 
 
@@ -256,6 +257,10 @@ def figures(outcomes: list[Outcome]) -> dict:
         "reached_keypad_menu": sum(o.path == CallPath.KEYPAD for o in names),
         "questions_per_caller": round(sum(o.questions for o in outcomes) / len(outcomes), 2) if outcomes else 0.0,
         "prompts_stopped_by_speech": sum(o.prompts_stopped for o in outcomes),
+        # Of those, stopped before the caller said a word: the line's voices or noise took the turn.
+        "prompts_stopped_by_line": sum(o.prompts_stopped_by_line for o in outcomes),
+        # From the caller's first word to the prompt stopped, per prompt their words stopped.
+        "barge_in_ms": spread([ms for o in outcomes for ms in o.barge_in_ms]),
         # A turn the line held open until the endpointer's cut-off (`listen.max_speech_ms`).
         "turns_cut_off": sum(o.turns_cut_off for o in outcomes),
         "time_to_transfer_s": speech,
@@ -298,17 +303,21 @@ def report(outcomes: list[Outcome], thresholds: Thresholds, questions: int, corp
 
 def on_line(callers: list[Caller], condition: str, lines: line_conditions.Lines) -> list[Caller]:
     """The same callers on a line: each clip through it, with the line's own sound around it
-    when it has any (noise). Each clip's noise is seeded by the line, the caller and the clip."""
+    when it has any (noise), one sound through the call at one level (`Lines.call`), so what
+    the endpointer learnt of it at one question holds at the next. Seeded by the line, the
+    caller and the clip."""
     placed = []
     for caller in callers:
         heard: dict[str, Any] = {}
         around = {}
-        for part in PARTS + (("topic",) if caller.topic is not None else ()):
-            seed = zlib.crc32(f"{condition}/{caller.caller}/{part}".encode())
-            before, heard[part], after = lines.around(condition, getattr(caller, part), seed)
+        parts = PARTS + (("topic",) if caller.topic is not None else ())
+        seeds = [zlib.crc32(f"{condition}/{caller.caller}/{part}".encode()) for part in parts]
+        for part, (before, heard[part], after) in zip(parts, lines.call(condition, [getattr(caller, p) for p in parts],
+                                                                        seeds)):
             if before is not None and after is not None:
                 around[part] = (before, after)
-        placed.append(dataclasses.replace(caller, **heard, line=around))
+        placed.append(dataclasses.replace(caller, **heard, line=around,
+                                          words={part: words_start(getattr(caller, part)) for part in heard}))
     return placed
 
 
@@ -335,6 +344,8 @@ LINE_COLUMNS = (
     ("turns cut off", lambda f: str(f["turns_cut_off"])),
     ("reached the keypad menu", lambda f: str(f["reached_keypad_menu"])),
     ("prompts stopped by speech", lambda f: str(f["prompts_stopped_by_speech"])),
+    ("of them by the line", lambda f: str(f["prompts_stopped_by_line"])),
+    ("barge-in p50 / p95 (ms)", lambda f: f"{f['barge_in_ms'].get('p50', '–')} / {f['barge_in_ms'].get('p95', '–')}"),
     ("time to transfer p50 (s)", lambda f: str(f["time_to_transfer_s"].get("p50", "–"))),
 )
 
@@ -376,21 +387,31 @@ def main(args: argparse.Namespace) -> int:
     if args.history:
         result["history"] = history_figures(callers, outcomes, service, timed, audio, args.history,
                                             args.history_odds, args.barge_in, args.seed)
+    # The same callers on each line, once for every run of them.
+    placed = {condition: on_line(callers, condition, lines) for condition in conditions
+              if lines is not None and condition != line_conditions.CLEAN}
     if args.against:
-        # The same callers on the same recognitions (the cache), at the other settings.
+        # The same callers on the same recognitions (the cache), at the other settings: the
+        # thresholds', and the endpointer's (`vad.Settings`, e.g. talker_db), on every line.
         other = dict(args.against)
         questions = int(other.pop("questions", args.questions))
         barge_in = other.pop("barge_in", args.barge_in)
+        heard = {name: other.pop(name) for name in list(other) if name in vad.Settings.__dataclass_fields__}
+        endpointer = dataclasses.replace(vad.Settings.cut_at(service.listen.max_speech_ms), **heard)
         against = dataclasses.replace(thresholds, **other)
-        other_outcomes = run_callers(callers, bench_service({c.area_code for c in callers}, against, questions,
-                                                            departments),
-                                     timed, audio, barge_in, args.seed)
+        other_service = bench_service({c.area_code for c in callers}, against, questions, departments)
+        other_outcomes = run_callers(callers, other_service, timed, audio, barge_in, args.seed, endpointer)
         result["against"] = figures(other_outcomes) | {"thresholds": dataclasses.asdict(against),
-                                                       "questions": questions, "barge_in": barge_in}
+                                                       "questions": questions, "barge_in": barge_in,
+                                                       "endpointer": heard}
+        if lines is not None:
+            result["against"]["lines"] = by_line({condition: run_callers(
+                placed[condition], other_service, timed, audio, barge_in, args.seed, endpointer)
+                for condition in placed})
     table = None
     if lines is not None:
         on_lines = {condition: outcomes if condition == line_conditions.CLEAN else run_callers(
-            on_line(callers, condition, lines), service, timed, audio, args.barge_in, args.seed)
+            placed[condition], service, timed, audio, args.barge_in, args.seed)
             for condition in conditions}
         result["lines"] = by_line(on_lines)
         table = line_conditions.table(result["lines"], "by_voice_family", LINE_COLUMNS, result)

@@ -38,10 +38,12 @@ from fourteenplus.vocabulary import Decision, Reason, said
 
 
 
-# What `--against` may change: the flow's own settings, and the share of callers who talk
-# over the prompts. (The reply thresholds are the speech service's: its answers are heard
-# once per run.)
-FLOW_SETTINGS = ("accept", "confirm", "runner_up", "department", "questions", "barge_in")
+# What `--against` may change: the flow's own settings, the share of callers who talk over
+# the prompts, and the endpointer's barge-in rule. (The reply thresholds are the speech
+# service's: its answers are heard once per run.)
+FLOW_SETTINGS = ("accept", "confirm", "runner_up", "department", "questions", "barge_in",
+                 # the endpointer's, as the simulation hears the callers (`vad.Settings`)
+                 "talker_db")
 
 
 def settings(text: str) -> dict[str, float]:
