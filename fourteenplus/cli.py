@@ -13,6 +13,7 @@ import argparse
 import importlib
 import sys
 from importlib.metadata import EntryPoint, entry_points
+from types import ModuleType
 
 from . import __version__
 
@@ -57,7 +58,7 @@ def build_parser(extra: dict[str, EntryPoint]) -> argparse.ArgumentParser:
     return parser
 
 
-def command_parser(name: str, extra: dict[str, EntryPoint] | None = None):
+def command_parser(name: str, extra: dict[str, EntryPoint] | None = None) -> tuple[ModuleType, argparse.ArgumentParser]:
     """(the command's module, its argument parser): what `main` parses a command line with,
     and what the runbook's test checks each command the runbook names against."""
     extra = plugins() if extra is None else extra
