@@ -13,6 +13,7 @@ import argparse
 import importlib
 import sys
 from importlib.metadata import EntryPoint, entry_points
+from types import ModuleType
 
 from . import __version__
 
@@ -57,22 +58,29 @@ def build_parser(extra: dict[str, EntryPoint]) -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
-    extra = plugins()
-    if not argv or argv[0] not in COMMANDS and argv[0] not in extra:
-        build_parser(extra).parse_args(argv or ["--help"])
-        return 2
-    name = argv[0]
+def command_parser(name: str, extra: dict[str, EntryPoint] | None = None) -> tuple[ModuleType, argparse.ArgumentParser]:
+    """(the command's module, its argument parser): what `main` parses a command line with,
+    and what the runbook's test checks each command the runbook names against."""
+    extra = plugins() if extra is None else extra
     if name in COMMANDS:
         module = importlib.import_module(f"fourteenplus.commands.{name.replace('-', '_')}")
         description = COMMANDS[name]
     else:
         module = extra[name].load()
         description = _summary(module)
-    command_parser = argparse.ArgumentParser(prog=f"fourteenplus {name}", description=description)
-    module.configure(command_parser)
-    args = command_parser.parse_args(argv[1:])
+    parser = argparse.ArgumentParser(prog=f"fourteenplus {name}", description=description)
+    module.configure(parser)
+    return module, parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    extra = plugins()
+    if not argv or argv[0] not in COMMANDS and argv[0] not in extra:
+        build_parser(extra).parse_args(argv or ["--help"])
+        return 2
+    module, parser = command_parser(argv[0], extra)
+    args = parser.parse_args(argv[1:])
     try:
         return int(module.main(args) or 0)
     except KeyboardInterrupt:

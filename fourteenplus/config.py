@@ -23,6 +23,7 @@ from .errors import ConfigError, ConfigErrors
 from .hours import HoursError, OpeningHours, parse_week
 from .numberplan import NATIONAL, NumberRejected, digits_of, parse
 from .paths import recording, recordings_dir
+from .rtp import EXTERNAL_MEDIA
 from .speech.deadline import Deadline
 from .text import fold
 from .vocabulary import CONFIRM_FAMILIES, Prompt, PromptFamily, prompt_id
@@ -194,6 +195,10 @@ class AsteriskSettings:
     ari_user: str | None = None
     ari_password_file: str | None = None
     ari_password_env: str | None = None
+    # How the ARI app hears the caller: the externalMedia channel's format (`rtp.EXTERNAL_MEDIA`).
+    # ulaw, or slin (8 kHz linear), so an A-law caller reaches the recogniser companded once
+    # (their line's A-law) instead of twice (A-law, then μ-law): bench/recognition.md.
+    ari_media: str = "ulaw"
     agi_host: str = "127.0.0.1"   # where `fourteenplus agi` listens and the dialplan's AGI() connects
     agi_port: int = 4573
     # Where Asterisk's manager (AMI) listens, for `status` and the FastAGI server's dial results;
@@ -468,12 +473,15 @@ def _asterisk(c: _Collector, data: yamlfile.Node) -> AsteriskSettings:
     values: dict[str, Any] = {}
     ari = c.mapping(section, "ari")
     if ari is not None:
-        c.keys(ari, ("url", "user", "password_file", "password_env"), "asterisk.ari")
-        for key in ("url", "user", "password_file", "password_env"):
+        c.keys(ari, ("url", "user", "password_file", "password_env", "media"), "asterisk.ari")
+        for key in ("url", "user", "password_file", "password_env", "media"):
             if key in ari and (not isinstance(ari[key], str) or not ari[key]):
                 c.errors.append(ari.error(f"'{key}' must be text", key))
             elif key in ari:
                 values[f"ari_{key}"] = ari[key]
+        media = values.get("ari_media")
+        if media is not None and media not in EXTERNAL_MEDIA:
+            c.errors.append(ari.error(f"'media' must be one of {', '.join(EXTERNAL_MEDIA)}, not {media!r}", "media"))
         url = values.get("ari_url")
         if url is not None and not re.match(r"^https?://[^/\s]+/?$", url):
             c.errors.append(ari.error(f"'url' must be http(s)://host:port/, not {url!r}", "url"))

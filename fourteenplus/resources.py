@@ -3,7 +3,7 @@
 A checkout and an installed wheel read the same files: the national directory, the prompt
 texts, the example configuration, the grammars, the Asterisk, Kamailio and systemd templates,
 the static dialplan, the SIPp scenarios `fourteenplus call` runs, the fitted policy, and the
-Prometheus alert rules and Grafana dashboard for the operator's monitoring. The
+Prometheus alert rules, their on-call runbook and Grafana dashboard for the operator's monitoring. The
 operator's own files (configuration, state) are `paths`' business, not this module's.
 """
 
@@ -32,5 +32,6 @@ KAMAILIO_TEMPLATE = _shipped("data", "asterisk", "kamailio", "kamailio.cfg.in")
 SIPP_SCENARIOS = _shipped("data", "sipp")
 UNIT_TEMPLATE = _shipped("data", "systemd", "fourteenplus.service.in")
 ALERT_RULES = _shipped("data", "prometheus", "alerts.yaml")  # for the operator's Prometheus
+RUNBOOK = _shipped("data", "prometheus", "runbook.md")  # the on-call runbook the alerts point at
 DASHBOARD = _shipped("data", "grafana", "fourteenplus.json")  # for the operator's Grafana
 POLICY = _shipped("speech", "policy.yaml")

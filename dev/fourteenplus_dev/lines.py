@@ -9,8 +9,11 @@ repository (`../shared/tools/`, not part of it: a bench that needs it says where
 - `amr12`, `amr4`: a mobile leg, AMR-NB at 12.2 and 4.75 kbit/s; `loss5`: 5 % of the packets
   lost in bursts; `quiet`: a soft talker, 20 dB lower (the tool's own, as it names them);
 - `clean`: the clip as the corpus holds it, which has a line of its own (the synthetic
-  corpora put most clips in 10–25 dB of noise).
-Every line ends in G.711 µ-law, as the tool's corpora do.
+  corpora put most clips in 10–25 dB of noise);
+- `alaw`, `alaw-ulaw` (ours, not the tool's): a Dutch carrier's A-law line as the ARI app
+  hears it, through an externalMedia channel in linear audio (`asterisk.ari.media: slin`: the
+  line's one companding) or in μ-law (the default: A-law, then μ-law).
+Every other line ends in G.711 µ-law, as the tool's corpora do.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from fourteenplus.speech import audio
 TOOL = Path(__file__).resolve().parents[2].parent / "shared" / "tools" / "line_conditions.py"
 CLEAN = "clean"
 CODECS = ("amr12", "amr4", "loss5", "quiet")
+LAWS = {"alaw": ("alaw",), "alaw-ulaw": ("alaw", "ulaw")}  # a line's companding, in order
 _NOISE = re.compile(r"(car|babble|street)(\d{1,2})")
 # A caller in noise is in it before they speak and after (the endpointer learns the line
 # while the question plays): the seconds of it around each clip in the dialogue bench.
@@ -46,10 +50,10 @@ def parse(text: str) -> tuple[str, ...]:
     if not names:
         raise argparse.ArgumentTypeError("name at least one line condition")
     for name in names:
-        if name != CLEAN and name not in CODECS and not _NOISE.fullmatch(name):
+        if name != CLEAN and name not in CODECS and name not in LAWS and not _NOISE.fullmatch(name):
             raise argparse.ArgumentTypeError(
                 f"{name!r} is no line condition: car<SNR>, babble<SNR>, street<SNR> (SNR in dB, e.g. car20), "
-                f"{', '.join(CODECS)} or {CLEAN}")
+                f"{', '.join((*CODECS, *LAWS))} or {CLEAN}")
     return names
 
 
@@ -80,9 +84,12 @@ def load_tool(path: Path = TOOL) -> types.ModuleType:
     return module
 
 
-def telephone(x: np.ndarray) -> np.ndarray:
-    """Float samples through G.711 µ-law, as int16."""
-    return audio.decode(audio.encode(np.clip(np.round(x), -32768, 32767).astype(np.int16), "ulaw"), "ulaw")
+def telephone(x: np.ndarray, laws: tuple[str, ...] = ("ulaw",)) -> np.ndarray:
+    """Float samples through G.711 (µ-law, or `laws` one after the other), as int16."""
+    samples = np.clip(np.round(x), -32768, 32767).astype(np.int16)
+    for law in laws:
+        samples = audio.decode(audio.encode(samples, law), law)
+    return samples
 
 
 # A clip as its line delivers it: (the line before it, the clip, the line after it); a line
@@ -132,6 +139,8 @@ class Lines:
         x = np.asarray(clip, dtype=np.float64)
         if condition == CLEAN:
             return None, np.asarray(clip, dtype=np.int16), None
+        if condition in LAWS:
+            return None, telephone(x, LAWS[condition]), None
         found = _NOISE.fullmatch(condition)
         if found is None:
             with tempfile.TemporaryDirectory() as tmp:
@@ -170,7 +179,8 @@ def options(parser: argparse.ArgumentParser) -> None:
     """`--line` and `--lines`, as every bench on lines takes them."""
     parser.add_argument("--line", type=parse, action="append", metavar="CONDITION,…",
                         help="also pass every clip through these line conditions (repeatable): car<SNR>, "
-                             "babble<SNR>, street<SNR> (e.g. car20, babble10), amr12, amr4, loss5, quiet; each "
+                             "babble<SNR>, street<SNR> (e.g. car20, babble10), amr12, amr4, loss5, quiet, alaw (an A-law "
+                             "line heard as slin), alaw-ulaw (heard through μ-law); each "
                              "line's figures per voice family beside the clean line's, in the same run")
     parser.add_argument("--lines", type=Path, default=TOOL, help=f"the line conditions tool (default {TOOL})")
 

@@ -7,9 +7,11 @@ dispatches.
 
 How the caller is heard: a snoop channel (spy=in: the caller's voice, never our prompts)
 and an externalMedia channel share a mixing bridge, so Asterisk streams the caller's audio
-as μ-law RTP to a UDP socket of this call. The caller's own channel stays out of any
-bridge, so prompts play to it normally and the caller can speak over them (barge-in:
-`speech.bargein.Turn` says when an utterance over a prompt is speech enough to stop it).
+as RTP to a UDP socket of this call: μ-law, or with `asterisk.ari.media: slin` linear, which
+spares an A-law caller's words a second companding (A-law, then μ-law) before the ear. The
+caller's own channel stays out of any bridge, so prompts play to it normally and the caller
+can speak over them (barge-in: `speech.bargein.Turn` says when an utterance over a prompt is
+speech enough to stop it).
 The frames feed a `speech.vad.Endpointer`; each utterance goes to the `SpeechService`,
 which recognises it in a worker thread, starting at the caller's first pause (0.2 s of
 quiet) rather than at the end (0.5 s) when the worker is free.
@@ -34,7 +36,7 @@ import anyio.abc
 from .. import callflow as cf
 from ..config import Service
 from ..prompts import SOUNDS_SUBDIR
-from ..rtp import ULAW_PAYLOAD_TYPE, payload
+from ..rtp import EXTERNAL_MEDIA, payload
 from ..session import CallServices, ChannelGone, Dialling, DialVariables, Session
 from ..speech.audio import decode
 from ..speech.bargein import Turn
@@ -83,6 +85,9 @@ class Call:
         self.endpointer = Endpointer(Settings.cut_at(app.service.listen.max_speech_ms))
         self.turn = Turn(self.endpointer)  # when the caller's speech stops a prompt
         self.media: dict[str, str] = {}  # "bridge", "snoop", "external" → ARI ids
+        # the externalMedia format this call is heard in, its RTP payload type and encoding
+        self.heard_as = app.service.asterisk.ari_media
+        self.payload_type, self.encoding = EXTERNAL_MEDIA[self.heard_as]
         self.hearing = False  # the media path is set up (once per call, on the first Listen)
         self.session = Session(flow, app.services, lambda session: self, app.finished,
                                name=f"call {self.channel_id} ({dialled})")
@@ -179,7 +184,7 @@ class Call:
             self.app.own_channels.update(entered)
             try:
                 await self.ari.create_bridge(ids["bridge"])
-                await self.ari.external_media(ids["external"], LOOPBACK, port)
+                await self.ari.external_media(ids["external"], LOOPBACK, port, self.heard_as)
                 await self.ari.snoop(self.channel_id, ids["snoop"])
                 with anyio.fail_after(MEDIA_SETUP_S):
                     for event in entered.values():
@@ -193,10 +198,10 @@ class Call:
                 self._hear(packet)
 
     def _hear(self, packet: bytes) -> None:
-        audio = payload(packet, ULAW_PAYLOAD_TYPE)
+        audio = payload(packet, self.payload_type)
         if self.listening is None or audio is None:
             return
-        samples = decode(audio, "ulaw")
+        samples = decode(audio, self.encoding)
         for start in range(0, len(samples) - FRAME + 1, FRAME):
             state = self.endpointer.feed(samples[start:start + FRAME])
             if self.turn.update(state, self.playback is not None):

@@ -149,10 +149,10 @@ class Ari:
         await self._call("channels", "snoopChannelWithId", channelId=channel_id, snoopId=snoop_id,
                          spy="in", app=self.app)
 
-    async def external_media(self, channel_id: str, host: str, port: int) -> None:
-        """A channel that sends what it hears as μ-law RTP to host:port."""
+    async def external_media(self, channel_id: str, host: str, port: int, media: str = "ulaw") -> None:
+        """A channel that sends what it hears as RTP to host:port, in `media` (`rtp.EXTERNAL_MEDIA`)."""
         await self._call("channels", "externalMedia", channelId=channel_id, app=self.app,
-                         external_host=f"{host}:{port}", encapsulation="rtp", transport="udp", format="ulaw")
+                         external_host=f"{host}:{port}", encapsulation="rtp", transport="udp", format=media)
 
     # ---- bridges ----
 

@@ -1,9 +1,10 @@
 """Telephone audio ⇄ the float32 16 kHz PCM whisper wants.
 
 Asterisk hands us 8 kHz G.711 (μ-law in Europe's SIP trunks as often as A-law) or signed
-linear 16-bit. Decoding uses the G.711 tables, built once; resampling 8k→16k is a
-polyphase ×2 with a windowed-sinc low-pass, which is exact enough for speech and costs
-well under a millisecond per second of audio.
+linear 16-bit: little-endian in its files (`slin`), big-endian over RTP (`l16`, RFC 3551).
+Decoding uses the G.711 tables, built once; resampling 8k→16k is a polyphase ×2 with a
+windowed-sinc low-pass, which is exact enough for speech and costs well under a millisecond
+per second of audio.
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ import numpy as np
 
 TELEPHONE_RATE = 8000
 WHISPER_RATE = 16000
-ENCODINGS = ("ulaw", "alaw", "slin")
+ENCODINGS = ("ulaw", "alaw", "slin", "l16")
+LINEAR = {"slin": "<i2", "l16": ">i2"}  # the signed-linear encodings, by their byte order
 
 
 def _ulaw_table() -> np.ndarray:
@@ -44,14 +46,14 @@ _ALAW_ORDER = np.argsort(ALAW, kind="stable")
 
 
 def decode(data: bytes, encoding: str) -> np.ndarray:
-    """G.711 μ-law/A-law or signed-linear little-endian bytes → int16 samples."""
+    """G.711 μ-law/A-law or signed-linear bytes (little-endian `slin`, big-endian `l16`) → int16 samples."""
     raw = np.frombuffer(data, dtype=np.uint8)
     if encoding == "ulaw":
         return ULAW[raw]
     if encoding == "alaw":
         return ALAW[raw]
-    if encoding == "slin":
-        return np.frombuffer(data[: len(data) - len(data) % 2], dtype="<i2").astype(np.int16)
+    if encoding in LINEAR:
+        return np.frombuffer(data[: len(data) - len(data) % 2], dtype=LINEAR[encoding]).astype(np.int16)
     raise ValueError(f"unknown encoding {encoding!r}; expected one of {', '.join(ENCODINGS)}")
 
 
@@ -70,8 +72,8 @@ def encode(samples: np.ndarray, encoding: str) -> bytes:
         return _nearest_code(samples, ULAW.astype(np.int32), _ULAW_ORDER).tobytes()
     if encoding == "alaw":
         return _nearest_code(samples, ALAW.astype(np.int32), _ALAW_ORDER).tobytes()
-    if encoding == "slin":
-        return np.clip(samples, -32768, 32767).astype("<i2").tobytes()
+    if encoding in LINEAR:
+        return np.clip(samples, -32768, 32767).astype(LINEAR[encoding]).tobytes()
     raise ValueError(f"unknown encoding {encoding!r}; expected one of {', '.join(ENCODINGS)}")
 
 

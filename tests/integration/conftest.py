@@ -196,8 +196,13 @@ def stored(service_yaml: Path, dialled: str, since: float = 0.0):
 
 def ari_channels() -> list[dict]:
     """The channels the bundled Asterisk has now (ARI's JSON: id, name, …)."""
+    return ari_get("channels")
+
+
+def ari_get(resource: str):
+    """ARI's JSON answer to GET /ari/<resource> on the bundled Asterisk, as the generated user."""
     creds = asterisk_config.credentials()
-    request = urllib.request.Request(asterisk_config.ARI_URL + "ari/channels")
+    request = urllib.request.Request(asterisk_config.ARI_URL + "ari/" + resource)
     token = base64.b64encode(f"{creds.ari_user}:{creds.ari_password}".encode()).decode()
     request.add_header("Authorization", f"Basic {token}")
     with urllib.request.urlopen(request, timeout=5) as response:

@@ -6,10 +6,13 @@ from __future__ import annotations
 import time
 
 from fourteenplus import asterisk_layout, paths, prompts, rtp
+from fourteenplus.ari.app import MEDIA_PREFIX
 from fourteenplus.sipp import PressKeys, Say, WaitPrompt
 from fourteenplus.vocabulary import Prompt
 
-from .conftest import in_background, log_size, stored, the_callers_channel, wait_for_log
+from ..waiting import wait_until
+from .conftest import (AT_THE_QUESTION, ari_channels, ari_get, in_background, log_size, stored, the_callers_channel,
+                       wait_for_log)
 
 # A spoken name that lands this quickly after the caller stops was recognised, not a
 # fallback to the area's default (that takes the attempts and the menu: many seconds).
@@ -62,6 +65,28 @@ def test_an_alaw_caller_hears_the_alaw_prompts_and_a_spoken_name_is_put_through(
     assert set(result.received) == {rtp.ALAW_PAYLOAD_TYPE}, result.received
     question = asterisk_layout.read(paths.asterisk_root()).sounds / prompts.SOUNDS_SUBDIR / f"nl/{Prompt.QUESTION}.alaw"
     assert question.read_bytes()[800:2400] in result.heard, "the caller heard the A-law question, byte for byte"
+
+
+def test_an_alaw_caller_heard_as_slin_is_put_through(call, app, service_yaml, tmp_path):
+    """Linear audio for the app (issue 27, part 2): with `asterisk.ari.media: slin` the app's
+    ears are an externalMedia channel in 8 kHz signed linear, as Asterisk itself reports it,
+    so an A-law caller's words reach the recogniser companded once (their line's A-law), not
+    again in μ-law; the caller says a name and is put through."""
+    config = tmp_path / "slin.yaml"
+    config.write_text(service_yaml.read_text() + "\nasterisk:\n  ari: {media: slin}\n")
+    with app.running(config):
+        since = log_size(app)
+        thread, placed = in_background(lambda: call("140229", [WaitPrompt(), Say("Koggenland")], law="alaw"))
+        try:
+            wait_for_log(app, AT_THE_QUESTION, since)
+            ears = wait_until(lambda: [c["id"] for c in ari_channels() if c["id"].startswith(MEDIA_PREFIX + "media-")],
+                              "the app's externalMedia channel")
+            heard_in = ari_get(f"channels/{ears[0]}/variable?variable=CHANNEL(audionativeformat)")["value"]
+        finally:
+            thread.join(120)
+    assert heard_in == "(slin)"  # the channel's native formats, as Asterisk lists them
+    assert users(placed["result"]) == ["koggenland"]
+    assert placed["result"].speech_end_to_invite_ms < RECOGNISED_WITHIN_MS
 
 
 def test_carrier_phrase(call):

@@ -75,13 +75,14 @@ asterisk:
     url: http://192.0.2.7:8088
     user: pbx-apps
     password_env: PBX_ARI_PASSWORD
+    media: slin
   agi: {host: 127.0.0.2, port: 4600}
   ami: {port: 5039}
   asterisk_conf: /opt/asterisk/etc/asterisk.conf
   directories: {astdatadir: /srv/asterisk/}
 """))
     assert service.asterisk == AsteriskSettings(
-        ari_url="http://192.0.2.7:8088/", ari_user="pbx-apps", ari_password_env="PBX_ARI_PASSWORD",
+        ari_url="http://192.0.2.7:8088/", ari_user="pbx-apps", ari_password_env="PBX_ARI_PASSWORD", ari_media="slin",
         agi_host="127.0.0.2", agi_port=4600, ami_port=5039, conf="/opt/asterisk/etc/asterisk.conf",
         directories={"astdatadir": "/srv/asterisk"})
     assert "Set(FOURTEENPLUS_AGI=agi://127.0.0.2:4600/fourteenplus)" in asterisk_config.render_dialplan(service)
@@ -93,6 +94,7 @@ asterisk:
     ("asterisk:\n  ari: {password_file: /etc/pw}\n", 2, "without 'user'"),
     ("asterisk:\n  ari: {user: me, password_file: pw}\n", 2, "absolute path"),
     ("asterisk:\n  ari:\n    url: ftp://x\n", 3, "http(s)://"),
+    ("asterisk:\n  ari:\n    media: alaw\n", 3, "'media' must be one of ulaw, slin"),
     ("asterisk:\n  agi: {host: 0.0.0.0}\n", 2, "name one address"),
     ("asterisk:\n  agi:\n    host: localhost\n", 3, "IP address"),
     ("asterisk:\n  agi: {port: 70000}\n", 2, "between 1 and 65535"),

@@ -4,6 +4,7 @@ what the caller said over the prompt is heard whole."""
 
 from __future__ import annotations
 
+import dataclasses
 import struct
 import types
 from pathlib import Path
@@ -14,6 +15,7 @@ import pytest
 from fourteenplus import callflow as cf
 from fourteenplus.ari.app import Call
 from fourteenplus.config import load_service
+from fourteenplus.rtp import EXTERNAL_MEDIA
 from fourteenplus.session import CallServices
 from fourteenplus.speech import audio
 from fourteenplus.speech.audio import encode
@@ -122,15 +124,21 @@ def test_a_word_after_a_cough_takes_the_turn_as_its_own_utterance():
 
 # ---- the ARI adapter: RTP from the snoop channel into the endpointer, the turn into the flow ----
 
-def rtp(samples: np.ndarray, seq: int) -> bytes:
-    return struct.pack("!BBHII", 0x80, 0, seq, seq * FRAME, 1) + encode(samples, "ulaw")
+def rtp(samples: np.ndarray, seq: int, media: str = "ulaw") -> bytes:
+    """One packet as Asterisk's externalMedia channel sends it in `media`."""
+    payload_type, encoding = EXTERNAL_MEDIA[media]
+    return struct.pack("!BBHII", 0x80, payload_type, seq, seq * FRAME, 1) + encode(samples, encoding)
 
 
 class Heard:
-    """A `Call` whose session records what the adapter tells it."""
+    """A `Call` whose session records what the adapter tells it; it hears the caller in `media`
+    (`asterisk.ari.media`), and is sent packets in `sent` (default: the same)."""
 
-    def __init__(self, playing: bool):
-        app = types.SimpleNamespace(service=load_service(), ari=None, services=CallServices(speech=None),
+    def __init__(self, playing: bool, media: str = "ulaw", sent: str | None = None):
+        service = load_service()
+        service = dataclasses.replace(service, asterisk=dataclasses.replace(service.asterisk, ari_media=media))
+        self.sent = sent or media
+        app = types.SimpleNamespace(service=service, ari=None, services=CallServices(speech=None),
                                     finished=lambda session: None)
         self.call = Call(app, {"id": "c1"}, "140229")  # type: ignore[arg-type]
         self.call.listening = cf.Listen(ListenMode.NAME, "0229")
@@ -146,7 +154,7 @@ class Heard:
     def feed(self, audio: np.ndarray) -> None:
         for index in range(len(audio) // FRAME):
             self.frames += 1
-            self.call._hear(rtp(audio[index * FRAME:(index + 1) * FRAME], self.frames))
+            self.call._hear(rtp(audio[index * FRAME:(index + 1) * FRAME], self.frames, self.sent))
 
 
 def test_ari_speech_over_the_question_stops_it_and_is_heard_from_its_onset():
@@ -174,3 +182,19 @@ def test_ari_after_the_prompt_even_a_short_answer_is_heard():
     ears = Heard(playing=False)
     ears.feed(np.concatenate([quiet(LINE_S), voice(0.12), quiet(1.0)]))
     assert [type(event) for _, event in ears.events] == [cf.SpeechStarted] and len(ears.utterances) == 1
+
+
+def test_ari_heard_as_slin_the_callers_samples_arrive_as_sent():
+    """`asterisk.ari.media: slin`: the externalMedia channel is asked for slin and its L16
+    packets (network byte order) are the caller's samples, with no companding of ours on
+    them; packets of another payload type (μ-law, RFC 4733 keys) are not audio for it."""
+    words = np.concatenate([quiet(LINE_S), voice(0.8) + quiet(0.8, seed=2)[:int(0.8 * RATE)], quiet(1.0)])
+    ears = Heard(playing=False, media="slin")
+    assert (ears.call.heard_as, ears.call.payload_type) == ("slin", EXTERNAL_MEDIA["slin"][0])
+    ears.feed(words)
+    [utterance] = ears.utterances
+    said = words[int(LINE_S * RATE):int((LINE_S + 0.8) * RATE)]
+    assert said.tobytes() in np.asarray(utterance, dtype=np.int16).tobytes(), "the words, sample for sample"
+    deaf = Heard(playing=False, media="slin", sent="ulaw")
+    deaf.feed(words)
+    assert deaf.utterances == [] and deaf.events == []

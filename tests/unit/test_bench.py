@@ -168,6 +168,7 @@ def test_the_single_clip_figures_count_ranks_and_negatives_by_decision():
         tally.add(expected, result, 100.0)
     figures = tally.figures()
     assert (figures["top1"], figures["top3"]) == (1, 2)
+    assert (figures["correct"], figures["accepted"]) == (1, 1)  # right, and put through at once
     assert (figures["negatives_accepted"], figures["negatives_confirmed"]) == (1, 1)
 
 

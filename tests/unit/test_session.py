@@ -116,8 +116,8 @@ def test_a_turn_cut_off_is_recognised_anew_and_the_flow_hears_that_it_never_ende
             async with anyio.create_task_group() as tasks:
                 tasks.start_soon(session.run)
                 await session.channel.asked.wait()
-                session.paused(session.channel.listening, samples(8000))
-                session.heard(session.channel.listening, samples(8000), cut_off=True)
+                session.paused(session.channel.listening, utterance(8000))
+                session.heard(session.channel.listening, utterance(8000), cut_off=True)
 
     anyio.run(main)
     assert speech.heard == [8000, 8000] and speech.finished == [8000]

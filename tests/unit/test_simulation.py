@@ -217,9 +217,9 @@ def test_a_turn_the_line_holds_open_is_heard_as_its_last_seconds_and_naming_noth
             super().__init__(names)
             self.lengths: list[int] = []
 
-        def recognize_now(self, samples, area_code):
-            self.lengths.append(len(samples))
-            return super().recognize_now(samples, area_code)
+        def recognize_now(self, spoken, area_code):
+            self.lengths.append(len(spoken.samples))
+            return super().recognize_now(spoken, area_code)
 
     speech = Heard([nothing()])
     outcome = run(speech, who)
