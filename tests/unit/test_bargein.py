@@ -194,7 +194,7 @@ def test_ari_heard_as_slin_the_callers_samples_arrive_as_sent():
     ears.feed(words)
     [utterance] = ears.utterances
     said = words[int(LINE_S * RATE):int((LINE_S + 0.8) * RATE)]
-    assert said.tobytes() in np.asarray(utterance, dtype=np.int16).tobytes(), "the words, sample for sample"
+    assert said.tobytes() in utterance.samples.tobytes(), "the words, sample for sample"
     deaf = Heard(playing=False, media="slin", sent="ulaw")
     deaf.feed(words)
     assert deaf.utterances == [] and deaf.events == []
