@@ -36,6 +36,18 @@ DRAIN_S = 30.0
 DRAIN_POLL_S = 0.1
 
 
+def logging_a_crash(serve: Callable[[], int]) -> int:
+    """`serve()`, with an error nobody handled logged at CRITICAL (its traceback too) rather than
+    left to Python's own print: under systemd that reaches the journal with its priority, so
+    `journalctl -p err -u fourteenplus` shows why the app stopped (a model that will not load,
+    say), and the unit's restart follows the exit status 1."""
+    try:
+        return serve()
+    except Exception:
+        log.critical("stopped on an error nothing handled", exc_info=True)
+        return 1
+
+
 def add_serving_options(parser, metrics_port: int) -> None:
     parser.add_argument("--metrics-port", type=int, default=metrics_port, metavar="PORT",
                         help=f"Prometheus /metrics on 127.0.0.1:PORT (default {metrics_port}; 0: off)")

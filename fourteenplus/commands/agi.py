@@ -9,15 +9,15 @@ progress finish and stops (see `_serving`).
 from __future__ import annotations
 
 import logging
-import sys
+from functools import partial
 from pathlib import Path
 
 import anyio
 
 from .. import agi, asterisk, asterisk_config, metrics, sdnotify
-from ._common import add_config_option
+from ._common import add_config_option, print_error
 from ._serving import (Adapter, add_asterisk_root_option, add_serving_options, asterisk_root, call_services,
-                       handle_signals, in_step_at_start, prepare)
+                       handle_signals, in_step_at_start, logging_a_crash, prepare)
 
 log = logging.getLogger("fourteenplus.agi")
 
@@ -37,7 +37,7 @@ def main(args) -> int:
     try:
         generated_root = in_step_at_start(service, root)
     except asterisk.AsteriskError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print_error(f"error: {exc}")
         return 1
     recordings = agi.recordings_for(asterisk.layout(service, root))
     try:
@@ -47,10 +47,10 @@ def main(args) -> int:
     try:
         agi.prepare_recordings(recordings, owner)
     except OSError as exc:
-        print(f"error: cannot prepare {recordings.local_dir} for Asterisk's recordings: {exc}", file=sys.stderr)
+        print_error(f"error: cannot prepare {recordings.local_dir} for Asterisk's recordings: {exc}")
         return 1
-    return anyio.run(_serve, service, recordings, args.port or service.asterisk.agi_port, args.metrics_port,
-                     generated_root)
+    return logging_a_crash(partial(anyio.run, _serve, service, recordings, args.port or service.asterisk.agi_port,
+                                   args.metrics_port, generated_root))
 
 
 async def _serve(service, recordings, port: int, metrics_port: int, generated_root: Path | None) -> int:
@@ -59,7 +59,7 @@ async def _serve(service, recordings, port: int, metrics_port: int, generated_ro
         try:
             server = await agi_server.serve(service.asterisk.agi_host, port)
         except OSError as exc:
-            print(f"error: cannot listen on {service.asterisk.agi_host}:{port}: {exc}", file=sys.stderr)
+            print_error(f"error: cannot listen on {service.asterisk.agi_host}:{port}: {exc}")
             return 1
         if services.metrics:
             services.metrics.ready_when("agi", server.is_serving)

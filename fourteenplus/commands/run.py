@@ -12,15 +12,15 @@ stops that Asterisk again (by its pid) when it exits: what `make run` uses.
 
 from __future__ import annotations
 
-import sys
+from functools import partial
 from pathlib import Path
 
 import anyio
 
 from .. import asterisk, metrics, paths, sdnotify
-from ._common import add_config_option
+from ._common import add_config_option, print_error
 from ._serving import (Adapter, add_asterisk_root_option, add_serving_options, asterisk_root, call_services,
-                       handle_signals, in_step_at_start, prepare)
+                       handle_signals, in_step_at_start, logging_a_crash, prepare)
 
 
 def configure(parser) -> None:
@@ -43,9 +43,9 @@ def main(args) -> int:
             started_asterisk = asterisk.running_pid() is None
             asterisk.start()
         root = in_step_at_start(service, paths.asterisk_root() if args.asterisk else asterisk_root(args))
-        return anyio.run(_serve, service, args.metrics_port, root)
+        return logging_a_crash(partial(anyio.run, _serve, service, args.metrics_port, root))
     except asterisk.AsteriskError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print_error(f"error: {exc}")
         return 1
     finally:
         if started_asterisk:

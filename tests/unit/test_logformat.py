@@ -117,3 +117,31 @@ def test_lines_are_prefixed_only_when_stderr_is_the_journal_stream_systemd_names
         assert not logformat.to_journal(stream)
         monkeypatch.setenv("JOURNAL_STREAM", f"{stat.st_dev}:{stat.st_ino}")
         assert logformat.to_journal(stream)
+
+
+def test_an_error_before_the_app_runs_reaches_the_journal_as_an_error(tmp_path, monkeypatch):
+    """`run` and `agi` print why they will not start (a configuration error, an Asterisk that
+    cannot be reached): under systemd with the error's priority, at a terminal as it was."""
+    from fourteenplus.commands._common import print_error
+
+    path = tmp_path / "stream"
+    with open(path, "w") as stream:
+        monkeypatch.delenv("JOURNAL_STREAM", raising=False)
+        print_error("error: ARI not reachable", stream)
+        stat = os.fstat(stream.fileno())
+        monkeypatch.setenv("JOURNAL_STREAM", f"{stat.st_dev}:{stat.st_ino}")
+        print_error("fourteenplus.yaml:3:5: error: unknown key", stream)
+    assert path.read_text().splitlines() == ["error: ARI not reachable", "<3>fourteenplus.yaml:3:5: error: unknown key"]
+
+
+def test_a_crash_nothing_handled_is_logged_critical_with_its_traceback_and_exits_1(caplog):
+    from fourteenplus.commands._serving import logging_a_crash
+
+    def serve():
+        raise RuntimeError("the model would not load")
+
+    with caplog.at_level(logging.CRITICAL, logger="fourteenplus"):
+        assert logging_a_crash(serve) == 1
+    [record] = caplog.records
+    assert record.levelno == logging.CRITICAL and "the model would not load" in caplog.text
+    assert logging_a_crash(lambda: 0) == 0
