@@ -282,12 +282,12 @@ def endpoint(clip: np.ndarray, listened_s: float = 2.0, settings: vad.Settings =
         if turn.update(event, at < playing_s):
             started = at
         if not turn.taken:
-            if event == "end":
+            if event == vad.TurnEvent.END:
                 endpointer.reset()
-        elif event == "pause":
+        elif event == vad.TurnEvent.PAUSE:
             # One caller: the recogniser is idle at every pause.
             early.paused(None, len(endpointer.utterance().samples), True, lambda: at)
-        elif event == "end":
+        elif event == vad.TurnEvent.END:
             utterance = endpointer.utterance()
             answer, _ = early.ended(None, len(utterance.samples), endpointer.cut_off)
             return _Heard(started, at, answer, utterance, at - quiet, endpointer.cut_off)

@@ -40,7 +40,7 @@ from ..rtp import EXTERNAL_MEDIA, payload
 from ..session import CallServices, ChannelGone, Dialling, DialVariables, Session
 from ..speech.audio import decode
 from ..speech.bargein import Turn
-from ..speech.vad import FRAME, Endpointer, Settings
+from ..speech.vad import FRAME, Endpointer, Settings, TurnEvent
 from .client import Ari, AriError, Gone, event_summary
 
 log = logging.getLogger(__name__)
@@ -207,11 +207,11 @@ class Call:
             if self.turn.update(state, self.playback is not None):
                 self.session.post(cf.SpeechStarted())  # over a prompt: the flow stops it (barge-in)
             if not self.turn.taken:
-                if state == "end":  # noise too short to take the turn from a prompt: no answer
+                if state == TurnEvent.END:  # noise too short to take the turn from a prompt: no answer
                     self.endpointer.reset()
-            elif state == "pause":
+            elif state == TurnEvent.PAUSE:
                 self.session.paused(self.listening, self.endpointer.utterance())
-            elif state == "end":
+            elif state == TurnEvent.END:
                 utterance, cut_off = self.endpointer.utterance(), self.endpointer.cut_off
                 self.endpointer.reset()  # keep listening: a second try may follow at once
                 self.session.heard(self.listening, utterance, cut_off)

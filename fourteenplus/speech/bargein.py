@@ -15,7 +15,7 @@ The ARI adapter and the dialogue bench's simulation feed it the same way, frame 
 
 from __future__ import annotations
 
-from .vad import Endpointer
+from .vad import Endpointer, TurnEvent
 
 # Frames of voiced speech (20 ms each) before a prompt is stopped: more than a cough or a
 # door holds, few enough that a word with unvoiced sounds in it (the k and the g of
@@ -32,10 +32,10 @@ class Turn:
         self.take_frames = take_frames
         self.taken = False  # this utterance has taken the turn (SpeechStarted was reported)
 
-    def update(self, state: str | None, playing: bool) -> bool:
+    def update(self, state: TurnEvent | None, playing: bool) -> bool:
         """After each `endpointer.feed` (its return value, and whether a prompt still plays):
         True once per utterance, at the frame where it takes the turn."""
-        if state == "start":
+        if state == TurnEvent.START:
             self.taken = False
         if self.taken or not self.endpointer.speaking:
             return False

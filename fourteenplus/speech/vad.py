@@ -37,6 +37,7 @@ from bisect import bisect_left, insort
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from enum import StrEnum
 
 import numpy as np
 
@@ -46,6 +47,15 @@ _MIN_LAG, _MAX_LAG = 20, 128  # pitch 62–400 Hz at 8 kHz
 _RUMBLE = np.ones(24) / 24
 _TAIL_FRAMES = 5  # the quiet frames after the speech an utterance keeps: a word's soft tail
 _PAD_FRAMES = 5  # context either side of the speech the recogniser gets: whisper's first and last phoneme
+
+
+class TurnEvent(StrEnum):
+    """What a frame fed to the endpointer brought about (`Endpointer.feed`), for the adapters,
+    the barge-in rule and the benches alike."""
+
+    START = "start"  # an utterance opened
+    PAUSE = "pause"  # quiet inside it long enough that it may be whole (`pause_frames`)
+    END = "end"  # it ended: in quiet, or at the cut-off
 
 
 @dataclass(frozen=True)
@@ -144,7 +154,7 @@ def is_voiced(window: np.ndarray, threshold: float) -> bool:
 
 @dataclass
 class Endpointer:
-    """Feed 20 ms frames (160 int16 samples); `feed` returns "start", "pause", "end" or None.
+    """Feed 20 ms frames (160 int16 samples); `feed` returns a `TurnEvent` (start, pause, end) or None.
 
     After "end", `utterance()` holds the audio from just before the start to the end, with the
     span of its speech, and `feed` returns None until `reset()` readies it for the next
@@ -219,7 +229,7 @@ class Endpointer:
         if len(self._background) > self.settings.background_frames:
             del self._background_sorted[bisect_left(self._background_sorted, self._background.popleft())]
 
-    def feed(self, frame: np.ndarray) -> str | None:
+    def feed(self, frame: np.ndarray) -> TurnEvent | None:
         if self._ended:
             return None
         s = self.settings
@@ -260,7 +270,7 @@ class Endpointer:
                 self._caller = max(l for l, v in zip(self._levels, self._voice) if v)
                 self._opened_unlearnt = len(self._background) < s.learn_frames
                 self._voiced = sum(self._talking(l, v) for l, v in zip(self._levels, self._voice))
-                return "start"
+                return TurnEvent.START
             if learning:
                 return None
             del self._frames[: -s.preroll_frames]
@@ -285,8 +295,8 @@ class Endpointer:
                 self._learn_from_turn()
             else:
                 self._cut_off = True
-            return "end"
-        return "pause" if self._quiet == s.pause_frames else None
+            return TurnEvent.END
+        return TurnEvent.PAUSE if self._quiet == s.pause_frames else None
 
     def _talking(self, level: float, speech: bool) -> bool:
         """Whether a frame of the utterance counts towards a barge-in (`voiced_frames`)."""

@@ -133,9 +133,9 @@ def turns(endpointer, samples: np.ndarray, max_frames: int) -> tuple[list[tuple[
     for i in range(frames):
         event = endpointer.feed(samples[i * vad.FRAME:(i + 1) * vad.FRAME])
         at = (i + 1) * vad.FRAME / vad.RATE
-        if event == "start":
+        if event == vad.TurnEvent.START:
             start = at
-        elif event == "end" and start is not None:
+        elif event == vad.TurnEvent.END and start is not None:
             found.append((start, at, at - start >= (max_frames - 1) * vad.FRAME / vad.RATE))
             endpointer.reset()
             start = None
