@@ -304,7 +304,11 @@ DEPARTMENT_DIGITS = tuple("123456789")
 # audio beside the departments' phrases with the municipality's own name, as the general
 # line's: a caller who says something else then hears it win, rather than the department
 # whose phrase sounds nearest (bench/dialogue.md, departments). No department may list them.
-NOT_A_DEPARTMENT = ("nee", "iets anders", "ik weet het niet", "een vraag", "hallo")
+# The sentences departments are said in, said without one ("ik wil iemand spreken"), are
+# among them: scored in the caller's own words (`Matcher.said_around`), a department would
+# otherwise fit such a sentence better than anything of the general line's.
+NOT_A_DEPARTMENT = ("nee", "iets anders", "ik weet het niet", "een vraag", "hallo", "ik heb een vraag",
+                    "ik wil iemand spreken")
 
 
 class _Collector:

@@ -124,7 +124,9 @@ class Matcher:
         self._elsewhere_keys = [fold(p.text) for p in self._elsewhere]
         # A phrase made of nothing but filler words ("ja", in a reply) is what was said there,
         # not the words around it: a "Ja." transcript would otherwise be no evidence for ja.
-        self._fillers = fillers - {word for p in grammar.phrases if not content(p.text, fillers)
+        # The words around a department stay around it even so (the general line's "een vraag"
+        # is heard by the audio): "ik heb een vraag over de belastingen" is about belastingen.
+        self._fillers = fillers - {word for p in grammar.phrases if not content(p.text)
                                    for word in fold(p.text).split()}
         self._others = [p.text for p in grammar.phrases if p.kind != "name"]
         self._other_keys = [fold(t) for t in self._others]
