@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from .config import AreaPlan, Connection, Department, Service
+from .config import NOT_A_DEPARTMENT, AreaPlan, Connection, Department, Service
 from .directory import slug
 from .numberplan import NATIONAL, NumberRejected, digits_of, parse
 from .records.schema import Attempt, CallRecord
@@ -167,11 +167,6 @@ Action = (Play | StopPlayback | Listen | StopListening | StartTimer | CancelTime
 # Its values (paths, outcomes, attempt kinds and decisions, states), the listen modes and the
 # prompt ids are the call's vocabulary (`vocabulary`).
 
-# What callers say at the department question that names no department, scored against the
-# audio beside the departments' phrases with the municipality's own name, as the general
-# line's: a caller who says something else then hears it win, rather than the department
-# whose phrase sounds nearest (bench/dialogue.md, departments).
-NOT_A_DEPARTMENT = ("nee", "iets anders", "ik weet het niet", "een vraag", "hallo")
 # How closely (rapidfuzz, 0..100) a name take's transcript must spell a department's phrase
 # for the department to count as said with the name: nearly as written, since no audio was
 # scored for it.

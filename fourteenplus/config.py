@@ -305,6 +305,15 @@ MUNICIPALITY_KEYS = ("trunk", "overflow", "hours", "closed", "holidays", "after_
 DEPARTMENT_KEYS = ("phrases", "trunk", "key")
 # Key 0 is no department's: at the department question it is the general line.
 DEPARTMENT_DIGITS = tuple("123456789")
+# What callers say at the department question that names no department, scored against the
+# audio beside the departments' phrases with the municipality's own name, as the general
+# line's: a caller who says something else then hears it win, rather than the department
+# whose phrase sounds nearest (bench/dialogue.md, departments). No department may list them.
+# The sentences departments are said in, said without one ("ik wil iemand spreken"), are
+# among them: scored in the caller's own words (`Matcher.said_around`), a department would
+# otherwise fit such a sentence better than anything of the general line's.
+NOT_A_DEPARTMENT = ("nee", "iets anders", "ik weet het niet", "een vraag", "hallo", "ik heb een vraag",
+                    "ik wil iemand spreken")
 
 
 class _Collector:
@@ -606,10 +615,15 @@ def _phrases(c: _Collector, entry: yamlfile.Node, name: str, municipality: str,
                                     "phrases"))
         return ()
     phrases: list[str] = []
+    general = {fold(words) for words in (municipality, *NOT_A_DEPARTMENT)}
     for index, phrase in enumerate(listed):
         key = fold(phrase) if isinstance(phrase, str) else ""
         if not key:
             c.errors.append(listed.error(f"a phrase of department {name} must be words, not {phrase!r}", index))
+        elif key in general:
+            c.errors.append(listed.error(f"{phrase!r} is what callers say for {municipality}'s general line at the "
+                                         f"department question ({municipality}, {', '.join(NOT_A_DEPARTMENT)}): "
+                                         f"department {name} cannot have it", index))
         elif key in said:
             where = "twice" if said[key] == name else f"also under {said[key]}"
             c.errors.append(listed.error(f"{phrase!r} is listed {where} in {municipality}'s departments: "

@@ -52,6 +52,9 @@ FILLERS = frozenset(
     "hebben moet zou willen kunt u mij me verbinden doorverbinden doorverbonden worden goedemorgen "
     "goedemiddag goedenavond dag hallo hoi ja nou even voor van bij in dan".split()
 )
+# ... and the words around what a call is about, as people answer "Waarover belt u?" ("ik heb
+# een vraag over de belastingen", "ik wil iemand van burgerzaken spreken", "over mijn paspoort").
+ABOUT_FILLERS = FILLERS | frozenset("over heb bel belt iemand afdeling mijn vraag gaat".split())
 # Where whisper ends a sentence: a name it does not know often comes out twice ("Toge land.
 # Togeland."), and each sentence alone is nearer to it than the two together.
 _SENTENCE_END = re.compile(r"[.!?]+")
@@ -92,7 +95,8 @@ class Matcher:
     """One area's phrases (and everyone else's, to recognise out-of-area names)."""
 
     def __init__(self, grammar, elsewhere=(), calibration: Calibration = Calibration(), policy: Policy | None = None,
-                 primed: bool = True, carrier: bool = True, shortlist: int | None = None, gate: Policy | None = None):
+                 primed: bool = True, carrier: bool = True, shortlist: int | None = None, gate: Policy | None = None,
+                 fillers: frozenset[str] = FILLERS, around: bool = False):
         self.grammar = grammar
         self.primed = primed
         # The no-name gate (policy.yaml's `gate`) in front of `policy`: for names as first heard
@@ -107,6 +111,9 @@ class Matcher:
         # longer answer, " Ja,", were told apart no better on the tune callers.)
         self.name_forms: tuple[str, ...] = (SHORT, CARRIER) if carrier else (SHORT,)
         self.other_forms: tuple[str, ...] = (SHORT,)
+        # `around`: every phrase is also scored in the words the caller said around it
+        # (`said_around`), a carrier sentence of their own.
+        self.around = around
         self.calibration = calibration
         self.policy = policy or Policy.load()
         self.by_text = {p.text: p for p in grammar.phrases}
@@ -128,7 +135,10 @@ class Matcher:
         self._elsewhere_keys = [fold(p.text) for p in self._elsewhere]
         # A phrase made of nothing but filler words ("ja", in a reply) is what was said there,
         # not the words around it: a "Ja." transcript would otherwise be no evidence for ja.
-        self._fillers = FILLERS - {word for p in grammar.phrases if not content(p.text) for word in fold(p.text).split()}
+        # The words around a department stay around it even so (the general line's "een vraag"
+        # is heard by the audio): "ik heb een vraag over de belastingen" is about belastingen.
+        self._fillers = fillers - {word for p in grammar.phrases if not content(p.text)
+                                   for word in fold(p.text).split()}
         self._others = [p.text for p in grammar.phrases if p.kind != "name"]
         self._other_keys = [fold(t) for t in self._others]
         # Whisper's previous-text prompt: every phrase once, as a list a person might have said;
@@ -143,12 +153,25 @@ class Matcher:
     def lead(self, transcript: str) -> str:
         """The transcript's words before the name ("Eh, ik wil graag de gemeente"), as
         whisper wrote them: the trie search starts after them. Only filler words count."""
-        lead = []
-        for word in transcript.split():
-            if not fold(word) or any(part not in self._fillers for part in fold(word).split()):
-                break
-            lead.append(word)
-        return " ".join(lead)
+        words = transcript.split()
+        return " ".join(words[: self._around(words)])
+
+    def _around(self, words: list[str]) -> int:
+        """How many of `words` (as whisper wrote them) are fillers before the first other word."""
+        return next((i for i, word in enumerate(words)
+                     if not fold(word) or any(part not in self._fillers for part in fold(word).split())), len(words))
+
+    def said_around(self, transcript: str) -> str | None:
+        """The filler words the caller said before and after the rest, as whisper wrote them,
+        as a form to score a phrase in (" Ik heb een vraag over de {}.", " {} graag."); None
+        when there are none, or nothing but them (no place for a phrase)."""
+        words = transcript.split()
+        before = self._around(words)
+        after = self._around(words[::-1])
+        if before == len(words) or before + after == 0:
+            return None
+        around = [word.replace("{", "{{").replace("}", "}}") for word in words]  # words, not places
+        return " " + " ".join([*around[:before], "{}", *around[len(words) - after :]]).rstrip(".!?,;: ") + "."
 
     def prompt_for(self, transcript: str) -> str:
         """The primed transcription's prompt after this free transcript: the area's phrases, or
@@ -196,7 +219,9 @@ class Matcher:
                     for p in self._nearest(transcript, prompted, searched)]
         source = prompted or transcript
         words = self._content(source) or fold(source)
-        names = [(p.text, self.name_forms) for p in self.grammar.phrases if p.kind == "name"]
+        said = self.said_around(transcript) if self.around else None
+        forms = self.name_forms + (said,) if said and said not in self.name_forms else self.name_forms
+        names = [(p.text, forms) for p in self.grammar.phrases if p.kind == "name"]
         near: list[tuple[str, tuple[str, ...]]] = []
         if words and self._others:
             found = process.extract(words, self._other_keys, scorer=fuzz.WRatio, limit=self.calibration.near_limit)

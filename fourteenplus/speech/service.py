@@ -227,13 +227,19 @@ class SpeechService:
         grammar's (each department ranked like a municipality of an area of its own, as ja and
         nee are). Judged by the `unprimed` names model, fitted on names, not departments: its
         probabilities are only as calibrated as a department phrase is like a name, so the
-        flow takes them at a strict threshold of its own (`thresholds.department`)."""
-        from .matcher import Matcher
+        flow takes them at a strict threshold of its own (`thresholds.department`).
+
+        People answer in a sentence ("ik heb een vraag over de belastingen"): each phrase is
+        also scored in the words they said around it (`Matcher.said_around`), and those words
+        are no evidence against it (`ABOUT_FILLERS`), as the carrier sentence and the fillers
+        are for a name (bench/dialogue.md, departments)."""
+        from .matcher import ABOUT_FILLERS, Matcher
 
         grammar = AreaGrammar("departments", tuple(dict.fromkeys(d for _, d in phrases)),
                               tuple(Phrase(text, department, "name") for text, department in phrases))
         return self._built(f"departments/{phrases!r}", "unprimed", False,
-                           lambda policy: Matcher(grammar, policy=policy, primed=False, carrier=False))
+                           lambda policy: Matcher(grammar, policy=policy, primed=False, carrier=False,
+                                                  fillers=ABOUT_FILLERS, around=True))
 
     def _built(self, key: str, kind: str, neutral: bool, build: Callable[[Policy], Matcher]) -> Matcher:
         from .policy import Policy

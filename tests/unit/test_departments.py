@@ -6,14 +6,14 @@ did not ask for."""
 import pytest
 
 from fourteenplus.callflow import (
-    NOT_A_DEPARTMENT, CallFlow, Dtmf, HungUp, Listen, Play, PromptDone, RecognitionFailed, Reply, SpeechStarted,
+    CallFlow, Dtmf, HungUp, Listen, Play, PromptDone, RecognitionFailed, Reply, SpeechStarted,
     StartTimer, StopPlayback, Timeout, Transfer, Utterance,
 )
 from fourteenplus.vocabulary import GENERAL_LINE as GENERAL
 from fourteenplus.vocabulary import ListenMode, State
 
 CHOOSING, DEPARTMENT = State.CHOOSING, ListenMode.DEPARTMENT
-from fourteenplus.config import EXAMPLE, load_service
+from fourteenplus.config import EXAMPLE, NOT_A_DEPARTMENT, load_service
 from fourteenplus.prompts import prompt_texts
 from fourteenplus.speech import Candidate, Recognition
 
@@ -92,6 +92,15 @@ def test_a_phrase_said_of_two_departments_is_an_error(write_yaml):
     path, errors = errors_of(write_yaml, CONFIG.replace("[afval, grofvuil]", "[afval, Paspoort]"))
     assert errors == [f"{path}:8:32: 'Paspoort' is listed also under Burgerzaken in Hoorn's departments: "
                       "a caller who says it must reach one department"]
+
+
+@pytest.mark.parametrize("phrase", ["Nee", "ik weet het niet", "hoorn"])
+def test_a_phrase_of_the_general_line_is_no_departments(write_yaml, phrase):
+    """The general line's side is scored beside the departments' phrases: a department that
+    had one of them would take the caller who says they want none of them."""
+    path, errors = errors_of(write_yaml, CONFIG.replace("[afval, grofvuil]", f"[afval, {phrase}]"))
+    assert errors == [f"{path}:8:32: {phrase!r} is what callers say for Hoorn's general line at the department "
+                      f"question (Hoorn, {', '.join(NOT_A_DEPARTMENT)}): department Afval cannot have it"]
 
 
 @pytest.mark.parametrize("change, message", [

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 import pytest
 
 from fourteenplus.speech import policy
-from fourteenplus.speech.matcher import Calibration, Matcher, content
+from fourteenplus.speech.matcher import ABOUT_FILLERS, Calibration, Matcher, content
 from fourteenplus.speech.policy import FEATURES, Policy
 
 NAMES = FEATURES["names"]
@@ -94,6 +94,41 @@ def test_shortlist_has_every_name_with_its_carrier_and_only_the_nearest_villages
     assert shortlist[:5] == [(name, (SHORT, CARRIER))
                              for name in ("Hoorn", "Medemblik", "Drechterland", "Opmeer", "Koggenland")]
     assert shortlist[5:] == [("Wognum", (SHORT,))]
+
+
+DEPARTMENTS = G("departments", ("Burgerzaken", "Afval", "general"), (
+    P("paspoort", "Burgerzaken"), P("afval", "Afval"), P("ik weet het niet", "general"), P("hallo", "general")))
+
+
+@pytest.fixture
+def about():
+    """A department question's matcher: its phrases also in the words said around them."""
+    return Matcher(DEPARTMENTS, policy=POLICY, primed=False, carrier=False, fillers=ABOUT_FILLERS, around=True)
+
+
+@pytest.mark.parametrize("transcript, form", [
+    ("Ik heb een vraag over de belastingen.", " Ik heb een vraag over de {}."),
+    ("Ik wil iemand van burgerzaken spreken.", " Ik wil iemand van {} spreken."),
+    ("Eh, voor paspoorten graag!", " Eh, voor {} graag."),
+    ("Paspoort.", None),  # nothing around it: the short form is that
+    ("Ik heb een vraag.", None),  # nothing but the words around: no place for a phrase
+])
+def test_a_department_phrase_is_scored_in_the_words_said_around_it(about, transcript, form):
+    assert about.said_around(transcript) == form
+    assert dict(about.shortlist(transcript))["paspoort"] == ((SHORT, form) if form else (SHORT,))
+
+
+def test_braces_whisper_writes_around_a_phrase_are_words_not_a_place(about):
+    assert about.said_around("{Eh} over afval").format("paspoort") == " {Eh} over paspoort."
+
+
+def test_the_words_around_a_department_are_no_evidence_against_it(about):
+    for transcript, department in (("Ik heb een vraag over mijn paspoort.", "Burgerzaken"),
+                                   ("Ik bel over afval", "Afval"),
+                                   # a phrase of the general line made of them is what was said
+                                   ("Hallo?", "general")):
+        top = about.text_match(transcript)[0][0]
+        assert (top.municipality, top.score) == (department, 1.0)
 
 
 def test_shortlist_takes_villages_from_the_primed_transcription_when_there_is_one():

@@ -57,9 +57,11 @@ class Split:
     # Answers to "Bedoelt u Hoorn?" by what they mean ({} is another municipality's name).
     replies: dict[str, tuple[str, ...]]
     # Answers to "Waarover belt u?" ({} is a department's phrase), and the callers' shares
-    # that name a department there (the others say one of `negatives`).
+    # that name a department there (the others say one of `negatives` or `topic_negatives`,
+    # never one that names a department of theirs: "ik bel over mijn paspoort" is an answer).
     topics: tuple[str, ...] = ("{}",)
     topic_share: float = 0.7
+    topic_negatives: tuple[str, ...] = ()
 
 
 SPLITS = {
@@ -73,7 +75,10 @@ SPLITS = {
         replies={"yes": ("ja", "ja", "jawel", "ja hoor", "klopt", "ja graag", "dat klopt"),
                  "no": ("nee", "nee", "nee hoor", "neen", "nee, dat klopt niet", "nee, ik bedoel {}"),
                  "none": ("eh", "wat zei u?", "hallo")},
-        topics=("{}", "{}", "over {}", "ik bel over {}", "eh, {}"),
+        # The sentences people answer in, as much as the bare word (issue 28).
+        topics=("{}", "{}", "over {}", "ik bel over {}", "eh, {}", "de {}", "voor {}", "ik heb een vraag over {}",
+                "ik wil iemand van {} spreken"),
+        topic_negatives=("ik heb een vraag", "ik wil iemand spreken", "dat weet ik niet precies"),
     ),
     "eval": Split(
         seed=29,
@@ -413,6 +418,7 @@ def _topics(out: Path, split: Split, rows: list[dict], spoken: dict, makers: dic
     """Each caller's answer to the department question, when their municipality has departments."""
     from fourteenplus.config import EXAMPLE, load_service
     from fourteenplus.speech import audio
+    from fourteenplus.text import fold
 
     departments = {name: c.departments for name, c in load_service(EXAMPLE).connections.items() if c.departments}
     for index, row in enumerate(rows):
@@ -420,12 +426,15 @@ def _topics(out: Path, split: Split, rows: list[dict], spoken: dict, makers: dic
             continue
         rng = random.Random(split.seed + 7000 + index)
         family, take, snr = spoken[row["caller"]]
+        said = {fold(phrase) for department in departments[row["expected"]] for phrase in department.phrases}
+        negatives = [text for text in split.negatives + split.topic_negatives
+                     if not any(f" {phrase} " in f" {fold(text)} " for phrase in said)]
         if rng.random() < split.topic_share:
             department = rng.choice(departments[row["expected"]])
             row["department"] = department.name
             text = rng.choice(split.topics).format(rng.choice(department.phrases))
         else:
-            row["department"], text = "none", rng.choice(split.negatives)
+            row["department"], text = "none", rng.choice(negatives)
         maker = makers[family]
         level = None if snr is None else min(max(snr + rng.uniform(-3, 3), 8.0), 30.0)
         row["topic"] = f"{row['caller']}-topic.wav"
