@@ -6,7 +6,9 @@ flow listens, RECORD FILE with Asterisk's silence detection; otherwise short WAI
 because AGI hears keys only while a command runs. No endpointer cut the recording, so its
 speech is found over the whole of it (`speech.vad.whole_clip`), once, and recognised like an
 ARI utterance; kept audio (`records.keep_audio`) is the whole recording, in which `tune` finds
-the same speech again.
+the same speech again. A recording that ran to its longest (`listen.max_speech_ms`: voices or
+noise kept Asterisk from hearing a second of silence) is a turn cut off, as the ARI endpointer's
+cut-off is: its last seconds are recognised and the flow hears that it never ended.
 
 What that costs against ARI mode, honestly: RECORD FILE stops after a whole second of
 silence (its finest setting), not ~0.5 s, and the file is read after it closes; a caller
@@ -40,8 +42,8 @@ from .asterisk_layout import Layout
 from .config import Service
 from .prompts import SOUNDS_SUBDIR
 from .session import CallServices, ChannelGone, Dialling, DialVariables, Session
-from .speech.audio import decode
-from .speech.vad import whole_clip
+from .speech.audio import TELEPHONE_RATE, decode
+from .speech.vad import FRAME, Settings, whole_clip
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +51,9 @@ ROUTE = "fourteenplus"
 ENDS = ("transfer", "hangup", "refuse")  # operations after which the AGI script ends
 KEYS = "0123456789*#"
 SILENCE_S = 1          # RECORD FILE's silence detection works in whole seconds
+# A recording this close to its longest ran to it: Asterisk ends one at silence only after a
+# whole second of it, so a turn that ended in quiet is shorter by more than this.
+CUT_OFF_SLACK_MS = 200
 IDLE_POLL_MS = 250     # how long a queued prompt may wait behind a WAIT FOR DIGIT
 MAX_HEADER_BYTES = 8192  # AGI environment; anything longer is not Asterisk
 REPLY_TIMEOUT_S = 120    # longer than any prompt or recording: an Asterisk this silent is gone
@@ -250,11 +255,14 @@ class AgiChannel:
         finally:
             with contextlib.suppress(OSError):
                 path.unlink()
+        cut_off = len(samples) * 1000 >= (timeout_ms - CUT_OFF_SLACK_MS) * TELEPHONE_RATE
+        if cut_off:  # its last seconds, as the ARI endpointer hears a turn it cut off
+            samples = samples[-Settings().cut_off_frames * FRAME:]
         spoken = whole_clip(samples)
         if spoken.span is None or self.listening is not listen:
             return  # silence: the flow's no-input timer decides when that is an attempt
         self.session.post(cf.SpeechStarted())
-        self.session.heard(listen, spoken)
+        self.session.heard(listen, spoken, cut_off)
 
 
 def _digit(result: dict) -> str | None:

@@ -15,6 +15,7 @@ from fourteenplus.config import EXAMPLE, load_service
 from fourteenplus.session import CallServices
 from fourteenplus.speech import Candidate, Recognition
 from fourteenplus.speech.service import Answer
+from fourteenplus.speech import vad
 from fourteenplus.speech.audio import encode
 
 from ..waiting import until
@@ -205,6 +206,37 @@ def test_agi_spoken_name_is_recorded_recognised_and_routed(tmp_path):
     assert speech.heard and speech.heard[0][1] == "0229"
     assert 7000 <= speech.heard[0][0] <= 8000 + 2 * 800  # the speech, not the silence around it
     assert list(tmp_path.iterdir()) == []  # recordings are not kept
+
+
+def test_agi_a_recording_that_ran_to_its_longest_is_a_turn_cut_off_heard_as_its_last_seconds(tmp_path):
+    """Voices that never paused for a second kept Asterisk recording to `max_speech_ms`: the
+    recogniser hears its last seconds, and when they name nothing the caller gets the keys,
+    not the same question on the same line (as the ARI endpointer's cut-off)."""
+    longest = SERVICE.listen.max_speech_ms * 8
+
+    def answer(command, fake):
+        if command.startswith("RECORD FILE"):
+            name = re.match(r"RECORD FILE /spool/(\w+) ulaw", command).group(1)
+            # Others talking throughout, 26 dB under the caller, who speaks again at the end.
+            talk = (np.tile(tone(), longest // 8000 + 1)[:longest] * 0.05).astype("<i2")
+            talk[-16000:-8000] = tone()
+            (fake.recordings.local_dir / f"{name}.ulaw").write_bytes(encode(talk, "ulaw"))
+            return "200 result=0 (timeout) endpos=64000"
+        return "200 result=0"
+
+    class NamesNothing(FakeSpeech):
+        async def recognize(self, spoken, area_code, ended=None):
+            self.heard.append((len(spoken.samples), area_code))
+            return Recognition.rejected("no_name")
+
+    speech = NamesNothing(None)
+    commands = asyncio.run(run_call("140229", answer, tmp_path, speech))
+    assert speech.heard == [(vad.Settings().cut_off_frames * vad.FRAME, "0229")]
+    # (a second recording runs while the first is recognised, as at every turn: the flow
+    # stops listening before it ends, and nothing comes of it)
+    prompts = [c for c in commands if c.startswith("STREAM FILE")]
+    assert prompts[:2] == ['STREAM FILE fourteenplus/nl/question "0123456789*#"',
+                           f'STREAM FILE fourteenplus/nl/{MENU} "0123456789*#"']
 
 
 def test_agi_key_during_the_question_opens_the_menu_and_a_menu_key_routes(tmp_path):
