@@ -108,6 +108,11 @@ class Settings:
     # microphone. Measured on the tune callers in babble at 20 dB (bench/dialogue.md): the
     # voices' speech frames there at −46…−37 dBFS (p10…p90), the callers' −27…−10.
     talker_db: float = -32.0
+    # On a line already learnt, only speech frames this far above what the line itself reaches
+    # (`_line_db`: its background's top, when the turn opened) count towards taking the turn
+    # from a prompt: voices around the caller rise above the line now and then, a caller's own
+    # words close to the microphone far above it.
+    talker_over_line_db: float = 3.0
 
     @classmethod
     def cut_at(cls, max_speech_ms: int) -> Settings:
@@ -190,6 +195,7 @@ class Endpointer:
         self._levels: list[float] = []  # per frame in `_frames`: its level (dBFS)
         self._caller = -np.inf  # the utterance's loudest speech frame (dBFS)
         self._opened_unlearnt = False  # it opened before the line was learnt
+        self._talker_db = self.settings.talker_db  # a frame's level that counts towards a barge-in
         self._speaking = False
         self._quiet = 0
         self._speech_frames = 0
@@ -211,7 +217,8 @@ class Endpointer:
         """Frames judged speech in the utterance so far, those that opened it included: how
         sure it is a voice and not a cough or a door (a barge-in waits for enough of them). In
         a turn that opened before the line was learnt, only those at a talker's level
-        (`Settings.talker_db`): voices around the caller that began with the call stop no prompt."""
+        (`Settings.talker_db`): voices around the caller that began with the call stop no prompt;
+        on a learnt line, only those well above it (`Settings.talker_over_line_db`)."""
         return self._voiced
 
     def _line_db(self) -> float:
@@ -269,6 +276,7 @@ class Endpointer:
                 # it learnt has said more than the last few frames (a barge-in needs enough).
                 self._caller = max(l for l, v in zip(self._levels, self._voice) if v)
                 self._opened_unlearnt = len(self._background) < s.learn_frames
+                self._talker_db = s.talker_db if self._opened_unlearnt else line + s.talker_over_line_db
                 self._voiced = sum(self._talking(l, v) for l, v in zip(self._levels, self._voice))
                 return TurnEvent.START
             if learning:
@@ -300,7 +308,7 @@ class Endpointer:
 
     def _talking(self, level: float, speech: bool) -> bool:
         """Whether a frame of the utterance counts towards a barge-in (`voiced_frames`)."""
-        return speech and (not self._opened_unlearnt or level > self.settings.talker_db)
+        return speech and level > self._talker_db
 
     def _learn_from_turn(self) -> None:
         """What a turn that ended in quiet teaches the line, so that the next turn is judged

@@ -166,6 +166,18 @@ def test_voices_that_began_with_the_call_stop_no_prompt_but_a_caller_who_speaks_
     assert taken_at(caller) <= 0.1 + 0.3
 
 
+def test_on_a_learnt_line_voices_that_rise_just_above_it_stop_no_prompt_but_the_caller_does():
+    """A street: the line is learnt (2 s of it), then someone nearby talks just above what the
+    line reaches. Loud and voiced, they open a turn, but only speech well above the line
+    (`talker_over_line_db`) takes it from a prompt; the caller's own voice does, at once."""
+    line = hiss(2.0, level=200)
+    nearby = np.concatenate([line, voice(1.0, level=1100, pitch=190) + hiss(1.0, level=200, seed=3)])
+    assert taken_at(nearby) is None
+    assert taken_at(nearby, vad.Settings(talker_over_line_db=-200.0)) is not None, "they open a turn (the premise)"
+    caller = np.concatenate([line, voice(1.0) + hiss(1.0, level=200, seed=3)])
+    assert taken_at(caller) <= 2.0 + 0.3
+
+
 def test_a_whole_clip_is_trimmed_to_the_speech():
     clip = np.concatenate([hiss(1.0), voice(0.8), hiss(1.0, seed=6)])
     start, end = vad.whole_clip(clip).span

@@ -43,7 +43,7 @@ from fourteenplus.vocabulary import Decision, Reason, said
 # service's: its answers are heard once per run.)
 FLOW_SETTINGS = ("accept", "confirm", "runner_up", "department", "questions", "barge_in",
                  # the endpointer's, as the simulation hears the callers (`vad.Settings`)
-                 "talker_db")
+                 "talker_db", "talker_over_line_db")
 
 
 def settings(text: str) -> dict[str, float]:
