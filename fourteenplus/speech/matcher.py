@@ -296,26 +296,27 @@ class Matcher:
                     default=0.0)
         return share, len(words.split())
 
-    def no_name_evidence(self, heard: Heard) -> dict[str, float]:
+    def no_name_evidence(self, heard: Heard, said: tuple[float, int] | None = None) -> dict[str, float]:
         """What the no-name gate weighs: name-ness alone. How many different content words
         (whisper repeats a name it cannot spell, "Ooi! Ooi. Ooi", a person says a sentence),
         how much of them a name covers, how long the speech is, and how well the best scored
         phrase explains the audio. Nothing about how the voice sounds: the callers in its
         tune data who say no name are people and those who say one are robots, and whisper's
         confidence would learn that a clear voice names nothing (bench/recognition.md, seventh
-        and ninth passes)."""
-        share, _ = self.name_share(heard.transcript)
+        and ninth passes). `said`: `name_share` of the transcript, when the caller has it."""
+        share, _ = said or self.name_share(heard.transcript)
         return {"different_words": math.log1p(len(set(self._content(heard.transcript).split()))), "name_share": share,
                 "seconds": math.log1p(heard.seconds),
                 "score": max(heard.phrase_scores.values(), default=0.0)}
 
-    def evidence(self, heard: Heard) -> dict[str, dict[str, float]]:
-        """Per municipality with a scored phrase: the policy's features if it were the answer."""
+    def evidence(self, heard: Heard, said: tuple[float, int] | None = None) -> dict[str, dict[str, float]]:
+        """Per municipality with a scored phrase: the policy's features if it were the answer.
+        `said`: `name_share` of the transcript, when the caller has it."""
         words = self._content(heard.transcript)
         best = self._by_municipality(heard)
         elsewhere = self._best(words, self._elsewhere_keys)[1] / 100
         named = self.named(heard.prompted)
-        share, count = self.name_share(heard.transcript)
+        share, count = said or self.name_share(heard.transcript)
         # How much was said, on a log scale: people who talk about something else say more
         # words for longer. And how clearly whisper heard words that are no name of the area
         # (its confidence in the transcript, times the part no name covers): only as a product,
@@ -341,22 +342,23 @@ class Matcher:
             return Recognition.rejected(Reason.NO_SPEECH, heard.transcript, timings=heard.timings)
         _, outside = self.text_match(heard.transcript)
         heard_as = self._by_municipality(heard)
+        said = self.name_share(heard.transcript)  # the policy's, the gate's and the no-name rule's
         candidates = tuple(sorted(
             (Candidate(m, round(self.policy.probability(f), 4), heard_as[m][1], heard_as[m][1] in self._shared)
-             for m, f in self.evidence(heard).items()),
+             for m, f in self.evidence(heard, said).items()),
             key=lambda c: -c.score))
         if not candidates:
             return Recognition.rejected(Reason.OUT_OF_AREA if outside else Reason.LOW_CONFIDENCE, heard.transcript,
                                         (), heard.timings)
         # Sure that no name was said: asked for one, the candidates no evidence (`Reason.NO_NAME`).
-        if self.gate is not None and not outside and self.gate.probability(self.no_name_evidence(heard)) > 0.5:
+        if self.gate is not None and not outside and self.gate.probability(self.no_name_evidence(heard, said)) > 0.5:
             return Recognition.rejected(Reason.NO_NAME, heard.transcript, candidates, heard.timings)
         runner_up = candidates[1].score if len(candidates) > 1 else 0.0
         unsure = Reason.AMBIGUOUS if runner_up >= self.calibration.ambiguous else Reason.LOW_CONFIDENCE
         # Only once the primed transcription had its say (a name whisper garbled in the free
         # transcript may still be one), and never for ja/nee (no primed matcher).
         if self.primed:
-            share, count = self.name_share(heard.transcript)
+            share, count = said
             if share < self.calibration.no_name_share and count >= self.calibration.no_name_words:
                 unsure = Reason.NO_NAME
         return banded(heard.transcript, candidates, outside, accept, confirm, unsure, heard.timings)

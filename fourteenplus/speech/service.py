@@ -207,10 +207,11 @@ class SpeechService:
         # stops is never primed, and the primed step (other phrases scored) does not judge it
         # again. None for gathering evidence, and on a national number, whose callers it was
         # not fitted on (a shortlist's scores, the country's phrases to cover the words).
-        gate = None if neutral or primed or shortlist is not None else Policy.load("gate", self.policy)
+        # Read with the matcher, once: not on every name.
+        gated = not (neutral or primed or shortlist is not None)
         return self._built(f"{area_code}/{kind}", kind, neutral, lambda policy: Matcher(
             self.grammars.area(area_code), self.grammars.elsewhere(area_code), policy=policy, primed=primed,
-            shortlist=shortlist, gate=gate))
+            shortlist=shortlist, gate=Policy.load("gate", self.policy) if gated else None))
 
     def reply_matcher(self, neutral: bool = False) -> Matcher:
         """The matcher for ja/nee, judged by the `reply` model. No villages to pick and too short

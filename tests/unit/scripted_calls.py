@@ -203,10 +203,11 @@ class StandIn:
         pass
 
 
-def converse(speech, script) -> StandIn:
-    """Run a call to 0229 through a real session and, once it asks for a name,
-    `script(session, channel)`; returns the channel once the session has ended."""
-    session = Session(CallFlow(SERVICE, "140229"), CallServices(speech), StandIn, lambda _: None)
+def converse(speech, script, session: Session | None = None) -> StandIn:
+    """Run a call to 0229 through a real session (`session`, or one hearing through `speech`)
+    and, once it asks for a name, `script(session, channel)`; returns the channel once the
+    session has ended."""
+    session = session or Session(CallFlow(SERVICE, "140229"), CallServices(speech), StandIn, lambda _: None)
     channel = session.channel
 
     async def main():

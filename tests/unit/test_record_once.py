@@ -4,7 +4,6 @@ A real Session and CallFlow, a real RecordWriter on SQLite; the channel is a sta
 
 from __future__ import annotations
 
-import anyio
 import pytest
 
 from fourteenplus import callflow as cf
@@ -15,7 +14,7 @@ from fourteenplus.session import CallServices, ChannelGone, Dialling, Session
 from fourteenplus.vocabulary import Outcome
 
 from .record_backends import backend  # noqa: F401  (a fixture)
-from .scripted_calls import SERVICE, FakeSpeech, StandIn, utterance
+from .scripted_calls import SERVICE, FakeSpeech, StandIn, converse, utterance
 
 KEY = "channel-1"
 
@@ -68,15 +67,8 @@ def put_through(tmp_path, dialling: Dialling, during: tuple[str, ...], after: tu
                       CallServices(FakeSpeech({8000: "Koggenland"}), writer, metrics),
                       lambda s: Transferring(s, dialling, during), lambda _: None)
 
-    async def main():
-        with anyio.fail_after(5):
-            async with anyio.create_task_group() as tasks:
-                tasks.start_soon(session.run)
-                await session.channel.asked.wait()
-                session.heard(session.channel.listening, utterance(8000))
-        act(after, dialling)
-
-    anyio.run(main)
+    converse(None, lambda session, channel: session.heard(channel.listening, utterance(8000)), session)
+    act(after, dialling)
     return session, writer, settings
 
 

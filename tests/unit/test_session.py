@@ -109,17 +109,12 @@ def test_a_turn_cut_off_is_recognised_anew_and_the_flow_hears_that_it_never_ende
             else:
                 await super().play(action)
 
+    def script(session, channel):
+        session.paused(channel.listening, utterance(8000))
+        session.heard(channel.listening, utterance(8000), cut_off=True)
+
     session = Session(CallFlow(SERVICE, "140229"), CallServices(speech), Heard, lambda _: None)
-
-    async def main():
-        with anyio.fail_after(5):
-            async with anyio.create_task_group() as tasks:
-                tasks.start_soon(session.run)
-                await session.channel.asked.wait()
-                session.paused(session.channel.listening, utterance(8000))
-                session.heard(session.channel.listening, utterance(8000), cut_off=True)
-
-    anyio.run(main)
+    converse(speech, script, session)
     assert speech.heard == [8000, 8000] and speech.finished == [8000]
     assert plays[-1] == (menu,)
     assert [a.reason for a in session.flow.record.attempts] == ["no_name", "cut_off"]
