@@ -22,7 +22,7 @@ def manifest(path):
 
 def options(out, **given):
     return Namespace(**({"out": out, "split": "tune", "count": 6, "areas": "0229,0113", "repeats": False,
-                         "replies": False, "callers": False, "national": False, "voices": "espeak"} | given))
+                         "replies": False, "callers": False, "national": False, "voices": "espeak", "people": None} | given))
 
 
 def test_repeats_are_the_same_voice_again_and_do_not_move_the_first_takes(tmp_path):

@@ -251,6 +251,8 @@ def figures(outcomes: list[Outcome]) -> dict:
         "right": sum(o.right for o in names),
         "wrong": sum(o.wrong for o in names),
         "negatives_transferred_by_speech": sum(o.by_speech and o.municipality is not None for o in negatives),
+        # Callers who named none and still heard "Bedoelt u …?" about a town (issue 24: people).
+        "negatives_asked_about_a_town": sum(o.questions > 0 for o in negatives),
         "first_take_top1": sum(o.first_take_rank == 1 for o in names),
         "first_take_top3": sum(1 <= o.first_take_rank <= 3 for o in names),
         "asked_name_again": sum(o.name_takes > 1 for o in names),
@@ -341,6 +343,7 @@ LINE_COLUMNS = (
     ("right", lambda f: str(f["right"])),
     ("**put through wrong**", lambda f: str(f["wrong"])),
     ("**naming none, put through by speech**", lambda f: str(f["negatives_transferred_by_speech"])),
+    ("naming none, asked about a town", lambda f: str(f["negatives_asked_about_a_town"])),
     ("turns cut off", lambda f: str(f["turns_cut_off"])),
     ("reached the keypad menu", lambda f: str(f["reached_keypad_menu"])),
     ("prompts stopped by speech", lambda f: str(f["prompts_stopped_by_speech"])),
@@ -427,7 +430,8 @@ def main(args: argparse.Namespace) -> int:
         print(f"callers {result['callers']} (names {result['names']}, negatives {result['negatives']}): "
               f"right at the first answer {result['right_first_answer']}, by speech {result['right_by_speech']}, "
               f"right {result['right']}, wrong {result['wrong']}, negatives transferred by speech "
-              f"{result['negatives_transferred_by_speech']}; time to transfer p50 "
+              f"{result['negatives_transferred_by_speech']}, asked about a town {result['negatives_asked_about_a_town']}; "
+              f"time to transfer p50 "
               f"{result['time_to_transfer_s'].get('p50')} s against the keypad menu's "
               f"{result['keypad_menu_s'].get('p50')} s")
         if table:

@@ -32,6 +32,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .. import people
+
 SEED_AREAS = ("0229", "0113", "0570", "024", "055")
 MBROLA_ROOT = Path("/usr/share/mbrola")
 
@@ -114,6 +116,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="whole callers for `bench dialogue` (callers.csv): a first and a second take, a ja "
                              "and a nee, each in the caller's own voice and line; espeak-ng's and MBROLA's voices "
                              "unless --voices names one family")
+    parser.add_argument("--people", type=Path, metavar="HUMAN_DIR",
+                        help="with --callers: callers made of people who name no municipality, from the human "
+                             "corpus `shared/tools/human_corpus.py HUMAN_DIR` wrote (its split; voice family human); "
+                             "--split, --areas and --voices are ignored")
 
 
 def _speak(voice: str, text: str, speed: int, pitch: int, workdir: Path) -> np.ndarray:
@@ -467,6 +473,17 @@ def main(args: argparse.Namespace) -> int:
     from fourteenplus.numberplan import NATIONAL
 
     areas = tuple(code.strip() for code in args.areas.split(",") if code.strip())
+    if args.people:
+        if not args.callers:
+            print("fourteenplus corpus: --people makes callers: give --callers too", file=sys.stderr)
+            return 2
+        try:
+            written = people.build(args.out, args.people, args.count, CALLER_COLUMNS)
+        except (OSError, ValueError) as error:
+            print(f"fourteenplus corpus: {error}", file=sys.stderr)
+            return 2
+        print(f"{written} callers made of people (voice family {people.FAMILY}) in {args.out}")
+        return 0
     if args.national:
         if not args.callers:
             print("fourteenplus corpus: --national makes callers: give --callers too", file=sys.stderr)
