@@ -261,8 +261,13 @@ def endpoint(clip: np.ndarray, listened_s: float = 2.0, settings: vad.Settings =
     turn = Turn(endpointer)
     # The line without the caller: hiss at the level of the clip's lead-in (its first 100 ms,
     # before anyone speaks). Hiss, not that lead-in repeated: a loop of 100 ms of background
-    # talk is periodic, and the endpointer would rightly take it for a voice.
-    level = float(np.sqrt(np.mean(clip[: vad.FRAME * 5].astype(np.float64) ** 2)))
+    # talk is periodic, and the endpointer would rightly take it for a voice. A clip whose
+    # words begin sooner (people's recordings are cut close to the words) has no lead-in: its
+    # first 100 ms are speech, and as hiss they made a line 20 dB too loud for the caller's
+    # softer words; the quieter of its two ends is the line then.
+    ends = (clip[: vad.FRAME * 5], clip[-vad.FRAME * 5:])
+    level = min(float(np.sqrt(np.mean(end.astype(np.float64) ** 2))) for end in
+                (ends if words_start(clip) < 5 * vad.FRAME / vad.RATE else ends[:1]))
     hiss = np.random.default_rng(len(clip)).standard_normal
 
     def hiss_for(seconds: float) -> np.ndarray:

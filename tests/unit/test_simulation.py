@@ -99,6 +99,14 @@ def test_the_endpointer_hears_the_test_voice_end_about_half_a_second_after_it():
     assert heard.early is not None and heard.ended - heard.early == pytest.approx(0.3, abs=0.021)
 
 
+def test_a_clip_cut_close_to_its_words_is_heard_to_its_soft_end():
+    # People's recordings begin with the word: no lead-in to take the line's level from. The
+    # line is then the quieter end of the clip, not the loud first word as hiss.
+    loud, soft = voice(0.4, lead=0.0, tail=0.0), voice(0.4, lead=0.0, tail=0.3) // 10
+    heard = endpoint(np.concatenate([loud, soft]))
+    assert heard.words_ended == pytest.approx(0.8, abs=0.1)
+
+
 def test_a_name_accepted_at_once_is_transferred_after_the_question_and_the_answer():
     outcome = run(Scripted([ranked(("Opmeer", 0.995), decision="accept")]))
     assert (outcome.municipality, outcome.path, outcome.name_takes, outcome.questions) == ("Opmeer", "spoken", 1, 0)
