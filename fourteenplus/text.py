@@ -121,6 +121,13 @@ _SPELT_LETTERS = 6
 _SPELT_FORMS = tuple(sorted(form for form in SAYS_YES | SAYS_NO if " " not in form and len(form) >= _SPELT_LETTERS))
 
 
+def spelt_answer(word: str) -> str:
+    """The long answer word (natuurlijk, inderdaad, …) a folded `word` is whisper's spelling
+    of, at `_SPELT_RATIO` or closer; "" when none."""
+    ratio, form = max(((fuzz.ratio(word, form), form) for form in _SPELT_FORMS), default=(0.0, ""))
+    return form if ratio >= _SPELT_RATIO else ""
+
+
 def answer_of(transcript: str) -> tuple[bool | None, str]:
     """The side a transcript's answer starts with (True: ja, False: nee, None: neither, or
     "ja, nee") and the folded words after it, where a correction ("nee,
@@ -131,8 +138,8 @@ def answer_of(transcript: str) -> tuple[bool | None, str]:
     while words and words[0] in _ANSWER_FILLERS:
         words = words[1:]
     if words and words[0] not in SAYS_YES | SAYS_NO:
-        ratio, form = max(((fuzz.ratio(words[0], form), form) for form in _SPELT_FORMS), default=(0.0, ""))
-        if ratio >= _SPELT_RATIO:
+        form = spelt_answer(words[0])
+        if form:
             words = [form, *words[1:]]
     for size in range(min(_ANSWER_LONGEST, len(words)), 0, -1):
         lead = " ".join(words[:size])

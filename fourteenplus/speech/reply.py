@@ -14,7 +14,7 @@ service hears a correction with the area's name recognition (service.reply_now).
 
 from __future__ import annotations
 
-from ..text import SAYS_NO, SAYS_YES, answer_of
+from ..text import SAYS_NO, SAYS_YES, answer_of, spelt_answer
 from .matcher import FILLERS, content
 
 # Around a name said with the answer, besides a name's own fillers: the rest of the answer
@@ -34,5 +34,7 @@ def said_name(transcript: str, heard: bool | None = None) -> tuple[bool | None, 
     said, rest = answer_of(transcript)
     if said is None and heard is not None:
         said, rest = heard, " ".join(rest.split()[1:])
-    words = content(rest, AROUND_A_NAME)
+    # Whisper often writes a short answer twice ("Natuurlijk niet. Natuurlig"): the answer
+    # again, misspelt, is no name (scored as one, a person's "Natuurlijk niet." named Buren).
+    words = " ".join(word for word in content(rest, AROUND_A_NAME).split() if not spelt_answer(word))
     return said, words if said is not None and len(words.split()) <= NAME_WORDS else ""

@@ -96,3 +96,16 @@ def test_the_words_after_an_answer_that_may_be_a_name():
     # Whisper's spelling of espeak-ng's "nee": the audio heard a nee, the first word is it.
     assert said_name("Lij, Kogenland.", heard=False) == (False, "kogenland")
     assert said_name("Lij, Kogenland.") == (None, "")
+    # The answer written twice, the second time misspelt, names nothing: no municipality's
+    # phrase has a word that close to a long answer word.
+    assert said_name("Natuurlijk niet. Natuurlig") == (False, "")
+    assert said_name("Natuurlijk niet. Natuurlig, Hoorn.") == (False, "hoorn")
+
+
+def test_no_phrase_of_the_country_is_read_as_a_long_answer_word():
+    from fourteenplus.text import spelt_answer
+
+    directory = load_directory()
+    grammars = load_grammars(directory)
+    words = {word for code in directory.areas for phrase in grammars.area(code).phrases for word in fold(phrase.text).split()}
+    assert len(words) > 1000 and not [word for word in words if spelt_answer(word)]
