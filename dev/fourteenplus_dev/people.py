@@ -26,10 +26,11 @@ FISH = ("m", "v")  # the game's two leading voices, by the third part of a clip'
 
 
 def speaker(name: str) -> str:
-    """Who speaks a clip, by its file name (level-character-speaker-line.wav): one of the two
-    fish, or "other" for the game's other characters."""
-    parts = Path(name).stem.split("-")
-    return parts[2] if len(parts) >= 4 and parts[2] in FISH else "other"
+    """Who speaks a clip, by its file name (the level first, then, in some order, the scene,
+    the speaker and the line: "linux-m-ukolem", "fdto-hybeme-v", "hardware-pz-m-co"): one of
+    the two fish, or "other" for the game's other characters."""
+    fish = [part for part in Path(name).stem.split("-")[1:] if part in FISH]
+    return fish[0] if fish else "other"
 
 
 def _manifest(directory: Path) -> list[dict[str, str]]:

@@ -31,6 +31,11 @@ def human_corpus(root, negatives, replies):
     return root
 
 
+def test_the_speaker_is_read_wherever_the_file_name_puts_them():
+    assert [people.speaker(name) for name in ("linux-m-ukolem.wav", "fdto-hybeme-v.wav", "hardware-pz-m-co.wav",
+                                              "keys-rand-4-1.wav", "m-level-x.wav")] == ["m", "v", "m", "other", "other"]
+
+
 @pytest.fixture
 def source(tmp_path):
     negatives = [(f"level{i}-ryba-{who}-line{i}.wav", code, "none")
