@@ -29,7 +29,8 @@ In front of the policy, where a name is first heard, stands the no-name `gate` (
 the audio) is asked for a name, reason `no_name`, whatever the policy would have said. It
 weighs name-ness only, so the people in its tune data (who never say a name) cannot teach it
 that a person's clear voice is no name, as they taught the names model (bench/recognition.md,
-seventh and ninth passes); its bar lies above every name of its tune corpora.
+seventh and ninth passes); its bar lies above every name of its tune corpora but the 1.5 % that
+look least like one (robots' names garbled into a sentence: tenth pass).
 """
 
 from __future__ import annotations

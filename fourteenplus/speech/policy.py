@@ -56,7 +56,8 @@ FEATURES = {
     # The no-name gate in front of the names models (`Matcher.no_name_evidence`): P(the caller
     # said no name at all) from name-ness alone (how many different words, how much of them a
     # name covers, how long, how well the best name explains the audio), never from how the
-    # voice sounds. Its bias puts the bar at 0.5: just above every synthetic tune name.
+    # voice sounds. Its bias puts the bar at 0.5: just above every synthetic tune name but the
+    # 1.5 % that look least like one (`fitting.GATE_NAMES_ASKED`).
     "gate": ("different_words", "name_share", "seconds", "score"),
 }
 

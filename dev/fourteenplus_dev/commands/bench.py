@@ -377,7 +377,7 @@ def fit_policy(corpora: list[Path], out: Path, models: tuple[str, ...] = ("names
     write them with their provenance into `out` (a new file starts as a copy of the policy in
     force, so the models not refitted are kept). The no-name `gate` is fitted on the same names
     clips heard unprimed, people's among them (`fitting.fit_gate`): every name of the corpora
-    stays below its bar.
+    but the share that looks least like one (`fitting.GATE_NAMES_ASKED`) stays below its bar.
 
     The thresholds it suggests come from 5-fold held-out predictions on the same corpora, so
     they are not read off the fit's own training rows.
