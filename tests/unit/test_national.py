@@ -282,7 +282,7 @@ def test_national_callers_keep_the_columns_and_name_the_whole_country(tmp_path):
     from fourteenplus_dev.commands import corpus
 
     options = {"out": tmp_path, "split": "tune", "count": 4, "areas": "0229", "repeats": False, "replies": False,
-               "callers": True, "national": True, "voices": "espeak"}
+               "callers": True, "national": True, "voices": "espeak", "people": None}
     assert corpus.main(Namespace(**options)) == 0
     with (tmp_path / "callers.csv").open() as handle:
         rows = list(csv.DictReader(handle))

@@ -162,7 +162,7 @@ def callers(tmp_path_factory) -> Path:
 
     out = tmp_path_factory.mktemp("callers")
     corpus.main(Namespace(out=out, split="tune", count=CALLERS, areas="0229,0113", repeats=False, voices="espeak",
-                          replies=False, callers=True, national=False))
+                          replies=False, callers=True, national=False, people=None))
     return out
 
 
