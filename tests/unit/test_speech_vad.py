@@ -144,6 +144,22 @@ def test_a_turn_cut_off_is_heard_as_its_last_seconds_of_the_caller():
     assert not endpointer.cut_off
 
 
+def test_a_turn_cut_off_by_voices_near_the_callers_level_is_heard_from_the_callers_words():
+    """Voices only 10 dB below the caller (within `caller_drop_db`, so they pass for the caller)
+    talk on after the caller's words to the cut-off: the last seconds are theirs alone. The
+    caller, close to the microphone, made the loudest frame: what is heard begins a second
+    before it and holds the words."""
+    endpointer = vad.Endpointer(vad.Settings(max_frames=250, cut_off_frames=150))
+    other = voice(6.0, level=2500, pitch=210)
+    other[int(1.0 * RATE):int(1.8 * RATE)] += voice(0.8, level=8000)
+    events = feed(endpointer, np.concatenate([hiss(0.5), other]))
+    assert [e for e, _ in events if e != "pause"] == ["start", "end"] and endpointer.cut_off
+    heard = endpointer.utterance().samples
+    assert len(heard) == 150 * vad.FRAME
+    # All of the caller's 0.8 s is heard (only they reach 9000: the voices peak at 2500).
+    assert np.sum(np.abs(heard.reshape(-1, vad.FRAME)).max(axis=1) > 9000) >= 0.75 * RATE / vad.FRAME
+
+
 def taken_at(clip, settings=vad.Settings()):
     """When speech over a playing prompt takes the turn from it (s into the clip; None: never)."""
     endpointer = vad.Endpointer(settings)
