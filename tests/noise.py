@@ -64,7 +64,7 @@ def _said(sentence: str) -> np.ndarray:
         return audio.decode(path.read_bytes(), "ulaw").astype(np.float64)
 
 
-def street(n: int, seed: int, voice_db: float = 6.0) -> np.ndarray:
+def street(n: int, seed: int, voice_db: float = 3.0) -> np.ndarray:
     """Traffic (pink noise) and someone close by talking now and then (espeak-ng, 1–3 s
     between sentences), their words `voice_db` above the traffic, in the band: a voice that
     rises above the street, as the people around a caller on the pavement do. Needs espeak-ng."""
