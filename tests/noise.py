@@ -8,13 +8,10 @@ from the test corpus's own clips and numpy alone (the benches use the shared too
 
 from __future__ import annotations
 
-import functools
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
-from fourteenplus import prompts
 from fourteenplus.speech import audio
 from fourteenplus.speech.vad import FRAME, RATE
 
@@ -50,33 +47,14 @@ def babble(n: int, seed: int, talkers: int = 5) -> np.ndarray:
     return telephone_band(out)
 
 
-# What a passer-by says: everyday talk that names no municipality (a name said nearby is a
-# caller's business, not the street's).
-PASSER_BY = ("de bus is weer te laat vandaag", "heb je dat gezien op het plein", "ik ga straks nog even boodschappen doen",
-             "het regent al de hele ochtend", "waar staat jouw fiets eigenlijk")
-
-
-@functools.cache
-def _said(sentence: str) -> np.ndarray:
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "said.ulaw"
-        prompts.speak(sentence, "nl", {"ulaw": path})
-        return audio.decode(path.read_bytes(), "ulaw").astype(np.float64)
-
-
-def street(n: int, seed: int, voice_db: float = 3.0) -> np.ndarray:
-    """Traffic (pink noise) and someone close by talking now and then (espeak-ng, 1–3 s
-    between sentences), their words `voice_db` above the traffic, in the band: a voice that
-    rises above the street, as the people around a caller on the pavement do. Needs espeak-ng."""
-    rng = np.random.default_rng(seed)
-    spectrum = np.fft.rfft(rng.standard_normal(n))
+def street(n: int, seed: int) -> np.ndarray:
+    """Traffic (pink noise) and three people talking (the corpus's voices) at equal power, in
+    the band: the shared tool's street."""
+    spectrum = np.fft.rfft(np.random.default_rng(seed).standard_normal(n))
     f = np.fft.rfftfreq(n, 1 / RATE)
     pink = telephone_band(np.fft.irfft(spectrum / np.sqrt(np.maximum(f, 1.0)), n))
-    talk: list[np.ndarray] = []
-    while sum(map(len, talk)) < n:
-        talk += [_said(PASSER_BY[rng.integers(len(PASSER_BY))]), np.zeros(int(rng.uniform(1.0, 3.0) * RATE))]
-    voice = telephone_band(np.concatenate(talk)[:n])
-    return pink / pink.std() + voice / np.sqrt(active_level(voice)) * 10 ** (voice_db / 20)
+    voices = babble(n, seed, talkers=3)
+    return pink / pink.std() + voices / (voices.std() + 1e-9)
 
 
 def car(n: int, seed: int) -> np.ndarray:
