@@ -47,6 +47,9 @@ _MIN_LAG, _MAX_LAG = 20, 128  # pitch 62–400 Hz at 8 kHz
 _RUMBLE = np.ones(24) / 24
 _TAIL_FRAMES = 5  # the quiet frames after the speech an utterance keeps: a word's soft tail
 _PAD_FRAMES = 5  # context either side of the speech the recogniser gets: whisper's first and last phoneme
+# A turn cut off is heard from this long before the caller's loudest frame when its last
+# seconds leave that frame out (1 s): a name's loudest syllable lies within its first second.
+_LEAD_FRAMES = 50
 
 
 class TurnEvent(StrEnum):
@@ -100,7 +103,8 @@ class Settings:
     # tell from the caller held it open) is recognised from its last frames of the caller (its
     # speech within `caller_drop_db` of the loudest), at most this many (6 s): a name said
     # alone or at the end of a sentence lies there, and whisper does not have to read it out
-    # of 8 s of someone else's talk.
+    # of 8 s of someone else's talk. If those seconds leave the loudest speech frame out (voices
+    # within `caller_drop_db` talked on after the caller), from a second before it instead.
     cut_off_frames: int = 300
     # In a turn that opened before the line was learnt, only speech frames louder than this
     # (dBFS) count towards taking the turn from a prompt (`speech.bargein`): voices that began
@@ -329,15 +333,25 @@ class Endpointer:
         endpointer judged each frame when it came (loud against the line as it then knew it,
         and voiced). A function of the frames kept, so at a pause that runs on to the end it is
         the same as at the end. Of one cut off, its last seconds of the caller
-        (`Settings.cut_off_frames`)."""
+        (`Settings.cut_off_frames`), or its seconds from just before the loudest speech frame
+        when those leave it out."""
         s = self.settings
-        end = len(self._frames) - max(self._quiet - _TAIL_FRAMES, 0)
-        start = 0
+        last = len(self._frames) - max(self._quiet - _TAIL_FRAMES, 0)
+        start, end = 0, last
         if self._cut_off:
             caller = [i for i, (level, voiced) in enumerate(zip(self._levels, self._voice))
                       if voiced and level > self._caller - s.caller_drop_db]
-            end = min(caller[-1] + 1 + _TAIL_FRAMES, end) if caller else end
+            end = min(caller[-1] + 1 + _TAIL_FRAMES, last) if caller else last
             start = max(end - s.cut_off_frames, 0)
+            # The caller's loudest speech frame is theirs: they are close to the microphone. Last
+            # seconds that leave it out are the voices that held the turn open (within
+            # `caller_drop_db` of the caller they pass for them), not the caller's words, which
+            # came before them: then the seconds from just before it.
+            spoken = [i for i, voiced in enumerate(self._voice) if voiced]
+            loudest = max(spoken, key=self._levels.__getitem__) if spoken else start
+            if loudest < start:
+                start = max(loudest - _LEAD_FRAMES, 0)
+                end = min(start + s.cut_off_frames, last)
         if end <= start:
             return Spoken(np.zeros(0, np.int16), None)
         samples = np.concatenate(self._frames[start:end])

@@ -1,14 +1,14 @@
 """The endpointer: voiced speech opens an utterance, quiet closes it in ~0.5 s, noise and
 coughs open nothing. Signals are synthetic: a harmonic tone stands in for a voice."""
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 
 from fourteenplus.speech import audio, vad
 from fourteenplus.speech.bargein import Turn
 from fourteenplus.speech.deadline import Deadline
+
+from ..noise import CORPUS, at_snr, babble, car
 
 RATE = 8000
 
@@ -144,6 +144,22 @@ def test_a_turn_cut_off_is_heard_as_its_last_seconds_of_the_caller():
     assert not endpointer.cut_off
 
 
+def test_a_turn_cut_off_by_voices_near_the_callers_level_is_heard_from_the_callers_words():
+    """Voices only 10 dB below the caller (within `caller_drop_db`, so they pass for the caller)
+    talk on after the caller's words to the cut-off: the last seconds are theirs alone. The
+    caller, close to the microphone, made the loudest frame: what is heard begins a second
+    before it and holds the words."""
+    endpointer = vad.Endpointer(vad.Settings(max_frames=250, cut_off_frames=150))
+    other = voice(6.0, level=2500, pitch=210)
+    other[int(1.0 * RATE):int(1.8 * RATE)] += voice(0.8, level=8000)
+    events = feed(endpointer, np.concatenate([hiss(0.5), other]))
+    assert [e for e, _ in events if e != "pause"] == ["start", "end"] and endpointer.cut_off
+    heard = endpointer.utterance().samples
+    assert len(heard) == 150 * vad.FRAME
+    # All of the caller's 0.8 s is heard (only they reach 9000: the voices peak at 2500).
+    assert np.sum(np.abs(heard.reshape(-1, vad.FRAME)).max(axis=1) > 9000) >= 0.75 * RATE / vad.FRAME
+
+
 def taken_at(clip, settings=vad.Settings()):
     """When speech over a playing prompt takes the turn from it (s into the clip; None: never)."""
     endpointer = vad.Endpointer(settings)
@@ -187,53 +203,13 @@ def test_a_whole_clip_is_trimmed_to_the_speech():
 
 # ---- real lines: a caller's words in the noise of a street, a car, other people talking ----
 
-CORPUS = Path(__file__).parent.parent / "data" / "corpus"
-TALKERS = ("medemblik", "drechterland-carrier", "opmeer", "zwaag", "hoogkarspel-carrier", "amsterdam", "weet-niet")
-
-
-def active_level(x):
-    """Power of the 20 ms frames within 25 dB of the loudest: the words, not the pauses."""
-    frames = x[: len(x) // vad.FRAME * vad.FRAME].reshape(-1, vad.FRAME).astype(np.float64)
-    power = (frames**2).mean(axis=1) + 1e-9
-    return power[power > power.max() / 10**2.5].mean()
-
-
-def telephone_band(x):
-    spectrum = np.fft.rfft(x)
-    f = np.fft.rfftfreq(len(x), 1 / RATE)
-    spectrum[(f < 300) | (f > 3400)] = 0
-    return np.fft.irfft(spectrum, len(x))
-
-
-def babble(n, seed, talkers=5):
-    """Other voices, each looping the corpus's other clips from a random point."""
-    rng = np.random.default_rng(seed)
-    out = np.zeros(n)
-    for _ in range(talkers):
-        clips = [audio.read_telephone(CORPUS / f"{name}.wav").astype(np.float64) for name in rng.permutation(TALKERS)]
-        talk = np.concatenate(clips * (n // sum(map(len, clips)) + 2))
-        start = int(rng.integers(0, len(talk) - n))
-        out += talk[start : start + n]
-    return telephone_band(out)
-
-
-def car(n, seed):
-    """An engine's rumble as shared/tools/line_conditions.py makes it (brown, low-passed,
-    throbbing), not cut to the telephone band."""
-    rng = np.random.default_rng(seed)
-    w = np.cumsum(rng.standard_normal(n))
-    w -= np.convolve(w, np.ones(800) / 800, "same")
-    b = np.convolve(w, np.ones(8) / 8, "same")
-    return b * (1 + 0.3 * np.sin(2 * np.pi * 31 * np.arange(n) / RATE)) + 0.05 * b.std() * rng.standard_normal(n)
-
 
 def on_the_line(words, noise, snr_db, before=2.0, after=6.0):
     """The words with `before` and `after` seconds of line around them, `noise(samples)`
     `snr_db` below the words' active level: (the line, the noise alone on it, the end of
     the words in seconds)."""
     padded = np.concatenate([np.zeros(int(before * RATE)), words, np.zeros(int(after * RATE))])
-    noise = noise(len(padded))
-    noise = noise * np.sqrt(active_level(words) / (np.mean(noise**2) + 1e-9) / 10 ** (snr_db / 10))
+    noise = at_snr(noise(len(padded)), words, snr_db)
     loud = np.flatnonzero(np.abs(words) > 300)
     return [np.clip(np.round(x), -32768, 32767).astype(np.int16) for x in (padded + noise, noise)] + \
         [before + (loud[-1] + 1) / RATE]
