@@ -198,6 +198,7 @@ class CallFlow:
         # caller said nee to, and those still to ask about after this question.
         self._takes: list[dict[str, float]] = []
         self._transcripts: list[str] = []  # of the name takes: a department may be said with the name
+        self._doubts: list[float] = []  # of the name takes the no-name gate weighed: P(no name)
         self._choosing: Connection | None = None  # CHOOSING: the municipality whose department is asked
         self._denied: set[str] = set()
         self._to_ask: list[str] = []
@@ -423,6 +424,8 @@ class CallFlow:
                 if heard and c.municipality in self._area.municipalities}
         self._takes.append(take)
         self._transcripts.append(recognition.transcript)
+        if recognition.no_name is not None:
+            self._doubts.append(recognition.no_name)
         self._heard_as.update({c.municipality: c for c in recognition.candidates if c.municipality in take})
         thresholds = self.service.thresholds
         # A transfer without a question rests on this take alone, as sure as the policy was
@@ -444,6 +447,12 @@ class CallFlow:
         if cut_off and not heard:
             return actions + self._turn_never_ended()
         again = Prompt.NO_NAME if recognition.reason == Reason.NO_NAME else Prompt.AGAIN
+        # A person who names nothing says a sentence, and whisper hears a town in it often
+        # enough to be asked about; each sentence alone looks only somewhat unlike a name, so
+        # the takes are judged together: two takes that look like no name, on average, do
+        # not add up to a "Bedoelt u …?". A name said after one is clear and lowers the doubt.
+        if self._doubts and sum(self._doubts) / len(self._doubts) >= thresholds.no_name_doubt:
+            return actions + self._failed_name_attempt(Prompt.NO_NAME)
         ranked = self._ranked()
         if not ranked:
             return actions + self._failed_name_attempt(again)
