@@ -450,8 +450,10 @@ class CallFlow:
         # A person who names nothing says a sentence, and whisper hears a town in it often
         # enough to be asked about; each sentence alone looks only somewhat unlike a name, so
         # the takes are judged together: two takes that look like no name, on average, do
-        # not add up to a "Bedoelt u …?". A name said after one is clear and lowers the doubt.
-        if self._doubts and sum(self._doubts) / len(self._doubts) >= thresholds.no_name_doubt:
+        # not add up to a "Bedoelt u …?". But a caller who gave a reason first and then says
+        # the name is asked about it: a take that looks like a name (under half the bar) is
+        # judged on its own.
+        if self._doubtful(recognition.no_name):
             return actions + self._failed_name_attempt(Prompt.NO_NAME)
         ranked = self._ranked()
         if not ranked:
@@ -466,6 +468,12 @@ class CallFlow:
         if not self._to_ask or self._to_ask[0] != top:
             return actions + self._failed_name_attempt(again)
         return actions + self._confirm(self._to_ask.pop(0), PromptFamily.CONFIRM)
+
+    def _doubtful(self, latest: float | None) -> bool:
+        """Whether the name takes so far look like no name (`thresholds.no_name_doubt`): on
+        average, and this one too, at least half as much. None: the gate did not weigh it."""
+        bar = self.service.thresholds.no_name_doubt
+        return latest is not None and latest >= bar / 2 and sum(self._doubts) / len(self._doubts) >= bar
 
     def _ranked(self) -> list[tuple[str, float]]:
         """The area's municipalities by how likely the caller means each, over every name take

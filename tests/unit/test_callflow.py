@@ -214,6 +214,11 @@ def test_a_clear_name_after_a_doubtful_take_is_asked_about_and_a_sure_one_put_th
     flow.handle(doubted("Hoorn", 0.3, doubt + 0.1))
     actions = flow.handle(doubted("Opmeer", 0.8, 0.0))
     assert play(actions).prompts == ("confirm/opmeer",)
+    # After a reason the gate was sure of ("ik bel over mijn paspoort"), the name said next.
+    flow, _ = asked()
+    flow.handle(Utterance(Recognition("ik bel over mijn paspoort", (Candidate("Hoorn", 0.3, "Hoorn"),), "reject",
+                                      None, "no_name", no_name=0.9)))
+    assert play(flow.handle(doubted("Opmeer", 0.8, doubt / 2 - 0.01))).prompts == ("confirm/opmeer",)
     # A sure own name is put through however doubtful the take; so is one the gate never weighed.
     flow, _ = asked()
     assert flow.handle(doubted("Opmeer", 0.995, 0.45, "accept"))[-1].municipality == "Opmeer"
