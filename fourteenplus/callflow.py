@@ -198,6 +198,7 @@ class CallFlow:
         # caller said nee to, and those still to ask about after this question.
         self._takes: list[dict[str, float]] = []
         self._transcripts: list[str] = []  # of the name takes: a department may be said with the name
+        self._doubts: list[float] = []  # of the name takes the no-name gate weighed: P(no name)
         self._choosing: Connection | None = None  # CHOOSING: the municipality whose department is asked
         self._denied: set[str] = set()
         self._to_ask: list[str] = []
@@ -423,6 +424,8 @@ class CallFlow:
                 if heard and c.municipality in self._area.municipalities}
         self._takes.append(take)
         self._transcripts.append(recognition.transcript)
+        if recognition.no_name is not None:
+            self._doubts.append(recognition.no_name)
         self._heard_as.update({c.municipality: c for c in recognition.candidates if c.municipality in take})
         thresholds = self.service.thresholds
         # A transfer without a question rests on this take alone, as sure as the policy was
@@ -444,6 +447,14 @@ class CallFlow:
         if cut_off and not heard:
             return actions + self._turn_never_ended()
         again = Prompt.NO_NAME if recognition.reason == Reason.NO_NAME else Prompt.AGAIN
+        # A person who names nothing says a sentence, and whisper hears a town in it often
+        # enough to be asked about; each sentence alone looks only somewhat unlike a name, so
+        # the takes are judged together: two takes that look like no name, on average, do
+        # not add up to a "Bedoelt u …?". But a caller who gave a reason first and then says
+        # the name is asked about it: a take that looks like a name (under half the bar) is
+        # judged on its own.
+        if self._doubtful(recognition.no_name):
+            return actions + self._failed_name_attempt(Prompt.NO_NAME)
         ranked = self._ranked()
         if not ranked:
             return actions + self._failed_name_attempt(again)
@@ -457,6 +468,12 @@ class CallFlow:
         if not self._to_ask or self._to_ask[0] != top:
             return actions + self._failed_name_attempt(again)
         return actions + self._confirm(self._to_ask.pop(0), PromptFamily.CONFIRM)
+
+    def _doubtful(self, latest: float | None) -> bool:
+        """Whether the name takes so far look like no name (`thresholds.no_name_doubt`): on
+        average, and this one too, at least half as much. None: the gate did not weigh it."""
+        bar = self.service.thresholds.no_name_doubt
+        return latest is not None and latest >= bar / 2 and sum(self._doubts) / len(self._doubts) >= bar
 
     def _ranked(self) -> list[tuple[str, float]]:
         """The area's municipalities by how likely the caller means each, over every name take

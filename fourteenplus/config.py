@@ -134,6 +134,11 @@ class Thresholds:
     # the ja bar: no clean ja lost on the tune replies, a nee and three other answers no
     # longer taken for a ja on real lines). Never below `reply_yes`, whatever it is set to.
     reply_yes_unwritten: float = 0.85
+    # A caller's name takes that on average look this likely to name nothing (the no-name
+    # gate's probability, below its own bar of 0.5), the latest at least half as likely, ask
+    # for the name again, not about a town picked from the noise; a sure own name still
+    # transfers. 1: never (bench/dialogue.md, people as whole callers: chosen on the tune callers).
+    no_name_doubt: float = 0.25
 
 
 @dataclass(frozen=True)
@@ -289,7 +294,7 @@ def config_path(explicit: str | None = None) -> Path:
 DEFAULTS: dict[str, Any] = {
     "language": "nl",
     "thresholds": {"accept": 0.99, "confirm": 0.10, "reply_yes": 0.80, "reply_no": 0.50, "runner_up": 0.05,
-                   "department": 0.85, "reply_yes_unwritten": 0.85},
+                   "department": 0.85, "reply_yes_unwritten": 0.85, "no_name_doubt": 0.25},
     "listen": {"attempts": 2, "no_input_ms": 5000, "max_speech_ms": 8000, "menu_attempts": 2,
                "menu_timeout_ms": 6000, "recognition_deadline_ms": 1500, "questions": 3, "busy_wait_ms": 3000},
     "records": {"path": None, "url": None, "retention_days": 90, "keep_audio": False,

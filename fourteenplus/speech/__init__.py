@@ -41,6 +41,9 @@ class Recognition:
     municipality: str | None
     reason: str
     timings: dict[str, float] = field(default_factory=dict)  # milliseconds per stage
+    # The no-name gate's probability that this take names nothing, where the gate weighed it
+    # (a name first heard in an area); None elsewhere. The call flow weighs it over the takes.
+    no_name: float | None = None
 
     @property
     def ranked(self) -> tuple[str, ...]:
@@ -52,8 +55,8 @@ class Recognition:
 
     @classmethod
     def rejected(cls, reason: str, transcript: str = "", candidates: tuple[Candidate, ...] = (),
-                 timings: dict[str, float] | None = None) -> "Recognition":
-        return cls(transcript, candidates, Decision.REJECT, None, reason, dict(timings or {}))
+                 timings: dict[str, float] | None = None, no_name: float | None = None) -> "Recognition":
+        return cls(transcript, candidates, Decision.REJECT, None, reason, dict(timings or {}), no_name)
 
 
 __all__ = ["Candidate", "Recognition", "Verdict"]

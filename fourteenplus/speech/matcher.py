@@ -37,7 +37,7 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from rapidfuzz import fuzz, process
 
@@ -352,8 +352,10 @@ class Matcher:
             return Recognition.rejected(Reason.OUT_OF_AREA if outside else Reason.LOW_CONFIDENCE, heard.transcript,
                                         (), heard.timings)
         # Sure that no name was said: asked for one, the candidates no evidence (`Reason.NO_NAME`).
-        if self.gate is not None and not outside and self.gate.probability(self.no_name_evidence(heard, said)) > 0.5:
-            return Recognition.rejected(Reason.NO_NAME, heard.transcript, candidates, heard.timings)
+        # Less sure, the call flow weighs the doubt over the caller's takes (`Recognition.no_name`).
+        doubt = None if self.gate is None or outside else self.gate.probability(self.no_name_evidence(heard, said))
+        if doubt is not None and doubt > 0.5:
+            return Recognition.rejected(Reason.NO_NAME, heard.transcript, candidates, heard.timings, doubt)
         runner_up = candidates[1].score if len(candidates) > 1 else 0.0
         unsure = Reason.AMBIGUOUS if runner_up >= self.calibration.ambiguous else Reason.LOW_CONFIDENCE
         # Only once the primed transcription had its say (a name whisper garbled in the free
@@ -362,7 +364,8 @@ class Matcher:
             share, count = said
             if share < self.calibration.no_name_share and count >= self.calibration.no_name_words:
                 unsure = Reason.NO_NAME
-        return banded(heard.transcript, candidates, outside, accept, confirm, unsure, heard.timings)
+        return replace(banded(heard.transcript, candidates, outside, accept, confirm, unsure, heard.timings),
+                       no_name=doubt)
 
 
 def banded(transcript: str, candidates: tuple[Candidate, ...], outside: str | None, accept: float, confirm: float,

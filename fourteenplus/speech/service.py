@@ -289,7 +289,8 @@ class SpeechService:
         _go_on(abandoned)
         recognizer.prime(clip, named.prompt_for(clip.transcript))
         _go_on(abandoned)
-        return self._decide(named, recognizer.score(clip, named.shortlist))
+        # The gate weighed the take where it was first heard: its doubt stays with the take.
+        return dataclasses.replace(self._decide(named, recognizer.score(clip, named.shortlist)), no_name=first.no_name)
 
     def reply_now(self, spoken: Spoken, abandoned: threading.Event | None = None,
                   area_code: str | None = None, asked: str | None = None) -> Answer:

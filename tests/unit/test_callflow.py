@@ -190,6 +190,42 @@ def test_a_caller_who_named_no_municipality_is_asked_for_one_not_about_a_town():
     assert play(actions).prompts == (MENU,) and not of(actions, Transfer)
 
 
+def doubted(municipality, score, no_name, decision="confirm"):
+    """A take in which the recogniser heard `municipality` and the no-name gate, below its
+    bar, thought it `no_name` likely to name nothing."""
+    return Utterance(Recognition("Je bent aan de beman", (Candidate(municipality, score, municipality),), decision,
+                                 municipality, "match", no_name=no_name))
+
+
+def test_takes_that_look_like_no_name_together_ask_for_a_name_not_about_a_town():
+    """A person talking about something else: each sentence only somewhat unlike a name, a
+    town heard in each. Neither is asked about; the second ends at the keypad menu."""
+    doubt = SERVICE.thresholds.no_name_doubt
+    flow, _ = asked()
+    actions = flow.handle(doubted("Hoorn", 0.6, doubt + 0.05))
+    assert play(actions).prompts == ("no-name",) and Listen("name", "0229") in actions
+    actions = flow.handle(doubted("Hoorn", 0.6, doubt - 0.02))  # the two on average still doubtful
+    assert play(actions).prompts == (MENU,) and not of(actions, Transfer)
+
+
+def test_a_clear_name_after_a_doubtful_take_is_asked_about_and_a_sure_one_put_through():
+    doubt = SERVICE.thresholds.no_name_doubt
+    flow, _ = asked()
+    flow.handle(doubted("Hoorn", 0.3, doubt + 0.1))
+    actions = flow.handle(doubted("Opmeer", 0.8, 0.0))
+    assert play(actions).prompts == ("confirm/opmeer",)
+    # After a reason the gate was sure of ("ik bel over mijn paspoort"), the name said next.
+    flow, _ = asked()
+    flow.handle(Utterance(Recognition("ik bel over mijn paspoort", (Candidate("Hoorn", 0.3, "Hoorn"),), "reject",
+                                      None, "no_name", no_name=0.9)))
+    assert play(flow.handle(doubted("Opmeer", 0.8, doubt / 2 - 0.01))).prompts == ("confirm/opmeer",)
+    # A sure own name is put through however doubtful the take; so is one the gate never weighed.
+    flow, _ = asked()
+    assert flow.handle(doubted("Opmeer", 0.995, 0.45, "accept"))[-1].municipality == "Opmeer"
+    flow, _ = asked()
+    assert play(flow.handle(doubted("Opmeer", 0.3, None))).prompts == ("confirm/opmeer",)
+
+
 def test_a_name_not_understood_is_still_told_so():
     flow, _ = asked()
     actions = flow.handle(heard("reject", "Hoorn", 0.05))

@@ -257,8 +257,11 @@ def test_speech_the_gate_is_sure_names_nothing_is_asked_for_a_name_whatever_the_
     result = gated.decide(sentence, 0.99, 0.10)
     assert (result.decision, result.reason, result.ranked) == ("reject", "no_name", ())
     assert result.candidates[0].score > 0.99  # kept for the record, no evidence
-    # Without the gate (ja/nee, departments) the same speech is the policy's to judge.
-    assert Matcher(AREA_0229, ELSEWHERE, policy=sure).decide(sentence, 0.99, 0.10).decision == "accept"
+    assert result.no_name == GATE.probability(gated.no_name_evidence(sentence)) > 0.5
+    # Without the gate (ja/nee, departments) the same speech is the policy's to judge, and no
+    # doubt goes with it.
+    ungated = Matcher(AREA_0229, ELSEWHERE, policy=sure).decide(sentence, 0.99, 0.10)
+    assert (ungated.decision, ungated.no_name) == ("accept", None)
 
 
 def test_the_gate_lets_a_name_through_in_a_sentence_short_or_garbled():
@@ -271,6 +274,8 @@ def test_the_gate_lets_a_name_through_in_a_sentence_short_or_garbled():
             ("Je bent aan de beman tev", 1.2, {"Hoorn": -6.0, "Opmeer": -9.0})):
         result = gated.decide(heard(transcript, scores, seconds=seconds), 0.99, 0.10)
         assert result.reason != "no_name" and result.ranked, transcript
+        # The gate's doubt, below its bar, goes with the take for the call flow to weigh.
+        assert result.no_name is not None and 0.0 < result.no_name <= 0.5, transcript
     # Another area's name, however long and unlike this area's, is out of area, not no name.
     outside = gated.decide(heard("Eh, de gemeente Amsterdam, alstublieft", {"Hoorn": -10.0}, seconds=3.5), 0.99, 0.1)
     assert outside.reason == "out_of_area"

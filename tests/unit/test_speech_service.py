@@ -334,3 +334,32 @@ def test_the_no_name_gate_stands_where_a_name_is_first_heard_and_nowhere_else():
     assert service.department_matcher((("paspoort", "Burgerzaken"),)).gate is None
     assert service.matcher("0229", primed=False, neutral=True).gate is None  # evidence for `bench fit`
     assert service.matcher(NATIONAL, primed=False).gate is None  # not fitted on a national number's callers
+
+
+def test_the_gates_doubt_stays_with_a_name_the_primed_step_decides():
+    """The gate weighs a take where it is first heard, unprimed; when the primed step decides
+    the name, the call flow still gets the gate's P(no name) of that take."""
+    from types import SimpleNamespace
+
+    from fourteenplus.directory import load_directory
+    from fourteenplus.grammar import load_grammars
+    from fourteenplus.speech.recognizer import Heard
+
+    class Ear:
+        """Hears every clip as the same garbled words, a town weakly among them."""
+        tuning = SimpleNamespace(search_beam=0)
+        primed: list[str] = []
+
+        def score(self, clip, shortlist):
+            return Heard(clip.transcript, True, {"Hoorn": -6.0, "Opmeer": -9.0}, seconds=1.2)
+
+        def prime(self, clip, prompt):
+            self.primed.append(prompt)
+
+    service = SpeechService(load_grammars(load_directory()), Thresholds(**DEFAULTS["thresholds"]))
+    service._recognizer = ear = Ear()
+    clip = SimpleNamespace(transcript="Je bent aan de beman tev")
+    unprimed = service.matcher("0229", primed=False).decide(ear.score(clip, None), 0.99, 0.10)
+    result = service._name(clip, "0229", True, None)
+    assert ear.primed, "the primed step decided"
+    assert unprimed.no_name is not None and result.no_name == unprimed.no_name

@@ -41,7 +41,7 @@ from fourteenplus.vocabulary import Decision, Reason, said
 # What `--against` may change: the flow's own settings, the share of callers who talk over
 # the prompts, and the endpointer's barge-in rule. (The reply thresholds are the speech
 # service's: its answers are heard once per run.)
-FLOW_SETTINGS = ("accept", "confirm", "runner_up", "department", "questions", "barge_in",
+FLOW_SETTINGS = ("accept", "confirm", "runner_up", "department", "no_name_doubt", "questions", "barge_in",
                  # the endpointer's, as the simulation hears the callers (`vad.Settings`)
                  "talker_db", "talker_over_line_db")
 
