@@ -37,7 +37,8 @@ def _manifest(directory: Path) -> list[dict[str, str]]:
     path = directory / "manifest.csv"
     if not path.exists():
         raise FileNotFoundError(f"{path} not found: make the human corpus with shared/tools/human_corpus.py OUT")
-    return list(csv.DictReader(path.open()))
+    with path.open() as handle:
+        return list(csv.DictReader(handle))
 
 
 def build(out: Path, people: Path, count: int, columns: tuple[str, ...], seed: int = 7) -> int:

@@ -240,6 +240,22 @@ class _Heard:
     cut_off: bool = False  # ended at the endpointer's cut-off (`max_frames`), not at quiet: its last seconds
 
 
+def _hiss(clip: np.ndarray, *seconds: float) -> list[np.ndarray]:
+    """The line without the caller, for each of `seconds`: hiss at the level of the clip's
+    lead-in (its first 100 ms, before anyone speaks). Hiss, not that lead-in repeated: a loop of
+    100 ms of background talk is periodic, and the endpointer would rightly take it for a
+    voice. A clip whose words begin sooner (people's recordings are cut close to the words) has
+    no lead-in: its first 100 ms are speech, and as hiss they made a line 20 dB too loud for the
+    caller's softer words; the quieter of its two ends is the line then."""
+    ends = [clip[: vad.FRAME * 5]]
+    if words_start(clip) < 5 * vad.FRAME / vad.RATE:
+        ends.append(clip[-vad.FRAME * 5:])
+    level = min(float(np.sqrt(np.mean(end.astype(np.float64) ** 2))) for end in ends)
+    hiss = np.random.default_rng(len(clip)).standard_normal
+    return [np.clip(hiss(int(s * vad.RATE) // vad.FRAME * vad.FRAME) * level, -32768, 32767).astype(np.int16)
+            for s in seconds]
+
+
 def endpoint(clip: np.ndarray, listened_s: float = 2.0, settings: vad.Settings = vad.Settings(),
              playing_s: float = 0.0, line: tuple[np.ndarray, np.ndarray] | None = None,
              endpointer: vad.Endpointer | None = None) -> _Heard:
@@ -259,21 +275,7 @@ def endpoint(clip: np.ndarray, listened_s: float = 2.0, settings: vad.Settings =
     endpointer.reset()  # a new question: the adapter's `listen`
     settings = endpointer.settings
     turn = Turn(endpointer)
-    # The line without the caller: hiss at the level of the clip's lead-in (its first 100 ms,
-    # before anyone speaks). Hiss, not that lead-in repeated: a loop of 100 ms of background
-    # talk is periodic, and the endpointer would rightly take it for a voice. A clip whose
-    # words begin sooner (people's recordings are cut close to the words) has no lead-in: its
-    # first 100 ms are speech, and as hiss they made a line 20 dB too loud for the caller's
-    # softer words; the quieter of its two ends is the line then.
-    ends = (clip[: vad.FRAME * 5], clip[-vad.FRAME * 5:])
-    level = min(float(np.sqrt(np.mean(end.astype(np.float64) ** 2))) for end in
-                (ends if words_start(clip) < 5 * vad.FRAME / vad.RATE else ends[:1]))
-    hiss = np.random.default_rng(len(clip)).standard_normal
-
-    def hiss_for(seconds: float) -> np.ndarray:
-        return np.clip(hiss(int(seconds * vad.RATE) // vad.FRAME * vad.FRAME) * level, -32768, 32767).astype(np.int16)
-
-    before, after = line or (hiss_for(listened_s), hiss_for(settings.end_frames * 2 * vad.FRAME / vad.RATE))
+    before, after = line or _hiss(clip, listened_s, settings.end_frames * 2 * vad.FRAME / vad.RATE)
     before = before[len(before) % vad.FRAME:]
     frames = len(clip) // vad.FRAME
     audio = np.concatenate([before, clip[: frames * vad.FRAME], after])

@@ -347,8 +347,7 @@ class Endpointer:
             # seconds that leave it out are the voices that held the turn open (within
             # `caller_drop_db` of the caller they pass for them), not the caller's words, which
             # came before them: then the seconds from just before it.
-            spoken = [i for i, voiced in enumerate(self._voice) if voiced]
-            loudest = max(spoken, key=self._levels.__getitem__) if spoken else start
+            loudest = max(caller, key=self._levels.__getitem__) if caller else start
             if loudest < start:
                 start = max(loudest - _LEAD_FRAMES, 0)
                 end = min(start + s.cut_off_frames, last)

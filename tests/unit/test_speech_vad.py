@@ -126,17 +126,26 @@ def test_a_caller_who_never_stops_is_cut_at_the_maximum():
     assert events[1][1] < 1.8
 
 
+def cut_off(max_frames: int, cut_off_frames: int, voices: int, words: tuple[float, float]):
+    """An endpointer that heard 6 s of other voices at level `voices` with the caller's words
+    (level 8000) from `words[0]` to `words[1]` s among them, after 0.5 s of line: the turn it
+    cut off, and what it hears of it (`cut_off_frames` long)."""
+    endpointer = vad.Endpointer(vad.Settings(max_frames=max_frames, cut_off_frames=cut_off_frames))
+    other = voice(6.0, level=voices, pitch=210)
+    begin, end = words
+    other[int(begin * RATE):int(end * RATE)] += voice(end - begin, level=8000)
+    events = feed(endpointer, np.concatenate([hiss(0.5), other]))
+    assert [e for e, _ in events if e != "pause"] == ["start", "end"] and endpointer.cut_off
+    heard = endpointer.utterance().samples
+    assert len(heard) == cut_off_frames * vad.FRAME
+    return endpointer, heard
+
+
 def test_a_turn_cut_off_is_heard_as_its_last_seconds_of_the_caller():
     """A voice 22 dB below the caller's talks on around them (on a learnt line it is loud, so
     the turn never ends): cut off, the turn is heard from the caller's last loud frame back,
     `cut_off_frames` of it, not from where the other voice opened it."""
-    endpointer = vad.Endpointer(vad.Settings(max_frames=200, cut_off_frames=75))
-    other = voice(6.0, level=600, pitch=210)
-    other[int(1.5 * RATE):int(2.5 * RATE)] += voice(1.0, level=8000)
-    events = feed(endpointer, np.concatenate([hiss(0.5), other]))
-    assert [e for e, _ in events if e != "pause"] == ["start", "end"] and endpointer.cut_off
-    heard = endpointer.utterance().samples
-    assert len(heard) == 75 * vad.FRAME
+    endpointer, heard = cut_off(200, 75, voices=600, words=(1.5, 2.5))
     loud = np.flatnonzero(np.abs(heard) > 3000)
     # The caller's words end 0.1 s (the tail) before the end of what is heard.
     assert (len(heard) - loud[-1]) / RATE == pytest.approx(0.1, abs=0.021)
@@ -149,13 +158,7 @@ def test_a_turn_cut_off_by_voices_near_the_callers_level_is_heard_from_the_calle
     talk on after the caller's words to the cut-off: the last seconds are theirs alone. The
     caller, close to the microphone, made the loudest frame: what is heard begins a second
     before it and holds the words."""
-    endpointer = vad.Endpointer(vad.Settings(max_frames=250, cut_off_frames=150))
-    other = voice(6.0, level=2500, pitch=210)
-    other[int(1.0 * RATE):int(1.8 * RATE)] += voice(0.8, level=8000)
-    events = feed(endpointer, np.concatenate([hiss(0.5), other]))
-    assert [e for e, _ in events if e != "pause"] == ["start", "end"] and endpointer.cut_off
-    heard = endpointer.utterance().samples
-    assert len(heard) == 150 * vad.FRAME
+    _, heard = cut_off(250, 150, voices=2500, words=(1.0, 1.8))
     # All of the caller's 0.8 s is heard (only they reach 9000: the voices peak at 2500).
     assert np.sum(np.abs(heard.reshape(-1, vad.FRAME)).max(axis=1) > 9000) >= 0.75 * RATE / vad.FRAME
 
