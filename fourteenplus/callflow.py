@@ -107,7 +107,8 @@ class StopPlayback:
 class Listen:
     mode: ListenMode
     area_code: str
-    # ListenMode.REPLY: the municipality of "Bedoelt u …?"; ListenMode.DEPARTMENT: the municipality
+    # ListenMode.REPLY: the municipality of "Bedoelt u …?" (or of the department of "Over …?");
+    # ListenMode.DEPARTMENT: the municipality
     asked: str | None = None
     # ListenMode.DEPARTMENT: what callers say about each department, (phrase, department), for
     # the recogniser to score (an Utterance comes back, its candidates the departments).
@@ -173,6 +174,10 @@ Action = (Play | StopPlayback | Listen | StopListening | StartTimer | CancelTime
 SAID_WITH_NAME = 90
 
 
+# The states that listen to the caller: a prompt's end starts the no-input timer there, and
+# speech stops the prompt.
+LISTENING = (State.ASKING, State.CONFIRMING, State.CHOOSING, State.CONFIRMING_DEPARTMENT)
+
 ENGLISH_KEY = "9"  # at the question (or saying "English"): the rest of the call in English
 
 
@@ -200,6 +205,7 @@ class CallFlow:
         self._transcripts: list[str] = []  # of the name takes: a department may be said with the name
         self._doubts: list[float] = []  # of the name takes the no-name gate weighed: P(no name)
         self._choosing: Connection | None = None  # CHOOSING: the municipality whose department is asked
+        self._department: Department | None = None  # CONFIRMING_DEPARTMENT: the one asked about
         self._denied: set[str] = set()
         self._to_ask: list[str] = []
         self._suggested: str | None = None  # the caller's history's municipality, in this area
@@ -232,7 +238,8 @@ class CallFlow:
 
     @property
     def _municipality(self) -> Connection:
-        """The municipality whose department the caller is asked for, while CHOOSING."""
+        """The municipality whose department the caller is asked for, while CHOOSING (and
+        CONFIRMING_DEPARTMENT)."""
         assert self._choosing is not None
         return self._choosing
 
@@ -315,7 +322,9 @@ class CallFlow:
             return self._department_heard(event.recognition)
         if isinstance(event, Reply) and self.state == State.CONFIRMING:
             return self._reply(event.yes, correction=event.correction, cut_off=event.cut_off)
-        if isinstance(event, RecognitionFailed) and self.state in (State.ASKING, State.CONFIRMING, State.CHOOSING):
+        if isinstance(event, Reply) and self.state == State.CONFIRMING_DEPARTMENT:
+            return self._department_reply(Decision.UNCLEAR if event.yes is None else said(event.yes))
+        if isinstance(event, RecognitionFailed) and self.state in LISTENING:
             return self._recognition_failed(event.reason)
         return []
 
@@ -344,7 +353,7 @@ class CallFlow:
         if self.state == State.ENDING:
             self.state = State.TRANSFERRED if self._final and isinstance(self._final[0], Transfer) else State.DONE
             return self._final
-        if self.state in (State.ASKING, State.CONFIRMING, State.CHOOSING) and not self._speaking:
+        if self.state in LISTENING and not self._speaking:
             return self._start_timer("no-input", self.service.listen.no_input_ms)
         if self.state == State.MENU:
             return self._start_timer("menu", self.service.listen.menu_timeout_ms)
@@ -363,7 +372,7 @@ class CallFlow:
         if self.state == State.MENU:
             self.record.attempts.append(Attempt(AttemptKind.KEYPAD, Decision.TIMED_OUT))
             return self._menu_or_default(())
-        if self.state == State.CHOOSING:
+        if self.state in (State.CHOOSING, State.CONFIRMING_DEPARTMENT):
             return self._general(Attempt(AttemptKind.DEPARTMENT, Decision.TIMED_OUT, self._municipality.name,
                                          reason=GENERAL_LINE))
         return []
@@ -371,14 +380,15 @@ class CallFlow:
     def _recognition_failed(self, reason: str) -> list[Action]:
         # A recogniser that failed once will likely fail again; the keypad still works.
         self._speaking = False
-        if self.state == State.CHOOSING:  # the municipality is known: its general line, not the menu
+        # The municipality is known: its general line, not the menu.
+        if self.state in (State.CHOOSING, State.CONFIRMING_DEPARTMENT):
             return self._general(Attempt(AttemptKind.DEPARTMENT, Decision.FAILED, self._municipality.name,
                                          reason=reason))
         self.record.attempts.append(Attempt(AttemptKind.FAILURE, Decision.FAILED, reason=reason))
         return self._cancel_timer() + self._menu_or_default(())
 
     def _speech_started(self) -> list[Action]:
-        if self.state not in (State.ASKING, State.CONFIRMING, State.CHOOSING):
+        if self.state not in LISTENING:
             return []
         self._speaking = True
         actions: list[Action] = [StopPlayback()] if self._playing else []
@@ -390,6 +400,9 @@ class CallFlow:
     def _dtmf(self, digit: str) -> list[Action]:
         if self.state == State.CHOOSING:
             return self._department_key(digit)
+        if self.state == State.CONFIRMING_DEPARTMENT:
+            # 1 and 2 answer as at "Bedoelt u …?"; any other key is no ja: the general line.
+            return self._department_reply({"1": Decision.YES, "2": Decision.NO}.get(digit, Decision.PRESSED))
         if self.state == State.CONFIRMING and digit in ("1", "2"):
             return self._reply(digit == "1", keyed=True)
         if self.state == State.ASKING and digit == ENGLISH_KEY and self.record.language != "en":
@@ -667,19 +680,47 @@ class CallFlow:
                 + self._play("department", (prompt_id(PromptFamily.DEPARTMENT, connection.slug),), True))
 
     def _department_heard(self, recognition: Recognition) -> list[Action]:
-        """Put through to a department only when the recogniser is sure of it; anything else
-        (nothing heard, a nee, something it is unsure of, the general line's side ranked first)
-        is the general line."""
+        """Put through to a department when the recogniser is sure of it (`thresholds.department`),
+        ask about it when it is likely (`thresholds.department_confirm`); anything else (nothing
+        heard, a nee, something it is unsure of, the general line's side ranked first) is the
+        general line."""
         self._speaking = False
         connection = self._municipality
         candidates = tuple((c.municipality, round(c.score, 3)) for c in recognition.candidates)
         top = recognition.candidates[0] if recognition.ranked else None
-        sure = top is not None and top.score >= self.service.thresholds.department
-        department = next((d for d in connection.departments if sure and top and d.name == top.municipality), None)
-        attempt = Attempt(AttemptKind.DEPARTMENT, Decision.ACCEPT if department else Decision.REJECT,
-                          connection.name, candidates[0][1] if candidates else None, recognition.transcript,
-                          candidates, department.name if department else GENERAL_LINE)
-        if department is None:
+        department = next((d for d in connection.departments if top and d.name == top.municipality), None)
+        thresholds = self.service.thresholds
+        score = top.score if top and department else 0.0
+        decision = (Decision.ACCEPT if score >= thresholds.department
+                    else Decision.CONFIRM if score >= thresholds.department_confirm else Decision.REJECT)
+        attempt = Attempt(AttemptKind.DEPARTMENT, decision, connection.name, candidates[0][1] if candidates else None,
+                          recognition.transcript, candidates,
+                          department.name if department and decision != Decision.REJECT else GENERAL_LINE)
+        if department is None or decision == Decision.REJECT:
+            return self._general(attempt)
+        self.record.attempts.append(attempt)
+        if decision == Decision.CONFIRM:
+            return self._cancel_timer() + self._confirm_department(connection, department)
+        return self._cancel_timer() + self._to_department(connection, department)
+
+    def _confirm_department(self, connection: Connection, department: Department) -> list[Action]:
+        """"Over paspoort?" about a department heard likely but not surely: once, and only
+        once. The reply recogniser hears the answer as it hears one to "Bedoelt u …?" (the
+        municipality as the one asked about, so "ja, Goes" stays a ja)."""
+        self._department = department
+        self.state = State.CONFIRMING_DEPARTMENT
+        return (self._listen(ListenMode.REPLY, connection.name)
+                + self._play("department-confirm", (connection.department_confirm(department),), True))
+
+    def _department_reply(self, decision: Decision) -> list[Action]:
+        """The answer to "Over …?": a ja (or key 1) is the department's line; a nee, a key 2
+        or any other, an answer not understood: the general line, never a second question."""
+        self._speaking = False
+        connection, department = self._municipality, self._department
+        assert department is not None
+        attempt = Attempt(AttemptKind.DEPARTMENT, decision, connection.name,
+                          reason=department.name if decision == Decision.YES else GENERAL_LINE)
+        if decision != Decision.YES:
             return self._general(attempt)
         self.record.attempts.append(attempt)
         return self._cancel_timer() + self._to_department(connection, department)

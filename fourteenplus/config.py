@@ -18,7 +18,7 @@ from typing import Any
 
 from . import paths, resources, yamlfile
 from .asterisk_layout import DIRECTORIES
-from .directory import Directory, load_directory
+from .directory import Directory, load_directory, slug
 from .errors import ConfigError, ConfigErrors
 from .hours import HoursError, OpeningHours, parse_week
 from .numberplan import NATIONAL, NumberRejected, digits_of, parse
@@ -73,6 +73,10 @@ class Connection:
 
     def department(self, key: str) -> Department | None:
         return next((d for d in self.departments if d.key == key), None)
+
+    def department_confirm(self, department: Department) -> str:
+        """The prompt id of "Over paspoort?" about one of its departments."""
+        return prompt_id(PromptFamily.DEPARTMENT_CONFIRM, f"{self.slug}/{slug(department.name)}")
 
 
 @dataclass(frozen=True)
@@ -129,6 +133,11 @@ class Thresholds:
     # Strict: the general line still helps a caller, a wrong department does not
     # (bench/dialogue.md, departments: chosen on the tune callers).
     department: float = 0.85
+    # A department heard at least this likely, but below `department`, is asked about ("Over
+    # paspoort?"): ja (or key 1) puts through to it, anything else to the general line. One
+    # question at most: the caller is never asked a second (bench/dialogue.md, departments:
+    # chosen on the tune callers). Below `department`, above 0.
+    department_confirm: float = 0.5
     # A ja whose transcript does not start with a ja word ("Satuutekin" for a "Natuurlijk
     # niet." in car noise) rests on the audio alone: it needs this much (bench/recognition.md,
     # the ja bar: no clean ja lost on the tune replies, a nee and three other answers no
@@ -267,6 +276,8 @@ class Service:
                 for name in plan.connected if self.municipality(name).hours]
         ids += [prompt_id(PromptFamily.DEPARTMENT, self.municipality(name).slug) for name in plan.connected
                 if self.municipality(name).departments]
+        ids += [self.municipality(name).department_confirm(d) for name in plan.connected
+                for d in self.municipality(name).departments]
         return tuple(ids)
 
     def _national_prompt_ids(self, plan: AreaPlan) -> list[str]:
@@ -294,7 +305,7 @@ def config_path(explicit: str | None = None) -> Path:
 DEFAULTS: dict[str, Any] = {
     "language": "nl",
     "thresholds": {"accept": 0.99, "confirm": 0.10, "reply_yes": 0.80, "reply_no": 0.50, "runner_up": 0.05,
-                   "department": 0.85, "reply_yes_unwritten": 0.85, "no_name_doubt": 0.25},
+                   "department": 0.85, "department_confirm": 0.5, "reply_yes_unwritten": 0.85, "no_name_doubt": 0.25},
     "listen": {"attempts": 2, "no_input_ms": 5000, "max_speech_ms": 8000, "menu_attempts": 2,
                "menu_timeout_ms": 6000, "recognition_deadline_ms": 1500, "questions": 3, "busy_wait_ms": 3000},
     "records": {"path": None, "url": None, "retention_days": 90, "keep_audio": False,
@@ -384,6 +395,11 @@ def load_service(path: str | Path | None = None, directory: Directory | None = N
     thresholds = Thresholds(*(_number(c, th, k, v, float, 0.0, 1.0) for k, v in DEFAULTS["thresholds"].items()))
     if th is not None and thresholds.confirm > thresholds.accept:  # the defaults are in order
         c.errors.append(th.error(f"'confirm' ({thresholds.confirm}) must not be above 'accept' ({thresholds.accept})", "confirm"))
+    if th is not None and not 0 < thresholds.department_confirm < thresholds.department:
+        where = "department_confirm" if "department_confirm" in th else "department"
+        c.errors.append(th.error(f"'department_confirm' ({thresholds.department_confirm}) must be above 0 and below "
+                                 f"'department' ({thresholds.department}): between them a department is asked "
+                                 "about", where))
 
     li = c.mapping(data, "listen")
     if li is not None:

@@ -5,7 +5,8 @@ one in the caller's codec: a Dutch carrier's A-law call is not transcoded), wher
 what the call flow plays: `question`, `again`, `no-name`, `confirm/<slug>`, `confirm-or/<slug>`,
 `reply-keys`, `menu/<area code>`,
 `menu-again`, `busy` (before the menu when the recognisers cannot keep up), `department/<slug>`
-(a municipality with departments: what the call is about, with the keys), `default/<slug>`
+(a municipality with departments: what the call is about, with the keys) and
+`department-confirm/<slug>/<department slug>` ("Over paspoort?"), `default/<slug>`
 (before an area's default municipality, so a caller always hears where they are put through), `number/<reason>`, `not-connected`, `goodbye`, `trunk-failed`, and
 `closed/<slug>` for municipalities with opening hours. A national number adds, for every
 municipality of the country, `confirm/<slug>` and `confirm-or/<slug>`, `reachable/<slug>` ("… is
@@ -84,6 +85,8 @@ def prompt_texts(service: Service, language: str) -> dict[str, str]:
                 name=name, hours=conn.hours.describe(language))
         if conn.departments:
             out[prompt_id(PromptFamily.DEPARTMENT, conn.slug)] = department_question(conn, language)
+            out.update({conn.department_confirm(d): t[PromptFamily.DEPARTMENT_CONFIRM].format(phrase=d.phrases[0])
+                        for d in conn.departments})
     if service.national:
         out.update(national_texts(service, language))
     return out

@@ -16,7 +16,8 @@ transfer. So:
 - *hung up during the transfer*: the trunk (or its overflow) was ringing when the caller gave
   up (DIALSTATUS CANCEL), as a share of the calls handed to a trunk.
 - *departments*: of the calls that heard a municipality's department question, how many
-  reached each department and how many the municipality's general line.
+  reached each department and how many the municipality's general line; of those put through
+  to a department, how many after a ja to "Over …?" (`confirmed`).
 - *time to transfer*: answer → INVITE to the trunk (`Timing.ANSWER_TO_INVITE`), median; the
   other timings a session writes (`vocabulary.Timing`) are given as medians too.
 
@@ -87,6 +88,7 @@ class Figures:
     transfers: int = 0
     department_asked: int = 0  # calls that heard the department question
     departments: Counter = field(default_factory=Counter)  # department (or cf.GENERAL) → calls
+    departments_confirmed: Counter = field(default_factory=Counter)  # department → calls put through after "Over …?"
     latencies: dict[str, list[float]] = field(default_factory=lambda: {k: [] for k in LATENCIES})
 
     def add(self, record: CallRecord) -> None:
@@ -106,6 +108,8 @@ class Figures:
         if any(a.kind == AttemptKind.DEPARTMENT for a in record.attempts) or record.department:
             self.department_asked += 1
             self.departments[record.department or GENERAL_LINE] += 1
+            if any(a.kind == AttemptKind.DEPARTMENT and a.decision == Decision.YES for a in record.attempts):
+                self.departments_confirmed[record.department] += 1
         for key in LATENCIES:
             value = record.timings.get(key)
             if value is not None and (key != Timing.ANSWER_TO_INVITE or record.outcome == Outcome.TRANSFERRED):
@@ -128,6 +132,7 @@ class Figures:
             "median_ms": {k: _median(v) for k, v in self.latencies.items()},
             "department_asked": self.department_asked,
             "departments": dict(sorted(self.departments.items())),
+            "departments_confirmed": dict(sorted(self.departments_confirmed.items())),
         }
 
 
@@ -242,8 +247,10 @@ def as_table(report: Report) -> str:
 
 
 def department_line(f: dict) -> str:
-    """"asked 12: Afval 3, Burgerzaken 5, general line 4"."""
-    counts = [f"{'general line' if name == GENERAL_LINE else name} {n}" for name, n in f["departments"].items()]
+    """"asked 12: Afval 3 (1 confirmed), Burgerzaken 5, general line 4"."""
+    confirmed = f["departments_confirmed"]
+    counts = [f"{'general line' if name == GENERAL_LINE else name} {n}"
+              + (f" ({confirmed[name]} confirmed)" if confirmed.get(name) else "") for name, n in f["departments"].items()]
     return f"asked {f['department_asked']}: {', '.join(counts)}"
 
 

@@ -149,6 +149,8 @@ class State(Word):
     CONFIRMING = "confirming"  # asked "Bedoelt u …?"
     MENU = "menu"              # at the keypad menu
     CHOOSING = "choosing"      # asked what the call is about (a department)
+    # asked "Over paspoort?" about the department heard, likely but not sure enough
+    CONFIRMING_DEPARTMENT = "confirming_department"
     ENDING = "ending"          # hearing a final message
     TRANSFERRED = "transferred"
     DONE = "done"
@@ -200,6 +202,9 @@ class PromptFamily(Word):
     CLOSED = "closed"          # the municipality is closed now, per municipality
     DEFAULT = "default"        # "U wordt doorverbonden met X.", before an area's default
     DEPARTMENT = "department"  # "Waarover belt u? …", per municipality with departments
+    # "Over paspoort?", per department (<municipality slug>/<department slug>): one heard
+    # likely but not surely enough at the department question.
+    DEPARTMENT_CONFIRM = "department-confirm"
     # On a national number, per municipality not connected here: "<name> is bereikbaar op 14 …".
     REACHABLE = "reachable"
 

@@ -26,7 +26,9 @@ understand their answer) they press 1 or 2; at the keypad menu they press their
 municipality's key when they hear it. A caller who names no municipality says nee to
 everything and presses nothing. Asked "Waarover belt u?" (a municipality with departments),
 a caller with a `topic` clip says it once they have heard the question and its examples
-(`TOPIC_AFTER_S` into it, over the keys it goes on to name); one without says nothing.
+(`TOPIC_AFTER_S` into it, over the keys it goes on to name); one without says nothing. Asked
+"Over paspoort?" about a department, they answer as to "Bedoelt u X?": their ja if it is
+their department, else their nee.
 
 Recognition goes through whatever `speech` is given: the real `SpeechService` in the bench,
 a scripted stand-in in the unit tests.
@@ -115,6 +117,7 @@ class Outcome:
     expected_department: str | None = None
     asked_department: bool = False  # heard the department question
     department: str | None = None  # put through to (None: the municipality's general line, or none)
+    department_questions: int = 0  # "Over …?" heard about a department
 
     @property
     def department_right(self) -> bool:
@@ -409,16 +412,20 @@ class Simulation:
         if menu in play.prompts:
             self._press_menu_key(play, play.prompts.index(menu), now)
             return
-        asked = self._question(play)
+        municipality, department = self._question(play), self._department_question(play)
+        asked = municipality or department
         if asked is not None:
-            yes = self._asked == self.caller.expected and self.caller.expected is not None
+            index, yes = asked
             if Prompt.REPLY_KEYS in play.prompts:
                 self._press(now + self.audio.duration(play) + KEY_REACTION_S, "1" if yes else "2")
             else:
-                self.outcome.questions += 1
+                if municipality:
+                    self.outcome.questions += 1
+                else:
+                    self.outcome.department_questions += 1
                 # After the name, as soon as it is heard, when the caller talks over prompts.
-                start = self.audio.spoken_end(play, asked) if self.barge_in_s is not None \
-                    else self.audio.start_of(play, asked + 1)
+                start = self.audio.spoken_end(play, index) if self.barge_in_s is not None \
+                    else self.audio.start_of(play, index + 1)
                 self._speak("yes" if yes else "no", now + start, ListenMode.REPLY,
                             now + self.audio.duration(play))
             return
@@ -439,15 +446,28 @@ class Simulation:
             self._speak(take, now + min(start, self.audio.duration(play)), ListenMode.NAME,
                         now + self.audio.duration(play))
 
-    def _question(self, play: cf.Play) -> int | None:
+    def _question(self, play: cf.Play) -> tuple[int, bool] | None:
         """Where in the play "Bedoelt u …?" asks about the municipality the flow listens for a
-        reply on (`Listen.asked`); None when the play asks no such question."""
+        reply on (`Listen.asked`), and whether it is the caller's; None when the play asks no
+        such question."""
         if self._mode != ListenMode.REPLY or self._asked is None:
             return None
         slug = self.flow.service.directory.municipalities[self._asked].slug
         questions = {prompt_id(family, slug) for family in CONFIRM_FAMILIES}
         # confirm/<slug>, or on a national number confirm/<slug>/<place slug> ("… Bergen in Noord-Holland?")
-        return next((i for i, p in enumerate(play.prompts) if p in questions or p.rsplit("/", 1)[0] in questions), None)
+        index = next((i for i, p in enumerate(play.prompts) if p in questions or p.rsplit("/", 1)[0] in questions), None)
+        yes = self._asked == self.caller.expected and self.caller.expected is not None
+        return None if index is None else (index, yes)
+
+    def _department_question(self, play: cf.Play) -> tuple[int, bool] | None:
+        """Where in the play "Over …?" asks about one of the departments of the municipality the
+        flow listens for a reply on, and whether it is the caller's department."""
+        if self._mode != ListenMode.REPLY or self._asked not in self.flow.service.connections:
+            return None
+        connection = self.flow.service.municipality(self._asked)
+        asked = {connection.department_confirm(d): d.name for d in connection.departments}
+        index = next((i for i, p in enumerate(play.prompts) if p in asked), None)
+        return None if index is None else (index, asked[play.prompts[index]] == self.caller.department)
 
     def _press_menu_key(self, play: cf.Play, index: int, now: float) -> None:
         if self.caller.expected is None:

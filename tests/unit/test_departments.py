@@ -13,6 +13,7 @@ from fourteenplus.vocabulary import GENERAL_LINE as GENERAL
 from fourteenplus.vocabulary import ListenMode, State
 
 CHOOSING, DEPARTMENT = State.CHOOSING, ListenMode.DEPARTMENT
+CONFIRMING_DEPARTMENT = State.CONFIRMING_DEPARTMENT
 from fourteenplus.config import EXAMPLE, NOT_A_DEPARTMENT, load_service
 from fourteenplus.prompts import prompt_texts
 from fourteenplus.speech import Candidate, Recognition
@@ -20,7 +21,7 @@ from fourteenplus.speech import Candidate, Recognition
 from .test_config import errors_of
 
 CONFIG = """\
-thresholds: {accept: 0.8, confirm: 0.5}
+thresholds: {accept: 0.8, confirm: 0.5, department_confirm: 0.6}
 municipalities:
   Hoorn:
     trunk: PJSIP/hoorn@trunks
@@ -61,6 +62,32 @@ def test_the_example_gives_goes_and_nijmegen_departments():
     assert [d.name for d in service.municipality("Goes").departments][:3] == ["Burgerzaken", "Afval", "Parkeren"]
     assert service.municipality("Nijmegen").departments
     assert "department/goes" in service.prompt_ids("0113")
+
+
+def test_the_question_about_a_department_is_a_prompt_of_its_area_per_department(service):
+    ids = service.prompt_ids("0229")
+    assert {"department-confirm/hoorn/burgerzaken", "department-confirm/hoorn/afval"} <= set(ids)
+    assert "department-confirm/amsterdam/parkeren" in service.prompt_ids("020")
+    # Its first phrase, as the department question's examples name it.
+    assert prompt_texts(service, "nl")["department-confirm/hoorn/burgerzaken"] == "Over paspoort?"
+    assert prompt_texts(service, "en")["department-confirm/amsterdam/parkeren"] == "About parkeervergunning?"
+
+
+@pytest.mark.parametrize("thresholds, key, message", [
+    ("{department_confirm: 0}", "department_confirm", "'department_confirm' (0.0) must be above 0 and below "
+                                                      "'department' (0.85)"),
+    ("{department_confirm: 0.85}", "department_confirm", "'department_confirm' (0.85) must be above 0 and below "
+                                                         "'department' (0.85)"),
+    # The shipped department_confirm above a department bar set lower: the bar's line.
+    ("{department: 0.3}", "department", "'department_confirm' (0.5) must be above 0 and below 'department' (0.3)"),
+    ("{department_confirm: 1.5}", "department_confirm", "'department_confirm' must be between 0.0 and 1.0, not 1.5"),
+])
+def test_department_confirm_lies_between_0_and_the_department_bar(write_yaml, thresholds, key, message):
+    text = CONFIG.replace("thresholds: {accept: 0.8, confirm: 0.5, department_confirm: 0.6}",
+                          "thresholds:\n  accept: 0.8\n  " + thresholds[1:-1])
+    path, errors = errors_of(write_yaml, text)
+    [error] = errors
+    assert error.startswith(f"{path}:3:3: {message}") and text.splitlines()[2].startswith(f"  {key}:"), errors
 
 
 def test_a_department_question_is_a_prompt_of_its_area_and_names_the_keys(service):
@@ -186,7 +213,7 @@ def test_a_department_heard_surely_is_put_through_with_the_general_line_as_overf
 
 
 @pytest.mark.parametrize("answer", [
-    department(("Burgerzaken", 0.84), ("Afval", 0.01)),      # below thresholds.department
+    department(("Burgerzaken", 0.59), ("Afval", 0.01)),      # below thresholds.department_confirm
     department(transcript=""),                                # nothing heard
     department(("Afval", 0.5), transcript="nee"),             # a nee
     department(("Hoorn", 0.99), transcript="Hoorn"),          # not a department of Hoorn
@@ -207,6 +234,80 @@ def test_silence_after_the_question_reaches_the_general_line(service):
     actions = flow.handle(Timeout(timer.timer_id))
     assert transfer(actions).trunk == "PJSIP/amsterdam@trunks"
     assert (flow.record.attempts[-1].decision, flow.record.path) == ("timeout", "direct")
+
+
+def asked_about_burgerzaken(service, score=0.7):
+    """A caller of Hoorn whose answer was heard as Burgerzaken, likely but not surely."""
+    flow, _ = hoorn_choosing(service)
+    actions = flow.handle(department(("Burgerzaken", score), ("Afval", 0.1), transcript="paspor"))
+    assert flow.state == CONFIRMING_DEPARTMENT and not of(actions, Transfer)
+    assert play(actions).prompts == ("department-confirm/hoorn/burgerzaken",) and play(actions).barge_in
+    # The reply recogniser hears the answer, the municipality as the one asked about.
+    assert of(actions, Listen) == [Listen(ListenMode.REPLY, "0229", "Hoorn")]
+    attempt = flow.record.attempts[-1]
+    assert (attempt.kind, attempt.decision, attempt.reason, attempt.score) == (
+        "department", "confirm", "Burgerzaken", score)
+    return flow, actions
+
+
+def test_a_likely_department_is_asked_about_from_the_confirm_bar_up_to_the_department_bar(service):
+    asked_about_burgerzaken(service, service.thresholds.department_confirm)
+    flow, _ = hoorn_choosing(service)
+    actions = flow.handle(department(("Burgerzaken", service.thresholds.department)))
+    assert transfer(actions).department == "Burgerzaken"  # sure: no question
+
+
+@pytest.mark.parametrize("answer", [Reply(True), Dtmf("1")])
+def test_a_ja_or_key_1_to_the_question_about_a_department_puts_through_to_it(service, answer):
+    flow, _ = asked_about_burgerzaken(service)
+    actions = flow.handle(answer)
+    assert transfer(actions) == Transfer("Hoorn", "PJSIP/hoorn-bz@trunks", "PJSIP/hoorn@trunks", "Burgerzaken")
+    assert (flow.record.department, flow.record.trunk, flow.record.outcome) == (
+        "Burgerzaken", "PJSIP/hoorn-bz@trunks", "transferred")
+    assert [(a.decision, a.reason) for a in flow.record.attempts[-2:]] == [
+        ("confirm", "Burgerzaken"), ("yes", "Burgerzaken")]
+    assert flow.done
+
+
+@pytest.mark.parametrize("answer, decision", [
+    (Reply(False), "no"),
+    (Reply(None), "unclear"),             # not understood: no second question, not even with the keys
+    (Reply(None, cut_off=True), "unclear"),
+    (Reply(False, correction=said("nee Medemblik", ("Medemblik", 0.9)).recognition), "no"),  # no name taken here
+    (Dtmf("2"), "no"),
+    (Dtmf("3"), "digit"),                 # any other key: no ja
+    (RecognitionFailed("error"), "error"),  # its reason: what failed
+])
+def test_anything_but_a_ja_to_the_question_about_a_department_is_the_general_line(service, answer, decision):
+    flow, _ = asked_about_burgerzaken(service)
+    actions = flow.handle(answer)
+    assert transfer(actions) == Transfer("Hoorn", "PJSIP/hoorn@trunks", "PJSIP/regio@trunks", None)
+    assert not of(actions, Play) and not of(actions, Listen)  # one question at most
+    assert flow.record.department is None and flow.record.trunk == "PJSIP/hoorn@trunks"
+    assert (flow.record.attempts[-1].kind, flow.record.attempts[-1].decision, flow.record.attempts[-1].reason) == (
+        "department", decision, "error" if decision == "error" else GENERAL)
+
+
+def test_silence_after_the_question_about_a_department_is_the_general_line(service):
+    flow, actions = asked_about_burgerzaken(service)
+    [timer] = of(flow.handle(PromptDone(play(actions).play_id)), StartTimer)
+    assert timer.ms == service.listen.no_input_ms
+    actions = flow.handle(Timeout(timer.timer_id))
+    assert transfer(actions).trunk == "PJSIP/hoorn@trunks"
+    assert flow.record.attempts[-1].decision == "timeout"
+
+
+def test_speech_over_the_question_about_a_department_stops_it_and_a_ja_follows(service):
+    flow, _ = asked_about_burgerzaken(service)
+    actions = flow.handle(SpeechStarted())
+    assert of(actions, StopPlayback) and of(actions, StartTimer)  # the backstop
+    assert transfer(flow.handle(Reply(True))).department == "Burgerzaken"
+
+
+def test_a_caller_who_hangs_up_at_the_question_about_a_department_abandoned_it(service):
+    flow, _ = asked_about_burgerzaken(service)
+    flow.handle(HungUp())
+    assert (flow.record.outcome, flow.record.abandoned_at) == ("abandoned", CONFIRMING_DEPARTMENT)
 
 
 @pytest.mark.parametrize("key, trunk, chosen", [
@@ -324,3 +425,20 @@ def test_the_report_counts_where_the_department_questions_callers_went(service):
     assert (amsterdam["department_asked"], amsterdam["departments"]) == (3, {"Parkeren": 2, "general": 1})
     assert "  Amsterdam: asked 3: Parkeren 2, general line 1" in report.as_table(built)
     assert "Amsterdam: asked 3: Parkeren 2, general line 1" in report_html.render(built)
+
+
+def test_the_report_counts_the_departments_reached_after_a_ja_to_over(service):
+    from fourteenplus import report
+
+    records = []
+    for answer in (Reply(True), Reply(False)):
+        flow, _ = asked_about_burgerzaken(service)
+        flow.handle(answer)
+        records.append(flow.record)
+    flow, _ = hoorn_choosing(service)
+    flow.handle(department(("Burgerzaken", 0.95)))  # sure: put through without the question
+    records.append(flow.record)
+    hoorn = report.build(records).to_dict()["by_municipality"]["Hoorn"]
+    assert (hoorn["departments"], hoorn["departments_confirmed"]) == ({"Burgerzaken": 2, "general": 1},
+                                                                      {"Burgerzaken": 1})
+    assert "  Hoorn: asked 3: Burgerzaken 2 (1 confirmed), general line 1" in report.as_table(report.build(records))

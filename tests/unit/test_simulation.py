@@ -12,6 +12,7 @@ import pytest
 
 from fourteenplus.callflow import CallFlow
 from fourteenplus_dev.commands._bench_dialogue import barge_ins, figures
+from fourteenplus_dev.stats import spread
 from fourteenplus.config import load_service
 from fourteenplus_dev.simulation import (
     BARGE_IN_S, KEY_REACTION_S, Caller, PromptAudio, Simulation, endpoint, keypad_menu_seconds,
@@ -329,7 +330,9 @@ def goes_caller(department, topic):
 
 
 def goes_run(speech, who):
-    seconds = {("nl", "question"): QUESTION_S, ("nl", "department/goes"): DEPARTMENT_S}
+    goes = SERVICE.municipality("Goes")
+    seconds = {("nl", "question"): QUESTION_S, ("nl", "department/goes"): DEPARTMENT_S,
+               **{("nl", goes.department_confirm(d)): CONFIRM_S for d in goes.departments}}
     outcome = Simulation(CallFlow(SERVICE, "140113"), who, speech, PromptAudio(seconds, {})).run()
     assert not speech.departments, "the flow asked for fewer answers than scripted"
     return outcome
@@ -352,7 +355,50 @@ def test_a_caller_not_understood_or_silent_at_the_department_question_reaches_th
         assert (outcome.municipality, outcome.department) == ("Goes", None) and not outcome.department_wrong
     assert silent.seconds == pytest.approx(QUESTION_S + answered(FIRST) + DEPARTMENT_S
                                            + SERVICE.listen.no_input_ms / 1000, abs=0.001)
-    result = figures([unsure, silent, goes_run(Departments([ranked(("Goes", 0.995), decision="accept")], ["Afval"]),
-                                               goes_caller("Burgerzaken", YES))])
-    assert result["departments"] == {"asked": 3, "named_one": 2, "right_department": 0, "general_line": 1,
-                                     "wrong_department": 1, "named_none": 1, "named_none_to_general_line": 1}
+    afval = goes_run(Departments([ranked(("Goes", 0.995), decision="accept")], ["Afval"]),
+                     goes_caller("Burgerzaken", YES))
+    result = figures([unsure, silent, afval])
+    assert result["departments"] == {
+        "asked": 3, "named_one": 2, "right_department": 0, "general_line": 1, "wrong_department": 1, "named_none": 1,
+        "named_none_to_general_line": 1, "asked_about_one": 0, "asked_about_one_of_theirs": 0,
+        "time_to_transfer_s": spread([o.seconds for o in (unsure, silent, afval)])}
+
+
+# ---- callers asked "Over …?" about a department heard likely, not surely ----
+
+LONG_NO = voice(1.2)  # a nee told from the ja by its length: the scripted recogniser hears which clip was said
+
+
+class DepartmentHeardLikely(Departments):
+    """The department between `department_confirm` and `department`, and each reply heard as
+    the clip the caller said: their ja or their (longer) nee."""
+
+    def __init__(self, department):
+        super().__init__([ranked(("Goes", 0.995), decision="accept")], [department])
+        self.asked = []
+
+    def department_now(self, spoken, phrases):
+        likely = (SERVICE.thresholds.department_confirm + SERVICE.thresholds.department) / 2
+        return ranked((self.departments.pop(0), likely))
+
+    def reply_now(self, spoken, area_code=None, asked=None):
+        self.asked.append(asked)
+        yes = len(spoken.speech) / vad.RATE < 0.8
+        return Answer(yes, yes, 1.0)
+
+
+def test_a_caller_asked_about_their_department_says_ja_and_is_put_through_to_it():
+    speech = DepartmentHeardLikely("Burgerzaken")
+    outcome = goes_run(speech, Caller("goes-caller", "0113", "Goes", FIRST, SECOND, YES, LONG_NO, "test",
+                                      "Burgerzaken", YES))
+    assert (outcome.department, outcome.department_questions, outcome.questions) == ("Burgerzaken", 1, 0)
+    assert outcome.department_right and speech.asked == ["Goes"]
+
+
+def test_a_caller_asked_about_another_department_says_nee_and_reaches_the_general_line():
+    speech = DepartmentHeardLikely("Afval")
+    outcome = goes_run(speech, Caller("goes-caller", "0113", "Goes", FIRST, SECOND, YES, LONG_NO, "test",
+                                      "Burgerzaken", YES))
+    assert (outcome.municipality, outcome.department, outcome.department_questions) == ("Goes", None, 1)
+    assert not outcome.department_wrong
+    assert figures([outcome])["departments"]["asked_about_one_of_theirs"] == 1

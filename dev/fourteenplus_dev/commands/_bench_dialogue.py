@@ -284,6 +284,10 @@ def figures(outcomes: list[Outcome]) -> dict:
             "wrong_department": sum(o.department_wrong for o in asked),
             "named_none": len(asked) - len(wanting),
             "named_none_to_general_line": sum(o.department is None for o in asked if o.expected_department is None),
+            # "Over …?" about a department heard likely but not surely (`thresholds.department_confirm`).
+            "asked_about_one": sum(o.department_questions for o in asked),
+            "asked_about_one_of_theirs": sum(o.department_questions for o in wanting),
+            "time_to_transfer_s": spread([o.seconds for o in asked if o.municipality is not None]),
         }
     if names:
         result["right_first_answer_share"] = round(right_first / len(names), 4)
@@ -355,7 +359,8 @@ LINE_COLUMNS = (
 
 def write_outcomes(path: Path, outcomes: list[Outcome]) -> None:
     fields = ("caller", "expected", "voice_family", "municipality", "path", "seconds", "name_takes", "questions",
-              "keys", "keypad_menu_s", "first_take_rank", "turns_cut_off", "expected_department", "department")
+              "keys", "keypad_menu_s", "first_take_rank", "turns_cut_off", "expected_department", "department",
+              "department_questions")
     with path.open("w", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(fields)
@@ -393,24 +398,28 @@ def main(args: argparse.Namespace) -> int:
     # The same callers on each line, once for every run of them.
     placed = {condition: on_line(callers, condition, lines) for condition in conditions
               if lines is not None and condition != line_conditions.CLEAN}
-    if args.against:
-        # The same callers on the same recognitions (the cache), at the other settings: the
-        # thresholds', and the endpointer's (`vad.Settings`, e.g. talker_db), on every line.
-        other = dict(args.against)
+
+    def against(other: dict[str, Any]) -> dict:
+        """The same callers on the same recognitions (the cache), at other settings: the
+        thresholds', and the endpointer's (`vad.Settings`, e.g. talker_db), on every line."""
         questions = int(other.pop("questions", args.questions))
         barge_in = other.pop("barge_in", args.barge_in)
         heard = {name: other.pop(name) for name in list(other) if name in vad.Settings.__dataclass_fields__}
         endpointer = dataclasses.replace(vad.Settings.cut_at(service.listen.max_speech_ms), **heard)
-        against = dataclasses.replace(thresholds, **other)
-        other_service = bench_service({c.area_code for c in callers}, against, questions, departments)
+        changed = dataclasses.replace(thresholds, **other)
+        other_service = bench_service({c.area_code for c in callers}, changed, questions, departments)
         other_outcomes = run_callers(callers, other_service, timed, audio, barge_in, args.seed, endpointer)
-        result["against"] = figures(other_outcomes) | {"thresholds": dataclasses.asdict(against),
-                                                       "questions": questions, "barge_in": barge_in,
-                                                       "endpointer": heard}
+        figured = figures(other_outcomes) | {"by_voice_family": by_voice_family(other_outcomes),
+                                             "thresholds": dataclasses.asdict(changed), "questions": questions,
+                                             "barge_in": barge_in, "endpointer": heard}
         if lines is not None:
-            result["against"]["lines"] = by_line({condition: run_callers(
+            figured["lines"] = by_line({condition: run_callers(
                 placed[condition], other_service, timed, audio, barge_in, args.seed, endpointer)
                 for condition in placed})
+        return figured
+
+    if args.against:  # each --against its own run, in the order given
+        result["against"] = [against(dict(other)) for other in args.against]
     table = None
     if lines is not None:
         on_lines = {condition: outcomes if condition == line_conditions.CLEAN else run_callers(

@@ -41,7 +41,8 @@ from fourteenplus.vocabulary import Decision, Reason, said
 # What `--against` may change: the flow's own settings, the share of callers who talk over
 # the prompts, and the endpointer's barge-in rule. (The reply thresholds are the speech
 # service's: its answers are heard once per run.)
-FLOW_SETTINGS = ("accept", "confirm", "runner_up", "department", "no_name_doubt", "questions", "barge_in",
+FLOW_SETTINGS = ("accept", "confirm", "runner_up", "department", "department_confirm", "no_name_doubt", "questions",
+                 "barge_in",
                  # the endpointer's, as the simulation hears the callers (`vad.Settings`)
                  "talker_db", "talker_over_line_db")
 
@@ -120,9 +121,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
     dialogue.add_argument("--history-odds", type=lambda text: [float(v) for v in text.split(",")],
                           default=[DEFAULTS["history"]["odds"]], metavar="ODDS,…",
                           help="the suggestion's odds to try (default: the shipped one)")
-    dialogue.add_argument("--against", type=settings, metavar="NAME=VALUE,…",
+    dialogue.add_argument("--against", type=settings, action="append", metavar="NAME=VALUE,…",
                           help="also play the same callers at other settings (thresholds, questions, barge_in), "
-                               "in the same run on the same recognitions: an A/B, e.g. confirm=0.7,questions=1")
+                               "in the same run on the same recognitions: an A/B, e.g. confirm=0.7,questions=1; "
+                               "repeat it for more (the JSON's `against` lists them in order)")
     calls = sub.add_parser("calls", help="answer → first audio and end of speech → INVITE over real calls "
                                          "(needs `make run` in another terminal)")
     calls.add_argument("--count", type=int, default=10, help="spoken calls to place (default 10)")
