@@ -174,6 +174,7 @@ def test_the_single_clip_figures_count_ranks_and_negatives_by_decision():
 
 def test_the_dialogue_bench_plays_against_settings_named_pair_by_pair():
     assert settings("confirm=0.7,runner_up=1,questions=1") == {"confirm": 0.7, "runner_up": 1.0, "questions": 1.0}
+    assert settings("department_confirm=0.85") == {"department_confirm": 0.85}  # at the department bar: no question
     with pytest.raises(argparse.ArgumentTypeError, match="reply_yes"):
         settings("reply_yes=0.5")  # the service's, heard once per run: not a flow setting
     with pytest.raises(argparse.ArgumentTypeError, match="a number"):
