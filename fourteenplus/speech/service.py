@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Callable, TypeVar
 
 from ..grammar import AreaGrammar, Grammars, Phrase
 from ..numberplan import NATIONAL
-from ..text import answer_of
+from ..text import SAYS_NO, SAYS_YES, answer_of
 from ..vocabulary import Decision, Reason
 from . import Recognition
 from .deadline import Deadline
@@ -66,6 +66,13 @@ SETTLED = 0.70
 # whisper spells a short ja it mishears in a word or two ("Jamel", "Ila. Ila!"), and a person
 # who says something else says more (chosen on the tune replies: bench/recognition.md).
 SENTENCE_WORDS = 3
+# Whisper's probability that the answer opens with "ja" (`Recognizer.transcribe`) from
+# which a ja the reply matcher ranks first is a ja, as sure as a ja it wrote down: whisper
+# drops a person's ja in front of a sentence ("We zijn een pijn de klaar"), or the audio
+# ranks it first but unsure. Chosen on the tune replies (bench/recognition.md, issue 24):
+# people's ja's open at 0.23 or more, their nee's and other speech at 0.02 or less,
+# espeak-ng's nee's and non-answers at 0.06 or less.
+OPENS_JA = 0.15
 # How close (rapidfuzz, 0..1) the words after a ja must come to another municipality's
 # phrase than the one asked about for the ja to be a correction ("ja, Opmeer" to "Bedoelt u
 # Hoorn?"): a spelling whisper garbles a little, not a word that only shares letters.
@@ -93,18 +100,24 @@ class Answer:
     correction: Recognition | None = None
 
     @classmethod
-    def of(cls, heard: Recognition, thresholds: Thresholds) -> Answer:
+    def of(cls, heard: Recognition, thresholds: Thresholds, opens_ja: float = 0.0) -> Answer:
         """The reply matcher ranks ja against nee; each side has its threshold (a ja
         transfers, so it is strict; a nee only asks again). The words have a veto
         (`text.answer_of`): whatever the audio scores, a transcript that starts with a nee,
         or a sentence that does not start with a ja, is never a ja. A nee the words say and
         the audio ranks first is a nee however unsure the audio is: both agree, and a nee
-        costs the caller no more than a question."""
+        costs the caller no more than a question. So is a ja the audio ranks first when
+        whisper heard the answer open with it (`opens_ja`, at `OPENS_JA` or more), whether
+        it wrote it down or not, unless the words say otherwise: a nee, a ja turned into a
+        nee ("Ja, nee"), or a word that only starts like ja ("Jaar", "Jammer")."""
         if not heard.candidates:
             return cls(None, None, 0.0, heard.transcript, heard.timings)
         top = heard.candidates[0]
         yes = top.municipality == Decision.YES
         said, words = answer_of(heard.transcript)
+        lead = words.split()[:1]
+        opened = opens_ja >= OPENS_JA and (said is True or said is None and not any(
+            word in SAYS_YES | SAYS_NO or word.startswith("ja") for word in lead))
         # A ja the words say is judged at `reply_yes`; one they do not, at the stricter
         # `reply_yes_unwritten`: in noise whisper writes a nee as anything at all.
         unwritten = max(thresholds.reply_yes, thresholds.reply_yes_unwritten)
@@ -114,7 +127,7 @@ class Answer:
             else thresholds.reply_no
         # A sentence that does not start with a ja says something else ("Hij is goed, zeg.").
         sentence = said is None and len(set(words.split())) > SENTENCE_WORDS
-        sure = top.score >= threshold and not (yes and (said is False or sentence))
+        sure = (yes and opened) or (top.score >= threshold and not (yes and (said is False or sentence)))
         return cls(yes if sure else None, yes, top.score, heard.transcript, heard.timings)
 
 
@@ -304,9 +317,10 @@ class SpeechService:
         from .reply import said_name
 
         matcher = self.reply_matcher()
-        clip = self.recognizer.clip(spoken)
+        clip = self.recognizer.clip(spoken, opening="ja")
         _go_on(abandoned)
-        answer = Answer.of(self._decide(matcher, self.recognizer.score(clip, matcher.shortlist)), self.thresholds)
+        answer = Answer.of(self._decide(matcher, self.recognizer.score(clip, matcher.shortlist)), self.thresholds,
+                           clip.opens)
         said, name = said_name(clip.transcript, answer.likelier)
         if area_code is None or said is None or not name:
             return answer

@@ -206,6 +206,17 @@ def test_reply_hears_ja_and_nee_and_nothing_in_silence(service):
     assert "prompted_ms" not in ja.timings
 
 
+def test_whisper_hears_a_ja_open_the_answer_and_a_nee_not(service):
+    from fourteenplus.speech.service import OPENS_JA
+
+    def opens(name):
+        return service.recognizer.clip(spoken(CORPUS / name), opening="ja").opens
+
+    assert opens("ja.wav") >= OPENS_JA and opens("ja-hoor.wav") >= OPENS_JA
+    assert opens("nee.wav") < OPENS_JA and opens("nee-koggenland.wav") < OPENS_JA
+    assert service.recognizer.clip(spoken(CORPUS / "ja.wav")).opens == 0.0  # not asked: not computed
+
+
 def test_a_name_said_with_the_answer_is_heard_as_the_callers_correction(service):
     def reply(name, asked="Hoorn"):
         return service.reply_now(spoken(CORPUS / name), area_code="0229", asked=asked)
