@@ -67,11 +67,11 @@ SETTLED = 0.70
 # who says something else says more (chosen on the tune replies: bench/recognition.md).
 SENTENCE_WORDS = 3
 # Whisper's probability that the answer opens with "ja" (`Recognizer.transcribe`) from
-# which a ja the reply matcher ranks first is a ja, as sure as a ja it wrote down: whisper
-# drops a person's ja in front of a sentence ("We zijn een pijn de klaar"), or the audio
-# ranks it first but unsure. Chosen on the tune replies (bench/recognition.md, issue 24):
-# people's ja's open at 0.23 or more, their nee's and other speech at 0.02 or less,
-# espeak-ng's nee's and non-answers at 0.06 or less.
+# which a ja is judged as a nee is (`Answer.of`): whisper drops a person's ja in front of a
+# sentence ("We zijn een pijn de klaar"), or the audio ranks it first but unsure. Chosen on
+# the tune replies (bench/recognition.md, issue 24): people's ja's open at 0.25 or more,
+# their nee's and other speech at 0.02 or less; espeak-ng's nee's at 0.07 or less, its
+# non-answers too but for a "hallo" written "Ja, loopt." (0.19, a ja by its words already).
 OPENS_JA = 0.15
 # How close (rapidfuzz, 0..1) the words after a ja must come to another municipality's
 # phrase than the one asked about for the ja to be a correction ("ja, Opmeer" to "Bedoelt u
@@ -106,10 +106,11 @@ class Answer:
         (`text.answer_of`): whatever the audio scores, a transcript that starts with a nee,
         or a sentence that does not start with a ja, is never a ja. A nee the words say and
         the audio ranks first is a nee however unsure the audio is: both agree, and a nee
-        costs the caller no more than a question. So is a ja the audio ranks first when
-        whisper heard the answer open with it (`opens_ja`, at `OPENS_JA` or more), whether
-        it wrote it down or not, unless the words say otherwise: a nee, a ja turned into a
-        nee ("Ja, nee"), or a word that only starts like ja ("Jaar", "Jammer")."""
+        costs the caller no more than a question. A ja whisper heard the answer open with
+        (`opens_ja`, at `OPENS_JA` or more), whether it wrote it down or not, is judged at
+        `reply_no`: as sure as a nee must be, no more, and no sentence veto (the ja opened
+        it), unless the words say otherwise: a nee, a ja turned into a nee ("Ja, nee"), or
+        a word that only starts like ja ("Jaar", "Jammer")."""
         if not heard.candidates:
             return cls(None, None, 0.0, heard.transcript, heard.timings)
         top = heard.candidates[0]
@@ -123,11 +124,11 @@ class Answer:
         unwritten = max(thresholds.reply_yes, thresholds.reply_yes_unwritten)
         # A person's "Oh nee, dat is vast …" scores a nee the audio is unsure of (bench/recognition.md,
         # eighth pass).
-        threshold = (thresholds.reply_yes if said else unwritten) if yes else 0.0 if said is False \
-            else thresholds.reply_no
+        threshold = (thresholds.reply_no if opened else thresholds.reply_yes if said else unwritten) if yes \
+            else 0.0 if said is False else thresholds.reply_no
         # A sentence that does not start with a ja says something else ("Hij is goed, zeg.").
-        sentence = said is None and len(set(words.split())) > SENTENCE_WORDS
-        sure = (yes and opened) or (top.score >= threshold and not (yes and (said is False or sentence)))
+        sentence = said is None and len(set(words.split())) > SENTENCE_WORDS and not opened
+        sure = top.score >= threshold and not (yes and (said is False or sentence))
         return cls(yes if sure else None, yes, top.score, heard.transcript, heard.timings)
 
 

@@ -116,6 +116,8 @@ def test_a_ja_the_audio_ranks_first_is_a_ja_when_whisper_heard_the_answer_open_w
     assert answer("We zijn een pijn de klaar", 0.976, 0.02) is None  # nothing opened with ja: a sentence
     assert answer("Ja, het is wel een heel mo", 0.70, 0.58) is True
     assert answer("Ja, het is wel een heel mo", 0.70, 0.0) is None
+    # As sure as a nee must be (reply_no), no less: espeak-ng's "eh" written "Ja, boven die.".
+    assert answer("Ja, boven die.", 0.395, 0.9) is None
     # The words say otherwise: a nee, a ja turned into a nee, a word that only starts like ja
     # (each then judged as without whisper's opening).
     assert answer("Nee, ik bedoel Hoorn.", 0.99, 0.9) is None
