@@ -127,6 +127,21 @@ def test_a_ja_the_audio_ranks_first_is_a_ja_when_whisper_heard_the_answer_open_w
     assert answer("Ja, nee.", 0.9, 0.9, side="no") is False
 
 
+def test_a_ja_in_a_sentence_whisper_neither_wrote_nor_heard_open_with_one_is_no_ja():
+    """A person's "Misschien moeten we een sleutel meenemen …", written "Schien wordt
+    verstotelingen" (three words: no sentence by its words), "ja" scored best at P 0.90 over
+    2.8 s of speech, whisper's opening ja 0.0003 (issue 24)."""
+    def answer(score, opens_ja, seconds, phrase="ja", transcript="Schien wordt verstotelingen"):
+        return Answer.of(Recognition(transcript, (Candidate("yes", score, phrase),), "reject", None, "low_confidence"),
+                         THRESHOLDS, opens_ja, seconds).yes
+
+    assert answer(0.90, 0.0003, 2.82) is None
+    assert answer(0.90, 0.0003, 0.62) is True  # espeak-ng's short ja written "IRA": no sentence
+    assert answer(0.90, 0.05, 2.82) is True  # whisper gave a ja at the opening some chance
+    assert answer(0.90, 0.0003, 2.82, phrase="natuurlijk") is True  # opens with its own word, not ja
+    assert answer(0.90, 0.0003, 2.82, transcript="Ja, we zijn er") is True  # written: the words decide
+
+
 def test_names_and_replies_keep_their_own_blocks_in_one_results_file(tmp_path):
     from fourteenplus_dev.commands.bench import report
 
