@@ -125,13 +125,13 @@ class _HeardOnce(Recognizer):
 
     def __init__(self, recognizer: Recognizer):  # wraps a loaded recogniser: no model of its own
         self._inner = recognizer
-        self._last: tuple[tuple[bytes, tuple[int, int] | None], Clip] | None = None  # takes are judged one after the other
+        self._last: tuple[tuple[bytes, tuple[int, int] | None, str], Clip] | None = None  # takes are judged one after the other
         self._prompted: dict[str, str] = {}
 
-    def clip(self, spoken: Spoken) -> Clip:
-        key = (hashlib.sha1(np.ascontiguousarray(spoken.samples).tobytes()).digest(), spoken.span)
+    def clip(self, spoken: Spoken, opening: str = "") -> Clip:
+        key = (hashlib.sha1(np.ascontiguousarray(spoken.samples).tobytes()).digest(), spoken.span, opening)
         if self._last is None or self._last[0] != key:
-            self._last, self._prompted = (key, self._inner.clip(spoken)), {}
+            self._last, self._prompted = (key, self._inner.clip(spoken, opening)), {}
         # Not yet primed, as a fresh clip is (the unprimed step's shortlist reads the primed
         # transcription); the encoded window and the phrase scores so far are shared.
         return dataclasses.replace(self._last[1], prompted="")

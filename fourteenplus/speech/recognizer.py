@@ -115,6 +115,9 @@ class Clip:
     no_speech_prob: float = 1.0
     clarity: float = 0.0  # the free transcript's mean token log-probability (`Heard.clarity`)
     prompted: str = ""
+    # P(the free transcript opens with the word `clip(opening=…)` asked about), whatever
+    # whisper wrote first (`Recognizer.transcribe`); 0 when none was asked about.
+    opens: float = 0.0
     scores: dict[str, float] = field(default_factory=dict)  # scored text → calibrated log-score
     searched: tuple[str, ...] = ()  # a national number's phrases as the trie search ranked them (`search`)
 
@@ -196,14 +199,34 @@ class Recognizer:
         weight = self.tuning.prior_weight
         return {t: float(r - weight * prior) for t, r, prior in zip(texts, values[: len(texts)], priors)}
 
-    def transcribe(self, encoded) -> tuple[str, float, float]:
-        """The free transcript, whisper's no-speech probability and its mean token log-probability."""
+    def transcribe(self, encoded, opening: str = "") -> tuple[str, float, float, float]:
+        """The free transcript, whisper's no-speech probability, its mean token log-probability
+        and, with an `opening` word, the probability whisper gave that word as the transcript's
+        first (its one-token spellings: " Ja", " ja", "Ja"), wherever greedy decoding went. A
+        person's "Ja, we zijn al bijna klaar." is written "We zijn een pijn de klaar" with
+        P(" Ja") 0.23 beside " We"; nothing else a person said opened with a ja at above 0.02
+        (bench/recognition.md, issue 24). Read off the first step's distribution, which the
+        decoder computes anyway: no other pass."""
         result = self.whisper.generate(
             encoded, [self._start], beam_size=1, max_length=self.tuning.max_tokens,
             no_repeat_ngram_size=3, return_no_speech_prob=True, return_scores=True,
+            return_logits_vocab=bool(opening),
         )[0]
+        opens = 0.0
+        if opening and result.logits and result.logits[0]:
+            logits = np.asarray(result.logits[0][0], dtype=np.float64)
+            top = logits.max()
+            every = np.exp(logits - top)
+            opens = float(every[self._spellings(opening)].sum() / every.sum())
         return (self.tokenizer.decode(result.sequences_ids[0]).strip(), float(result.no_speech_prob),
-                float(result.scores[0]))
+                float(result.scores[0]), opens)
+
+    def _spellings(self, word: str) -> list[int]:
+        """The tokens that spell `word` whole as a transcript's first token (with or without
+        the leading space, capitalised or not); a spelling of more tokens is left out, its
+        first one being the start of other words too."""
+        forms = (" " + word, " " + word.capitalize(), word, word.capitalize())
+        return sorted({ids[0] for ids in map(self.tokenizer.encode, forms) if len(ids) == 1})
 
     def transcribe_prompted(self, encoded, prompt: str) -> str:
         """Greedy transcription after `prompt` as previous text (whisper's hotword trick)."""
@@ -269,9 +292,10 @@ class Recognizer:
         clip.searched = tuple(trie.search(level, self.tuning.search_beam, self.tuning.search_depth))
         clip.timings["search_ms"] = (time.perf_counter() - mark) * 1000
 
-    def clip(self, spoken: vad.Spoken) -> Clip:
+    def clip(self, spoken: vad.Spoken, opening: str = "") -> Clip:
         """The stages every utterance pays for: its speech (as found already) encoded and
-        freely transcribed."""
+        freely transcribed; with an `opening` word, how likely the transcript opens with it
+        (`Clip.opens`)."""
         timings: dict[str, float] = {}
         started = time.perf_counter()
         if spoken.span is None:
@@ -282,10 +306,10 @@ class Recognizer:
         encoded, frames = self._encode(speech, bucket)
         timings["encode_ms"] = (time.perf_counter() - mark) * 1000
         mark = time.perf_counter()
-        transcript, no_speech, clarity = self.transcribe(encoded)
+        transcript, no_speech, clarity, opens = self.transcribe(encoded, opening)
         timings["transcribe_ms"] = (time.perf_counter() - mark) * 1000
         return Clip(started, timings, len(spoken.speech) / audio.TELEPHONE_RATE, encoded, frames, bucket, transcript,
-                    no_speech, clarity)
+                    no_speech, clarity, opens=opens)
 
     def prime(self, clip: Clip, prompt: str) -> None:
         """The primed transcription of a clip with speech (`prompt`: the area's phrases)."""

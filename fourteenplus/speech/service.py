@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Callable, TypeVar
 
 from ..grammar import AreaGrammar, Grammars, Phrase
 from ..numberplan import NATIONAL
-from ..text import answer_of
+from ..text import SAYS_NO, SAYS_YES, answer_of
 from ..vocabulary import Decision, Reason
 from . import Recognition
 from .deadline import Deadline
@@ -66,6 +66,24 @@ SETTLED = 0.70
 # whisper spells a short ja it mishears in a word or two ("Jamel", "Ila. Ila!"), and a person
 # who says something else says more (chosen on the tune replies: bench/recognition.md).
 SENTENCE_WORDS = 3
+# Whisper's probability that the answer opens with "ja" (`Recognizer.transcribe`) from
+# which a ja is judged as a nee is (`Answer.of`): whisper drops a person's ja in front of a
+# sentence ("We zijn een pijn de klaar"), or the audio ranks it first but unsure. Chosen on
+# the tune replies (bench/recognition.md, issue 24): people's ja's open at 0.25 or more,
+# their nee's and other speech at 0.02 or less; espeak-ng's nee's at 0.07 or less, its
+# non-answers too but for a "hallo" written "Ja, loopt." (0.19, a ja by its words already).
+OPENS_JA = 0.15
+# ... under which, in speech as long as a sentence (`SENTENCE_SECONDS`), the best phrase
+# being ja ("ja", "ja hoor") is no ja: whisper neither wrote nor heard the answer open with
+# one, and the word count cannot tell (its 16 tokens bound it: a person's "Misschien moeten
+# we een sleutel meenemen …" is written "Schien wordt verstotelingen", three words, P(ja)
+# 0.90, opening 0.0003). On the tune replies it changes no other answer: espeak-ng's ja's
+# whisper misspells ("IRA", 0.009) last under a second, people's ja's open at 0.25 or more,
+# and the one ja that long scored best as ja opening under 0.01 (espeak-ng's "jawel" written
+# "via een leo") was at P 0.60, no ja either way (bench/recognition.md, issue 24). A ja scored as another word (klopt, natuurlijk)
+# opens with that word: this says nothing of it.
+OPENS_NOT_JA = 0.01
+SENTENCE_SECONDS = 1.5
 # How close (rapidfuzz, 0..1) the words after a ja must come to another municipality's
 # phrase than the one asked about for the ja to be a correction ("ja, Opmeer" to "Bedoelt u
 # Hoorn?"): a spelling whisper garbles a little, not a word that only shares letters.
@@ -93,27 +111,38 @@ class Answer:
     correction: Recognition | None = None
 
     @classmethod
-    def of(cls, heard: Recognition, thresholds: Thresholds) -> Answer:
+    def of(cls, heard: Recognition, thresholds: Thresholds, opens_ja: float = 0.0, seconds: float = 0.0) -> Answer:
         """The reply matcher ranks ja against nee; each side has its threshold (a ja
         transfers, so it is strict; a nee only asks again). The words have a veto
         (`text.answer_of`): whatever the audio scores, a transcript that starts with a nee,
         or a sentence that does not start with a ja, is never a ja. A nee the words say and
         the audio ranks first is a nee however unsure the audio is: both agree, and a nee
-        costs the caller no more than a question."""
+        costs the caller no more than a question. A ja whisper heard the answer open with
+        (`opens_ja`, at `OPENS_JA` or more), whether it wrote it down or not, is judged at
+        `reply_no`: as sure as a nee must be, no more, and no sentence veto (the ja opened
+        it), unless the words say otherwise: a nee, a ja turned into a nee ("Ja, nee"), or
+        a word that only starts like ja ("Jaar", "Jammer"). A ja scored best as "ja" in
+        `seconds` of a sentence's length that whisper neither wrote nor heard open with one
+        (`OPENS_NOT_JA`) is a sentence that does not start with a ja."""
         if not heard.candidates:
             return cls(None, None, 0.0, heard.transcript, heard.timings)
         top = heard.candidates[0]
         yes = top.municipality == Decision.YES
         said, words = answer_of(heard.transcript)
+        lead = words.split()[:1]
+        opened = opens_ja >= OPENS_JA and (said is True or said is None and not any(
+            word in SAYS_YES | SAYS_NO or word.startswith("ja") for word in lead))
+        unopened = said is None and opens_ja < OPENS_NOT_JA and seconds >= SENTENCE_SECONDS \
+            and top.phrase.split()[:1] == ["ja"]
         # A ja the words say is judged at `reply_yes`; one they do not, at the stricter
         # `reply_yes_unwritten`: in noise whisper writes a nee as anything at all.
         unwritten = max(thresholds.reply_yes, thresholds.reply_yes_unwritten)
         # A person's "Oh nee, dat is vast …" scores a nee the audio is unsure of (bench/recognition.md,
         # eighth pass).
-        threshold = (thresholds.reply_yes if said else unwritten) if yes else 0.0 if said is False \
-            else thresholds.reply_no
+        threshold = (thresholds.reply_no if opened else thresholds.reply_yes if said else unwritten) if yes \
+            else 0.0 if said is False else thresholds.reply_no
         # A sentence that does not start with a ja says something else ("Hij is goed, zeg.").
-        sentence = said is None and len(set(words.split())) > SENTENCE_WORDS
+        sentence = said is None and (len(set(words.split())) > SENTENCE_WORDS or unopened) and not opened
         sure = top.score >= threshold and not (yes and (said is False or sentence))
         return cls(yes if sure else None, yes, top.score, heard.transcript, heard.timings)
 
@@ -304,9 +333,10 @@ class SpeechService:
         from .reply import said_name
 
         matcher = self.reply_matcher()
-        clip = self.recognizer.clip(spoken)
+        clip = self.recognizer.clip(spoken, opening="ja")
         _go_on(abandoned)
-        answer = Answer.of(self._decide(matcher, self.recognizer.score(clip, matcher.shortlist)), self.thresholds)
+        answer = Answer.of(self._decide(matcher, self.recognizer.score(clip, matcher.shortlist)), self.thresholds,
+                           clip.opens, clip.seconds)
         said, name = said_name(clip.transcript, answer.likelier)
         if area_code is None or said is None or not name:
             return answer

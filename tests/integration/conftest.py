@@ -52,7 +52,8 @@ def unsure_yaml(service_yaml) -> Path:
     path = service_yaml.with_name("unsure.yaml")
     text = re.sub(r"accept: [0-9.]+", "accept: 1.0", service_yaml.read_text())
     # Any runner-up is asked about after a nee, so that question always comes.
-    path.write_text(re.sub(r"confirm: [0-9.]+", "confirm: 0.3\n  runner_up: 0.0", text))
+    # (`\b`: not department_confirm, which would get a second runner_up.)
+    path.write_text(re.sub(r"\bconfirm: [0-9.]+", "confirm: 0.3\n  runner_up: 0.0", text))
     return path
 
 

@@ -103,6 +103,45 @@ def test_a_sentence_that_does_not_start_with_ja_is_never_a_ja():
     assert answer("Laptuurlijk. Hier zijn vier", 0.99) is True  # a misspelt "Natuurlijk!" starts it
 
 
+def test_a_ja_the_audio_ranks_first_is_a_ja_when_whisper_heard_the_answer_open_with_it():
+    """People's ja's the words or the audio alone lost (issue 24): "Ja, we zijn al bijna klaar."
+    written "We zijn een pijn de klaar" (P(ja) 0.976, a sentence that does not start with ja),
+    "Ja. Het zou te makkelijk zijn …" ranked ja at 0.70 (under reply_yes). Whisper gave each
+    answer's opening " Ja" 0.23 and 0.58."""
+    def answer(transcript, score, opens_ja, side="yes"):
+        return Answer.of(Recognition(transcript, (Candidate(side, score, side),), "reject", None, "low_confidence"),
+                         THRESHOLDS, opens_ja).yes
+
+    assert answer("We zijn een pijn de klaar", 0.976, 0.23) is True
+    assert answer("We zijn een pijn de klaar", 0.976, 0.02) is None  # nothing opened with ja: a sentence
+    assert answer("Ja, het is wel een heel mo", 0.70, 0.58) is True
+    assert answer("Ja, het is wel een heel mo", 0.70, 0.0) is None
+    # As sure as a nee must be (reply_no), no less: espeak-ng's "eh" written "Ja, boven die.".
+    assert answer("Ja, boven die.", 0.395, 0.9) is None
+    # The words say otherwise: a nee, a ja turned into a nee, a word that only starts like ja
+    # (each then judged as without whisper's opening).
+    assert answer("Nee, ik bedoel Hoorn.", 0.99, 0.9) is None
+    assert answer("Ja, nee.", 0.70, 0.9) is None
+    assert answer("Jaren", 0.70, 0.9) is None
+    # The audio ranks nee first: whisper's opening alone makes no ja (a nee stays a nee).
+    assert answer("Ja, nee.", 0.9, 0.9, side="no") is False
+
+
+def test_a_ja_in_a_sentence_whisper_neither_wrote_nor_heard_open_with_one_is_no_ja():
+    """A person's "Misschien moeten we een sleutel meenemen …", written "Schien wordt
+    verstotelingen" (three words: no sentence by its words), "ja" scored best at P 0.90 over
+    2.8 s of speech, whisper's opening ja 0.0003 (issue 24)."""
+    def answer(score, opens_ja, seconds, phrase="ja", transcript="Schien wordt verstotelingen"):
+        return Answer.of(Recognition(transcript, (Candidate("yes", score, phrase),), "reject", None, "low_confidence"),
+                         THRESHOLDS, opens_ja, seconds).yes
+
+    assert answer(0.90, 0.0003, 2.82) is None
+    assert answer(0.90, 0.0003, 0.62) is True  # espeak-ng's short ja written "IRA": no sentence
+    assert answer(0.90, 0.05, 2.82) is True  # whisper gave a ja at the opening some chance
+    assert answer(0.90, 0.0003, 2.82, phrase="natuurlijk") is True  # opens with its own word, not ja
+    assert answer(0.90, 0.0003, 2.82, transcript="Ja, we zijn er") is True  # written: the words decide
+
+
 def test_names_and_replies_keep_their_own_blocks_in_one_results_file(tmp_path):
     from fourteenplus_dev.commands.bench import report
 

@@ -206,6 +206,19 @@ def test_reply_hears_ja_and_nee_and_nothing_in_silence(service):
     assert "prompted_ms" not in ja.timings
 
 
+def test_whisper_hears_a_ja_open_the_answer_and_a_nee_not(service):
+    from fourteenplus.speech.service import OPENS_JA
+
+    def opens(name):
+        return service.recognizer.clip(spoken(CORPUS / name), opening="ja").opens
+
+    assert opens("ja-hoor.wav") >= OPENS_JA  # written "Ja Holen Ja Holer …"
+    # espeak-ng's lone "ja" is written "Ila": whisper's opening says nothing of it, the
+    # audio's scores carry it (the reply test above); and nothing else opens with ja.
+    assert all(opens(name) < OPENS_JA for name in ("ja.wav", "nee.wav", "nee-koggenland.wav", "amsterdam.wav"))
+    assert service.recognizer.clip(spoken(CORPUS / "ja.wav")).opens == 0.0  # not asked: not computed
+
+
 def test_a_name_said_with_the_answer_is_heard_as_the_callers_correction(service):
     def reply(name, asked="Hoorn"):
         return service.reply_now(spoken(CORPUS / name), area_code="0229", asked=asked)
