@@ -227,15 +227,6 @@ def test_anything_but_a_sure_department_reaches_the_general_line(service, answer
     assert (flow.record.attempts[-1].kind, flow.record.attempts[-1].reason) == ("department", "general")
 
 
-def test_silence_after_the_question_reaches_the_general_line(service):
-    flow, actions = choosing(service)
-    [timer] = of(flow.handle(PromptDone(play(actions).play_id)), StartTimer)
-    assert timer.ms == service.listen.no_input_ms
-    actions = flow.handle(Timeout(timer.timer_id))
-    assert transfer(actions).trunk == "PJSIP/amsterdam@trunks"
-    assert (flow.record.attempts[-1].decision, flow.record.path) == ("timeout", "direct")
-
-
 def asked_about_burgerzaken(service, score=0.7):
     """A caller of Hoorn whose answer was heard as Burgerzaken, likely but not surely."""
     flow, _ = hoorn_choosing(service)
@@ -248,6 +239,22 @@ def asked_about_burgerzaken(service, score=0.7):
     assert (attempt.kind, attempt.decision, attempt.reason, attempt.score) == (
         "department", "confirm", "Burgerzaken", score)
     return flow, actions
+
+
+# Silence after "Waarover belt u?" (Amsterdam, its only municipality) and after "Over …?"
+# (Hoorn's Burgerzaken, heard likely): the general line, once the no-input timer runs out.
+@pytest.mark.parametrize("asked, general_line, path", [
+    (lambda service: choosing(service), "PJSIP/amsterdam@trunks", "direct"),
+    (lambda service: asked_about_burgerzaken(service), "PJSIP/hoorn@trunks", "spoken"),
+])
+def test_silence_after_a_department_question_reaches_the_general_line(service, asked, general_line, path):
+    flow, actions = asked(service)
+    [timer] = of(flow.handle(PromptDone(play(actions).play_id)), StartTimer)
+    assert timer.ms == service.listen.no_input_ms
+    actions = flow.handle(Timeout(timer.timer_id))
+    assert transfer(actions).trunk == general_line
+    assert (flow.record.attempts[-1].kind, flow.record.attempts[-1].decision, flow.record.path) == (
+        "department", "timeout", path)
 
 
 def test_a_likely_department_is_asked_about_from_the_confirm_bar_up_to_the_department_bar(service):
@@ -286,15 +293,6 @@ def test_anything_but_a_ja_to_the_question_about_a_department_is_the_general_lin
     assert flow.record.department is None and flow.record.trunk == "PJSIP/hoorn@trunks"
     assert (flow.record.attempts[-1].kind, flow.record.attempts[-1].decision, flow.record.attempts[-1].reason) == (
         "department", decision, "error" if decision == "error" else GENERAL)
-
-
-def test_silence_after_the_question_about_a_department_is_the_general_line(service):
-    flow, actions = asked_about_burgerzaken(service)
-    [timer] = of(flow.handle(PromptDone(play(actions).play_id)), StartTimer)
-    assert timer.ms == service.listen.no_input_ms
-    actions = flow.handle(Timeout(timer.timer_id))
-    assert transfer(actions).trunk == "PJSIP/hoorn@trunks"
-    assert flow.record.attempts[-1].decision == "timeout"
 
 
 def test_speech_over_the_question_about_a_department_stops_it_and_a_ja_follows(service):
