@@ -151,6 +151,7 @@ class Recognizer:
         self._null = {b: self._encode(self._null_audio(b), b)[0] for b in BUCKETS}
         self._priors: dict[tuple[str, int], float] = {}
         self._prompts: dict[str, list[int]] = {}
+        self._spelled: dict[str, list[int]] = {}  # an opening word → its one-token spellings (`_spellings`)
         self._tries: dict[tuple[str, ...], Trie] = {}
         # The null window's next-token log-probabilities after a trie path: (path, bucket) → token → value.
         self._next_priors: dict[tuple[tuple[int, ...], int], dict[int, float]] = {}
@@ -224,9 +225,16 @@ class Recognizer:
     def _spellings(self, word: str) -> list[int]:
         """The tokens that spell `word` whole as a transcript's first token (with or without
         the leading space, capitalised or not); a spelling of more tokens is left out, its
-        first one being the start of other words too."""
-        forms = (" " + word, " " + word.capitalize(), word, word.capitalize())
-        return sorted({ids[0] for ids in map(self.tokenizer.encode, forms) if len(ids) == 1})
+        first one being the start of other words too. Tokenised once per word: every reply
+        asks for the same one."""
+        with self._cached:
+            tokens = self._spelled.get(word)
+        if tokens is None:
+            forms = (" " + word, " " + word.capitalize(), word, word.capitalize())
+            tokens = sorted({ids[0] for ids in map(self.tokenizer.encode, forms) if len(ids) == 1})
+            with self._cached:
+                self._spelled[word] = tokens
+        return tokens
 
     def transcribe_prompted(self, encoded, prompt: str) -> str:
         """Greedy transcription after `prompt` as previous text (whisper's hotword trick)."""

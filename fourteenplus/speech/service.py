@@ -80,8 +80,8 @@ OPENS_JA = 0.15
 # 0.90, opening 0.0003). On the tune replies it changes no other answer: espeak-ng's ja's
 # whisper misspells ("IRA", 0.009) last under a second, people's ja's open at 0.25 or more,
 # and the one ja that long scored best as ja opening under 0.01 (espeak-ng's "jawel" written
-# "via een leo") was at P 0.60, no ja either way (bench/recognition.md, issue 24). A ja scored as another word (klopt, natuurlijk)
-# opens with that word: this says nothing of it.
+# "via een leo") was at P 0.60, no ja either way (bench/recognition.md, issue 24). A ja
+# scored as another word (klopt, natuurlijk) opens with that word: this says nothing of it.
 OPENS_NOT_JA = 0.01
 SENTENCE_SECONDS = 1.5
 # How close (rapidfuzz, 0..1) the words after a ja must come to another municipality's
