@@ -16,7 +16,7 @@ import pytest
 
 from fourteenplus_dev import lines, manifest
 from fourteenplus_dev.commands import bench
-from fourteenplus_dev.commands._bench_dialogue import LINE_COLUMNS, by_line, on_line
+from fourteenplus_dev.commands._bench_dialogue import LINE_COLUMNS, by_line, on_line, write_outcomes
 from fourteenplus_dev.simulation import Caller, Outcome, endpoint
 from fourteenplus.speech import Candidate, Recognition, audio, vad
 
@@ -179,6 +179,17 @@ def test_the_dialogue_report_has_each_line_beside_the_clean_one_per_voice_family
         ["| espeak-ng", "clean"], ["| espeak-ng", "babble10"], ["| mbrola", "clean"], ["| mbrola", "babble10"],
         ["| all", "clean"], ["| all", "babble10"]]
     assert all(row.count("|") == len(LINE_COLUMNS) + 3 for row in rows)
+
+
+def test_the_outcomes_file_has_every_callers_outcome_on_every_line(tmp_path):
+    """So a caller put through on one line and not on another can be traced to its path."""
+    results = {"clean": [outcome("human", None, None, "default")],
+               "babble10": [outcome("human", None, "Hoorn", "confirmed")]}
+    path = tmp_path / "outcomes.csv"
+    write_outcomes(path, results)
+    rows = [line.split(",") for line in path.read_text().splitlines()]
+    assert rows[0][:3] == ["line", "caller", "expected"]
+    assert [(r[0], r[4], r[5]) for r in rows[1:]] == [("clean", "", "default"), ("babble10", "Hoorn", "confirmed")]
 
 
 def test_the_recognition_report_has_each_line_per_family_with_the_accents_apart():

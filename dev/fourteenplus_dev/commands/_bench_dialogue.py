@@ -357,15 +357,17 @@ LINE_COLUMNS = (
 )
 
 
-def write_outcomes(path: Path, outcomes: list[Outcome]) -> None:
+def write_outcomes(path: Path, on_lines: dict[str, list[Outcome]]) -> None:
+    """Every caller's outcome on every line run (`line`: `clean`, or the condition's name)."""
     fields = ("caller", "expected", "voice_family", "municipality", "path", "seconds", "name_takes", "questions",
               "keys", "keypad_menu_s", "first_take_rank", "turns_cut_off", "expected_department", "department",
               "department_questions")
     with path.open("w", newline="") as handle:
         writer = csv.writer(handle)
-        writer.writerow(fields)
-        for o in outcomes:
-            writer.writerow([getattr(o, f) for f in fields])
+        writer.writerow(("line",) + fields)
+        for condition, outcomes in on_lines.items():
+            for o in outcomes:
+                writer.writerow([condition] + [getattr(o, f) for f in fields])
 
 
 def main(args: argparse.Namespace) -> int:
@@ -421,6 +423,7 @@ def main(args: argparse.Namespace) -> int:
     if args.against:  # each --against its own run, in the order given
         result["against"] = [against(dict(other)) for other in args.against]
     table = None
+    on_lines = {line_conditions.CLEAN: outcomes}
     if lines is not None:
         on_lines = {condition: outcomes if condition == line_conditions.CLEAN else run_callers(
             placed[condition], service, timed, audio, args.barge_in, args.seed)
@@ -428,7 +431,7 @@ def main(args: argparse.Namespace) -> int:
         result["lines"] = by_line(on_lines)
         table = line_conditions.table(result["lines"], "by_voice_family", LINE_COLUMNS, result)
     if args.outcomes:
-        write_outcomes(args.outcomes, outcomes)
+        write_outcomes(args.outcomes, on_lines)
     if args.report:
         # A run on lines writes its table (its own block: small tune runs must not replace the main figures).
         write_block(args.report, args.marker or ("lines" if table else "bench"),

@@ -97,7 +97,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     dialogue.add_argument("--report", type=Path, help="write the figures into this markdown file, between the bench markers")
     dialogue.add_argument("--marker", help="the results block to write (default: bench; `lines` with --line)")
     lines.options(dialogue)
-    dialogue.add_argument("--outcomes", type=Path, help="also write each caller's outcome to this CSV file")
+    dialogue.add_argument("--outcomes", type=Path, help="also write each caller's outcome on every line run (its `line` column) to this CSV file")
     for name, value in DEFAULTS["thresholds"].items():
         dialogue.add_argument(f"--{name}", type=float, default=value)
     dialogue.add_argument("--questions", type=int, default=DEFAULTS["listen"]["questions"],
