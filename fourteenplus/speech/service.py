@@ -54,9 +54,11 @@ if TYPE_CHECKING:
 # tune replies, where they made more nee's understood and lost no ja (bench/recognition.md,
 # third pass); "natuurlijk" once people were in the tune split (seventh pass): a person's
 # "Natuurlijk, …" scored against nothing of its own. (In place of "ja hoor" it cost
-# espeak-ng's ja's.)
+# espeak-ng's ja's.) Each ja phrase that is a ja only unnegated has its "niet" beside it on the
+# nee side: with voices around them a person's "Natuurlijk niet." is written "Natuurlijk hier."
+# and, scored against "natuurlijk" alone, put them through (bench/recognition.md, thirteenth pass).
 SAID_YES = ("ja", "jawel", "klopt", "ja hoor", "natuurlijk")
-SAID_NO = ("nee", "neen", "nee hoor", "klopt niet")
+SAID_NO = ("nee", "neen", "nee hoor", "klopt niet", "natuurlijk niet")
 # The unprimed model's P(right) from which its top municipality is the answer without the
 # primed transcription. Chosen on the tune callers (bench/recognition.md, sixth pass): from
 # here the unprimed ranking is as right as the primed one, and the names that stop here save

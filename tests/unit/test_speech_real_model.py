@@ -206,6 +206,14 @@ def test_reply_hears_ja_and_nee_and_nothing_in_silence(service):
     assert "prompted_ms" not in ja.timings
 
 
+def test_a_ja_word_negated_is_a_nee(service):
+    # "Natuurlijk niet." is written anything at all ("Dat is de keet."; a person's, with voices
+    # around them, "Natuurlijk hier."): only its own phrase on the nee side keeps the audio from
+    # ranking the ja-word alone first.
+    answer = service.reply_now(spoken(CORPUS / "natuurlijk-niet.wav"))
+    assert (answer.yes, answer.likelier) == (False, False)
+
+
 def test_whisper_hears_a_ja_open_the_answer_and_a_nee_not(service):
     from fourteenplus.speech.service import OPENS_JA
 

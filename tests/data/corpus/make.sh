@@ -20,6 +20,7 @@ say nee.wav nl+m3 "nee"
 say ja-hoor.wav nl "ja hoor"
 say nee-koggenland.wav nl+m3 "nee, Koggenland"
 say ja-opmeer.wav nl "ja, Opmeer"
+say natuurlijk-niet.wav nl "natuurlijk niet"
 sox -n -r 8000 -c 1 -e u-law silence.wav synth 2.0 pinknoise vol 0.003
 cat > manifest.csv <<CSV
 file,area_code,expected
