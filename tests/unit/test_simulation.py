@@ -167,6 +167,13 @@ def test_a_caller_who_names_none_says_nee_presses_nothing_and_reaches_the_defaul
     assert not outcome.by_speech and not outcome.wrong
 
 
+def test_a_caller_who_named_none_put_through_on_a_ja_after_pressing_2_counts_as_put_through_by_speech():
+    # "Bedoelt u Hoorn?" unclear, the keys asked for: 2; "Of bedoelt u Opmeer?" a ja heard in their nee.
+    outcome = run(Scripted([ranked(("Hoorn", 0.8), ("Opmeer", 0.75))], [None, True]), caller(expected=None))
+    assert (outcome.municipality, outcome.path, outcome.keys) == ("Opmeer", "confirmed", 1)
+    assert figures([outcome])["negatives_transferred_by_speech"] == 1
+
+
 def test_the_figures_count_callers_by_where_they_ended():
     outcomes = [
         run(Scripted([ranked(("Opmeer", 0.995), decision="accept")])),

@@ -48,7 +48,7 @@ from ..simulation import BARGE_IN_S, Caller, Outcome, PromptAudio, Simulation, k
 from fourteenplus.speech import Recognition, vad
 from fourteenplus.speech.service import Answer, SpeechService
 from fourteenplus.speech.vad import Spoken
-from fourteenplus.vocabulary import CallPath, ListenMode
+from fourteenplus.vocabulary import SPOKEN_PATHS, CallPath, ListenMode
 from ..stats import spread, stages
 
 
@@ -250,7 +250,10 @@ def figures(outcomes: list[Outcome]) -> dict:
         "right_by_speech": by_speech,
         "right": sum(o.right for o in names),
         "wrong": sum(o.wrong for o in names),
-        "negatives_transferred_by_speech": sum(o.by_speech and o.municipality is not None for o in negatives),
+        # On a path speech decided, keys pressed or not: a caller who pressed 2 to one question
+        # and was then put through on a ja heard in their nee was still put through by speech.
+        "negatives_transferred_by_speech": sum(o.path in SPOKEN_PATHS and o.municipality is not None
+                                               for o in negatives),
         # Callers who named none and still heard "Bedoelt u …?" about a town (issue 24: people).
         "negatives_asked_about_a_town": sum(o.questions > 0 for o in negatives),
         "first_take_top1": sum(o.first_take_rank == 1 for o in names),
