@@ -14,6 +14,12 @@ Loud against the line means above two levels of the last 3 s heard while no one 
 The background is what ends a turn in a street or beside other people talking; on a quiet
 line it lies below the floor's margin and changes nothing.
 
+A caller's soft first word ("Nee," before "alle Gralen") may lie under the background's loud
+moments: the turn opens on the loud words only. When it opens, the utterance reaches back to
+the caller's own onset, further than the pre-roll: voiced frames well above the line's median
+(what lies under the voices' loud moments) and near the caller's level, contiguous with the
+turn (`Settings.onset_margin_db`). When the turn opens and ends does not change.
+
 Voices that began with the call are what a caller who speaks at once sounds like: the line
 learns nothing of them and an utterance opens on them. In such a turn (opened before the line
 was learnt) the caller's own level counts too: a frame far below the utterance's loudest
