@@ -14,6 +14,12 @@ Loud against the line means above two levels of the last 3 s heard while no one 
 The background is what ends a turn in a street or beside other people talking; on a quiet
 line it lies below the floor's margin and changes nothing.
 
+A caller's soft first word ("Nee," before "alle Gralen") may lie under the background's loud
+moments: the turn opens on the loud words only. When it opens, the utterance reaches back to
+the caller's own onset, further than the pre-roll: voiced frames well above the line's median
+(what lies under the voices' loud moments) and near the caller's level, contiguous with the
+turn (`Settings.onset_margin_db`). When the turn opens and ends does not change.
+
 Voices that began with the call are what a caller who speaks at once sounds like: the line
 learns nothing of them and an utterance opens on them. In such a turn (opened before the line
 was learnt) the caller's own level counts too: a frame far below the utterance's loudest
@@ -75,6 +81,16 @@ class Settings:
     # at the end.
     pause_frames: int = 10
     preroll_frames: int = 15  # audio kept from before the start, so the first syllable is not cut
+    # On a line whose background's loud moments hide a soft first word (a "Nee," at −27 dBFS
+    # before "alle Gralen" at −13, in voices whose loud moments reach −24), the turn opens on
+    # the loud words only; the utterance then reaches back to the caller's own onset: voiced
+    # frames `onset_margin_db` above the background's median (its loud moments are the voices;
+    # its median is what lies under them) and within `caller_drop_db` of the caller's loudest,
+    # none more than `end_frames` apart (the quiet that would have ended a turn), at most
+    # `onset_frames_back` before the pre-roll (1 s), and only if there are `start_frames` of
+    # them (a voice's syllable, not one frame of the crowd).
+    onset_margin_db: float = 6.0
+    onset_frames_back: int = 50
     max_frames: int = 400  # `listen.max_speech_ms`: a caller who never stops still gets an answer
     # The first frames a line is heard only teach the endpointer the line (0.5 s, at the start
     # of the question): noise there from the answer on must not open an utterance.
@@ -197,6 +213,10 @@ class Endpointer:
         self._voice: list[bool] = []  # per frame in `_frames`: speech
         self._loud: list[bool] = []  # per frame in `_frames`: louder than the line (voiced or not)
         self._levels: list[float] = []  # per frame in `_frames`: its level (dBFS)
+        self._soft: list[bool] = []  # per frame in `_frames`: voiced above the line's median (`_soft_db`)
+        # Frames the pre-roll let go, as (frame, voice, loud, level, soft), the last
+        # `onset_frames_back`: where a soft first word may lie (`_reach_back`).
+        self._history: deque[tuple[np.ndarray, bool, bool, float, bool]] = deque(maxlen=self.settings.onset_frames_back)
         self._caller = -np.inf  # the utterance's loudest speech frame (dBFS)
         self._opened_unlearnt = False  # it opened before the line was learnt
         self._talker_db = self.settings.talker_db  # a frame's level that counts towards a barge-in
@@ -249,12 +269,16 @@ class Endpointer:
         self._heard += 1
         line = self._line_db()
         loud = level > line
-        speech = loud and is_voiced(np.concatenate([self._previous, frame]), s.voicing)
+        # Before a turn, a voiced frame above the line's median may be a soft first word (`_reach_back`).
+        soft = loud or (not self._speaking and level > self._soft_db())
+        soft = soft and is_voiced(np.concatenate([self._previous, frame]), s.voicing)
+        speech = loud and soft
         self._previous = frame
         self._frames.append(frame)
         self._voice.append(speech)
         self._loud.append(loud)
         self._levels.append(level)
+        self._soft.append(soft)
         if not self._speaking:
             self._onset.append(level)
             learning = self._heard <= s.learn_frames
@@ -279,16 +303,19 @@ class Endpointer:
                 # The speech kept from before the start counts too: a caller who began while
                 # it learnt has said more than the last few frames (a barge-in needs enough).
                 self._caller = max(l for l, v in zip(self._levels, self._voice) if v)
+                self._reach_back()
                 self._opened_unlearnt = len(self._background) < s.learn_frames
                 self._talker_db = s.talker_db if self._opened_unlearnt else line + s.talker_over_line_db
                 self._voiced = sum(self._talking(l, v) for l, v in zip(self._levels, self._voice))
                 return TurnEvent.START
             if learning:
                 return None
-            del self._frames[: -s.preroll_frames]
-            del self._voice[: -s.preroll_frames]
-            del self._loud[: -s.preroll_frames]
-            del self._levels[: -s.preroll_frames]
+            let_go = len(self._frames) - s.preroll_frames
+            if let_go > 0:
+                self._history.extend(zip(self._frames[:let_go], self._voice[:let_go], self._loud[:let_go],
+                                         self._levels[:let_go], self._soft[:let_go]))
+                for kept in (self._frames, self._voice, self._loud, self._levels, self._soft):
+                    del kept[:let_go]
             if len(self._onset) > s.onset_frames:
                 self._learn_background(self._onset.popleft())
             return None
@@ -309,6 +336,48 @@ class Endpointer:
                 self._cut_off = True
             return TurnEvent.END
         return TurnEvent.PAUSE if self._quiet == s.pause_frames else None
+
+    def _soft_db(self) -> float:
+        """The level a soft word of the caller passes before a turn opens: the line's median
+        plus `onset_margin_db` (never below what is loud against the floor)."""
+        s = self.settings
+        heard = self._background_sorted
+        if not heard:
+            return s.absolute_db
+        return max(_percentile(heard, 50) + s.onset_margin_db, heard[0] + s.margin_db, s.absolute_db)
+
+    def _reach_back(self) -> None:
+        """At the start: the caller's soft first words before the loud ones that opened the turn
+        (`Settings.onset_margin_db`) join the utterance as speech, from the pre-roll and from
+        the frames it let go; none, when fewer than `start_frames` voiced frames are found. A
+        soft word's unvoiced frames (a consonant, a word's weak end) keep it contiguous."""
+        s = self.settings
+        history = list(self._history)
+        frames = [h[0] for h in history] + self._frames
+        voice = [h[1] for h in history] + self._voice
+        loud = [h[2] for h in history] + self._loud
+        levels = [h[3] for h in history] + self._levels
+        voiced = [h[4] for h in history] + self._soft
+        soft_db = max(self._soft_db(), self._caller - s.caller_drop_db)
+        opening = len(voice) - len(self._recent) + self._recent.index(True)  # the frames that opened it
+        onset, found, gap = opening, 0, 0
+        for i in range(opening - 1, -1, -1):
+            if levels[i] <= soft_db:
+                gap += 1
+                if gap >= s.end_frames:
+                    break
+                continue
+            gap = 0
+            if voiced[i]:
+                onset, found = i, found + 1
+        if found < s.start_frames:
+            return
+        for i in range(onset, opening):
+            soft = voiced[i] and levels[i] > soft_db
+            voice[i], loud[i] = voice[i] or soft, loud[i] or soft
+        first = min(max(onset - _PAD_FRAMES, 0), len(history))  # the pre-roll's frames stay
+        self._frames, self._voice, self._loud, self._levels = frames[first:], voice[first:], loud[first:], levels[first:]
+        self._soft = voiced[first:]
 
     def _talking(self, level: float, speech: bool) -> bool:
         """Whether a frame of the utterance counts towards a barge-in (`voiced_frames`)."""

@@ -248,6 +248,47 @@ def test_a_turn_ends_when_the_words_end_in_voices_that_began_with_the_call(name)
     assert words_end < end <= words_end + 1.0
 
 
+def heard_from(endpointer, clip):
+    """Where (s into `clip`) the speech of the endpointer's last utterance begins: its samples
+    are a run of the clip's frames."""
+    utterance = endpointer.utterance()
+    frames = clip[: len(clip) // vad.FRAME * vad.FRAME].reshape(-1, vad.FRAME)
+    first = next(i for i, f in enumerate(frames) if np.array_equal(f, utterance.samples[: vad.FRAME]))
+    return (first * vad.FRAME + utterance.span[0]) / RATE
+
+
+def soft_then_loud(soft_level, noise, snr_db, gap=0.4):
+    """A soft word (0.3 s, from 2 s in), quiet for `gap`, then loud words (0.6 s), on a line
+    `snr_db` below the loud words."""
+    loud = voice(0.6, level=8000)
+    words = np.concatenate([voice(0.3, level=soft_level, pitch=180), np.zeros(int(gap * RATE)), loud])
+    padded = np.concatenate([np.zeros(2 * RATE), words, np.zeros(2 * RATE)])
+    return np.clip(np.round(padded + at_snr(noise(len(padded)), loud, snr_db)), -32768, 32767).astype(np.int16)
+
+
+def test_a_soft_first_word_under_the_voices_loud_moments_is_in_the_utterance():
+    """"Nee, alle Gralen" in babble at 10 dB: the "Nee," (here 10 dB below the loud words) lies
+    under the voices' loud moments, so the turn opens on the loud words only; the utterance
+    reaches back to it."""
+    clip = soft_then_loud(3500, lambda n: babble(n, seed=7), 10)
+    endpointer = vad.Endpointer()
+    events = [e for e, _ in feed(endpointer, clip)]
+    assert events[0] == "start" and "end" in events
+    assert vad.frame_level_db(clip[2 * RATE : int(2.3 * RATE)]) < endpointer._line_db()  # not loud by itself
+    assert heard_from(endpointer, clip) <= 2.0
+
+
+def test_a_voice_far_below_the_caller_before_the_onset_is_not_in_the_utterance():
+    """A voice above the line's median but 20 dB or more below the caller is someone else's:
+    the utterance does not reach back to it."""
+    clip = soft_then_loud(500, lambda n: car(n, seed=7), 25, gap=0.3)
+    endpointer = vad.Endpointer()
+    events = [e for e, _ in feed(endpointer, clip)]
+    assert events[0] == "start" and "end" in events
+    assert vad.frame_level_db(clip[2 * RATE : int(2.3 * RATE)]) > endpointer._soft_db()  # above the median's margin
+    assert heard_from(endpointer, clip) >= 2.3
+
+
 def test_voices_that_began_with_the_call_are_the_line_at_the_next_question():
     """Once the caller's level has ended the turn those voices opened, the quiet that ended it
     is the line: at the next question (a reset, the same line) the voices alone open nothing,

@@ -15,7 +15,9 @@ Per clip, the first utterance is the caller's turn:
 - missed: nothing opened;
 - backstop: it ran into the endpointer's cut-off (`listen.max_speech_ms`);
 - early: it ended before the words did (a name cut in two);
-- otherwise its end less the words' true end (from the clean clip), in seconds.
+- otherwise its end less the words' true end (from the clean clip), in seconds;
+- first words left out: of the turns that ended (or ended early), those whose speech as the
+  recogniser hears it (`vad.Spoken.speech`) begins more than 0.1 s after the words do.
 The same noise without the words is fed on its own: any utterance there is a false start.
 """
 
@@ -43,6 +45,9 @@ from fourteenplus.speech import audio, vad
 
 CONDITIONS = ("clean", "car20", "car10", "babble20", "babble10", "street20", "street10")
 EARLY_START_S = 0.2
+# The speech the recogniser hears begins this long after the words (the endpointer's pad is
+# 0.1 s before its first frame of speech): a first word left out ("Nee," before "alle Gralen").
+LATE_ONSET_S = 0.1
 
 
 def configure(sub) -> None:
@@ -124,9 +129,10 @@ def line(condition: str, padded: np.ndarray, hiss: float, lines: line_conditions
     return lines.tool.at_snr(padded, lines.noise(kind, n, rng), int(snr))
 
 
-def turns(endpointer, samples: np.ndarray, max_frames: int) -> tuple[list[tuple[float, float, bool]], float]:
-    """Every utterance as (start s, end s, cut off), as the adapter hears them; and µs per frame."""
-    found: list[tuple[float, float, bool]] = []
+def turns(endpointer, samples: np.ndarray, max_frames: int) -> tuple[list[tuple[float, float, bool, float | None]], float]:
+    """Every utterance as (start s, end s, cut off, where the speech the recogniser hears
+    begins, s), as the adapter hears them; and µs per frame."""
+    found: list[tuple[float, float, bool, float | None]] = []
     start = None
     frames = len(samples) // vad.FRAME
     began = time.perf_counter()
@@ -136,18 +142,29 @@ def turns(endpointer, samples: np.ndarray, max_frames: int) -> tuple[list[tuple[
         if event == vad.TurnEvent.START:
             start = at
         elif event == vad.TurnEvent.END and start is not None:
-            found.append((start, at, at - start >= (max_frames - 1) * vad.FRAME / vad.RATE))
+            cut = at - start >= (max_frames - 1) * vad.FRAME / vad.RATE
+            found.append((start, at, cut, None if cut else heard_from(endpointer.utterance(), i + 1,
+                                                                      endpointer.settings.end_frames)))
             endpointer.reset()
             start = None
     if start is not None:
-        found.append((start, frames * vad.FRAME / vad.RATE, False))
+        found.append((start, frames * vad.FRAME / vad.RATE, False, None))
     return found, (time.perf_counter() - began) / max(frames, 1) * 1e6
+
+
+def heard_from(utterance, ended: int, end_frames: int) -> float | None:
+    """Where the speech of an utterance that ended in quiet at frame `ended` begins (s): it
+    leaves out the quiet that ended it but its tail (`vad._TAIL_FRAMES`)."""
+    if utterance.span is None:
+        return None
+    last = ended - (end_frames - vad._TAIL_FRAMES)
+    return ((last - len(utterance.samples) // vad.FRAME) * vad.FRAME + utterance.span[0]) / vad.RATE
 
 
 def judge(found, first: float, last: float) -> tuple[str, float | None]:
     if not found:
         return "missed", None
-    start, end, cut = found[0]
+    start, end, cut, _ = found[0]
     if start < first - EARLY_START_S:
         return "false start", None
     if cut:
@@ -190,6 +207,8 @@ def main(args: argparse.Namespace) -> int:
                     found, us = turns(make(), heard, max_frames)
                     outcome, delay = judge(found, first + args.pad_before, last + args.pad_before)
                     t["outcome"].append(outcome)
+                    if outcome in ("ended", "early") and found[0][3] is not None:
+                        t["onset"].append(found[0][3] - first - args.pad_before)
                     if delay is not None:
                         t["delay"].append(delay)
                     t["us"].append(us)
@@ -207,8 +226,9 @@ def render(tally, args, conditions) -> str:
             f"{args.pad_before:g} s of line before the words and {args.pad_after:g} s after, "
             f"old = `{args.against}`; {machine()}\n\n"
             "| endpointer | line | family | clips | ended | backstop | false start | missed | early "
-            "| end − words' end p50 / p90 (s) | noise-only clips opened | µs per frame |\n"
-            "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+            "| end − words' end p50 / p90 (s) | first words left out | heard from − words' start p10 / p50 / p90 (s) "
+            "| noise-only clips opened | µs per frame |\n"
+            "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     rows = []
     names = sorted({k[0] for k in tally}, key=lambda n: (not n.startswith("new"), n))
     families = sorted({k[2] for k in tally})
@@ -228,7 +248,10 @@ def render(tally, args, conditions) -> str:
                           if o == "ended"]
                 spread = (f"{np.percentile(delays, 50):.2f} / {np.percentile(delays, 90):.2f}" if delays else "–")
                 opened = sum(1 for n in merged["noise_starts"] if n)
+                onsets = merged["onset"]
+                late = sum(1 for o in onsets if o > LATE_ONSET_S)
+                onset = " / ".join(f"{np.percentile(onsets, p):.2f}" for p in (10, 50, 90)) if onsets else "–"
                 rows.append(f"| {name} | {condition} | {fam} | {len(outcomes)} | {count['ended']} | "
                             f"{count['backstop']} | {count['false start']} | {count['missed']} | {count['early']} | "
-                            f"{spread} | {opened} | {np.mean(merged['us']):.0f} |")
+                            f"{spread} | {late} | {onset} | {opened} | {np.mean(merged['us']):.0f} |")
     return head + "\n" + "\n".join(rows)
