@@ -86,14 +86,6 @@ OPENS_JA = 0.15
 # scored as another word (klopt, natuurlijk) opens with that word: this says nothing of it.
 OPENS_NOT_JA = 0.01
 SENTENCE_SECONDS = 1.5
-# A caller's words less than this far above the line's loud moments (`Spoken.over_line_db`) are
-# on a noisy line: there a ja neither written nor heard opening the answer is no ja. Whisper
-# writes a nee the voices or the street half drowned as anything at all ("Polisjaar",
-# "Ollechappen", "8 uur."), and the audio then ranks a ja-word first at 0.86–0.97: on the tune
-# people through babble, street and car noise at 10 dB, 17 nee's were taken for ja so, against
-# 28 of 559 ja's taken only so (bench/recognition.md, thirteenth pass). People's words on a
-# clean line lie 45 dB or more above it, at 10 dB noise 5–25 dB (p90 21–25).
-NOISY_LINE_DB = 30.0
 # How close (rapidfuzz, 0..1) the words after a ja must come to another municipality's
 # phrase than the one asked about for the ja to be a correction ("ja, Opmeer" to "Bedoelt u
 # Hoorn?"): a spelling whisper garbles a little, not a word that only shares letters.
@@ -121,8 +113,7 @@ class Answer:
     correction: Recognition | None = None
 
     @classmethod
-    def of(cls, heard: Recognition, thresholds: Thresholds, opens_ja: float = 0.0, seconds: float = 0.0,
-           noisy: bool = False) -> Answer:
+    def of(cls, heard: Recognition, thresholds: Thresholds, opens_ja: float = 0.0, seconds: float = 0.0) -> Answer:
         """The reply matcher ranks ja against nee; each side has its threshold (a ja
         transfers, so it is strict; a nee only asks again). The words have a veto
         (`text.answer_of`): whatever the audio scores, a transcript that starts with a nee,
@@ -134,9 +125,7 @@ class Answer:
         it), unless the words say otherwise: a nee, a ja turned into a nee ("Ja, nee"), or
         a word that only starts like ja ("Jaar", "Jammer"). A ja scored best as "ja" in
         `seconds` of a sentence's length that whisper neither wrote nor heard open with one
-        (`OPENS_NOT_JA`) is a sentence that does not start with a ja. On a `noisy` line
-        (`NOISY_LINE_DB`) a ja neither written nor heard opening the answer is no ja at all:
-        the keys are asked for."""
+        (`OPENS_NOT_JA`) is a sentence that does not start with a ja."""
         if not heard.candidates:
             return cls(None, None, 0.0, heard.transcript, heard.timings)
         top = heard.candidates[0]
@@ -149,7 +138,7 @@ class Answer:
             and top.phrase.split()[:1] == ["ja"]
         # A ja the words say is judged at `reply_yes`; one they do not, at the stricter
         # `reply_yes_unwritten`: in noise whisper writes a nee as anything at all.
-        unwritten = math.inf if noisy else max(thresholds.reply_yes, thresholds.reply_yes_unwritten)
+        unwritten = max(thresholds.reply_yes, thresholds.reply_yes_unwritten)
         # A person's "Oh nee, dat is vast …" scores a nee the audio is unsure of (bench/recognition.md,
         # eighth pass).
         threshold = (thresholds.reply_no if opened else thresholds.reply_yes if said else unwritten) if yes \
@@ -348,9 +337,8 @@ class SpeechService:
         matcher = self.reply_matcher()
         clip = self.recognizer.clip(spoken, opening="ja")
         _go_on(abandoned)
-        noisy = spoken.over_line_db is not None and spoken.over_line_db < NOISY_LINE_DB
         answer = Answer.of(self._decide(matcher, self.recognizer.score(clip, matcher.shortlist)), self.thresholds,
-                           clip.opens, clip.seconds, noisy)
+                           clip.opens, clip.seconds)
         said, name = said_name(clip.transcript, answer.likelier)
         if area_code is None or said is None or not name:
             return answer

@@ -144,13 +144,10 @@ class Settings:
 class Spoken:
     """An utterance's audio (8 kHz int16) and where the speech lies in it, as sample indices
     (start, end), padded a little; None: no speech in it (a clip whose speech `whole_clip`
-    did not find). What the recogniser hears is `speech`. `over_line_db`: how far the caller's
-    loudest speech frame lay above the line's loud moments (its background's top) when the
-    endpointer cut it; None for audio no endpointer heard (a file), or before it knew the line."""
+    did not find). What the recogniser hears is `speech`."""
 
     samples: np.ndarray
     span: tuple[int, int] | None
-    over_line_db: float | None = None
 
     @property
     def speech(self) -> np.ndarray:
@@ -426,10 +423,7 @@ class Endpointer:
         if end <= start:
             return Spoken(np.zeros(0, np.int16), None)
         samples = np.concatenate(self._frames[start:end])
-        heard = self._background_sorted
-        over = float(self._caller - _percentile(heard, s.background_percentile)) \
-            if heard and np.isfinite(self._caller) else None
-        return Spoken(samples, _span(self._loud[start:end], self._voice[start:end], s), over)
+        return Spoken(samples, _span(self._loud[start:end], self._voice[start:end], s))
 
 
 def _percentile(ordered: list[float], percent: float) -> float:

@@ -4,7 +4,7 @@ coughs open nothing. Signals are synthetic: a harmonic tone stands in for a voic
 import numpy as np
 import pytest
 
-from fourteenplus.speech import audio, service, vad
+from fourteenplus.speech import audio, vad
 from fourteenplus.speech.bargein import Turn
 from fourteenplus.speech.deadline import Deadline
 
@@ -276,20 +276,6 @@ def test_a_soft_first_word_under_the_voices_loud_moments_is_in_the_utterance():
     assert events[0] == "start" and "end" in events
     assert vad.frame_level_db(clip[2 * RATE : int(2.3 * RATE)]) < endpointer._line_db()  # not loud by itself
     assert heard_from(endpointer, clip) <= 2.0
-
-
-def test_an_utterance_says_how_far_the_caller_was_above_the_line():
-    """What the reply needs to know of the line (`Spoken.over_line_db`): babble at 10 dB leaves the
-    caller's loudest word near it, a quiet line far below; a file no endpointer heard says nothing."""
-    def over(snr_db):
-        endpointer = vad.Endpointer()
-        feed(endpointer, soft_then_loud(3500, lambda n: babble(n, seed=7), snr_db))
-        return endpointer.utterance().over_line_db
-
-    noisy, quiet = over(10), over(50)
-    assert noisy is not None and quiet is not None
-    assert noisy < service.NOISY_LINE_DB <= quiet
-    assert vad.whole_clip(np.zeros(RATE, np.int16)).over_line_db is None
 
 
 def test_a_voice_far_below_the_caller_before_the_onset_is_not_in_the_utterance():
