@@ -159,8 +159,8 @@ def frame_level_db(frame: np.ndarray) -> float:
     return float(10.0 * np.log10(np.mean(x * x) + 1e-10))
 
 
-def is_voiced(window: np.ndarray, threshold: float) -> bool:
-    """Normalised autocorrelation peak over the pitch lags; `window` is 40 ms (this frame and
+def voicing(window: np.ndarray) -> float:
+    """Normalised autocorrelation peak over the pitch lags (0…1); `window` is 40 ms (this frame and
     the one before), so even the longest pitch period overlaps itself by 24 ms. Less its
     moving average over 3 ms (`_RUMBLE`), which takes out what lies below a voice's pitch: an
     engine's rumble there correlates at every pitch lag, a voice keeps its harmonics."""
@@ -168,13 +168,30 @@ def is_voiced(window: np.ndarray, threshold: float) -> bool:
     x = x - np.convolve(x, _RUMBLE, "same")
     n = len(x)
     if n <= _MAX_LAG or not np.any(x):
-        return False
+        return 0.0
     lags = np.arange(_MIN_LAG, _MAX_LAG)
     corr = np.correlate(x, x, mode="full")[n - 1 + lags]
     squares = np.concatenate([[0.0], np.cumsum(x * x)])
     head = squares[n - lags]  # energy of x[:n-lag]
     tail = squares[n] - squares[lags]  # energy of x[lag:]
-    return float(np.max(corr / np.sqrt(head * tail + 1e-9))) >= threshold
+    return float(np.max(corr / np.sqrt(head * tail + 1e-9)))
+
+
+def is_voiced(window: np.ndarray, threshold: float) -> bool:
+    return voicing(window) >= threshold
+
+
+@dataclass(slots=True)
+class _Frame:
+    """A 20 ms frame as the endpointer judged it when it came."""
+
+    samples: np.ndarray
+    level: float  # dBFS
+    loud: bool  # louder than the line, voiced or not
+    speech: bool  # loud and voiced
+    # Before a turn opened: voiced above the line's median (`Endpointer._soft_db`), where a
+    # soft first word may lie (`Endpointer._reach_back`); in a turn, the same as `speech`.
+    soft: bool
 
 
 @dataclass
@@ -209,14 +226,10 @@ class Endpointer:
         # (a start may need a few syllables in noise; the words must not teach the line).
         self._onset: deque[float] = deque()
         self._ended = False
-        self._frames: list[np.ndarray] = []
-        self._voice: list[bool] = []  # per frame in `_frames`: speech
-        self._loud: list[bool] = []  # per frame in `_frames`: louder than the line (voiced or not)
-        self._levels: list[float] = []  # per frame in `_frames`: its level (dBFS)
-        self._soft: list[bool] = []  # per frame in `_frames`: voiced above the line's median (`_soft_db`)
-        # Frames the pre-roll let go, as (frame, voice, loud, level, soft), the last
-        # `onset_frames_back`: where a soft first word may lie (`_reach_back`).
-        self._history: deque[tuple[np.ndarray, bool, bool, float, bool]] = deque(maxlen=self.settings.onset_frames_back)
+        self._kept: list[_Frame] = []  # the pre-roll, then the utterance
+        # The last `onset_frames_back` frames the pre-roll let go: where a soft first word may
+        # lie (`_reach_back`).
+        self._history: deque[_Frame] = deque(maxlen=self.settings.onset_frames_back)
         self._caller = -np.inf  # the utterance's loudest speech frame (dBFS)
         self._opened_unlearnt = False  # it opened before the line was learnt
         self._talker_db = self.settings.talker_db  # a frame's level that counts towards a barge-in
@@ -270,15 +283,12 @@ class Endpointer:
         line = self._line_db()
         loud = level > line
         # Before a turn, a voiced frame above the line's median may be a soft first word (`_reach_back`).
-        soft = loud or (not self._speaking and level > self._soft_db())
-        soft = soft and is_voiced(np.concatenate([self._previous, frame]), s.voicing)
-        speech = loud and soft
+        soft = not self._speaking and level > self._soft_db()
+        periodic = voicing(np.concatenate([self._previous, frame])) if loud or soft else 0.0
+        speech = loud and periodic >= s.voicing
+        soft = speech or (soft and periodic >= s.voicing)
         self._previous = frame
-        self._frames.append(frame)
-        self._voice.append(speech)
-        self._loud.append(loud)
-        self._levels.append(level)
-        self._soft.append(soft)
+        self._kept.append(_Frame(frame, level, loud, speech, soft))
         if not self._speaking:
             self._onset.append(level)
             learning = self._heard <= s.learn_frames
@@ -302,20 +312,18 @@ class Endpointer:
                 self._onset.clear()
                 # The speech kept from before the start counts too: a caller who began while
                 # it learnt has said more than the last few frames (a barge-in needs enough).
-                self._caller = max(l for l, v in zip(self._levels, self._voice) if v)
+                self._caller = max(kept.level for kept in self._kept if kept.speech)
                 self._reach_back()
                 self._opened_unlearnt = len(self._background) < s.learn_frames
                 self._talker_db = s.talker_db if self._opened_unlearnt else line + s.talker_over_line_db
-                self._voiced = sum(self._talking(l, v) for l, v in zip(self._levels, self._voice))
+                self._voiced = sum(self._talking(kept.level, kept.speech) for kept in self._kept)
                 return TurnEvent.START
             if learning:
                 return None
-            let_go = len(self._frames) - s.preroll_frames
+            let_go = len(self._kept) - s.preroll_frames
             if let_go > 0:
-                self._history.extend(zip(self._frames[:let_go], self._voice[:let_go], self._loud[:let_go],
-                                         self._levels[:let_go], self._soft[:let_go]))
-                for kept in (self._frames, self._voice, self._loud, self._levels, self._soft):
-                    del kept[:let_go]
+                self._history.extend(self._kept[:let_go])
+                del self._kept[:let_go]
             if len(self._onset) > s.onset_frames:
                 self._learn_background(self._onset.popleft())
             return None
@@ -352,32 +360,26 @@ class Endpointer:
         the frames it let go; none, when fewer than `start_frames` voiced frames are found. A
         soft word's unvoiced frames (a consonant, a word's weak end) keep it contiguous."""
         s = self.settings
-        history = list(self._history)
-        frames = [h[0] for h in history] + self._frames
-        voice = [h[1] for h in history] + self._voice
-        loud = [h[2] for h in history] + self._loud
-        levels = [h[3] for h in history] + self._levels
-        voiced = [h[4] for h in history] + self._soft
+        frames = list(self._history) + self._kept
         soft_db = max(self._soft_db(), self._caller - s.caller_drop_db)
-        opening = len(voice) - len(self._recent) + self._recent.index(True)  # the frames that opened it
+        opening = len(frames) - len(self._recent) + self._recent.index(True)  # the frames that opened it
         onset, found, gap = opening, 0, 0
         for i in range(opening - 1, -1, -1):
-            if levels[i] <= soft_db:
+            if frames[i].level <= soft_db:
                 gap += 1
                 if gap >= s.end_frames:
                     break
                 continue
             gap = 0
-            if voiced[i]:
+            if frames[i].soft:
                 onset, found = i, found + 1
         if found < s.start_frames:
             return
-        for i in range(onset, opening):
-            soft = voiced[i] and levels[i] > soft_db
-            voice[i], loud[i] = voice[i] or soft, loud[i] or soft
-        first = min(max(onset - _PAD_FRAMES, 0), len(history))  # the pre-roll's frames stay
-        self._frames, self._voice, self._loud, self._levels = frames[first:], voice[first:], loud[first:], levels[first:]
-        self._soft = voiced[first:]
+        for frame in frames[onset:opening]:
+            if frame.soft and frame.level > soft_db:
+                frame.speech = frame.loud = True
+        first = min(max(onset - _PAD_FRAMES, 0), len(self._history))  # the pre-roll's frames stay
+        self._kept = frames[first:]
 
     def _talking(self, level: float, speech: bool) -> bool:
         """Whether a frame of the utterance counts towards a barge-in (`voiced_frames`)."""
@@ -391,9 +393,9 @@ class Endpointer:
         of its frames far below the caller. A turn on a learnt line keeps its soft words out."""
         s = self.settings
         if self._opened_unlearnt:
-            heard = [level for level in self._levels if level <= self._caller - s.caller_drop_db]
+            heard = [kept.level for kept in self._kept if kept.level <= self._caller - s.caller_drop_db]
         else:
-            heard = self._levels[len(self._levels) - self._quiet + _TAIL_FRAMES:]
+            heard = [kept.level for kept in self._kept[len(self._kept) - self._quiet + _TAIL_FRAMES:]]
         for level in heard:
             self._learn_background(level)
 
@@ -405,25 +407,26 @@ class Endpointer:
         (`Settings.cut_off_frames`), or its seconds from just before the loudest speech frame
         when those leave it out."""
         s = self.settings
-        last = len(self._frames) - max(self._quiet - _TAIL_FRAMES, 0)
+        kept = self._kept
+        last = len(kept) - max(self._quiet - _TAIL_FRAMES, 0)
         start, end = 0, last
         if self._cut_off:
-            caller = [i for i, (level, voiced) in enumerate(zip(self._levels, self._voice))
-                      if voiced and level > self._caller - s.caller_drop_db]
+            caller = [i for i, frame in enumerate(kept) if frame.speech and frame.level > self._caller - s.caller_drop_db]
             end = min(caller[-1] + 1 + _TAIL_FRAMES, last) if caller else last
             start = max(end - s.cut_off_frames, 0)
             # The caller's loudest speech frame is theirs: they are close to the microphone. Last
             # seconds that leave it out are the voices that held the turn open (within
             # `caller_drop_db` of the caller they pass for them), not the caller's words, which
             # came before them: then the seconds from just before it.
-            loudest = max(caller, key=self._levels.__getitem__) if caller else start
+            loudest = max(caller, key=lambda i: kept[i].level) if caller else start
             if loudest < start:
                 start = max(loudest - _LEAD_FRAMES, 0)
                 end = min(start + s.cut_off_frames, last)
         if end <= start:
             return Spoken(np.zeros(0, np.int16), None)
-        samples = np.concatenate(self._frames[start:end])
-        return Spoken(samples, _span(self._loud[start:end], self._voice[start:end], s))
+        frames = kept[start:end]
+        samples = np.concatenate([frame.samples for frame in frames])
+        return Spoken(samples, _span([frame.loud for frame in frames], [frame.speech for frame in frames], s))
 
 
 def _percentile(ordered: list[float], percent: float) -> float:
