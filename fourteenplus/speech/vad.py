@@ -110,11 +110,18 @@ class Settings:
     onset_frames: int = 25  # frames before a start that are kept out of the background (0.5 s)
     background_percentile: float = 90.0  # the background's loud moments, not its average
     background_margin_db: float = 3.0  # the caller above them
-    # In a turn that opened before the line was learnt (voices that began with the call opened
-    # it, as a caller who speaks at once does), a frame this far below the caller's loudest
-    # voiced frame is not the caller, however loud against the line: it ends the turn like
-    # quiet does. The caller is close to the microphone.
+    # A voiced frame this far below the caller's loudest is someone else's, however loud
+    # against the line: the caller is close to the microphone. (A soft first word reached back
+    # to and a cut-off turn's last seconds of the caller lie within it.)
     caller_drop_db: float = 20.0
+    # In a turn that opened before the line was learnt (voices that began with the call opened
+    # it, as a caller who speaks at once does), a frame this far below the caller's loudest is
+    # the voices around: it ends the turn like quiet does, and teaches the line when the turn
+    # ends. Tighter than `caller_drop_db`: voices 10 dB below the caller (babble at 10 dB SNR)
+    # held such a turn open to the cut-off (bench/endpoint.md, 2026-12-07, a real call's
+    # timeline); within a word or a name, a caller's frames stay nearer their loudest for
+    # the 0.5 s of quiet that ends a turn.
+    voices_drop_db: float = 12.0
     # A turn cut off at `max_frames` (it never ended: voices or noise the endpointer could not
     # tell from the caller held it open) is recognised from its last frames of the caller (its
     # speech within `caller_drop_db` of the loudest), at most this many (6 s): a name said
@@ -333,7 +340,7 @@ class Endpointer:
         # On a line not yet learnt when the turn opened, what keeps it open must be near the
         # caller's own loudest; on a learnt line the line alone decides (people's soft words lie
         # 20 dB below their loudest for longer than the quiet that ends a turn).
-        caller = loud and (not self._opened_unlearnt or level > self._caller - s.caller_drop_db)
+        caller = loud and (not self._opened_unlearnt or level > self._caller - s.voices_drop_db)
         self._quiet = 0 if caller else self._quiet + 1
         self._speech_frames += 1
         if self._quiet >= s.end_frames or self._speech_frames >= s.max_frames:
@@ -393,7 +400,7 @@ class Endpointer:
         of its frames far below the caller. A turn on a learnt line keeps its soft words out."""
         s = self.settings
         if self._opened_unlearnt:
-            heard = [kept.level for kept in self._kept if kept.level <= self._caller - s.caller_drop_db]
+            heard = [kept.level for kept in self._kept if kept.level <= self._caller - s.voices_drop_db]
         else:
             heard = [kept.level for kept in self._kept[len(self._kept) - self._quiet + _TAIL_FRAMES:]]
         for level in heard:

@@ -248,6 +248,24 @@ def test_a_turn_ends_when_the_words_end_in_voices_that_began_with_the_call(name)
     assert words_end < end <= words_end + 1.0
 
 
+@pytest.mark.parametrize("name", ["koggenland", "drechterland-carrier"])
+def test_voices_10_db_below_the_caller_that_began_with_the_call_do_not_hold_the_turn_to_the_cut_off(name):
+    """As above with the voices only 10 dB below the caller (babble at 10 dB SNR): within
+    `caller_drop_db` (20 dB) of the caller they passed for the caller's soft words and held the
+    turn open to the cut-off; frames `voices_drop_db` below the caller's loudest end such a
+    turn. Within 1.5 s of the words: the voices' loudest moments now and then pass for the
+    caller's softest."""
+    words = audio.read_telephone(CORPUS / f"{name}.wav")
+    silent = int(0.1 * RATE)
+    clip, _, words_end = on_the_line(
+        words, lambda n: np.concatenate([np.zeros(silent), babble(n - silent, seed=5)]), 10)
+    for settings, ended in ((vad.Settings(voices_drop_db=20.0), lambda end: end > 8.0),  # the premise
+                            (vad.Settings(), lambda end: words_end < end <= words_end + 1.5)):
+        events = [(e, at) for e, at in feed(vad.Endpointer(settings), clip) if e != "pause"]
+        assert events[0][0] == "start" and events[0][1] < 1.0, "the voices open an utterance (the premise)"
+        assert ended(next(at for e, at in events if e == "end")), settings
+
+
 def heard_from(endpointer, clip):
     """Where (s into `clip`) the speech of the endpointer's last utterance begins: its samples
     are a run of the clip's frames."""
