@@ -118,15 +118,19 @@ def line_level(clean: np.ndarray, first: float, last: float) -> float:
 
 
 def line(condition: str, padded: np.ndarray, hiss: float, lines: line_conditions.Lines, seed: int) -> np.ndarray:
-    """The words on the line (float samples), the noise at its SNR against them."""
+    """The words on the line (float samples), the noise at its SNR against them. The clip's
+    own line (`hiss`) lies under the padding too: a corpus clip carries its hiss, and a line
+    that rose by it as the words began (a quiet noise at 20 dB lies below it) held turns open
+    to the clip's end, which no call has."""
     rng = np.random.default_rng(seed)
     n = len(padded)
+    lined = padded + rng.standard_normal(n) * hiss
     if condition == "clean":
-        return padded + rng.standard_normal(n) * hiss
+        return lined
     kind, snr = condition.rstrip("0123456789"), condition.lstrip("abcdefghijklmnopqrstuvwxyz")
     if kind not in ("car", "babble", "street") or not snr:
         raise SystemExit(f"unknown condition {condition}: one of {', '.join(CONDITIONS)}")
-    return lines.tool.at_snr(padded, lines.noise(kind, n, rng), int(snr))
+    return lines.tool.at_snr(lined, lines.noise(kind, n, rng), int(snr))
 
 
 def turns(endpointer, samples: np.ndarray, max_frames: int) -> tuple[list[tuple[float, float, bool, float | None]], float]:
