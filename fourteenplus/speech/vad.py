@@ -73,6 +73,12 @@ class Settings:
     absolute_db: float = -52.0  # below this (dBFS) a frame is never speech, however quiet the line
     voicing: float = 0.6  # normalised autocorrelation peak: white noise stays under 0.4 at 40 ms
     start_frames: int = 4  # voiced frames in the last 6 that open an utterance (≈80 ms)
+    # On a learnt line, a speech frame this far above its top counts twice towards `start_frames`: in
+    # voices at 10 dB a name's syllables rise 7–10 dB above the line but for 2–4 frames at a
+    # time, and the voices around lower their voicing (0.5–0.6), so 4 of 6 were not found and
+    # the name opened no turn (a real call's timeline: 13 of 72; bench/endpoint.md). Voices
+    # around seldom rise this far above their own loud moments.
+    clear_over_line_db: float = 6.0
     end_frames: int = 25  # quiet frames that close it (0.5 s)
     # Quiet frames after which the utterance so far may be the whole one (0.2 s): recognising
     # it from here hides the wait for the end. A caller who speaks on after it costs little:
@@ -227,7 +233,7 @@ class Endpointer:
 
     def reset(self) -> None:
         self._previous = np.zeros(FRAME, np.int16)
-        self._recent: list[bool] = []
+        self._recent: list[int] = []  # the last 6 frames' weight towards a start (0: not speech)
         # The levels of the last frames before a start may be the caller's onset, not the
         # line: they join the background only once no start followed them for `onset_frames`
         # (a start may need a few syllables in noise; the words must not teach the line).
@@ -308,7 +314,8 @@ class Endpointer:
                 quiet_line = quietest <= s.quiet_line_db
                 if not ((speech or quiet_line) and level > quietest + s.learn_headroom_db):
                     self._learn_background(self._onset.pop())  # this frame: the line
-            self._recent = (self._recent + [speech])[-6:]
+            clear = not learning and level > line + s.clear_over_line_db
+            self._recent = (self._recent + [speech * (2 if clear else 1)])[-6:]
             # Words said while it learns belong to the utterance (all kept). On a line heard
             # quiet they open it at once, as after learning: no crowd there to take for a
             # caller, and a caller who speaks over the question's first syllables stops it soon.
@@ -369,7 +376,7 @@ class Endpointer:
         s = self.settings
         frames = list(self._history) + self._kept
         soft_db = max(self._soft_db(), self._caller - s.caller_drop_db)
-        opening = len(frames) - len(self._recent) + self._recent.index(True)  # the frames that opened it
+        opening = len(frames) - len(self._recent) + next(i for i, w in enumerate(self._recent) if w)  # the frames that opened it
         onset, found, gap = opening, 0, 0
         for i in range(opening - 1, -1, -1):
             if frames[i].level <= soft_db:

@@ -230,6 +230,20 @@ def test_a_turn_ends_when_the_words_end_with_voices_in_the_background(name, snr_
     assert words_end < end <= words_end + 0.8  # the backstop would be 8 s on
 
 
+@pytest.mark.parametrize("name,seed", [("koggenland", 7), ("koggenland", 25), ("opmeer", 26)])
+def test_a_name_in_voices_at_10_db_opens_a_turn_on_its_clear_syllables(name, seed):
+    """The line learnt for 1.5 s (a question's length), then a name with voices 10 dB below it:
+    its syllables rise well above the line's top, but only for a few frames each, and the
+    voices lower their voicing, so fewer than 4 of 6 frames were speech and no turn opened.
+    A frame `clear_over_line_db` above the line's top counts twice."""
+    words = audio.read_telephone(CORPUS / f"{name}.wav")
+    clip, _, words_end = on_the_line(words, lambda n: babble(n, seed=seed), 10, before=1.5)
+    assert feed(vad.Endpointer(vad.Settings(clear_over_line_db=200.0)), clip) == [], "no turn (the premise)"
+    events = [(e, at) for e, at in feed(vad.Endpointer(), clip) if e != "pause"]
+    assert events[0][0] == "start" and 1.5 <= events[0][1] <= words_end
+    assert words_end < next(at for e, at in events if e == "end") <= words_end + 0.8
+
+
 @pytest.mark.parametrize("name", ["koggenland", "drechterland-carrier"])
 def test_a_turn_ends_when_the_words_end_in_voices_that_began_with_the_call(name):
     """People who start talking as the line opens (its first moment quiet, then voices, 20 dB
