@@ -172,8 +172,8 @@ def frame_level_db(frame: np.ndarray) -> float:
     return float(10.0 * np.log10(np.mean(x * x) + 1e-10))
 
 
-def voicing(window: np.ndarray) -> float:
-    """Normalised autocorrelation peak over the pitch lags (0…1); `window` is 40 ms (this frame and
+def is_voiced(window: np.ndarray, threshold: float) -> bool:
+    """Normalised autocorrelation peak over the pitch lags; `window` is 40 ms (this frame and
     the one before), so even the longest pitch period overlaps itself by 24 ms. Less its
     moving average over 3 ms (`_RUMBLE`), which takes out what lies below a voice's pitch: an
     engine's rumble there correlates at every pitch lag, a voice keeps its harmonics."""
@@ -181,17 +181,13 @@ def voicing(window: np.ndarray) -> float:
     x = x - np.convolve(x, _RUMBLE, "same")
     n = len(x)
     if n <= _MAX_LAG or not np.any(x):
-        return 0.0
+        return False
     lags = np.arange(_MIN_LAG, _MAX_LAG)
     corr = np.correlate(x, x, mode="full")[n - 1 + lags]
     squares = np.concatenate([[0.0], np.cumsum(x * x)])
     head = squares[n - lags]  # energy of x[:n-lag]
     tail = squares[n] - squares[lags]  # energy of x[lag:]
-    return float(np.max(corr / np.sqrt(head * tail + 1e-9)))
-
-
-def is_voiced(window: np.ndarray, threshold: float) -> bool:
-    return voicing(window) >= threshold
+    return float(np.max(corr / np.sqrt(head * tail + 1e-9))) >= threshold
 
 
 @dataclass(slots=True)
@@ -296,10 +292,9 @@ class Endpointer:
         line = self._line_db()
         loud = level > line
         # Before a turn, a voiced frame above the line's median may be a soft first word (`_reach_back`).
-        soft = not self._speaking and level > self._soft_db()
-        periodic = voicing(np.concatenate([self._previous, frame])) if loud or soft else 0.0
-        speech = loud and periodic >= s.voicing
-        soft = speech or (soft and periodic >= s.voicing)
+        soft = loud or (not self._speaking and level > self._soft_db())
+        soft = soft and is_voiced(np.concatenate([self._previous, frame]), s.voicing)
+        speech = loud and soft
         self._previous = frame
         self._kept.append(_Frame(frame, level, loud, speech, soft))
         if not self._speaking:
