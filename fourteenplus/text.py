@@ -119,6 +119,12 @@ _ANSWER_LONGEST = max(len(form.split()) for form in SAYS_YES | SAYS_NO)
 _SPELT_RATIO = 80.0
 _SPELT_LETTERS = 6
 _SPELT_FORMS = tuple(sorted(form for form in SAYS_YES | SAYS_NO if " " not in form and len(form) >= _SPELT_LETTERS))
+# A ja whose next few words deny ("Ja, nee", "Ja, dat is niet.", "ja, niet die") is no ja: the
+# caller changed their mind, or whisper wrote a nee's opening as ja and heard the rest right
+# (an accented "nee, niet die" was written "Ja, dat is niet." and put through, bench/dialogue.md,
+# 2026-12-07). "Waarom niet" agrees.
+_DENIALS = frozenset({"nee", "neej", "neen", "niet", "geen", "no"})
+_DENIAL_WORDS = 3
 
 
 def spelt_answer(word: str) -> str:
@@ -128,12 +134,17 @@ def spelt_answer(word: str) -> str:
     return form if ratio >= _SPELT_RATIO else ""
 
 
-def answer_of(transcript: str) -> tuple[bool | None, str]:
-    """The side a transcript's answer starts with (True: ja, False: nee, None: neither, or
-    "ja, nee") and the folded words after it, where a correction ("nee,
-    Koggenland") or a name ("ja, Hoorn") would be. A long answer word misspelt a little
-    ("laptuurlijk") counts as that word, and as the start of the longer forms it begins
-    ("laptuurlijk niet" is a nee)."""
+def _denies(words: list[str]) -> bool:
+    """Whether folded words after a ja deny it: a `_DENIALS` word among the first few, not
+    after "waarom"."""
+    words = words[:_DENIAL_WORDS]
+    return any(word in _DENIALS and (i == 0 or words[i - 1] != "waarom") for i, word in enumerate(words))
+
+
+def _lead(transcript: str) -> tuple[str, list[str]]:
+    """The answer form a transcript starts with (after a filler; "" when none) and the folded
+    words after it. A long answer word misspelt a little ("laptuurlijk") counts as that
+    word, and as the start of the longer forms it begins ("laptuurlijk niet" is a nee)."""
     words = fold(transcript).split()
     while words and words[0] in _ANSWER_FILLERS:
         words = words[1:]
@@ -144,8 +155,21 @@ def answer_of(transcript: str) -> tuple[bool | None, str]:
     for size in range(min(_ANSWER_LONGEST, len(words)), 0, -1):
         lead = " ".join(words[:size])
         if lead in SAYS_YES or lead in SAYS_NO:
-            side, rest = lead in SAYS_YES, words[size:]
-            # "Ja, nee": the caller changed their mind; which way is not for us to guess.
-            turned = side and bool(rest) and rest[0] in SAYS_NO
-            return (None if turned else side), " ".join(rest)
-    return None, " ".join(words)
+            return lead, words[size:]
+    return "", words
+
+
+def answer_of(transcript: str) -> tuple[bool | None, str]:
+    """The side a transcript's answer starts with (True: ja, False: nee, None: neither, or
+    a ja the next words deny, `denied_ja`) and the folded words after it, where a correction
+    ("nee, Koggenland") or a name ("ja, Hoorn") would be."""
+    lead, rest = _lead(transcript)
+    side = None if not lead or denied_ja(transcript) else lead in SAYS_YES
+    return side, " ".join(rest)
+
+
+def denied_ja(transcript: str) -> bool:
+    """A ja the next words deny ("Ja, nee": the caller changed their mind, which way is not
+    for us to guess; "Ja, dat is niet.")."""
+    lead, rest = _lead(transcript)
+    return lead in SAYS_YES and _denies(rest)

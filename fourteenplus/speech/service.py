@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Callable, TypeVar
 
 from ..grammar import AreaGrammar, Grammars, Phrase
 from ..numberplan import NATIONAL
-from ..text import SAYS_NO, SAYS_YES, answer_of
+from ..text import SAYS_NO, SAYS_YES, answer_of, denied_ja
 from ..vocabulary import Decision, Reason
 from . import Recognition
 from .deadline import Deadline
@@ -122,8 +122,8 @@ class Answer:
         costs the caller no more than a question. A ja whisper heard the answer open with
         (`opens_ja`, at `OPENS_JA` or more), whether it wrote it down or not, is judged at
         `reply_no`: as sure as a nee must be, no more, and no sentence veto (the ja opened
-        it), unless the words say otherwise: a nee, a ja turned into a nee ("Ja, nee"), or
-        a word that only starts like ja ("Jaar", "Jammer"). A ja scored best as "ja" in
+        it), unless the words say otherwise: a nee, a ja the next words deny ("Ja, nee",
+        "Ja, dat is niet.": never a ja), or a word that only starts like ja ("Jaar", "Jammer"). A ja scored best as "ja" in
         `seconds` of a sentence's length that whisper neither wrote nor heard open with one
         (`OPENS_NOT_JA`) is a sentence that does not start with a ja."""
         if not heard.candidates:
@@ -132,7 +132,9 @@ class Answer:
         yes = top.municipality == Decision.YES
         said, words = answer_of(heard.transcript)
         lead = words.split()[:1]
-        opened = opens_ja >= OPENS_JA and (said is True or said is None and not any(
+        # A ja the next words deny ("Ja, nee", "Ja, dat is niet."): never a ja, whatever the audio.
+        denied = denied_ja(heard.transcript)
+        opened = opens_ja >= OPENS_JA and (said is True or said is None and not denied and not any(
             word in SAYS_YES | SAYS_NO or word.startswith("ja") for word in lead))
         unopened = said is None and opens_ja < OPENS_NOT_JA and seconds >= SENTENCE_SECONDS \
             and top.phrase.split()[:1] == ["ja"]
@@ -145,7 +147,7 @@ class Answer:
             else 0.0 if said is False else thresholds.reply_no
         # A sentence that does not start with a ja says something else ("Hij is goed, zeg.").
         sentence = said is None and (len(set(words.split())) > SENTENCE_WORDS or unopened) and not opened
-        sure = top.score >= threshold and not (yes and (said is False or sentence))
+        sure = top.score >= threshold and not (yes and (said is False or sentence or denied))
         return cls(yes if sure else None, yes, top.score, heard.transcript, heard.timings)
 
 

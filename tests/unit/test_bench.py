@@ -122,6 +122,9 @@ def test_a_ja_the_audio_ranks_first_is_a_ja_when_whisper_heard_the_answer_open_w
     # (each then judged as without whisper's opening).
     assert answer("Nee, ik bedoel Hoorn.", 0.99, 0.9) is None
     assert answer("Ja, nee.", 0.70, 0.9) is None
+    assert answer("Ja, dat is niet.", 0.637, 0.9) is None  # an accented "nee, niet die" (held-out caller 0128)
+    assert answer("Ja, dat is niet.", 0.99, 0.9) is None  # the words deny it: never a ja
+    assert answer("Ja, nee.", 0.99, 0.0) is None
     assert answer("Jaren", 0.70, 0.9) is None
     # The audio ranks nee first: whisper's opening alone makes no ja (a nee stays a nee).
     assert answer("Ja, nee.", 0.9, 0.9, side="no") is False

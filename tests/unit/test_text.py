@@ -69,6 +69,11 @@ def test_no_name_in_any_grammar_sounds_like_asking_for_english():
     ("Dat klopt niet.", False, ""), ("Nee, Koggenland.", False, "koggenland"),
     ("Nee, ik bedoel Opmeer.", False, "ik bedoel opmeer"),
     ("Ja, nee.", None, "nee"),  # changed their mind: neither
+    # A ja the next words deny: an accented "nee, niet die" was written so (issue 24).
+    ("Ja, dat is niet.", None, "dat is niet"), ("Ja, niet die.", None, "niet die"),
+    ("Ja, dat klopt niet.", None, "niet"), ("Ja, geen idee.", None, "geen idee"),
+    ("Ja hoor, waarom niet?", True, "waarom niet"),  # agrees
+    ("Ja, we zijn al bijna klaar, dat is niet moeilijk.", True, "we zijn al bijna klaar dat is niet moeilijk"),
     ("Hij is goed, zeg.", None, "hij is goed zeg"), ("Jou.", None, "jou"), ("", None, ""),
 ])
 def test_an_answer_is_read_off_the_start_of_the_transcript(transcript, side, rest):
