@@ -164,12 +164,15 @@ def answer_of(transcript: str) -> tuple[bool | None, str]:
     a ja the next words deny, `denied_ja`) and the folded words after it, where a correction
     ("nee, Koggenland") or a name ("ja, Hoorn") would be."""
     lead, rest = _lead(transcript)
-    side = None if not lead or denied_ja(transcript) else lead in SAYS_YES
+    side = None if not lead or _denied(lead, rest) else lead in SAYS_YES
     return side, " ".join(rest)
 
 
 def denied_ja(transcript: str) -> bool:
     """A ja the next words deny ("Ja, nee": the caller changed their mind, which way is not
     for us to guess; "Ja, dat is niet.")."""
-    lead, rest = _lead(transcript)
+    return _denied(*_lead(transcript))
+
+
+def _denied(lead: str, rest: list[str]) -> bool:
     return lead in SAYS_YES and _denies(rest)
