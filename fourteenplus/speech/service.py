@@ -96,6 +96,17 @@ NAMED = 0.75
 # How many municipalities a national number's name is scored against: those whose phrases come
 # nearest to the transcripts (`Matcher(shortlist=…)`), so a name costs what an area's does.
 NATIONAL_SHORTLIST = 6
+# What a caller says who did not hear the question: scored on the answer's audio beside the
+# two sides, but no side of its own (the reply model knows ja and nee only). A ja whisper did
+# not write whose audio this explains better than any ja phrase, by `ASKED_BACK_MARGIN` or
+# more (calibrated log-scores), is no ja: espeak-ng's and MBROLA's "hallo" ("HALOPE", "hano",
+# "Hanop") scored a ja at 0.87 to 0.98 through "ja hoor". Chosen on the tune replies
+# (bench/recognition.md, fifteenth pass): of 46 hallo's, 13 were taken for a ja, now 5 (three
+# of them written "Ja, …"), no ja lost on a quiet line; the closest ja it would take ("dat
+# klopt" written "Last, no. Last, go.") lies 0.16 above. As a side of its own, or with "wat
+# zegt u" and "pardon", it cost 16 to 23 of 310 ja's: the reply model knows two sides.
+ASKED_BACK = ("hallo",)
+ASKED_BACK_MARGIN = 0.5
 # The two sides as the matcher ranks them, like two municipalities of an area of their own.
 REPLIES = AreaGrammar("reply", (Decision.YES, Decision.NO), tuple(Phrase(t, Decision.YES, "name") for t in SAID_YES)
                       + tuple(Phrase(t, Decision.NO, "name") for t in SAID_NO))
@@ -116,7 +127,8 @@ class Answer:
     correction: Recognition | None = None
 
     @classmethod
-    def of(cls, heard: Recognition, thresholds: Thresholds, opens_ja: float = 0.0, seconds: float = 0.0) -> Answer:
+    def of(cls, heard: Recognition, thresholds: Thresholds, opens_ja: float = 0.0, seconds: float = 0.0,
+           asked_back: bool = False) -> Answer:
         """The reply matcher ranks ja against nee; each side has its threshold (a ja
         transfers, so it is strict; a nee only asks again). The words have a veto
         (`text.answer_of`): whatever the audio scores, a transcript that starts with a nee,
@@ -128,7 +140,9 @@ class Answer:
         unless its words start with an answer word or one that only starts like ja ("Jaar",
         "Jammer"); it is judged at `reply_yes_unwritten` as every unwritten ja is. A ja
         scored best as "ja" in `seconds` of a sentence's length that whisper neither wrote
-        nor heard open with one (`OPENS_NOT_JA`) is a sentence that does not start with a ja."""
+        nor heard open with one (`OPENS_NOT_JA`) is a sentence that does not start with a ja.
+        A ja whisper did not write whose audio a caller's "hallo" explains better
+        (`asked_back`, `ASKED_BACK`) is no ja."""
         if not heard.candidates:
             return cls(None, None, 0.0, heard.transcript, heard.timings)
         top = heard.candidates[0]
@@ -149,7 +163,7 @@ class Answer:
         threshold = (thresholds.reply_yes if said else unwritten) if yes else 0.0 if said is False else thresholds.reply_no
         # A sentence that does not start with a ja says something else ("Hij is goed, zeg.").
         sentence = said is None and (len(set(words.split())) > SENTENCE_WORDS or unopened) and not opened
-        sure = top.score >= threshold and not (yes and (said is False or sentence or denied))
+        sure = top.score >= threshold and not (yes and (said is False or sentence or denied or asked_back and not said))
         return cls(yes if sure else None, yes, top.score, heard.transcript, heard.timings)
 
 
@@ -341,8 +355,14 @@ class SpeechService:
         matcher = self.reply_matcher()
         clip = self.recognizer.clip(spoken, opening="ja")
         _go_on(abandoned)
-        answer = Answer.of(self._decide(matcher, self.recognizer.score(clip, matcher.shortlist)), self.thresholds,
-                           clip.opens, clip.seconds)
+        # ASKED_BACK on the same audio, in the same pass: one text more, never the model's.
+        heard = self.recognizer.score(clip, lambda *said: matcher.shortlist(*said)
+                                      + [(text, matcher.other_forms) for text in ASKED_BACK])
+        answers = {text: score for text, score in heard.phrase_scores.items() if text not in ASKED_BACK}
+        yes = max((score for text, score in answers.items() if text in SAID_YES), default=-math.inf)
+        asked_back = any(heard.phrase_scores.get(text, -math.inf) >= yes + ASKED_BACK_MARGIN for text in ASKED_BACK)
+        answer = Answer.of(self._decide(matcher, dataclasses.replace(heard, phrase_scores=answers)), self.thresholds,
+                           clip.opens, clip.seconds, asked_back)
         said, name = said_name(clip.transcript, answer.likelier)
         if area_code is None or said is None or not name:
             return answer

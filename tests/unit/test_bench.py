@@ -71,6 +71,17 @@ def test_a_ja_the_words_do_not_say_needs_more_of_the_audio():
     assert Answer.of(heard(0.90, "Satuutekin"), stricter).yes is None
 
 
+def test_a_ja_a_hallo_explains_better_is_no_ja_unless_whisper_wrote_one():
+    """espeak-ng's "hallo" written "hano" scored a ja at 0.88 through "ja hoor"; scored as
+    "hallo" it was 5.8 better (`service.ASKED_BACK`). A ja whisper wrote stays a ja."""
+    def heard(transcript):
+        return Recognition(transcript, (Candidate("yes", 0.95, "ja hoor"),), "reject", None, "low_confidence")
+
+    assert Answer.of(heard("hano"), THRESHOLDS, asked_back=True).yes is None
+    assert Answer.of(heard("hano"), THRESHOLDS).yes is True
+    assert Answer.of(heard("Ja, hoor."), THRESHOLDS, asked_back=True).yes is True
+
+
 def test_a_transcript_that_starts_with_nee_is_never_a_ja():
     def answer(transcript, score=0.99):
         return Answer.of(Recognition(transcript, (Candidate("yes", score, "yes"),), "reject", None, "low_confidence"),
