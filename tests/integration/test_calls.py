@@ -152,6 +152,18 @@ def test_nee_with_a_name_is_taken_as_the_callers_correction(call, app, unsure_ya
         ("reply", "no", "Medemblik"), ("name", "", ""), ("reply", "yes", "Koggenland")], record.attempts
 
 
+def test_a_hallo_to_the_question_is_not_a_ja(call, app, unsure_yaml, service_yaml):
+    since = time.time()
+    # "Bedoelt u Koggenland?" "Hallo?" (espeak-ng's, which the reply model alone took for a ja
+    # through "ja hoor"): asked again, and put through on the ja that follows.
+    with app.running(unsure_yaml):
+        result = call("140229", [WaitPrompt(), Say("Koggenland"), WaitPrompt(), Say("hallo?"), WaitPrompt(), Say("ja")])
+    assert users(result) == ["koggenland"]
+    record = stored(service_yaml, "140229", since)
+    assert [(a.kind, a.decision) for a in record.attempts][1:] == [("reply", "unclear"), ("reply", "yes")], \
+        record.attempts
+
+
 def test_keys_1_and_2_answer_the_questions(call, app, unsure_yaml):
     with app.running(unsure_yaml):  # "Bedoelt u Koggenland?" 2, "Of bedoelt u …?" 1
         result = call("140229", [WaitPrompt(), Say("Koggenland"), WaitPrompt(), PressKeys("2"), WaitPrompt(), PressKeys("1")])
