@@ -356,7 +356,7 @@ class SpeechService:
         clip = self.recognizer.clip(spoken, opening="ja")
         _go_on(abandoned)
         # ASKED_BACK on the same audio, in the same pass: one text more, never the model's.
-        heard = self.recognizer.score(clip, lambda *said: matcher.shortlist(*said)
+        heard = self.recognizer.score(clip, lambda *transcripts: matcher.shortlist(*transcripts)
                                       + [(text, matcher.other_forms) for text in ASKED_BACK])
         answers = {text: score for text, score in heard.phrase_scores.items() if text not in ASKED_BACK}
         yes = max((score for text, score in answers.items() if text in SAID_YES), default=-math.inf)
